@@ -1,0 +1,11 @@
+import type { ReconnectOptions } from './types.js';
+
+export const DEFAULT_RECONNECT: Required<ReconnectOptions> = { minDelayMs: 500, maxDelayMs: 30_000, factor: 2 };
+
+// Exponential backoff with full jitter: uniform in [0, min(max, min * factor^attempt)],
+// so that many clients dropped by one server restart do not all come back in the same instant.
+export function backoffDelay(attempt: number, options: ReconnectOptions = {}, random: () => number = Math.random): number {
+  const { minDelayMs, maxDelayMs, factor } = { ...DEFAULT_RECONNECT, ...options };
+  const ceiling = Math.min(maxDelayMs, minDelayMs * factor ** Math.max(0, attempt));
+  return Math.floor(random() * ceiling);
+}

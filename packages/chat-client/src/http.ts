@@ -1,0 +1,40 @@
+import { ChatError, codeForStatus } from './errors.js';
+import type { TokenSource } from './token.js';
+
+const REQUEST_TIMEOUT_MS = 15_000;
+
+// REST calls of the contract: bearer token, JSON both ways, and one retry with a fresh token on 401.
+export class Http {
+  constructor(
+    private readonly base: string,
+    private readonly tokens: TokenSource,
+    private readonly fetchFn: typeof fetch,
+  ) {}
+
+  async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    for (let renewed = false; ; renewed = true) {
+      const token = await this.tokens.get();
+      let res: Response;
+      try {
+        res = await this.fetchFn(this.base + path, {
+          method,
+          headers: body === undefined ? { authorization: `Bearer ${token}` } : { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: body === undefined ? null : JSON.stringify(body),
+          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        });
+      } catch (e) {
+        const timedOut = e instanceof Error && e.name === 'TimeoutError';
+        throw new ChatError(timedOut ? 'timeout' : 'network', `${method} ${path}: ${timedOut ? 'timed out' : 'network error'}`, { cause: e });
+      }
+      if (res.status === 401 && !renewed) {
+        await this.tokens.refresh(token);
+        continue;
+      }
+      const data = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
+      if (!res.ok || data === null) {
+        throw new ChatError(codeForStatus(res.status), data?.error?.message ?? `${method} ${path}: HTTP ${res.status}`, { status: res.status });
+      }
+      return data as T;
+    }
+  }
+}

@@ -1,0 +1,65 @@
+import type { ChatError } from './errors.js';
+import type { Me, NotificationFrame, ReadCursors } from './wire.js';
+import type { OutboxStorage } from './outbox.js';
+
+// Just the part of the WebSocket API the SDK uses, so `ws` (Node) and the browser's WebSocket both fit.
+export interface WebSocketLike {
+  readonly readyState: number;
+  onopen: ((ev: any) => void) | null;
+  onmessage: ((ev: { data: any }) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onerror: ((ev: any) => void) | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+export type WebSocketConstructorLike = new (url: string, protocols?: string | string[]) => WebSocketLike;
+
+export interface ReconnectOptions {
+  minDelayMs?: number;
+  maxDelayMs?: number;
+  factor?: number;
+}
+
+export interface ChatClientOptions {
+  baseUrl: string;
+  token: string | (() => string | Promise<string>);
+  WebSocket?: WebSocketConstructorLike;
+  fetch?: typeof fetch;
+  reconnect?: ReconnectOptions;
+  ackTimeoutMs?: number;
+  pingIntervalMs?: number;
+  outboxStorage?: OutboxStorage;
+}
+
+export type ConnectionStatus = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'offline' | 'closed';
+export type MessageState = 'pending' | 'sent' | 'failed';
+export type Side = 'user' | 'workshop';
+
+export interface ChatMessage {
+  id: string | null;
+  request_id: string;
+  seq: number | null;
+  sender: Me;
+  body: string;
+  client_id: string | null;
+  created_at: string;
+  state: MessageState;
+  error?: ChatError;
+}
+
+export interface RoomEvents {
+  message: { message: ChatMessage; own: boolean };
+  change: { messages: readonly ChatMessage[] };
+  read: { side: Side; last_read_seq: number; read_cursors: ReadCursors };
+  typing: { user: Me; is_typing: boolean };
+  status: { status: ConnectionStatus };
+  resync: { after: number; fetched: number };
+  error: ChatError;
+}
+
+export interface NotificationsEvents {
+  unread: { total: number; rooms: Record<string, number> };
+  notification: NotificationFrame;
+  status: { status: ConnectionStatus };
+  error: ChatError;
+}
