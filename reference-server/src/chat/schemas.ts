@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import { ChatError } from './errors.js';
+
+/** Inputs of the domain, shared by the REST routes and the WebSocket frames. */
+
+const clientId = z.string().min(1).max(128);
+
+export const messageInput = z.object({
+  body: z.string(),
+  client_id: clientId.nullish(),
+});
+
+export const readInput = z.object({
+  last_read_seq: z.number().int().nonnegative().nullish(),
+});
+
+export const typingInput = z.object({
+  is_typing: z.boolean(),
+});
+
+export const roomInput = z.object({
+  workshop_id: z.string().min(1).max(128),
+  title: z.string(),
+});
+
+export const devTokenInput = z.object({
+  sub: z.string().min(1).max(128),
+  role: z.enum(['user', 'workshop_admin']),
+  workshop_id: z.string().min(1).max(128).optional(),
+  name: z.string().max(200).optional(),
+});
+
+const nonNegativeInteger = z
+  .string()
+  .regex(/^\d{1,15}$/, 'must be a non-negative integer')
+  .transform(Number);
+
+export const pageQuery = z.object({
+  before: nonNegativeInteger.optional(),
+  after: nonNegativeInteger.optional(),
+  limit: nonNegativeInteger.optional(),
+});
+
+/** Parses `value` or throws `invalid` naming the first offending field. */
+export function parse<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const field = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+  throw new ChatError('invalid', `${field}${issue?.message ?? 'invalid input'}`);
+}
+
+/** Trims and checks a text's length in Unicode code points. */
+export function boundedText(value: string, field: string, max: number): string {
+  const text = value.trim();
+  let length = 0;
+  for (const _ of text) if (++length > max) break;
+  if (length === 0) throw new ChatError('invalid', `${field} must not be empty`);
+  if (length > max) throw new ChatError('invalid', `${field} is longer than ${max} characters`);
+  return text;
+}

@@ -1,0 +1,193 @@
+import type { Fanout } from '../fanout/fanout.js';
+import { principalGroup, roomGroup } from '../fanout/fanout.js';
+import type { AppendResult, ChatStore, MessagePage, PageQuery } from '../store/store.js';
+import { ChatError } from './errors.js';
+import { boundedText } from './schemas.js';
+import {
+  type Identity,
+  type Message,
+  type ReadCursors,
+  type Room,
+  type RoomListing,
+  type RoomState,
+  type UnreadSnapshot,
+  otherSide,
+  principalOf,
+  principalOfRoomSide,
+  sideOf,
+} from './types.js';
+
+export interface ChatLimits {
+  maxBodyChars: number;
+  maxTitleChars: number;
+}
+
+export interface ReadResult {
+  read_cursors: ReadCursors;
+  /** The reader's unread count in the room after the read. */
+  unread: number;
+}
+
+const PREVIEW_CHARS = 140;
+const MAX_PAGE = 100;
+const DEFAULT_PAGE = 50;
+
+export function isParticipant(identity: Identity, room: Room): boolean {
+  return identity.role === 'user' ? room.user_id === identity.id : room.workshop_id === identity.workshopId;
+}
+
+function preview(body: string): string {
+  let out = '';
+  let n = 0;
+  for (const ch of body) {
+    if (n++ === PREVIEW_CHARS) break;
+    out += ch;
+  }
+  return out;
+}
+
+/**
+ * What happens in a chat, whichever transport asked for it. REST routes and
+ * WebSocket handlers only parse, call these methods and answer.
+ */
+export class ChatService {
+  #inFlight = new Set<Promise<unknown>>();
+
+  constructor(
+    readonly store: ChatStore,
+    private readonly fanout: Fanout,
+    private readonly limits: ChatLimits,
+    private readonly onBackgroundError: (error: unknown, context: string) => void,
+  ) {}
+
+  async createRoom(identity: Identity, input: { workshop_id: string; title: string }): Promise<Room> {
+    if (identity.role !== 'user') throw new ChatError('forbidden', 'only a vehicle owner can open a service request');
+    const title = boundedText(input.title, 'title', this.limits.maxTitleChars);
+    return this.store.createRoom({ user_id: identity.id, workshop_id: input.workshop_id, title });
+  }
+
+  listRooms(identity: Identity): Promise<RoomListing[]> {
+    return this.store.listRooms(principalOf(identity));
+  }
+
+  /** The room, if it exists and the caller takes part in it. */
+  async authorize(identity: Identity, requestId: string): Promise<RoomState> {
+    const room = await this.store.getRoom(requestId);
+    if (!room) throw new ChatError('not_found', 'no such service request');
+    if (!isParticipant(identity, room)) throw new ChatError('forbidden', 'not a participant of this service request');
+    return room;
+  }
+
+  async listMessages(room: Room, query: { before?: number; after?: number; limit?: number }): Promise<MessagePage> {
+    const page: PageQuery = { limit: Math.min(query.limit ?? DEFAULT_PAGE, MAX_PAGE) };
+    if (query.before !== undefined) page.before = query.before;
+    if (query.after !== undefined) page.after = query.after;
+    if (page.limit === 0) throw new ChatError('invalid', 'limit must be at least 1');
+    return this.store.listMessages(room.id, page);
+  }
+
+  /**
+   * Stores the message, then broadcasts it to the room, then notifies the
+   * other side. A repeated `client_id` answers the stored message and does
+   * neither again.
+   */
+  sendMessage(identity: Identity, room: Room, body: string, clientId: string | null): Promise<AppendResult> {
+    return this.#track(this.#send(identity, room, body, clientId));
+  }
+
+  async #send(identity: Identity, room: Room, body: string, clientId: string | null): Promise<AppendResult> {
+    const text = boundedText(body, 'body', this.limits.maxBodyChars);
+    const side = sideOf(identity.role);
+    const result = await this.store.appendMessage({
+      request_id: room.id,
+      sender: { id: identity.id, role: identity.role, name: identity.name },
+      side,
+      body: text,
+      client_id: clientId,
+    });
+    if (!result.created) return result;
+    this.fanout.publish(roomGroup(room.id), { frame: JSON.stringify({ type: 'message', message: result.message }) });
+    await this.#notify(room, otherSide(side), result.message);
+    return result;
+  }
+
+  async #notify(room: Room, side: 'user' | 'workshop', message: Message): Promise<void> {
+    const recipient = principalOfRoomSide(room, side);
+    try {
+      const snapshot = await this.store.unread(recipient);
+      const frame = JSON.stringify({
+        type: 'notification',
+        kind: 'message',
+        request_id: room.id,
+        message: {
+          id: message.id,
+          seq: message.seq,
+          sender: message.sender,
+          body: preview(message.body),
+          created_at: message.created_at,
+        },
+        unread: { count: snapshot.rooms[room.id] ?? 0, total: snapshot.total },
+      });
+      this.fanout.publish(principalGroup(recipient), { frame });
+    } catch (error) {
+      // The message is stored and broadcast; a missed red dot is corrected by the next snapshot.
+      this.onBackgroundError(error, 'notify');
+    }
+  }
+
+  markRead(identity: Identity, room: Room, seq: number | null): Promise<ReadResult> {
+    return this.#track(this.#markRead(identity, room, seq));
+  }
+
+  async #markRead(identity: Identity, room: Room, seq: number | null): Promise<ReadResult> {
+    const side = sideOf(identity.role);
+    const { read_cursors, moved } = await this.store.advanceCursor(room.id, side, seq);
+    if (moved) {
+      this.fanout.publish(roomGroup(room.id), {
+        frame: JSON.stringify({
+          type: 'read',
+          request_id: room.id,
+          side,
+          reader: { id: identity.id, role: identity.role },
+          last_read_seq: read_cursors[side],
+          read_cursors,
+        }),
+      });
+    }
+    const principal = principalOf(identity);
+    const snapshot = await this.store.unread(principal);
+    if (moved) this.fanout.publish(principalGroup(principal), { frame: unreadFrame(snapshot) });
+    return { read_cursors, unread: snapshot.rooms[room.id] ?? 0 };
+  }
+
+  typing(identity: Identity, room: Room, isTyping: boolean, socketId: string): void {
+    this.fanout.publish(roomGroup(room.id), {
+      frame: JSON.stringify({
+        type: 'typing',
+        user: { id: identity.id, role: identity.role, name: identity.name },
+        is_typing: isTyping,
+      }),
+      exceptSocket: socketId,
+    });
+  }
+
+  unread(identity: Identity): Promise<UnreadSnapshot> {
+    return this.store.unread(principalOf(identity));
+  }
+
+  /** Resolves once every send and read already accepted has finished. */
+  async drain(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+  }
+
+  #track<T>(work: Promise<T>): Promise<T> {
+    this.#inFlight.add(work);
+    const forget = () => this.#inFlight.delete(work);
+    work.then(forget, forget);
+    return work;
+  }
+}
+
+export function unreadFrame(snapshot: UnreadSnapshot): string {
+  return JSON.stringify({ type: 'unread', total: snapshot.total, rooms: snapshot.rooms });
+}

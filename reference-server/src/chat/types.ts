@@ -1,0 +1,80 @@
+export type Role = 'user' | 'workshop_admin';
+export type Side = 'user' | 'workshop';
+
+/** Who is calling, as proven by a verified token. */
+export interface Identity {
+  id: string;
+  role: Role;
+  workshopId: string | null;
+  name: string | null;
+}
+
+/**
+ * The owner of one side's unread counts: the vehicle owner for the `user`
+ * side, the whole workshop for the `workshop` side (its admins share one
+ * read cursor per room, so they share their counts too).
+ */
+export type Principal = { side: 'user'; userId: string } | { side: 'workshop'; workshopId: string };
+
+export interface Room {
+  id: string;
+  user_id: string;
+  workshop_id: string;
+  title: string;
+  created_at: string;
+}
+
+export interface ReadCursors {
+  user: number;
+  workshop: number;
+}
+
+export interface RoomState extends Room {
+  last_seq: number;
+  read_cursors: ReadCursors;
+}
+
+export interface Sender {
+  id: string;
+  role: Role;
+  name: string | null;
+}
+
+export interface Message {
+  id: string;
+  request_id: string;
+  seq: number;
+  sender: Sender;
+  body: string;
+  client_id: string | null;
+  created_at: string;
+}
+
+export interface RoomListing extends RoomState {
+  unread: number;
+  last_message: Message | null;
+}
+
+export interface UnreadSnapshot {
+  total: number;
+  rooms: Record<string, number>;
+}
+
+export function sideOf(role: Role): Side {
+  return role === 'user' ? 'user' : 'workshop';
+}
+
+export function otherSide(side: Side): Side {
+  return side === 'user' ? 'workshop' : 'user';
+}
+
+export function principalOf(identity: Identity): Principal {
+  return identity.role === 'user'
+    ? { side: 'user', userId: identity.id }
+    : { side: 'workshop', workshopId: identity.workshopId as string };
+}
+
+/** The principal holding a room's given side. */
+export function principalOfRoomSide(room: Room, side: Side): Principal {
+  return side === 'user' ? { side, userId: room.user_id } : { side, workshopId: room.workshop_id };
+}

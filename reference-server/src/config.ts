@@ -1,0 +1,232 @@
+import { createPublicKey, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+export type JwtKey = { algorithm: 'HS256'; secret: string } | { algorithm: 'RS256'; publicKey: string };
+
+export interface Limits {
+  /** Message body, in Unicode code points after trimming. */
+  maxBodyChars: number;
+  maxTitleChars: number;
+  /** REST request bodies and WebSocket frames. */
+  maxPayloadBytes: number;
+  /** Frames per second per socket (burst: twice that); 0 turns the limit off. */
+  wsRateLimit: number;
+  /** Frames per second per user over all their sockets (burst: twice that); 0 turns it off. */
+  wsUserRateLimit: number;
+  /** Refused frames a socket may send before it is closed with 1008. */
+  wsFloodStrikes: number;
+  /** REST requests per minute per user; 0 turns the limit off. */
+  httpRateLimit: number;
+  /** Bytes a socket may have waiting to be sent before it is dropped as a slow consumer. */
+  maxSendBufferBytes: number;
+  heartbeatMs: number;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  jwt: JwtKey;
+  mongodbUri: string | null;
+  /** `'*'` allows every origin (development mode only, unless set explicitly). */
+  allowedOrigins: string[] | '*';
+  dev: boolean;
+  staticDir: string | null;
+  sqliteSynchronous: 'full' | 'normal';
+  logLevel: string;
+  shutdownTimeoutMs: number;
+  limits: Limits;
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  maxBodyChars: 4000,
+  maxTitleChars: 200,
+  maxPayloadBytes: 64 * 1024,
+  wsRateLimit: 20,
+  wsUserRateLimit: 50,
+  wsFloodStrikes: 20,
+  httpRateLimit: 600,
+  maxSendBufferBytes: 4 * 1024 * 1024,
+  heartbeatMs: 30_000,
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Every setting: its flag, its environment variable. Flags win over the environment. */
+const SETTINGS = {
+  port: 'PORT',
+  host: 'HOST',
+  'data-dir': 'DATA_DIR',
+  'jwt-secret': 'JWT_SECRET',
+  'jwt-public-key': 'JWT_PUBLIC_KEY',
+  'mongodb-uri': 'MONGODB_URI',
+  'allowed-origins': 'ALLOWED_ORIGINS',
+  'static-dir': 'STATIC_DIR',
+  'sqlite-synchronous': 'SQLITE_SYNCHRONOUS',
+  'log-level': 'LOG_LEVEL',
+  'max-body-chars': 'MAX_BODY_CHARS',
+  'ws-rate-limit': 'WS_RATE_LIMIT',
+  'ws-user-rate-limit': 'WS_USER_RATE_LIMIT',
+  'http-rate-limit': 'HTTP_RATE_LIMIT',
+  'heartbeat-ms': 'HEARTBEAT_MS',
+} as const;
+
+type Setting = keyof typeof SETTINGS;
+
+export const USAGE = `Usage: motoreach-reference-server [--dev] [--port N] [--host H] [--data-dir DIR] ...
+
+Every flag has an environment variable (flags win):
+${Object.entries(SETTINGS)
+  .map(([flag, env]) => `  --${flag.padEnd(20)} ${env}`)
+  .join('\n')}
+  --dev                  DEV=1      development mode: demo token route, any origin, a random secret if none is set
+`;
+
+function integer(name: string, raw: string, min: number, max: number): number {
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function publicKeyFrom(raw: string): string {
+  const pem = raw.includes('-----BEGIN') ? raw : readFileSync(raw, 'utf8');
+  try {
+    createPublicKey(pem);
+  } catch {
+    throw new ConfigError('JWT_PUBLIC_KEY is not a PEM public key (give the key itself or the path of a PEM file)');
+  }
+  return pem;
+}
+
+function origins(raw: string): string[] | '*' {
+  if (raw.trim() === '*') return '*';
+  return raw
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean)
+    .map((o) => {
+      let url: URL;
+      try {
+        url = new URL(o);
+      } catch {
+        throw new ConfigError(`ALLOWED_ORIGINS: "${o}" is not an origin such as https://app.example.com`);
+      }
+      if (url.origin !== o.replace(/\/$/, '')) {
+        throw new ConfigError(`ALLOWED_ORIGINS: "${o}" must be an origin only (scheme, host, port), not a URL with a path`);
+      }
+      return url.origin;
+    });
+}
+
+/** Builds a validated configuration from command-line arguments and the environment. */
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        ...Object.fromEntries(Object.keys(SETTINGS).map((flag) => [flag, { type: 'string' as const }])),
+        dev: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    });
+  } catch (error) {
+    throw new ConfigError(`${(error as Error).message}\n\n${USAGE}`);
+  }
+  if (parsed.values.help) throw new ConfigError(USAGE);
+  const value = (setting: Setting): string | undefined => {
+    const flag = (parsed.values as Record<string, string | boolean | undefined>)[setting];
+    const raw = typeof flag === 'string' ? flag : env[SETTINGS[setting]];
+    return raw === undefined || raw === '' ? undefined : raw;
+  };
+
+  const limit = (setting: Setting, min: number, max: number): number | undefined => {
+    const raw = value(setting);
+    return raw === undefined ? undefined : integer(SETTINGS[setting], raw, min, max);
+  };
+  const limits: Partial<Limits> = {};
+  const setLimit = (key: keyof Limits, setting: Setting, min: number, max: number) => {
+    const n = limit(setting, min, max);
+    if (n !== undefined) limits[key] = n;
+  };
+  setLimit('maxBodyChars', 'max-body-chars', 1, 16_000);
+  setLimit('wsRateLimit', 'ws-rate-limit', 0, 1_000_000);
+  setLimit('wsUserRateLimit', 'ws-user-rate-limit', 0, 1_000_000);
+  setLimit('httpRateLimit', 'http-rate-limit', 0, 10_000_000);
+  setLimit('heartbeatMs', 'heartbeat-ms', 100, 3_600_000);
+  const synchronous = value('sqlite-synchronous');
+  if (synchronous !== undefined && synchronous !== 'full' && synchronous !== 'normal') {
+    throw new ConfigError(`SQLITE_SYNCHRONOUS must be "full" or "normal", got "${synchronous}"`);
+  }
+  const publicKey = value('jwt-public-key');
+  const rawOrigins = value('allowed-origins');
+  return resolveConfig({
+    port: limit('port', 0, 65535) ?? 8080,
+    host: value('host'),
+    dataDir: value('data-dir'),
+    jwtSecret: value('jwt-secret'),
+    jwtPublicKey: publicKey === undefined ? undefined : publicKeyFrom(publicKey),
+    mongodbUri: value('mongodb-uri'),
+    allowedOrigins: rawOrigins === undefined ? undefined : origins(rawOrigins),
+    dev: parsed.values.dev === true || env.DEV === '1' || env.DEV === 'true',
+    staticDir: value('static-dir'),
+    sqliteSynchronous: synchronous,
+    logLevel: value('log-level'),
+    limits,
+  });
+}
+
+/** What a program embedding the server (or a test) gives; everything else has a default. */
+export interface ServerOptions {
+  port?: number;
+  host?: string | undefined;
+  dataDir?: string | undefined;
+  jwtSecret?: string | undefined;
+  /** PEM text of the RS256 public key. */
+  jwtPublicKey?: string | undefined;
+  mongodbUri?: string | undefined;
+  allowedOrigins?: string[] | '*' | undefined;
+  dev?: boolean;
+  staticDir?: string | undefined;
+  sqliteSynchronous?: 'full' | 'normal' | undefined;
+  logLevel?: string | undefined;
+  shutdownTimeoutMs?: number;
+  limits?: Partial<Limits>;
+}
+
+export function resolveConfig(options: ServerOptions): Config {
+  const dev = options.dev === true;
+  const { jwtSecret: secret, jwtPublicKey: publicKey } = options;
+  let jwt: JwtKey;
+  if (secret && publicKey) throw new ConfigError('set either JWT_SECRET (HS256) or JWT_PUBLIC_KEY (RS256), not both');
+  if (publicKey) jwt = { algorithm: 'RS256', publicKey };
+  else if (secret) {
+    if (!dev && secret.length < 32) throw new ConfigError('JWT_SECRET must be at least 32 characters');
+    jwt = { algorithm: 'HS256', secret };
+  } else if (dev) jwt = { algorithm: 'HS256', secret: randomBytes(32).toString('hex') };
+  else {
+    throw new ConfigError(
+      'no JWT key: set JWT_SECRET (HS256) or JWT_PUBLIC_KEY (RS256), or start with --dev to try it with demo tokens',
+    );
+  }
+  return {
+    port: options.port ?? 8080,
+    host: options.host ?? (dev ? '127.0.0.1' : '0.0.0.0'),
+    dataDir: resolve(options.dataDir ?? './data'),
+    jwt,
+    mongodbUri: options.mongodbUri ?? null,
+    allowedOrigins: options.allowedOrigins ?? (dev ? '*' : []),
+    dev,
+    staticDir: options.staticDir ? resolve(options.staticDir) : null,
+    sqliteSynchronous: options.sqliteSynchronous ?? 'full',
+    logLevel: options.logLevel ?? 'info',
+    shutdownTimeoutMs: options.shutdownTimeoutMs ?? 10_000,
+    limits: { ...DEFAULT_LIMITS, ...options.limits },
+  };
+}

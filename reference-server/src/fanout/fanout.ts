@@ -1,0 +1,32 @@
+import type { Principal } from '../chat/types.js';
+
+/**
+ * One frame for the sockets of a group. `frame` is serialized once by the
+ * publisher, however many sockets receive it. `exceptSocket` leaves out the
+ * socket the frame answers (typing is not echoed to its sender).
+ */
+export interface FanoutEvent {
+  frame: string;
+  exceptSocket?: string;
+}
+
+export type FanoutListener = (event: FanoutEvent) => void;
+
+/**
+ * Groups of sockets that receive the same frames: one per room and one per
+ * principal (a user, or a workshop's admins). The in-process layer serves one
+ * server; a Redis layer with the same interface serves several.
+ */
+export interface Fanout {
+  subscribe(group: string, listener: FanoutListener): () => void;
+  publish(group: string, event: FanoutEvent): void;
+  close(): Promise<void>;
+}
+
+export function roomGroup(requestId: string): string {
+  return `room:${requestId}`;
+}
+
+export function principalGroup(principal: Principal): string {
+  return principal.side === 'user' ? `user:${principal.userId}` : `workshop:${principal.workshopId}`;
+}

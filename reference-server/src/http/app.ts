@@ -1,0 +1,141 @@
+import { randomUUID } from 'node:crypto';
+import express, { type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import helmet from 'helmet';
+import { bearerToken, signDevToken, type TokenVerifier } from '../auth.js';
+import { ChatError, HTTP_STATUS } from '../chat/errors.js';
+import { devTokenInput, parse } from '../chat/schemas.js';
+import type { ChatService } from '../chat/service.js';
+import type { Identity } from '../chat/types.js';
+import type { Config } from '../config.js';
+import { pathOf, type Logger } from '../logger.js';
+import type { KeyedRateLimiter } from '../rate-limit.js';
+import { corsFor } from './cors.js';
+import { apiRoutes } from './routes.js';
+
+export interface HttpDeps {
+  config: Config;
+  service: ChatService;
+  verify: TokenVerifier;
+  rateLimiter: KeyedRateLimiter;
+  logger: Logger;
+  isReady: () => boolean;
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    identity?: Identity;
+    id?: string;
+  }
+}
+
+function sendError(res: Response, error: ChatError): void {
+  res.status(HTTP_STATUS[error.code]).json({ error: { code: error.code, message: error.message } });
+}
+
+export function createApp(deps: HttpDeps): express.Express {
+  const { config, logger } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+
+  app.use((req, res, next) => {
+    const incoming = req.get('x-request-id');
+    req.id = incoming && /^[\w.-]{1,64}$/.test(incoming) ? incoming : randomUUID();
+    res.setHeader('X-Request-Id', req.id);
+    const started = performance.now();
+    res.on('finish', () => {
+      logger.info(
+        {
+          req_id: req.id,
+          method: req.method,
+          path: pathOf(req.originalUrl),
+          status: res.statusCode,
+          ms: Math.round(performance.now() - started),
+        },
+        'http',
+      );
+    });
+    next();
+  });
+  app.use(
+    helmet({
+      // The demo page's module script and its WebSocket stay on this origin.
+      contentSecurityPolicy: { directives: { 'connect-src': ["'self'", 'ws:', 'wss:'] } },
+      crossOriginResourcePolicy: { policy: 'cross-origin' },
+    }),
+  );
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', (_req, res) => {
+    const ready = deps.isReady();
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable' });
+  });
+
+  const api = express.Router();
+  api.use(corsFor(config.allowedOrigins));
+  api.use(express.json({ limit: config.limits.maxPayloadBytes, type: () => true }));
+
+  if (config.dev) {
+    api.post('/dev/token', devToken(deps));
+  }
+  api.use(authenticate(deps));
+  api.use(apiRoutes(deps.service));
+  api.use((_req, _res, next) => next(new ChatError('not_found', 'no such route')));
+  api.use(errorHandler(logger));
+  app.use('/api', api);
+
+  if (config.staticDir) app.use(express.static(config.staticDir));
+  app.use((_req, res) => {
+    sendError(res, new ChatError('not_found', 'no such route'));
+  });
+  return app;
+}
+
+function devToken(deps: HttpDeps): RequestHandler {
+  return (req, res) => {
+    const claims = parse(devTokenInput, req.body ?? {});
+    if (claims.role === 'workshop_admin' && !claims.workshop_id) {
+      throw new ChatError('invalid', 'workshop_id: required for a workshop_admin');
+    }
+    res.json({ token: signDevToken(deps.config.jwt, claims) });
+  };
+}
+
+function authenticate(deps: HttpDeps): RequestHandler {
+  return (req, _res, next) => {
+    const identity = deps.verify(bearerToken(req.get('authorization')));
+    if (!identity) {
+      next(new ChatError('unauthorized', 'a valid bearer token is required'));
+      return;
+    }
+    if (!deps.rateLimiter.take(identity.id)) {
+      next(new ChatError('rate_limited', 'too many requests; slow down'));
+      return;
+    }
+    req.identity = identity;
+    next();
+  };
+}
+
+function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    if (error instanceof ChatError) {
+      sendError(res, error);
+      return;
+    }
+    const status = (error as { status?: number; type?: string }).status;
+    const type = (error as { type?: string }).type;
+    if (type === 'entity.too.large') {
+      sendError(res, new ChatError('too_large', 'request body is over the size limit'));
+    } else if (type === 'entity.parse.failed') {
+      sendError(res, new ChatError('invalid', 'request body is not valid JSON'));
+    } else if (status !== undefined && status >= 400 && status < 500) {
+      sendError(res, new ChatError('invalid', 'malformed request'));
+    } else {
+      logger.error({ req_id: req.id, err: error }, 'request failed');
+      res.status(500).json({ error: { code: 'internal', message: 'internal error' } });
+    }
+  };
+}

@@ -1,0 +1,35 @@
+import type { RequestHandler } from 'express';
+import { ChatError } from '../chat/errors.js';
+
+export function isOriginAllowed(allowed: string[] | '*', origin: string | undefined): boolean {
+  // Servers and bots send no Origin; they still have to authenticate.
+  if (origin === undefined) return true;
+  return allowed === '*' || allowed.includes(origin);
+}
+
+/**
+ * The widgets run on host pages of other origins, so the REST routes answer
+ * CORS for the allow-list and refuse any other browser origin outright.
+ */
+export function corsFor(allowed: string[] | '*'): RequestHandler {
+  return (req, res, next) => {
+    const origin = req.get('origin');
+    res.vary('Origin');
+    if (!isOriginAllowed(allowed, origin)) {
+      next(new ChatError('forbidden', 'origin not allowed'));
+      return;
+    }
+    if (origin !== undefined) {
+      res.setHeader('Access-Control-Allow-Origin', origin);
+      res.setHeader('Access-Control-Expose-Headers', 'X-Request-Id');
+    }
+    if (req.method === 'OPTIONS') {
+      res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
+      res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type, X-Request-Id');
+      res.setHeader('Access-Control-Max-Age', '600');
+      res.status(204).end();
+      return;
+    }
+    next();
+  };
+}

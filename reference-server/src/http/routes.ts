@@ -1,0 +1,60 @@
+import { Router, type Request } from 'express';
+import { ChatError } from '../chat/errors.js';
+import { messageInput, pageQuery, parse, readInput, roomInput } from '../chat/schemas.js';
+import type { ChatService } from '../chat/service.js';
+import type { Identity } from '../chat/types.js';
+
+function identityOf(req: Request): Identity {
+  if (!req.identity) throw new ChatError('unauthorized', 'a valid bearer token is required');
+  return req.identity;
+}
+
+function roomId(req: Request): string {
+  return req.params.id as string;
+}
+
+/** The contract's REST routes; each parses, calls the service, answers. */
+export function apiRoutes(service: ChatService): Router {
+  const router = Router();
+
+  router.post('/service-requests/', async (req, res) => {
+    const input = parse(roomInput, req.body ?? {});
+    res.status(201).json(await service.createRoom(identityOf(req), input));
+  });
+
+  router.get('/service-requests/', async (req, res) => {
+    res.json({ service_requests: await service.listRooms(identityOf(req)) });
+  });
+
+  router.get('/service-requests/:id/', async (req, res) => {
+    res.json(await service.authorize(identityOf(req), roomId(req)));
+  });
+
+  router.get('/service-requests/:id/messages/', async (req, res) => {
+    const query = parse(pageQuery, req.query);
+    const room = await service.authorize(identityOf(req), roomId(req));
+    const page = await service.listMessages(room, query);
+    res.json({ ...page, read_cursors: room.read_cursors });
+  });
+
+  router.post('/service-requests/:id/messages/', async (req, res) => {
+    const input = parse(messageInput, req.body ?? {});
+    const identity = identityOf(req);
+    const room = await service.authorize(identity, roomId(req));
+    const { message, created } = await service.sendMessage(identity, room, input.body, input.client_id ?? null);
+    res.status(created ? 201 : 200).json({ message });
+  });
+
+  router.post('/service-requests/:id/messages/read/', async (req, res) => {
+    const input = parse(readInput, req.body ?? {});
+    const identity = identityOf(req);
+    const room = await service.authorize(identity, roomId(req));
+    res.json(await service.markRead(identity, room, input.last_read_seq ?? null));
+  });
+
+  router.get('/notifications/unread/', async (req, res) => {
+    res.json(await service.unread(identityOf(req)));
+  });
+
+  return router;
+}

@@ -1,0 +1,75 @@
+import { createServer as createHttpServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createVerifier } from './auth.js';
+import { ChatService } from './chat/service.js';
+import { type Config, resolveConfig, type ServerOptions } from './config.js';
+import type { Fanout } from './fanout/fanout.js';
+import { LocalFanout } from './fanout/local.js';
+import { createApp } from './http/app.js';
+import { createLogger, type Logger } from './logger.js';
+import { KeyedRateLimiter } from './rate-limit.js';
+import { openStore } from './store/open.js';
+import { attachWebSockets } from './ws/upgrade.js';
+
+export interface RunningServer {
+  /** `http://host:port`, with the port actually bound. */
+  readonly url: string;
+  readonly port: number;
+  readonly config: Config;
+  readonly logger: Logger;
+  /** Stops accepting, closes sockets with 1001, finishes accepted writes, closes the store. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  fanout?: Fanout;
+}
+
+export async function startServer(options: Config | ServerOptions, extras: StartOptions = {}): Promise<RunningServer> {
+  const config = 'jwt' in options ? (options as Config) : resolveConfig(options as ServerOptions);
+  const logger = extras.logger ?? createLogger(config.logLevel);
+  const store = await openStore(config, logger);
+  const fanout = extras.fanout ?? new LocalFanout();
+  const service = new ChatService(store, fanout, config.limits, (err, context) =>
+    logger.error({ err, context }, 'background work failed'),
+  );
+  const verify = createVerifier(config.jwt);
+  const rateLimiter = new KeyedRateLimiter(config.limits.httpRateLimit / 60, Math.max(1, config.limits.httpRateLimit));
+  let ready = false;
+
+  const app = createApp({ config, service, verify, rateLimiter, logger, isReady: () => ready });
+  const server: Server = createHttpServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, app);
+  const sockets = attachWebSockets(server, config, verify, { service, fanout, logger });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  ready = true;
+  const { port } = server.address() as AddressInfo;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  logger.info({ url, store: config.mongodbUri ? 'mongodb' : 'sqlite', dev: config.dev }, 'listening');
+
+  let closing: Promise<void> | null = null;
+  const close = () => {
+    closing ??= (async () => {
+      ready = false;
+      const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await sockets.close();
+      await service.drain();
+      await httpClosed;
+      rateLimiter.close();
+      await fanout.close();
+      await store.close();
+      logger.info('stopped');
+    })();
+    return closing;
+  };
+  return { url, port, config, logger, close };
+}

@@ -1,0 +1,81 @@
+import { randomUUID } from 'node:crypto';
+import type { WebSocket } from 'ws';
+import { ChatError, type ErrorCode } from '../chat/errors.js';
+import type { Identity } from '../chat/types.js';
+import type { Limits } from '../config.js';
+import type { Logger } from '../logger.js';
+import { type KeyedRateLimiter, TokenBucket } from '../rate-limit.js';
+
+export const CLOSE = {
+  goingAway: 1001,
+  policy: 1008,
+  unauthorized: 4401,
+  forbidden: 4403,
+  notFound: 4404,
+} as const;
+
+const CLOSE_FOR: Partial<Record<ErrorCode, number>> = {
+  unauthorized: CLOSE.unauthorized,
+  forbidden: CLOSE.forbidden,
+  not_found: CLOSE.notFound,
+};
+
+/** The close code that tells a browser why a connection was refused. */
+export function refusalCloseCode(error: unknown): number | null {
+  return error instanceof ChatError ? (CLOSE_FOR[error.code] ?? null) : null;
+}
+
+/**
+ * One accepted WebSocket with the rules every socket follows: rate limits
+ * (its own and its user's), a bounded send buffer, liveness for heartbeats.
+ */
+export class ClientSocket {
+  readonly id = randomUUID();
+  alive = true;
+  #strikes = 0;
+  readonly #bucket: TokenBucket | null;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly identity: Identity,
+    private readonly limits: Limits,
+    private readonly userLimiter: KeyedRateLimiter,
+    private readonly logger: Logger,
+  ) {
+    this.#bucket = limits.wsRateLimit > 0 ? new TokenBucket(limits.wsRateLimit, limits.wsRateLimit * 2) : null;
+    ws.on('pong', () => {
+      this.alive = true;
+    });
+  }
+
+  get open(): boolean {
+    return this.ws.readyState === this.ws.OPEN;
+  }
+
+  send(frame: string): void {
+    if (!this.open) return;
+    if (this.ws.bufferedAmount > this.limits.maxSendBufferBytes) {
+      // A reader that cannot keep up would otherwise make the server hold its backlog forever.
+      this.logger.warn({ user: this.identity.id, buffered: this.ws.bufferedAmount }, 'dropping slow consumer');
+      this.ws.terminate();
+      return;
+    }
+    this.ws.send(frame);
+  }
+
+  sendError(code: ErrorCode, message: string, clientId?: string | null): void {
+    this.send(JSON.stringify({ type: 'error', code, message, ...(clientId ? { client_id: clientId } : {}) }));
+  }
+
+  /** Whether one more frame may be handled; answers and counts the refusal when not. */
+  admit(clientId: string | null): boolean {
+    if ((this.#bucket?.take() ?? true) && this.userLimiter.take(this.identity.id)) return true;
+    this.sendError('rate_limited', 'too many frames; slow down', clientId);
+    if (++this.#strikes >= this.limits.wsFloodStrikes) this.close(CLOSE.policy, 'rate limit exceeded');
+    return false;
+  }
+
+  close(code: number, reason: string): void {
+    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, reason);
+  }
+}

@@ -1,0 +1,159 @@
+import type { RawData } from 'ws';
+import { ChatError } from '../chat/errors.js';
+import { messageInput, parse, readInput, typingInput } from '../chat/schemas.js';
+import { type ChatService, unreadFrame } from '../chat/service.js';
+import { principalOf, type RoomState } from '../chat/types.js';
+import { type Fanout, type FanoutEvent, principalGroup, roomGroup } from '../fanout/fanout.js';
+import type { Logger } from '../logger.js';
+import { type ClientSocket, refusalCloseCode } from './client-socket.js';
+import { decodeFrame, type IncomingFrame } from './frames.js';
+
+export interface SocketDeps {
+  service: ChatService;
+  fanout: Fanout;
+  logger: Logger;
+}
+
+const PONG = JSON.stringify({ type: 'pong' });
+
+/**
+ * Subscribes before the first frame is sent and holds what arrives until then,
+ * so nothing published between reading the state and sending it is lost.
+ */
+function subscribeHeld(socket: ClientSocket, fanout: Fanout, group: string) {
+  let held: string[] | null = [];
+  const unsubscribe = fanout.subscribe(group, (event: FanoutEvent) => {
+    if (event.exceptSocket === socket.id) return;
+    if (held) held.push(event.frame);
+    else socket.send(event.frame);
+  });
+  socket.ws.once('close', unsubscribe);
+  return {
+    release(keep: (frame: string) => boolean = () => true) {
+      const frames = held ?? [];
+      held = null;
+      for (const frame of frames) if (keep(frame)) socket.send(frame);
+    },
+  };
+}
+
+/** Handles each frame of a socket, answering every failure with an `error` frame. */
+function onFrames(socket: ClientSocket, logger: Logger, handle: (frame: IncomingFrame) => void): void {
+  socket.ws.on('message', (raw: RawData, isBinary: boolean) => {
+    let frame: IncomingFrame | null = null;
+    let failure: unknown = null;
+    try {
+      frame = decodeFrame(raw, isBinary);
+    } catch (error) {
+      failure = error;
+    }
+    if (!socket.admit(frame?.clientId ?? null)) return;
+    try {
+      if (failure) throw failure;
+      handle(frame as IncomingFrame);
+    } catch (error) {
+      answerError(socket, logger, error, frame?.clientId ?? null);
+    }
+  });
+}
+
+function answerError(socket: ClientSocket, logger: Logger, error: unknown, clientId: string | null): void {
+  if (error instanceof ChatError) {
+    socket.sendError(error.code, error.message, clientId);
+  } else {
+    logger.error({ err: error, user: socket.identity.id }, 'frame failed');
+    socket.sendError('invalid', 'the server could not handle this frame', clientId);
+  }
+}
+
+function refuse(socket: ClientSocket, error: unknown, logger: Logger): void {
+  // A paused socket would not read the client's half of the closing handshake.
+  socket.ws.resume();
+  const code = refusalCloseCode(error);
+  if (code === null) {
+    logger.error({ err: error }, 'socket setup failed');
+    socket.close(1011, 'internal error');
+  } else {
+    socket.close(code, (error as ChatError).message);
+  }
+}
+
+function messageSeq(frame: string): number | null {
+  if (!frame.startsWith('{"type":"message"')) return null;
+  return (JSON.parse(frame) as { message: { seq: number } }).message.seq;
+}
+
+export async function openChatSocket(socket: ClientSocket, requestId: string, deps: SocketDeps): Promise<void> {
+  const { service, fanout, logger } = deps;
+  const { identity } = socket;
+  let room: RoomState;
+  try {
+    room = await service.authorize(identity, requestId);
+  } catch (error) {
+    refuse(socket, error, logger);
+    return;
+  }
+  if (!socket.open) return;
+  const subscription = subscribeHeld(socket, fanout, roomGroup(room.id));
+  const state = (await service.store.getRoom(room.id)) ?? room;
+  socket.send(
+    JSON.stringify({
+      type: 'ready',
+      request_id: room.id,
+      last_seq: state.last_seq,
+      read_cursors: state.read_cursors,
+      me: { id: identity.id, role: identity.role, name: identity.name },
+    }),
+  );
+  // Messages up to last_seq reach the client through its history fetch, not twice.
+  subscription.release((frame) => (messageSeq(frame) ?? Infinity) > state.last_seq);
+
+  onFrames(socket, logger, (frame) => {
+    switch (frame.type) {
+      case 'message': {
+        const input = parse(messageInput, frame.data);
+        service.sendMessage(identity, room, input.body, input.client_id ?? null).then(
+          ({ message, created }) => {
+            // A repeat is acknowledged to its sender alone: no second broadcast.
+            if (!created) socket.send(JSON.stringify({ type: 'message', message }));
+          },
+          (error: unknown) => answerError(socket, logger, error, frame.clientId),
+        );
+        return;
+      }
+      case 'read': {
+        const input = parse(readInput, frame.data);
+        service
+          .markRead(identity, room, input.last_read_seq ?? null)
+          .catch((error: unknown) => answerError(socket, logger, error, frame.clientId));
+        return;
+      }
+      case 'typing':
+        service.typing(identity, room, parse(typingInput, frame.data).is_typing, socket.id);
+        return;
+      case 'ping':
+        socket.send(PONG);
+        return;
+      default:
+        throw new ChatError('invalid', `unknown frame type "${frame.type}"`);
+    }
+  });
+  socket.ws.resume();
+}
+
+export async function openNotificationsSocket(socket: ClientSocket, deps: SocketDeps): Promise<void> {
+  const { service, fanout, logger } = deps;
+  const subscription = subscribeHeld(socket, fanout, principalGroup(principalOf(socket.identity)));
+  try {
+    socket.send(unreadFrame(await service.unread(socket.identity)));
+  } catch (error) {
+    refuse(socket, error, logger);
+    return;
+  }
+  subscription.release();
+  onFrames(socket, logger, (frame) => {
+    if (frame.type !== 'ping') throw new ChatError('invalid', `unknown frame type "${frame.type}"`);
+    socket.send(PONG);
+  });
+  socket.ws.resume();
+}

@@ -1,0 +1,125 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { TokenVerifier } from '../auth.js';
+import type { Config } from '../config.js';
+import { isOriginAllowed } from '../http/cors.js';
+import { pathOf } from '../logger.js';
+import { KeyedRateLimiter } from '../rate-limit.js';
+import { CLOSE, ClientSocket } from './client-socket.js';
+import { openChatSocket, openNotificationsSocket, type SocketDeps } from './handlers.js';
+
+const CHAT_PATH = /^\/ws\/service-chat\/([^/]+)\/?$/;
+const NOTIFICATIONS_PATH = /^\/ws\/notifications\/?$/;
+
+export interface WebSocketGateway {
+  /** Closes every socket with 1001 and stops the heartbeat. */
+  close(): Promise<void>;
+  readonly connections: number;
+}
+
+function chatRoomOf(pathname: string): string | null {
+  const match = CHAT_PATH.exec(pathname);
+  if (!match) return null;
+  try {
+    return decodeURIComponent(match[1] as string);
+  } catch {
+    return null;
+  }
+}
+
+function reject(socket: Duplex, status: number, reason: string): void {
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+/**
+ * Both WebSocket paths on the HTTP server's upgrade event. A refused token or
+ * room is accepted and then closed with a 44xx code, because browsers only
+ * ever see 1006 for a refused upgrade.
+ */
+export function attachWebSockets(
+  server: Server,
+  config: Config,
+  verify: TokenVerifier,
+  deps: SocketDeps,
+): WebSocketGateway {
+  const { logger } = deps;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: config.limits.maxPayloadBytes, perMessageDeflate: false });
+  const sockets = new Set<ClientSocket>();
+  const userLimiter = new KeyedRateLimiter(config.limits.wsUserRateLimit, config.limits.wsUserRateLimit * 2);
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const requestId = chatRoomOf(url.pathname);
+    if (requestId === null && !NOTIFICATIONS_PATH.test(url.pathname)) {
+      reject(socket, 404, 'Not Found');
+      return;
+    }
+    if (!isOriginAllowed(config.allowedOrigins, req.headers.origin)) {
+      logger.warn({ path: pathOf(req.url), origin: req.headers.origin }, 'websocket origin refused');
+      reject(socket, 403, 'Forbidden');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+      // Frames that arrive before the socket is set up wait in the kernel, not in a lost event.
+      ws.pause();
+      const identity = verify(url.searchParams.get('token'));
+      if (!identity) {
+        ws.resume();
+        ws.close(CLOSE.unauthorized, 'invalid or expired token');
+        return;
+      }
+      const client = new ClientSocket(ws, identity, config.limits, userLimiter, logger);
+      sockets.add(client);
+      ws.on('close', (code: number) => {
+        sockets.delete(client);
+        logger.debug({ path: url.pathname, user: identity.id, code }, 'websocket closed');
+      });
+      ws.on('error', (err: Error) => logger.warn({ path: url.pathname, user: identity.id, err: err.message }, 'websocket error'));
+      logger.debug({ path: url.pathname, user: identity.id }, 'websocket open');
+      const opened = requestId !== null
+        ? openChatSocket(client, requestId, deps)
+        : openNotificationsSocket(client, deps);
+      opened.catch((error: unknown) => {
+        logger.error({ err: error }, 'websocket setup failed');
+        client.close(1011, 'internal error');
+      });
+    });
+  });
+
+  const heartbeat = setInterval(() => {
+    for (const client of sockets) {
+      if (!client.alive) {
+        client.ws.terminate();
+        continue;
+      }
+      client.alive = false;
+      client.ws.ping();
+    }
+  }, config.limits.heartbeatMs);
+  heartbeat.unref();
+
+  return {
+    get connections() {
+      return sockets.size;
+    },
+    async close() {
+      clearInterval(heartbeat);
+      userLimiter.close();
+      const closed = [...sockets].map(
+        (client) =>
+          new Promise<void>((resolve) => {
+            client.ws.once('close', () => resolve());
+            client.close(CLOSE.goingAway, 'server shutting down');
+            // A peer that never answers the closing handshake is cut after a moment.
+            setTimeout(() => {
+              client.ws.terminate();
+              resolve();
+            }, 2000).unref();
+          }),
+      );
+      await Promise.all(closed);
+      wss.close();
+    },
+  };
+}
