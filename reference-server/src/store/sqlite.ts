@@ -144,11 +144,11 @@ export class SqliteStore implements ChatStore {
       pageBefore: db.prepare<[string, number, number, number], MessageRow>(
         `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE request_id = ? AND seq > ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
       ),
-      advanceUser: db.prepare<[number, number, string]>(
-        'UPDATE rooms SET user_cursor = min(?1, last_seq) WHERE user_cursor < min(?2, last_seq) AND id = ?3',
+      advanceUser: db.prepare<{ seq: number; id: string }>(
+        'UPDATE rooms SET user_cursor = min(@seq, last_seq) WHERE id = @id AND user_cursor < min(@seq, last_seq)',
       ),
-      advanceWorkshop: db.prepare<[number, number, string]>(
-        'UPDATE rooms SET workshop_cursor = min(?1, last_seq) WHERE workshop_cursor < min(?2, last_seq) AND id = ?3',
+      advanceWorkshop: db.prepare<{ seq: number; id: string }>(
+        'UPDATE rooms SET workshop_cursor = min(@seq, last_seq) WHERE id = @id AND workshop_cursor < min(@seq, last_seq)',
       ),
       unreadOfUser: db.prepare<[string], { id: string; n: number }>(
         `SELECT r.id, (SELECT count(*) FROM messages m WHERE m.request_id = r.id AND m.side = 'workshop' AND m.seq > r.user_cursor) AS n
@@ -271,7 +271,7 @@ export class SqliteStore implements ChatStore {
   async advanceCursor(requestId: string, side: Side, seq: number | null): Promise<CursorResult> {
     const target = seq ?? Number.MAX_SAFE_INTEGER;
     const stmt = side === 'user' ? this.#stmt.advanceUser : this.#stmt.advanceWorkshop;
-    const { changes } = stmt.run(target, target, requestId);
+    const { changes } = stmt.run({ seq: target, id: requestId });
     const row = this.#stmt.getRoom.get(requestId);
     if (!row) throw new Error(`no such room: ${requestId}`);
     return { read_cursors: { user: row.user_cursor, workshop: row.workshop_cursor }, moved: changes > 0 };

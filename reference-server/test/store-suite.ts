@@ -1,0 +1,215 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { Sender } from '../src/chat/types.js';
+import type { ChatStore, NewMessage } from '../src/store/store.js';
+
+export interface OpenedStore {
+  store: ChatStore;
+  cleanup: () => Promise<void>;
+}
+
+const ANA: Sender = { id: 'u-ana', role: 'user', name: 'Ana' };
+const BO: Sender = { id: 'a-bo', role: 'workshop_admin', name: 'Bo' };
+
+function msg(request_id: string, sender: Sender, body: string, client_id: string | null = null): NewMessage {
+  return { request_id, sender, side: sender.role === 'user' ? 'user' : 'workshop', body, client_id };
+}
+
+/** The rules every ChatStore follows, run against each implementation. */
+export function describeStoreSuite(name: string, open: () => Promise<OpenedStore>): void {
+  describe(`${name} store`, () => {
+    async function withStore(fn: (store: ChatStore) => Promise<void>): Promise<void> {
+      const { store, cleanup } = await open();
+      try {
+        await fn(store);
+      } finally {
+        await cleanup();
+      }
+    }
+
+    test('creates rooms and reads them back with zero cursors', () =>
+      withStore(async (store) => {
+        const room = await store.createRoom({ user_id: 'u-ana', workshop_id: 'w-1', title: 'Brakes' });
+        assert.match(room.id, /^r_/);
+        assert.match(room.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+        assert.deepEqual(await store.getRoom(room.id), {
+          ...room,
+          last_seq: 0,
+          read_cursors: { user: 0, workshop: 0 },
+        });
+        assert.equal(await store.getRoom('r_missing'), null);
+      }));
+
+    test('assigns seq 1, 2, 3 per room and keeps rooms apart', () =>
+      withStore(async (store) => {
+        const a = await store.createRoom({ user_id: 'u-ana', workshop_id: 'w-1', title: 'A' });
+        const b = await store.createRoom({ user_id: 'u-ana', workshop_id: 'w-1', title: 'B' });
+        const results = await Promise.all([
+          store.appendMessage(msg(a.id, ANA, 'a1')),
+          store.appendMessage(msg(b.id, ANA, 'b1')),
+          store.appendMessage(msg(a.id, BO, 'a2')),
+          store.appendMessage(msg(a.id, ANA, 'a3')),
+        ]);
+        assert.deepEqual(
+          results.map((r) => [r.message.request_id === a.id ? 'a' : 'b', r.message.seq, r.message.body, r.created]),
+          [
+            ['a', 1, 'a1', true],
+            ['b', 1, 'b1', true],
+            ['a', 2, 'a2', true],
+            ['a', 3, 'a3', true],
+          ],
+        );
+        assert.equal((await store.getRoom(a.id))?.last_seq, 3);
+        assert.equal((await store.getRoom(b.id))?.last_seq, 1);
+      }));
+
+    test('stores the body and sender verbatim', () =>
+      withStore(async (store) => {
+        const room = await store.createRoom({ user_id: 'u-ana', workshop_id: 'w-1', title: 'A' });
+        const body = '<img src=x onerror=alert(1)> "quotes" \u{1F697}';
+        const { message } = await store.appendMessage(msg(room.id, { id: 'u-ana', role: 'user', name: null }, body, 'c-1'));
+        const page = await store.listMessages(room.id, { limit: 10 });
+        assert.deepEqual(page.messages, [message]);
+        assert.equal(page.messages[0]?.body, body);
+        assert.deepEqual(page.messages[0]?.sender, { id: 'u-ana', role: 'user', name: null });
+        assert.equal(page.messages[0]?.client_id, 'c-1');
+      }));
+
+    test('a repeated client_id of one sender returns the stored message, even in one batch', () =>
+      withStore(async (store) => {
+        const room = await store.createRoom({ user_id: 'u-ana', workshop_id: 'w-1', title: 'A' });
+        const [first, second, other] = await Promise.all([
+          store.appendMessage(msg(room.id, ANA, 'hello', 'c-1')),
+          store.appendMessage(msg(room.id, ANA, 'hello again', 'c-1')),
+          store.appendMessage(msg(room.id, BO, 'same key, other sender', 'c-1')),
+        ]);
+        assert.equal(first?.created, true);
+        assert.equal(second?.created, false);
+        assert.deepEqual(second?.message, first?.message);
+        assert.equal(other?.created, true);
+        assert.equal(other?.message.seq, 2);
+        const later = await store.appendMessage(msg(room.id, ANA, 'retry', 'c-1'));
+        assert.deepEqual(later, { message: first?.message, created: false });
+        assert.equal((await store.getRoom(room.id))?.last_seq, 2);
+      }));
+
+    test('pages: newest page, before, after, has_more both ways', () =>
+      withStore(async (store) => {
+        const room = await store.createRoom({ user_id: 'u-ana', workshop_id: 'w-1', title: 'A' });
+        for (let i = 1; i <= 7; i++) await store.appendMessage(msg(room.id, i % 2 ? ANA : BO, `m${i}`));
+        const seqs = (p: { messages: { seq: number }[]; has_more: boolean }) => [p.messages.map((m) => m.seq), p.has_more];
+        assert.deepEqual(seqs(await store.listMessages(room.id, { limit: 3 })), [[5, 6, 7], true]);
+        assert.deepEqual(seqs(await store.listMessages(room.id, { limit: 7 })), [[1, 2, 3, 4, 5, 6, 7], false]);
+        assert.deepEqual(seqs(await store.listMessages(room.id, { before: 5, limit: 3 })), [[2, 3, 4], true]);
+        assert.deepEqual(seqs(await store.listMessages(room.id, { before: 3, limit: 3 })), [[1, 2], false]);
+        assert.deepEqual(seqs(await store.listMessages(room.id, { after: 2, limit: 3 })), [[3, 4, 5], true]);
+        assert.deepEqual(seqs(await store.listMessages(room.id, { after: 4, limit: 3 })), [[5, 6, 7], false]);
+        assert.deepEqual(seqs(await store.listMessages(room.id, { after: 7, limit: 3 })), [[], false]);
+        assert.deepEqual(seqs(await store.listMessages(room.id, { after: 1, before: 6, limit: 10 })), [[2, 3, 4, 5], false]);
+      }));
+
+    test('cursors only move forward and are clamped to the last seq', () =>
+      withStore(async (store) => {
+        const room = await store.createRoom({ user_id: 'u-ana', workshop_id: 'w-1', title: 'A' });
+        for (let i = 0; i < 5; i++) await store.appendMessage(msg(room.id, BO, `m${i}`));
+        assert.deepEqual(await store.advanceCursor(room.id, 'user', 3), { read_cursors: { user: 3, workshop: 0 }, moved: true });
+        assert.deepEqual(await store.advanceCursor(room.id, 'user', 2), { read_cursors: { user: 3, workshop: 0 }, moved: false });
+        assert.deepEqual(await store.advanceCursor(room.id, 'user', 3), { read_cursors: { user: 3, workshop: 0 }, moved: false });
+        assert.deepEqual(await store.advanceCursor(room.id, 'user', 99), { read_cursors: { user: 5, workshop: 0 }, moved: true });
+        assert.deepEqual(await store.advanceCursor(room.id, 'workshop', null), {
+          read_cursors: { user: 5, workshop: 5 },
+          moved: true,
+        });
+        assert.deepEqual(await store.advanceCursor(room.id, 'workshop', null), {
+          read_cursors: { user: 5, workshop: 5 },
+          moved: false,
+        });
+      }));
+
+    test('unread counts the other side’s messages past the side’s cursor, per principal', () =>
+      withStore(async (store) => {
+        const r1 = await store.createRoom({ user_id: 'u-ana', workshop_id: 'w-1', title: 'A' });
+        const r2 = await store.createRoom({ user_id: 'u-ana', workshop_id: 'w-2', title: 'B' });
+        const r3 = await store.createRoom({ user_id: 'u-cy', workshop_id: 'w-1', title: 'C' });
+        await store.appendMessage(msg(r1.id, BO, 'w1'));
+        await store.appendMessage(msg(r1.id, BO, 'w2'));
+        await store.appendMessage(msg(r1.id, ANA, 'u1'));
+        await store.appendMessage(msg(r2.id, { id: 'a-di', role: 'workshop_admin', name: null }, 'w3'));
+        await store.appendMessage(msg(r3.id, { id: 'u-cy', role: 'user', name: null }, 'c1'));
+        assert.deepEqual(await store.unread({ side: 'user', userId: 'u-ana' }), { total: 3, rooms: { [r1.id]: 2, [r2.id]: 1 } });
+        assert.deepEqual(await store.unread({ side: 'workshop', workshopId: 'w-1' }), {
+          total: 2,
+          rooms: { [r1.id]: 1, [r3.id]: 1 },
+        });
+        await store.advanceCursor(r1.id, 'user', 1);
+        assert.deepEqual(await store.unread({ side: 'user', userId: 'u-ana' }), { total: 2, rooms: { [r1.id]: 1, [r2.id]: 1 } });
+        await store.advanceCursor(r1.id, 'user', null);
+        assert.deepEqual(await store.unread({ side: 'user', userId: 'u-ana' }), { total: 1, rooms: { [r2.id]: 1 } });
+        assert.deepEqual(await store.unread({ side: 'user', userId: 'u-nobody' }), { total: 0, rooms: {} });
+      }));
+
+    test('lists a principal’s rooms with unread and last message', () =>
+      withStore(async (store) => {
+        const r1 = await store.createRoom({ user_id: 'u-ana', workshop_id: 'w-1', title: 'A' });
+        const r2 = await store.createRoom({ user_id: 'u-ana', workshop_id: 'w-2', title: 'B' });
+        await store.createRoom({ user_id: 'u-cy', workshop_id: 'w-1', title: 'C' });
+        const { message } = await store.appendMessage(msg(r1.id, BO, 'hi'));
+        const rooms = await store.listRooms({ side: 'user', userId: 'u-ana' });
+        const byId = new Map(rooms.map((r) => [r.id, r]));
+        assert.equal(rooms.length, 2);
+        assert.deepEqual(byId.get(r1.id), {
+          ...r1,
+          last_seq: 1,
+          read_cursors: { user: 0, workshop: 0 },
+          unread: 1,
+          last_message: message,
+        });
+        assert.deepEqual(byId.get(r2.id), { ...r2, last_seq: 0, read_cursors: { user: 0, workshop: 0 }, unread: 0, last_message: null });
+        const workshop = await store.listRooms({ side: 'workshop', workshopId: 'w-1' });
+        assert.deepEqual(workshop.map((r) => r.title).sort(), ['A', 'C']);
+      }));
+
+    test('appending to a missing room fails and stores nothing', () =>
+      withStore(async (store) => {
+        const room = await store.createRoom({ user_id: 'u-ana', workshop_id: 'w-1', title: 'A' });
+        const results = await Promise.allSettled([
+          store.appendMessage(msg(room.id, ANA, 'ok')),
+          store.appendMessage(msg('r_missing', ANA, 'lost')),
+          store.appendMessage(msg(room.id, ANA, 'ok too')),
+        ]);
+        assert.deepEqual(
+          results.map((r) => r.status),
+          ['fulfilled', 'rejected', 'fulfilled'],
+        );
+        const page = await store.listMessages(room.id, { limit: 10 });
+        assert.deepEqual(page.messages.map((m) => [m.seq, m.body]), [
+          [1, 'ok'],
+          [2, 'ok too'],
+        ]);
+      }));
+
+    test('500 concurrent appends to one room give seq 1..500 once each, resolving in seq order', () =>
+      withStore(async (store) => {
+        const room = await store.createRoom({ user_id: 'u-ana', workshop_id: 'w-1', title: 'A' });
+        const resolvedOrder: number[] = [];
+        await Promise.all(
+          Array.from({ length: 500 }, (_, i) =>
+            store.appendMessage(msg(room.id, i % 2 ? ANA : BO, `m${i}`, `c-${i}`)).then((r) => {
+              resolvedOrder.push(r.message.seq);
+            }),
+          ),
+        );
+        assert.deepEqual(resolvedOrder, Array.from({ length: 500 }, (_, i) => i + 1));
+        const all = [];
+        let after = 0;
+        for (;;) {
+          const page = await store.listMessages(room.id, { after, limit: 100 });
+          all.push(...page.messages);
+          if (!page.has_more) break;
+          after = page.messages.at(-1)!.seq;
+        }
+        assert.deepEqual(all.map((m) => m.seq), Array.from({ length: 500 }, (_, i) => i + 1));
+        assert.equal(new Set(all.map((m) => m.client_id)).size, 500);
+      }));
+  });
+}
