@@ -1,0 +1,4 @@
+import { define } from '../shared/define.js';
+import { MotoreachBadge } from './badge.js';
+
+define('motoreach-badge', MotoreachBadge);

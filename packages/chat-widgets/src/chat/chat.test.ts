@@ -1,0 +1,214 @@
+import { expect, fixture, html } from '@open-wc/testing';
+import { sendKeys } from '@web/test-runner-commands';
+import { ChatClient } from '@motoreach/chat-client';
+import '../index.js';
+import type { MotoreachChat } from './chat.js';
+import { nextEvent, pair, seed, serverUrl, startServer, stopServer, token, uid, waitFor } from '../../test/helpers.js';
+
+const $ = (el: Element, selector: string) => el.shadowRoot!.querySelector<HTMLElement>(selector);
+const $$ = (el: Element, selector: string) => [...el.shadowRoot!.querySelectorAll<HTMLElement>(selector)];
+const bubbles = (el: Element, who: 'own' | 'other') => $$(el, `.msg.${who} .bubble`).map((b) => b.textContent!.trim());
+const open = (el: MotoreachChat) => waitFor(() => el.connectionStatus === 'open' && !$(el, '.banner'), 'chat connected');
+
+function typeAndSubmit(el: MotoreachChat, text: string) {
+  const area = $(el, 'textarea') as HTMLTextAreaElement;
+  area.value = text;
+  area.dispatchEvent(new Event('input'));
+  ($(el, '.send') as HTMLButtonElement).click();
+}
+
+async function sideBySide(owner: ChatClient, admin: ChatClient, requestId: string) {
+  const wrap = await fixture<HTMLElement>(html`<div style="display:flex;gap:8px">
+    <motoreach-chat id="owner" .client=${owner} request-id=${requestId} style="width:380px;height:320px"></motoreach-chat>
+    <motoreach-chat id="admin" .client=${admin} request-id=${requestId} style="width:380px;height:320px"></motoreach-chat>
+  </div>`);
+  const ownerEl = wrap.querySelector<MotoreachChat>('#owner')!;
+  const adminEl = wrap.querySelector<MotoreachChat>('#admin')!;
+  await open(ownerEl);
+  await open(adminEl);
+  return { ownerEl, adminEl };
+}
+
+describe('<motoreach-chat>', () => {
+  const clients: ChatClient[] = [];
+  afterEach(() => {
+    for (const c of clients.splice(0)) c.close();
+  });
+
+  it('renders the history of a room with day separator, groups and times', async () => {
+    const p = await pair();
+    clients.push(p.owner, p.admin);
+    await seed(p.baseUrl, p.ownerToken, p.room.id, 3);
+    const el = await fixture<MotoreachChat>(html`<motoreach-chat .client=${p.owner} request-id=${p.room.id}></motoreach-chat>`);
+    await open(el);
+    await waitFor(() => $$(el, '.msg').length === 3, 'three messages');
+    expect(bubbles(el, 'own')).to.deep.equal(['You: message 1', 'message 2', 'message 3']);
+    expect($$(el, '.day').map((d) => d.textContent!.trim())).to.deep.equal(['Today']);
+    expect($$(el, '.msg.first').length).to.equal(1);
+    expect($$(el, '.msg.last').length).to.equal(1);
+    const time = $(el, '.msg time')!;
+    expect(time.getAttribute('datetime')).to.match(/^\d{4}-\d\d-\d\dT/);
+    expect(time.textContent!.trim()).to.match(/^\d{1,2}:\d\d/);
+    expect($(el, '.edge')!.textContent!.trim()).to.equal('Start of the conversation');
+    expect($(el, '.log')!.getAttribute('role')).to.equal('log');
+  });
+
+  it('sends from the owner to the admin and back, with events', async () => {
+    const p = await pair();
+    clients.push(p.owner, p.admin);
+    const { ownerEl, adminEl } = await sideBySide(p.owner, p.admin, p.room.id);
+
+    const sent = nextEvent<CustomEvent>(ownerEl, 'motoreach-message-sent');
+    const received = nextEvent<CustomEvent>(adminEl, 'motoreach-message-received');
+    typeAndSubmit(ownerEl, 'My brakes squeak');
+    expect((await sent).detail.message.body).to.equal('My brakes squeak');
+    expect((await received).detail.message.seq).to.equal(1);
+    await waitFor(() => bubbles(adminEl, 'other').length === 1, 'admin sees the message');
+    expect(bubbles(adminEl, 'other')).to.deep.equal(['My brakes squeak']);
+    expect($(adminEl, '.sender')!.textContent!.trim()).to.equal('Ana');
+    expect($(adminEl, '[role=status][aria-live=polite]')!.textContent!.trim()).to.equal('Ana: My brakes squeak');
+
+    typeAndSubmit(adminEl, 'Bring it in on Monday');
+    await waitFor(() => bubbles(ownerEl, 'other').length === 1, 'owner sees the answer');
+    expect(bubbles(ownerEl, 'other')).to.deep.equal(['Bring it in on Monday']);
+    expect(bubbles(ownerEl, 'own')).to.deep.equal(['You: My brakes squeak']);
+    expect(($(ownerEl, 'textarea') as HTMLTextAreaElement).value).to.equal('');
+  });
+
+  it('shows "read" on the sender side once the other side has seen the message', async () => {
+    const p = await pair();
+    clients.push(p.owner, p.admin);
+    const { ownerEl, adminEl } = await sideBySide(p.owner, p.admin, p.room.id);
+    const read = new Promise<CustomEvent>((resolve) =>
+      ownerEl.addEventListener('motoreach-read', (e) => {
+        if (!e.detail.own) resolve(e);
+      }),
+    );
+    typeAndSubmit(ownerEl, 'Is it ready?');
+    await waitFor(() => $(ownerEl, '.msg.own')?.dataset['state'] === 'sent' || $(ownerEl, '.msg.own')?.dataset['state'] === 'read', 'sent');
+    await waitFor(() => bubbles(adminEl, 'other').length === 1, 'admin got it');
+    const e = await read;
+    expect(e.detail.side).to.equal('workshop');
+    expect(e.detail.lastReadSeq).to.equal(1);
+    await waitFor(() => $(ownerEl, '.msg.own')!.dataset['state'] === 'read', 'read state shown');
+    expect($(ownerEl, '.msg.own .state')!.textContent!.trim()).to.equal('Read');
+  });
+
+  it('renders hostile text as text, and auto-links only http(s) with rel=noopener', async () => {
+    const p = await pair();
+    clients.push(p.owner, p.admin);
+    const payloads = [
+      '<img src=x onerror="window.__xss=1">',
+      '<script>window.__xss=2</script>',
+      '"><svg onload=window.__xss=3>',
+      'javascript:window.__xss=4 and https://example.com/a?b=1.',
+    ];
+    await seed(p.baseUrl, p.ownerToken, p.room.id, payloads.length, (i) => payloads[i - 1]!);
+    const el = await fixture<MotoreachChat>(html`<motoreach-chat linkify .client=${p.admin} request-id=${p.room.id}></motoreach-chat>`);
+    await waitFor(() => $$(el, '.msg').length === 4, 'four messages');
+    expect(bubbles(el, 'other')).to.deep.equal(payloads);
+    expect($$(el, '.bubble img, .bubble script, .bubble svg').length).to.equal(0);
+    expect((window as unknown as { __xss?: number }).__xss).to.equal(undefined);
+    const links = $$(el, '.bubble a') as HTMLAnchorElement[];
+    expect(links.map((a) => [a.href, a.rel, a.textContent])).to.deep.equal([['https://example.com/a?b=1', 'noopener noreferrer', 'https://example.com/a?b=1']]);
+  });
+
+  it('sends with the keyboard only: Shift+Enter adds a line, Enter sends', async () => {
+    const p = await pair();
+    clients.push(p.owner, p.admin);
+    const el = await fixture<MotoreachChat>(html`<motoreach-chat .client=${p.owner} request-id=${p.room.id}></motoreach-chat>`);
+    await open(el);
+    const before = document.createElement('button');
+    before.textContent = 'before';
+    el.before(before);
+    before.focus();
+    await sendKeys({ press: 'Tab' });
+    expect(el.shadowRoot!.activeElement?.className).to.equal('log');
+    await sendKeys({ press: 'Tab' });
+    expect(el.shadowRoot!.activeElement?.tagName).to.equal('TEXTAREA');
+    await sendKeys({ type: 'first line' });
+    await sendKeys({ down: 'Shift' });
+    await sendKeys({ press: 'Enter' });
+    await sendKeys({ up: 'Shift' });
+    await sendKeys({ type: 'second line' });
+    expect(($(el, '.counter')!.textContent ?? '').trim()).to.equal('22 / 4,000');
+    const sent = nextEvent<CustomEvent>(el, 'motoreach-message-sent');
+    await sendKeys({ press: 'Enter' });
+    expect((await sent).detail.message.body).to.equal('first line\nsecond line');
+    expect(bubbles(el, 'own')).to.deep.equal(['You: first line\nsecond line']);
+    expect(el.shadowRoot!.activeElement?.tagName).to.equal('TEXTAREA');
+    before.remove();
+  });
+
+  it('counts characters and refuses to send over the limit', async () => {
+    const p = await pair();
+    clients.push(p.owner, p.admin);
+    const el = await fixture<MotoreachChat>(html`<motoreach-chat max-length="10" .client=${p.owner} request-id=${p.room.id}></motoreach-chat>`);
+    await open(el);
+    const area = $(el, 'textarea') as HTMLTextAreaElement;
+    area.value = '12345678901🚗';
+    area.dispatchEvent(new Event('input'));
+    await el.updateComplete;
+    expect($(el, '.counter')!.textContent!.trim()).to.equal('2 characters too many');
+    expect(($(el, '.send') as HTMLButtonElement).disabled).to.equal(true);
+    expect(area.getAttribute('aria-invalid')).to.equal('true');
+  });
+
+  it('disables the composer with the reason when the room is refused (403)', async () => {
+    const p = await pair();
+    clients.push(p.owner, p.admin);
+    const stranger = new ChatClient({ baseUrl: p.baseUrl, token: await token({ sub: uid('x'), role: 'user', name: 'Eve' }) });
+    clients.push(stranger);
+    const el = await fixture<MotoreachChat>(html`<motoreach-chat .client=${stranger} request-id=${p.room.id}></motoreach-chat>`);
+    const error = await nextEvent<CustomEvent>(el, 'motoreach-error');
+    expect(error.detail.error.code).to.equal('forbidden');
+    await el.updateComplete;
+    expect($(el, '.notice')!.textContent!.trim()).to.equal('You are not a participant of this conversation.');
+    expect(($(el, 'textarea') as HTMLTextAreaElement).disabled).to.equal(true);
+    expect(($(el, '.send') as HTMLButtonElement).disabled).to.equal(true);
+  });
+
+  it('works from attributes alone (base-url and token)', async () => {
+    const p = await pair();
+    clients.push(p.owner, p.admin);
+    await seed(p.baseUrl, p.ownerToken, p.room.id, 1);
+    const el = await fixture<MotoreachChat>(
+      html`<motoreach-chat base-url=${p.baseUrl} token=${p.adminToken} request-id=${p.room.id}></motoreach-chat>`,
+    );
+    await waitFor(() => bubbles(el, 'other').length === 1, 'message rendered');
+    expect(bubbles(el, 'other')).to.deep.equal(['message 1']);
+  });
+
+  it('passes an axe audit, light and dark', async () => {
+    const p = await pair();
+    clients.push(p.owner, p.admin);
+    await seed(p.baseUrl, p.ownerToken, p.room.id, 2);
+    const el = await fixture<MotoreachChat>(html`<motoreach-chat linkify .client=${p.admin} request-id=${p.room.id}></motoreach-chat>`);
+    await waitFor(() => $$(el, '.msg').length === 2, 'history');
+    await expect(el).to.be.accessible();
+    el.theme = 'dark';
+    await el.updateComplete;
+    expect(getComputedStyle($(el, '.base')!).backgroundColor).to.equal('rgb(13, 17, 23)');
+    await expect(el).to.be.accessible();
+  });
+
+  it('lays out right-to-left under dir="rtl": own messages on the left', async () => {
+    const p = await pair();
+    clients.push(p.owner, p.admin);
+    const wrap = await fixture<HTMLElement>(html`<div dir="rtl" lang="ar">
+      <motoreach-chat .client=${p.owner} request-id=${p.room.id} style="width:400px"></motoreach-chat>
+    </div>`);
+    const el = wrap.querySelector('motoreach-chat')!;
+    await open(el);
+    typeAndSubmit(el, 'مرحبا');
+    await waitFor(() => $$(el, '.msg.own').length === 1, 'own message');
+    const log = $(el, '.log')!.getBoundingClientRect();
+    const own = $(el, '.msg.own .bubble')!.getBoundingClientRect();
+    expect(own.left - log.left).to.be.lessThan(20);
+    expect(log.right - own.right).to.be.greaterThan(150);
+    expect(getComputedStyle($(el, '.composer')!).direction).to.equal('rtl');
+    const send = $(el, '.send')!.getBoundingClientRect();
+    const area = $(el, 'textarea')!.getBoundingClientRect();
+    expect(send.right).to.be.lessThan(area.left + 1);
+  });
+});

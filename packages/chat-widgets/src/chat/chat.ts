@@ -1,0 +1,647 @@
+import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
+import { property, query, state } from 'lit/decorators.js';
+import { repeat } from 'lit/directives/repeat.js';
+import type { ChatClient, ChatError, ChatMessage, ConnectionStatus, Room, RoomEvents } from '@motoreach/chat-client';
+import { ClientHolder } from '../shared/client.js';
+import { emit } from '../shared/events.js';
+import { renderBody } from '../shared/linkify.js';
+import { defaultChatStrings, type ChatStrings } from '../shared/strings.js';
+import { srOnly } from '../shared/styles.js';
+import { dayKey, formatDay, formatFull, formatNumber, formatTime } from '../shared/time.js';
+import { chatStyles } from './chat.styles.js';
+
+/** Rows added to (or dropped from) the rendered window at a time. */
+const PAGE = 50;
+/** Most rows kept in the DOM; beyond it the far end of the window is dropped. */
+const MAX_WINDOW = 150;
+/** Distance from an edge of the log, in px, at which more rows are revealed. */
+const EDGE = 160;
+/** Within this many px of the bottom the reader counts as "at the bottom". */
+const STICK = 24;
+/** At most one `typing: true` per interval; `typing: false` after this much idle time. */
+const TYPING_THROTTLE_MS = 3000;
+const TYPING_IDLE_MS = 4000;
+/** A remote typing indicator disappears if no refresh arrives within this time. */
+const TYPING_EXPIRE_MS = 6000;
+/** Consecutive messages of one sender within this time form one group. */
+const GROUP_MS = 5 * 60_000;
+
+const REFUSALS = new Set(['forbidden', 'not_found', 'unauthorized']);
+
+export const messageKey = (m: ChatMessage): string => (m.client_id ? `${m.sender.id}/${m.client_id}` : (m.id ?? ''));
+
+const codePoints = (s: string): number => {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+};
+
+interface Anchor {
+  key: string;
+  offset: number;
+}
+
+/**
+ * The conversation of one service request: history, live messages, read state, typing, and a composer.
+ *
+ * @tag motoreach-chat
+ * @csspart base - The whole widget.
+ * @csspart banner - The connection banner (reconnecting / offline).
+ * @csspart log - The scrolling message list (role="log").
+ * @csspart day-separator - A day heading between messages.
+ * @csspart unread-divider - The line above the first unread message.
+ * @csspart message - A message (also `message-own` or `message-other`).
+ * @csspart sender - The sender's name above the first message of a group.
+ * @csspart bubble - The message text.
+ * @csspart meta - Time and delivery state under a bubble.
+ * @csspart retry-button - Retry control of a failed message.
+ * @csspart link - An auto-linked URL (with `linkify`).
+ * @csspart jump-button - The "new messages" button shown when scrolled up.
+ * @csspart typing - The typing indicator.
+ * @csspart notice - Why the composer is disabled.
+ * @csspart composer - The form around the text area.
+ * @csspart textarea - The text area.
+ * @csspart counter - The character counter.
+ * @csspart send-button - The send button.
+ * @cssprop --motoreach-chat-height - Height of the widget (default 30rem); or set `height` on the element.
+ * @cssprop --motoreach-font - Font shorthand.
+ * @cssprop --motoreach-radius - Bubble corner radius.
+ * @cssprop --motoreach-bg - Background.
+ * @cssprop --motoreach-fg - Text colour.
+ * @cssprop --motoreach-muted - Secondary text (times, names, counter).
+ * @cssprop --motoreach-border - Borders.
+ * @cssprop --motoreach-accent - Send and jump buttons.
+ * @cssprop --motoreach-accent-fg - Text on the accent colour.
+ * @cssprop --motoreach-own-bg - Own bubbles.
+ * @cssprop --motoreach-own-fg - Text of own bubbles.
+ * @cssprop --motoreach-other-bg - The other side's bubbles.
+ * @cssprop --motoreach-other-fg - Text of the other side's bubbles.
+ * @cssprop --motoreach-danger - Failed messages, errors, the over-limit counter.
+ * @cssprop --motoreach-banner-bg - Connection banner background.
+ * @cssprop --motoreach-banner-fg - Connection banner text.
+ * @cssprop --motoreach-divider - The unread divider.
+ * @cssprop --motoreach-focus - Focus ring.
+ * @cssprop --motoreach-link-own - Links in own bubbles.
+ * @cssprop --motoreach-link-other - Links in the other side's bubbles.
+ * @fires motoreach-message-sent - A message from this widget was stored by the server. detail: {requestId, message}
+ * @fires motoreach-message-received - A message from someone else arrived. detail: {requestId, message}
+ * @fires motoreach-read - A read cursor moved (`own` tells whose). detail: {requestId, side, own, lastReadSeq, readCursors}
+ * @fires motoreach-connection-change - The connection status changed. detail: {requestId, status, waiting}
+ * @fires motoreach-error - Something failed (refused room, failed send, …). detail: {requestId, error}
+ */
+export class MotoreachChat extends LitElement {
+  static override styles = [srOnly, chatStyles];
+
+  /** A ChatClient to share with the rest of the page. Takes precedence over base-url/token. */
+  @property({ attribute: false }) client: ChatClient | null = null;
+  /** Server URL, used with `token` when no `client` is set. */
+  @property({ attribute: 'base-url' }) baseUrl: string | null = null;
+  /** JWT, used with `base-url` when no `client` is set. */
+  @property() token: string | null = null;
+  /** The service request whose conversation to show. */
+  @property({ attribute: 'request-id' }) requestId: string | null = null;
+  /** Character limit of the composer (Unicode code points, as the server counts). */
+  @property({ attribute: 'max-length', type: Number }) maxLength = 4000;
+  /** Turn http(s) URLs in messages into links (rel="noopener noreferrer"). */
+  @property({ type: Boolean }) linkify = false;
+  /** `light`, `dark`, or `auto` (default: follows prefers-color-scheme). */
+  @property({ reflect: true }) theme: 'light' | 'dark' | 'auto' = 'auto';
+  /** BCP 47 locale for dates and numbers; defaults to the nearest `lang` attribute, then the browser's. */
+  @property() locale: string | null = null;
+  /** Replacement texts. */
+  @property({ attribute: false }) strings: Partial<ChatStrings> = {};
+
+  @state() private messages: readonly ChatMessage[] = [];
+  @state() private start = 0;
+  /** End of the rendered window; null: through the newest message. */
+  @state() private end: number | null = null;
+  @state() private status: ConnectionStatus = 'idle';
+  @state() private refusal: ChatError | null = null;
+  @state() private typers = new Map<string, string>();
+  @state() private newCount = 0;
+  @state() private atBottom = true;
+  @state() private loadingOlder = false;
+  @state() private announcement = '';
+  @state() private draft = '';
+  @state() private dividerSeq: number | null = null;
+
+  @query('.log') private log!: HTMLElement | null;
+  @query('textarea') private textarea!: HTMLTextAreaElement | null;
+
+  private holder = new ClientHolder();
+  private room: Room | null = null;
+  private unsubscribe: Array<() => void> = [];
+  private stick = true;
+  private anchor: Anchor | null = null;
+  private markedSeq = 0;
+  private lastRowVisible = false;
+  private observedRow: Element | null = null;
+  private observer: IntersectionObserver | null = null;
+  private typingSentAt = 0;
+  private typingIdle: ReturnType<typeof setTimeout> | undefined;
+  private typerTimers = new Map<string, ReturnType<typeof setTimeout>>();
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    document.addEventListener('visibilitychange', this.onVisibility);
+    if (!this.room) this.requestUpdate();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    document.removeEventListener('visibilitychange', this.onVisibility);
+    // A move within the page disconnects and reconnects synchronously: keep the room through it.
+    queueMicrotask(() => {
+      if (!this.isConnected) {
+        this.closeRoom();
+        this.holder.release();
+      }
+    });
+  }
+
+  /** The connection status of the room's socket. */
+  get connectionStatus(): ConnectionStatus {
+    return this.status;
+  }
+
+  /** Scrolls to the newest message. */
+  scrollToLatest(): void {
+    this.jumpToLatest();
+  }
+
+  /** Moves focus to the text area. */
+  override focus(options?: FocusOptions): void {
+    this.textarea?.focus(options);
+  }
+
+  private get s(): ChatStrings {
+    return { ...defaultChatStrings, ...this.strings };
+  }
+
+  private get resolvedLocale(): string | undefined {
+    return this.locale ?? (this.closest('[lang]') as HTMLElement | null)?.lang ?? undefined;
+  }
+
+  protected override willUpdate(changed: PropertyValues): void {
+    if (changed.has('client') || changed.has('baseUrl') || changed.has('token') || changed.has('requestId') || !this.room) {
+      this.openRoom();
+    }
+    this.anchor = this.stick ? null : this.captureAnchor();
+  }
+
+  protected override updated(): void {
+    const log = this.log;
+    if (!log) return;
+    if (this.stick) log.scrollTop = log.scrollHeight;
+    else if (this.anchor) this.restoreAnchor(this.anchor);
+    this.anchor = null;
+    this.observeLastRow();
+    // History shorter than the viewport cannot be scrolled up, so reveal more without waiting for a scroll.
+    if (log.scrollHeight <= log.clientHeight && this.messages.length > 0) this.revealOlder();
+  }
+
+  override render(): TemplateResult {
+    const s = this.s;
+    const room = this.room;
+    const refused = this.refusal !== null || !room;
+    const used = codePoints(this.draft);
+    const over = used - this.maxLength;
+    const lang = this.resolvedLocale;
+    const end = this.end ?? this.messages.length;
+    const rows = this.messages.slice(this.start, end);
+    const showJump = !this.atBottom && (this.newCount > 0 || this.end !== null);
+    return html`
+      <div part="base" class="base">
+        ${this.renderBanner()}
+        <div
+          part="log"
+          class="log"
+          role="log"
+          aria-live="off"
+          aria-label=${s.logLabel}
+          aria-busy=${this.loadingOlder ? 'true' : 'false'}
+          tabindex="0"
+          @scroll=${this.onScroll}
+        >
+          ${this.start === 0 && room && !room.hasOlder && this.messages.length > 0
+            ? html`<div class="edge">${s.startOfConversation}</div>`
+            : this.loadingOlder
+              ? html`<div class="edge">${s.loadingOlder}</div>`
+              : nothing}
+          ${repeat(
+            rows,
+            messageKey,
+            (m, i) => this.renderRow(m, this.start + i, lang),
+          )}
+        </div>
+        ${showJump
+          ? html`<button part="jump-button" class="jump" type="button" @click=${this.jumpToLatest}>
+              ${this.newCount > 0 ? s.newMessages(this.newCount, formatNumber(this.newCount, lang)) : s.jumpToLatest}
+            </button>`
+          : nothing}
+        <div part="typing" class="typing">${this.renderTyping()}</div>
+        <div class="sr-only" role="status" aria-live="polite" aria-atomic="true">${this.announcement}</div>
+        ${this.refusal || !room ? html`<p part="notice" class="notice" id="notice">${this.refusalText()}</p>` : nothing}
+        <form part="composer" class="composer" @submit=${this.onSubmit}>
+          <label class="sr-only" for="input">${s.composerLabel}</label>
+          <textarea
+            id="input"
+            part="textarea"
+            rows="1"
+            .value=${this.draft}
+            placeholder=${s.composerPlaceholder}
+            aria-describedby=${refused ? 'notice counter' : 'counter'}
+            aria-invalid=${over > 0 ? 'true' : 'false'}
+            ?disabled=${refused}
+            @input=${this.onInput}
+            @keydown=${this.onKeyDown}
+          ></textarea>
+          <button part="send-button" class="send" type="submit" ?disabled=${refused || over > 0 || this.draft.trim() === ''}>
+            ${s.send}
+          </button>
+          <span part="counter" class="counter ${over > 0 ? 'over' : ''}" id="counter">
+            ${over > 0 ? s.tooLong(over, formatNumber(over, lang)) : s.charactersUsed(formatNumber(used, lang), formatNumber(this.maxLength, lang))}
+          </span>
+        </form>
+      </div>
+    `;
+  }
+
+  private renderBanner(): TemplateResult | typeof nothing {
+    const room = this.room;
+    if (!room || this.refusal) return nothing;
+    const waiting = room.outboxSize;
+    const f = formatNumber(waiting, this.resolvedLocale);
+    let text: string;
+    if (this.status === 'reconnecting') text = this.s.reconnecting(waiting, f);
+    else if (this.status === 'offline') text = this.s.offline(waiting, f);
+    else if (this.status === 'connecting' || this.status === 'idle') text = this.s.connecting;
+    else return nothing;
+    return html`<div part="banner" class="banner" role="status">${text}</div>`;
+  }
+
+  private renderTyping(): string {
+    const names = [...this.typers.values()];
+    if (names.length === 0) return '';
+    return names.length === 1 && names[0] ? this.s.typing(names[0]) : this.s.someoneTyping;
+  }
+
+  private renderRow(m: ChatMessage, index: number, lang: string | undefined): TemplateResult {
+    const s = this.s;
+    const room = this.room;
+    const prev = index > 0 ? this.messages[index - 1] : undefined;
+    const next = this.messages[index + 1];
+    const date = new Date(m.created_at);
+    const day = dayKey(date);
+    const newDay = !prev || dayKey(new Date(prev.created_at)) !== day;
+    const own = !!room?.me && m.sender.id === room.me.id;
+    const first = newDay || !prev || prev.sender.id !== m.sender.id || date.getTime() - Date.parse(prev.created_at) > GROUP_MS;
+    const last =
+      !next || next.sender.id !== m.sender.id || dayKey(new Date(next.created_at)) !== day || Date.parse(next.created_at) - date.getTime() > GROUP_MS;
+    const divider = this.dividerSeq !== null && m.seq === this.dividerSeq;
+    let stateText = '';
+    let state: string = m.state;
+    if (own) {
+      if (m.state === 'failed') stateText = s.stateFailed;
+      else if (m.state === 'pending') stateText = s.statePending;
+      else if (room?.isReadByOtherSide(m)) {
+        state = 'read';
+        stateText = s.stateRead;
+      } else stateText = s.stateSent;
+    }
+    const name = own ? s.you : (m.sender.name ?? s.unknownSender);
+    return html`<div class="row" data-key=${messageKey(m)}>
+      ${newDay ? html`<div part="day-separator" class="day" role="separator">${formatDay(date, lang)}</div>` : nothing}
+      ${divider ? html`<div part="unread-divider" class="unread" role="separator">${s.unreadDivider}</div>` : nothing}
+      <div
+        part="message ${own ? 'message-own' : 'message-other'}"
+        class="msg ${own ? 'own' : 'other'} ${first ? 'first' : ''} ${last ? 'last' : ''} ${m.state}"
+        data-state=${state}
+        data-seq=${m.seq ?? ''}
+      >
+        ${first && !own ? html`<div part="sender" class="sender">${name}</div>` : nothing}
+        <div part="bubble" class="bubble">${first && own ? html`<span class="sr-only">${name}: </span>` : nothing}${renderBody(m.body, this.linkify)}</div>
+        <div part="meta" class="meta">
+          <time datetime=${m.created_at} title=${formatFull(date, lang)}>${formatTime(date, lang)}</time>
+          ${stateText ? html`<span class="state">${stateText}</span>` : nothing}
+          ${m.state === 'failed'
+            ? html`<button part="retry-button" class="retry" type="button" @click=${() => this.retry(m)}>${s.retry}</button>`
+            : nothing}
+        </div>
+      </div>
+    </div>`;
+  }
+
+  private refusalText(): string {
+    const s = this.s;
+    switch (this.refusal?.code) {
+      case 'forbidden':
+        return s.forbidden;
+      case 'not_found':
+        return s.notFound;
+      case 'unauthorized':
+        return s.unauthorized;
+      default:
+        return s.notConfigured;
+    }
+  }
+
+  // --- the room -----------------------------------------------------------------------------
+
+  private openRoom(): void {
+    const client = this.isConnected ? this.holder.resolve(this.client, this.baseUrl, this.token) : null;
+    const next = client && this.requestId ? client.room(this.requestId) : null;
+    if (next === this.room) return;
+    this.closeRoom();
+    this.room = next;
+    this.messages = [];
+    this.start = 0;
+    this.end = null;
+    this.stick = true;
+    this.atBottom = true;
+    this.newCount = 0;
+    this.refusal = null;
+    this.dividerSeq = null;
+    this.markedSeq = 0;
+    this.typers = new Map();
+    if (!next) return;
+    const on = <K extends keyof RoomEvents>(type: K, handler: (e: RoomEvents[K]) => void) => this.unsubscribe.push(next.on(type, handler));
+    on('change', (e) => this.onChange(e.messages));
+    on('message', (e) => this.onMessage(e.message, e.own));
+    on('read', (e) => {
+      this.requestUpdate();
+      emit(this, 'motoreach-read', {
+        requestId: next.requestId,
+        side: e.side,
+        own: e.side === next.side,
+        lastReadSeq: e.last_read_seq,
+        readCursors: e.read_cursors,
+      });
+    });
+    on('typing', (e) => this.onTyping(e.user.id, e.user.name, e.is_typing));
+    on('status', (e) => {
+      this.status = e.status;
+      emit(this, 'motoreach-connection-change', { requestId: next.requestId, status: e.status, waiting: next.outboxSize });
+    });
+    on('error', (error) => this.onError(error));
+    this.status = next.status;
+    next.connect().then(
+      () => {
+        if (this.room !== next) return;
+        this.onChange(next.messages);
+        this.placeUnreadDivider();
+      },
+      (error: ChatError) => {
+        if (this.room === next) this.onError(error);
+      },
+    );
+  }
+
+  private closeRoom(): void {
+    for (const off of this.unsubscribe) off();
+    this.unsubscribe = [];
+    this.stopTyping();
+    for (const t of this.typerTimers.values()) clearTimeout(t);
+    this.typerTimers.clear();
+    this.observer?.disconnect();
+    this.observer = null;
+    this.observedRow = null;
+    this.room?.close();
+    this.room = null;
+  }
+
+  private onError(error: ChatError): void {
+    if (REFUSALS.has(error.code)) this.refusal = error;
+    emit(this, 'motoreach-error', { requestId: this.requestId, error });
+  }
+
+  private onChange(next: readonly ChatMessage[]): void {
+    const prev = this.messages;
+    const prevFirst = prev[0];
+    const nextFirst = next[0];
+    if (prevFirst && nextFirst && messageKey(prevFirst) !== messageKey(nextFirst)) {
+      // Older messages were put in front: keep the window on the same messages, except that freshly
+      // loaded ones are revealed at once when the window already reached the oldest.
+      const shift = next.findIndex((m) => messageKey(m) === messageKey(prevFirst));
+      if (shift > 0) {
+        if (!(this.loadingOlder && this.start === 0)) this.start += shift;
+        if (this.end !== null) this.end += shift;
+      }
+    }
+    this.messages = next;
+    if (this.end !== null && this.end >= next.length) this.end = null;
+    if (this.stick && this.end === null && next.length - this.start > MAX_WINDOW) this.start = next.length - PAGE;
+    if (this.start > next.length) this.start = Math.max(0, next.length - PAGE);
+    if (prev.length === 0 && next.length > 0) this.start = Math.max(0, next.length - PAGE);
+  }
+
+  private onMessage(message: ChatMessage, own: boolean): void {
+    if (own) return;
+    const requestId = this.room?.requestId ?? '';
+    if (!this.stick) this.newCount++;
+    this.announcement = this.s.announceMessage(message.sender.name ?? this.s.unknownSender, message.body);
+    this.typers.delete(message.sender.id);
+    this.typers = new Map(this.typers);
+    emit(this, 'motoreach-message-received', { requestId, message });
+  }
+
+  private placeUnreadDivider(): void {
+    const room = this.room;
+    if (!room?.side || !room.me) return;
+    const cursor = room.readCursors[room.side];
+    const firstUnread = room.messages.find((m) => m.seq !== null && m.seq > cursor && m.sender.id !== room.me?.id && m.sender.role !== room.me?.role);
+    this.dividerSeq = firstUnread?.seq ?? null;
+  }
+
+  private onTyping(id: string, name: string | null, isTyping: boolean): void {
+    if (id === this.room?.me?.id) return;
+    const timers = this.typerTimers;
+    clearTimeout(timers.get(id));
+    timers.delete(id);
+    const typers = new Map(this.typers);
+    if (isTyping) {
+      typers.set(id, name ?? this.s.unknownSender);
+      timers.set(
+        id,
+        setTimeout(() => {
+          timers.delete(id);
+          const t = new Map(this.typers);
+          t.delete(id);
+          this.typers = t;
+        }, TYPING_EXPIRE_MS),
+      );
+    } else typers.delete(id);
+    this.typers = typers;
+  }
+
+  // --- scrolling and reading ----------------------------------------------------------------
+
+  private onScroll = (): void => {
+    const log = this.log;
+    if (!log) return;
+    const fromBottom = log.scrollHeight - log.scrollTop - log.clientHeight;
+    this.stick = this.end === null && fromBottom <= STICK;
+    this.atBottom = this.stick;
+    if (this.stick) this.newCount = 0;
+    if (log.scrollTop < EDGE) this.revealOlder();
+    if (fromBottom < EDGE && this.end !== null) this.revealNewer();
+    this.maybeMarkRead();
+  };
+
+  private revealOlder(): void {
+    const room = this.room;
+    if (!room || this.loadingOlder) return;
+    if (this.start > 0) {
+      this.start = Math.max(0, this.start - PAGE);
+      const end = this.end ?? this.messages.length;
+      if (end - this.start > MAX_WINDOW) this.end = this.start + MAX_WINDOW;
+      return;
+    }
+    if (!room.hasOlder || this.status !== 'open') return;
+    this.loadingOlder = true;
+    room
+      .loadOlder()
+      .catch((error: ChatError) => this.onError(error))
+      .finally(() => {
+        if (this.room === room) this.loadingOlder = false;
+      });
+  }
+
+  private revealNewer(): void {
+    if (this.end === null) return;
+    const end = this.end + PAGE;
+    this.end = end >= this.messages.length ? null : end;
+    const last = this.end ?? this.messages.length;
+    if (last - this.start > MAX_WINDOW) this.start = last - MAX_WINDOW;
+  }
+
+  private jumpToLatest = (): void => {
+    this.start = Math.max(0, this.messages.length - PAGE);
+    this.end = null;
+    this.stick = true;
+    this.atBottom = true;
+    this.newCount = 0;
+    this.requestUpdate();
+  };
+
+  private captureAnchor(): Anchor | null {
+    const log = this.log;
+    if (!log) return null;
+    const top = log.scrollTop;
+    for (const row of log.querySelectorAll<HTMLElement>('.row')) {
+      if (row.offsetTop + row.offsetHeight > top) return { key: row.dataset['key'] ?? '', offset: row.offsetTop - top };
+    }
+    return null;
+  }
+
+  private restoreAnchor(anchor: Anchor): void {
+    const log = this.log;
+    const row = log?.querySelector<HTMLElement>(`.row[data-key="${CSS.escape(anchor.key)}"]`);
+    if (log && row) log.scrollTop = row.offsetTop - anchor.offset;
+  }
+
+  private observeLastRow(): void {
+    const row = this.end === null ? (this.log?.querySelector('.row:last-of-type') ?? null) : null;
+    if (row === this.observedRow) return;
+    this.observer ??= new IntersectionObserver((entries) => {
+      for (const e of entries) if (e.target === this.observedRow) this.lastRowVisible = e.isIntersecting;
+      this.maybeMarkRead();
+    });
+    if (this.observedRow) this.observer.unobserve(this.observedRow);
+    this.observedRow = row;
+    this.lastRowVisible = false;
+    if (row) this.observer.observe(row);
+  }
+
+  private onVisibility = (): void => this.maybeMarkRead();
+
+  /** Marks read only when the newest message is on screen, the list is at its end, and the page is visible. */
+  private maybeMarkRead(): void {
+    const room = this.room;
+    if (!room?.side || !room.me || !this.lastRowVisible || this.end !== null || document.visibilityState !== 'visible') return;
+    let newest = 0;
+    for (let i = room.messages.length - 1; i >= 0; i--) {
+      const m = room.messages[i];
+      if (m && m.seq !== null && m.sender.role !== room.me.role) {
+        newest = m.seq;
+        break;
+      }
+    }
+    if (newest <= room.readCursors[room.side] || newest <= this.markedSeq) return;
+    this.markedSeq = newest;
+    room.markRead(newest).catch((error: ChatError) => {
+      this.markedSeq = 0;
+      this.onError(error);
+    });
+  }
+
+  // --- composing ----------------------------------------------------------------------------
+
+  private onInput = (e: Event): void => {
+    this.draft = (e.target as HTMLTextAreaElement).value;
+    const room = this.room;
+    if (!room || this.refusal) return;
+    clearTimeout(this.typingIdle);
+    if (this.draft === '') {
+      this.stopTyping();
+      return;
+    }
+    const now = Date.now();
+    if (now - this.typingSentAt >= TYPING_THROTTLE_MS) {
+      this.typingSentAt = now;
+      room.setTyping(true);
+    }
+    this.typingIdle = setTimeout(() => this.stopTyping(), TYPING_IDLE_MS);
+  };
+
+  private stopTyping(): void {
+    clearTimeout(this.typingIdle);
+    this.typingIdle = undefined;
+    if (this.typingSentAt !== 0) {
+      this.typingSentAt = 0;
+      this.room?.setTyping(false);
+    }
+  }
+
+  private onKeyDown = (e: KeyboardEvent): void => {
+    if (e.key !== 'Enter' || e.shiftKey || e.isComposing) return;
+    e.preventDefault();
+    this.send();
+  };
+
+  private onSubmit = (e: Event): void => {
+    e.preventDefault();
+    this.send();
+    this.textarea?.focus();
+  };
+
+  private send(): void {
+    const room = this.room;
+    const text = this.draft.trim();
+    if (!room || this.refusal || text === '' || codePoints(text) > this.maxLength) return;
+    this.draft = '';
+    if (this.textarea) this.textarea.value = '';
+    this.stopTyping();
+    this.dividerSeq = null;
+    this.jumpToLatest();
+    room.send(text).then(
+      (message) => emit(this, 'motoreach-message-sent', { requestId: room.requestId, message }),
+      (error: ChatError) => this.onError(error),
+    );
+  }
+
+  private retry(message: ChatMessage): void {
+    const room = this.room;
+    if (!room) return;
+    room.retry(message).then(
+      (stored) => emit(this, 'motoreach-message-sent', { requestId: room.requestId, message: stored }),
+      (error: ChatError) => this.onError(error),
+    );
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'motoreach-chat': MotoreachChat;
+  }
+}

@@ -1,0 +1,58 @@
+import type { ChatError, ChatMessage, ConnectionStatus, ReadCursors, Side } from '@motoreach/chat-client';
+
+export interface MessageSentDetail {
+  requestId: string;
+  message: ChatMessage;
+}
+export interface MessageReceivedDetail {
+  requestId: string;
+  message: ChatMessage;
+}
+export interface ReadDetail {
+  requestId: string;
+  /** The side whose cursor moved. */
+  side: Side;
+  /** True when it is the viewer's own side (this widget, or another tab of the same side). */
+  own: boolean;
+  lastReadSeq: number;
+  readCursors: ReadCursors;
+}
+export interface ConnectionChangeDetail {
+  requestId: string;
+  status: ConnectionStatus;
+  /** Messages waiting in the outbox. */
+  waiting: number;
+}
+export interface ErrorDetail {
+  requestId: string | null;
+  error: ChatError;
+}
+export interface UnreadChangeDetail {
+  /** What the badge shows: one room's count with `request-id`, else the total. */
+  count: number;
+  total: number;
+  requestId: string | null;
+}
+
+export interface MotoreachEventMap {
+  'motoreach-message-sent': CustomEvent<MessageSentDetail>;
+  'motoreach-message-received': CustomEvent<MessageReceivedDetail>;
+  'motoreach-read': CustomEvent<ReadDetail>;
+  'motoreach-connection-change': CustomEvent<ConnectionChangeDetail>;
+  'motoreach-error': CustomEvent<ErrorDetail>;
+  'motoreach-unread-change': CustomEvent<UnreadChangeDetail>;
+}
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+  interface HTMLElementEventMap extends MotoreachEventMap {}
+}
+
+/** Dispatches a typed event that bubbles and crosses shadow roots, so a host can listen on any ancestor. */
+export function emit<K extends keyof MotoreachEventMap>(
+  target: EventTarget,
+  type: K,
+  detail: MotoreachEventMap[K] extends CustomEvent<infer D> ? D : never,
+): void {
+  target.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
+}

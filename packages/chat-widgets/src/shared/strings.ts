@@ -1,0 +1,75 @@
+/**
+ * Every text the widgets show or announce. Replace any subset through the `strings` property;
+ * counts arrive both as numbers (for plural rules) and already formatted with Intl for the locale.
+ */
+export interface ChatStrings {
+  logLabel: string;
+  composerLabel: string;
+  composerPlaceholder: string;
+  send: string;
+  retry: string;
+  you: string;
+  unknownSender: string;
+  statePending: string;
+  stateSent: string;
+  stateRead: string;
+  stateFailed: string;
+  unreadDivider: string;
+  loadingOlder: string;
+  startOfConversation: string;
+  newMessages: (count: number, formatted: string) => string;
+  jumpToLatest: string;
+  typing: (name: string) => string;
+  someoneTyping: string;
+  connecting: string;
+  reconnecting: (waiting: number, formatted: string) => string;
+  offline: (waiting: number, formatted: string) => string;
+  forbidden: string;
+  notFound: string;
+  unauthorized: string;
+  notConfigured: string;
+  charactersUsed: (used: string, max: string) => string;
+  tooLong: (over: number, formatted: string) => string;
+  announceMessage: (sender: string, body: string) => string;
+}
+
+export interface BadgeStrings {
+  unread: (count: number, formatted: string) => string;
+}
+
+const waiting = (n: number, f: string): string => (n === 0 ? '' : ` ${f} ${n === 1 ? 'message waits' : 'messages wait'} to be sent.`);
+
+export const defaultChatStrings: ChatStrings = {
+  logLabel: 'Messages',
+  composerLabel: 'Write a message',
+  composerPlaceholder: 'Write a message…',
+  send: 'Send',
+  retry: 'Retry',
+  you: 'You',
+  unknownSender: 'Unknown',
+  statePending: 'Sending',
+  stateSent: 'Sent',
+  stateRead: 'Read',
+  stateFailed: 'Not sent',
+  unreadDivider: 'Unread messages',
+  loadingOlder: 'Loading older messages…',
+  startOfConversation: 'Start of the conversation',
+  newMessages: (n, f) => `${f} new ${n === 1 ? 'message' : 'messages'}`,
+  jumpToLatest: 'Jump to latest',
+  typing: (name) => `${name} is typing…`,
+  someoneTyping: 'Someone is typing…',
+  connecting: 'Connecting…',
+  reconnecting: (n, f) => `Reconnecting…${waiting(n, f)}`,
+  offline: (n, f) => `You are offline.${waiting(n, f)}`,
+  forbidden: 'You are not a participant of this conversation.',
+  notFound: 'This conversation does not exist.',
+  unauthorized: 'Your session has expired. Sign in again to chat.',
+  notConfigured: 'The chat is not configured.',
+  charactersUsed: (used, max) => `${used} / ${max}`,
+  tooLong: (n, f) => `${f} ${n === 1 ? 'character' : 'characters'} too many`,
+  announceMessage: (sender, body) => `${sender}: ${body}`,
+};
+
+export const defaultBadgeStrings: BadgeStrings = {
+  unread: (n, f) => `${f} unread ${n === 1 ? 'message' : 'messages'}`,
+};

@@ -1,0 +1,46 @@
+// Intl formatters are costly to build and a long history formats thousands of dates: one per locale and style.
+const cache = new Map<string, Intl.DateTimeFormat | Intl.NumberFormat | Intl.RelativeTimeFormat>();
+
+function cached<T extends Intl.DateTimeFormat | Intl.NumberFormat | Intl.RelativeTimeFormat>(key: string, make: () => T): T {
+  let f = cache.get(key) as T | undefined;
+  if (!f) {
+    f = make();
+    cache.set(key, f);
+  }
+  return f;
+}
+
+export function formatNumber(n: number, locale?: string): string {
+  return cached(`n|${locale}`, () => new Intl.NumberFormat(locale)).format(n);
+}
+
+export function formatTime(date: Date, locale?: string): string {
+  return cached(`t|${locale}`, () => new Intl.DateTimeFormat(locale, { hour: 'numeric', minute: '2-digit' })).format(date);
+}
+
+export function formatFull(date: Date, locale?: string): string {
+  return cached(`f|${locale}`, () => new Intl.DateTimeFormat(locale, { dateStyle: 'full', timeStyle: 'short' })).format(date);
+}
+
+/** Local calendar day, for grouping and day separators. */
+export function dayKey(date: Date): string {
+  return `${date.getFullYear()}-${date.getMonth() + 1}-${date.getDate()}`;
+}
+
+function capitalize(s: string, locale?: string): string {
+  return s.charAt(0).toLocaleUpperCase(locale) + s.slice(1);
+}
+
+/** "Today", "Yesterday" (in the locale, through Intl.RelativeTimeFormat), else a date; the year only when it is not this year's. */
+export function formatDay(date: Date, locale?: string, now: Date = new Date()): string {
+  const startOf = (d: Date) => new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+  const days = Math.round((startOf(date) - startOf(now)) / 86_400_000);
+  if (days === 0 || days === -1) {
+    return capitalize(cached(`r|${locale}`, () => new Intl.RelativeTimeFormat(locale, { numeric: 'auto' })).format(days, 'day'), locale);
+  }
+  const sameYear = date.getFullYear() === now.getFullYear();
+  const fmt = cached(`d|${locale}|${sameYear}`, () =>
+    new Intl.DateTimeFormat(locale, sameYear ? { weekday: 'long', day: 'numeric', month: 'long' } : { day: 'numeric', month: 'long', year: 'numeric' }),
+  );
+  return fmt.format(date);
+}

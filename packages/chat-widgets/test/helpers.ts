@@ -1,0 +1,72 @@
+import { executeServerCommand } from '@web/test-runner-commands';
+import { ChatClient, type RoomInfo } from '@motoreach/chat-client';
+
+let cachedUrl: string | null = null;
+
+export async function serverUrl(): Promise<string> {
+  cachedUrl ??= (await executeServerCommand<string>('server-url')) ?? null;
+  if (!cachedUrl) throw new Error('no reference server');
+  return cachedUrl;
+}
+
+export const stopServer = () => executeServerCommand('server-stop');
+export const startServer = (payload?: { maxBodyChars?: number }) => executeServerCommand('server-start', payload);
+
+export interface Identity {
+  sub: string;
+  role: 'user' | 'workshop_admin';
+  workshop_id?: string;
+  name?: string;
+}
+
+let unique = 0;
+/** Ids unique to this test run, so tests never see each other's rooms. */
+export const uid = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${++unique}`;
+
+export async function token(identity: Identity): Promise<string> {
+  const res = await fetch(`${await serverUrl()}/api/dev/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(identity),
+  });
+  if (!res.ok) throw new Error(`dev token: ${res.status}`);
+  return ((await res.json()) as { token: string }).token;
+}
+
+/** A vehicle owner and the admin of a workshop, each with a ChatClient, and a fresh room between them. */
+export async function pair(title = 'Brakes squeak') {
+  const baseUrl = await serverUrl();
+  const workshop = uid('w');
+  const ownerToken = await token({ sub: uid('u'), role: 'user', name: 'Ana' });
+  const adminToken = await token({ sub: uid('a'), role: 'workshop_admin', workshop_id: workshop, name: 'Bruno' });
+  const owner = new ChatClient({ baseUrl, token: ownerToken, reconnect: { minDelayMs: 50, maxDelayMs: 300 } });
+  const admin = new ChatClient({ baseUrl, token: adminToken, reconnect: { minDelayMs: 50, maxDelayMs: 300 } });
+  const room: RoomInfo = await owner.createRoom({ workshop_id: workshop, title });
+  return { baseUrl, workshop, ownerToken, adminToken, owner, admin, room };
+}
+
+/** Sends `n` messages over REST, quickly, to build a history. */
+export async function seed(baseUrl: string, authToken: string, requestId: string, n: number, body = (i: number) => `message ${i}`) {
+  for (let i = 1; i <= n; i++) {
+    const res = await fetch(`${baseUrl}/api/service-requests/${requestId}/messages/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${authToken}` },
+      body: JSON.stringify({ body: body(i), client_id: `seed-${requestId}-${i}` }),
+    });
+    if (!res.ok) throw new Error(`seed: ${res.status}`);
+  }
+}
+
+/** Polls until the predicate holds; fails with the message after the timeout. */
+export async function waitFor(predicate: () => unknown, message: string, timeoutMs = 8000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!predicate()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for: ${message}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Next event of a type on a target. */
+export function nextEvent<T extends Event>(target: EventTarget, type: string): Promise<T> {
+  return new Promise((resolve) => target.addEventListener(type, (e) => resolve(e as T), { once: true }));
+}

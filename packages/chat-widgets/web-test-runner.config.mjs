@@ -1,0 +1,126 @@
+// Tests run in real Chromium against the real reference server, started here as a child process.
+// Commands let a test stop, start and reconfigure that server (same port, same data) to exercise
+// outages and refusals; tokens come from the server's development endpoint.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromeLauncher } from '@web/test-runner-chrome';
+import { esbuildPlugin } from '@web/dev-server-esbuild';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const bin = join(root, 'reference-server/src/bin.ts');
+const dataDir = mkdtempSync(join(tmpdir(), 'motoreach-widgets-'));
+const secret = 'widgets-test-secret';
+
+let child = null;
+let url = null;
+
+function startServer(port = 0, extraArgs = []) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(
+      process.execPath,
+      ['--import', 'tsx', bin, '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir, '--jwt-secret', secret, '--dev', ...extraArgs],
+      { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let buffer = '';
+    const onData = (chunk) => {
+      buffer += chunk;
+      let nl;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        try {
+          const entry = JSON.parse(line);
+          if (entry.msg === 'listening' && entry.url) {
+            proc.stdout.off('data', onData);
+            proc.stdout.resume();
+            resolve({ proc, url: entry.url });
+            return;
+          }
+        } catch {
+          // not a log line
+        }
+      }
+    };
+    proc.stdout.setEncoding('utf8');
+    proc.stdout.on('data', onData);
+    proc.once('exit', (code) => reject(new Error(`reference server exited with ${code} before listening`)));
+  });
+}
+
+function stopServer() {
+  const proc = child;
+  child = null;
+  if (!proc || proc.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    proc.once('exit', () => resolve());
+    proc.kill('SIGTERM');
+  });
+}
+
+const port = () => Number(new URL(url).port);
+
+const serverPlugin = {
+  name: 'motoreach-server',
+  async serverStart() {
+    const started = await startServer(0);
+    child = started.proc;
+    url = started.url;
+  },
+  async serverStop() {
+    await stopServer();
+    rmSync(dataDir, { recursive: true, force: true });
+  },
+  async executeCommand({ command, payload }) {
+    if (command === 'server-url') return url;
+    if (command === 'server-stop') {
+      await stopServer();
+      return true;
+    }
+    if (command === 'server-start') {
+      await stopServer();
+      const args = payload && payload.maxBodyChars ? ['--max-body-chars', String(payload.maxBodyChars)] : [];
+      const started = await startServer(port(), args);
+      child = started.proc;
+      return true;
+    }
+    return undefined;
+  },
+};
+
+// The SDK is served from its TypeScript source, so the tests never run against a stale build.
+const sdkFromSource = {
+  name: 'sdk-from-source',
+  resolveImport({ source }) {
+    if (source === '@motoreach/chat-client') return '/packages/chat-client/src/index.ts';
+    return undefined;
+  },
+};
+
+const chromiumArgs = [
+  '--no-sandbox',
+  '--headless=new',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+export default {
+  rootDir: root,
+  files: ['src/**/*.test.ts'],
+  nodeResolve: { exportConditions: ['browser', 'development'] },
+  concurrency: 1,
+  concurrentBrowsers: 1,
+  testsFinishTimeout: 180_000,
+  testFramework: { config: { timeout: 20_000 } },
+  browsers: [chromeLauncher({ launchOptions: { executablePath: '/usr/bin/chromium', headless: true, args: chromiumArgs } })],
+  plugins: [
+    sdkFromSource,
+    esbuildPlugin({ ts: true, tsconfig: fileURLToPath(new URL('./tsconfig.json', import.meta.url)), target: 'es2022' }),
+    serverPlugin,
+  ],
+};
