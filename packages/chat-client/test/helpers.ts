@@ -1,0 +1,158 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import WS from 'ws';
+import { ChatClient, type ChatClientOptions, type WebSocketConstructorLike } from '../src/index.js';
+
+export const SECRET = 'chat-client-tests-secret-0123456789abcdef';
+const SERVER_BIN = fileURLToPath(new URL('../../../reference-server/src/bin.ts', import.meta.url));
+
+const b64 = (v: object | Buffer): string => (Buffer.isBuffer(v) ? v : Buffer.from(JSON.stringify(v))).toString('base64url');
+
+export interface Claims {
+  sub: string;
+  role: 'user' | 'workshop_admin';
+  workshop_id?: string;
+  name?: string;
+}
+
+// HS256 JWT, as the server's configured secret expects. `ttlSeconds` may be negative (already expired).
+export function mintToken(claims: Claims, ttlSeconds = 3600): string {
+  const head = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ ...claims, exp: Math.floor(Date.now() / 1000) + ttlSeconds })}`;
+  return `${head}.${b64(createHmac('sha256', SECRET).update(head).digest())}`;
+}
+
+export const OWNER: Claims = { sub: 'u-ana', role: 'user', name: 'Ana' };
+export const ADMIN: Claims = { sub: 'a-bo', role: 'workshop_admin', workshop_id: 'w-1', name: 'Bo' };
+export const STRANGER: Claims = { sub: 'u-eve', role: 'user', name: 'Eve' };
+
+export async function waitFor(predicate: () => boolean, label: string, timeoutMs = 10_000): Promise<void> {
+  const started = Date.now();
+  while (!predicate()) {
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${label}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+export interface ServerProcess {
+  url: string;
+  port: number;
+  dataDir: string;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+// The real reference server in a child process, so a test can SIGKILL it and start it again
+// on the same data dir and port.
+export async function spawnServer(options: { dataDir?: string; port?: number; env?: Record<string, string> } = {}): Promise<ServerProcess> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'chat-client-test-'));
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', SERVER_BIN, '--port', String(options.port ?? 0), '--host', '127.0.0.1', '--data-dir', dataDir, '--jwt-secret', SECRET],
+    { env: { ...process.env, LOG_LEVEL: 'info', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const onData = (d: Buffer): void => {
+      out += d.toString();
+      const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)"[^\n]*"msg":"listening"|"msg":"listening"[^\n]*"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out);
+      if (m) {
+        child.stdout!.off('data', onData);
+        child.stdout!.resume();
+        resolve((m[1] ?? m[2])!);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`server exited with ${code} before listening: ${stderr}`)));
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    url,
+    port: Number(new URL(url).port),
+    dataDir,
+    kill: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}
+
+export const removeDir = (dir: string): void => rmSync(dir, { recursive: true, force: true });
+
+export function client(baseUrl: string, token: ChatClientOptions['token'], extra: Partial<ChatClientOptions> = {}): ChatClient {
+  return new ChatClient({
+    baseUrl,
+    token,
+    WebSocket: WS as unknown as WebSocketConstructorLike,
+    reconnect: { minDelayMs: 50, maxDelayMs: 500 },
+    ...extra,
+  });
+}
+
+// A real TCP hop between client and server that a test can stall and cut.
+export class TcpProxy {
+  private server: Server;
+  private readonly pairs = new Set<[Socket, Socket]>();
+  // Connections whose server→client bytes are withheld (to lose an ack on the wire).
+  private readonly held = new Set<Socket>();
+  upstreamText = '';
+  port = 0;
+
+  constructor(private readonly target: number) {
+    this.server = createServer((down) => {
+      const up = createConnection(this.target, '127.0.0.1');
+      const pair: [Socket, Socket] = [down, up];
+      this.pairs.add(pair);
+      down.on('data', (d: Buffer) => {
+        this.upstreamText += d.toString('latin1');
+        up.write(d);
+      });
+      up.on('data', (d: Buffer) => {
+        if (!this.held.has(down)) down.write(d);
+      });
+      const end = (): void => {
+        this.pairs.delete(pair);
+        this.held.delete(down);
+        down.destroy();
+        up.destroy();
+      };
+      down.on('close', end).on('error', end);
+      up.on('close', end).on('error', end);
+    });
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async listen(port = 0): Promise<this> {
+    await new Promise<void>((r) => this.server.listen(port, '127.0.0.1', r));
+    this.port = (this.server.address() as { port: number }).port;
+    return this;
+  }
+
+  // From now on nothing the server says reaches the clients of the current connections.
+  holdReplies(): void {
+    for (const [down] of this.pairs) this.held.add(down);
+  }
+
+  // Drops every current connection at once, like a network that went away.
+  cut(): void {
+    for (const [down, up] of this.pairs) {
+      down.destroy();
+      up.destroy();
+    }
+    this.pairs.clear();
+    this.held.clear();
+  }
+
+  async close(): Promise<void> {
+    this.cut();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+}

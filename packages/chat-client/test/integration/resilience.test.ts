@@ -1,0 +1,183 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import WS from 'ws';
+import { type ChatClient, ChatError, type ConnectionStatus, type Room, type WebSocketConstructorLike } from '../../src/index.js';
+import type { Message } from '../../src/wire.js';
+import { ADMIN, client, mintToken, OWNER, removeDir, type ServerProcess, spawnServer, STRANGER, TcpProxy, waitFor } from '../helpers.js';
+
+let server: ServerProcess;
+const clients: ChatClient[] = [];
+const proxies: TcpProxy[] = [];
+const open = (baseUrl: string, token: string | (() => string | Promise<string>), extra = {}) => {
+  const c = client(baseUrl, token, extra);
+  clients.push(c);
+  return c;
+};
+const proxy = async () => {
+  const p = await new TcpProxy(server.port).listen();
+  proxies.push(p);
+  return p;
+};
+
+before(async () => {
+  server = await spawnServer({ env: { WS_RATE_LIMIT: '0', WS_USER_RATE_LIMIT: '0', HTTP_RATE_LIMIT: '0' } });
+});
+after(async () => {
+  for (const c of clients) c.close();
+  for (const p of proxies) await p.close();
+  await server.kill();
+  removeDir(server.dataDir);
+});
+
+async function newRoom(): Promise<string> {
+  return (await open(server.url, mintToken(OWNER)).createRoom({ workshop_id: 'w-1', title: 'Clutch' })).id;
+}
+
+async function storedOnServer(id: string): Promise<Message[]> {
+  const res = await fetch(`${server.url}/api/service-requests/${id}/messages/?after=0&limit=100`, {
+    headers: { authorization: `Bearer ${mintToken(ADMIN)}` },
+  });
+  return ((await res.json()) as { messages: Message[] }).messages;
+}
+
+function statuses(room: Room): ConnectionStatus[] {
+  const seen: ConnectionStatus[] = [];
+  room.on('status', (e) => seen.push(e.status));
+  return seen;
+}
+
+test('socket cut between a send and its ack: the REST fallback repeats the client_id, one message is stored', async () => {
+  const id = await newRoom();
+  const p = await proxy();
+  const ana = open(p.url, mintToken(OWNER), { ackTimeoutMs: 60_000 }).room(id);
+  const bo = open(server.url, mintToken(ADMIN)).room(id);
+  await Promise.all([ana.connect(), bo.connect()]);
+
+  p.holdReplies();
+  const sending = ana.send('Is it ready?');
+  const clientId = ana.messages.at(-1)!.client_id!;
+  // The server has stored and broadcast it; only the ack to Ana is lost on the wire.
+  await waitFor(() => bo.messages.length === 1, 'bo got the message');
+  assert.equal(ana.messages.at(-1)!.state, 'pending');
+  p.cut();
+
+  const stored = await sending;
+  assert.equal(stored.client_id, clientId);
+  assert.equal(stored.seq, 1);
+  assert.ok(p.upstreamText.includes(`POST /api/service-requests/${id}/messages/`), 'went through the REST fallback');
+  assert.ok(p.upstreamText.includes(`"client_id":"${clientId}"`), 'the fallback carried the same client_id');
+  const onServer = await storedOnServer(id);
+  assert.deepEqual(onServer.map((m) => [m.seq, m.client_id]), [[1, clientId]]);
+  await waitFor(() => ana.status === 'open', 'ana reconnected');
+  assert.deepEqual(ana.messages.map((m) => [m.seq, m.state]), [[1, 'sent']]);
+  assert.deepEqual(bo.messages.map((m) => m.seq), [1]);
+});
+
+test('no ack within ackTimeoutMs: the socket is given up, REST stores it once, the room reconnects', async () => {
+  const id = await newRoom();
+  const p = await proxy();
+  const ana = open(p.url, mintToken(OWNER), { ackTimeoutMs: 300 }).room(id);
+  await ana.connect();
+  const seen = statuses(ana);
+  p.holdReplies();
+  const stored = await ana.send('anyone?');
+  assert.equal(stored.seq, 1);
+  assert.deepEqual((await storedOnServer(id)).map((m) => m.client_id), [stored.client_id]);
+  await waitFor(() => ana.status === 'open', 'reopened');
+  assert.deepEqual(seen, ['reconnecting', 'open']);
+});
+
+test('a half-open socket is noticed by the application ping within two intervals', async () => {
+  const id = await newRoom();
+  const p = await proxy();
+  const ana = open(p.url, mintToken(OWNER), { pingIntervalMs: 200 }).room(id);
+  await ana.connect();
+  const seen = statuses(ana);
+  const held = Date.now();
+  p.holdReplies();
+  await waitFor(() => seen.includes('reconnecting'), 'the dead socket is noticed', 2000);
+  const noticedAfter = Date.now() - held;
+  assert.ok(noticedAfter <= 450, `noticed after ${noticedAfter} ms`);
+  await waitFor(() => ana.status === 'open', 'back open');
+});
+
+test('an expired token is renewed through the provider, once for all sockets of the client', async () => {
+  const id = await newRoom();
+  const id2 = await newRoom();
+  let calls = 0;
+  const c = open(server.url, async () => (++calls === 1 ? mintToken(OWNER, -60) : mintToken(OWNER)));
+  const notes = c.notifications();
+  await Promise.all([c.room(id).connect(), c.room(id2).connect()]);
+  await waitFor(() => notes.status === 'open', 'notifications open');
+  assert.equal(calls, 2);
+  // REST with a refused token also renews once and retries.
+  const rest = open(server.url, async () => (++calls === 3 ? mintToken(OWNER, -60) : mintToken(OWNER)));
+  assert.equal((await rest.getRoom(id)).id, id);
+  assert.equal(calls, 4);
+});
+
+test('a token still refused after a refresh stops with unauthorized instead of retrying', async () => {
+  const id = await newRoom();
+  let calls = 0;
+  const room = open(server.url, () => (calls++, mintToken(OWNER, -60))).room(id);
+  await assert.rejects(room.connect(), (e: unknown) => e instanceof ChatError && e.code === 'unauthorized' && e.closeCode === 4401);
+  assert.equal(calls, 2);
+  assert.equal(room.status, 'closed');
+});
+
+test('4403 (not a participant) and 4404 (no such room) stop with a clear typed error', async () => {
+  const id = await newRoom();
+  let sockets = 0;
+  const Counting = class extends WS {
+    constructor(url: string) {
+      super(url);
+      sockets++;
+    }
+  };
+  const eve = open(server.url, mintToken(STRANGER), { WebSocket: Counting as unknown as WebSocketConstructorLike });
+  const room = eve.room(id);
+  const errors: ChatError[] = [];
+  room.on('error', (e) => errors.push(e));
+  const seen = statuses(room);
+  await assert.rejects(room.connect(), { name: 'ChatError', code: 'forbidden', closeCode: 4403, message: 'Not a participant of this room (4403)' });
+  assert.deepEqual(errors.map((e) => e.code), ['forbidden']);
+  assert.deepEqual(seen, ['connecting', 'closed']);
+  assert.equal(sockets, 1);
+  await assert.rejects(eve.room('r_missing').connect(), { code: 'not_found', closeCode: 4404 });
+  assert.equal(sockets, 2);
+});
+
+test('messages written while offline wait in the outbox and go out in order when the server is back', async () => {
+  const id = await newRoom();
+  const p = await proxy();
+  const port = p.port;
+  const ana = open(p.url, mintToken(OWNER)).room(id);
+  await ana.connect();
+  await p.close();
+  proxies.splice(proxies.indexOf(p), 1);
+  await waitFor(() => ana.status === 'reconnecting', 'ana notices');
+  const sends = ['first', 'second', 'third'].map((t) => ana.send(t));
+  assert.equal(ana.outboxSize, 3);
+  assert.deepEqual(ana.messages.map((m) => m.state), ['pending', 'pending', 'pending']);
+  proxies.push(await new TcpProxy(server.port).listen(port));
+  const stored = await Promise.all(sends);
+  assert.deepEqual(stored.map((m) => [m.seq, m.body]), [[1, 'first'], [2, 'second'], [3, 'third']]);
+  assert.equal(ana.outboxSize, 0);
+});
+
+test('1,000 messages in a burst: all stored once, in order, on both sides', async () => {
+  const id = await newRoom();
+  const ana = open(server.url, mintToken(OWNER)).room(id);
+  const bo = open(server.url, mintToken(ADMIN)).room(id);
+  await Promise.all([ana.connect(), bo.connect()]);
+  const started = Date.now();
+  const all = await Promise.all(Array.from({ length: 1000 }, (_, i) => ana.send(`burst ${i}`)));
+  const took = Date.now() - started;
+  assert.deepEqual(all.map((m) => m.seq), Array.from({ length: 1000 }, (_, i) => i + 1));
+  await waitFor(() => bo.messages.length === 1000, 'bo has all 1000');
+  for (const room of [ana, bo]) {
+    assert.deepEqual(room.messages.map((m) => m.body), Array.from({ length: 1000 }, (_, i) => `burst ${i}`));
+  }
+  assert.equal(ana.outboxSize, 0);
+  assert.ok(took < 20_000, `took ${took} ms`);
+});
