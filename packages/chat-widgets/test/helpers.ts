@@ -4,7 +4,7 @@ import { ChatClient, type RoomInfo } from '@motoreach/chat-client';
 let cachedUrl: string | null = null;
 
 export async function serverUrl(): Promise<string> {
-  cachedUrl ??= (await executeServerCommand<string>('server-url')) ?? null;
+  cachedUrl ??= (await executeServerCommand<string, undefined>('server-url')) ?? null;
   if (!cachedUrl) throw new Error('no reference server');
   return cachedUrl;
 }

@@ -10,10 +10,11 @@ const $$ = (el: Element, selector: string) => [...el.shadowRoot!.querySelectorAl
 const bubbles = (el: Element, who: 'own' | 'other') => $$(el, `.msg.${who} .bubble`).map((b) => b.textContent!.trim());
 const open = (el: MotoreachChat) => waitFor(() => el.connectionStatus === 'open' && !$(el, '.banner'), 'chat connected');
 
-function typeAndSubmit(el: MotoreachChat, text: string) {
+async function typeAndSubmit(el: MotoreachChat, text: string) {
   const area = $(el, 'textarea') as HTMLTextAreaElement;
   area.value = text;
   area.dispatchEvent(new Event('input'));
+  await el.updateComplete;
   ($(el, '.send') as HTMLButtonElement).click();
 }
 
@@ -60,7 +61,7 @@ describe('<motoreach-chat>', () => {
 
     const sent = nextEvent<CustomEvent>(ownerEl, 'motoreach-message-sent');
     const received = nextEvent<CustomEvent>(adminEl, 'motoreach-message-received');
-    typeAndSubmit(ownerEl, 'My brakes squeak');
+    await typeAndSubmit(ownerEl, 'My brakes squeak');
     expect((await sent).detail.message.body).to.equal('My brakes squeak');
     expect((await received).detail.message.seq).to.equal(1);
     await waitFor(() => bubbles(adminEl, 'other').length === 1, 'admin sees the message');
@@ -68,7 +69,7 @@ describe('<motoreach-chat>', () => {
     expect($(adminEl, '.sender')!.textContent!.trim()).to.equal('Ana');
     expect($(adminEl, '[role=status][aria-live=polite]')!.textContent!.trim()).to.equal('Ana: My brakes squeak');
 
-    typeAndSubmit(adminEl, 'Bring it in on Monday');
+    await typeAndSubmit(adminEl, 'Bring it in on Monday');
     await waitFor(() => bubbles(ownerEl, 'other').length === 1, 'owner sees the answer');
     expect(bubbles(ownerEl, 'other')).to.deep.equal(['Bring it in on Monday']);
     expect(bubbles(ownerEl, 'own')).to.deep.equal(['You: My brakes squeak']);
@@ -84,7 +85,7 @@ describe('<motoreach-chat>', () => {
         if (!e.detail.own) resolve(e);
       }),
     );
-    typeAndSubmit(ownerEl, 'Is it ready?');
+    await typeAndSubmit(ownerEl, 'Is it ready?');
     await waitFor(() => $(ownerEl, '.msg.own')?.dataset['state'] === 'sent' || $(ownerEl, '.msg.own')?.dataset['state'] === 'read', 'sent');
     await waitFor(() => bubbles(adminEl, 'other').length === 1, 'admin got it');
     const e = await read;
@@ -200,7 +201,7 @@ describe('<motoreach-chat>', () => {
     </div>`);
     const el = wrap.querySelector('motoreach-chat')!;
     await open(el);
-    typeAndSubmit(el, 'مرحبا');
+    await typeAndSubmit(el, 'مرحبا');
     await waitFor(() => $$(el, '.msg.own').length === 1, 'own message');
     const log = $(el, '.log')!.getBoundingClientRect();
     const own = $(el, '.msg.own .bubble')!.getBoundingClientRect();
