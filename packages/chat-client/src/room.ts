@@ -99,7 +99,6 @@ export class Room {
     const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
     this.connecting = { promise, resolve, reject };
     this.closed = false;
-    this.synced = false;
     const id = encodeURIComponent(this.requestId);
     this.conn = new Connection({
       ...this.ctx.connection,

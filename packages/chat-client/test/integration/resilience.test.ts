@@ -181,3 +181,99 @@ test('1,000 messages in a burst: all stored once, in order, on both sides', asyn
   assert.equal(ana.outboxSize, 0);
   assert.ok(took < 20_000, `took ${took} ms`);
 });
+
+test('resume: what was sent while a side was away is fetched over REST after reconnect, without gaps or duplicates', async () => {
+  const id = await newRoom();
+  const p = await proxy();
+  const port = p.port;
+  const ana = open(server.url, mintToken(OWNER)).room(id);
+  const bo = open(p.url, mintToken(ADMIN)).room(id);
+  await Promise.all([ana.connect(), bo.connect()]);
+  await ana.send('before');
+  await waitFor(() => bo.messages.length === 1, 'bo has the first');
+  const resyncs: unknown[] = [];
+  const live: number[] = [];
+  bo.on('resync', (e) => resyncs.push(e));
+  bo.on('message', (e) => live.push(e.message.seq!));
+
+  await p.close();
+  proxies.splice(proxies.indexOf(p), 1);
+  await waitFor(() => bo.status === 'reconnecting', 'bo is away');
+  for (let i = 0; i < 130; i++) await ana.send(`while away ${i}`);
+  proxies.push(await new TcpProxy(server.port).listen(port));
+
+  await waitFor(() => bo.messages.length === 131, 'bo caught up', 15_000);
+  assert.deepEqual(resyncs, [{ after: 1, fetched: 130 }]);
+  assert.deepEqual(bo.messages.map((m) => m.seq), Array.from({ length: 131 }, (_, i) => i + 1));
+  assert.deepEqual(live, Array.from({ length: 130 }, (_, i) => i + 2));
+  await ana.send('after');
+  await waitFor(() => bo.messages.length === 132, 'live again');
+  assert.equal(bo.messages.at(-1)!.body, 'after');
+});
+
+test('the online event reconnects at once instead of waiting out the backoff', async () => {
+  const id = await newRoom();
+  const p = await proxy();
+  const port = p.port;
+  const win = new EventTarget();
+  const g = globalThis as unknown as Record<string, unknown>;
+  g.addEventListener = win.addEventListener.bind(win);
+  g.removeEventListener = win.removeEventListener.bind(win);
+  const random = Math.random;
+  Math.random = () => 0.999;
+  try {
+    const ana = open(p.url, mintToken(OWNER), { reconnect: { minDelayMs: 60_000, maxDelayMs: 60_000 } }).room(id);
+    await ana.connect();
+    await p.close();
+    proxies.splice(proxies.indexOf(p), 1);
+    await waitFor(() => ana.status === 'reconnecting', 'dropped');
+    proxies.push(await new TcpProxy(server.port).listen(port));
+    const t0 = Date.now();
+    win.dispatchEvent(new Event('online'));
+    await waitFor(() => ana.status === 'open', 'open again right after online', 3000);
+    assert.ok(Date.now() - t0 < 3000);
+  } finally {
+    Math.random = random;
+    delete g.addEventListener;
+    delete g.removeEventListener;
+  }
+});
+
+test('no listener or timer leaks across reconnects, and none left after close()', async () => {
+  const id = await newRoom();
+  const p = await proxy();
+  const listeners = new Set<unknown>();
+  const g = globalThis as unknown as Record<string, unknown>;
+  g.addEventListener = (_type: string, fn: unknown) => listeners.add(fn);
+  g.removeEventListener = (_type: string, fn: unknown) => listeners.delete(fn);
+  const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+  try {
+    const baseline = timers();
+    const c = open(p.url, mintToken(OWNER));
+    const room = c.room(id);
+    const notes = c.notifications();
+    await room.connect();
+    await waitFor(() => notes.status === 'open', 'notifications open');
+    assert.equal(listeners.size, 2);
+    const afterConnect = timers();
+    assert.ok(afterConnect - baseline <= 2, `one timer per socket, got ${afterConnect - baseline}`);
+
+    let opens = 0;
+    room.on('status', (e) => e.status === 'open' && opens++);
+    notes.on('status', (e) => e.status === 'open' && opens++);
+    for (let round = 0; round < 5; round++) {
+      p.cut();
+      await waitFor(() => opens === 2 * (round + 1), `round ${round}: both sockets reopened`);
+      await room.send(`round ${round}`);
+      assert.equal(listeners.size, 2);
+      assert.ok(timers() - baseline <= 2, `round ${round}: ${timers() - baseline} timers`);
+    }
+    c.close();
+    assert.deepEqual([room.status, notes.status], ['closed', 'closed']);
+    assert.equal(listeners.size, 0);
+    await waitFor(() => timers() <= baseline, 'every timer of the client is gone');
+  } finally {
+    delete g.addEventListener;
+    delete g.removeEventListener;
+  }
+});
