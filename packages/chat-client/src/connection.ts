@@ -1,5 +1,5 @@
 import { backoffDelay } from './backoff.js';
-import { ChatError, codeForClose } from './errors.js';
+import { ChatError, codeForClose, toChatError } from './errors.js';
 import type { TokenSource } from './token.js';
 import type { ConnectionStatus, ReconnectOptions, WebSocketConstructorLike, WebSocketLike } from './types.js';
 import { CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_UNAUTHORIZED } from './wire.js';
@@ -83,7 +83,7 @@ export class Connection {
     try {
       token = await this.o.tokens.get();
     } catch (e) {
-      if (this.status !== 'closed') this.retryLater();
+      if (this.status !== 'closed') this.fatal(toChatError(e, 'unauthorized'));
       return;
     }
     if (this.status === 'closed' || this.ws) return;

@@ -262,6 +262,7 @@ export class Room {
       },
       (e: ChatError) => {
         this.phase.delete(id);
+        if (this.closed) return;
         if (isFinal(e) || e.code === 'unauthorized') {
           this.fail(id, e);
           this.pump();

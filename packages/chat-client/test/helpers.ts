@@ -8,6 +8,10 @@ import { fileURLToPath } from 'node:url';
 import WS from 'ws';
 import { ChatClient, type ChatClientOptions, type WebSocketConstructorLike } from '../src/index.js';
 
+// Background work of the SDK must never reject unhandled; every integration file asserts this stays empty.
+export const unhandled: unknown[] = [];
+process.on('unhandledRejection', (reason) => unhandled.push(reason));
+
 export const SECRET = 'chat-client-tests-secret-0123456789abcdef';
 const SERVER_BIN = fileURLToPath(new URL('../../../reference-server/src/bin.ts', import.meta.url));
 

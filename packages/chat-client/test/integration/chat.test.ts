@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { ChatClient, ChatMessage, NotificationFrame, Room } from '../../src/index.js';
-import { ADMIN, client, mintToken, OWNER, removeDir, type ServerProcess, spawnServer, waitFor } from '../helpers.js';
+import { ADMIN, client, mintToken, OWNER, removeDir, type ServerProcess, spawnServer, unhandled, waitFor } from '../helpers.js';
 
 let server: ServerProcess;
 const clients: ChatClient[] = [];
@@ -20,6 +20,7 @@ after(async () => {
   for (const c of clients) c.close();
   await server.kill();
   removeDir(server.dataDir);
+  assert.deepEqual(unhandled, []);
 });
 
 async function newRoom(title = 'Brakes squeak'): Promise<string> {

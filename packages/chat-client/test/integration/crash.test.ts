@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import type { ChatClient, ChatMessage, Room } from '../../src/index.js';
 import type { Message } from '../../src/wire.js';
-import { ADMIN, client, mintToken, OWNER, removeDir, type ServerProcess, spawnServer, waitFor } from '../helpers.js';
+import { ADMIN, client, mintToken, OWNER, removeDir, type ServerProcess, spawnServer, unhandled, waitFor } from '../helpers.js';
 
 const clients: ChatClient[] = [];
 let server: ServerProcess;
@@ -10,6 +10,7 @@ after(async () => {
   for (const c of clients) c.close();
   await server.kill();
   removeDir(server.dataDir);
+  assert.deepEqual(unhandled, []);
 });
 
 const PER_SIDE = 40;

@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import WS from 'ws';
 import { type ChatClient, ChatError, type ConnectionStatus, type Room, type WebSocketConstructorLike } from '../../src/index.js';
 import type { Message } from '../../src/wire.js';
-import { ADMIN, client, mintToken, OWNER, removeDir, type ServerProcess, spawnServer, STRANGER, TcpProxy, waitFor } from '../helpers.js';
+import { ADMIN, client, mintToken, OWNER, removeDir, type ServerProcess, spawnServer, unhandled, STRANGER, TcpProxy, waitFor } from '../helpers.js';
 
 let server: ServerProcess;
 const clients: ChatClient[] = [];
@@ -27,6 +27,7 @@ after(async () => {
   for (const p of proxies) await p.close();
   await server.kill();
   removeDir(server.dataDir);
+  assert.deepEqual(unhandled, []);
 });
 
 async function newRoom(): Promise<string> {
@@ -125,6 +126,13 @@ test('a token still refused after a refresh stops with unauthorized instead of r
   assert.equal(room.status, 'closed');
 });
 
+test('a token provider that fails stops the connection with its error, typed', async () => {
+  const id = await newRoom();
+  const room = open(server.url, () => Promise.reject(new Error('session expired, log in again'))).room(id);
+  await assert.rejects(room.connect(), { name: 'ChatError', code: 'unauthorized', message: 'session expired, log in again' });
+  assert.equal(room.status, 'closed');
+});
+
 test('4403 (not a participant) and 4404 (no such room) stop with a clear typed error', async () => {
   const id = await newRoom();
   let sockets = 0;
@@ -211,7 +219,7 @@ test('resume: what was sent while a side was away is fetched over REST after rec
   assert.equal(bo.messages.at(-1)!.body, 'after');
 });
 
-test('the online event reconnects at once instead of waiting out the backoff', async () => {
+test('the online event, and a page becoming visible, reconnect at once instead of waiting out the backoff', async () => {
   const id = await newRoom();
   const p = await proxy();
   const port = p.port;
@@ -219,6 +227,8 @@ test('the online event reconnects at once instead of waiting out the backoff', a
   const g = globalThis as unknown as Record<string, unknown>;
   g.addEventListener = win.addEventListener.bind(win);
   g.removeEventListener = win.removeEventListener.bind(win);
+  const doc = Object.assign(new EventTarget(), { visibilityState: 'visible' });
+  g.document = doc;
   const random = Math.random;
   Math.random = () => 0.999;
   try {
@@ -232,10 +242,24 @@ test('the online event reconnects at once instead of waiting out the backoff', a
     win.dispatchEvent(new Event('online'));
     await waitFor(() => ana.status === 'open', 'open again right after online', 3000);
     assert.ok(Date.now() - t0 < 3000);
+
+    // The same when a hidden page becomes visible again.
+    const back = proxies.at(-1)!;
+    await back.close();
+    proxies.splice(proxies.indexOf(back), 1);
+    await waitFor(() => ana.status === 'reconnecting', 'dropped again');
+    proxies.push(await new TcpProxy(server.port).listen(port));
+    doc.visibilityState = 'hidden';
+    doc.dispatchEvent(new Event('visibilitychange'));
+    assert.equal(ana.status, 'reconnecting', 'becoming hidden does not reconnect');
+    doc.visibilityState = 'visible';
+    doc.dispatchEvent(new Event('visibilitychange'));
+    await waitFor(() => ana.status === 'open', 'open again right after visible', 3000);
   } finally {
     Math.random = random;
     delete g.addEventListener;
     delete g.removeEventListener;
+    delete g.document;
   }
 });
 
