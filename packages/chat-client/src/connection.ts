@@ -93,8 +93,8 @@ export class Connection {
     const ws = new this.o.WebSocket(this.o.url(token));
     this.ws = ws;
     this.token = token;
-    ws.onmessage = (ev) => this.received(ws, ev.data);
-    ws.onclose = (ev) => this.lost(ws, ev.code);
+    ws.onmessage = (ev: { data: unknown }) => this.received(ws, ev.data);
+    ws.onclose = (ev: { code: number }) => this.lost(ws, ev.code);
     ws.onerror = noop;
     // No first frame within two ping intervals: the attempt hangs, start over.
     this.timer = setTimeout(() => this.lost(ws, 0), this.o.pingIntervalMs * 2);

@@ -2,12 +2,13 @@ import type { ChatError } from './errors.js';
 import type { Me, NotificationFrame, ReadCursors } from './wire.js';
 import type { OutboxStorage } from './outbox.js';
 
-// Just the part of the WebSocket API the SDK uses, so `ws` (Node) and the browser's WebSocket both fit.
+// Just the part of the WebSocket API the SDK uses. The handlers take `any` so that both the browser's
+// WebSocket and `ws` (whose event classes differ) are assignable without a cast.
 export interface WebSocketLike {
   readonly readyState: number;
   onopen: ((ev: any) => void) | null;
-  onmessage: ((ev: { data: any }) => void) | null;
-  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onmessage: ((ev: any) => void) | null;
+  onclose: ((ev: any) => void) | null;
   onerror: ((ev: any) => void) | null;
   send(data: string): void;
   close(code?: number, reason?: string): void;

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WS from 'ws';
-import { ChatClient, type ChatClientOptions, type WebSocketConstructorLike } from '../src/index.js';
+import { ChatClient, type ChatClientOptions } from '../src/index.js';
 
 // Background work of the SDK must never reject unhandled; every integration file asserts this stays empty.
 export const unhandled: unknown[] = [];
@@ -92,7 +92,7 @@ export function client(baseUrl: string, token: ChatClientOptions['token'], extra
   return new ChatClient({
     baseUrl,
     token,
-    WebSocket: WS as unknown as WebSocketConstructorLike,
+    WebSocket: WS,
     reconnect: { minDelayMs: 50, maxDelayMs: 500 },
     ...extra,
   });

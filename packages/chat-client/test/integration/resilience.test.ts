@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import WS from 'ws';
-import { type ChatClient, ChatError, type ConnectionStatus, type Room, type WebSocketConstructorLike } from '../../src/index.js';
+import { type ChatClient, ChatError, type ConnectionStatus, type Room } from '../../src/index.js';
 import type { Message } from '../../src/wire.js';
 import { ADMIN, client, mintToken, OWNER, removeDir, type ServerProcess, spawnServer, unhandled, STRANGER, TcpProxy, waitFor } from '../helpers.js';
 
@@ -142,7 +142,7 @@ test('4403 (not a participant) and 4404 (no such room) stop with a clear typed e
       sockets++;
     }
   };
-  const eve = open(server.url, mintToken(STRANGER), { WebSocket: Counting as unknown as WebSocketConstructorLike });
+  const eve = open(server.url, mintToken(STRANGER), { WebSocket: Counting });
   const room = eve.room(id);
   const errors: ChatError[] = [];
   room.on('error', (e) => errors.push(e));
