@@ -14,6 +14,7 @@ const GAP_PAGE = 100;
 // Unacked WebSocket sends allowed at once: keeps a burst from tripping the server's frame rate limit
 // and bounds how much has to go to the REST fallback if the socket dies.
 const WINDOW = 16;
+const CLOSED = 'The room was closed';
 
 interface Waiter {
   promise: Promise<ChatMessage>;
@@ -173,14 +174,14 @@ export class Room {
     this.closed = true;
     this.conn?.close();
     this.conn = undefined;
+    this.connecting?.reject(new ChatError('closed', CLOSED));
     this.connecting = undefined;
     this.down();
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
-    const closed = new ChatError('closed', 'The room was closed');
     for (const [id, w] of this.waiters) {
       this.waiters.delete(id);
-      w.reject(new ChatError('closed', closed.message, { clientId: id }));
+      w.reject(new ChatError('closed', CLOSED, { clientId: id }));
     }
   }
 
@@ -235,6 +236,8 @@ export class Room {
         inFlight++;
         continue;
       }
+      // Backing off after a refusal or a failed POST; the next `ready` ends the wait.
+      if (this.retryTimer) return;
       if (this.wsReady) {
         if (inFlight >= WINDOW) return;
         if (this.conn?.send({ type: 'message', body: entry.body, client_id: id })) {
@@ -244,7 +247,6 @@ export class Room {
           continue;
         }
       }
-      if (this.retryTimer) return;
       this.post(entry);
       return;
     }
@@ -376,22 +378,23 @@ export class Room {
 
   // Merges stored messages by seq. An own pending message whose stored copy arrives is acked here,
   // whichever path brought it (broadcast, REST answer, gap fetch).
+  // Duplicates count too: a message re-sent after a reload may come back as one already held.
   private insert(messages: readonly Message[], live: boolean): ChatMessage[] {
-    const added = mergeBySeq(
-      this.stored,
-      messages.map((m): ChatMessage => ({ ...m, state: 'sent' })),
-    );
-    for (const m of added) {
-      const i = this.local.findIndex((l) => l.client_id === m.client_id && m.client_id !== null && (!this._me || m.sender.id === this._me.id));
+    const incoming = messages.map((m): ChatMessage => ({ ...m, state: 'sent' }));
+    const added = mergeBySeq(this.stored, incoming);
+    let acked = false;
+    for (const m of incoming) {
+      if (m.client_id === null || (this._me && m.sender.id !== this._me.id)) continue;
+      const i = this.local.findIndex((l) => l.client_id === m.client_id);
       if (i < 0) continue;
       this.local.splice(i, 1);
+      acked = true;
       this.settle(m.client_id!);
       const w = this.waiters.get(m.client_id!);
       this.waiters.delete(m.client_id!);
       w?.resolve(m);
     }
-    if (!added.length) return added;
-    this.changed();
+    if (added.length || acked) this.changed();
     if (live) for (const m of added) this.emitter.emit('message', { message: m, own: !!this._me && m.sender.id === this._me.id });
     return added;
   }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { ChatClient, ChatMessage, NotificationFrame, Room } from '../../src/index.js';
+import { type ChatClient, type ChatMessage, memoryOutbox, type NotificationFrame, type Room } from '../../src/index.js';
 import { ADMIN, client, mintToken, OWNER, removeDir, type ServerProcess, spawnServer, unhandled, waitFor } from '../helpers.js';
 
 let server: ServerProcess;
@@ -197,4 +197,37 @@ test('loadOlder pages back through history', async () => {
   assert.deepEqual(seqs(fresh), Array.from({ length: 60 }, (_, i) => i + 1));
   assert.equal(fresh.hasOlder, false);
   assert.deepEqual(await fresh.loadOlder(), []);
+});
+
+test('an outbox restored after a reload holding a message the server already stored: acked, not doubled', async () => {
+  const id = await newRoom();
+  const first = open(mintToken(OWNER)).room(id);
+  await first.connect();
+  const stored = await first.send('sent just before the reload');
+  // The page died before the outbox write that removed it.
+  const storage = memoryOutbox();
+  storage.save(id, [
+    { client_id: stored.client_id!, body: stored.body, created_at: stored.created_at },
+    { client_id: 'c_never_sent', body: 'never left the page', created_at: new Date().toISOString() },
+  ]);
+
+  const reloaded = open(mintToken(OWNER), { outboxStorage: storage }).room(id);
+  await reloaded.connect();
+  await waitFor(() => reloaded.outboxSize === 0 && reloaded.messages.every((m) => m.state === 'sent'), 'outbox drained');
+  assert.deepEqual(reloaded.messages.map((m) => [m.seq, m.client_id]), [[1, stored.client_id], [2, 'c_never_sent']]);
+  assert.deepEqual(await storage.load(id), []);
+});
+
+test('close() rejects a pending connect() and pending sends with closed, and leaves the messages queued', async () => {
+  const id = await newRoom();
+  const c = open(mintToken(OWNER));
+  const room = c.room(id);
+  const connecting = room.connect();
+  c.close();
+  await assert.rejects(connecting, { code: 'closed' });
+  assert.equal(room.status, 'closed');
+  const sending = room.send('later');
+  assert.equal(room.outboxSize, 1);
+  await room.connect();
+  assert.equal((await sending).seq, 1);
 });
