@@ -21,7 +21,7 @@ function startServer(port = 0, extraArgs = []) {
   return new Promise((resolve, reject) => {
     const proc = spawn(
       process.execPath,
-      ['--import', 'tsx', bin, '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir, '--jwt-secret', secret, '--dev', ...extraArgs],
+      ['--import', 'tsx', bin, '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir, '--jwt-secret', secret, '--dev', '--http-rate-limit', '1000000', ...extraArgs],
       { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let buffer = '';

@@ -47,11 +47,12 @@ export async function pair(title = 'Brakes squeak') {
 
 /** Sends `n` messages over REST, quickly, to build a history. */
 export async function seed(baseUrl: string, authToken: string, requestId: string, n: number, body = (i: number) => `message ${i}`) {
+  const batch = uid('seed');
   for (let i = 1; i <= n; i++) {
     const res = await fetch(`${baseUrl}/api/service-requests/${requestId}/messages/`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${authToken}` },
-      body: JSON.stringify({ body: body(i), client_id: `seed-${requestId}-${i}` }),
+      body: JSON.stringify({ body: body(i), client_id: `${batch}-${i}` }),
     });
     if (!res.ok) throw new Error(`seed: ${res.status}`);
   }

@@ -3,20 +3,10 @@ import { sendKeys } from '@web/test-runner-commands';
 import { ChatClient } from '@motoreach/chat-client';
 import '../index.js';
 import type { MotoreachChat } from './chat.js';
-import { nextEvent, pair, seed, serverUrl, startServer, stopServer, token, uid, waitFor } from '../../test/helpers.js';
+import { nextEvent, pair, seed, token, uid, waitFor } from '../../test/helpers.js';
+import { $, $$, bubbles, connected, typeAndSubmit } from '../../test/dom.js';
 
-const $ = (el: Element, selector: string) => el.shadowRoot!.querySelector<HTMLElement>(selector);
-const $$ = (el: Element, selector: string) => [...el.shadowRoot!.querySelectorAll<HTMLElement>(selector)];
-const bubbles = (el: Element, who: 'own' | 'other') => $$(el, `.msg.${who} .bubble`).map((b) => b.textContent!.trim());
-const open = (el: MotoreachChat) => waitFor(() => el.connectionStatus === 'open' && !$(el, '.banner'), 'chat connected');
-
-async function typeAndSubmit(el: MotoreachChat, text: string) {
-  const area = $(el, 'textarea') as HTMLTextAreaElement;
-  area.value = text;
-  area.dispatchEvent(new Event('input'));
-  await el.updateComplete;
-  ($(el, '.send') as HTMLButtonElement).click();
-}
+const open = connected;
 
 async function sideBySide(owner: ChatClient, admin: ChatClient, requestId: string) {
   const wrap = await fixture<HTMLElement>(html`<div style="display:flex;gap:8px">

@@ -132,6 +132,8 @@ export class MotoreachChat extends LitElement {
   private room: Room | null = null;
   private unsubscribe: Array<() => void> = [];
   private stick = true;
+  /** Go to the bottom on the next render whatever the scroll position (after a jump or an own send). */
+  private pin = false;
   private anchor: Anchor | null = null;
   private markedSeq = 0;
   private lastRowVisible = false;
@@ -186,14 +188,18 @@ export class MotoreachChat extends LitElement {
     if (changed.has('client') || changed.has('baseUrl') || changed.has('token') || changed.has('requestId') || !this.room) {
       this.openRoom();
     }
+    // Where the reader is now, not at the last scroll event: a scroll may still be on its way.
+    if (!this.pin) this.stick = this.readerAtBottom();
     this.anchor = this.stick ? null : this.captureAnchor();
   }
 
   protected override updated(): void {
     const log = this.log;
     if (!log) return;
-    if (this.stick) log.scrollTop = log.scrollHeight;
-    else if (this.anchor) this.restoreAnchor(this.anchor);
+    if (this.stick) {
+      log.scrollTop = log.scrollHeight;
+      this.pin = false;
+    } else if (this.anchor) this.restoreAnchor(this.anchor);
     this.anchor = null;
     this.observeLastRow();
     // History shorter than the viewport cannot be scrolled up, so reveal more without waiting for a scroll.
@@ -320,7 +326,7 @@ export class MotoreachChat extends LitElement {
         data-seq=${m.seq ?? ''}
       >
         ${first && !own ? html`<div part="sender" class="sender">${name}</div>` : nothing}
-        <div part="bubble" class="bubble">${first && own ? html`<span class="sr-only">${name}: </span>` : nothing}${renderBody(m.body, this.linkify)}</div>
+        <div part="bubble" class="bubble" data-key=${messageKey(m)}>${first && own ? html`<span class="sr-only">${name}: </span>` : nothing}${renderBody(m.body, this.linkify)}</div>
         <div part="meta" class="meta">
           <time datetime=${m.created_at} title=${formatFull(date, lang)}>${formatTime(date, lang)}</time>
           ${stateText ? html`<span class="state">${stateText}</span>` : nothing}
@@ -424,8 +430,10 @@ export class MotoreachChat extends LitElement {
       // loaded ones are revealed at once when the window already reached the oldest.
       const shift = next.findIndex((m) => messageKey(m) === messageKey(prevFirst));
       if (shift > 0) {
-        if (!(this.loadingOlder && this.start === 0)) this.start += shift;
-        if (this.end !== null) this.end += shift;
+        const revealing = this.loadingOlder && this.start === 0;
+        if (!revealing) this.start += shift;
+        const end = (this.end ?? prev.length) + shift;
+        this.end = revealing && end - this.start > MAX_WINDOW ? this.start + MAX_WINDOW : this.end === null ? null : end;
       }
     }
     this.messages = next;
@@ -438,7 +446,7 @@ export class MotoreachChat extends LitElement {
   private onMessage(message: ChatMessage, own: boolean): void {
     if (own) return;
     const requestId = this.room?.requestId ?? '';
-    if (!this.stick) this.newCount++;
+    if (!this.pin && !this.readerAtBottom()) this.newCount++;
     this.announcement = this.s.announceMessage(message.sender.name ?? this.s.unknownSender, message.body);
     this.typers.delete(message.sender.id);
     this.typers = new Map(this.typers);
@@ -488,6 +496,12 @@ export class MotoreachChat extends LitElement {
     this.maybeMarkRead();
   };
 
+  private readerAtBottom(): boolean {
+    const log = this.log;
+    if (!log) return this.stick;
+    return this.end === null && log.scrollHeight - log.scrollTop - log.clientHeight <= STICK;
+  }
+
   private revealOlder(): void {
     const room = this.room;
     if (!room || this.loadingOlder) return;
@@ -519,25 +533,27 @@ export class MotoreachChat extends LitElement {
     this.start = Math.max(0, this.messages.length - PAGE);
     this.end = null;
     this.stick = true;
+    this.pin = true;
     this.atBottom = true;
     this.newCount = 0;
     this.requestUpdate();
   };
 
+  // The anchor is a bubble: day separators, sender names and group spacing above it change as older messages load.
   private captureAnchor(): Anchor | null {
     const log = this.log;
     if (!log) return null;
     const top = log.scrollTop;
-    for (const row of log.querySelectorAll<HTMLElement>('.row')) {
-      if (row.offsetTop + row.offsetHeight > top) return { key: row.dataset['key'] ?? '', offset: row.offsetTop - top };
+    for (const msg of log.querySelectorAll<HTMLElement>('.bubble')) {
+      if (msg.offsetTop + msg.offsetHeight > top) return { key: msg.dataset['key'] ?? '', offset: msg.offsetTop - top };
     }
     return null;
   }
 
   private restoreAnchor(anchor: Anchor): void {
     const log = this.log;
-    const row = log?.querySelector<HTMLElement>(`.row[data-key="${CSS.escape(anchor.key)}"]`);
-    if (log && row) log.scrollTop = row.offsetTop - anchor.offset;
+    const msg = log?.querySelector<HTMLElement>(`.bubble[data-key="${CSS.escape(anchor.key)}"]`);
+    if (log && msg) log.scrollTop = msg.offsetTop - anchor.offset;
   }
 
   private observeLastRow(): void {
