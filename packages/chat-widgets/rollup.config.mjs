@@ -58,6 +58,10 @@ export default [
   {
     input: 'src/index.ts',
     plugins: [sources(), nodeResolve({ browser: true, exportConditions: ['browser', 'production'] }), typescript(), terser({ ecma: 2020, module: true, format: { comments: false } })],
-    output: { file: 'dist/motoreach-chat.min.js', format: 'es', sourcemap: true },
+    output: [
+      { file: 'dist/motoreach-chat.min.js', format: 'es', sourcemap: true },
+      // The demo served by `npm start` loads this copy.
+      { file: '../../examples/demo/motoreach-chat.min.js', format: 'es', sourcemap: true },
+    ],
   },
 ];

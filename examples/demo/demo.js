@@ -1,0 +1,111 @@
+// The demo: each side signs in with a development token, shares one ChatClient between its badges
+// and its chat, lists its service requests, and chats. `?side=owner` or `?side=workshop` shows one
+// side only (one browser window per person); `?theme=dark|light` forces a theme.
+import { ChatClient } from './motoreach-chat.min.js';
+
+const WORKSHOP = 'w-1';
+const PEOPLE = {
+  owner: { sub: 'u-ana', role: 'user', name: 'Ana' },
+  workshop: { sub: 'a-bruno', role: 'workshop_admin', workshop_id: WORKSHOP, name: 'Bruno' },
+};
+
+const params = new URLSearchParams(location.search);
+const only = params.get('side');
+const theme = params.get('theme');
+
+async function devToken(identity) {
+  const res = await fetch('/api/dev/token', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(identity),
+  });
+  if (!res.ok) throw new Error(`POST /api/dev/token answered ${res.status}: is the server running with --dev?`);
+  return (await res.json()).token;
+}
+
+class Side {
+  constructor(section, client, { autoSelect }) {
+    this.section = section;
+    this.autoSelect = autoSelect;
+    this.client = client;
+    this.selected = null;
+    this.list = section.querySelector('.rooms');
+    this.chat = section.querySelector('motoreach-chat');
+    this.title = section.querySelector('.room-title');
+    this.known = new Set();
+    this.chat.client = client;
+    if (theme) this.chat.theme = theme;
+    section.querySelector('motoreach-badge.total').client = client;
+    client.notifications().on('notification', (n) => {
+      if (!this.known.has(n.request_id)) this.refresh();
+    });
+    section.querySelector('.refresh')?.addEventListener('click', () => this.refresh());
+    section.querySelector('.new-request')?.addEventListener('submit', (e) => this.create(e));
+  }
+
+  async refresh() {
+    const rooms = await this.client.listRooms();
+    rooms.sort((a, b) => (b.last_message?.created_at ?? b.created_at).localeCompare(a.last_message?.created_at ?? a.created_at));
+    this.known = new Set(rooms.map((r) => r.id));
+    this.section.querySelector('.empty').hidden = rooms.length > 0;
+    // Built with DOM calls and textContent: titles are user input and never become HTML.
+    this.list.replaceChildren(
+      ...rooms.map((room) => {
+        const li = document.createElement('li');
+        const button = document.createElement('button');
+        button.type = 'button';
+        button.dataset.id = room.id;
+        if (room.id === this.selected) button.setAttribute('aria-current', 'true');
+        const title = document.createElement('span');
+        title.className = 'title';
+        title.textContent = room.title;
+        const badge = document.createElement('motoreach-badge');
+        badge.client = this.client;
+        badge.requestId = room.id;
+        button.append(title, badge);
+        button.addEventListener('click', () => this.select(room));
+        li.append(button);
+        return li;
+      }),
+    );
+    if (this.autoSelect && !this.selected && rooms[0]) this.select(rooms[0]);
+  }
+
+  select(room) {
+    this.selected = room.id;
+    this.title.textContent = room.title;
+    this.chat.requestId = room.id;
+    this.chat.hidden = false;
+    for (const b of this.list.querySelectorAll('button')) {
+      if (b.dataset.id === room.id) b.setAttribute('aria-current', 'true');
+      else b.removeAttribute('aria-current');
+    }
+  }
+
+  async create(e) {
+    e.preventDefault();
+    const form = e.target;
+    const input = form.elements.namedItem('title');
+    const room = await this.client.createRoom({ workshop_id: WORKSHOP, title: input.value.trim() });
+    input.value = '';
+    this.selected = null;
+    await this.refresh();
+    this.select(room);
+    this.chat.focus();
+  }
+}
+
+async function start(name) {
+  const section = document.querySelector(`.side[data-side="${name}"]`);
+  if (only && only !== name) {
+    section.remove();
+    return;
+  }
+  const token = await devToken(PEOPLE[name]);
+  // The owner lands in their latest request; the workshop picks from its list (and its badges).
+  const side = new Side(section, new ChatClient({ baseUrl: location.origin, token }), { autoSelect: name === 'owner' });
+  await side.refresh();
+}
+
+if (only) document.body.classList.add('single');
+await Promise.all([start('owner'), start('workshop')]);

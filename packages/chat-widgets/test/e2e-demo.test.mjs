@@ -1,0 +1,58 @@
+// End to end: the `npm start` demo in Chromium, one page per person. The owner creates a request and
+// writes; the workshop admin sees it appear with a badge, opens it (the badge clears), and answers;
+// the owner sees the answer and the "Read" state of their own message.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+import { chromiumOptions, startDemo } from './demo-server.mjs';
+
+let demo;
+let browser;
+
+before(async () => {
+  demo = await startDemo();
+  browser = await chromium.launch(chromiumOptions);
+});
+
+after(async () => {
+  await browser?.close();
+  await demo?.stop();
+});
+
+test('owner and workshop admin chat through the demo page', async () => {
+  const owner = await (await browser.newContext()).newPage();
+  const admin = await (await browser.newContext()).newPage();
+  const errors = [];
+  for (const page of [owner, admin]) page.on('pageerror', (e) => errors.push(e.message));
+  await owner.goto(`${demo.url}/?side=owner`);
+  await admin.goto(`${demo.url}/?side=workshop`);
+  await admin.locator('.empty').waitFor({ state: 'visible' });
+
+  await owner.getByLabel('New service request for workshop w-1').fill('Front brake squeals');
+  await owner.getByRole('button', { name: 'Create' }).click();
+  await owner.locator('.room-title', { hasText: 'Front brake squeals' }).waitFor();
+  const ownerBox = owner.getByRole('textbox', { name: 'Write a message' });
+  await ownerBox.waitFor();
+  await ownerBox.fill('Hello, the front brake squeals when cold.');
+  await ownerBox.press('Enter');
+  await owner.locator('motoreach-chat .msg.own[data-state="sent"]').waitFor();
+
+  const item = admin.locator('.rooms button', { hasText: 'Front brake squeals' });
+  await item.waitFor();
+  await admin.waitForFunction(() => document.querySelector('.rooms motoreach-badge')?.unread === 1);
+  assert.equal(await item.locator('motoreach-badge').evaluate((b) => b.label), '1 unread message');
+  assert.equal(await admin.locator('header motoreach-badge.total').evaluate((b) => b.unread), 1);
+  await item.click();
+  await admin.locator('motoreach-chat .msg.other .bubble', { hasText: 'front brake squeals when cold' }).waitFor();
+  await admin.waitForFunction(() => document.querySelector('header motoreach-badge.total').unread === 0);
+  await admin.waitForFunction(() => document.querySelector('.rooms motoreach-badge').hidden === true);
+
+  const adminBox = admin.getByRole('textbox', { name: 'Write a message' });
+  await adminBox.fill('Bring it in tomorrow at 9.');
+  await adminBox.press('Enter');
+
+  await owner.locator('motoreach-chat .msg.other .bubble', { hasText: 'Bring it in tomorrow at 9.' }).waitFor();
+  await owner.locator('motoreach-chat .msg.own[data-state="read"]').waitFor();
+  assert.equal(await owner.locator('motoreach-chat .msg.own .state').textContent(), 'Read');
+  assert.deepEqual(errors, []);
+});
