@@ -91,14 +91,15 @@ test('no ack within ackTimeoutMs: the socket is given up, REST stores it once, t
 test('a half-open socket is noticed by the application ping within two intervals', async () => {
   const id = await newRoom();
   const p = await proxy();
-  const ana = open(p.url, mintToken(OWNER), { pingIntervalMs: 200 }).room(id);
+  const ana = open(p.url, mintToken(OWNER), { pingIntervalMs: 300 }).room(id);
   await ana.connect();
   const seen = statuses(ana);
   const held = Date.now();
   p.holdReplies();
   await waitFor(() => seen.includes('reconnecting'), 'the dead socket is noticed', 2000);
   const noticedAfter = Date.now() - held;
-  assert.ok(noticedAfter <= 450, `noticed after ${noticedAfter} ms`);
+  // Between one and two intervals, depending on where the ping cycle was; some slack for timers.
+  assert.ok(noticedAfter >= 250 && noticedAfter <= 750, `noticed after ${noticedAfter} ms`);
   await waitFor(() => ana.status === 'open', 'back open');
 });
 
