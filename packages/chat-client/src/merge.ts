@@ -1,5 +1,3 @@
-import type { ChatMessage } from './types.js';
-
 export interface Sequenced {
   seq: number | null;
 }
@@ -28,5 +26,3 @@ export function contiguousEnd(list: readonly Sequenced[]): number {
   for (let i = 1; i < list.length && list[i]!.seq === end + 1; i++) end++;
   return end;
 }
-
-export const isStored = (m: ChatMessage): boolean => m.seq !== null;
