@@ -1,0 +1,158 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+export type VariantKey = 'a' | 'b' | 'c';
+
+export const VARIANTS: Record<VariantKey, string> = {
+  a: 'bare ws broadcast',
+  b: 'ws + sync SQLite INSERT',
+  c: 'reference server',
+};
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BASELINE = fileURLToPath(new URL('./baseline.ts', import.meta.url));
+const GC_HOOK = pathToFileURL(fileURLToPath(new URL('./gc-hook.ts', import.meta.url))).href;
+const REFERENCE_BIN = join(REPO_ROOT, 'reference-server/src/bin.ts');
+/** USER_HZ: the unit of utime/stime in /proc/<pid>/stat, 100 on every Linux. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+export interface ServerSettings {
+  synchronous: 'full' | 'normal';
+  jwtSecret: string;
+  /** When set, the reference server's child writes a V8 CPU profile there on exit. */
+  cpuProfDir: string | null;
+}
+
+export interface ServerUnderTest {
+  readonly key: VariantKey;
+  readonly pid: number;
+  readonly httpUrl: string;
+  readonly wsUrl: string;
+  /** A full collection in the child (through the preloaded hook), then resolves. */
+  gc(): Promise<void>;
+  rssKiB(): number;
+  /** User plus system CPU time the child has used so far. */
+  cpuMs(): number;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+}
+
+async function waitUntilReady(url: string, child: ChildProcess, output: () => string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${output()}`);
+    try {
+      if ((await fetch(`${url}/readyz`)).ok) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`server did not become ready:\n${output()}`);
+}
+
+/** Starts one server under test in its own process, so its memory and CPU are its own. */
+export async function startServerUnderTest(key: VariantKey, settings: ServerSettings): Promise<ServerUnderTest> {
+  const dataDir = mkdtempSync(join(tmpdir(), `motoreach-bench-${key}-`));
+  const nodeArgs = ['--expose-gc', '--import', 'tsx', '--import', GC_HOOK];
+  let args: string[];
+  let port: number | null = null;
+  if (key === 'c') {
+    port = await freePort();
+    if (settings.cpuProfDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${settings.cpuProfDir}`);
+    args = [
+      REFERENCE_BIN,
+      '--port', String(port),
+      '--host', '127.0.0.1',
+      '--data-dir', dataDir,
+      '--jwt-secret', settings.jwtSecret,
+      '--sqlite-synchronous', settings.synchronous,
+      '--ws-rate-limit', '0',
+      '--ws-user-rate-limit', '0',
+      '--http-rate-limit', '0',
+      '--log-level', 'warn',
+    ];
+  } else {
+    args = [BASELINE, '--synchronous', settings.synchronous, '--data-dir', dataDir, ...(key === 'b' ? ['--durable'] : [])];
+  }
+  const child = spawn(process.execPath, [...nodeArgs, ...args], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const gone = exited(child);
+  try {
+    if (port === null) {
+      port = await new Promise<number>((resolve, reject) => {
+        child.once('message', (m) => resolve((m as { port: number }).port));
+        gone.then(() => reject(new Error(`baseline server exited:\n${output}`)));
+      });
+    } else {
+      await waitUntilReady(`http://127.0.0.1:${port}`, child, () => output);
+    }
+  } catch (error) {
+    child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+  const pid = child.pid!;
+  return {
+    key,
+    pid,
+    httpUrl: `http://127.0.0.1:${port}`,
+    wsUrl: `ws://127.0.0.1:${port}`,
+    gc: () =>
+      new Promise((resolve) => {
+        const onMessage = (m: unknown) => {
+          if (m !== 'gc-done') return;
+          child.off('message', onMessage);
+          resolve();
+        };
+        child.on('message', onMessage);
+        child.send('gc');
+      }),
+    rssKiB() {
+      const line = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+) kB/m);
+      if (!line) throw new Error('no VmRSS');
+      return Number(line[1]);
+    },
+    cpuMs() {
+      // The command name may hold spaces; the fields after its closing parenthesis do not.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+    },
+    output: () => output,
+    async stop() {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await gone;
+      clearTimeout(timer);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
