@@ -1,8 +1,9 @@
 import { expect, fixture, html } from '@open-wc/testing';
-import { sendKeys } from '@web/test-runner-commands';
+import { emulateMedia, sendKeys } from '@web/test-runner-commands';
 import { ChatClient } from '@motoreach/chat-client';
 import '../index.js';
-import type { MotoreachChat } from './chat.js';
+import { MotoreachChat } from './chat.js';
+import { define } from '../shared/define.js';
 import { nextEvent, pair, seed, token, uid, waitFor } from '../../test/helpers.js';
 import { $, $$, bubbles, connected, typeAndSubmit } from '../../test/dom.js';
 
@@ -201,5 +202,83 @@ describe('<motoreach-chat>', () => {
     const send = $(el, '.send')!.getBoundingClientRect();
     const area = $(el, 'textarea')!.getBoundingClientRect();
     expect(send.right).to.be.lessThan(area.left + 1);
+  });
+
+  it('shows the other side typing, and clears it when their message arrives', async () => {
+    const p = await pair();
+    clients.push(p.owner, p.admin);
+    const { ownerEl, adminEl } = await sideBySide(p.owner, p.admin, p.room.id);
+    const area = $(adminEl, 'textarea') as HTMLTextAreaElement;
+    area.value = 'We';
+    area.dispatchEvent(new Event('input'));
+    await waitFor(() => $(ownerEl, '.typing')!.textContent!.trim() === 'Bruno is typing…', 'typing shown');
+    expect($(adminEl, '.typing')!.textContent!.trim()).to.equal('');
+    await typeAndSubmit(adminEl, 'We are open until six');
+    await waitFor(() => bubbles(ownerEl, 'other').length === 1, 'message');
+    await waitFor(() => $(ownerEl, '.typing')!.textContent!.trim() === '', 'typing cleared');
+  });
+
+  it('takes replacement strings and formats numbers and days for the locale', async () => {
+    const p = await pair();
+    clients.push(p.owner, p.admin);
+    await seed(p.baseUrl, p.adminToken, p.room.id, 1);
+    const el = await fixture<MotoreachChat>(
+      html`<motoreach-chat locale="de-DE" .strings=${{ send: 'Senden', composerLabel: 'Nachricht schreiben' }} .client=${p.owner} request-id=${p.room.id}></motoreach-chat>`,
+    );
+    await waitFor(() => $$(el, '.msg').length === 1, 'history');
+    expect($(el, '.send')!.textContent!.trim()).to.equal('Senden');
+    expect($(el, 'label')!.textContent).to.equal('Nachricht schreiben');
+    expect($(el, '.counter')!.textContent!.trim()).to.equal('0 / 4.000');
+    expect($(el, '.day')!.textContent!.trim()).to.equal('Heute');
+    expect($(el, '.msg time')!.textContent!.trim()).to.match(/^\d\d:\d\d$/);
+  });
+
+  it('follows prefers-color-scheme unless the theme attribute says otherwise, with styles kept inside', async () => {
+    const p = await pair();
+    clients.push(p.owner, p.admin);
+    const wrap = await fixture<HTMLElement>(html`<div>
+      <style>
+        .bubble, .log, button { color: rgb(255, 0, 0) !important; background: rgb(0, 255, 0) !important; }
+      </style>
+      <p class="bubble">page text</p>
+      <motoreach-chat .client=${p.owner} request-id=${p.room.id}></motoreach-chat>
+    </div>`);
+    const el = wrap.querySelector('motoreach-chat')!;
+    await open(el);
+    const bg = () => getComputedStyle($(el, '.base')!).backgroundColor;
+    await emulateMedia({ colorScheme: 'dark' });
+    try {
+      expect(bg()).to.equal('rgb(13, 17, 23)');
+      el.theme = 'light';
+      await el.updateComplete;
+      expect(bg()).to.equal('rgb(255, 255, 255)');
+    } finally {
+      await emulateMedia({ colorScheme: 'light' });
+    }
+    el.theme = 'auto';
+    await el.updateComplete;
+    expect(bg()).to.equal('rgb(255, 255, 255)');
+    expect(getComputedStyle($(el, '.send')!).color).to.equal('rgb(255, 255, 255)');
+    expect(getComputedStyle(wrap.querySelector('p.bubble')!).color).to.equal('rgb(255, 0, 0)');
+    expect(getComputedStyle(wrap.querySelector('p.bubble')!).borderRadius).to.equal('0px');
+    // Constructable stylesheets in the shadow root; nothing added to the document.
+    expect(el.shadowRoot!.adoptedStyleSheets.length).to.be.greaterThan(0);
+    expect(el.shadowRoot!.querySelectorAll('style').length).to.equal(0);
+    expect(document.head.querySelectorAll('style').length).to.equal(0);
+  });
+
+  it('warns instead of throwing when a second copy registers the same tag', () => {
+    const warnings: unknown[][] = [];
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => warnings.push(args);
+    try {
+      define('motoreach-chat', class extends MotoreachChat {});
+      define('motoreach-chat', MotoreachChat);
+    } finally {
+      console.warn = warn;
+    }
+    expect(customElements.get('motoreach-chat')).to.equal(MotoreachChat);
+    expect(warnings.length).to.equal(1);
+    expect(String(warnings[0]![0])).to.contain('<motoreach-chat> is already defined');
   });
 });

@@ -15,7 +15,7 @@ export function formatNumber(n: number, locale?: string): string {
 }
 
 export function formatTime(date: Date, locale?: string): string {
-  return cached(`t|${locale}`, () => new Intl.DateTimeFormat(locale, { hour: 'numeric', minute: '2-digit' })).format(date);
+  return cached(`t|${locale}`, () => new Intl.DateTimeFormat(locale, { timeStyle: 'short' })).format(date);
 }
 
 export function formatFull(date: Date, locale?: string): string {
