@@ -14,6 +14,9 @@ const GAP_PAGE = 100;
 // Unacked WebSocket sends allowed at once: keeps a burst from tripping the server's frame rate limit
 // and bounds how much has to go to the REST fallback if the socket dies.
 const WINDOW = 16;
+// After a rate-limit refusal: one frame in flight at a time, and a pause long enough for the
+// server's per-second budget to refill, so that refusals (which the server counts) stay few.
+const RATE_PAUSE_MS = 1000;
 const CLOSED = 'The room was closed';
 
 interface Waiter {
@@ -47,6 +50,7 @@ export class Room {
   private readonly waiters = new Map<string, Waiter>();
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private postFailures = 0;
+  private window = WINDOW;
   private connecting: { promise: Promise<void>; resolve: () => void; reject: (e: ChatError) => void } | undefined;
 
   /** @internal Rooms come from `ChatClient.room()`. */
@@ -239,7 +243,7 @@ export class Room {
       // Backing off after a refusal or a failed POST; the next `ready` ends the wait.
       if (this.retryTimer) return;
       if (this.wsReady) {
-        if (inFlight >= WINDOW) return;
+        if (inFlight >= this.window) return;
         if (this.conn?.send({ type: 'message', body: entry.body, client_id: id })) {
           inFlight++;
           this.phase.set(id, 'ws');
@@ -320,6 +324,7 @@ export class Room {
         for (const m of this.local) if (!m.sender.id) m.sender = f.me;
         this.applyCursors(f.read_cursors);
         this.wsReady = true;
+        this.window = WINDOW;
         clearTimeout(this.retryTimer);
         this.retryTimer = undefined;
         this.pump();
@@ -339,14 +344,15 @@ export class Room {
         if (f.client_id && this.outbox.has(f.client_id)) {
           const e = new ChatError(f.code === 'invalid' ? 'invalid' : 'rate_limited', f.message, { clientId: f.client_id });
           if (e.code === 'invalid') return this.fail(f.client_id, e);
-          // Rate limited: the frame was not stored; back off and send it again (REST if need be).
+          // Rate limited: the frame was not stored; slow down and send it again (REST if need be).
           clearTimeout(this.ackTimers.get(f.client_id));
           this.ackTimers.delete(f.client_id);
           this.phase.delete(f.client_id);
+          this.window = 1;
           this.retryTimer ??= setTimeout(() => {
             this.retryTimer = undefined;
             this.pump();
-          }, backoffDelay(1, this.ctx.connection.reconnect));
+          }, RATE_PAUSE_MS);
         } else {
           this.report(new ChatError(f.code === 'rate_limited' ? 'rate_limited' : 'invalid', f.message));
         }

@@ -231,3 +231,15 @@ test('close() rejects a pending connect() and pending sends with closed, and lea
   await room.connect();
   assert.equal((await sending).seq, 1);
 });
+
+test('a burst over the server frame rate limit (default limits): slowed down, stored once, in order, no disconnect', async () => {
+  const id = await newRoom();
+  const ana = open(mintToken(OWNER)).room(id);
+  await ana.connect();
+  const seen: string[] = [];
+  ana.on('status', (e) => seen.push(e.status));
+  const all = await Promise.all(Array.from({ length: 100 }, (_, i) => ana.send(`r${i}`)));
+  assert.deepEqual(all.map((m) => m.seq), Array.from({ length: 100 }, (_, i) => i + 1));
+  assert.deepEqual(ana.messages.map((m) => m.body), Array.from({ length: 100 }, (_, i) => `r${i}`));
+  assert.deepEqual(seen, []);
+});
