@@ -123,7 +123,7 @@ async function run() {
     maxRows = Math.max(maxRows, el.shadowRoot.querySelectorAll('.row').length);
   }
   results.scrollUp = { medianMs: median(steps), maxMs: Math.max(...steps), steps: steps.length, maxRowsInDom: maxRows };
-  results.append = { medianMs: median(appends), p95Ms: [...appends].sort((a, b) => a - b)[Math.floor(appends.length * 0.95)], runs: appends.length, historySize: 10000 };
+  results.append = { all: appends.map((x) => +x.toFixed(1)), medianMs: median(appends), p95Ms: [...appends].sort((a, b) => a - b)[Math.floor(appends.length * 0.95)], runs: appends.length, historySize: 10000 };
   el.remove();
   return results;
 }

@@ -317,8 +317,8 @@ export class MotoreachChat extends LitElement {
     }
     const name = own ? s.you : (m.sender.name ?? s.unknownSender);
     return html`<div class="row" data-key=${messageKey(m)}>
-      ${newDay ? html`<div part="day-separator" class="day" role="separator">${formatDay(date, lang)}</div>` : nothing}
-      ${divider ? html`<div part="unread-divider" class="unread" role="separator">${s.unreadDivider}</div>` : nothing}
+      ${newDay ? html`<div part="day-separator" class="day">${formatDay(date, lang)}</div>` : nothing}
+      ${divider ? html`<div part="unread-divider" class="unread">${s.unreadDivider}</div>` : nothing}
       <div
         part="message ${own ? 'message-own' : 'message-other'}"
         class="msg ${own ? 'own' : 'other'} ${first ? 'first' : ''} ${last ? 'last' : ''} ${m.state}"
