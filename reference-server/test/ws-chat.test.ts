@@ -524,7 +524,6 @@ describe('chat socket', () => {
 
   test(
     'an error for a frame without a (string) type still echoes its client_id',
-    { todo: 'server bug: src/ws/frames.ts:28 throws before clientIdOf() runs, so the error has no client_id' },
     async () => {
       const c = await cast(server);
       const o = await chat(c, c.ownerToken);

@@ -3,28 +3,30 @@ import { ChatError } from '../chat/errors.js';
 
 export interface IncomingFrame {
   type: string;
-  clientId: string | null;
   data: Record<string, unknown>;
 }
 
-/** The `client_id` of a frame, echoed in its error even when the rest is malformed. */
+/** A decoded frame or why it is not one; the client_id is kept either way, for the error's echo. */
+export type Decoded = { frame: IncomingFrame; clientId: string | null } | { error: ChatError; clientId: string | null };
+
 function clientIdOf(data: Record<string, unknown>): string | null {
   const id = data.client_id;
   return typeof id === 'string' && id.length > 0 && id.length <= 128 ? id : null;
 }
 
-export function decodeFrame(raw: RawData, isBinary: boolean): IncomingFrame {
-  if (isBinary) throw new ChatError('invalid', 'frames must be JSON text');
+export function decodeFrame(raw: RawData, isBinary: boolean): Decoded {
+  if (isBinary) return { error: new ChatError('invalid', 'frames must be JSON text'), clientId: null };
   let data: unknown;
   try {
     data = JSON.parse(raw.toString());
   } catch {
-    throw new ChatError('invalid', 'frame is not valid JSON');
+    return { error: new ChatError('invalid', 'frame is not valid JSON'), clientId: null };
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    throw new ChatError('invalid', 'frame must be a JSON object');
+    return { error: new ChatError('invalid', 'frame must be a JSON object'), clientId: null };
   }
   const record = data as Record<string, unknown>;
-  if (typeof record.type !== 'string') throw new ChatError('invalid', 'frame has no "type"');
-  return { type: record.type, clientId: clientIdOf(record), data: record };
+  const clientId = clientIdOf(record);
+  if (typeof record.type !== 'string') return { error: new ChatError('invalid', 'frame has no "type"'), clientId };
+  return { frame: { type: record.type, data: record }, clientId };
 }

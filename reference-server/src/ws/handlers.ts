@@ -38,21 +38,15 @@ function subscribeHeld(socket: ClientSocket, fanout: Fanout, group: string) {
 }
 
 /** Handles each frame of a socket, answering every failure with an `error` frame. */
-function onFrames(socket: ClientSocket, logger: Logger, handle: (frame: IncomingFrame) => void): void {
+function onFrames(socket: ClientSocket, logger: Logger, handle: (frame: IncomingFrame, clientId: string | null) => void): void {
   socket.ws.on('message', (raw: RawData, isBinary: boolean) => {
-    let frame: IncomingFrame | null = null;
-    let failure: unknown = null;
+    const decoded = decodeFrame(raw, isBinary);
+    if (!socket.admit(decoded.clientId)) return;
     try {
-      frame = decodeFrame(raw, isBinary);
+      if ('error' in decoded) throw decoded.error;
+      handle(decoded.frame, decoded.clientId);
     } catch (error) {
-      failure = error;
-    }
-    if (!socket.admit(frame?.clientId ?? null)) return;
-    try {
-      if (failure) throw failure;
-      handle(frame as IncomingFrame);
-    } catch (error) {
-      answerError(socket, logger, error, frame?.clientId ?? null);
+      answerError(socket, logger, error, decoded.clientId);
     }
   });
 }
@@ -108,7 +102,7 @@ export async function openChatSocket(socket: ClientSocket, requestId: string, de
   // Messages up to last_seq reach the client through its history fetch, not twice.
   subscription.release((frame) => (messageSeq(frame) ?? Infinity) > state.last_seq);
 
-  onFrames(socket, logger, (frame) => {
+  onFrames(socket, logger, (frame, clientId) => {
     switch (frame.type) {
       case 'message': {
         const input = parse(messageInput, frame.data);
@@ -117,7 +111,7 @@ export async function openChatSocket(socket: ClientSocket, requestId: string, de
             // A repeat is acknowledged to its sender alone: no second broadcast.
             if (!created) socket.send(JSON.stringify({ type: 'message', message }));
           },
-          (error: unknown) => answerError(socket, logger, error, frame.clientId),
+          (error: unknown) => answerError(socket, logger, error, clientId),
         );
         return;
       }
@@ -125,7 +119,7 @@ export async function openChatSocket(socket: ClientSocket, requestId: string, de
         const input = parse(readInput, frame.data);
         service
           .markRead(identity, room, input.last_read_seq ?? null)
-          .catch((error: unknown) => answerError(socket, logger, error, frame.clientId));
+          .catch((error: unknown) => answerError(socket, logger, error, clientId));
         return;
       }
       case 'typing':
