@@ -17,6 +17,10 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   if (config.dev) logger.warn('development mode: demo tokens at POST /api/dev/token, every origin allowed');
   const server = await startServer(config, { logger });
+  if (config.dev) {
+    // The log is JSON for machines; a person trying it out wants the address in plain words.
+    process.stderr.write(`\n  MotoReach chat (development mode) is running: open ${server.url}/\n\n`);
+  }
 
   let stopping = false;
   const stop = (signal: string) => {
