@@ -47,12 +47,15 @@ export interface ChatStore {
   /**
    * Stores a message with the next `seq` of its room (no gaps), or returns the
    * stored one when the sender already used this `client_id` in this room.
-   * The room must exist.
+   * The room must exist. Appends to one room resolve in the order of their
+   * seq, because the service broadcasts in resolution order and clients are
+   * promised that messages sent one after another arrive in seq order.
    */
   appendMessage(input: NewMessage): Promise<AppendResult>;
   listMessages(requestId: string, query: PageQuery): Promise<MessagePage>;
   /** Moves a side's cursor forward to `seq` (null: the latest), clamped to the room's last seq. */
   advanceCursor(requestId: string, side: Side, seq: number | null): Promise<CursorResult>;
   unread(principal: Principal): Promise<UnreadSnapshot>;
+  /** Finishes the appends already accepted, then releases the storage; later calls fail. */
   close(): Promise<void>;
 }
