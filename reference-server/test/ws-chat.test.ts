@@ -462,6 +462,44 @@ describe('chat socket', () => {
     assert.deepEqual(a.of('typing'), []);
   });
 
+  test('without client_id there is no idempotency: the same body twice is two messages', async () => {
+    const c = await cast(server);
+    const o = await chat(c, c.ownerToken);
+    const a = await chat(c, c.adminToken);
+    o.send({ type: 'message', body: 'same' });
+    o.send({ type: 'message', body: 'same', client_id: null });
+    await a.until((fs) => fs.filter((f) => f.type === 'message').length === 2, 'two messages');
+    await o.until((fs) => fs.filter((f) => f.type === 'message').length === 2, 'two acks');
+    assert.deepEqual(
+      (await stored(c)).messages.map((m) => [m.seq, m.body, m.client_id]),
+      [
+        [1, 'same', null],
+        [2, 'same', null],
+      ],
+    );
+  });
+
+  test('a read over REST is broadcast to the room sockets too', async () => {
+    const c = await cast(server);
+    const o = await chat(c, c.ownerToken);
+    const a = await chat(c, c.adminToken);
+    await sendWs(o, 'one');
+    await sendWs(o, 'two');
+    const res = await api(server.url, 'POST', `/api/service-requests/${c.roomId}/messages/read/`, c.adminToken, {
+      last_read_seq: 1,
+    });
+    assert.deepEqual(res.body, { read_cursors: { user: 0, workshop: 1 }, unread: 1 });
+    const expected = {
+      type: 'read',
+      request_id: c.roomId,
+      side: 'workshop',
+      reader: { id: c.adminId, role: 'workshop_admin' },
+      last_read_seq: 1,
+      read_cursors: { user: 0, workshop: 1 },
+    };
+    for (const s of [o, a]) assert.deepEqual(await s.next('read'), expected);
+  });
+
   test('ping answers pong', async () => {
     const c = await cast(server);
     const o = await chat(c, c.ownerToken);
@@ -479,8 +517,9 @@ describe('chat socket', () => {
       ['JSON array', '[{"type":"ping"}]', undefined],
       ['JSON string', '"ping"', undefined],
       ['JSON null', 'null', undefined],
-      ['no type', { body: 'hi' }, undefined],
-      ['non-string type', { type: 5 }, undefined],
+      ['no type', { body: 'hi', client_id: 'no-type' }, 'no-type'],
+      ['non-string type', { type: 5, client_id: 'num-type' }, 'num-type'],
+      ['no type, no client_id', { body: 'hi' }, undefined],
       ['unknown type', { type: 'shout', client_id: 'unknown' }, 'unknown'],
       ['unknown type, no client_id', { type: 'shout' }, undefined],
       ['message without body', { type: 'message', client_id: 'no-body' }, 'no-body'],
@@ -521,21 +560,6 @@ describe('chat socket', () => {
     );
     assert.deepEqual(a.of('error'), [], 'errors go to the offending socket only');
   });
-
-  test(
-    'an error for a frame without a (string) type still echoes its client_id',
-    async () => {
-      const c = await cast(server);
-      const o = await chat(c, c.ownerToken);
-      o.send({ body: 'hi', client_id: 'no-type' });
-      const first = await o.next('error');
-      o.send({ type: 5, client_id: 'num-type' });
-      const second = await o.until((fs) => fs.filter((f) => f.type === 'error')[1], 'second error');
-      assert.deepEqual([first.code, second.code], ['invalid', 'invalid']);
-      assert.equal(first.client_id, 'no-type');
-      assert.equal(second.client_id, 'num-type');
-    },
-  );
 
   test('a frame over 64 KiB closes the socket with 1009', async () => {
     const c = await cast(server);
@@ -651,6 +675,18 @@ describe('chat socket', () => {
       messagesOf(late).map((m) => m.seq),
       [4],
     );
+
+    // Resume (section 7): a client holding seq 1 fetches the gap up to ready.last_seq with after=.
+    await late.close();
+    const again = await chat(c, c.adminToken);
+    assert.equal(again.frames[0]!.last_seq, 4);
+    const gap = await stored(c, '?after=1');
+    assert.deepEqual(
+      gap.messages.map((m) => m.body),
+      ['two', 'three', 'four'],
+    );
+    assert.equal(gap.has_more, false);
+    assert.deepEqual(messagesOf(again), []);
   });
 });
 
@@ -668,7 +704,11 @@ describe('chat socket heartbeat', () => {
   test('a client that stops answering pings is terminated; a live one stays open', async () => {
     const c = await cast(server);
     const dead = await chat(c, c.ownerToken, { autoPong: false });
+    const deadNotes = track(TestSocket.notifications(server, c.ownerToken, { autoPong: false }));
+    await deadNotes.ready();
     const live = await chat(c, c.adminToken);
+    const liveNotes = track(TestSocket.notifications(server, c.adminToken));
+    await liveNotes.ready();
     let deadPings = 0;
     dead.ws.on('ping', () => deadPings++);
     let livePings = 0;
@@ -680,8 +720,12 @@ describe('chat socket heartbeat', () => {
     const { code } = await dead.closed;
     assert.equal(code, 1006, 'terminated without a closing handshake');
     assert.ok(deadPings >= 1 && deadPings <= 2, `pings before termination: ${deadPings}`);
+    assert.equal((await deadNotes.closed).code, 1006, 'a dead notifications socket is terminated too');
     await fivePings;
     assert.equal(live.ws.readyState, WebSocket.OPEN);
+    assert.equal(liveNotes.ws.readyState, WebSocket.OPEN);
+    liveNotes.send({ type: 'ping' });
+    await liveNotes.next('pong');
     live.send({ type: 'ping' });
     await live.next('pong');
     const message = await sendWs(live, 'still alive', 'alive');
@@ -754,6 +798,29 @@ describe('chat socket slow consumer', () => {
     } finally {
       if (ownWarn) logger.warn = warn;
       else delete logger.warn;
+    }
+  });
+});
+
+describe('chat socket on shutdown', () => {
+  test('stopping the server closes chat and notifications sockets with 1001', async () => {
+    const server = await startTestServer();
+    try {
+      const c = await cast(server);
+      const o = await chat(c, c.ownerToken);
+      const a = await chat(c, c.adminToken);
+      const notes = track(TestSocket.notifications(server, c.adminToken));
+      await notes.ready();
+      const stopped = server.stop();
+      const codes = await Promise.all([o.closed, a.closed, notes.closed]);
+      assert.deepEqual(
+        codes.map((x) => x.code),
+        [1001, 1001, 1001],
+      );
+      await stopped;
+    } finally {
+      await closeAll();
+      await server.stop();
     }
   });
 });
