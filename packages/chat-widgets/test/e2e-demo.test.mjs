@@ -19,9 +19,19 @@ after(async () => {
   await demo?.stop();
 });
 
-test('owner and workshop admin chat through the demo page', async () => {
-  const owner = await (await browser.newContext()).newPage();
-  const admin = await (await browser.newContext()).newPage();
+// The demo page declares a strict Content-Security-Policy (no inline script or style): record any violation.
+async function strictPage() {
+  const page = await (await browser.newContext()).newPage();
+  await page.addInitScript(() => {
+    window.__violations = [];
+    document.addEventListener('securitypolicyviolation', (e) => window.__violations.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  return page;
+}
+
+test('owner and workshop admin chat through the demo page, under a strict CSP', async () => {
+  const owner = await strictPage();
+  const admin = await strictPage();
   const errors = [];
   for (const page of [owner, admin]) page.on('pageerror', (e) => errors.push(e.message));
   await owner.goto(`${demo.url}/?side=owner`);
@@ -55,4 +65,6 @@ test('owner and workshop admin chat through the demo page', async () => {
   await owner.locator('motoreach-chat .msg.own[data-state="read"]').waitFor();
   assert.equal(await owner.locator('motoreach-chat .msg.own .state').textContent(), 'Read');
   assert.deepEqual(errors, []);
+  for (const page of [owner, admin]) assert.deepEqual(await page.evaluate(() => window.__violations), []);
+  assert.equal(await owner.evaluate(() => document.querySelectorAll('style').length), 0);
 });
