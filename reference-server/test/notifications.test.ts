@@ -324,6 +324,27 @@ describe('notifications socket', () => {
     }
   });
 
+  test('a flood on a notifications socket gets rate_limited errors then 1008; other sockets still get notifications', async () => {
+    const p = people();
+    const room = await createRoom(server.url, p.owner, p.workshop);
+    const flooder = await notifications(p.owner);
+    const admins = await notifications(p.a1);
+    for (let i = 0; i < 500; i++) flooder.send({ type: 'ping', client_id: `f-${i}` });
+    assert.equal((await flooder.closed).code, 1008);
+    const limited = flooder.of('error');
+    assert.equal(limited.length, 20);
+    for (const e of limited) assert.equal(e.code, 'rate_limited');
+    assert.equal(new Set(limited.map((e) => e.client_id)).size, 20);
+    assert.ok(flooder.of('pong').length >= 40, `pongs: ${flooder.of('pong').length}`);
+    const tab = await notifications(p.owner);
+    const fromOwner = await post(p.owner, room.id, 'still notifying');
+    await admins.next('notification', (f) => f.message.id === fromOwner.body.message.id);
+    const fromAdmin = await post(p.a1, room.id, 'back to you');
+    await tab.next('notification', (f) => f.message.id === fromAdmin.body.message.id);
+    tab.send({ type: 'ping' });
+    await tab.next('pong');
+  });
+
   test('ping answers pong; an unknown or malformed frame answers invalid and the socket stays open', async () => {
     const p = people();
     const o = await notifications(p.owner);
