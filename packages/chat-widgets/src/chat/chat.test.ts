@@ -45,6 +45,23 @@ describe('<motoreach-chat>', () => {
     expect($(el, '.log')!.getAttribute('role')).to.equal('log');
   });
 
+  it('puts the unread divider above the first message the reader has not read', async () => {
+    const p = await pair();
+    clients.push(p.owner, p.admin);
+    await seed(p.baseUrl, p.adminToken, p.room.id, 2, (i) => `read ${i}`);
+    await fetch(`${p.baseUrl}/api/service-requests/${p.room.id}/messages/read/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${p.ownerToken}` },
+      body: JSON.stringify({ last_read_seq: 2 }),
+    });
+    await seed(p.baseUrl, p.adminToken, p.room.id, 2, (i) => `unread ${i}`);
+    const el = await fixture<MotoreachChat>(html`<motoreach-chat .client=${p.owner} request-id=${p.room.id}></motoreach-chat>`);
+    await waitFor(() => $$(el, '.msg').length === 4 && $(el, '.unread'), 'history with divider');
+    const row = $(el, '.unread')!.closest('.row')!;
+    expect(row.querySelector('.bubble')!.textContent!.trim()).to.equal('unread 1');
+    expect($(el, '.unread')!.textContent!.trim()).to.equal('Unread messages');
+  });
+
   it('sends from the owner to the admin and back, with events', async () => {
     const p = await pair();
     clients.push(p.owner, p.admin);

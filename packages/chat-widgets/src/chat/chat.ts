@@ -28,7 +28,7 @@ const GROUP_MS = 5 * 60_000;
 
 const REFUSALS = new Set(['forbidden', 'not_found', 'unauthorized']);
 
-export const messageKey = (m: ChatMessage): string => (m.client_id ? `${m.sender.id}/${m.client_id}` : (m.id ?? ''));
+const messageKey = (m: ChatMessage): string => (m.client_id ? `${m.sender.id}/${m.client_id}` : (m.id ?? ''));
 
 const codePoints = (s: string): number => {
   let n = 0;
@@ -438,7 +438,8 @@ export class MotoreachChat extends LitElement {
     }
     this.messages = next;
     if (this.end !== null && this.end >= next.length) this.end = null;
-    if (this.stick && this.end === null && next.length - this.start > MAX_WINDOW) this.start = next.length - PAGE;
+    // At the bottom, the window follows the newest messages and forgets the oldest rows.
+    if (this.end === null && next.length - this.start > MAX_WINDOW && (this.pin || this.readerAtBottom())) this.start = next.length - PAGE;
     if (this.start > next.length) this.start = Math.max(0, next.length - PAGE);
     if (prev.length === 0 && next.length > 0) this.start = Math.max(0, next.length - PAGE);
   }

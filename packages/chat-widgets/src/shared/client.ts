@@ -39,6 +39,7 @@ export function releaseClient(client: ChatClient): void {
  */
 export class ClientHolder {
   private owned: ChatClient | null = null;
+  private ownedKey = '';
   private current: ChatClient | null = null;
 
   resolve(provided: ChatClient | null | undefined, baseUrl: string | null | undefined, token: string | null | undefined): ChatClient | null {
@@ -66,8 +67,6 @@ export class ClientHolder {
     this.releaseOwned();
     this.current = null;
   }
-
-  private ownedKey = '';
 
   private releaseOwned(): void {
     if (this.owned) releaseClient(this.owned);
