@@ -88,9 +88,12 @@ export function describeStoreSuite(name: string, open: () => Promise<OpenedStore
         assert.deepEqual(second?.message, first?.message);
         assert.equal(other?.created, true);
         assert.equal(other?.message.seq, 2);
+        const twin = await store.appendMessage(msg(room.id, { id: 'u-ana', role: 'workshop_admin', name: 'Ana at the workshop' }, 'twin', 'c-1'));
+        assert.equal(twin.created, true, 'an admin sharing the owner’s id is another sender');
+        assert.equal(twin.message.seq, 3);
         const later = await store.appendMessage(msg(room.id, ANA, 'retry', 'c-1'));
         assert.deepEqual(later, { message: first?.message, created: false });
-        assert.equal((await store.getRoom(room.id))?.last_seq, 2);
+        assert.equal((await store.getRoom(room.id))?.last_seq, 3);
       }));
 
     test('pages: newest page, before, after, has_more both ways', () =>

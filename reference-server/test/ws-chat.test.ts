@@ -326,7 +326,6 @@ describe('chat socket', () => {
 
   test(
     'an owner and an admin whose ids happen to be equal are different senders for client_id',
-    { todo: 'server bug: the idempotency key is (room, sender_id, client_id) without the side, src/store/sqlite.ts:69 and :165' },
     async () => {
       // Ids are opaque strings from the integrator: an owner "42" and an admin "42" are different people.
       const sub = unique('same');

@@ -67,7 +67,8 @@ const messageSchema = new Schema<MessageDoc>(
 );
 messageSchema.index({ request_id: 1, seq: 1 }, { name: 'messages_by_seq', unique: true });
 messageSchema.index(
-  { request_id: 1, 'sender.id': 1, client_id: 1 },
+  // A sender is its side and its id: an owner and an admin may share an opaque id.
+  { request_id: 1, side: 1, 'sender.id': 1, client_id: 1 },
   { name: 'messages_by_client_id', unique: true, partialFilterExpression: { client_id: { $type: 'string' } } },
 );
 messageSchema.index({ request_id: 1, side: 1, seq: 1 }, { name: 'messages_by_side' });
@@ -317,7 +318,7 @@ export class MongoStore implements ChatStore {
 
   #byClientId(input: NewMessage, session: ClientSession | null): Promise<MessageDoc | null> {
     return this.#messages
-      .findOne({ request_id: input.request_id, 'sender.id': input.sender.id, client_id: input.client_id })
+      .findOne({ request_id: input.request_id, side: input.side, 'sender.id': input.sender.id, client_id: input.client_id })
       .session(session)
       .lean<MessageDoc>();
   }

@@ -66,7 +66,8 @@ CREATE TABLE IF NOT EXISTS messages (
   created_at TEXT NOT NULL,
   PRIMARY KEY (request_id, seq)
 ) WITHOUT ROWID;
-CREATE UNIQUE INDEX IF NOT EXISTS messages_by_client_id ON messages (request_id, sender_id, client_id) WHERE client_id IS NOT NULL;
+-- A sender is its side and its id: an owner and an admin may share an opaque id.
+CREATE UNIQUE INDEX IF NOT EXISTS messages_by_client_id ON messages (request_id, side, sender_id, client_id) WHERE client_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS messages_by_side ON messages (request_id, side, seq);
 `;
 
@@ -125,8 +126,8 @@ export class SqliteStore implements ChatStore {
       getRoom: db.prepare<[string], RoomRow>('SELECT * FROM rooms WHERE id = ?'),
       roomsOfUser: db.prepare<[string], RoomRow>('SELECT * FROM rooms WHERE user_id = ?'),
       roomsOfWorkshop: db.prepare<[string], RoomRow>('SELECT * FROM rooms WHERE workshop_id = ?'),
-      byClientId: db.prepare<[string, string, string], MessageRow>(
-        `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE request_id = ? AND sender_id = ? AND client_id = ?`,
+      byClientId: db.prepare<[string, string, string, string], MessageRow>(
+        `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE request_id = ? AND side = ? AND sender_id = ? AND client_id = ?`,
       ),
       nextSeq: db.prepare<[string], { last_seq: number }>(
         'UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq',
@@ -162,7 +163,7 @@ export class SqliteStore implements ChatStore {
 
     this.#appendOne = db.transaction((input: NewMessage): AppendResult => {
       if (input.client_id !== null) {
-        const existing = this.#stmt.byClientId.get(input.request_id, input.sender.id, input.client_id);
+        const existing = this.#stmt.byClientId.get(input.request_id, input.side, input.sender.id, input.client_id);
         if (existing) return { message: toMessage(existing), created: false };
       }
       const next = this.#stmt.nextSeq.get(input.request_id);
