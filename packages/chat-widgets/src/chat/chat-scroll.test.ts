@@ -61,6 +61,16 @@ describe('<motoreach-chat> scrolling', () => {
     expect(maxRows).to.be.at.most(150);
     expect(texts(el)).to.not.include('message 260');
 
+    // Back down by scrolling: the window moves forward and reaches the newest message again.
+    await waitFor(() => {
+      maxRows = Math.max(maxRows, $$(el, '.row').length);
+      log.scrollTop = log.scrollHeight;
+      return texts(el).at(-1) === 'message 260';
+    }, 'scrolled down to the newest', 20_000);
+    expect(maxRows).to.be.at.most(150);
+    await waitFor(() => !$(el, '.jump'), 'no jump button at the bottom');
+
+    log.scrollTop = 0;
     await waitFor(() => $(el, '.jump'), 'jump button');
     expect($(el, '.jump')!.textContent!.trim()).to.equal('Jump to latest');
     $(el, '.jump')!.click();
