@@ -1,6 +1,6 @@
 import { expect, fixture, html } from '@open-wc/testing';
 import { emulateMedia, sendKeys } from '@web/test-runner-commands';
-import { ChatClient } from '@motoreach/chat-client';
+import { ChatClient, type WebSocketConstructorLike } from '@motoreach/chat-client';
 import '../index.js';
 import { MotoreachChat } from './chat.js';
 import { define } from '../shared/define.js';
@@ -233,6 +233,27 @@ describe('<motoreach-chat>', () => {
     await typeAndSubmit(adminEl, 'We are open until six');
     await waitFor(() => bubbles(ownerEl, 'other').length === 1, 'message');
     await waitFor(() => $(ownerEl, '.typing')!.textContent!.trim() === '', 'typing cleared');
+  });
+
+  it('throttles typing events: one "typing" for a burst of keystrokes, "stopped" on send', async () => {
+    const p = await pair();
+    clients.push(p.owner, p.admin);
+    const frames: Array<{ type: string; is_typing?: boolean }> = [];
+    const Recording = class extends WebSocket {
+      override send(data: string) {
+        frames.push(JSON.parse(data));
+        super.send(data);
+      }
+    } as unknown as WebSocketConstructorLike;
+    const owner = new ChatClient({ baseUrl: p.baseUrl, token: p.ownerToken, WebSocket: Recording });
+    clients.push(owner);
+    const el = await fixture<MotoreachChat>(html`<motoreach-chat .client=${owner} request-id=${p.room.id}></motoreach-chat>`);
+    await open(el);
+    el.focus();
+    await sendKeys({ type: 'Hello there' });
+    await sendKeys({ press: 'Enter' });
+    await waitFor(() => $(el, '.msg.own')?.dataset['state'] === 'sent', 'sent');
+    expect(frames.filter((f) => f.type === 'typing').map((f) => f.is_typing)).to.deep.equal([true, false]);
   });
 
   it('takes replacement strings and formats numbers and days for the locale', async () => {
