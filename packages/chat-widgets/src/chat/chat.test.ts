@@ -177,6 +177,25 @@ describe('<motoreach-chat>', () => {
     expect(($(el, '.send') as HTMLButtonElement).disabled).to.equal(true);
   });
 
+  it('switches rooms when request-id changes, and back', async () => {
+    const p = await pair();
+    clients.push(p.owner, p.admin);
+    const second = await p.owner.createRoom({ workshop_id: p.workshop, title: 'Oil change' });
+    await seed(p.baseUrl, p.adminToken, p.room.id, 1, () => 'about the brakes');
+    await seed(p.baseUrl, p.adminToken, second.id, 1, () => 'about the oil');
+    const el = await fixture<MotoreachChat>(html`<motoreach-chat .client=${p.owner} request-id=${p.room.id}></motoreach-chat>`);
+    await waitFor(() => bubbles(el, 'other').join() === 'about the brakes', 'first room');
+    el.requestId = second.id;
+    await waitFor(() => bubbles(el, 'other').join() === 'about the oil', 'second room');
+    await open(el);
+    const sent = nextEvent<CustomEvent>(el, 'motoreach-message-sent');
+    await typeAndSubmit(el, 'Synthetic please');
+    expect((await sent).detail.requestId).to.equal(second.id);
+    el.requestId = p.room.id;
+    await waitFor(() => bubbles(el, 'other').join() === 'about the brakes' && bubbles(el, 'own').length === 0, 'first room again');
+    await open(el);
+  });
+
   it('works from attributes alone (base-url and token)', async () => {
     const p = await pair();
     clients.push(p.owner, p.admin);

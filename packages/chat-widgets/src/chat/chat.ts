@@ -136,6 +136,7 @@ export class MotoreachChat extends LitElement {
   private pin = false;
   private anchor: Anchor | null = null;
   private markedSeq = 0;
+  private dividerPlaced = false;
   private lastRowVisible = false;
   private observedRow: Element | null = null;
   private observer: IntersectionObserver | null = null;
@@ -368,6 +369,7 @@ export class MotoreachChat extends LitElement {
     this.newCount = 0;
     this.refusal = null;
     this.dividerSeq = null;
+    this.dividerPlaced = false;
     this.markedSeq = 0;
     this.typers = new Map();
     if (!next) return;
@@ -387,10 +389,13 @@ export class MotoreachChat extends LitElement {
     on('typing', (e) => this.onTyping(e.user.id, e.user.name, e.is_typing));
     on('status', (e) => {
       this.status = e.status;
+      if (e.status === 'open') this.placeUnreadDivider();
       emit(this, 'motoreach-connection-change', { requestId: next.requestId, status: e.status, waiting: next.outboxSize });
     });
     on('error', (error) => this.onError(error));
     this.status = next.status;
+    // A shared client may already hold this room's history: show it now, not after the round trip.
+    if (next.messages.length > 0) this.onChange(next.messages);
     next.connect().then(
       () => {
         if (this.room !== next) return;
@@ -454,9 +459,11 @@ export class MotoreachChat extends LitElement {
     emit(this, 'motoreach-message-received', { requestId, message });
   }
 
+  /** Once per room opening: above the first message of the other side that was unread then. */
   private placeUnreadDivider(): void {
     const room = this.room;
-    if (!room?.side || !room.me) return;
+    if (this.dividerPlaced || !room?.side || !room.me || room.messages.length === 0) return;
+    this.dividerPlaced = true;
     const cursor = room.readCursors[room.side];
     const firstUnread = room.messages.find((m) => m.seq !== null && m.seq > cursor && m.sender.id !== room.me?.id && m.sender.role !== room.me?.role);
     this.dividerSeq = firstUnread?.seq ?? null;
