@@ -36,6 +36,16 @@ const codePoints = (s: string): number => {
   return n;
 };
 
+interface MessageTime {
+  lang: string | undefined;
+  iso: string;
+  date: Date;
+  ms: number;
+  day: string;
+  time: string;
+  full: string;
+}
+
 interface Anchor {
   key: string;
   offset: number;
@@ -177,8 +187,15 @@ export class MotoreachChat extends LitElement {
     this.textarea?.focus(options);
   }
 
+  private mergedStrings: ChatStrings = defaultChatStrings;
+  private mergedFrom: Partial<ChatStrings> | null = null;
+
   private get s(): ChatStrings {
-    return { ...defaultChatStrings, ...this.strings };
+    if (this.mergedFrom !== this.strings) {
+      this.mergedFrom = this.strings;
+      this.mergedStrings = { ...defaultChatStrings, ...this.strings };
+    }
+    return this.mergedStrings;
   }
 
   private get resolvedLocale(): string | undefined {
@@ -298,13 +315,13 @@ export class MotoreachChat extends LitElement {
     const room = this.room;
     const prev = index > 0 ? this.messages[index - 1] : undefined;
     const next = this.messages[index + 1];
-    const date = new Date(m.created_at);
-    const day = dayKey(date);
-    const newDay = !prev || dayKey(new Date(prev.created_at)) !== day;
+    const t = this.timeOf(m, lang);
+    const prevT = prev && this.timeOf(prev, lang);
+    const nextT = next && this.timeOf(next, lang);
+    const newDay = !prevT || prevT.day !== t.day;
     const own = !!room?.me && m.sender.id === room.me.id;
-    const first = newDay || !prev || prev.sender.id !== m.sender.id || date.getTime() - Date.parse(prev.created_at) > GROUP_MS;
-    const last =
-      !next || next.sender.id !== m.sender.id || dayKey(new Date(next.created_at)) !== day || Date.parse(next.created_at) - date.getTime() > GROUP_MS;
+    const first = newDay || !prev || prev.sender.id !== m.sender.id || t.ms - prevT.ms > GROUP_MS;
+    const last = !next || !nextT || next.sender.id !== m.sender.id || nextT.day !== t.day || nextT.ms - t.ms > GROUP_MS;
     const divider = this.dividerSeq !== null && m.seq === this.dividerSeq;
     let stateText = '';
     let state: string = m.state;
@@ -318,7 +335,7 @@ export class MotoreachChat extends LitElement {
     }
     const name = own ? s.you : (m.sender.name ?? s.unknownSender);
     return html`<div class="row" data-key=${messageKey(m)}>
-      ${newDay ? html`<div part="day-separator" class="day">${formatDay(date, lang)}</div>` : nothing}
+      ${newDay ? html`<div part="day-separator" class="day">${formatDay(t.date, lang)}</div>` : nothing}
       ${divider ? html`<div part="unread-divider" class="unread">${s.unreadDivider}</div>` : nothing}
       <div
         part="message ${own ? 'message-own' : 'message-other'}"
@@ -329,7 +346,7 @@ export class MotoreachChat extends LitElement {
         ${first && !own ? html`<div part="sender" class="sender">${name}</div>` : nothing}
         <div part="bubble" class="bubble" data-key=${messageKey(m)}>${first && own ? html`<span class="sr-only">${name}: </span>` : nothing}${renderBody(m.body, this.linkify)}</div>
         <div part="meta" class="meta">
-          <time datetime=${m.created_at} title=${formatFull(date, lang)}>${formatTime(date, lang)}</time>
+          <time datetime=${m.created_at} title=${t.full}>${t.time}</time>
           ${stateText ? html`<span class="state">${stateText}</span>` : nothing}
           ${m.state === 'failed'
             ? html`<button part="retry-button" class="retry" type="button" @click=${() => this.retry(m)}>${s.retry}</button>`
@@ -337,6 +354,19 @@ export class MotoreachChat extends LitElement {
         </div>
       </div>
     </div>`;
+  }
+
+  // Parsing and formatting dates is most of a row's cost; a message's time never changes.
+  private times = new WeakMap<ChatMessage, MessageTime>();
+
+  private timeOf(m: ChatMessage, lang: string | undefined): MessageTime {
+    let t = this.times.get(m);
+    if (!t || t.lang !== lang || t.iso !== m.created_at) {
+      const date = new Date(m.created_at);
+      t = { lang, iso: m.created_at, date, ms: date.getTime(), day: dayKey(date), time: formatTime(date, lang), full: formatFull(date, lang) };
+      this.times.set(m, t);
+    }
+    return t;
   }
 
   private refusalText(): string {
