@@ -34,23 +34,31 @@ try {
   await say(ana, 'Perfect, see you then!');
 
   const browser = await chromium.launch(chromiumOptions);
-  const shoot = async (name, { width, height, colorScheme, fullPage }) => {
-    const context = await browser.newContext({ viewport: { width, height }, colorScheme, deviceScaleFactor: 1 });
-    const page = await context.newPage();
-    await page.goto(`${demo.url}/?side=owner`);
-    await page.locator('motoreach-chat .msg.own[data-state="sent"]').last().waitFor();
-    await page.locator('motoreach-chat .msg.other').last().waitFor();
-    await page.locator('motoreach-chat').evaluate((el) => el.updateComplete);
-    const file = `${out}${name}.png`;
-    if (fullPage) await page.screenshot({ path: file });
-    else await page.locator('motoreach-chat').screenshot({ path: file });
-    console.log(`${name}.png ${(statSync(file).size / 1024).toFixed(0)} KB`);
-    await context.close();
-  };
-  await shoot('chat-light', { width: 1000, height: 760, colorScheme: 'light' });
-  await shoot('chat-dark', { width: 1000, height: 760, colorScheme: 'dark' });
-  await shoot('chat-mobile', { width: 360, height: 780, colorScheme: 'light' });
-  await browser.close();
+  try {
+    const shoot = async (name, { width, height, colorScheme, fullPage, query = '?side=owner' }) => {
+      const context = await browser.newContext({ viewport: { width, height }, colorScheme, deviceScaleFactor: 1 });
+      const page = await context.newPage();
+      await page.goto(`${demo.url}/${query}`);
+      if (fullPage) {
+        await page.locator('.side[data-side="workshop"] .rooms button').first().click();
+        await page.locator('.side[data-side="workshop"] motoreach-chat .msg.other').last().waitFor();
+      }
+      await page.locator(`motoreach-chat .msg.own[data-state="${fullPage ? 'read' : 'sent'}"]`).last().waitFor();
+      await page.locator('motoreach-chat .msg.other').last().waitFor();
+      await page.locator('motoreach-chat').first().evaluate((el) => el.updateComplete);
+      const file = `${out}${name}.png`;
+      if (fullPage) await page.screenshot({ path: file });
+      else await page.locator('motoreach-chat').screenshot({ path: file });
+      console.log(`${name}.png ${(statSync(file).size / 1024).toFixed(0)} KB`);
+      await context.close();
+    };
+    await shoot('chat-light', { width: 1000, height: 760, colorScheme: 'light' });
+    await shoot('chat-dark', { width: 1000, height: 760, colorScheme: 'dark' });
+    await shoot('chat-mobile', { width: 360, height: 780, colorScheme: 'light' });
+    await shoot('demo', { width: 1280, height: 760, colorScheme: 'light', fullPage: true, query: '' });
+  } finally {
+    await browser.close();
+  }
 } finally {
   await demo.stop();
 }
