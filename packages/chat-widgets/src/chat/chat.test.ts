@@ -196,6 +196,17 @@ describe('<motoreach-chat>', () => {
     await open(el);
   });
 
+  it('disables the composer with the reason when the room does not exist (404)', async () => {
+    const p = await pair();
+    clients.push(p.owner, p.admin);
+    const el = await fixture<MotoreachChat>(html`<motoreach-chat .client=${p.owner} request-id="no-such-room"></motoreach-chat>`);
+    const error = await nextEvent<CustomEvent>(el, 'motoreach-error');
+    expect(error.detail.error.code).to.equal('not_found');
+    await el.updateComplete;
+    expect($(el, '.notice')!.textContent!.trim()).to.equal('This conversation does not exist.');
+    expect(($(el, 'textarea') as HTMLTextAreaElement).disabled).to.equal(true);
+  });
+
   it('works from attributes alone (base-url and token)', async () => {
     const p = await pair();
     clients.push(p.owner, p.admin);
@@ -296,6 +307,8 @@ describe('<motoreach-chat>', () => {
     const wrap = await fixture<HTMLElement>(html`<div>
       <style>
         .bubble, .log, button { color: rgb(255, 0, 0) !important; background: rgb(0, 255, 0) !important; }
+        motoreach-chat::part(send-button) { text-transform: uppercase; }
+        motoreach-chat { --motoreach-accent: rgb(128, 0, 64); }
       </style>
       <p class="bubble">page text</p>
       <motoreach-chat .client=${p.owner} request-id=${p.room.id}></motoreach-chat>
@@ -316,6 +329,8 @@ describe('<motoreach-chat>', () => {
     await el.updateComplete;
     expect(bg()).to.equal('rgb(255, 255, 255)');
     expect(getComputedStyle($(el, '.send')!).color).to.equal('rgb(255, 255, 255)');
+    expect(getComputedStyle($(el, '.send')!).backgroundColor).to.equal('rgb(128, 0, 64)');
+    expect(getComputedStyle($(el, '.send')!).textTransform).to.equal('uppercase');
     expect(getComputedStyle(wrap.querySelector('p.bubble')!).color).to.equal('rgb(255, 0, 0)');
     expect(getComputedStyle(wrap.querySelector('p.bubble')!).borderRadius).to.equal('0px');
     // Constructable stylesheets in the shadow root; nothing added to the document.
