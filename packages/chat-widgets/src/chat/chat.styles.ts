@@ -90,6 +90,12 @@ export const chatStyles = css`
     color: var(--motoreach-banner-fg);
     font-size: 0.875rem;
   }
+  .log-area {
+    position: relative;
+    display: flex;
+    flex: 1 1 auto;
+    min-block-size: 0;
+  }
   .log {
     position: relative;
     flex: 1 1 auto;
@@ -218,7 +224,7 @@ export const chatStyles = css`
   .jump {
     position: absolute;
     inset-inline-end: 1rem;
-    inset-block-end: 6.5rem;
+    inset-block-end: 0.75rem;
     border: 0;
     border-radius: 999px;
     padding: 0.375rem 0.875rem;

@@ -237,32 +237,30 @@ export class MotoreachChat extends LitElement {
     return html`
       <div part="base" class="base">
         ${this.renderBanner()}
-        <div
-          part="log"
-          class="log"
-          role="log"
-          aria-live="off"
-          aria-label=${s.logLabel}
-          aria-busy=${this.loadingOlder ? 'true' : 'false'}
-          tabindex="0"
-          @scroll=${this.onScroll}
-        >
-          ${this.start === 0 && room && !room.hasOlder && this.messages.length > 0
-            ? html`<div class="edge">${s.startOfConversation}</div>`
-            : this.loadingOlder
-              ? html`<div class="edge">${s.loadingOlder}</div>`
-              : nothing}
-          ${repeat(
-            rows,
-            messageKey,
-            (m, i) => this.renderRow(m, this.start + i, lang),
-          )}
+        <div class="log-area">
+          <div
+            part="log"
+            class="log"
+            role="log"
+            aria-live="off"
+            aria-label=${s.logLabel}
+            aria-busy=${this.loadingOlder ? 'true' : 'false'}
+            tabindex="0"
+            @scroll=${this.onScroll}
+          >
+            ${this.start === 0 && room && !room.hasOlder && this.messages.length > 0
+              ? html`<div class="edge">${s.startOfConversation}</div>`
+              : this.loadingOlder
+                ? html`<div class="edge">${s.loadingOlder}</div>`
+                : nothing}
+            ${repeat(rows, messageKey, (m, i) => this.renderRow(m, this.start + i, lang))}
+          </div>
+          ${showJump
+            ? html`<button part="jump-button" class="jump" type="button" @click=${this.jumpToLatest}>
+                ${this.newCount > 0 ? s.newMessages(this.newCount, formatNumber(this.newCount, lang)) : s.jumpToLatest}
+              </button>`
+            : nothing}
         </div>
-        ${showJump
-          ? html`<button part="jump-button" class="jump" type="button" @click=${this.jumpToLatest}>
-              ${this.newCount > 0 ? s.newMessages(this.newCount, formatNumber(this.newCount, lang)) : s.jumpToLatest}
-            </button>`
-          : nothing}
         <div part="typing" class="typing">${this.renderTyping()}</div>
         <div class="sr-only" role="status" aria-live="polite" aria-atomic="true">${this.announcement}</div>
         ${this.refusal || !room ? html`<p part="notice" class="notice" id="notice">${this.refusalText()}</p>` : nothing}
