@@ -36,8 +36,13 @@ class Side {
     this.chat.client = client;
     if (theme) this.chat.theme = theme;
     section.querySelector('motoreach-badge.total').client = client;
-    client.notifications().on('notification', (n) => {
+    // A request the list does not know yet: a new one, or one that arrived while the socket was down.
+    const notifications = client.notifications();
+    notifications.on('notification', (n) => {
       if (!this.known.has(n.request_id)) this.refresh();
+    });
+    notifications.on('unread', ({ rooms }) => {
+      if (Object.keys(rooms).some((id) => !this.known.has(id))) this.refresh();
     });
     section.querySelector('.refresh')?.addEventListener('click', () => this.refresh());
     section.querySelector('.new-request')?.addEventListener('submit', (e) => this.create(e));
