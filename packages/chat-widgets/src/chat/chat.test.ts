@@ -339,6 +339,21 @@ describe('<motoreach-chat>', () => {
     expect(document.head.querySelectorAll('style').length).to.equal(0);
   });
 
+  it('loads a second copy of the widgets (the single-file build) with warnings, not errors', async () => {
+    const warnings: string[] = [];
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => warnings.push(String(args[0]));
+    try {
+      const standalone = '/packages/chat-widgets/dist/motoreach-chat.min.js';
+      const copy = (await import(standalone)) as typeof import('../index.js');
+      expect(copy.MotoreachChat).to.not.equal(MotoreachChat);
+    } finally {
+      console.warn = warn;
+    }
+    expect(customElements.get('motoreach-chat')).to.equal(MotoreachChat);
+    expect(warnings.filter((w) => w.includes('is already defined'))).to.have.length(2);
+  });
+
   it('warns instead of throwing when a second copy registers the same tag', () => {
     const warnings: unknown[][] = [];
     const warn = console.warn;
