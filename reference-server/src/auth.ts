@@ -1,3 +1,4 @@
+import { createPublicKey, createSecretKey } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { JwtKey } from './config.js';
 import type { Identity } from './chat/types.js';
@@ -14,7 +15,8 @@ function nonEmptyString(value: unknown): value is string {
  * Any missing or malformed claim makes the whole token invalid.
  */
 export function createVerifier(key: JwtKey): TokenVerifier {
-  const secret = key.algorithm === 'HS256' ? key.secret : key.publicKey;
+  // A key object built once: given a string, jsonwebtoken parses the key again on every verify.
+  const secret = key.algorithm === 'HS256' ? createSecretKey(Buffer.from(key.secret)) : createPublicKey(key.publicKey);
   const options: jwt.VerifyOptions = { algorithms: [key.algorithm] };
   return (token) => {
     if (!token) return null;

@@ -22,6 +22,8 @@ interface RoomRow {
   workshop_cursor: number;
 }
 
+const ROOM_COLUMNS = 'id, user_id, workshop_id, title, created_at, last_seq, user_cursor, workshop_cursor';
+
 interface MessageRow {
   id: string;
   request_id: string;
@@ -49,14 +51,21 @@ CREATE TABLE IF NOT EXISTS rooms (
   created_at TEXT NOT NULL,
   last_seq INTEGER NOT NULL DEFAULT 0,
   user_cursor INTEGER NOT NULL DEFAULT 0,
-  workshop_cursor INTEGER NOT NULL DEFAULT 0
+  workshop_cursor INTEGER NOT NULL DEFAULT 0,
+  -- Unread counts without counting messages: a side's unread is what the
+  -- other side sent minus what of it lies at or below this side's cursor.
+  user_sent INTEGER NOT NULL DEFAULT 0,
+  workshop_sent INTEGER NOT NULL DEFAULT 0,
+  user_seen INTEGER NOT NULL DEFAULT 0,
+  workshop_seen INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS rooms_by_user ON rooms (user_id);
 CREATE INDEX IF NOT EXISTS rooms_by_workshop ON rooms (workshop_id);
 CREATE TABLE IF NOT EXISTS messages (
   request_id TEXT NOT NULL REFERENCES rooms (id),
   seq INTEGER NOT NULL,
-  id TEXT NOT NULL UNIQUE,
+  -- Not indexed: nothing looks a message up by id, and every index costs each insert its page writes.
+  id TEXT NOT NULL,
   side TEXT NOT NULL,
   sender_id TEXT NOT NULL,
   sender_role TEXT NOT NULL,
@@ -68,10 +77,21 @@ CREATE TABLE IF NOT EXISTS messages (
 ) WITHOUT ROWID;
 -- A sender is its side and its id: an owner and an admin may share an opaque id.
 CREATE UNIQUE INDEX IF NOT EXISTS messages_by_client_id ON messages (request_id, side, sender_id, client_id) WHERE client_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS messages_by_side ON messages (request_id, side, seq);
 `;
 
 const MESSAGE_COLUMNS = 'id, request_id, seq, sender_id, sender_role, sender_name, body, client_id, created_at';
+
+/**
+ * Moves a side's cursor forward and adds to its `seen` count the other side's
+ * messages the move covers (SET expressions see the row's values before the update).
+ */
+function advanceCursorSql(side: 'user' | 'workshop', other: 'user' | 'workshop'): string {
+  const target = 'min(@seq, rooms.last_seq)';
+  return `UPDATE rooms SET ${side}_cursor = ${target},
+    ${side}_seen = ${side}_seen + (SELECT count(*) FROM messages m
+      WHERE m.request_id = rooms.id AND m.side = '${other}' AND m.seq > rooms.${side}_cursor AND m.seq <= ${target})
+    WHERE id = @id AND ${side}_cursor < ${target}`;
+}
 
 function toRoomState(row: RoomRow): RoomState {
   return {
@@ -123,14 +143,17 @@ export class SqliteStore implements ChatStore {
     const db = this.#db;
     this.#stmt = {
       insertRoom: db.prepare('INSERT INTO rooms (id, user_id, workshop_id, title, created_at) VALUES (?, ?, ?, ?, ?)'),
-      getRoom: db.prepare<[string], RoomRow>('SELECT * FROM rooms WHERE id = ?'),
-      roomsOfUser: db.prepare<[string], RoomRow>('SELECT * FROM rooms WHERE user_id = ?'),
-      roomsOfWorkshop: db.prepare<[string], RoomRow>('SELECT * FROM rooms WHERE workshop_id = ?'),
+      getRoom: db.prepare<[string], RoomRow>(`SELECT ${ROOM_COLUMNS} FROM rooms WHERE id = ?`),
+      roomsOfUser: db.prepare<[string], RoomRow>(`SELECT ${ROOM_COLUMNS} FROM rooms WHERE user_id = ?`),
+      roomsOfWorkshop: db.prepare<[string], RoomRow>(`SELECT ${ROOM_COLUMNS} FROM rooms WHERE workshop_id = ?`),
       byClientId: db.prepare<[string, string, string, string], MessageRow>(
         `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE request_id = ? AND side = ? AND sender_id = ? AND client_id = ?`,
       ),
-      nextSeq: db.prepare<[string], { last_seq: number }>(
-        'UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq',
+      nextSeqOfUser: db.prepare<[string], { last_seq: number }>(
+        'UPDATE rooms SET last_seq = last_seq + 1, user_sent = user_sent + 1 WHERE id = ? RETURNING last_seq',
+      ),
+      nextSeqOfWorkshop: db.prepare<[string], { last_seq: number }>(
+        'UPDATE rooms SET last_seq = last_seq + 1, workshop_sent = workshop_sent + 1 WHERE id = ? RETURNING last_seq',
       ),
       insertMessage: db.prepare(
         `INSERT INTO messages (request_id, seq, id, side, sender_id, sender_role, sender_name, body, client_id, created_at)
@@ -145,28 +168,23 @@ export class SqliteStore implements ChatStore {
       pageBefore: db.prepare<[string, number, number, number], MessageRow>(
         `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE request_id = ? AND seq > ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
       ),
-      advanceUser: db.prepare<{ seq: number; id: string }>(
-        'UPDATE rooms SET user_cursor = min(@seq, last_seq) WHERE id = @id AND user_cursor < min(@seq, last_seq)',
-      ),
-      advanceWorkshop: db.prepare<{ seq: number; id: string }>(
-        'UPDATE rooms SET workshop_cursor = min(@seq, last_seq) WHERE id = @id AND workshop_cursor < min(@seq, last_seq)',
-      ),
+      advanceUser: db.prepare<{ seq: number; id: string }>(advanceCursorSql('user', 'workshop')),
+      advanceWorkshop: db.prepare<{ seq: number; id: string }>(advanceCursorSql('workshop', 'user')),
       unreadOfUser: db.prepare<[string], { id: string; n: number }>(
-        `SELECT r.id, (SELECT count(*) FROM messages m WHERE m.request_id = r.id AND m.side = 'workshop' AND m.seq > r.user_cursor) AS n
-         FROM rooms r WHERE r.user_id = ?`,
+        'SELECT id, workshop_sent - user_seen AS n FROM rooms WHERE user_id = ? AND workshop_sent > user_seen',
       ),
       unreadOfWorkshop: db.prepare<[string], { id: string; n: number }>(
-        `SELECT r.id, (SELECT count(*) FROM messages m WHERE m.request_id = r.id AND m.side = 'user' AND m.seq > r.workshop_cursor) AS n
-         FROM rooms r WHERE r.workshop_id = ?`,
+        'SELECT id, user_sent - workshop_seen AS n FROM rooms WHERE workshop_id = ? AND user_sent > workshop_seen',
       ),
     };
 
-    this.#appendOne = db.transaction((input: NewMessage): AppendResult => {
+    const append = (input: NewMessage): AppendResult => {
       if (input.client_id !== null) {
         const existing = this.#stmt.byClientId.get(input.request_id, input.side, input.sender.id, input.client_id);
         if (existing) return { message: toMessage(existing), created: false };
       }
-      const next = this.#stmt.nextSeq.get(input.request_id);
+      const nextSeq = input.side === 'user' ? this.#stmt.nextSeqOfUser : this.#stmt.nextSeqOfWorkshop;
+      const next = nextSeq.get(input.request_id);
       if (!next) throw new Error(`no such room: ${input.request_id}`);
       const message: Message = {
         id: newId('m'),
@@ -190,18 +208,9 @@ export class SqliteStore implements ChatStore {
         message.created_at,
       );
       return { message, created: true };
-    });
-
-    this.#appendBatch = db.transaction((batch: PendingAppend[]) =>
-      batch.map((op) => {
-        try {
-          return this.#appendOne(op.input);
-        } catch (error) {
-          op.reject(error);
-          return undefined as unknown as AppendResult;
-        }
-      }),
-    );
+    };
+    this.#appendOne = db.transaction(append);
+    this.#appendBatch = db.transaction((batch: PendingAppend[]) => batch.map((op) => append(op.input)));
   }
 
   async createRoom(input: NewRoom): Promise<Room> {
@@ -246,14 +255,18 @@ export class SqliteStore implements ChatStore {
     let results: AppendResult[];
     try {
       results = this.#appendBatch(batch);
-    } catch (error) {
-      for (const op of batch) op.reject(error);
+    } catch {
+      // The batch rolled back as a whole; one transaction each keeps the good ones and fails only the bad.
+      for (const op of batch) {
+        try {
+          op.resolve(this.#appendOne(op.input));
+        } catch (error) {
+          op.reject(error);
+        }
+      }
       return;
     }
-    batch.forEach((op, i) => {
-      const result = results[i];
-      if (result) op.resolve(result);
-    });
+    batch.forEach((op, i) => op.resolve(results[i] as AppendResult));
   }
 
   async listMessages(requestId: string, query: PageQuery): Promise<MessagePage> {
