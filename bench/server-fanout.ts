@@ -84,20 +84,39 @@ for (let round = 1; round <= rounds; round++) {
     const r = await runLoop(key);
     loops[key].push(r);
     log(`  round ${round} (${key}) ${VARIANTS[key].padEnd(24)} ${fmt(r.msgsPerSecond, 0).padStart(7)} msg/s  p50 ${fmt(r.p50Ms, 2)} ms  ` +
-      `p99 ${fmt(r.p99Ms, 2)} ms  server CPU ${fmt(r.serverCpu * 100, 0)}%  load CPU ${fmt(r.loadCpu * 100, 0)}%` +
+      `p99 ${fmt(r.p99Ms, 2)} ms  server CPU ${fmt(r.serverCpu * 100, 0)}% (${fmt(r.serverCpuUsPerMessage, 0)} µs/msg)  load CPU ${fmt(r.loadCpu * 100, 0)}%` +
       (key === 'c' ? `  seq errors ${r.seqErrors}, missing notifications ${r.missingNotifications}` : ''));
   }
 }
 
-const memory: Partial<Record<VariantKey | 'c-notifications', IdleResult>> = {};
+type MemoryKey = VariantKey | 'c-notifications';
+const memoryRuns: Partial<Record<MemoryKey, IdleResult[]>> = {};
 if (!opts['skip-memory']) {
-  for (const key of KEYS) memory[key] = await runIdle(key, 'chat');
-  if (KEYS.includes('c')) memory['c-notifications'] = await runIdle('c', 'notifications');
-  for (const [key, m] of Object.entries(memory)) {
-    log(`  idle (${key}) ${fmt(m.kibPerConnection, 2)} KiB/conn after GC, ${fmt(m.kibPerConnectionNoGc, 2)} KiB/conn settled without GC ` +
-      `(RSS ${m.rssBeforeKiB} → ${m.rssAfterKiB} KiB)`);
+  const runs: Array<[MemoryKey, VariantKey, 'chat' | 'notifications']> = [
+    ...KEYS.map((key): [MemoryKey, VariantKey, 'chat'] => [key, key, 'chat']),
+    ...(KEYS.includes('c') ? [['c-notifications', 'c', 'notifications'] as [MemoryKey, VariantKey, 'notifications']] : []),
+  ];
+  // One RSS reading is a noisy figure too: a fresh server per round, interleaved like the loops.
+  for (let round = 1; round <= rounds; round++) {
+    for (const [label, key, kind] of runs) {
+      const m = await runIdle(key, kind);
+      (memoryRuns[label] ??= []).push(m);
+      log(`  round ${round} idle (${label}) ${fmt(m.kibPerConnection, 2)} KiB/conn after GC (JS heap ${fmt(m.heapKibPerConnection, 2)}), ` +
+        `${fmt(m.kibPerConnectionNoGc, 2)} settled without GC (RSS ${m.rssBeforeKiB} → ${m.rssAfterKiB} KiB)`);
+    }
   }
 }
+const memory = Object.fromEntries(
+  Object.entries(memoryRuns).map(([label, ms]) => [
+    label,
+    {
+      connections: idle,
+      kibPerConnection: median(ms.map((m) => m.kibPerConnection)),
+      kibPerConnectionNoGc: median(ms.map((m) => m.kibPerConnectionNoGc)),
+      heapKibPerConnection: median(ms.map((m) => m.heapKibPerConnection)),
+    },
+  ]),
+) as Partial<Record<MemoryKey, { connections: number; kibPerConnection: number; kibPerConnectionNoGc: number; heapKibPerConnection: number }>>;
 
 const summary = Object.fromEntries(
   KEYS.map((key) => {
@@ -110,12 +129,13 @@ const summary = Object.fromEntries(
         p50Ms: median(rs.map((r) => r.p50Ms)),
         p99Ms: median(rs.map((r) => r.p99Ms)),
         serverCpu: median(rs.map((r) => r.serverCpu)),
+        serverCpuUsPerMessage: median(rs.map((r) => r.serverCpuUsPerMessage)),
         loadCpu: median(rs.map((r) => r.loadCpu)),
         kibPerConnection: memory[key]?.kibPerConnection ?? null,
       },
     ];
   }),
-) as Record<VariantKey, { variant: string; msgsPerSecond: number; p50Ms: number; p99Ms: number; serverCpu: number; loadCpu: number; kibPerConnection: number | null }>;
+) as Record<VariantKey, { variant: string; msgsPerSecond: number; p50Ms: number; p99Ms: number; serverCpu: number; serverCpuUsPerMessage: number; loadCpu: number; kibPerConnection: number | null }>;
 
 const { b, c } = summary as Partial<typeof summary>;
 const checks = (
@@ -132,12 +152,18 @@ const checks = (
 
 log('');
 log(`medians of ${rounds} rounds (synchronous=${settings.synchronous})`);
-log('| variant | msgs/s | p50 ms | p99 ms | KiB/conn | server CPU | load-gen CPU |');
-log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+log('| variant | msgs/s | p50 ms | p99 ms | KiB/conn | server CPU | server µs/msg | load-gen CPU |');
+log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const key of KEYS) {
   const s = summary[key];
   log(`| (${key}) ${s.variant} | ${fmt(s.msgsPerSecond, 0)} | ${fmt(s.p50Ms, 2)} | ${fmt(s.p99Ms, 2)} | ` +
-    `${s.kibPerConnection === null ? '–' : fmt(s.kibPerConnection, 2)} | ${fmt(s.serverCpu * 100, 0)}% | ${fmt(s.loadCpu * 100, 0)}% |`);
+    `${s.kibPerConnection === null ? '–' : fmt(s.kibPerConnection, 2)} | ${fmt(s.serverCpu * 100, 0)}% | ${fmt(s.serverCpuUsPerMessage, 0)} | ${fmt(s.loadCpu * 100, 0)}% |`);
+}
+if (memory['c-notifications']) {
+  log(`(c) with ${idle} idle notifications sockets instead of chat sockets: ${fmt(memory['c-notifications'].kibPerConnection, 2)} KiB/conn`);
+}
+if (Object.keys(memory).length > 0) {
+  log(`JS heap per idle connection: ${Object.entries(memory).map(([k, m]) => `(${k}) ${fmt(m.heapKibPerConnection, 2)} KiB`).join(', ')}`);
 }
 log('');
 log('| (c) / (b) | ratio | result |');
@@ -157,6 +183,7 @@ writeFileSync(
       checks,
       rounds: loops,
       memory,
+      memoryRuns,
     },
     null,
     2,

@@ -1,8 +1,9 @@
 /**
  * Preloaded (`--import`) into every server under test, the reference server
  * included, so that each one's memory is read the same way: the bench asks for
- * a full collection over IPC and reads VmRSS once it is done. It changes
- * nothing else in the process.
+ * a full collection over IPC and reads VmRSS once it is done (the V8 heap
+ * figures it answers with tell JS objects apart from native memory). It
+ * changes nothing else in the process.
  */
 const collect = (globalThis as { gc?: () => void }).gc;
 
@@ -13,6 +14,7 @@ process.on('message', (request: unknown) => {
   // A second pass after a turn catches what the first one's finalizers released.
   setImmediate(() => {
     collect();
-    process.send?.('gc-done');
+    const { heapUsed, external } = process.memoryUsage();
+    process.send?.({ gcDone: true, heapUsed, external });
   });
 });

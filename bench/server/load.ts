@@ -105,6 +105,8 @@ export interface LoopResult {
   maxMs: number;
   /** CPU the server used over the measured run, as a share of one core. */
   serverCpu: number;
+  /** Server CPU time per delivered message: steadier than msgs/s when other processes share the machine. */
+  serverCpuUsPerMessage: number;
   loadCpu: number;
   /** (c) only: chat frames whose seq was not the previous one + 1, and notifications that never came. */
   seqErrors: number;
@@ -246,6 +248,7 @@ export async function closedLoop(
     p99Ms: percentile(sorted, 99),
     maxMs: sorted[sorted.length - 1]!,
     serverCpu,
+    serverCpuUsPerMessage: (serverCpu * seconds * 1e6) / samples,
     loadCpu,
     seqErrors,
     missingNotifications,
@@ -258,6 +261,8 @@ export interface IdleResult {
   kibPerConnection: number;
   /** The same without forcing a collection: RSS once the sockets have settled. */
   kibPerConnectionNoGc: number;
+  /** V8 heap (JS objects) growth per connection after a forced collection: the part of the RSS growth that is JS. */
+  heapKibPerConnection: number;
   rssBeforeKiB: number;
   rssAfterKiB: number;
 }
@@ -304,17 +309,18 @@ export async function idleMemory(server: ServerUnderTest, urls: string[]): Promi
   const readyOn: ReadyOn = server.key === 'c' ? 'first-frame' : 'open';
   await server.gc();
   const beforeNoGc = await settledRss(server);
-  await server.gc();
+  const heapBefore = await server.gc();
   const rssBeforeKiB = server.rssKiB();
   const sockets = await connectAll(urls, readyOn);
   const afterNoGc = await settledRss(server);
-  await server.gc();
+  const heapAfter = await server.gc();
   const rssAfterKiB = server.rssKiB();
   await closeAll(sockets);
   return {
     connections: urls.length,
     kibPerConnection: (rssAfterKiB - rssBeforeKiB) / urls.length,
     kibPerConnectionNoGc: (afterNoGc - beforeNoGc) / urls.length,
+    heapKibPerConnection: (heapAfter.heapUsed - heapBefore.heapUsed) / 1024 / urls.length,
     rssBeforeKiB,
     rssAfterKiB,
   };

@@ -27,13 +27,18 @@ export interface ServerSettings {
   cpuProfDir: string | null;
 }
 
+export interface HeapFigures {
+  heapUsed: number;
+  external: number;
+}
+
 export interface ServerUnderTest {
   readonly key: VariantKey;
   readonly pid: number;
   readonly httpUrl: string;
   readonly wsUrl: string;
-  /** A full collection in the child (through the preloaded hook), then resolves. */
-  gc(): Promise<void>;
+  /** A full collection in the child (through the preloaded hook); resolves with its V8 heap figures after it. */
+  gc(): Promise<HeapFigures>;
   rssKiB(): number;
   /** User plus system CPU time the child has used so far. */
   cpuMs(): number;
@@ -128,9 +133,10 @@ export async function startServerUnderTest(key: VariantKey, settings: ServerSett
     gc: () =>
       new Promise((resolve) => {
         const onMessage = (m: unknown) => {
-          if (m !== 'gc-done') return;
+          const reply = m as Partial<HeapFigures & { gcDone: boolean }>;
+          if (!reply.gcDone) return;
           child.off('message', onMessage);
-          resolve();
+          resolve({ heapUsed: reply.heapUsed ?? 0, external: reply.external ?? 0 });
         };
         child.on('message', onMessage);
         child.send('gc');
