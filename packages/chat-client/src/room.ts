@@ -368,7 +368,6 @@ export class Room {
       this.older = page.has_more;
       this.insert(page.messages, false);
       this.synced = true;
-      this.connecting?.resolve();
     }
     const from = contiguousEnd(this.stored);
     let after = from;
@@ -380,6 +379,8 @@ export class Room {
       if (!page.has_more) break;
     }
     if (after > from) this.emitter.emit('resync', { after: from, fetched });
+    // Resolved here, not after the first page: a connect() after close() waits for the gap too.
+    this.connecting?.resolve();
   }
 
   // Merges stored messages by seq. An own pending message whose stored copy arrives is acked here,

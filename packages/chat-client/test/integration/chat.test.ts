@@ -243,3 +243,18 @@ test('a burst over the server frame rate limit (default limits): slowed down, st
   assert.deepEqual(ana.messages.map((m) => m.body), Array.from({ length: 100 }, (_, i) => `r${i}`));
   assert.deepEqual(seen, []);
 });
+
+test('connect() after close() opens the room again and fills in what was sent meanwhile', { timeout: 10_000 }, async () => {
+  const id = await newRoom();
+  const ana = open(mintToken(OWNER)).room(id);
+  const bo = open(mintToken(ADMIN)).room(id);
+  await Promise.all([ana.connect(), bo.connect()]);
+  await ana.send('before close');
+  ana.close();
+  assert.equal(ana.status, 'closed');
+  await bo.send('while closed');
+  await ana.connect();
+  assert.equal(ana.status, 'open');
+  assert.deepEqual(bodies(ana), ['before close', 'while closed']);
+  assert.deepEqual(seqs(ana), [1, 2]);
+});
