@@ -178,3 +178,36 @@ describe('authorization on every REST and WebSocket access', () => {
     }
   });
 });
+
+describe('Origin allow-list on WebSocket upgrades', () => {
+  let server: TestServer;
+  let roomId: string;
+  const ana = owner('u-ana');
+  before(async () => {
+    server = await startTestServer({ allowedOrigins: ['https://host.example'] });
+    roomId = (await createRoom(server.url, ana, 'w-1')).id;
+  });
+  after(() => server.stop());
+
+  test('an allowed origin and a client without Origin are let through to authentication', async () => {
+    const browser = TestSocket.chat(server, roomId, ana, { origin: 'https://host.example' });
+    const bot = TestSocket.notifications(server, ana);
+    assert.equal((await browser.ready()).type, 'ready');
+    assert.equal((await bot.ready()).type, 'unread');
+    await Promise.all([browser.close(), bot.close()]);
+  });
+
+  test('another origin is refused before the upgrade, with 403', async () => {
+    for (const open of [
+      () => TestSocket.chat(server, roomId, ana, { origin: 'https://evil.example' }),
+      () => TestSocket.notifications(server, ana, { origin: 'https://evil.example' }),
+    ]) {
+      const socket = open();
+      const status = await new Promise<number | undefined>((resolve) =>
+        socket.ws.once('unexpected-response', (_req, res) => resolve(res.statusCode)),
+      );
+      assert.equal(status, 403);
+      assert.deepEqual(socket.frames, []);
+    }
+  });
+});
