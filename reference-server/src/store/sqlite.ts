@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Message, Principal, Room, RoomListing, RoomState, Side, UnreadSnapshot } from '../chat/types.js';
 import { newId } from './ids.js';
+import { Checkpointer } from './checkpointer.js';
 import type { AppendResult, ChatStore, CursorResult, MessagePage, NewMessage, NewRoom, PageQuery } from './store.js';
 
 export interface SqliteStoreOptions {
@@ -128,18 +129,22 @@ export class SqliteStore implements ChatStore {
   #pending: PendingAppend[] = [];
   #flushScheduled = false;
   #closed = false;
+  readonly #checkpointer: Checkpointer;
   readonly #stmt;
   readonly #appendOne: (input: NewMessage) => AppendResult;
   readonly #appendBatch: (batch: PendingAppend[]) => AppendResult[];
 
   constructor(options: SqliteStoreOptions) {
     mkdirSync(options.dataDir, { recursive: true });
-    this.#db = new Database(join(options.dataDir, 'motoreach-chat.sqlite3'));
+    const file = join(options.dataDir, 'motoreach-chat.sqlite3');
+    this.#db = new Database(file);
     this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma('wal_autocheckpoint = 0');
     this.#db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     this.#db.pragma('foreign_keys = ON');
     this.#db.pragma('busy_timeout = 5000');
     this.#db.exec(SCHEMA);
+    this.#checkpointer = new Checkpointer(file);
     const db = this.#db;
     this.#stmt = {
       insertRoom: db.prepare('INSERT INTO rooms (id, user_id, workshop_id, title, created_at) VALUES (?, ?, ?, ?, ?)'),
@@ -266,6 +271,7 @@ export class SqliteStore implements ChatStore {
       }
       return;
     }
+    this.#checkpointer.committed();
     batch.forEach((op, i) => op.resolve(results[i] as AppendResult));
   }
 
@@ -313,6 +319,8 @@ export class SqliteStore implements ChatStore {
     if (this.#closed) return;
     this.#closed = true;
     this.#flush();
+    await this.#checkpointer.close();
+    // The last connection to close checkpoints what is left and removes the WAL.
     this.#db.close();
   }
 }
