@@ -100,7 +100,9 @@ export async function openChatSocket(socket: ClientSocket, requestId: string, de
     }),
   );
   // Messages up to last_seq reach the client through its history fetch, not twice.
-  subscription.release((frame) => (messageSeq(frame) ?? Infinity) > state.last_seq);
+  // Only the number is captured: the frame handler below lives as long as the socket.
+  const lastSeq = state.last_seq;
+  subscription.release((frame) => (messageSeq(frame) ?? Infinity) > lastSeq);
 
   onFrames(socket, logger, (frame, clientId) => {
     switch (frame.type) {

@@ -50,8 +50,9 @@ export function attachWebSockets(
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const requestId = chatRoomOf(url.pathname);
-    if (requestId === null && !NOTIFICATIONS_PATH.test(url.pathname)) {
+    const path = url.pathname;
+    const requestId = chatRoomOf(path);
+    if (requestId === null && !NOTIFICATIONS_PATH.test(path)) {
       reject(socket, 404, 'Not Found');
       return;
     }
@@ -60,10 +61,11 @@ export function attachWebSockets(
       reject(socket, 403, 'Forbidden');
       return;
     }
+    // Read before the callback: a URL captured by the socket's closures would keep its token alive as long as the socket.
+    const identity = verify(url.searchParams.get('token'));
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       // Frames that arrive before the socket is set up wait in the kernel, not in a lost event.
       ws.pause();
-      const identity = verify(url.searchParams.get('token'));
       if (!identity) {
         ws.resume();
         ws.close(CLOSE.unauthorized, 'invalid or expired token');
@@ -73,10 +75,10 @@ export function attachWebSockets(
       sockets.add(client);
       ws.on('close', (code: number) => {
         sockets.delete(client);
-        logger.debug({ path: url.pathname, user: identity.id, code }, 'websocket closed');
+        logger.debug({ path, user: identity.id, code }, 'websocket closed');
       });
-      ws.on('error', (err: Error) => logger.warn({ path: url.pathname, user: identity.id, err: err.message }, 'websocket error'));
-      logger.debug({ path: url.pathname, user: identity.id }, 'websocket open');
+      ws.on('error', (err: Error) => logger.warn({ path, user: identity.id, err: err.message }, 'websocket error'));
+      logger.debug({ path, user: identity.id }, 'websocket open');
       const opened = requestId !== null
         ? openChatSocket(client, requestId, deps)
         : openNotificationsSocket(client, deps);
