@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { api, createRoom, type Frame, startTestServer, TestSocket, type TestServer, token } from './helpers/harness.js';
+import { api, createRoom, type Frame, startTestServer, TestSocket, type TestServer, token, socketTracker, unique } from './helpers/harness.js';
 
 /**
  * Concurrency against the real server (contract section 3 on seq, section 8
@@ -8,17 +8,7 @@ import { api, createRoom, type Frame, startTestServer, TestSocket, type TestServ
  * sides, and racing repeats of one client_id.
  */
 
-let counter = 0;
-const unique = (prefix: string) => `${prefix}-${process.pid}-${++counter}`;
-
-const sockets: TestSocket[] = [];
-function track(socket: TestSocket): TestSocket {
-  sockets.push(socket);
-  return socket;
-}
-async function closeAll(): Promise<void> {
-  await Promise.all(sockets.splice(0).map((s) => s.close()));
-}
+const { track, closeAll } = socketTracker();
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 

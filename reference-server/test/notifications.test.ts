@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
-import { api, createRoom, type Frame, SECRET, startTestServer, TestSocket, type TestServer, token } from './helpers/harness.js';
+import { api, createRoom, type Frame, SECRET, startTestServer, TestSocket, type TestServer, token, socketTracker, unique } from './helpers/harness.js';
 
 /**
  * The notifications WebSocket (contract section 6, and section 4's "every
@@ -9,17 +9,7 @@ import { api, createRoom, type Frame, SECRET, startTestServer, TestSocket, type 
  * other side") against the real server.
  */
 
-let counter = 0;
-const unique = (prefix: string) => `${prefix}-${process.pid}-${++counter}`;
-
-const sockets: TestSocket[] = [];
-function track(socket: TestSocket): TestSocket {
-  sockets.push(socket);
-  return socket;
-}
-async function closeAll(): Promise<void> {
-  await Promise.all(sockets.splice(0).map((s) => s.close()));
-}
+const { track, closeAll } = socketTracker();
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 

@@ -1,17 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
-import {
-  admin,
-  api,
-  createRoom,
-  type Frame,
-  owner,
-  startTestServer,
-  TestSocket,
-  type TestServer,
-  token,
-} from './helpers/harness.js';
+import { admin, api, createRoom, type Frame, owner, startTestServer, TestSocket, type TestServer, token, socketTracker, unique } from './helpers/harness.js';
 
 /**
  * The chat WebSocket (contract sections 5 and 8) against the real server.
@@ -19,17 +9,7 @@ import {
  * unread counts of one test never leak into another.
  */
 
-let counter = 0;
-const unique = (prefix: string) => `${prefix}-${process.pid}-${++counter}`;
-
-const sockets: TestSocket[] = [];
-function track(socket: TestSocket): TestSocket {
-  sockets.push(socket);
-  return socket;
-}
-async function closeAll(): Promise<void> {
-  await Promise.all(sockets.splice(0).map((s) => s.close()));
-}
+const { track, closeAll } = socketTracker();
 
 interface Cast {
   server: TestServer;

@@ -30,6 +30,24 @@ export const owner = (id = 'u-ana', name = 'Ana') => token({ sub: id, role: 'use
 export const admin = (id = 'a-bo', workshop = 'w-1', name = 'Bo') =>
   token({ sub: id, role: 'workshop_admin', workshop_id: workshop, name });
 
+let counter = 0;
+/** An id no other test in this process uses, so tests share one server without seeing each other. */
+export const unique = (prefix: string) => `${prefix}-${process.pid}-${++counter}`;
+
+/** The sockets a test file opens, closed together after each test. */
+export function socketTracker() {
+  const sockets: TestSocket[] = [];
+  return {
+    track(socket: TestSocket): TestSocket {
+      sockets.push(socket);
+      return socket;
+    },
+    async closeAll(): Promise<void> {
+      await Promise.all(sockets.splice(0).map((s) => s.close()));
+    },
+  };
+}
+
 export function tempDir(prefix = 'motoreach-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
