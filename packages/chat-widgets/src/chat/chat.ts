@@ -9,6 +9,7 @@ import { defaultChatStrings, type ChatStrings } from '../shared/strings.js';
 import { srOnly } from '../shared/styles.js';
 import { dayKey, formatDay, formatFull, formatNumber, formatTime } from '../shared/time.js';
 import { chatStyles } from './chat.styles.js';
+import { Composer } from './composer.js';
 
 /** Rows added to (or dropped from) the rendered window at a time. */
 const PAGE = 50;
@@ -18,9 +19,6 @@ const MAX_WINDOW = 150;
 const EDGE = 160;
 /** Within this many px of the bottom the reader counts as "at the bottom". */
 const STICK = 24;
-/** At most one `typing: true` per interval; `typing: false` after this much idle time. */
-const TYPING_THROTTLE_MS = 3000;
-const TYPING_IDLE_MS = 4000;
 /** A remote typing indicator disappears if no refresh arrives within this time. */
 const TYPING_EXPIRE_MS = 6000;
 /** Consecutive messages of one sender within this time form one group. */
@@ -29,12 +27,6 @@ const GROUP_MS = 5 * 60_000;
 const REFUSALS = new Set(['forbidden', 'not_found', 'unauthorized']);
 
 const messageKey = (m: ChatMessage): string => (m.client_id ? `${m.sender.id}/${m.client_id}` : (m.id ?? ''));
-
-const codePoints = (s: string): number => {
-  let n = 0;
-  for (const _ of s) n++;
-  return n;
-};
 
 interface MessageTime {
   lang: string | undefined;
@@ -132,13 +124,16 @@ export class MotoreachChat extends LitElement {
   @state() private atBottom = true;
   @state() private loadingOlder = false;
   @state() private announcement = '';
-  @state() private draft = '';
   @state() private dividerSeq: number | null = null;
 
   @query('.log') private log!: HTMLElement | null;
-  @query('textarea') private textarea!: HTMLTextAreaElement | null;
 
   private holder = new ClientHolder();
+  private composer = new Composer(this, {
+    room: () => this.room,
+    refusal: () => this.refusal,
+    send: (room, text) => this.send(room, text),
+  });
   private room: Room | null = null;
   private unsubscribe: Array<() => void> = [];
   private stick = true;
@@ -150,8 +145,6 @@ export class MotoreachChat extends LitElement {
   private lastRowVisible = false;
   private observedRow: Element | null = null;
   private observer: IntersectionObserver | null = null;
-  private typingSentAt = 0;
-  private typingIdle: ReturnType<typeof setTimeout> | undefined;
   private typerTimers = new Map<string, ReturnType<typeof setTimeout>>();
 
   override connectedCallback(): void {
@@ -184,7 +177,7 @@ export class MotoreachChat extends LitElement {
 
   /** Moves focus to the text area. */
   override focus(options?: FocusOptions): void {
-    this.textarea?.focus(options);
+    this.composer.focus(options);
   }
 
   private mergedStrings: ChatStrings = defaultChatStrings;
@@ -227,9 +220,6 @@ export class MotoreachChat extends LitElement {
   override render(): TemplateResult {
     const s = this.s;
     const room = this.room;
-    const refused = this.refusal !== null || !room;
-    const used = codePoints(this.draft);
-    const over = used - this.maxLength;
     const lang = this.resolvedLocale;
     const end = this.end ?? this.messages.length;
     const rows = this.messages.slice(this.start, end);
@@ -263,28 +253,7 @@ export class MotoreachChat extends LitElement {
         </div>
         <div part="typing" class="typing">${this.renderTyping()}</div>
         <div class="sr-only" role="status" aria-live="polite" aria-atomic="true">${this.announcement}</div>
-        ${this.refusal || !room ? html`<p part="notice" class="notice" id="notice">${this.refusalText()}</p>` : nothing}
-        <form part="composer" class="composer" @submit=${this.onSubmit}>
-          <label class="sr-only" for="input">${s.composerLabel}</label>
-          <textarea
-            id="input"
-            part="textarea"
-            rows="1"
-            .value=${this.draft}
-            placeholder=${s.composerPlaceholder}
-            aria-describedby=${refused ? 'notice counter' : 'counter'}
-            aria-invalid=${over > 0 ? 'true' : 'false'}
-            ?disabled=${refused}
-            @input=${this.onInput}
-            @keydown=${this.onKeyDown}
-          ></textarea>
-          <button part="send-button" class="send" type="submit" ?disabled=${refused || over > 0 || this.draft.trim() === ''}>
-            ${s.send}
-          </button>
-          <span part="counter" class="counter ${over > 0 ? 'over' : ''}" id="counter">
-            ${over > 0 ? s.tooLong(over, formatNumber(over, lang)) : s.charactersUsed(formatNumber(used, lang), formatNumber(this.maxLength, lang))}
-          </span>
-        </form>
+        ${this.composer.render(s, lang)}
       </div>
     `;
   }
@@ -367,20 +336,6 @@ export class MotoreachChat extends LitElement {
     return t;
   }
 
-  private refusalText(): string {
-    const s = this.s;
-    switch (this.refusal?.code) {
-      case 'forbidden':
-        return s.forbidden;
-      case 'not_found':
-        return s.notFound;
-      case 'unauthorized':
-        return s.unauthorized;
-      default:
-        return s.notConfigured;
-    }
-  }
-
   // --- the room -----------------------------------------------------------------------------
 
   private openRoom(): void {
@@ -439,7 +394,7 @@ export class MotoreachChat extends LitElement {
   private closeRoom(): void {
     for (const off of this.unsubscribe) off();
     this.unsubscribe = [];
-    this.stopTyping();
+    this.composer.stopTyping();
     for (const t of this.typerTimers.values()) clearTimeout(t);
     this.typerTimers.clear();
     this.observer?.disconnect();
@@ -627,53 +582,7 @@ export class MotoreachChat extends LitElement {
     });
   }
 
-  // --- composing ----------------------------------------------------------------------------
-
-  private onInput = (e: Event): void => {
-    this.draft = (e.target as HTMLTextAreaElement).value;
-    const room = this.room;
-    if (!room || this.refusal) return;
-    clearTimeout(this.typingIdle);
-    if (this.draft === '') {
-      this.stopTyping();
-      return;
-    }
-    const now = Date.now();
-    if (now - this.typingSentAt >= TYPING_THROTTLE_MS) {
-      this.typingSentAt = now;
-      room.setTyping(true);
-    }
-    this.typingIdle = setTimeout(() => this.stopTyping(), TYPING_IDLE_MS);
-  };
-
-  private stopTyping(): void {
-    clearTimeout(this.typingIdle);
-    this.typingIdle = undefined;
-    if (this.typingSentAt !== 0) {
-      this.typingSentAt = 0;
-      this.room?.setTyping(false);
-    }
-  }
-
-  private onKeyDown = (e: KeyboardEvent): void => {
-    if (e.key !== 'Enter' || e.shiftKey || e.isComposing) return;
-    e.preventDefault();
-    this.send();
-  };
-
-  private onSubmit = (e: Event): void => {
-    e.preventDefault();
-    this.send();
-    this.textarea?.focus();
-  };
-
-  private send(): void {
-    const room = this.room;
-    const text = this.draft.trim();
-    if (!room || this.refusal || text === '' || codePoints(text) > this.maxLength) return;
-    this.draft = '';
-    if (this.textarea) this.textarea.value = '';
-    this.stopTyping();
+  private send(room: Room, text: string): void {
     this.dividerSeq = null;
     this.jumpToLatest();
     room.send(text).then(

@@ -1,0 +1,162 @@
+import { html, nothing, type ReactiveControllerHost, type TemplateResult } from 'lit';
+import type { ChatError, Room } from '@motoreach/chat-client';
+import type { ChatStrings } from '../shared/strings.js';
+import { formatNumber } from '../shared/time.js';
+
+/** At most one `typing: true` per interval; `typing: false` after this much idle time. */
+const TYPING_THROTTLE_MS = 3000;
+const TYPING_IDLE_MS = 4000;
+
+// The server limits bodies in code points, so an emoji counts once, as the reader sees it.
+const codePoints = (s: string): number => {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+};
+
+export interface ComposerHost extends ReactiveControllerHost {
+  readonly renderRoot: HTMLElement | DocumentFragment;
+  /** Character limit (Unicode code points). */
+  readonly maxLength: number;
+}
+
+export interface ComposerOptions {
+  /** The room typing signals and messages go to. */
+  room: () => Room | null;
+  /** Why the room does not take messages, if it does not. */
+  refusal: () => ChatError | null;
+  /** Hands over a trimmed message within the limit; the draft is already cleared. */
+  send: (room: Room, text: string) => void;
+}
+
+/**
+ * The text area under the message list: the draft and its counter, Enter to send (Shift+Enter for a
+ * new line), throttled typing signals, and the notice that says why sending is not possible.
+ */
+export class Composer {
+  private draftText = '';
+  private typingSentAt = 0;
+  private typingIdle: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly host: ComposerHost,
+    private readonly options: ComposerOptions,
+  ) {}
+
+  private get draft(): string {
+    return this.draftText;
+  }
+
+  private set draft(value: string) {
+    if (value === this.draftText) return;
+    this.draftText = value;
+    this.host.requestUpdate();
+  }
+
+  private get textarea(): HTMLTextAreaElement | null {
+    return this.host.renderRoot.querySelector('textarea');
+  }
+
+  private get refused(): boolean {
+    return this.options.refusal() !== null || !this.options.room();
+  }
+
+  focus(options?: FocusOptions): void {
+    this.textarea?.focus(options);
+  }
+
+  /** The notice (when the room refuses messages) and the form; ids are shared with the element's shadow root. */
+  render(s: ChatStrings, lang: string | undefined): TemplateResult {
+    const refused = this.refused;
+    const used = codePoints(this.draft);
+    const maxLength = this.host.maxLength;
+    const over = used - maxLength;
+    return html`
+      ${refused ? html`<p part="notice" class="notice" id="notice">${refusalText(this.options.refusal(), s)}</p>` : nothing}
+      <form part="composer" class="composer" @submit=${this.onSubmit}>
+        <label class="sr-only" for="input">${s.composerLabel}</label>
+        <textarea
+          id="input"
+          part="textarea"
+          rows="1"
+          .value=${this.draft}
+          placeholder=${s.composerPlaceholder}
+          aria-describedby=${refused ? 'notice counter' : 'counter'}
+          aria-invalid=${over > 0 ? 'true' : 'false'}
+          ?disabled=${refused}
+          @input=${this.onInput}
+          @keydown=${this.onKeyDown}
+        ></textarea>
+        <button part="send-button" class="send" type="submit" ?disabled=${refused || over > 0 || this.draft.trim() === ''}>
+          ${s.send}
+        </button>
+        <span part="counter" class="counter ${over > 0 ? 'over' : ''}" id="counter">
+          ${over > 0 ? s.tooLong(over, formatNumber(over, lang)) : s.charactersUsed(formatNumber(used, lang), formatNumber(maxLength, lang))}
+        </span>
+      </form>
+    `;
+  }
+
+  /** Tells the room the user stopped typing, if it was told they started. */
+  stopTyping(): void {
+    clearTimeout(this.typingIdle);
+    this.typingIdle = undefined;
+    if (this.typingSentAt !== 0) {
+      this.typingSentAt = 0;
+      this.options.room()?.setTyping(false);
+    }
+  }
+
+  private onInput = (e: Event): void => {
+    this.draft = (e.target as HTMLTextAreaElement).value;
+    const room = this.options.room();
+    if (!room || this.options.refusal()) return;
+    clearTimeout(this.typingIdle);
+    if (this.draft === '') {
+      this.stopTyping();
+      return;
+    }
+    const now = Date.now();
+    if (now - this.typingSentAt >= TYPING_THROTTLE_MS) {
+      this.typingSentAt = now;
+      room.setTyping(true);
+    }
+    this.typingIdle = setTimeout(() => this.stopTyping(), TYPING_IDLE_MS);
+  };
+
+  private onKeyDown = (e: KeyboardEvent): void => {
+    if (e.key !== 'Enter' || e.shiftKey || e.isComposing) return;
+    e.preventDefault();
+    this.send();
+  };
+
+  private onSubmit = (e: Event): void => {
+    e.preventDefault();
+    this.send();
+    this.textarea?.focus();
+  };
+
+  private send(): void {
+    const room = this.options.room();
+    const text = this.draft.trim();
+    if (!room || this.options.refusal() || text === '' || codePoints(text) > this.host.maxLength) return;
+    this.draft = '';
+    const textarea = this.textarea;
+    if (textarea) textarea.value = '';
+    this.stopTyping();
+    this.options.send(room, text);
+  }
+}
+
+function refusalText(refusal: ChatError | null, s: ChatStrings): string {
+  switch (refusal?.code) {
+    case 'forbidden':
+      return s.forbidden;
+    case 'not_found':
+      return s.notFound;
+    case 'unauthorized':
+      return s.unauthorized;
+    default:
+      return s.notConfigured;
+  }
+}
