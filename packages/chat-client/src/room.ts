@@ -131,7 +131,7 @@ export class Room {
     const clientId = typeof message === 'string' ? message : message.client_id;
     const waiting = clientId && this.waiters.get(clientId);
     if (waiting) return waiting.promise;
-    const sent = this.stored.find((m) => m.client_id === clientId && m.sender.id === this._me?.id);
+    const sent = this.stored.find((m) => m.client_id === clientId && this.isMine(m));
     if (sent) return Promise.resolve(sent);
     const local = this.local.find((m) => m.client_id === clientId);
     if (!local) return Promise.reject(new ChatError('invalid', `No message with client_id ${clientId} to retry`));
@@ -391,7 +391,7 @@ export class Room {
     const added = mergeBySeq(this.stored, incoming);
     let acked = false;
     for (const m of incoming) {
-      if (m.client_id === null || (this._me && m.sender.id !== this._me.id)) continue;
+      if (m.client_id === null || (this._me && !this.isMine(m))) continue;
       const i = this.local.findIndex((l) => l.client_id === m.client_id);
       if (i < 0) continue;
       this.local.splice(i, 1);
@@ -402,8 +402,13 @@ export class Room {
       w?.resolve(m);
     }
     if (added.length || acked) this.changed();
-    if (live) for (const m of added) this.emitter.emit('message', { message: m, own: !!this._me && m.sender.id === this._me.id });
+    if (live) for (const m of added) this.emitter.emit('message', { message: m, own: this.isMine(m) });
     return added;
+  }
+
+  // A sender is its side and its id: ids are opaque, so an owner and an admin may share one.
+  private isMine(m: ChatMessage): boolean {
+    return !!this._me && m.sender.id === this._me.id && sideOf(m.sender.role) === sideOf(this._me.role);
   }
 
   private applyCursors(c: ReadCursors): void {

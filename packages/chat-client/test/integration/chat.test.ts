@@ -258,3 +258,23 @@ test('connect() after close() opens the room again and fills in what was sent me
   assert.deepEqual(bodies(ana), ['before close', 'while closed']);
   assert.deepEqual(seqs(ana), [1, 2]);
 });
+
+test('an owner and an admin who share an id are told apart: own is the side and the id', { timeout: 10_000 }, async () => {
+  const twinOwner = { sub: 'same-id', role: 'user', name: 'Owner' };
+  const twinAdmin = { sub: 'same-id', role: 'workshop_admin', workshop_id: 'w-twin', name: 'Admin' };
+  const id = (await open(mintToken(twinOwner)).createRoom({ workshop_id: 'w-twin', title: 'Twins' })).id;
+  const owner = open(mintToken(twinOwner)).room(id);
+  const admin = open(mintToken(twinAdmin)).room(id);
+  await Promise.all([owner.connect(), admin.connect()]);
+  const seenByAdmin: boolean[] = [];
+  admin.on('message', (e) => seenByAdmin.push(e.own));
+  const fromOwner = await owner.send('from the owner');
+  const fromAdmin = await admin.send('from the admin');
+  await waitFor(() => seenByAdmin.length === 2, 'both messages at the admin');
+  assert.deepEqual(seenByAdmin, [false, true]);
+  assert.deepEqual([fromOwner.seq, fromAdmin.seq], [1, 2]);
+  assert.deepEqual(admin.messages.map((m) => [m.body, m.state]), [
+    ['from the owner', 'sent'],
+    ['from the admin', 'sent'],
+  ]);
+});
