@@ -1,5 +1,5 @@
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
-import { property, query, state } from 'lit/decorators.js';
+import { property, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import type { ChatClient, ChatError, ChatMessage, ConnectionStatus, Room, RoomEvents } from '@motoreach/chat-client';
 import { ClientHolder } from '../shared/client.js';
@@ -10,23 +10,14 @@ import { srOnly } from '../shared/styles.js';
 import { dayKey, formatDay, formatFull, formatNumber, formatTime } from '../shared/time.js';
 import { chatStyles } from './chat.styles.js';
 import { Composer } from './composer.js';
+import { MessageWindow, messageKey } from './message-window.js';
 
-/** Rows added to (or dropped from) the rendered window at a time. */
-const PAGE = 50;
-/** Most rows kept in the DOM; beyond it the far end of the window is dropped. */
-const MAX_WINDOW = 150;
-/** Distance from an edge of the log, in px, at which more rows are revealed. */
-const EDGE = 160;
-/** Within this many px of the bottom the reader counts as "at the bottom". */
-const STICK = 24;
 /** A remote typing indicator disappears if no refresh arrives within this time. */
 const TYPING_EXPIRE_MS = 6000;
 /** Consecutive messages of one sender within this time form one group. */
 const GROUP_MS = 5 * 60_000;
 
 const REFUSALS = new Set(['forbidden', 'not_found', 'unauthorized']);
-
-const messageKey = (m: ChatMessage): string => (m.client_id ? `${m.sender.id}/${m.client_id}` : (m.id ?? ''));
 
 interface MessageTime {
   lang: string | undefined;
@@ -36,11 +27,6 @@ interface MessageTime {
   day: string;
   time: string;
   full: string;
-}
-
-interface Anchor {
-  key: string;
-  offset: number;
 }
 
 /**
@@ -113,22 +99,18 @@ export class MotoreachChat extends LitElement {
   /** Replacement texts. */
   @property({ attribute: false }) strings: Partial<ChatStrings> = {};
 
-  @state() private messages: readonly ChatMessage[] = [];
-  @state() private start = 0;
-  /** End of the rendered window; null: through the newest message. */
-  @state() private end: number | null = null;
   @state() private status: ConnectionStatus = 'idle';
   @state() private refusal: ChatError | null = null;
   @state() private typers = new Map<string, string>();
-  @state() private newCount = 0;
-  @state() private atBottom = true;
-  @state() private loadingOlder = false;
   @state() private announcement = '';
   @state() private dividerSeq: number | null = null;
 
-  @query('.log') private log!: HTMLElement | null;
-
   private holder = new ClientHolder();
+  private messageWindow = new MessageWindow(this, {
+    room: () => this.room,
+    status: () => this.status,
+    onError: (error) => this.onError(error),
+  });
   private composer = new Composer(this, {
     room: () => this.room,
     refusal: () => this.refusal,
@@ -136,26 +118,16 @@ export class MotoreachChat extends LitElement {
   });
   private room: Room | null = null;
   private unsubscribe: Array<() => void> = [];
-  private stick = true;
-  /** Go to the bottom on the next render whatever the scroll position (after a jump or an own send). */
-  private pin = false;
-  private anchor: Anchor | null = null;
-  private markedSeq = 0;
   private dividerPlaced = false;
-  private lastRowVisible = false;
-  private observedRow: Element | null = null;
-  private observer: IntersectionObserver | null = null;
   private typerTimers = new Map<string, ReturnType<typeof setTimeout>>();
 
   override connectedCallback(): void {
     super.connectedCallback();
-    document.addEventListener('visibilitychange', this.onVisibility);
     if (!this.room) this.requestUpdate();
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
-    document.removeEventListener('visibilitychange', this.onVisibility);
     // A move within the page disconnects and reconnects synchronously: keep the room through it.
     queueMicrotask(() => {
       if (!this.isConnected) {
@@ -172,7 +144,7 @@ export class MotoreachChat extends LitElement {
 
   /** Scrolls to the newest message. */
   scrollToLatest(): void {
-    this.jumpToLatest();
+    this.messageWindow.jumpToLatest();
   }
 
   /** Moves focus to the text area. */
@@ -199,31 +171,13 @@ export class MotoreachChat extends LitElement {
     if (changed.has('client') || changed.has('baseUrl') || changed.has('token') || changed.has('requestId') || !this.room) {
       this.openRoom();
     }
-    // Where the reader is now, not at the last scroll event: a scroll may still be on its way.
-    if (!this.pin) this.stick = this.readerAtBottom();
-    this.anchor = this.stick ? null : this.captureAnchor();
-  }
-
-  protected override updated(): void {
-    const log = this.log;
-    if (!log) return;
-    if (this.stick) {
-      log.scrollTop = log.scrollHeight;
-      this.pin = false;
-    } else if (this.anchor) this.restoreAnchor(this.anchor);
-    this.anchor = null;
-    this.observeLastRow();
-    // History shorter than the viewport cannot be scrolled up, so reveal more without waiting for a scroll.
-    if (log.scrollHeight <= log.clientHeight && this.messages.length > 0) this.revealOlder();
   }
 
   override render(): TemplateResult {
     const s = this.s;
     const room = this.room;
     const lang = this.resolvedLocale;
-    const end = this.end ?? this.messages.length;
-    const rows = this.messages.slice(this.start, end);
-    const showJump = !this.atBottom && (this.newCount > 0 || this.end !== null);
+    const list = this.messageWindow;
     return html`
       <div part="base" class="base">
         ${this.renderBanner()}
@@ -234,20 +188,20 @@ export class MotoreachChat extends LitElement {
             role="log"
             aria-live="off"
             aria-label=${s.logLabel}
-            aria-busy=${this.loadingOlder ? 'true' : 'false'}
+            aria-busy=${list.loadingOlder ? 'true' : 'false'}
             tabindex="0"
-            @scroll=${this.onScroll}
+            @scroll=${list.onScroll}
           >
-            ${this.start === 0 && room && !room.hasOlder && this.messages.length > 0
+            ${list.start === 0 && room && !room.hasOlder && list.messages.length > 0
               ? html`<div class="edge">${s.startOfConversation}</div>`
-              : this.loadingOlder
+              : list.loadingOlder
                 ? html`<div class="edge">${s.loadingOlder}</div>`
                 : nothing}
-            ${repeat(rows, messageKey, (m, i) => this.renderRow(m, this.start + i, lang))}
+            ${repeat(list.rows, messageKey, (m, i) => this.renderRow(m, list.start + i, lang))}
           </div>
-          ${showJump
-            ? html`<button part="jump-button" class="jump" type="button" @click=${this.jumpToLatest}>
-                ${this.newCount > 0 ? s.newMessages(this.newCount, formatNumber(this.newCount, lang)) : s.jumpToLatest}
+          ${list.canJump
+            ? html`<button part="jump-button" class="jump" type="button" @click=${list.jumpToLatest}>
+                ${list.newCount > 0 ? s.newMessages(list.newCount, formatNumber(list.newCount, lang)) : s.jumpToLatest}
               </button>`
             : nothing}
         </div>
@@ -280,8 +234,9 @@ export class MotoreachChat extends LitElement {
   private renderRow(m: ChatMessage, index: number, lang: string | undefined): TemplateResult {
     const s = this.s;
     const room = this.room;
-    const prev = index > 0 ? this.messages[index - 1] : undefined;
-    const next = this.messages[index + 1];
+    const messages = this.messageWindow.messages;
+    const prev = index > 0 ? messages[index - 1] : undefined;
+    const next = messages[index + 1];
     const t = this.timeOf(m, lang);
     const prevT = prev && this.timeOf(prev, lang);
     const nextT = next && this.timeOf(next, lang);
@@ -344,20 +299,14 @@ export class MotoreachChat extends LitElement {
     if (next === this.room) return;
     this.closeRoom();
     this.room = next;
-    this.messages = [];
-    this.start = 0;
-    this.end = null;
-    this.stick = true;
-    this.atBottom = true;
-    this.newCount = 0;
+    this.messageWindow.reset();
     this.refusal = null;
     this.dividerSeq = null;
     this.dividerPlaced = false;
-    this.markedSeq = 0;
     this.typers = new Map();
     if (!next) return;
     const on = <K extends keyof RoomEvents>(type: K, handler: (e: RoomEvents[K]) => void) => this.unsubscribe.push(next.on(type, handler));
-    on('change', (e) => this.onChange(e.messages));
+    on('change', (e) => this.messageWindow.setMessages(e.messages));
     on('message', (e) => this.onMessage(e.message, e.own));
     on('read', (e) => {
       this.requestUpdate();
@@ -378,11 +327,11 @@ export class MotoreachChat extends LitElement {
     on('error', (error) => this.onError(error));
     this.status = next.status;
     // A shared client may already hold this room's history: show it now, not after the round trip.
-    if (next.messages.length > 0) this.onChange(next.messages);
+    if (next.messages.length > 0) this.messageWindow.setMessages(next.messages);
     next.connect().then(
       () => {
         if (this.room !== next) return;
-        this.onChange(next.messages);
+        this.messageWindow.setMessages(next.messages);
         this.placeUnreadDivider();
       },
       (error: ChatError) => {
@@ -397,9 +346,7 @@ export class MotoreachChat extends LitElement {
     this.composer.stopTyping();
     for (const t of this.typerTimers.values()) clearTimeout(t);
     this.typerTimers.clear();
-    this.observer?.disconnect();
-    this.observer = null;
-    this.observedRow = null;
+    this.messageWindow.stopObserving();
     this.room?.close();
     this.room = null;
   }
@@ -409,33 +356,10 @@ export class MotoreachChat extends LitElement {
     emit(this, 'motoreach-error', { requestId: this.requestId, error });
   }
 
-  private onChange(next: readonly ChatMessage[]): void {
-    const prev = this.messages;
-    const prevFirst = prev[0];
-    const nextFirst = next[0];
-    if (prevFirst && nextFirst && messageKey(prevFirst) !== messageKey(nextFirst)) {
-      // Older messages were put in front: keep the window on the same messages, except that freshly
-      // loaded ones are revealed at once when the window already reached the oldest.
-      const shift = next.findIndex((m) => messageKey(m) === messageKey(prevFirst));
-      if (shift > 0) {
-        const revealing = this.loadingOlder && this.start === 0;
-        if (!revealing) this.start += shift;
-        const end = (this.end ?? prev.length) + shift;
-        this.end = revealing && end - this.start > MAX_WINDOW ? this.start + MAX_WINDOW : this.end === null ? null : end;
-      }
-    }
-    this.messages = next;
-    if (this.end !== null && this.end >= next.length) this.end = null;
-    // At the bottom, the window follows the newest messages and forgets the oldest rows.
-    if (this.end === null && next.length - this.start > MAX_WINDOW && (this.pin || this.readerAtBottom())) this.start = next.length - PAGE;
-    if (this.start > next.length) this.start = Math.max(0, next.length - PAGE);
-    if (prev.length === 0 && next.length > 0) this.start = Math.max(0, next.length - PAGE);
-  }
-
   private onMessage(message: ChatMessage, own: boolean): void {
     if (own) return;
     const requestId = this.room?.requestId ?? '';
-    if (!this.pin && !this.readerAtBottom()) this.newCount++;
+    this.messageWindow.countArrival();
     this.announcement = this.s.announceMessage(message.sender.name ?? this.s.unknownSender, message.body);
     this.typers.delete(message.sender.id);
     this.typers = new Map(this.typers);
@@ -473,118 +397,9 @@ export class MotoreachChat extends LitElement {
     this.typers = typers;
   }
 
-  // --- scrolling and reading ----------------------------------------------------------------
-
-  private onScroll = (): void => {
-    const log = this.log;
-    if (!log) return;
-    const fromBottom = log.scrollHeight - log.scrollTop - log.clientHeight;
-    this.stick = this.end === null && fromBottom <= STICK;
-    this.atBottom = this.stick;
-    if (this.stick) this.newCount = 0;
-    if (log.scrollTop < EDGE) this.revealOlder();
-    if (fromBottom < EDGE && this.end !== null) this.revealNewer();
-    this.maybeMarkRead();
-  };
-
-  private readerAtBottom(): boolean {
-    const log = this.log;
-    if (!log) return this.stick;
-    return this.end === null && log.scrollHeight - log.scrollTop - log.clientHeight <= STICK;
-  }
-
-  private revealOlder(): void {
-    const room = this.room;
-    if (!room || this.loadingOlder) return;
-    if (this.start > 0) {
-      this.start = Math.max(0, this.start - PAGE);
-      const end = this.end ?? this.messages.length;
-      if (end - this.start > MAX_WINDOW) this.end = this.start + MAX_WINDOW;
-      return;
-    }
-    if (!room.hasOlder || this.status !== 'open') return;
-    this.loadingOlder = true;
-    room
-      .loadOlder()
-      .catch((error: ChatError) => this.onError(error))
-      .finally(() => {
-        if (this.room === room) this.loadingOlder = false;
-      });
-  }
-
-  private revealNewer(): void {
-    if (this.end === null) return;
-    const end = this.end + PAGE;
-    this.end = end >= this.messages.length ? null : end;
-    const last = this.end ?? this.messages.length;
-    if (last - this.start > MAX_WINDOW) this.start = last - MAX_WINDOW;
-  }
-
-  private jumpToLatest = (): void => {
-    this.start = Math.max(0, this.messages.length - PAGE);
-    this.end = null;
-    this.stick = true;
-    this.pin = true;
-    this.atBottom = true;
-    this.newCount = 0;
-    this.requestUpdate();
-  };
-
-  // The anchor is a bubble: day separators, sender names and group spacing above it change as older messages load.
-  private captureAnchor(): Anchor | null {
-    const log = this.log;
-    if (!log) return null;
-    const top = log.scrollTop;
-    for (const msg of log.querySelectorAll<HTMLElement>('.bubble')) {
-      if (msg.offsetTop + msg.offsetHeight > top) return { key: msg.dataset['key'] ?? '', offset: msg.offsetTop - top };
-    }
-    return null;
-  }
-
-  private restoreAnchor(anchor: Anchor): void {
-    const log = this.log;
-    const msg = log?.querySelector<HTMLElement>(`.bubble[data-key="${CSS.escape(anchor.key)}"]`);
-    if (log && msg) log.scrollTop = msg.offsetTop - anchor.offset;
-  }
-
-  private observeLastRow(): void {
-    const row = this.end === null ? (this.log?.querySelector('.row:last-of-type') ?? null) : null;
-    if (row === this.observedRow) return;
-    this.observer ??= new IntersectionObserver((entries) => {
-      for (const e of entries) if (e.target === this.observedRow) this.lastRowVisible = e.isIntersecting;
-      this.maybeMarkRead();
-    });
-    if (this.observedRow) this.observer.unobserve(this.observedRow);
-    this.observedRow = row;
-    this.lastRowVisible = false;
-    if (row) this.observer.observe(row);
-  }
-
-  private onVisibility = (): void => this.maybeMarkRead();
-
-  /** Marks read only when the newest message is on screen, the list is at its end, and the page is visible. */
-  private maybeMarkRead(): void {
-    const room = this.room;
-    if (!room?.side || !room.me || !this.lastRowVisible || this.end !== null || document.visibilityState !== 'visible') return;
-    let newest = 0;
-    for (let i = room.messages.length - 1; i >= 0; i--) {
-      const m = room.messages[i];
-      if (m && m.seq !== null && m.sender.role !== room.me.role) {
-        newest = m.seq;
-        break;
-      }
-    }
-    if (newest <= room.readCursors[room.side] || newest <= this.markedSeq) return;
-    this.markedSeq = newest;
-    room.markRead(newest).catch((error: ChatError) => {
-      this.markedSeq = 0;
-      this.onError(error);
-    });
-  }
-
   private send(room: Room, text: string): void {
     this.dividerSeq = null;
-    this.jumpToLatest();
+    this.messageWindow.jumpToLatest();
     room.send(text).then(
       (message) => emit(this, 'motoreach-message-sent', { requestId: room.requestId, message }),
       (error: ChatError) => this.onError(error),

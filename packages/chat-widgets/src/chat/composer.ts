@@ -54,7 +54,8 @@ export class Composer {
   }
 
   private get textarea(): HTMLTextAreaElement | null {
-    return this.host.renderRoot.querySelector('textarea');
+    // No render root before the host first connects, and `focus()` may be called before that.
+    return this.host.renderRoot?.querySelector('textarea') ?? null;
   }
 
   private get refused(): boolean {
