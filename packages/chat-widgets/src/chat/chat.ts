@@ -4,30 +4,17 @@ import { repeat } from 'lit/directives/repeat.js';
 import type { ChatClient, ChatError, ChatMessage, ConnectionStatus, Room, RoomEvents } from '@motoreach/chat-client';
 import { ClientHolder } from '../shared/client.js';
 import { emit } from '../shared/events.js';
-import { renderBody } from '../shared/linkify.js';
 import { defaultChatStrings, type ChatStrings } from '../shared/strings.js';
 import { srOnly } from '../shared/styles.js';
-import { dayKey, formatDay, formatFull, formatNumber, formatTime } from '../shared/time.js';
+import { formatNumber } from '../shared/time.js';
 import { chatStyles } from './chat.styles.js';
 import { Composer } from './composer.js';
+import { renderRow, type RowContext } from './message-row.js';
 import { MessageWindow, messageKey } from './message-window.js';
 
 /** A remote typing indicator disappears if no refresh arrives within this time. */
 const TYPING_EXPIRE_MS = 6000;
-/** Consecutive messages of one sender within this time form one group. */
-const GROUP_MS = 5 * 60_000;
-
 const REFUSALS = new Set(['forbidden', 'not_found', 'unauthorized']);
-
-interface MessageTime {
-  lang: string | undefined;
-  iso: string;
-  date: Date;
-  ms: number;
-  day: string;
-  time: string;
-  full: string;
-}
 
 /**
  * The conversation of one service request: history, live messages, read state, typing, and a composer.
@@ -168,6 +155,7 @@ export class MotoreachChat extends LitElement {
   }
 
   protected override willUpdate(changed: PropertyValues): void {
+    // Lit runs this before the controllers' hostUpdate: a room switch has reset the message window by the time it measures the log.
     if (changed.has('client') || changed.has('baseUrl') || changed.has('token') || changed.has('requestId') || !this.room) {
       this.openRoom();
     }
@@ -178,6 +166,7 @@ export class MotoreachChat extends LitElement {
     const room = this.room;
     const lang = this.resolvedLocale;
     const list = this.messageWindow;
+    const row: RowContext = { strings: s, lang, room, dividerSeq: this.dividerSeq, linkify: this.linkify, retry: (m) => this.retry(m) };
     return html`
       <div part="base" class="base">
         ${this.renderBanner()}
@@ -197,7 +186,7 @@ export class MotoreachChat extends LitElement {
               : list.loadingOlder
                 ? html`<div class="edge">${s.loadingOlder}</div>`
                 : nothing}
-            ${repeat(list.rows, messageKey, (m, i) => this.renderRow(m, list.start + i, lang))}
+            ${repeat(list.rows, messageKey, (m, i) => renderRow(m, list.messages[list.start + i - 1], list.messages[list.start + i + 1], row))}
           </div>
           ${list.canJump
             ? html`<button part="jump-button" class="jump" type="button" @click=${list.jumpToLatest}>
@@ -229,66 +218,6 @@ export class MotoreachChat extends LitElement {
     const names = [...this.typers.values()];
     if (names.length === 0) return '';
     return names.length === 1 && names[0] ? this.s.typing(names[0]) : this.s.someoneTyping;
-  }
-
-  private renderRow(m: ChatMessage, index: number, lang: string | undefined): TemplateResult {
-    const s = this.s;
-    const room = this.room;
-    const messages = this.messageWindow.messages;
-    const prev = index > 0 ? messages[index - 1] : undefined;
-    const next = messages[index + 1];
-    const t = this.timeOf(m, lang);
-    const prevT = prev && this.timeOf(prev, lang);
-    const nextT = next && this.timeOf(next, lang);
-    const newDay = !prevT || prevT.day !== t.day;
-    const own = !!room?.me && m.sender.id === room.me.id;
-    const first = newDay || !prev || prev.sender.id !== m.sender.id || t.ms - prevT.ms > GROUP_MS;
-    const last = !next || !nextT || next.sender.id !== m.sender.id || nextT.day !== t.day || nextT.ms - t.ms > GROUP_MS;
-    const divider = this.dividerSeq !== null && m.seq === this.dividerSeq;
-    let stateText = '';
-    let state: string = m.state;
-    if (own) {
-      if (m.state === 'failed') stateText = s.stateFailed;
-      else if (m.state === 'pending') stateText = s.statePending;
-      else if (room?.isReadByOtherSide(m)) {
-        state = 'read';
-        stateText = s.stateRead;
-      } else stateText = s.stateSent;
-    }
-    const name = own ? s.you : (m.sender.name ?? s.unknownSender);
-    return html`<div class="row" data-key=${messageKey(m)}>
-      ${newDay ? html`<div part="day-separator" class="day">${formatDay(t.date, lang)}</div>` : nothing}
-      ${divider ? html`<div part="unread-divider" class="unread">${s.unreadDivider}</div>` : nothing}
-      <div
-        part="message ${own ? 'message-own' : 'message-other'}"
-        class="msg ${own ? 'own' : 'other'} ${first ? 'first' : ''} ${last ? 'last' : ''} ${m.state}"
-        data-state=${state}
-        data-seq=${m.seq ?? ''}
-      >
-        ${first && !own ? html`<div part="sender" class="sender">${name}</div>` : nothing}
-        <div part="bubble" class="bubble" data-key=${messageKey(m)}>${first && own ? html`<span class="sr-only">${name}: </span>` : nothing}${renderBody(m.body, this.linkify)}</div>
-        <div part="meta" class="meta">
-          <time datetime=${m.created_at} title=${t.full}>${t.time}</time>
-          ${stateText ? html`<span class="state">${stateText}</span>` : nothing}
-          ${m.state === 'failed'
-            ? html`<button part="retry-button" class="retry" type="button" @click=${() => this.retry(m)}>${s.retry}</button>`
-            : nothing}
-        </div>
-      </div>
-    </div>`;
-  }
-
-  // Parsing and formatting dates is most of a row's cost; a message's time never changes.
-  private times = new WeakMap<ChatMessage, MessageTime>();
-
-  private timeOf(m: ChatMessage, lang: string | undefined): MessageTime {
-    let t = this.times.get(m);
-    if (!t || t.lang !== lang || t.iso !== m.created_at) {
-      const date = new Date(m.created_at);
-      t = { lang, iso: m.created_at, date, ms: date.getTime(), day: dayKey(date), time: formatTime(date, lang), full: formatFull(date, lang) };
-      this.times.set(m, t);
-    }
-    return t;
   }
 
   // --- the room -----------------------------------------------------------------------------

@@ -1,0 +1,90 @@
+import { html, nothing, type TemplateResult } from 'lit';
+import type { ChatMessage, Room } from '@motoreach/chat-client';
+import { renderBody } from '../shared/linkify.js';
+import type { ChatStrings } from '../shared/strings.js';
+import { dayKey, formatDay, formatFull, formatTime } from '../shared/time.js';
+import { messageKey } from './message-window.js';
+
+/** Consecutive messages of one sender within this time form one group. */
+const GROUP_MS = 5 * 60_000;
+
+export interface RowContext {
+  strings: ChatStrings;
+  lang: string | undefined;
+  room: Room | null;
+  /** The unread divider goes above the message with this seq. */
+  dividerSeq: number | null;
+  linkify: boolean;
+  retry: (message: ChatMessage) => void;
+}
+
+interface MessageTime {
+  lang: string | undefined;
+  iso: string;
+  date: Date;
+  ms: number;
+  day: string;
+  time: string;
+  full: string;
+}
+
+// Parsing and formatting dates is most of a row's cost; a message's time never changes.
+const times = new WeakMap<ChatMessage, MessageTime>();
+
+function timeOf(m: ChatMessage, lang: string | undefined): MessageTime {
+  let t = times.get(m);
+  if (!t || t.lang !== lang || t.iso !== m.created_at) {
+    const date = new Date(m.created_at);
+    t = { lang, iso: m.created_at, date, ms: date.getTime(), day: dayKey(date), time: formatTime(date, lang), full: formatFull(date, lang) };
+    times.set(m, t);
+  }
+  return t;
+}
+
+/**
+ * The row of message `m`: a day separator and the unread divider when they fall above it, then the message,
+ * grouped with its neighbours `prev` and `next` when they are of the same sender, with its time, delivery
+ * state and retry control.
+ */
+export function renderRow(m: ChatMessage, prev: ChatMessage | undefined, next: ChatMessage | undefined, ctx: RowContext): TemplateResult {
+  const { strings: s, lang, room } = ctx;
+  const t = timeOf(m, lang);
+  const prevT = prev && timeOf(prev, lang);
+  const nextT = next && timeOf(next, lang);
+  const newDay = !prevT || prevT.day !== t.day;
+  const own = !!room?.me && m.sender.id === room.me.id;
+  const first = newDay || !prev || prev.sender.id !== m.sender.id || t.ms - prevT.ms > GROUP_MS;
+  const last = !next || !nextT || next.sender.id !== m.sender.id || nextT.day !== t.day || nextT.ms - t.ms > GROUP_MS;
+  const divider = ctx.dividerSeq !== null && m.seq === ctx.dividerSeq;
+  let stateText = '';
+  let state: string = m.state;
+  if (own) {
+    if (m.state === 'failed') stateText = s.stateFailed;
+    else if (m.state === 'pending') stateText = s.statePending;
+    else if (room?.isReadByOtherSide(m)) {
+      state = 'read';
+      stateText = s.stateRead;
+    } else stateText = s.stateSent;
+  }
+  const name = own ? s.you : (m.sender.name ?? s.unknownSender);
+  return html`<div class="row" data-key=${messageKey(m)}>
+    ${newDay ? html`<div part="day-separator" class="day">${formatDay(t.date, lang)}</div>` : nothing}
+    ${divider ? html`<div part="unread-divider" class="unread">${s.unreadDivider}</div>` : nothing}
+    <div
+      part="message ${own ? 'message-own' : 'message-other'}"
+      class="msg ${own ? 'own' : 'other'} ${first ? 'first' : ''} ${last ? 'last' : ''} ${m.state}"
+      data-state=${state}
+      data-seq=${m.seq ?? ''}
+    >
+      ${first && !own ? html`<div part="sender" class="sender">${name}</div>` : nothing}
+      <div part="bubble" class="bubble" data-key=${messageKey(m)}>${first && own ? html`<span class="sr-only">${name}: </span>` : nothing}${renderBody(m.body, ctx.linkify)}</div>
+      <div part="meta" class="meta">
+        <time datetime=${m.created_at} title=${t.full}>${t.time}</time>
+        ${stateText ? html`<span class="state">${stateText}</span>` : nothing}
+        ${m.state === 'failed'
+          ? html`<button part="retry-button" class="retry" type="button" @click=${() => ctx.retry(m)}>${s.retry}</button>`
+          : nothing}
+      </div>
+    </div>
+  </div>`;
+}
