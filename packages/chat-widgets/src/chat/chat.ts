@@ -14,6 +14,7 @@ import { MessageWindow, messageKey } from './message-window.js';
 
 /** A remote typing indicator disappears if no refresh arrives within this time. */
 const TYPING_EXPIRE_MS = 6000;
+
 const REFUSALS = new Set(['forbidden', 'not_found', 'unauthorized']);
 
 /**

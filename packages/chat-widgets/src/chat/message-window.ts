@@ -131,6 +131,7 @@ export class MessageWindow implements ReactiveController {
     this.markedSeq = 0;
   }
 
+  /** For a closed room: its newest row no longer marks anything read. */
   stopObserving(): void {
     this.observer?.disconnect();
     this.observer = null;
