@@ -33,12 +33,16 @@ export async function token(identity: Identity): Promise<string> {
   return ((await res.json()) as { token: string }).token;
 }
 
-/** A vehicle owner and the admin of a workshop, each with a ChatClient, and a fresh room between them. */
-export async function pair(title = 'Brakes squeak') {
+/**
+ * A vehicle owner and the admin of a workshop, each with a ChatClient, and a fresh room between them;
+ * `sameId` gives both the same opaque id, as two separate auth systems may.
+ */
+export async function pair(title = 'Brakes squeak', options: { sameId?: boolean } = {}) {
   const baseUrl = await serverUrl();
   const workshop = uid('w');
-  const ownerToken = await token({ sub: uid('u'), role: 'user', name: 'Ana' });
-  const adminToken = await token({ sub: uid('a'), role: 'workshop_admin', workshop_id: workshop, name: 'Bruno' });
+  const ownerId = uid('u');
+  const ownerToken = await token({ sub: ownerId, role: 'user', name: 'Ana' });
+  const adminToken = await token({ sub: options.sameId ? ownerId : uid('a'), role: 'workshop_admin', workshop_id: workshop, name: 'Bruno' });
   const owner = new ChatClient({ baseUrl, token: ownerToken, reconnect: { minDelayMs: 50, maxDelayMs: 300 } });
   const admin = new ChatClient({ baseUrl, token: adminToken, reconnect: { minDelayMs: 50, maxDelayMs: 300 } });
   const room: RoomInfo = await owner.createRoom({ workshop_id: workshop, title });

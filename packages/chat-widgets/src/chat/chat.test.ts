@@ -62,6 +62,20 @@ describe('<motoreach-chat>', () => {
     expect($(el, '.unread')!.textContent!.trim()).to.equal('Unread messages');
   });
 
+  it('tells apart an owner and an admin who share an id', async () => {
+    const p = await pair('Twins', { sameId: true });
+    clients.push(p.owner, p.admin);
+    const { ownerEl, adminEl } = await sideBySide(p.owner, p.admin, p.room.id);
+    await typeAndSubmit(ownerEl, 'from the owner');
+    await waitFor(() => bubbles(adminEl, 'other').length === 1, 'the admin sees it from the other side');
+    await typeAndSubmit(adminEl, 'from the admin');
+    await waitFor(() => bubbles(ownerEl, 'other').length === 1, 'the owner sees the answer from the other side');
+    expect(bubbles(ownerEl, 'own')).to.deep.equal(['You: from the owner']);
+    expect(bubbles(ownerEl, 'other')).to.deep.equal(['from the admin']);
+    expect(bubbles(adminEl, 'own')).to.deep.equal(['You: from the admin']);
+    expect(bubbles(adminEl, 'other')).to.deep.equal(['from the owner']);
+  });
+
   it('sends from the owner to the admin and back, with events', async () => {
     const p = await pair();
     clients.push(p.owner, p.admin);

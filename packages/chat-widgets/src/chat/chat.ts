@@ -1,9 +1,10 @@
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
-import type { ChatClient, ChatError, ChatMessage, ConnectionStatus, Room, RoomEvents } from '@motoreach/chat-client';
+import type { ChatClient, ChatError, ChatMessage, ConnectionStatus, Me, Room, RoomEvents } from '@motoreach/chat-client';
 import { ClientHolder } from '../shared/client.js';
 import { emit } from '../shared/events.js';
+import { personKey, samePerson } from '../shared/person.js';
 import { defaultChatStrings, type ChatStrings } from '../shared/strings.js';
 import { srOnly } from '../shared/styles.js';
 import { formatNumber } from '../shared/time.js';
@@ -248,7 +249,7 @@ export class MotoreachChat extends LitElement {
         readCursors: e.read_cursors,
       });
     });
-    on('typing', (e) => this.onTyping(e.user.id, e.user.name, e.is_typing));
+    on('typing', (e) => this.onTyping(e.user, e.is_typing));
     on('status', (e) => {
       this.status = e.status;
       if (e.status === 'open') this.placeUnreadDivider();
@@ -291,7 +292,7 @@ export class MotoreachChat extends LitElement {
     const requestId = this.room?.requestId ?? '';
     this.messageWindow.countArrival();
     this.announcement = this.s.announceMessage(message.sender.name ?? this.s.unknownSender, message.body);
-    this.typers.delete(message.sender.id);
+    this.typers.delete(personKey(message.sender));
     this.typers = new Map(this.typers);
     emit(this, 'motoreach-message-received', { requestId, message });
   }
@@ -302,12 +303,14 @@ export class MotoreachChat extends LitElement {
     if (this.dividerPlaced || !room?.side || !room.me || room.messages.length === 0) return;
     this.dividerPlaced = true;
     const cursor = room.readCursors[room.side];
-    const firstUnread = room.messages.find((m) => m.seq !== null && m.seq > cursor && m.sender.id !== room.me?.id && m.sender.role !== room.me?.role);
+    const firstUnread = room.messages.find((m) => m.seq !== null && m.seq > cursor && m.sender.role !== room.me?.role);
     this.dividerSeq = firstUnread?.seq ?? null;
   }
 
-  private onTyping(id: string, name: string | null, isTyping: boolean): void {
-    if (id === this.room?.me?.id) return;
+  private onTyping(user: Me, isTyping: boolean): void {
+    if (samePerson(user, this.room?.me)) return;
+    const id = personKey(user);
+    const { name } = user;
     const timers = this.typerTimers;
     clearTimeout(timers.get(id));
     timers.delete(id);

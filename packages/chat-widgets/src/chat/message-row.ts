@@ -2,6 +2,7 @@ import { html, nothing, type TemplateResult } from 'lit';
 import type { ChatMessage, Room } from '@motoreach/chat-client';
 import { renderBody } from '../shared/linkify.js';
 import type { ChatStrings } from '../shared/strings.js';
+import { samePerson } from '../shared/person.js';
 import { dayKey, formatDay, formatFull, formatTime } from '../shared/time.js';
 import { messageKey } from './message-window.js';
 
@@ -52,9 +53,9 @@ export function renderRow(m: ChatMessage, prev: ChatMessage | undefined, next: C
   const prevT = prev && timeOf(prev, lang);
   const nextT = next && timeOf(next, lang);
   const newDay = !prevT || prevT.day !== t.day;
-  const own = !!room?.me && m.sender.id === room.me.id;
-  const first = newDay || !prev || prev.sender.id !== m.sender.id || t.ms - prevT.ms > GROUP_MS;
-  const last = !next || !nextT || next.sender.id !== m.sender.id || nextT.day !== t.day || nextT.ms - t.ms > GROUP_MS;
+  const own = samePerson(m.sender, room?.me);
+  const first = newDay || !prev || !samePerson(prev.sender, m.sender) || t.ms - prevT.ms > GROUP_MS;
+  const last = !next || !nextT || !samePerson(next.sender, m.sender) || nextT.day !== t.day || nextT.ms - t.ms > GROUP_MS;
   const divider = ctx.dividerSeq !== null && m.seq === ctx.dividerSeq;
   let stateText = '';
   let state: string = m.state;

@@ -1,5 +1,6 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { ChatError, ChatMessage, ConnectionStatus, Room } from '@motoreach/chat-client';
+import { personKey } from '../shared/person.js';
 
 /** Rows added to (or dropped from) the rendered window at a time. */
 const PAGE = 50;
@@ -11,7 +12,7 @@ const EDGE = 160;
 const STICK = 24;
 
 /** Stays the same when a pending message is stored, so its row is kept rather than rebuilt. */
-export const messageKey = (m: ChatMessage): string => (m.client_id ? `${m.sender.id}/${m.client_id}` : (m.id ?? ''));
+export const messageKey = (m: ChatMessage): string => (m.client_id ? `${personKey(m.sender)}/${m.client_id}` : (m.id ?? ''));
 
 interface Anchor {
   key: string;
