@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { test } from 'node:test';
 import { SqliteStore } from '../src/store/sqlite.js';
 import { tempDir } from './helpers/harness.js';
@@ -37,5 +39,17 @@ test('sqlite: what was acknowledged is there after reopening the same file', asy
   assert.equal((await second.appendMessage({ ...message, side: 'user', client_id: 'c-1' })).created, false);
   assert.equal((await second.appendMessage({ ...message, side: 'user', client_id: 'c-2' })).message.seq, 2);
   await second.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+test('sqlite: a data dir written by a newer schema is refused, not misread', async () => {
+  const dataDir = tempDir();
+  const first = new SqliteStore({ dataDir });
+  await first.close();
+  const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'));
+  assert.equal(db.pragma('user_version', { simple: true }), 1);
+  db.pragma('user_version = 2');
+  db.close();
+  assert.throws(() => new SqliteStore({ dataDir }), /was written by a newer server \(schema 2; this one knows 1\): upgrade the server/);
   rmSync(dataDir, { recursive: true, force: true });
 });

@@ -43,6 +43,9 @@ interface PendingAppend {
   reject: (error: unknown) => void;
 }
 
+/** Raised with every change to SCHEMA, which then needs a migration from the previous version. */
+const SCHEMA_VERSION = 1;
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS rooms (
   id TEXT PRIMARY KEY,
@@ -143,7 +146,13 @@ export class SqliteStore implements ChatStore {
     this.#db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     this.#db.pragma('foreign_keys = ON');
     this.#db.pragma('busy_timeout = 5000');
+    const version = this.#db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) {
+      this.#db.close();
+      throw new Error(`${file} was written by a newer server (schema ${version}; this one knows ${SCHEMA_VERSION}): upgrade the server`);
+    }
     this.#db.exec(SCHEMA);
+    this.#db.pragma(`user_version = ${SCHEMA_VERSION}`);
     this.#checkpointer = new Checkpointer(file);
     const db = this.#db;
     this.#stmt = {
