@@ -710,6 +710,37 @@ describe('chat socket', () => {
   });
 });
 
+describe('chat socket per-user rate limit', () => {
+  let server: TestServer;
+  before(async () => {
+    // Each socket alone stays far under its own limit; together they pass the user's.
+    server = await startTestServer({ limits: { wsRateLimit: 1000, wsUserRateLimit: 1, wsFloodStrikes: 1000 } });
+  });
+  after(async () => {
+    await closeAll();
+    await server.stop();
+  });
+
+  test('one user’s sockets share one budget: the excess is rate_limited, another user is unaffected', async () => {
+    const c = await cast(server);
+    const tabs = [await chat(c, c.ownerToken), await chat(c, c.ownerToken), await chat(c, c.ownerToken)];
+    const admin = await chat(c, c.adminToken);
+    tabs.forEach((tab, t) => {
+      for (let i = 0; i < 10; i++) tab.send({ type: 'ping', client_id: `tab${t}-${i}` });
+    });
+    const answered = () => tabs.reduce((n, tab) => n + tab.of('pong').length + tab.of('error').length, 0);
+    await tabs[0]!.until(() => answered() === 30, 'an answer to each of the 30 frames');
+    const refused = tabs.flatMap((tab) => tab.of('error'));
+    // A burst of twice the per-second rate (2) passes; the rest of the 30 is refused.
+    assert.equal(tabs.reduce((n, tab) => n + tab.of('pong').length, 0), 2);
+    assert.equal(refused.length, 28);
+    assert.deepEqual(new Set(refused.map((e) => e.code)), new Set(['rate_limited']));
+    admin.send({ type: 'ping' });
+    await admin.next('pong');
+    assert.deepEqual(admin.of('error'), []);
+  });
+});
+
 describe('chat socket heartbeat', () => {
   let server: TestServer;
   before(async () => {
