@@ -260,8 +260,8 @@ test('connect() after close() opens the room again and fills in what was sent me
 });
 
 test('an owner and an admin who share an id are told apart: own is the side and the id', { timeout: 10_000 }, async () => {
-  const twinOwner = { sub: 'same-id', role: 'user', name: 'Owner' };
-  const twinAdmin = { sub: 'same-id', role: 'workshop_admin', workshop_id: 'w-twin', name: 'Admin' };
+  const twinOwner = { sub: 'same-id', role: 'user', name: 'Owner' } as const;
+  const twinAdmin = { sub: 'same-id', role: 'workshop_admin', workshop_id: 'w-twin', name: 'Admin' } as const;
   const id = (await open(mintToken(twinOwner)).createRoom({ workshop_id: 'w-twin', title: 'Twins' })).id;
   const owner = open(mintToken(twinOwner)).room(id);
   const admin = open(mintToken(twinAdmin)).room(id);

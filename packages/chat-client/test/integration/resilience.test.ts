@@ -264,6 +264,40 @@ test('the online event, and a page becoming visible, reconnect at once instead o
   }
 });
 
+test('a device that is offline shows offline, not reconnecting, and the online event brings it back at once', async () => {
+  const id = await newRoom();
+  const p = await proxy();
+  const port = p.port;
+  const win = new EventTarget();
+  const g = globalThis as unknown as Record<string, unknown>;
+  g.addEventListener = win.addEventListener.bind(win);
+  g.removeEventListener = win.removeEventListener.bind(win);
+  const nav = { onLine: true };
+  g.navigator = nav;
+  const random = Math.random;
+  Math.random = () => 0.999;
+  try {
+    const ana = open(p.url, mintToken(OWNER), { reconnect: { minDelayMs: 60_000, maxDelayMs: 60_000 } }).room(id);
+    const statuses: string[] = [];
+    ana.on('status', ({ status }) => statuses.push(status));
+    await ana.connect();
+    nav.onLine = false;
+    await p.close();
+    proxies.splice(proxies.indexOf(p), 1);
+    await waitFor(() => ana.status === 'offline', 'offline');
+    proxies.push(await new TcpProxy(server.port).listen(port));
+    nav.onLine = true;
+    win.dispatchEvent(new Event('online'));
+    await waitFor(() => ana.status === 'open', 'open again right after online', 3000);
+    assert.deepEqual(statuses, ['connecting', 'open', 'reconnecting', 'offline', 'open']);
+  } finally {
+    Math.random = random;
+    delete g.addEventListener;
+    delete g.removeEventListener;
+    delete g.navigator;
+  }
+});
+
 test('no listener or timer leaks across reconnects, and none left after close()', async () => {
   const id = await newRoom();
   const p = await proxy();
