@@ -220,18 +220,36 @@ test('resume: what was sent while a side was away is fetched over REST after rec
   assert.equal(bo.messages.at(-1)!.body, 'after');
 });
 
+/**
+ * The browser around the SDK, which Node lacks: window events, the document's visibility and
+ * navigator.onLine. Backoff jitter is pinned to its maximum, so only these events can make the
+ * SDK reconnect early.
+ */
+function fakeBrowser() {
+  const g = globalThis as unknown as Record<string, unknown>;
+  const win = new EventTarget();
+  const doc = Object.assign(new EventTarget(), { visibilityState: 'visible' });
+  const nav = { onLine: true };
+  Object.assign(g, {
+    addEventListener: win.addEventListener.bind(win),
+    removeEventListener: win.removeEventListener.bind(win),
+    document: doc,
+    navigator: nav,
+  });
+  const random = Math.random;
+  Math.random = () => 0.999;
+  const restore = () => {
+    Math.random = random;
+    for (const key of ['addEventListener', 'removeEventListener', 'document', 'navigator']) delete g[key];
+  };
+  return { win, doc, nav, restore };
+}
+
 test('the online event, and a page becoming visible, reconnect at once instead of waiting out the backoff', async () => {
   const id = await newRoom();
   const p = await proxy();
   const port = p.port;
-  const win = new EventTarget();
-  const g = globalThis as unknown as Record<string, unknown>;
-  g.addEventListener = win.addEventListener.bind(win);
-  g.removeEventListener = win.removeEventListener.bind(win);
-  const doc = Object.assign(new EventTarget(), { visibilityState: 'visible' });
-  g.document = doc;
-  const random = Math.random;
-  Math.random = () => 0.999;
+  const { win, doc, restore } = fakeBrowser();
   try {
     const ana = open(p.url, mintToken(OWNER), { reconnect: { minDelayMs: 60_000, maxDelayMs: 60_000 } }).room(id);
     await ana.connect();
@@ -257,10 +275,7 @@ test('the online event, and a page becoming visible, reconnect at once instead o
     doc.dispatchEvent(new Event('visibilitychange'));
     await waitFor(() => ana.status === 'open', 'open again right after visible', 3000);
   } finally {
-    Math.random = random;
-    delete g.addEventListener;
-    delete g.removeEventListener;
-    delete g.document;
+    restore();
   }
 });
 
@@ -268,14 +283,7 @@ test('a device that is offline shows offline, not reconnecting, and the online e
   const id = await newRoom();
   const p = await proxy();
   const port = p.port;
-  const win = new EventTarget();
-  const g = globalThis as unknown as Record<string, unknown>;
-  g.addEventListener = win.addEventListener.bind(win);
-  g.removeEventListener = win.removeEventListener.bind(win);
-  const nav = { onLine: true };
-  g.navigator = nav;
-  const random = Math.random;
-  Math.random = () => 0.999;
+  const { win, nav, restore } = fakeBrowser();
   try {
     const ana = open(p.url, mintToken(OWNER), { reconnect: { minDelayMs: 60_000, maxDelayMs: 60_000 } }).room(id);
     const statuses: string[] = [];
@@ -291,10 +299,7 @@ test('a device that is offline shows offline, not reconnecting, and the online e
     await waitFor(() => ana.status === 'open', 'open again right after online', 3000);
     assert.deepEqual(statuses, ['connecting', 'open', 'reconnecting', 'offline', 'open']);
   } finally {
-    Math.random = random;
-    delete g.addEventListener;
-    delete g.removeEventListener;
-    delete g.navigator;
+    restore();
   }
 });
 
