@@ -123,9 +123,9 @@ function toMessage(row: MessageRow): Message {
 
 /**
  * The embedded store. Appends that arrive in one event-loop turn are committed
- * together in one transaction (each in its own savepoint, so one failure does
- * not undo the others): one WAL commit for many messages is what lets durable
- * writes keep up with a bare broadcast.
+ * together in one transaction (if it fails, each is retried in its own, so one
+ * bad append does not fail the others): one WAL commit for many messages is
+ * what lets durable writes keep up with a bare broadcast.
  */
 export class SqliteStore implements ChatStore {
   readonly #db: Database.Database;
