@@ -5,6 +5,7 @@ export type ChatErrorCode =
   | 'invalid'
   | 'too_large'
   | 'rate_limited'
+  | 'unavailable'
   | 'network'
   | 'timeout'
   | 'closed'
@@ -40,6 +41,7 @@ const BY_STATUS: Record<number, ChatErrorCode> = {
   404: 'not_found',
   413: 'too_large',
   429: 'rate_limited',
+  503: 'unavailable',
 };
 
 const BY_CLOSE: Record<number, ChatErrorCode> = {

@@ -53,7 +53,8 @@ export interface RoomEvents {
   change: { messages: readonly ChatMessage[] };
   read: { side: Side; last_read_seq: number; read_cursors: ReadCursors };
   typing: { user: Me; is_typing: boolean };
-  status: { status: ConnectionStatus };
+  /** `reason`: why the socket is not open (the last failure), absent while open or after a clean close. */
+  status: { status: ConnectionStatus; reason?: ChatError };
   resync: { after: number; fetched: number };
   error: ChatError;
 }
@@ -61,6 +62,7 @@ export interface RoomEvents {
 export interface NotificationsEvents {
   unread: { total: number; rooms: Record<string, number> };
   notification: NotificationFrame;
-  status: { status: ConnectionStatus };
+  /** `reason`: why the socket is not open (the last failure), absent while open or after a clean close. */
+  status: { status: ConnectionStatus; reason?: ChatError };
   error: ChatError;
 }
