@@ -1,4 +1,21 @@
-export type ErrorCode = 'unauthorized' | 'forbidden' | 'not_found' | 'invalid' | 'too_large' | 'rate_limited';
+import type { Logger } from '../logger.js';
+import { isStoreUnavailable } from '../store/failures.js';
+
+/**
+ * `invalid`, `forbidden`, `not_found`, `too_large` (and `unauthorized` once a
+ * fresh token is refused too) are final: repeating the request cannot help.
+ * The others are transient: the client keeps the message and retries it with
+ * the same client_id (contract section 9).
+ */
+export type ErrorCode =
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'invalid'
+  | 'too_large'
+  | 'rate_limited'
+  | 'unavailable'
+  | 'internal';
 
 export const HTTP_STATUS: Record<ErrorCode, number> = {
   unauthorized: 401,
@@ -7,6 +24,8 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   invalid: 400,
   too_large: 413,
   rate_limited: 429,
+  unavailable: 503,
+  internal: 500,
 };
 
 /** A refusal the caller can act on; its message is safe to show to the caller. */
@@ -14,8 +33,39 @@ export class ChatError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    /** For `unavailable`: a hint for REST's Retry-After. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = 'ChatError';
   }
+}
+
+/** Long enough for a lock or a failover to clear; clients back off further on their own. */
+const RETRY_AFTER_SECONDS = 2;
+
+/** Failures already logged: the SQLite store fails every append of a batch with one error, logged once. */
+const logged = new WeakSet<object>();
+
+/**
+ * What a failed call answers. A ChatError is the answer itself. A storage
+ * failure is `unavailable` (nothing was stored; a retry with the same
+ * client_id is safe). Anything else is a bug, answered `internal` (500 over
+ * REST; the WebSocket sends it as `unavailable`): still transient, because a
+ * final answer would make the client drop a message the user wrote over a
+ * fault that may well be a race and pass, while a bug that does not pass only
+ * costs the client retries with backoff. Never `invalid`: the request was fine.
+ * The underlying error is logged once, with the caller's context.
+ */
+export function answerFor(error: unknown, logger: Logger, context: Record<string, unknown>): ChatError {
+  if (error instanceof ChatError) return error;
+  const unavailable = isStoreUnavailable(error);
+  const isObject = typeof error === 'object' && error !== null;
+  if (!isObject || !logged.has(error)) {
+    if (isObject) logged.add(error);
+    logger.error({ ...context, err: error }, unavailable ? 'storage unavailable' : 'unexpected failure');
+  }
+  return unavailable
+    ? new ChatError('unavailable', 'the chat server cannot store this right now; retry shortly', RETRY_AFTER_SECONDS)
+    : new ChatError('internal', 'internal error');
 }

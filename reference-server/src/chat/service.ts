@@ -6,6 +6,7 @@ import { boundedText } from './schemas.js';
 import {
   type Identity,
   type Message,
+  type Principal,
   type ReadCursors,
   type Room,
   type RoomListing,
@@ -52,6 +53,8 @@ function preview(body: string): string {
  */
 export class ChatService {
   #inFlight = new Set<Promise<unknown>>();
+  /** Per principal group, the end of its latest snapshot-and-publish. */
+  readonly #snapshotQueues = new Map<string, Promise<void>>();
 
   constructor(
     readonly store: ChatStore,
@@ -106,7 +109,10 @@ export class ChatService {
       client_id: clientId,
     });
     if (!result.created) return result;
-    this.fanout.publish(roomGroup(room.id), { frame: JSON.stringify({ type: 'message', message: result.message }) });
+    this.fanout.publish(roomGroup(room.id), {
+      frame: JSON.stringify({ type: 'message', message: result.message }),
+      seq: result.message.seq,
+    });
     await this.#notify(room, otherSide(side), result.message);
     return result;
   }
@@ -114,21 +120,22 @@ export class ChatService {
   async #notify(room: Room, side: 'user' | 'workshop', message: Message): Promise<void> {
     const recipient = principalOfRoomSide(room, side);
     try {
-      const snapshot = await this.store.unread(recipient);
-      const frame = JSON.stringify({
-        type: 'notification',
-        kind: 'message',
-        request_id: room.id,
-        message: {
-          id: message.id,
-          seq: message.seq,
-          sender: message.sender,
-          body: preview(message.body),
-          created_at: message.created_at,
-        },
-        unread: { count: snapshot.rooms[room.id] ?? 0, total: snapshot.total },
+      await this.#snapshotInOrder(recipient, (snapshot, group) => {
+        const frame = JSON.stringify({
+          type: 'notification',
+          kind: 'message',
+          request_id: room.id,
+          message: {
+            id: message.id,
+            seq: message.seq,
+            sender: message.sender,
+            body: preview(message.body),
+            created_at: message.created_at,
+          },
+          unread: { count: snapshot.rooms[room.id] ?? 0, total: snapshot.total },
+        });
+        this.fanout.publish(group, { frame });
       });
-      this.fanout.publish(principalGroup(recipient), { frame });
     } catch (error) {
       // The message is stored and broadcast; a missed red dot is corrected by the next snapshot.
       this.onBackgroundError(error, 'notify');
@@ -154,9 +161,9 @@ export class ChatService {
         }),
       });
     }
-    const principal = principalOf(identity);
-    const snapshot = await this.store.unread(principal);
-    if (moved) this.fanout.publish(principalGroup(principal), { frame: unreadFrame(snapshot) });
+    const snapshot = await this.#snapshotInOrder(principalOf(identity), (fresh, group) => {
+      if (moved) this.fanout.publish(group, { frame: unreadFrame(fresh) });
+    });
     return { read_cursors, unread: snapshot.rooms[room.id] ?? 0 };
   }
 
@@ -173,6 +180,37 @@ export class ChatService {
 
   unread(identity: Identity): Promise<UnreadSnapshot> {
     return this.store.unread(principalOf(identity));
+  }
+
+  /**
+   * Reads a principal's unread snapshot and publishes from it, one principal's
+   * snapshots strictly one after the other: a snapshot read earlier is then
+   * never published after one read later, so the last badge a client gets is
+   * the freshest (a notification counted before a read must not land after
+   * the read's snapshot). A queue here rather than a version on the wire:
+   * clients need no change, and one process publishes all of its snapshots.
+   * Servers sharing a fan-out would need a version.
+   */
+  async #snapshotInOrder(
+    principal: Principal,
+    publish: (snapshot: UnreadSnapshot, group: string) => void,
+  ): Promise<UnreadSnapshot> {
+    const group = principalGroup(principal);
+    const previous = this.#snapshotQueues.get(group) ?? Promise.resolve();
+    const turn = previous.then(async () => {
+      const snapshot = await this.store.unread(principal);
+      publish(snapshot, group);
+      return snapshot;
+    });
+    const tail = turn.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#snapshotQueues.set(group, tail);
+    void tail.then(() => {
+      if (this.#snapshotQueues.get(group) === tail) this.#snapshotQueues.delete(group);
+    });
+    return turn;
   }
 
   /** Resolves once every send and read already accepted has finished. */

@@ -8,6 +8,12 @@ import type { Principal } from '../chat/types.js';
 export interface FanoutEvent {
   frame: string;
   exceptSocket?: string;
+  /**
+   * The seq of a `message` frame, so that a socket can drop what its client
+   * fetches as history without parsing the frame. A fan-out layer between
+   * processes must carry it along with the frame.
+   */
+  seq?: number;
 }
 
 export type FanoutListener = (event: FanoutEvent) => void;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import helmet from 'helmet';
 import { bearerToken, signDevToken, type TokenVerifier } from '../auth.js';
-import { ChatError, HTTP_STATUS } from '../chat/errors.js';
+import { answerFor, ChatError, HTTP_STATUS } from '../chat/errors.js';
 import { devTokenInput, parse } from '../chat/schemas.js';
 import type { ChatService } from '../chat/service.js';
 import type { Identity } from '../chat/types.js';
@@ -29,6 +29,7 @@ declare module 'express-serve-static-core' {
 }
 
 function sendError(res: Response, error: ChatError): void {
+  if (error.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(error.retryAfterSeconds));
   res.status(HTTP_STATUS[error.code]).json({ error: { code: error.code, message: error.message } });
 }
 
@@ -134,8 +135,7 @@ function errorHandler(logger: Logger): ErrorRequestHandler {
     } else if (status !== undefined && status >= 400 && status < 500) {
       sendError(res, new ChatError('invalid', 'malformed request'));
     } else {
-      logger.error({ req_id: req.id, err: error }, 'request failed');
-      res.status(500).json({ error: { code: 'internal', message: 'internal error' } });
+      sendError(res, answerFor(error, logger, { req_id: req.id, user: req.identity?.id, path: pathOf(req.originalUrl) }));
     }
   };
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
-import { ChatError, type ErrorCode } from '../chat/errors.js';
+import type { ChatError, ErrorCode } from '../chat/errors.js';
 import type { Identity } from '../chat/types.js';
 import type { Limits } from '../config.js';
 import type { Logger } from '../logger.js';
@@ -18,11 +18,13 @@ const CLOSE_FOR: Partial<Record<ErrorCode, number>> = {
   unauthorized: CLOSE.unauthorized,
   forbidden: CLOSE.forbidden,
   not_found: CLOSE.notFound,
+  // "Try again later": the storage could not answer; transient for the client.
+  unavailable: 1013,
 };
 
-/** The close code that tells a browser why a connection was refused. */
-export function refusalCloseCode(error: unknown): number | null {
-  return error instanceof ChatError ? (CLOSE_FOR[error.code] ?? null) : null;
+/** The close code that tells a browser why a connection was refused; 1011 (transient) for a failure of ours. */
+export function refusalCloseCode(error: ChatError): number {
+  return CLOSE_FOR[error.code] ?? 1011;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { RawData } from 'ws';
-import { ChatError } from '../chat/errors.js';
+import { answerFor, ChatError } from '../chat/errors.js';
 import { messageInput, parse, readInput, typingInput } from '../chat/schemas.js';
 import { type ChatService, unreadFrame } from '../chat/service.js';
 import { principalOf, type RoomState } from '../chat/types.js';
@@ -19,20 +19,28 @@ const PONG = JSON.stringify({ type: 'pong' });
 /**
  * Subscribes before the first frame is sent and holds what arrives until then,
  * so nothing published between reading the state and sending it is lost.
+ * Messages up to the `ready` frame's last_seq reach the client through its
+ * history fetch; those are dropped whenever they arrive, held or live (a store
+ * may resolve an append, and so publish it, after a later read of last_seq).
  */
 function subscribeHeld(socket: ClientSocket, fanout: Fanout, group: string) {
-  let held: string[] | null = [];
+  let held: FanoutEvent[] | null = [];
+  let fetchedUpTo = 0;
+  const deliver = (event: FanoutEvent) => {
+    if (event.seq === undefined || event.seq > fetchedUpTo) socket.send(event.frame);
+  };
   const unsubscribe = fanout.subscribe(group, (event: FanoutEvent) => {
     if (event.exceptSocket === socket.id) return;
-    if (held) held.push(event.frame);
-    else socket.send(event.frame);
+    if (held) held.push(event);
+    else deliver(event);
   });
   socket.ws.once('close', unsubscribe);
   return {
-    release(keep: (frame: string) => boolean = () => true) {
-      const frames = held ?? [];
+    release(lastSeq = 0) {
+      fetchedUpTo = lastSeq;
+      const events = held ?? [];
       held = null;
-      for (const frame of frames) if (keep(frame)) socket.send(frame);
+      for (const event of events) deliver(event);
     },
   };
 }
@@ -52,44 +60,35 @@ function onFrames(socket: ClientSocket, logger: Logger, handle: (frame: Incoming
 }
 
 function answerError(socket: ClientSocket, logger: Logger, error: unknown, clientId: string | null): void {
-  if (error instanceof ChatError) {
-    socket.sendError(error.code, error.message, clientId);
-  } else {
-    logger.error({ err: error, user: socket.identity.id }, 'frame failed');
-    socket.sendError('invalid', 'the server could not handle this frame', clientId);
-  }
+  const answer = answerFor(error, logger, { user: socket.identity.id, client_id: clientId });
+  // An error frame has no status: a bug of ours goes out as the contract's transient frame code.
+  const code = answer.code === 'internal' ? 'unavailable' : answer.code;
+  socket.sendError(code, answer.message, clientId);
 }
 
-function refuse(socket: ClientSocket, error: unknown, logger: Logger): void {
+/** Closes a socket whose setup failed, with the code that tells the client why. */
+export function refuse(socket: ClientSocket, error: unknown, logger: Logger): void {
   // A paused socket would not read the client's half of the closing handshake.
   socket.ws.resume();
-  const code = refusalCloseCode(error);
-  if (code === null) {
-    logger.error({ err: error }, 'socket setup failed');
-    socket.close(1011, 'internal error');
-  } else {
-    socket.close(code, (error as ChatError).message);
-  }
-}
-
-function messageSeq(frame: string): number | null {
-  if (!frame.startsWith('{"type":"message"')) return null;
-  return (JSON.parse(frame) as { message: { seq: number } }).message.seq;
+  const answer = answerFor(error, logger, { user: socket.identity.id, during: 'socket setup' });
+  socket.close(refusalCloseCode(answer), answer.message);
 }
 
 export async function openChatSocket(socket: ClientSocket, requestId: string, deps: SocketDeps): Promise<void> {
   const { service, fanout, logger } = deps;
   const { identity } = socket;
   let room: RoomState;
+  let subscription: ReturnType<typeof subscribeHeld>;
+  let state: RoomState;
   try {
     room = await service.authorize(identity, requestId);
+    if (!socket.open) return;
+    subscription = subscribeHeld(socket, fanout, roomGroup(room.id));
+    state = (await service.store.getRoom(room.id)) ?? room;
   } catch (error) {
     refuse(socket, error, logger);
     return;
   }
-  if (!socket.open) return;
-  const subscription = subscribeHeld(socket, fanout, roomGroup(room.id));
-  const state = (await service.store.getRoom(room.id)) ?? room;
   socket.send(
     JSON.stringify({
       type: 'ready',
@@ -99,10 +98,7 @@ export async function openChatSocket(socket: ClientSocket, requestId: string, de
       me: { id: identity.id, role: identity.role, name: identity.name },
     }),
   );
-  // Messages up to last_seq reach the client through its history fetch, not twice.
-  // Only the number is captured: the frame handler below lives as long as the socket.
-  const lastSeq = state.last_seq;
-  subscription.release((frame) => (messageSeq(frame) ?? Infinity) > lastSeq);
+  subscription.release(state.last_seq);
 
   onFrames(socket, logger, (frame, clientId) => {
     switch (frame.type) {

@@ -7,7 +7,7 @@ import { isOriginAllowed } from '../http/cors.js';
 import { pathOf } from '../logger.js';
 import { KeyedRateLimiter } from '../rate-limit.js';
 import { CLOSE, ClientSocket } from './client-socket.js';
-import { openChatSocket, openNotificationsSocket, type SocketDeps } from './handlers.js';
+import { openChatSocket, openNotificationsSocket, refuse, type SocketDeps } from './handlers.js';
 
 const CHAT_PATH = /^\/ws\/service-chat\/([^/]+)\/?$/;
 const NOTIFICATIONS_PATH = /^\/ws\/notifications\/?$/;
@@ -82,10 +82,7 @@ export function attachWebSockets(
       const opened = requestId !== null
         ? openChatSocket(client, requestId, deps)
         : openNotificationsSocket(client, deps);
-      opened.catch((error: unknown) => {
-        logger.error({ err: error }, 'websocket setup failed');
-        client.close(1011, 'internal error');
-      });
+      opened.catch((error: unknown) => refuse(client, error, logger));
     });
   });
 
