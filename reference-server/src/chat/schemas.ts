@@ -3,10 +3,19 @@ import { ChatError } from './errors.js';
 
 /** Inputs of the domain, shared by the REST routes and the WebSocket frames. */
 
-const clientId = z.string().min(1).max(128);
+/**
+ * JSON can carry a lone UTF-16 surrogate (`"\ud800"`), which has no UTF-8
+ * form: stored, it would come back as replacement characters, and two
+ * client_ids differing only there would collapse into one. Refused instead.
+ */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+const text = () =>
+  z.string().refine((value) => !LONE_SURROGATE.test(value), 'must be well-formed Unicode text (no lone surrogates)');
+
+const clientId = text().min(1).max(128);
 
 export const messageInput = z.object({
-  body: z.string(),
+  body: text(),
   client_id: clientId.nullish(),
 });
 
@@ -19,8 +28,8 @@ export const typingInput = z.object({
 });
 
 export const roomInput = z.object({
-  workshop_id: z.string().min(1).max(128),
-  title: z.string(),
+  workshop_id: text().min(1).max(128),
+  title: text(),
 });
 
 export const devTokenInput = z.object({
