@@ -45,6 +45,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`motoreach-reference-server: ${error.message}\n`);
+    process.exit(2);
+  }
   process.stderr.write(`motoreach-reference-server: failed to start: ${(error as Error).stack ?? String(error)}\n`);
   process.exit(1);
 });

@@ -9,6 +9,7 @@ import { createApp } from './http/app.js';
 import { createLogger, type Logger } from './logger.js';
 import { KeyedRateLimiter } from './rate-limit.js';
 import { openStore } from './store/open.js';
+import type { ChatStore } from './store/store.js';
 import { attachWebSockets } from './ws/upgrade.js';
 
 export interface RunningServer {
@@ -24,12 +25,14 @@ export interface RunningServer {
 export interface StartOptions {
   logger?: Logger;
   fanout?: Fanout;
+  /** A store to use instead of opening the configured one; the server closes it on close(). */
+  store?: ChatStore;
 }
 
 export async function startServer(options: Config | ServerOptions, extras: StartOptions = {}): Promise<RunningServer> {
   const config = 'jwt' in options ? (options as Config) : resolveConfig(options as ServerOptions);
   const logger = extras.logger ?? createLogger(config.logLevel);
-  const store = await openStore(config, logger);
+  const store = extras.store ?? (await openStore(config, logger));
   const fanout = extras.fanout ?? new LocalFanout();
   const service = new ChatService(store, fanout, config.limits, (err, context) =>
     logger.error({ err, context }, 'background work failed'),
@@ -42,13 +45,21 @@ export async function startServer(options: Config | ServerOptions, extras: Start
   const server: Server = createHttpServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, app);
   const sockets = attachWebSockets(server, config, verify, { service, fanout, logger });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    // Releases DATA_DIR's lock too, so that the embedding program may try again.
+    await sockets.close();
+    rateLimiter.close();
+    await store.close();
+    throw error;
+  }
   ready = true;
   const { port } = server.address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;

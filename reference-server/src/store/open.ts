@@ -9,5 +9,5 @@ export async function openStore(config: Config, logger: Logger): Promise<ChatSto
     const { MongoStore } = await import('./mongo.js');
     return MongoStore.connect(config.mongodbUri, { logger });
   }
-  return new SqliteStore({ dataDir: config.dataDir, synchronous: config.sqliteSynchronous });
+  return new SqliteStore({ dataDir: config.dataDir, synchronous: config.sqliteSynchronous, logger });
 }

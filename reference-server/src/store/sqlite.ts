@@ -1,15 +1,19 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Message, Principal, Room, RoomListing, RoomState, Side, UnreadSnapshot } from '../chat/types.js';
-import { newId } from './ids.js';
+import type { Logger } from '../logger.js';
 import { Checkpointer } from './checkpointer.js';
+import { DataDirLock, prepareDataDir } from './data-dir.js';
+import { isStoreUnavailable, StoreUnavailableError } from './failures.js';
+import { newId } from './ids.js';
 import type { AppendResult, ChatStore, CursorResult, MessagePage, NewMessage, NewRoom, PageQuery } from './store.js';
 
 export interface SqliteStoreOptions {
   dataDir: string;
   /** `full` survives power loss; `normal` (WAL) survives a crash or kill -9 of the process. */
   synchronous?: 'full' | 'normal';
+  /** Where a failing checkpoint worker is reported. */
+  logger?: Logger;
 }
 
 interface RoomRow {
@@ -125,10 +129,12 @@ function toMessage(row: MessageRow): Message {
  * The embedded store. Appends that arrive in one event-loop turn are committed
  * together in one transaction (if it fails, each is retried in its own, so one
  * bad append does not fail the others): one WAL commit for many messages is
- * what lets durable writes keep up with a bare broadcast.
+ * what lets durable writes keep up with a bare broadcast. It holds DATA_DIR's
+ * lock from construction to close().
  */
 export class SqliteStore implements ChatStore {
   readonly #db: Database.Database;
+  readonly #lock: DataDirLock;
   #pending: PendingAppend[] = [];
   #flushScheduled = false;
   #closed = false;
@@ -138,22 +144,16 @@ export class SqliteStore implements ChatStore {
   readonly #appendBatch: (batch: PendingAppend[]) => AppendResult[];
 
   constructor(options: SqliteStoreOptions) {
-    mkdirSync(options.dataDir, { recursive: true });
+    prepareDataDir(options.dataDir);
+    this.#lock = DataDirLock.acquire(options.dataDir);
     const file = join(options.dataDir, 'motoreach-chat.sqlite3');
-    this.#db = new Database(file);
-    this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma('wal_autocheckpoint = 0');
-    this.#db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
-    this.#db.pragma('foreign_keys = ON');
-    this.#db.pragma('busy_timeout = 5000');
-    const version = this.#db.pragma('user_version', { simple: true }) as number;
-    if (version > SCHEMA_VERSION) {
-      this.#db.close();
-      throw new Error(`${file} was written by a newer server (schema ${version}; this one knows ${SCHEMA_VERSION}): upgrade the server`);
+    try {
+      this.#db = this.#open(file, options.synchronous);
+    } catch (error) {
+      this.#lock.release();
+      throw error;
     }
-    this.#db.exec(SCHEMA);
-    this.#db.pragma(`user_version = ${SCHEMA_VERSION}`);
-    this.#checkpointer = new Checkpointer(file);
+    this.#checkpointer = new Checkpointer(this.#db, { logger: options.logger });
     const db = this.#db;
     this.#stmt = {
       insertRoom: db.prepare('INSERT INTO rooms (id, user_id, workshop_id, title, created_at) VALUES (?, ?, ?, ?, ?)'),
@@ -227,9 +227,31 @@ export class SqliteStore implements ChatStore {
     this.#appendBatch = db.transaction((batch: PendingAppend[]) => batch.map((op) => append(op.input)));
   }
 
+  #open(file: string, synchronous: SqliteStoreOptions['synchronous']): Database.Database {
+    const db = new Database(file);
+    try {
+      db.pragma('journal_mode = WAL');
+      db.pragma('wal_autocheckpoint = 0');
+      db.pragma(`synchronous = ${synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+      db.pragma('foreign_keys = ON');
+      db.pragma('busy_timeout = 5000');
+      const version = db.pragma('user_version', { simple: true }) as number;
+      if (version > SCHEMA_VERSION) {
+        throw new Error(`${file} was written by a newer server (schema ${version}; this one knows ${SCHEMA_VERSION}): upgrade the server`);
+      }
+      db.exec(SCHEMA);
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      return db;
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  }
+
   async createRoom(input: NewRoom): Promise<Room> {
     const room: Room = { id: newId('r'), ...input, created_at: new Date().toISOString() };
     this.#stmt.insertRoom.run(room.id, room.user_id, room.workshop_id, room.title, room.created_at);
+    this.#checkpointer.committed();
     return room;
   }
 
@@ -251,7 +273,7 @@ export class SqliteStore implements ChatStore {
   }
 
   appendMessage(input: NewMessage): Promise<AppendResult> {
-    if (this.#closed) return Promise.reject(new Error('store is closed'));
+    if (this.#closed) return Promise.reject(new StoreUnavailableError('store is closed'));
     return new Promise((resolve, reject) => {
       this.#pending.push({ input, resolve, reject });
       if (!this.#flushScheduled) {
@@ -269,13 +291,21 @@ export class SqliteStore implements ChatStore {
     let results: AppendResult[];
     try {
       results = this.#appendBatch(batch);
-    } catch {
-      // The batch rolled back as a whole; one transaction each keeps the good ones and fails only the bad.
+    } catch (error) {
+      // The batch rolled back as a whole: nothing of it is stored, no seq is taken.
+      if (isStoreUnavailable(error)) {
+        // The storage failed (disk full, I/O): one transaction each would fail alike and only add
+        // writes to a failing disk. Every append gets the one error, which is logged once.
+        for (const op of batch) op.reject(error);
+        return;
+      }
+      // One bad append: one transaction each keeps the good ones and fails only the bad.
       for (const op of batch) {
         try {
           op.resolve(this.#appendOne(op.input));
-        } catch (error) {
-          op.reject(error);
+          this.#checkpointer.committed();
+        } catch (opError) {
+          op.reject(opError);
         }
       }
       return;
@@ -301,6 +331,7 @@ export class SqliteStore implements ChatStore {
     const target = seq ?? Number.MAX_SAFE_INTEGER;
     const stmt = side === 'user' ? this.#stmt.advanceUser : this.#stmt.advanceWorkshop;
     const { changes } = stmt.run({ seq: target, id: requestId });
+    if (changes > 0) this.#checkpointer.committed();
     const row = this.#stmt.getRoom.get(requestId);
     if (!row) throw new Error(`no such room: ${requestId}`);
     return { read_cursors: { user: row.user_cursor, workshop: row.workshop_cursor }, moved: changes > 0 };
@@ -331,5 +362,6 @@ export class SqliteStore implements ChatStore {
     await this.#checkpointer.close();
     // The last connection to close checkpoints what is left and removes the WAL.
     this.#db.close();
+    this.#lock.release();
   }
 }
