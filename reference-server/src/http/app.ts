@@ -11,6 +11,7 @@ import { pathOf, type Logger } from '../logger.js';
 import type { KeyedRateLimiter } from '../rate-limit.js';
 import { corsFor } from './cors.js';
 import { apiRoutes } from './routes.js';
+import { staticFiles } from './static.js';
 
 export interface HttpDeps {
   config: Config;
@@ -87,7 +88,7 @@ export function createApp(deps: HttpDeps): express.Express {
   api.use(errorHandler(logger));
   app.use('/api', api);
 
-  if (config.staticDir) app.use(express.static(config.staticDir));
+  if (config.staticDir) app.use(staticFiles(config.staticDir));
   app.use((_req, res) => {
     sendError(res, new ChatError('not_found', 'no such route'));
   });
