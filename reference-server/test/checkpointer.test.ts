@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { Worker } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import pino from 'pino';
+import { Checkpointer } from '../src/store/checkpointer.js';
+import { SqliteStore } from '../src/store/sqlite.js';
+import { eventually, tempDir } from './helpers/harness.js';
+
+/**
+ * The WAL checkpointer: a dead worker neither crashes the process nor lets the
+ * WAL grow without bound, close() always ends, and every kind of commit counts
+ * towards the next checkpoint.
+ */
+
+const dirs: string[] = [];
+after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+function dir(): string {
+  const d = tempDir();
+  dirs.push(d);
+  return d;
+}
+
+/** A database set up as the store sets up its own: WAL, no automatic checkpoints. */
+function walDatabase(): Database.Database {
+  const db = new Database(join(dir(), 'test.sqlite3'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('wal_autocheckpoint = 0');
+  db.pragma('synchronous = NORMAL');
+  db.exec('CREATE TABLE t (body TEXT)');
+  return db;
+}
+
+function capturingLogger() {
+  const lines: Array<Record<string, any>> = [];
+  return { lines, logger: pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) }) };
+}
+
+const within = <T>(promise: Promise<T>, ms = 5000) =>
+  Promise.race([promise.then(() => 'done'), new Promise((resolve) => setTimeout(() => resolve('timed out'), ms).unref())]);
+
+const evalWorker = (source: string) => () => new Worker(source, { eval: true });
+
+describe('checkpointer', () => {
+  test('a worker that dies at start: no crash, SQLite checkpoints on the main thread, close() ends, the WAL stays bounded', async () => {
+    const db = walDatabase();
+    const { lines, logger } = capturingLogger();
+    const checkpointer = new Checkpointer(db, { logger, spawn: evalWorker('throw new Error("cannot open the database")') });
+    await eventually(() => lines.some((l) => l.msg.startsWith('WAL checkpoint worker failed')), 'the failure logged');
+    assert.equal(lines.length, 1);
+    assert.equal(lines[0]!.err.message, 'cannot open the database');
+    assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 1000);
+
+    // 12 MB in 3,000 commits: with checkpoints off, the WAL would hold all of it.
+    const insert = db.prepare('INSERT INTO t (body) VALUES (?)');
+    const row = 'x'.repeat(4000);
+    for (let i = 0; i < 3000; i++) {
+      insert.run(row);
+      checkpointer.committed();
+    }
+    const wal = statSync(`${db.name}-wal`).size;
+    assert.ok(wal < 6 * 1024 * 1024, `the WAL is ${wal} bytes`);
+    assert.equal(await within(checkpointer.close()), 'done');
+    db.close();
+  });
+
+  test('a worker that dies later: the fallback takes over and close() still ends', async () => {
+    const db = walDatabase();
+    const { lines, logger } = capturingLogger();
+    const checkpointer = new Checkpointer(db, {
+      logger,
+      spawn: evalWorker("require('node:worker_threads').parentPort.on('message', () => process.exit(3))"),
+    });
+    for (let i = 0; i < 64; i++) checkpointer.committed();
+    await eventually(() => lines.length > 0, 'the failure logged');
+    assert.equal(lines[0]!.err.message, 'the checkpoint worker exited with code 3');
+    assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 1000);
+    for (let i = 0; i < 200; i++) checkpointer.committed();
+    assert.equal(await within(checkpointer.close()), 'done');
+    db.close();
+  });
+
+  test('close() ends while a healthy worker is idle', async () => {
+    const db = walDatabase();
+    const checkpointer = new Checkpointer(db);
+    assert.equal(await within(checkpointer.close()), 'done');
+    db.close();
+  });
+});
+
+describe('every commit of the SQLite store counts towards a checkpoint', () => {
+  const hashOf = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+
+  /** Runs `commits` against a fresh store and waits until the worker's checkpoint reaches the database file. */
+  async function checkpointed(commits: (store: SqliteStore) => Promise<void>) {
+    const dataDir = dir();
+    const store = new SqliteStore({ dataDir, synchronous: 'normal' });
+    const file = join(dataDir, 'motoreach-chat.sqlite3');
+    const before = hashOf(file);
+    try {
+      await commits(store);
+      // Only a checkpoint writes the database file: commits go to the WAL.
+      await eventually(() => hashOf(file) !== before, 'a checkpoint');
+    } finally {
+      await store.close();
+    }
+  }
+
+  const append = (store: SqliteStore, requestId: string, i: number) =>
+    store.appendMessage({
+      request_id: requestId,
+      sender: { id: 'u', role: 'user', name: null },
+      side: 'user',
+      body: `m${i}`,
+      client_id: `c${i}`,
+    });
+
+  test('room creations', async () => {
+    await checkpointed(async (store) => {
+      for (let i = 0; i < 64; i++) await store.createRoom({ user_id: 'u', workshop_id: 'w', title: `r${i}` });
+    });
+  });
+
+  test('cursor moves', async () => {
+    await checkpointed(async (store) => {
+      const room = await store.createRoom({ user_id: 'u', workshop_id: 'w', title: 'r' });
+      // One turn, one batch, one commit.
+      await Promise.all(Array.from({ length: 70 }, (_, i) => append(store, room.id, i)));
+      for (let seq = 1; seq <= 62; seq++) assert.equal((await store.advanceCursor(room.id, 'workshop', seq)).moved, true);
+    });
+  });
+
+  test('the one-by-one commits after a batch failed on one bad append', async () => {
+    await checkpointed(async (store) => {
+      const room = await store.createRoom({ user_id: 'u', workshop_id: 'w', title: 'r' });
+      const good = Array.from({ length: 63 }, (_, i) => append(store, room.id, i));
+      const bad = append(store, 'no-such-room', 99);
+      await assert.rejects(bad, /no such room/);
+      assert.deepEqual((await Promise.all(good)).map((r) => r.message.seq), Array.from({ length: 63 }, (_, i) => i + 1));
+    });
+  });
+});
