@@ -51,7 +51,7 @@ describe('storage faults', () => {
   };
 
   before(async () => {
-    ({ server, store } = await startFaultyServer({}, log.logger));
+    ({ server, store } = await startFaultyServer({ allowedOrigins: ['https://host.example'] }, log.logger));
   });
   afterEach(closeAll);
   after(async () => {
@@ -62,8 +62,12 @@ describe('storage faults', () => {
   test('REST: a full disk is 503 unavailable with Retry-After, stores nothing; the retry stores exactly one', async () => {
     const c = await cast(server);
     store.fail('appendMessage', () => sqliteError('SQLITE_FULL'));
-    const refused = await api(server.url, 'POST', messagesPath(c), c.ownerToken, { body: 'hello', client_id: 'c-1' });
+    const refused = await api(server.url, 'POST', messagesPath(c), c.ownerToken, { body: 'hello', client_id: 'c-1' }, {
+      origin: 'https://host.example',
+    });
     assert.equal(refused.status, 503);
+    // A widget on another origin can read the hint.
+    assert.equal(refused.headers.get('access-control-expose-headers'), 'X-Request-Id, Retry-After');
     assert.deepEqual(refused.body, {
       error: { code: 'unavailable', message: 'the chat server cannot store this right now; retry shortly' },
     });

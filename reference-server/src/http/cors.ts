@@ -21,7 +21,8 @@ export function corsFor(allowed: string[] | '*'): RequestHandler {
     }
     if (origin !== undefined) {
       res.setHeader('Access-Control-Allow-Origin', origin);
-      res.setHeader('Access-Control-Expose-Headers', 'X-Request-Id');
+      // Unless exposed, a page of another origin cannot read Retry-After (a 503's hint when to retry).
+      res.setHeader('Access-Control-Expose-Headers', 'X-Request-Id, Retry-After');
     }
     if (req.method === 'OPTIONS') {
       res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');

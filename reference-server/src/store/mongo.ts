@@ -2,6 +2,7 @@ import mongoose, { type ClientSession, type Connection, type Model, Schema } fro
 import type { Message, Principal, Room, RoomListing, RoomState, Sender, Side, UnreadSnapshot } from '../chat/types.js';
 import { otherSide } from '../chat/types.js';
 import type { Logger } from '../logger.js';
+import { StoreUnavailableError } from './failures.js';
 import { newId } from './ids.js';
 import type { AppendResult, ChatStore, CursorResult, MessagePage, NewMessage, NewRoom, PageQuery } from './store.js';
 
@@ -244,7 +245,7 @@ export class MongoStore implements ChatStore {
   }
 
   appendMessage(input: NewMessage): Promise<AppendResult> {
-    if (this.#closing) return Promise.reject(new Error('store is closed'));
+    if (this.#closing) return Promise.reject(new StoreUnavailableError('store is closed'));
     const roomId = input.request_id;
     const previous = this.#tails.get(roomId) ?? Promise.resolve();
     const result = previous.then(() => this.#append(input));
