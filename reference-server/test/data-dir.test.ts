@@ -70,14 +70,17 @@ describe('DATA_DIR', () => {
     await again.close();
   });
 
-  test('a DATA_DIR that cannot be created exits 2 with one line naming it', () => {
+  test('a DATA_DIR that cannot be created, or is a file, exits 2 with one line naming it', () => {
     const parent = dataDir();
     const file = join(parent, 'a-file');
     writeFileSync(file, 'not a directory');
     const dir = join(file, 'data');
-    const { status, stderr } = runToExit(dir);
-    assert.equal(status, 2);
-    assert.equal(stderr, `motoreach-reference-server: DATA_DIR ${dir} does not exist and cannot be created (ENOTDIR)\n`);
+    const uncreatable = runToExit(dir);
+    assert.equal(uncreatable.status, 2);
+    assert.equal(uncreatable.stderr, `motoreach-reference-server: DATA_DIR ${dir} does not exist and cannot be created (ENOTDIR)\n`);
+    const notADirectory = runToExit(file);
+    assert.equal(notADirectory.status, 2);
+    assert.equal(notADirectory.stderr, `motoreach-reference-server: DATA_DIR ${file} is not a directory\n`);
   });
 
   test('a read-only DATA_DIR exits 2 with one line naming it', (t) => {

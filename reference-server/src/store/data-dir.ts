@@ -19,6 +19,7 @@ export function prepareDataDir(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true });
   } catch (error) {
+    if (reason(error) === 'EEXIST') throw new DataDirError(`DATA_DIR ${dir} is not a directory`);
     throw new DataDirError(`DATA_DIR ${dir} does not exist and cannot be created (${reason(error)})`);
   }
   try {
