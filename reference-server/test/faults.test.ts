@@ -109,6 +109,29 @@ describe('storage faults', () => {
     assert.deepEqual(admin.of('message').length, 1);
   });
 
+  test('storage failing for a while: every retry is unavailable and stores nothing; once it clears, one retry stores one', async () => {
+    const c = await cast(server);
+    const owner = await chat(c, c.ownerToken);
+    const clear = store.failWhile('appendMessage', () => sqliteError('SQLITE_BUSY', 'database is locked'));
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const rest = await api(server.url, 'POST', messagesPath(c), c.ownerToken, { body: 'rest', client_id: 'w-rest' });
+      assert.deepEqual([rest.status, rest.body.error.code], [503, 'unavailable']);
+      owner.send({ type: 'message', body: 'ws', client_id: 'w-ws' });
+      await owner.until((fs) => fs.filter((f) => f.type === 'error').length === attempt, `error ${attempt}`);
+    }
+    assert.deepEqual(owner.of('error').map((f) => [f.code, f.client_id]), Array(3).fill(['unavailable', 'w-ws']));
+    assert.deepEqual(await storedMessages(c), []);
+    clear();
+    const rest = await api(server.url, 'POST', messagesPath(c), c.ownerToken, { body: 'rest', client_id: 'w-rest' });
+    owner.send({ type: 'message', body: 'ws', client_id: 'w-ws' });
+    const ack = await owner.next('message', (f) => f.message.client_id === 'w-ws');
+    assert.deepEqual(
+      (await storedMessages(c)).map((m) => [m.seq, m.client_id]),
+      [[1, 'w-rest'], [2, 'w-ws']],
+    );
+    assert.deepEqual([rest.status, ack.message.seq], [201, 2]);
+  });
+
   test('a MongoDB failover that withTransaction gave up on is unavailable too, on both paths', async () => {
     const c = await cast(server);
     const owner = await chat(c, c.ownerToken);
