@@ -10,7 +10,8 @@ export async function serverUrl(): Promise<string> {
 }
 
 export const stopServer = () => executeServerCommand('server-stop');
-export const startServer = (payload?: { maxBodyChars?: number }) => executeServerCommand('server-start', payload);
+/** Restarts the server (same port and data); with `jwtSecret`, every token signed before is refused (4401). */
+export const startServer = (payload?: { maxBodyChars?: number; jwtSecret?: string }) => executeServerCommand('server-start', payload);
 
 export interface Identity {
   sub: string;
@@ -31,6 +32,13 @@ export async function token(identity: Identity): Promise<string> {
   });
   if (!res.ok) throw new Error(`dev token: ${res.status}`);
   return ((await res.json()) as { token: string }).token;
+}
+
+/** A token signed with `secret` (as a server restarted with that secret accepts), valid for an hour. */
+export async function signedToken(secret: string, identity: Identity): Promise<string> {
+  const signed = await executeServerCommand<string, { secret: string; claims: Identity }>('sign-token', { secret, claims: identity });
+  if (!signed) throw new Error('sign-token: no answer');
+  return signed;
 }
 
 /**

@@ -2,7 +2,7 @@ import { expect, fixture, html } from '@open-wc/testing';
 import type { ChatClient, ChatMessage } from '@motoreach/chat-client';
 import '../index.js';
 import type { MotoreachChat } from './chat.js';
-import { networkBack, pair, startServer, stopServer, storedBodies, token, waitFor } from '../../test/helpers.js';
+import { networkBack, pair, signedToken, startServer, stopServer, storedBodies, token, waitFor } from '../../test/helpers.js';
 import { $, bubbles, connected, typeAndSubmit } from '../../test/dom.js';
 
 // A widget removed from the page tears down in a microtask (so that a move within the page keeps
@@ -118,6 +118,34 @@ describe('<motoreach-chat> sharing rooms and clients', () => {
       await waitFor(() => ownState(el) === 'sent', 'the message is stored', 15_000);
       expect(sent).to.deep.equal(['written while the server was away']);
       expect(await storedBodies(p.baseUrl, p.adminToken, p.room.id)).to.deep.equal(['written while the server was away']);
+    });
+
+    it('renews a refused socket with the newest token of the same person, and the offline message arrives once', async () => {
+      const p = await pair();
+      clients.push(p.owner, p.admin);
+      const el = await fixture<MotoreachChat>(html`<motoreach-chat base-url=${p.baseUrl} token=${p.ownerToken} request-id=${p.room.id}></motoreach-chat>`);
+      await connected(el);
+      const sent: string[] = [];
+      el.addEventListener('motoreach-message-sent', (e) => sent.push(e.detail.message.body));
+
+      await stopServer();
+      await waitFor(() => el.connectionStatus !== 'open', 'the socket is down');
+      await typeAndSubmit(el, 'sent with the renewed token');
+      await waitFor(() => ownState(el) === 'pending', 'pending');
+      // The server comes back with another secret: the token in use is refused (4401), and the SDK
+      // asks the widgets' token provider, which answers the token set last.
+      const rotated = 'rotated-widgets-secret';
+      const renewed = await signedToken(rotated, { sub: p.ownerId, role: 'user', name: 'Ana' });
+      el.token = renewed;
+      await el.updateComplete;
+      await startServer({ jwtSecret: rotated });
+      networkBack();
+
+      await waitFor(() => ownState(el) === 'sent', 'the message is stored', 15_000);
+      await connected(el);
+      expect($(el, '.notice')).to.equal(null);
+      expect(sent).to.deep.equal(['sent with the renewed token']);
+      expect(await storedBodies(p.baseUrl, renewed, p.room.id)).to.deep.equal(['sent with the renewed token']);
     });
 
     it('picks up a pending message in a new widget of the same person, as after a reload', async () => {
