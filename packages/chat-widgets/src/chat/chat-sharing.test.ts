@@ -148,6 +148,36 @@ describe('<motoreach-chat> sharing rooms and clients', () => {
       expect(await storedBodies(p.baseUrl, renewed, p.room.id)).to.deep.equal(['sent with the renewed token']);
     });
 
+    it("does not let a widget still holding the old token undo another widget's newer one", async () => {
+      const p = await pair();
+      clients.push(p.owner, p.admin);
+      const other = await p.owner.createRoom({ workshop_id: p.workshop, title: 'Oil change' });
+      const wrap = await fixture<HTMLElement>(html`<div>
+        <motoreach-chat id="refreshed" base-url=${p.baseUrl} token=${p.ownerToken} request-id=${p.room.id}></motoreach-chat>
+        <motoreach-chat id="stale" base-url=${p.baseUrl} token=${p.ownerToken} request-id=${p.room.id}></motoreach-chat>
+      </div>`);
+      const refreshed = wrap.querySelector<MotoreachChat>('#refreshed')!;
+      const stale = wrap.querySelector<MotoreachChat>('#stale')!;
+      await connected(refreshed);
+      await connected(stale);
+
+      await stopServer();
+      const rotated = 'rotated-widgets-secret';
+      const renewed = await signedToken(rotated, { sub: p.ownerId, role: 'user', name: 'Ana' });
+      refreshed.token = renewed;
+      await refreshed.updateComplete;
+      // The other widget re-resolves its client (here for another room) with the token it still has.
+      stale.requestId = other.id;
+      await stale.updateComplete;
+      await startServer({ jwtSecret: rotated });
+      networkBack();
+
+      await connected(refreshed);
+      await connected(stale);
+      expect($(refreshed, '.notice')).to.equal(null);
+      expect($(stale, '.notice')).to.equal(null);
+    });
+
     it('picks up a pending message in a new widget of the same person, as after a reload', async () => {
       const p = await pair();
       clients.push(p.owner, p.admin);

@@ -70,6 +70,8 @@ function release(entry: Shared): void {
  */
 export class ClientHolder {
   private owned: Shared | null = null;
+  /** The token this widget last handed to its shared client. */
+  private given = '';
   private current: ChatClient | null = null;
 
   resolve(provided: ChatClient | null | undefined, baseUrl: string | null | undefined, token: string | null | undefined): ChatClient | null {
@@ -77,11 +79,14 @@ export class ClientHolder {
       this.releaseOwned();
       return (this.current = provided ?? null);
     }
-    if (this.owned?.key === keyOf(baseUrl, token)) this.owned.token = token;
-    else {
+    if (this.owned?.key === keyOf(baseUrl, token)) {
+      // Only a token this widget was just given is news: its old one may be older than another widget's.
+      if (token !== this.given) this.owned.token = token;
+    } else {
       this.releaseOwned();
       this.owned = acquire(baseUrl, token);
     }
+    this.given = token;
     return (this.current = this.owned.client);
   }
 
@@ -97,5 +102,6 @@ export class ClientHolder {
   private releaseOwned(): void {
     if (this.owned) release(this.owned);
     this.owned = null;
+    this.given = '';
   }
 }
