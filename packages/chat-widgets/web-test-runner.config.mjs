@@ -1,7 +1,9 @@
 // Tests run in real Chromium against the real reference server, started here as a child process.
-// Commands let a test stop, start and reconfigure that server (same port, same data) to exercise
-// outages and refusals; tokens come from the server's development endpoint.
+// Commands let a test stop, start and reconfigure that server (same port, same data, another JWT
+// secret) to exercise outages and refusals; tokens come from the server's development endpoint, or
+// are signed here for a secret the server is about to get.
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,15 +15,17 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const bin = join(root, 'reference-server/src/bin.ts');
 const dataDir = mkdtempSync(join(tmpdir(), 'motoreach-widgets-'));
 const secret = 'widgets-test-secret';
+// The server's own JWT library, to sign tokens for a secret the server does not have yet.
+const jwt = createRequire(join(root, 'reference-server/package.json'))('jsonwebtoken');
 
 let child = null;
 let url = null;
 
-function startServer(port = 0, extraArgs = []) {
+function startServer(port = 0, extraArgs = [], jwtSecret = secret) {
   return new Promise((resolve, reject) => {
     const proc = spawn(
       process.execPath,
-      ['--import', 'tsx', bin, '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir, '--jwt-secret', secret, '--dev', '--http-rate-limit', '1000000', ...extraArgs],
+      ['--import', 'tsx', bin, '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir, '--jwt-secret', jwtSecret, '--dev', '--http-rate-limit', '1000000', ...extraArgs],
       { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let buffer = '';
@@ -82,10 +86,11 @@ const serverPlugin = {
     if (command === 'server-start') {
       await stopServer();
       const args = payload && payload.maxBodyChars ? ['--max-body-chars', String(payload.maxBodyChars)] : [];
-      const started = await startServer(port(), args);
+      const started = await startServer(port(), args, payload?.jwtSecret);
       child = started.proc;
       return true;
     }
+    if (command === 'sign-token') return jwt.sign(payload.claims, payload.secret, { algorithm: 'HS256', expiresIn: '1h' });
     return undefined;
   },
 };

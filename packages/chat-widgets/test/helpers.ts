@@ -10,7 +10,8 @@ export async function serverUrl(): Promise<string> {
 }
 
 export const stopServer = () => executeServerCommand('server-stop');
-export const startServer = (payload?: { maxBodyChars?: number }) => executeServerCommand('server-start', payload);
+/** Restarts the server (same port and data); with `jwtSecret`, every token signed before is refused (4401). */
+export const startServer = (payload?: { maxBodyChars?: number; jwtSecret?: string }) => executeServerCommand('server-start', payload);
 
 export interface Identity {
   sub: string;
@@ -33,6 +34,13 @@ export async function token(identity: Identity): Promise<string> {
   return ((await res.json()) as { token: string }).token;
 }
 
+/** A token signed with `secret` (as a server restarted with that secret accepts), valid for an hour. */
+export async function signedToken(secret: string, identity: Identity): Promise<string> {
+  const signed = await executeServerCommand<string, { secret: string; claims: Identity }>('sign-token', { secret, claims: identity });
+  if (!signed) throw new Error('sign-token: no answer');
+  return signed;
+}
+
 /**
  * A vehicle owner and the admin of a workshop, each with a ChatClient, and a fresh room between them;
  * `sameId` gives both the same opaque id, as two separate auth systems may.
@@ -41,12 +49,13 @@ export async function pair(title = 'Brakes squeak', options: { sameId?: boolean 
   const baseUrl = await serverUrl();
   const workshop = uid('w');
   const ownerId = uid('u');
+  const adminId = options.sameId ? ownerId : uid('a');
   const ownerToken = await token({ sub: ownerId, role: 'user', name: 'Ana' });
-  const adminToken = await token({ sub: options.sameId ? ownerId : uid('a'), role: 'workshop_admin', workshop_id: workshop, name: 'Bruno' });
+  const adminToken = await token({ sub: adminId, role: 'workshop_admin', workshop_id: workshop, name: 'Bruno' });
   const owner = new ChatClient({ baseUrl, token: ownerToken, reconnect: { minDelayMs: 50, maxDelayMs: 300 } });
   const admin = new ChatClient({ baseUrl, token: adminToken, reconnect: { minDelayMs: 50, maxDelayMs: 300 } });
   const room: RoomInfo = await owner.createRoom({ workshop_id: workshop, title });
-  return { baseUrl, workshop, ownerToken, adminToken, owner, admin, room };
+  return { baseUrl, workshop, ownerId, adminId, ownerToken, adminToken, owner, admin, room };
 }
 
 /** Sends `n` messages over REST, quickly, to build a history. */
@@ -75,3 +84,13 @@ export async function waitFor(predicate: () => unknown, message: string, timeout
 export function nextEvent<T extends Event>(target: EventTarget, type: string): Promise<T> {
   return new Promise((resolve) => target.addEventListener(type, (e) => resolve(e as T), { once: true }));
 }
+
+/** The bodies of a room's stored messages, as the server has them (REST, newest page). */
+export async function storedBodies(baseUrl: string, authToken: string, requestId: string): Promise<string[]> {
+  const res = await fetch(`${baseUrl}/api/service-requests/${requestId}/messages/?limit=100`, { headers: { authorization: `Bearer ${authToken}` } });
+  if (!res.ok) throw new Error(`history: ${res.status}`);
+  return ((await res.json()) as { messages: Array<{ body: string }> }).messages.map((m) => m.body);
+}
+
+/** What the browser does when the network comes back: the SDK tries again at once instead of after its backoff. */
+export const networkBack = () => window.dispatchEvent(new Event('online'));

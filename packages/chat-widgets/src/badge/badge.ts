@@ -3,6 +3,7 @@ import { property, state } from 'lit/decorators.js';
 import type { ChatClient, Notifications } from '@motoreach/chat-client';
 import { ClientHolder } from '../shared/client.js';
 import { emit } from '../shared/events.js';
+import { isFinal } from '../shared/failure.js';
 import { defaultBadgeStrings, type BadgeStrings } from '../shared/strings.js';
 import { formatNumber } from '../shared/time.js';
 import { srOnly } from '../shared/styles.js';
@@ -100,7 +101,7 @@ export class MotoreachBadge extends LitElement {
     this.unsubscribe.push(
       next.on('unread', () => this.recount()),
       next.on('notification', () => this.recount()),
-      next.on('error', (error) => emit(this, 'motoreach-error', { requestId: this.requestId, error })),
+      next.on('error', (error) => emit(this, 'motoreach-error', { requestId: this.requestId, error, final: isFinal(error) })),
     );
     this.recount();
   }

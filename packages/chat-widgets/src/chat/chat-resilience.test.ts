@@ -2,7 +2,8 @@ import { expect, fixture, html } from '@open-wc/testing';
 import { ChatClient } from '@motoreach/chat-client';
 import '../index.js';
 import type { MotoreachChat } from './chat.js';
-import { nextEvent, pair, startServer, stopServer, waitFor } from '../../test/helpers.js';
+import { networkBack, nextEvent, pair, startServer, stopServer, storedBodies, token, waitFor } from '../../test/helpers.js';
+import type { ErrorDetail } from '../shared/events.js';
 import { $, $$, bubbles, connected, typeAndSubmit } from '../../test/dom.js';
 
 describe('<motoreach-chat> failures', () => {
@@ -69,5 +70,95 @@ describe('<motoreach-chat> failures', () => {
     expect($$(owner, '.msg').map((m) => m.dataset['seq'])).to.deep.equal(['1', '2']);
     expect(statuses).to.include('open');
     expect(statuses[0]).to.not.equal('open');
+  });
+
+  describe('what the user sees', () => {
+    const banner = (el: MotoreachChat) => $(el, '.banner')?.textContent?.trim() ?? '';
+    const shown = (el: MotoreachChat) => el.shadowRoot!.textContent ?? '';
+    const errorsOf = (el: MotoreachChat) => {
+      const seen: ErrorDetail[] = [];
+      el.addEventListener('motoreach-error', (e) => seen.push(e.detail));
+      return seen;
+    };
+
+    it("says it can't reach the chat server while the server stays away, keeps the composer, and delivers afterwards", async () => {
+      const p = await pair();
+      clients.push(p.owner, p.admin);
+      const el = await fixture<MotoreachChat>(html`<motoreach-chat .client=${p.owner} request-id=${p.room.id}></motoreach-chat>`);
+      await connected(el);
+      const errors = errorsOf(el);
+
+      await stopServer();
+      await waitFor(() => banner(el).startsWith("Can't reach the chat server."), "can't reach");
+      expect(banner(el)).to.equal("Can't reach the chat server. Retrying…");
+      expect($(el, '.banner')!.getAttribute('role')).to.equal('status');
+      expect($(el, '.banner')!.dataset['state']).to.equal('unreachable');
+      await typeAndSubmit(el, 'written while unreachable');
+      await waitFor(() => banner(el).endsWith('1 message waits to be sent.'), 'the banner counts the waiting message');
+      expect(banner(el)).to.equal("Can't reach the chat server. Retrying… 1 message waits to be sent.");
+      expect($(el, '.notice')).to.equal(null);
+      expect(($(el, 'textarea') as HTMLTextAreaElement).disabled).to.equal(false);
+      expect(shown(el)).to.not.match(/unauthori[sz]ed|sign in/i);
+      expect(errors.filter((e) => e.final)).to.deep.equal([]);
+
+      await startServer();
+      networkBack();
+      await waitFor(() => !$(el, '.banner') && $(el, '.msg.own')?.dataset['state'] === 'sent', 'back and delivered', 15_000);
+      expect(await storedBodies(p.baseUrl, p.ownerToken, p.room.id)).to.deep.equal(['written while unreachable']);
+    });
+
+    it("opens on 'Connecting…' and turns to can't reach when the server is down from the start", async () => {
+      const p = await pair();
+      clients.push(p.owner, p.admin);
+      await stopServer();
+      const el = await fixture<MotoreachChat>(html`<motoreach-chat .client=${p.owner} request-id=${p.room.id}></motoreach-chat>`);
+      expect(banner(el)).to.equal('Connecting…');
+      await waitFor(() => $(el, '.banner')?.dataset['state'] === 'unreachable', "can't reach");
+      expect(banner(el)).to.equal("Can't reach the chat server. Retrying…");
+      expect($(el, '.notice')).to.equal(null);
+    });
+
+    it('asks to sign in again only when the server refuses the token twice, and a fresh token for the same person resumes', async () => {
+      const p = await pair();
+      clients.push(p.owner, p.admin);
+      // The owner's claims with a signature the server cannot verify.
+      const [header, payload, signature] = p.ownerToken.split('.');
+      const forged = `${header}.${payload}.${signature!.startsWith('A') ? 'B' : 'A'}${signature!.slice(1)}`;
+      const el = await fixture<MotoreachChat>(html`<motoreach-chat base-url=${p.baseUrl} token=${forged} request-id=${p.room.id}></motoreach-chat>`);
+      const errors = errorsOf(el);
+      await waitFor(() => $(el, '.notice'), 'the refusal notice');
+      expect($(el, '.notice')!.textContent!.trim()).to.equal('Your session has expired. Sign in again to chat.');
+      expect(($(el, 'textarea') as HTMLTextAreaElement).disabled).to.equal(true);
+      expect($(el, '.banner')).to.equal(null);
+      expect(errors.map((e) => [e.error.code, e.error.closeCode, e.final])).to.deep.include(['unauthorized', 4401, true]);
+
+      el.token = await token({ sub: p.ownerId, role: 'user', name: 'Ana' });
+      await connected(el);
+      expect($(el, '.notice')).to.equal(null);
+      await typeAndSubmit(el, 'signed in again');
+      await waitFor(() => $(el, '.msg.own')?.dataset['state'] === 'sent', 'sent');
+      expect(await storedBodies(p.baseUrl, p.ownerToken, p.room.id)).to.deep.equal(['signed in again']);
+    });
+
+    it('never shows a refusal when the token provider fails on a network fault', async () => {
+      const p = await pair();
+      clients.push(p.owner, p.admin);
+      const offline = new ChatClient({
+        baseUrl: p.baseUrl,
+        token: () => Promise.reject(new TypeError('Failed to fetch')),
+        reconnect: { minDelayMs: 50, maxDelayMs: 300 },
+      });
+      clients.push(offline);
+      const errors: ErrorDetail[] = [];
+      const el = await fixture<MotoreachChat>(
+        html`<motoreach-chat .client=${offline} request-id=${p.room.id} @motoreach-error=${(e: CustomEvent<ErrorDetail>) => errors.push(e.detail)}></motoreach-chat>`,
+      );
+      await waitFor(() => $(el, '.banner')?.dataset['state'] === 'unreachable', "can't reach");
+      expect(banner(el)).to.equal("Can't reach the chat server. Retrying…");
+      expect($(el, '.notice')).to.equal(null);
+      expect(($(el, 'textarea') as HTMLTextAreaElement).disabled).to.equal(false);
+      expect(shown(el)).to.not.match(/unauthori[sz]ed|sign in|session/i);
+      expect(errors.filter((e) => e.final)).to.deep.equal([]);
+    });
   });
 });

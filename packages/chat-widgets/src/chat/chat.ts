@@ -4,26 +4,27 @@ import { repeat } from 'lit/directives/repeat.js';
 import type { ChatClient, ChatError, ChatMessage, ConnectionStatus, Me, Room, RoomEvents } from '@motoreach/chat-client';
 import { ClientHolder } from '../shared/client.js';
 import { emit } from '../shared/events.js';
+import { isFinal, isRoomRefusal, isSignedOut, isTransient } from '../shared/failure.js';
 import { personKey, samePerson } from '../shared/person.js';
+import { retainRoom, type RoomHandle } from '../shared/room-handle.js';
 import { defaultChatStrings, type ChatStrings } from '../shared/strings.js';
 import { srOnly } from '../shared/styles.js';
 import { formatNumber } from '../shared/time.js';
 import { chatStyles } from './chat.styles.js';
 import { Composer } from './composer.js';
+import { ConnectionBanner } from './connection-banner.js';
 import { renderRow, type RowContext } from './message-row.js';
 import { MessageWindow, messageKey } from './message-window.js';
 
 /** A remote typing indicator disappears if no refresh arrives within this time. */
 const TYPING_EXPIRE_MS = 6000;
 
-const REFUSALS = new Set(['forbidden', 'not_found', 'unauthorized']);
-
 /**
  * The conversation of one service request: history, live messages, read state, typing, and a composer.
  *
  * @tag motoreach-chat
  * @csspart base - The whole widget.
- * @csspart banner - The connection banner (reconnecting / offline).
+ * @csspart banner - The connection banner (connecting, reconnecting, can't reach the server, offline); `data-state` says which.
  * @csspart log - The scrolling message list (role="log").
  * @csspart day-separator - A day heading between messages.
  * @csspart unread-divider - The line above the first unread message.
@@ -63,8 +64,8 @@ const REFUSALS = new Set(['forbidden', 'not_found', 'unauthorized']);
  * @fires motoreach-message-sent - A message from this widget was stored by the server. detail: {requestId, message}
  * @fires motoreach-message-received - A message from someone else arrived. detail: {requestId, message}
  * @fires motoreach-read - A read cursor moved (`own` tells whose). detail: {requestId, side, own, lastReadSeq, readCursors}
- * @fires motoreach-connection-change - The connection status changed. detail: {requestId, status, waiting}
- * @fires motoreach-error - Something failed (refused room, failed send, …). detail: {requestId, error}
+ * @fires motoreach-connection-change - The connection status changed. detail: {requestId, status, waiting, reason?}
+ * @fires motoreach-error - Something failed (refused room, failed send, …); `final` tells a refusal from a fault that passes. detail: {requestId, error, final}
  */
 export class MotoreachChat extends LitElement {
   static override styles = [srOnly, chatStyles];
@@ -95,6 +96,7 @@ export class MotoreachChat extends LitElement {
   @state() private dividerSeq: number | null = null;
 
   private holder = new ClientHolder();
+  private banner = new ConnectionBanner(this);
   private messageWindow = new MessageWindow(this, {
     room: () => this.room,
     status: () => this.status,
@@ -106,6 +108,7 @@ export class MotoreachChat extends LitElement {
     send: (room, text) => this.send(room, text),
   });
   private room: Room | null = null;
+  private roomHandle: RoomHandle | null = null;
   private unsubscribe: Array<() => void> = [];
   private dividerPlaced = false;
   private typerTimers = new Map<string, ReturnType<typeof setTimeout>>();
@@ -161,6 +164,8 @@ export class MotoreachChat extends LitElement {
     if (changed.has('client') || changed.has('baseUrl') || changed.has('token') || changed.has('requestId') || !this.room) {
       this.openRoom();
     }
+    // A new token for the same person keeps the client and the room: one the server had refused tries again.
+    if (changed.has('token') && this.room && this.refusal && isSignedOut(this.refusal)) this.connectRoom(this.room);
   }
 
   override render(): TemplateResult {
@@ -171,7 +176,7 @@ export class MotoreachChat extends LitElement {
     const row: RowContext = { strings: s, lang, room, dividerSeq: this.dividerSeq, linkify: this.linkify, retry: (m) => this.retry(m) };
     return html`
       <div part="base" class="base">
-        ${this.renderBanner()}
+        ${room && !this.refusal ? this.banner.render(this.s, room.outboxSize, this.resolvedLocale) : nothing}
         <div class="log-area">
           <div
             part="log"
@@ -203,19 +208,6 @@ export class MotoreachChat extends LitElement {
     `;
   }
 
-  private renderBanner(): TemplateResult | typeof nothing {
-    const room = this.room;
-    if (!room || this.refusal) return nothing;
-    const waiting = room.outboxSize;
-    const f = formatNumber(waiting, this.resolvedLocale);
-    let text: string;
-    if (this.status === 'reconnecting') text = this.s.reconnecting(waiting, f);
-    else if (this.status === 'offline') text = this.s.offline(waiting, f);
-    else if (this.status === 'connecting' || this.status === 'idle') text = this.s.connecting;
-    else return nothing;
-    return html`<div part="banner" class="banner" role="status">${text}</div>`;
-  }
-
   private renderTyping(): string {
     const names = [...this.typers.values()];
     if (names.length === 0) return '';
@@ -226,15 +218,18 @@ export class MotoreachChat extends LitElement {
 
   private openRoom(): void {
     const client = this.isConnected ? this.holder.resolve(this.client, this.baseUrl, this.token) : null;
-    const next = client && this.requestId ? client.room(this.requestId) : null;
-    if (next === this.room) return;
+    const wanted = client && this.requestId ? client.room(this.requestId) : null;
+    if (wanted === this.room) return;
     this.closeRoom();
+    this.roomHandle = client && this.requestId ? retainRoom(client, this.requestId) : null;
+    const next = this.roomHandle?.room ?? null;
     this.room = next;
     this.messageWindow.reset();
     this.refusal = null;
     this.dividerSeq = null;
     this.dividerPlaced = false;
     this.typers = new Map();
+    this.banner.reset(next?.status ?? 'idle');
     if (!next) return;
     const on = <K extends keyof RoomEvents>(type: K, handler: (e: RoomEvents[K]) => void) => this.unsubscribe.push(next.on(type, handler));
     on('change', (e) => this.messageWindow.setMessages(e.messages));
@@ -252,21 +247,32 @@ export class MotoreachChat extends LitElement {
     on('typing', (e) => this.onTyping(e.user, e.is_typing));
     on('status', (e) => {
       this.status = e.status;
+      this.banner.update(e.status, e.reason);
       if (e.status === 'open') this.placeUnreadDivider();
-      emit(this, 'motoreach-connection-change', { requestId: next.requestId, status: e.status, waiting: next.outboxSize });
+      emit(this, 'motoreach-connection-change', {
+        requestId: next.requestId,
+        status: e.status,
+        waiting: next.outboxSize,
+        ...(e.reason ? { reason: e.reason } : {}),
+      });
     });
     on('error', (error) => this.onError(error));
     this.status = next.status;
     // A shared client may already hold this room's history: show it now, not after the round trip.
     if (next.messages.length > 0) this.messageWindow.setMessages(next.messages);
-    next.connect().then(
+    this.connectRoom(next);
+  }
+
+  private connectRoom(room: Room): void {
+    this.refusal = null;
+    room.connect().then(
       () => {
-        if (this.room !== next) return;
-        this.messageWindow.setMessages(next.messages);
+        if (this.room !== room) return;
+        this.messageWindow.setMessages(room.messages);
         this.placeUnreadDivider();
       },
       (error: ChatError) => {
-        if (this.room === next) this.onError(error);
+        if (this.room === room) this.onError(error);
       },
     );
   }
@@ -278,13 +284,16 @@ export class MotoreachChat extends LitElement {
     for (const t of this.typerTimers.values()) clearTimeout(t);
     this.typerTimers.clear();
     this.messageWindow.stopObserving();
-    this.room?.close();
+    this.roomHandle?.release();
+    this.roomHandle = null;
     this.room = null;
   }
 
-  private onError(error: ChatError): void {
-    if (REFUSALS.has(error.code)) this.refusal = error;
-    emit(this, 'motoreach-error', { requestId: this.requestId, error });
+  private onError(error: ChatError, requestId = this.room?.requestId ?? this.requestId): void {
+    if (isRoomRefusal(error)) this.refusal = error;
+    // The SDK gave the room up on a fault that passes: say so as one, never as a refusal.
+    else if (this.room?.status === 'closed' && isTransient(error)) this.banner.stopped();
+    emit(this, 'motoreach-error', { requestId, error, final: isFinal(error) });
   }
 
   private onMessage(message: ChatMessage, own: boolean): void {
@@ -335,7 +344,7 @@ export class MotoreachChat extends LitElement {
     this.messageWindow.jumpToLatest();
     room.send(text).then(
       (message) => emit(this, 'motoreach-message-sent', { requestId: room.requestId, message }),
-      (error: ChatError) => this.onError(error),
+      (error: ChatError) => this.onError(error, room.requestId),
     );
   }
 
@@ -344,7 +353,7 @@ export class MotoreachChat extends LitElement {
     if (!room) return;
     room.retry(message).then(
       (stored) => emit(this, 'motoreach-message-sent', { requestId: room.requestId, message: stored }),
-      (error: ChatError) => this.onError(error),
+      (error: ChatError) => this.onError(error, room.requestId),
     );
   }
 }

@@ -53,7 +53,9 @@ export function renderRow(m: ChatMessage, prev: ChatMessage | undefined, next: C
   const prevT = prev && timeOf(prev, lang);
   const nextT = next && timeOf(next, lang);
   const newDay = !prevT || prevT.day !== t.day;
-  const own = samePerson(m.sender, room?.me);
+  // Only this viewer's own messages are ever local (pending or failed): others' arrive stored. A draft
+  // restored before the server has said who the viewer is still belongs on their side.
+  const own = m.state !== 'sent' || samePerson(m.sender, room?.me);
   const first = newDay || !prev || !samePerson(prev.sender, m.sender) || t.ms - prevT.ms > GROUP_MS;
   const last = !next || !nextT || !samePerson(next.sender, m.sender) || nextT.day !== t.day || nextT.ms - t.ms > GROUP_MS;
   const divider = ctx.dividerSeq !== null && m.seq === ctx.dividerSeq;

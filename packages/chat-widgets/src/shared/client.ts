@@ -1,36 +1,67 @@
-import { ChatClient } from '@motoreach/chat-client';
+import { ChatClient, localStorageOutbox, type OutboxStorage } from '@motoreach/chat-client';
+import { principalOf } from './principal.js';
 
-interface Entry {
-  client: ChatClient;
+interface Shared {
+  readonly key: string;
+  readonly client: ChatClient;
   refs: number;
+  /** The token this principal's widgets were given last: what the client's token provider answers. */
+  token: string;
 }
 
-// Widgets configured by attributes with the same base URL and token share one ChatClient, and so
-// one notifications socket, exactly as if the host had passed the same `.client` to each of them.
-const shared = new Map<string, Entry>();
+// Widgets configured by attributes share one ChatClient per server and person, exactly as if the host
+// had passed the same `.client` to each of them: one notifications socket, one socket per room, one
+// outbox. Keyed by the token's principal rather than the token itself, so that a refreshed token
+// (a new `token` attribute) keeps the client, its rooms and the messages still waiting to be sent;
+// the client picks the new token up the next time the server asks for a fresh one (4401 / 401).
+const shared = new Map<string, Shared>();
 
-const keyOf = (baseUrl: string, token: string) => `${baseUrl}\n${token}`;
+const normalise = (baseUrl: string): string => baseUrl.replace(/\/+$/, '');
 
-export function acquireClient(baseUrl: string, token: string): ChatClient {
+/** A token that is not a JWT has no principal to read: it is then its own key, as before. */
+const keyOf = (baseUrl: string, token: string): string => {
+  const principal = principalOf(token);
+  return JSON.stringify(principal ? [normalise(baseUrl), principal] : [normalise(baseUrl), null, token]);
+};
+
+// Unsent messages survive a reload, under a prefix naming the server and the person, so that two
+// people signing in on one device never see each other's drafts.
+function browserOutbox(baseUrl: string, principal: string): OutboxStorage | undefined {
+  try {
+    // Reading `localStorage` throws where storage is blocked (sandboxed frames, some privacy modes).
+    if (typeof localStorage === 'undefined') return undefined;
+  } catch {
+    return undefined;
+  }
+  return localStorageOutbox(`motoreach-outbox:${JSON.stringify([normalise(baseUrl), principal])}:`);
+}
+
+function acquire(baseUrl: string, token: string): Shared {
   const key = keyOf(baseUrl, token);
   let entry = shared.get(key);
   if (!entry) {
-    entry = { client: new ChatClient({ baseUrl, token }), refs: 0 };
-    shared.set(key, entry);
+    const principal = principalOf(token);
+    const made: Shared = {
+      key,
+      client: new ChatClient({
+        baseUrl,
+        token: () => made.token,
+        outboxStorage: principal ? browserOutbox(baseUrl, principal) : undefined,
+      }),
+      refs: 0,
+      token,
+    };
+    shared.set(key, (entry = made));
   }
+  entry.token = token;
   entry.refs++;
-  return entry.client;
+  return entry;
 }
 
-export function releaseClient(client: ChatClient): void {
-  for (const [key, entry] of shared) {
-    if (entry.client !== client) continue;
-    if (--entry.refs === 0) {
-      shared.delete(key);
-      client.close();
-    }
-    return;
-  }
+function release(entry: Shared): void {
+  if (--entry.refs > 0) return;
+  shared.delete(entry.key);
+  entry.client.close();
 }
 
 /**
@@ -38,25 +69,25 @@ export function releaseClient(client: ChatClient): void {
  * Tracks which of the two it holds so that it only ever closes what it made.
  */
 export class ClientHolder {
-  private owned: ChatClient | null = null;
-  private ownedKey = '';
+  private owned: Shared | null = null;
+  /** The token this widget last handed to its shared client. */
+  private given = '';
   private current: ChatClient | null = null;
 
   resolve(provided: ChatClient | null | undefined, baseUrl: string | null | undefined, token: string | null | undefined): ChatClient | null {
-    let next: ChatClient | null = null;
-    if (provided) next = provided;
-    else if (baseUrl && token) {
-      if (this.owned && this.ownedKey === keyOf(baseUrl, token)) next = this.owned;
-      else {
-        this.releaseOwned();
-        this.owned = acquireClient(baseUrl, token);
-        this.ownedKey = keyOf(baseUrl, token);
-        next = this.owned;
-      }
+    if (provided || !baseUrl || !token) {
+      this.releaseOwned();
+      return (this.current = provided ?? null);
     }
-    if (next !== this.owned) this.releaseOwned();
-    this.current = next;
-    return next;
+    if (this.owned?.key === keyOf(baseUrl, token)) {
+      // Only a token this widget was just given is news: its old one may be older than another widget's.
+      if (token !== this.given) this.owned.token = token;
+    } else {
+      this.releaseOwned();
+      this.owned = acquire(baseUrl, token);
+    }
+    this.given = token;
+    return (this.current = this.owned.client);
   }
 
   get client(): ChatClient | null {
@@ -69,8 +100,8 @@ export class ClientHolder {
   }
 
   private releaseOwned(): void {
-    if (this.owned) releaseClient(this.owned);
+    if (this.owned) release(this.owned);
     this.owned = null;
-    this.ownedKey = '';
+    this.given = '';
   }
 }

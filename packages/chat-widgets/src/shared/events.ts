@@ -22,10 +22,18 @@ export interface ConnectionChangeDetail {
   status: ConnectionStatus;
   /** Messages waiting in the outbox. */
   waiting: number;
+  /** Why the socket is not open (the last failure), where the SDK says; absent while open. */
+  reason?: ChatError;
 }
 export interface ErrorDetail {
   requestId: string | null;
   error: ChatError;
+  /**
+   * True when retrying cannot help: the room refuses the viewer (`forbidden`, `not_found`, the server
+   * refused a fresh token too) or a message was refused (`invalid`, `too_large`). False for faults
+   * that pass, which the SDK keeps retrying; tell them apart by this, not by the code.
+   */
+  final: boolean;
 }
 export interface UnreadChangeDetail {
   /** What the badge shows: one room's count with `request-id`, else the total. */
