@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import jwt from 'jsonwebtoken';
 import WebSocket from 'ws';
 import type { ServerOptions } from '../../src/config.js';
-import { startServer, type RunningServer } from '../../src/server.js';
+import { startServer, type RunningServer, type StartOptions } from '../../src/server.js';
 import { createLogger } from '../../src/logger.js';
 
 export const SECRET = 'test-secret-that-is-long-enough-0123456789';
@@ -60,11 +60,11 @@ export interface TestServer extends RunningServer {
 }
 
 /** A real server on 127.0.0.1 with a real SQLite file in a fresh directory. */
-export async function startTestServer(options: ServerOptions = {}): Promise<TestServer> {
+export async function startTestServer(options: ServerOptions = {}, extras: StartOptions = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? tempDir();
   const server = await startServer(
     { port: 0, host: '127.0.0.1', jwtSecret: SECRET, sqliteSynchronous: 'normal', ...options, dataDir },
-    { logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent') },
+    { logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), ...extras },
   );
   return Object.assign(server, {
     dataDir,
