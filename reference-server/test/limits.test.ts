@@ -161,6 +161,7 @@ describe('sockets per caller', () => {
         if (outcome !== 'ready') assert.equal(outcome, 4429);
         return outcome === 'ready' ? s : null;
       }, 'a socket accepted after one closed');
+      assert.ok(replacement);
       assert.equal(replacement.of('unread').length, 1);
     } finally {
       await closeAll();

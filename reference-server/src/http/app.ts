@@ -108,6 +108,11 @@ function devToken(deps: HttpDeps): RequestHandler {
   };
 }
 
+function bodyPending(req: Request): boolean {
+  const declared = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  return declared && !req.complete;
+}
+
 function authenticate(deps: HttpDeps): RequestHandler {
   return (req, res, next) => {
     const identity = deps.verify(bearerToken(req.get('authorization')));
@@ -117,7 +122,7 @@ function authenticate(deps: HttpDeps): RequestHandler {
       return;
     }
     // The unread rest of a refused body is not worth receiving: the connection ends with the answer.
-    if (!req.complete) res.setHeader('Connection', 'close');
+    if (bodyPending(req)) res.setHeader('Connection', 'close');
     next(
       identity
         ? new ChatError('rate_limited', 'too many requests; slow down')
