@@ -83,6 +83,7 @@ export function attachWebSockets(
       }
       const caller = callerKey(identity);
       if (!socketCap.acquire(caller)) {
+        logger.warn({ path, user: identity.id, role: identity.role }, 'websocket refused: too many sockets for this user');
         ws.resume();
         ws.close(CLOSE.tooManySockets, 'too many sockets for this user');
         return;
