@@ -15,7 +15,7 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.logLevel);
-  if (config.dev) logger.warn('development mode: demo tokens at POST /api/dev/token, every origin allowed');
+  if (config.dev) logger.warn('development mode: demo tokens at POST /api/dev/token for localhost pages, every origin allowed');
   const server = await startServer(config, { logger });
   if (config.dev) {
     // The log is JSON for machines; a person trying it out wants the address in plain words.

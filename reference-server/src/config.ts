@@ -15,10 +15,15 @@ export interface Limits {
   wsRateLimit: number;
   /** Frames per second per user over all their sockets (burst: twice that); 0 turns it off. */
   wsUserRateLimit: number;
-  /** Refused frames a socket may send before it is closed with 1008. */
+  /** Refused frames within `wsFloodWindowMs` that close a socket with 1008; refusals spread wider never do. */
   wsFloodStrikes: number;
+  wsFloodWindowMs: number;
+  /** Open WebSockets per caller (both paths together); the one over it is closed with 4429. */
+  wsMaxSocketsPerUser: number;
   /** REST requests per minute per user; 0 turns the limit off. */
   httpRateLimit: number;
+  /** Time to receive a whole HTTP request, headers and body, before it is cut with 408. */
+  requestTimeoutMs: number;
   /** Bytes a socket may have waiting to be sent before it is dropped as a slow consumer. */
   maxSendBufferBytes: number;
   heartbeatMs: number;
@@ -32,6 +37,11 @@ export interface Config {
   mongodbUri: string | null;
   /** `'*'` allows every origin (development mode only, unless set explicitly). */
   allowedOrigins: string[] | '*';
+  /**
+   * Origins that may mint demo tokens in development mode: the explicit
+   * `allowedOrigins` when given, else only pages served from this machine.
+   */
+  devTokenOrigins: string[] | '*' | 'localhost';
   dev: boolean;
   staticDir: string | null;
   sqliteSynchronous: 'full' | 'normal';
@@ -47,7 +57,10 @@ export const DEFAULT_LIMITS: Limits = {
   wsRateLimit: 20,
   wsUserRateLimit: 50,
   wsFloodStrikes: 20,
+  wsFloodWindowMs: 10_000,
+  wsMaxSocketsPerUser: 50,
   httpRateLimit: 600,
+  requestTimeoutMs: 10_000,
   maxSendBufferBytes: 4 * 1024 * 1024,
   heartbeatMs: 30_000,
 };
@@ -71,7 +84,9 @@ const SETTINGS = {
   'max-body-chars': 'MAX_BODY_CHARS',
   'ws-rate-limit': 'WS_RATE_LIMIT',
   'ws-user-rate-limit': 'WS_USER_RATE_LIMIT',
+  'ws-sockets-per-user': 'WS_SOCKETS_PER_USER',
   'http-rate-limit': 'HTTP_RATE_LIMIT',
+  'request-timeout-ms': 'REQUEST_TIMEOUT_MS',
   'heartbeat-ms': 'HEARTBEAT_MS',
 } as const;
 
@@ -83,7 +98,7 @@ Every flag has an environment variable (flags win):
 ${Object.entries(SETTINGS)
   .map(([flag, env]) => `  --${flag.padEnd(20)} ${env}`)
   .join('\n')}
-  --dev                  DEV=1      development mode: demo token route, any origin, a random secret if none is set
+  --dev                  DEV=1      development mode: demo token route (for localhost pages), any origin, a random secret if none is set
 `;
 
 function integer(name: string, raw: string, min: number, max: number): number {
@@ -158,7 +173,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   setLimit('maxBodyChars', 'max-body-chars', 1, 16_000);
   setLimit('wsRateLimit', 'ws-rate-limit', 0, 1_000_000);
   setLimit('wsUserRateLimit', 'ws-user-rate-limit', 0, 1_000_000);
+  setLimit('wsMaxSocketsPerUser', 'ws-sockets-per-user', 1, 100_000);
   setLimit('httpRateLimit', 'http-rate-limit', 0, 10_000_000);
+  setLimit('requestTimeoutMs', 'request-timeout-ms', 100, 600_000);
   setLimit('heartbeatMs', 'heartbeat-ms', 100, 3_600_000);
   const synchronous = value('sqlite-synchronous');
   if (synchronous !== undefined && synchronous !== 'full' && synchronous !== 'normal') {
@@ -222,6 +239,7 @@ export function resolveConfig(options: ServerOptions): Config {
     jwt,
     mongodbUri: options.mongodbUri ?? null,
     allowedOrigins: options.allowedOrigins ?? (dev ? '*' : []),
+    devTokenOrigins: options.allowedOrigins ?? 'localhost',
     dev,
     staticDir: options.staticDir ? resolve(options.staticDir) : null,
     sqliteSynchronous: options.sqliteSynchronous ?? 'full',

@@ -6,8 +6,9 @@ import { type Config, resolveConfig, type ServerOptions } from './config.js';
 import type { Fanout } from './fanout/fanout.js';
 import { LocalFanout } from './fanout/local.js';
 import { createApp } from './http/app.js';
+import { HttpDrain } from './http/drain.js';
 import { createLogger, type Logger } from './logger.js';
-import { KeyedRateLimiter } from './rate-limit.js';
+import { type Clock, KeyedRateLimiter, monotonicClock } from './rate-limit.js';
 import { openStore } from './store/open.js';
 import type { ChatStore } from './store/store.js';
 import { attachWebSockets } from './ws/upgrade.js';
@@ -27,6 +28,8 @@ export interface StartOptions {
   fanout?: Fanout;
   /** A store to use instead of opening the configured one; the server closes it on close(). */
   store?: ChatStore;
+  /** The time the rate limits run on (tests move it instead of waiting). */
+  clock?: Clock;
 }
 
 export async function startServer(options: Config | ServerOptions, extras: StartOptions = {}): Promise<RunningServer> {
@@ -38,12 +41,23 @@ export async function startServer(options: Config | ServerOptions, extras: Start
     logger.error({ err, context }, 'background work failed'),
   );
   const verify = createVerifier(config.jwt);
-  const rateLimiter = new KeyedRateLimiter(config.limits.httpRateLimit / 60, Math.max(1, config.limits.httpRateLimit));
+  const clock = extras.clock ?? monotonicClock;
+  const rateLimiter = new KeyedRateLimiter(config.limits.httpRateLimit / 60, Math.max(1, config.limits.httpRateLimit), clock);
   let ready = false;
 
   const app = createApp({ config, service, verify, rateLimiter, logger, isReady: () => ready });
-  const server: Server = createHttpServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, app);
-  const sockets = attachWebSockets(server, config, verify, { service, fanout, logger });
+  const drain = new HttpDrain();
+  const { requestTimeoutMs } = config.limits;
+  const server: Server = createHttpServer(
+    {
+      requestTimeout: requestTimeoutMs,
+      headersTimeout: Math.min(10_000, requestTimeoutMs),
+      // Node checks those timeouts at this interval (30 s by default), which would let a slow body run for up to twice as long.
+      connectionsCheckingInterval: Math.min(1000, requestTimeoutMs / 4),
+    },
+    drain.listener(app),
+  );
+  const sockets = attachWebSockets(server, config, verify, { service, fanout, logger }, clock);
 
   try {
     await new Promise<void>((resolve, reject) => {
@@ -71,7 +85,7 @@ export async function startServer(options: Config | ServerOptions, extras: Start
     closing ??= (async () => {
       ready = false;
       const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
+      drain.start(server);
       await sockets.close();
       await service.drain();
       await httpClosed;

@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { rmSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
-import { admin, api, createRoom, owner, SECRET, spawnServer, tempDir, TestSocket } from './helpers/harness.js';
+import { admin, api, createRoom, eventually, owner, SECRET, spawnServer, tempDir, TestSocket } from './helpers/harness.js';
 
 const BIN = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
 
@@ -98,6 +99,69 @@ describe('server process', () => {
     const codes = await Promise.all([chat.closed, chatAdmin.closed, notes.closed]);
     assert.deepEqual(codes.map((c) => c.code), [1001, 1001, 1001]);
     assert.deepEqual(await server.exited, { code: 0, signal: null });
+  });
+
+  test('SIGTERM under load from keep-alive clients exits 0 at once, every time', async () => {
+    // Each client sends its next request as soon as it has an answer, on one kept-alive connection,
+    // so at the signal some connection is nearly always busy.
+    const answer = (agent: Agent, url: string, auth: string, body: string | null) =>
+      new Promise<{ status: number; code: string | undefined; connection: string | undefined }>((resolve, reject) => {
+        const req = request(
+          url,
+          {
+            agent,
+            method: body === null ? 'GET' : 'POST',
+            headers: { authorization: `Bearer ${auth}`, ...(body === null ? {} : { 'content-type': 'application/json' }) },
+          },
+          (res) => {
+            let text = '';
+            res.on('data', (chunk) => (text += chunk));
+            res.on('end', () =>
+              resolve({ status: res.statusCode!, code: text && JSON.parse(text).error?.code, connection: res.headers.connection }),
+            );
+            res.on('error', reject);
+          },
+        );
+        req.on('error', reject);
+        req.end(body ?? undefined);
+      });
+
+    for (let round = 0; round < 5; round++) {
+      const server = await spawnServer([...args(dataDir()), '--http-rate-limit', '0']);
+      const ana = owner();
+      const room = await createRoom(server.url, ana);
+      let running = true;
+      const answers: Array<Awaited<ReturnType<typeof answer>>> = [];
+      const clients = Array.from({ length: 6 }, (_, c) => {
+        const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+        return (async () => {
+          for (let i = 0; running; i++) {
+            const write = c % 2 === 0;
+            const url = write ? `${server.url}/api/service-requests/${room.id}/messages/` : `${server.url}/api/notifications/unread/`;
+            try {
+              answers.push(await answer(agent, url, ana, write ? JSON.stringify({ body: `c${c} m${i}`, client_id: `r${round}c${c}m${i}` }) : null));
+            } catch {
+              // Refused or cut between requests once the server stops listening: the client tries again.
+              await new Promise((resolve) => setImmediate(resolve));
+            }
+          }
+          agent.destroy();
+        })();
+      });
+      await eventually(() => answers.length >= 60, 'the clients under way');
+      const signalled = performance.now();
+      server.child.kill('SIGTERM');
+      const exit = await server.exited;
+      const ms = performance.now() - signalled;
+      running = false;
+      await Promise.all(clients);
+      assert.deepEqual(exit, { code: 0, signal: null }, `round ${round}: ${server.output().slice(-2000)}`);
+      assert.ok(ms < 3000, `round ${round}: the stop took ${Math.round(ms)} ms`);
+      for (const a of answers) {
+        assert.ok([200, 201, 503].includes(a.status), `round ${round}: answered ${a.status}`);
+        if (a.status === 503) assert.deepEqual([a.code, a.connection], ['unavailable', 'close']);
+      }
+    }
   });
 
   test('no token appears in any log line, at debug level, for good and refused tokens', async () => {

@@ -282,4 +282,48 @@ describe('REST limits and dev mode', () => {
       await server.stop();
     }
   });
+
+  test('dev mode mints tokens for localhost pages and callers without Origin only; other pages get 403', async () => {
+    const server = await startTestServer({ dev: true });
+    try {
+      const mint = (origin?: string) =>
+        api(server.url, 'POST', '/api/dev/token', null, { sub: 'u-demo', role: 'user' }, origin ? { origin } : {});
+      for (const origin of ['http://localhost:5173', 'https://localhost', 'http://127.0.0.1:8080', 'http://[::1]:3000']) {
+        const res = await mint(origin);
+        assert.equal(res.status, 200, origin);
+        assert.equal(res.headers.get('access-control-allow-origin'), origin);
+        assert.equal(typeof res.body.token, 'string');
+      }
+      assert.equal((await mint()).status, 200);
+      for (const origin of ['https://evil.example', 'http://localhost.evil.example', 'http://127.0.0.1.nip.io', 'null']) {
+        const res = await mint(origin);
+        assert.deepEqual([res.status, res.body], [403, { error: { code: 'forbidden', message: 'origin not allowed' } }], origin);
+        assert.equal(res.headers.get('access-control-allow-origin'), null, origin);
+      }
+      const preflight = await fetch(`${server.url}/api/dev/token`, {
+        method: 'OPTIONS',
+        headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+      });
+      assert.deepEqual([preflight.status, preflight.headers.get('access-control-allow-origin')], [403, null]);
+      // The rest of the API keeps dev mode's any-origin rule: it needs a token anyway.
+      const token = (await mint()).body.token;
+      const rooms = await api(server.url, 'GET', '/api/service-requests/', token, undefined, { origin: 'https://evil.example' });
+      assert.deepEqual([rooms.status, rooms.headers.get('access-control-allow-origin')], [200, 'https://evil.example']);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('dev mode with ALLOWED_ORIGINS set mints tokens for those origins only', async () => {
+    const server = await startTestServer({ dev: true, allowedOrigins: ['https://app.example'] });
+    try {
+      const mint = (origin: string) => api(server.url, 'POST', '/api/dev/token', null, { sub: 'u-demo', role: 'user' }, { origin });
+      const allowed = await mint('https://app.example');
+      assert.deepEqual([allowed.status, allowed.headers.get('access-control-allow-origin')], [200, 'https://app.example']);
+      const local = await mint('http://localhost:5173');
+      assert.deepEqual([local.status, local.headers.get('access-control-allow-origin')], [403, null]);
+    } finally {
+      await server.stop();
+    }
+  });
 });

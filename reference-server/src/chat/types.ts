@@ -68,6 +68,14 @@ export function otherSide(side: Side): Side {
   return side === 'user' ? 'workshop' : 'user';
 }
 
+/**
+ * One caller, for per-caller limits: its side and its id, since ids are opaque
+ * per side and an owner and an admin may share one.
+ */
+export function callerKey(identity: Identity): string {
+  return `${sideOf(identity.role)}:${identity.id}`;
+}
+
 export function principalOf(identity: Identity): Principal {
   return identity.role === 'user'
     ? { side: 'user', userId: identity.id }

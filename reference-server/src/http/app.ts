@@ -5,7 +5,7 @@ import { bearerToken, signDevToken, type TokenVerifier } from '../auth.js';
 import { answerFor, ChatError, HTTP_STATUS } from '../chat/errors.js';
 import { devTokenInput, parse } from '../chat/schemas.js';
 import type { ChatService } from '../chat/service.js';
-import type { Identity } from '../chat/types.js';
+import { callerKey, type Identity } from '../chat/types.js';
 import type { Config } from '../config.js';
 import { pathOf, type Logger } from '../logger.js';
 import type { KeyedRateLimiter } from '../rate-limit.js';
@@ -76,13 +76,18 @@ export function createApp(deps: HttpDeps): express.Express {
   });
 
   const api = express.Router();
-  api.use(corsFor(config.allowedOrigins));
-  api.use(express.json({ limit: config.limits.maxPayloadBytes, type: () => true }));
-
+  const jsonBody = express.json({ limit: config.limits.maxPayloadBytes, type: () => true });
   if (config.dev) {
-    api.post('/dev/token', devToken(deps));
+    // Its own origin rule, checked before the API's, which in dev mode lets every origin through.
+    const dev = express.Router();
+    dev.use(corsFor(config.devTokenOrigins));
+    dev.post('/', jsonBody, devToken(deps));
+    api.use('/dev/token', dev);
   }
+  api.use(corsFor(config.allowedOrigins));
+  // Before the body is read: an anonymous or limited caller is answered without the server buffering its body.
   api.use(authenticate(deps));
+  api.use(jsonBody);
   api.use(apiRoutes(deps.service));
   api.use((_req, _res, next) => next(new ChatError('not_found', 'no such route')));
   api.use(errorHandler(logger));
@@ -105,19 +110,26 @@ function devToken(deps: HttpDeps): RequestHandler {
   };
 }
 
+function bodyPending(req: Request): boolean {
+  const declared = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  return declared && !req.complete;
+}
+
 function authenticate(deps: HttpDeps): RequestHandler {
-  return (req, _res, next) => {
+  return (req, res, next) => {
     const identity = deps.verify(bearerToken(req.get('authorization')));
-    if (!identity) {
-      next(new ChatError('unauthorized', 'a valid bearer token is required'));
+    if (identity && deps.rateLimiter.take(callerKey(identity))) {
+      req.identity = identity;
+      next();
       return;
     }
-    if (!deps.rateLimiter.take(identity.id)) {
-      next(new ChatError('rate_limited', 'too many requests; slow down'));
-      return;
-    }
-    req.identity = identity;
-    next();
+    // The unread rest of a refused body is not worth receiving: the connection ends with the answer.
+    if (bodyPending(req)) res.setHeader('Connection', 'close');
+    next(
+      identity
+        ? new ChatError('rate_limited', 'too many requests; slow down')
+        : new ChatError('unauthorized', 'a valid bearer token is required'),
+    );
   };
 }
 

@@ -1,9 +1,25 @@
 import type { RequestHandler } from 'express';
 import { ChatError } from '../chat/errors.js';
 
-export function isOriginAllowed(allowed: string[] | '*', origin: string | undefined): boolean {
+/** A list of origins, `'*'` for every origin, or `'localhost'` for pages served from this machine (any port). */
+export type OriginRule = string[] | '*' | 'localhost';
+
+const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+function isLocalOrigin(origin: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    return false;
+  }
+  return (url.protocol === 'http:' || url.protocol === 'https:') && LOCAL_HOSTS.has(url.hostname) && url.origin === origin;
+}
+
+export function isOriginAllowed(allowed: OriginRule, origin: string | undefined): boolean {
   // Servers and bots send no Origin; they still have to authenticate.
   if (origin === undefined) return true;
+  if (allowed === 'localhost') return isLocalOrigin(origin);
   return allowed === '*' || allowed.includes(origin);
 }
 
@@ -11,7 +27,7 @@ export function isOriginAllowed(allowed: string[] | '*', origin: string | undefi
  * The widgets run on host pages of other origins, so the REST routes answer
  * CORS for the allow-list and refuse any other browser origin outright.
  */
-export function corsFor(allowed: string[] | '*'): RequestHandler {
+export function corsFor(allowed: OriginRule): RequestHandler {
   return (req, res, next) => {
     const origin = req.get('origin');
     res.vary('Origin');

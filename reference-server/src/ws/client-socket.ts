@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import type { ChatError, ErrorCode } from '../chat/errors.js';
-import type { Identity } from '../chat/types.js';
+import { callerKey, type Identity } from '../chat/types.js';
 import type { Limits } from '../config.js';
 import type { Logger } from '../logger.js';
-import { type KeyedRateLimiter, TokenBucket } from '../rate-limit.js';
+import { type Clock, BurstDetector, type KeyedRateLimiter, TokenBucket } from '../rate-limit.js';
 
 export const CLOSE = {
   goingAway: 1001,
@@ -12,6 +12,7 @@ export const CLOSE = {
   unauthorized: 4401,
   forbidden: 4403,
   notFound: 4404,
+  tooManySockets: 4429,
 } as const;
 
 const CLOSE_FOR: Partial<Record<ErrorCode, number>> = {
@@ -34,7 +35,7 @@ export function refusalCloseCode(error: ChatError): number {
 export class ClientSocket {
   readonly id = randomUUID();
   alive = true;
-  #strikes = 0;
+  readonly #flood: BurstDetector;
   readonly #bucket: TokenBucket | null;
 
   constructor(
@@ -43,8 +44,10 @@ export class ClientSocket {
     private readonly limits: Limits,
     private readonly userLimiter: KeyedRateLimiter,
     private readonly logger: Logger,
+    clock: Clock,
   ) {
-    this.#bucket = limits.wsRateLimit > 0 ? new TokenBucket(limits.wsRateLimit, limits.wsRateLimit * 2) : null;
+    this.#bucket = limits.wsRateLimit > 0 ? new TokenBucket(limits.wsRateLimit, limits.wsRateLimit * 2, clock) : null;
+    this.#flood = new BurstDetector(limits.wsFloodStrikes, limits.wsFloodWindowMs, clock);
     ws.on('pong', () => {
       this.alive = true;
     });
@@ -71,9 +74,9 @@ export class ClientSocket {
 
   /** Whether one more frame may be handled; answers and counts the refusal when not. */
   admit(clientId: string | null): boolean {
-    if ((this.#bucket?.take() ?? true) && this.userLimiter.take(this.identity.id)) return true;
+    if ((this.#bucket?.take() ?? true) && this.userLimiter.take(callerKey(this.identity))) return true;
     this.sendError('rate_limited', 'too many frames; slow down', clientId);
-    if (++this.#strikes >= this.limits.wsFloodStrikes) this.close(CLOSE.policy, 'rate limit exceeded');
+    if (this.#flood.hit()) this.close(CLOSE.policy, 'rate limit exceeded');
     return false;
   }
 

@@ -2,12 +2,14 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { TokenVerifier } from '../auth.js';
+import { callerKey } from '../chat/types.js';
 import type { Config } from '../config.js';
 import { isOriginAllowed } from '../http/cors.js';
 import { pathOf } from '../logger.js';
-import { KeyedRateLimiter } from '../rate-limit.js';
+import { type Clock, KeyedRateLimiter, monotonicClock } from '../rate-limit.js';
 import { CLOSE, ClientSocket } from './client-socket.js';
 import { openChatSocket, openNotificationsSocket, refuse, type SocketDeps } from './handlers.js';
+import { SocketCap } from './socket-cap.js';
 
 const CHAT_PATH = /^\/ws\/service-chat\/([^/]+)\/?$/;
 const NOTIFICATIONS_PATH = /^\/ws\/notifications\/?$/;
@@ -42,13 +44,21 @@ export function attachWebSockets(
   config: Config,
   verify: TokenVerifier,
   deps: SocketDeps,
+  clock: Clock = monotonicClock,
 ): WebSocketGateway {
   const { logger } = deps;
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.limits.maxPayloadBytes, perMessageDeflate: false });
   const sockets = new Set<ClientSocket>();
-  const userLimiter = new KeyedRateLimiter(config.limits.wsUserRateLimit, config.limits.wsUserRateLimit * 2);
+  const userLimiter = new KeyedRateLimiter(config.limits.wsUserRateLimit, config.limits.wsUserRateLimit * 2, clock);
+  const socketCap = new SocketCap(config.limits.wsMaxSocketsPerUser);
+  let closing = false;
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (closing) {
+      // An upgrade on a kept-alive connection during shutdown would open a socket that nothing closes.
+      reject(socket, 503, 'Service Unavailable');
+      return;
+    }
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname;
     const requestId = chatRoomOf(path);
@@ -71,10 +81,18 @@ export function attachWebSockets(
         ws.close(CLOSE.unauthorized, 'invalid or expired token');
         return;
       }
-      const client = new ClientSocket(ws, identity, config.limits, userLimiter, logger);
+      const caller = callerKey(identity);
+      if (!socketCap.acquire(caller)) {
+        logger.warn({ path, user: identity.id, role: identity.role }, 'websocket refused: too many sockets for this user');
+        ws.resume();
+        ws.close(CLOSE.tooManySockets, 'too many sockets for this user');
+        return;
+      }
+      const client = new ClientSocket(ws, identity, config.limits, userLimiter, logger, clock);
       sockets.add(client);
       ws.on('close', (code: number) => {
         sockets.delete(client);
+        socketCap.release(caller);
         logger.debug({ path, user: identity.id, code }, 'websocket closed');
       });
       ws.on('error', (err: Error) => logger.warn({ path, user: identity.id, err: err.message }, 'websocket error'));
@@ -103,6 +121,7 @@ export function attachWebSockets(
       return sockets.size;
     },
     async close() {
+      closing = true;
       clearInterval(heartbeat);
       userLimiter.close();
       const closed = [...sockets].map(

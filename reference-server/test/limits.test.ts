@@ -1,0 +1,229 @@
+import assert from 'node:assert/strict';
+import { type IncomingMessage, request } from 'node:http';
+import { after, afterEach, describe, test } from 'node:test';
+import { api, createRoom, eventually, socketTracker, startTestServer, TestSocket, token, unique } from './helpers/harness.js';
+
+/**
+ * Per-caller limits against the real server: rate limits keyed by side and
+ * id, flood strikes that only a burst adds up, the socket cap, and request
+ * bodies that are not read before the caller is known.
+ */
+
+const { track, closeAll } = socketTracker();
+afterEach(closeAll);
+
+/** Rejects when `promise` takes longer than `ms`: a bound, not a synchronisation. */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms: ${what}`)), ms);
+    }),
+  ]);
+}
+
+/** An owner and an admin of the owner's workshop who share one opaque id. */
+function twins() {
+  const id = unique('same');
+  const workshopId = unique('w');
+  return {
+    workshopId,
+    owner: token({ sub: id, role: 'user', name: 'Ana' }),
+    admin: token({ sub: id, role: 'workshop_admin', workshop_id: workshopId, name: 'Bo' }),
+  };
+}
+
+/** A test clock: time moves only when the test moves it. */
+function manualClock() {
+  let now = 0;
+  return {
+    clock: () => now,
+    advance(ms: number) {
+      now += ms;
+    },
+  };
+}
+
+/** Sends `count` pings and waits until each has its answer, a pong or an error. */
+async function pings(socket: TestSocket, count: number): Promise<{ pongs: number; refused: number }> {
+  const before = { pongs: socket.of('pong').length, refused: socket.of('error').length };
+  for (let i = 0; i < count; i++) socket.send({ type: 'ping' });
+  await socket.until(
+    () => socket.of('pong').length + socket.of('error').length === before.pongs + before.refused + count,
+    `answers to ${count} pings`,
+  );
+  return { pongs: socket.of('pong').length - before.pongs, refused: socket.of('error').length - before.refused };
+}
+
+describe('rate limits are per caller (side and id)', () => {
+  test('REST: an owner and an admin with the same sub have separate budgets', async () => {
+    const server = await startTestServer({ limits: { httpRateLimit: 3 } }, { clock: manualClock().clock });
+    try {
+      const { owner, admin } = twins();
+      const statuses = async (auth: string) => {
+        const out: number[] = [];
+        for (let i = 0; i < 4; i++) out.push((await api(server.url, 'GET', '/api/notifications/unread/', auth)).status);
+        return out;
+      };
+      assert.deepEqual(await statuses(owner), [200, 200, 200, 429]);
+      assert.deepEqual(await statuses(admin), [200, 200, 200, 429]);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('WebSocket: an owner and an admin with the same sub have separate frame budgets', async () => {
+    const server = await startTestServer(
+      { limits: { wsRateLimit: 1000, wsUserRateLimit: 1, wsFloodStrikes: 1000 } },
+      { clock: manualClock().clock },
+    );
+    try {
+      const { owner, admin, workshopId } = twins();
+      const room = await createRoom(server.url, owner, workshopId);
+      const ownerSocket = track(TestSocket.chat(server, room.id, owner));
+      const adminSocket = track(TestSocket.chat(server, room.id, admin));
+      await Promise.all([ownerSocket.ready(), adminSocket.ready()]);
+      // The per-user burst is twice the rate: 2 frames.
+      assert.deepEqual(await pings(ownerSocket, 5), { pongs: 2, refused: 3 });
+      assert.deepEqual(await pings(adminSocket, 5), { pongs: 2, refused: 3 });
+    } finally {
+      await closeAll();
+      await server.stop();
+    }
+  });
+});
+
+describe('flood strikes', () => {
+  test('refusals spread over time never close a socket; a burst of them still does', async () => {
+    const time = manualClock();
+    const server = await startTestServer(
+      { limits: { wsRateLimit: 1, wsUserRateLimit: 0, wsFloodStrikes: 3, wsFloodWindowMs: 10_000 } },
+      { clock: time.clock },
+    );
+    try {
+      const ana = token({ sub: unique('u'), role: 'user' });
+      const notes = track(TestSocket.notifications(server, ana));
+      await notes.ready();
+      // An hour apart, each time one frame over the burst of 2: 12 refusals in all.
+      for (let hour = 0; hour < 12; hour++) {
+        assert.deepEqual(await pings(notes, 3), { pongs: 2, refused: 1 }, `hour ${hour}`);
+        time.advance(3_600_000);
+      }
+      assert.equal(notes.ws.readyState, notes.ws.OPEN);
+
+      for (let i = 0; i < 10; i++) notes.send({ type: 'ping' });
+      assert.equal((await within(notes.closed, 5000, 'the close of a flooding socket')).code, 1008);
+      // The burst: 2 pass, and the third refusal within the window closes it.
+      assert.equal(notes.of('pong').length, 12 * 2 + 2);
+      assert.equal(notes.of('error').length, 12 + 3);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe('sockets per caller', () => {
+  test('the socket over the cap is closed with 4429; others are unaffected; a closed one frees its place', async () => {
+    const server = await startTestServer({ limits: { wsMaxSocketsPerUser: 3 } });
+    try {
+      const { owner, admin, workshopId } = twins();
+      const room = await createRoom(server.url, owner, workshopId);
+      const open = [
+        track(TestSocket.chat(server, room.id, owner)),
+        track(TestSocket.chat(server, room.id, owner)),
+        track(TestSocket.notifications(server, owner)),
+      ];
+      await Promise.all(open.map((s) => s.ready()));
+
+      const over = track(TestSocket.notifications(server, owner));
+      assert.deepEqual(await within(over.closed, 5000, 'the close of the fourth socket'), {
+        code: 4429,
+        reason: 'too many sockets for this user',
+      });
+      const overChat = track(TestSocket.chat(server, room.id, owner));
+      assert.equal((await within(overChat.closed, 5000, 'the close of the fifth socket')).code, 4429);
+
+      // The admin with the same id, and another user, each have their own count.
+      const other = token({ sub: unique('u'), role: 'user' });
+      const unaffected = [
+        ...Array.from({ length: 3 }, () => track(TestSocket.chat(server, room.id, admin))),
+        track(TestSocket.notifications(server, other)),
+      ];
+      await Promise.all(unaffected.map((s) => s.ready()));
+      for (const s of open) assert.equal(s.ws.readyState, s.ws.OPEN);
+
+      await open[0]!.close();
+      // The server counts the close when its side of the socket has closed, a moment after the client's.
+      const replacement = await eventually(async () => {
+        const s = track(TestSocket.notifications(server, owner));
+        const outcome = await Promise.race([s.ready().then(() => 'ready'), s.closed.then((c) => c.code)]);
+        if (outcome !== 'ready') assert.equal(outcome, 4429);
+        return outcome === 'ready' ? s : null;
+      }, 'a socket accepted after one closed');
+      assert.ok(replacement);
+      assert.equal(replacement.of('unread').length, 1);
+    } finally {
+      await closeAll();
+      await server.stop();
+    }
+  });
+});
+
+/** Starts a POST whose body never ends; resolves with the answer or rejects if the socket closes without one. */
+function unfinishedPost(url: string, auth: string | null, sent: string, declared: number) {
+  const started = performance.now();
+  return new Promise<{ res: IncomingMessage; ms: number }>((resolve, reject) => {
+    const req = request(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'content-length': String(declared),
+        ...(auth ? { authorization: `Bearer ${auth}` } : {}),
+      },
+    });
+    req.on('response', (res) => {
+      res.resume();
+      resolve({ res, ms: performance.now() - started });
+      req.destroy();
+    });
+    req.on('error', reject);
+    req.write(sent);
+  });
+}
+
+describe('request bodies', () => {
+  const started = startTestServer({ limits: { requestTimeoutMs: 500 } });
+  after(async () => (await started).stop());
+
+  test('an unauthenticated POST gets its 401 before its body has arrived, and the connection ends', async () => {
+    const server = await started;
+    const { res } = await within(
+      unfinishedPost(`${server.url}/api/service-requests/`, null, '{"title": "' + 'x'.repeat(1000), 64 * 1024),
+      2000,
+      'the 401 of a body that never ends',
+    );
+    assert.equal(res.statusCode, 401);
+    assert.equal(res.headers.connection, 'close');
+  });
+
+  test('a slow authenticated body is cut with 408 at the request timeout', async () => {
+    const server = await started;
+    const ana = token({ sub: unique('u'), role: 'user' });
+    const { res, ms } = await within(
+      unfinishedPost(`${server.url}/api/service-requests/`, ana, '{"workshop_id": "w-1", ', 100),
+      3000,
+      'the cut of a slow body',
+    );
+    assert.equal(res.statusCode, 408);
+    // The timeout (500 ms) is checked every 125 ms: the cut comes no sooner and not much later.
+    assert.ok(ms >= 450 && ms < 1500, `cut after ${Math.round(ms)} ms`);
+  });
+
+  test('an authenticated body that arrives in time is read as before', async () => {
+    const server = await started;
+    const ana = token({ sub: unique('u'), role: 'user' });
+    const created = await api(server.url, 'POST', '/api/service-requests/', ana, { workshop_id: 'w-1', title: 'Chain' });
+    assert.deepEqual([created.status, created.body.title], [201, 'Chain']);
+  });
+});
