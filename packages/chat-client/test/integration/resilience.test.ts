@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import WS from 'ws';
-import { type ChatClient, ChatError, type ConnectionStatus, type Room } from '../../src/index.js';
+import { type ChatClient, ChatError, type ConnectionStatus, type Room, type RoomEvents } from '../../src/index.js';
 import type { Message } from '../../src/wire.js';
 import { ADMIN, client, mintToken, OWNER, removeDir, type ServerProcess, spawnServer, unhandled, STRANGER, TcpProxy, waitFor } from '../helpers.js';
 
@@ -127,11 +127,62 @@ test('a token still refused after a refresh stops with unauthorized instead of r
   assert.equal(room.status, 'closed');
 });
 
-test('a token provider that fails stops the connection with its error, typed', async () => {
+test('a token provider that fails is transient: the room says why while it retries, and opens once the provider recovers', { timeout: 10_000 }, async () => {
   const id = await newRoom();
-  const room = open(server.url, () => Promise.reject(new Error('session expired, log in again'))).room(id);
-  await assert.rejects(room.connect(), { name: 'ChatError', code: 'unauthorized', message: 'session expired, log in again' });
-  assert.equal(room.status, 'closed');
+  const failure = new Error('identity server unreachable');
+  let calls = 0;
+  const room = open(server.url, async () => {
+    if (++calls <= 2) throw failure;
+    return mintToken(OWNER);
+  }).room(id);
+  const seen: RoomEvents['status'][] = [];
+  room.on('status', (e) => seen.push(e));
+  await room.connect();
+  assert.equal(calls, 3);
+  assert.deepEqual(
+    seen.map((e) => [e.status, e.reason?.code]),
+    [['connecting', undefined], ['connecting', 'network'], ['open', undefined]],
+  );
+  assert.equal(seen[1]!.reason!.cause, failure);
+  assert.equal(seen[1]!.reason!.message, 'The token provider failed: identity server unreachable');
+  assert.equal(room.statusReason, undefined);
+});
+
+test('a token refresh after 4401 that fails is retried with backoff; the next token opens the room', { timeout: 10_000 }, async () => {
+  const id = await newRoom();
+  const tokens = [() => mintToken(OWNER, -60), () => Promise.reject(new Error('offline')), () => mintToken(OWNER)];
+  let calls = 0;
+  const room = open(server.url, async () => tokens[calls++]!()).room(id);
+  const seen: RoomEvents['status'][] = [];
+  room.on('status', (e) => seen.push(e));
+  await room.connect();
+  assert.equal(calls, 3);
+  assert.deepEqual(
+    seen.map((e) => [e.status, e.reason?.code, e.reason?.closeCode]),
+    [['connecting', undefined, undefined], ['connecting', 'unauthorized', 4401], ['connecting', 'network', undefined], ['open', undefined, undefined]],
+  );
+});
+
+test('over REST, a failing token provider keeps the message pending; it is stored once the provider recovers', { timeout: 10_000 }, async () => {
+  const id = await newRoom();
+  let broken = true;
+  let calls = 0;
+  const room = open(server.url, async () => {
+    calls++;
+    if (broken) throw new Error('offline');
+    return mintToken(OWNER);
+  }).room(id);
+  const failed: unknown[] = [];
+  const sending = room.send('written while the provider is down').catch((e) => (failed.push(e), null));
+  await waitFor(() => calls >= 3, 'the provider is asked again with backoff');
+  assert.deepEqual(room.messages.map((m) => m.state), ['pending']);
+  assert.equal(room.outboxSize, 1);
+  broken = false;
+  const stored = await sending;
+  assert.deepEqual(failed, []);
+  assert.equal(stored!.seq, 1);
+  assert.deepEqual((await storedOnServer(id)).map((m) => [m.seq, m.body]), [[1, 'written while the provider is down']]);
+  assert.equal(room.status, 'idle', 'all of it over REST');
 });
 
 test('4403 (not a participant) and 4404 (no such room) stop with a clear typed error', async () => {

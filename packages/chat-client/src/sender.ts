@@ -1,0 +1,63 @@
+import type { ChatError } from './errors.js';
+import type { OutboxEntry } from './outbox.js';
+import type { ChatMessage } from './types.js';
+
+/**
+ * One message written in this room and not stored yet: everything about getting it stored once.
+ * `message` is what the view shows (`pending` while it is in the outbox, `failed` after a final
+ * refusal); `phase` is where it is in flight (on the socket, awaiting its ack, or in a REST POST);
+ * the ack timer and the promise `send()` returned live here too, so that settling it is one call.
+ */
+export class PendingSend {
+  phase: 'ws' | 'http' | undefined;
+  #ackTimer: ReturnType<typeof setTimeout> | undefined;
+  #waiter: { promise: Promise<ChatMessage>; resolve: (m: ChatMessage) => void; reject: (e: ChatError) => void } | undefined;
+
+  constructor(public message: ChatMessage) {}
+
+  get id(): string {
+    return this.message.client_id!;
+  }
+  get pending(): boolean {
+    return this.message.state === 'pending';
+  }
+  get entry(): OutboxEntry {
+    const { client_id, body, created_at } = this.message;
+    return { client_id: client_id!, body, created_at };
+  }
+
+  // What `send()` / `retry()` return: settles when the message is stored or refused for good.
+  promise(): Promise<ChatMessage> {
+    if (!this.#waiter) {
+      let resolve!: (m: ChatMessage) => void, reject!: (e: ChatError) => void;
+      const promise = new Promise<ChatMessage>((res, rej) => ((resolve = res), (reject = rej)));
+      this.#waiter = { promise, resolve, reject };
+    }
+    return this.#waiter.promise;
+  }
+
+  // Written on the socket: no ack within `ms` means the socket is probably half-open.
+  onSocket(ms: number, noAck: () => void): void {
+    this.phase = 'ws';
+    this.#ackTimer = setTimeout(noAck, ms);
+  }
+
+  // Not in flight any more (the socket went down, or the server could not store it): send it again.
+  requeue(): void {
+    clearTimeout(this.#ackTimer);
+    this.phase = undefined;
+  }
+
+  stored(m: ChatMessage): void {
+    this.requeue();
+    this.#waiter?.resolve(m);
+    this.#waiter = undefined;
+  }
+
+  refused(e: ChatError, state?: 'failed'): void {
+    this.requeue();
+    if (state) this.message = { ...this.message, state, error: e };
+    this.#waiter?.reject(e);
+    this.#waiter = undefined;
+  }
+}
