@@ -392,3 +392,54 @@ test('no listener or timer leaks across reconnects, and none left after close()'
     delete g.removeEventListener;
   }
 });
+
+// fetch as a proxy in front of the server might answer: the next history requests fail with these statuses.
+function flakyFetch(match: RegExp) {
+  const failures: number[] = [];
+  const fetchFn: typeof fetch = async (input, init) => {
+    const status = match.test(String(input)) ? failures.shift() : undefined;
+    if (status) return new Response(JSON.stringify({ error: { code: 'proxy', message: `HTTP ${status} from a proxy` } }), { status });
+    return fetch(input, init);
+  };
+  return { failures, fetchFn };
+}
+
+test('a history fetch refused with 502 and 429 is retried while the socket stays up, and connect() resolves', { timeout: 10_000 }, async () => {
+  const id = await newRoom();
+  const ana = open(server.url, mintToken(OWNER)).room(id);
+  await ana.connect();
+  await ana.send('one');
+  const { failures, fetchFn } = flakyFetch(/\/messages\/\?limit=/);
+  failures.push(502, 429);
+  const bo = open(server.url, mintToken(ADMIN), { fetch: fetchFn }).room(id);
+  const errors: unknown[] = [];
+  bo.on('error', (e) => errors.push([e.code, e.status]));
+  await bo.connect();
+  assert.deepEqual(bo.messages.map((m) => m.body), ['one']);
+  assert.deepEqual(errors, [['server', 502], ['rate_limited', 429]]);
+  assert.equal(bo.status, 'open');
+});
+
+test('a gap fetch that fails after a reconnect is retried on the same socket until the gap is filled', { timeout: 15_000 }, async () => {
+  const id = await newRoom();
+  const p = await proxy();
+  const port = p.port;
+  const { failures, fetchFn } = flakyFetch(/\/messages\/\?after=/);
+  const ana = open(server.url, mintToken(OWNER)).room(id);
+  const bo = open(p.url, mintToken(ADMIN), { fetch: fetchFn }).room(id);
+  await Promise.all([ana.connect(), bo.connect()]);
+  await ana.send('before');
+  await waitFor(() => bo.messages.length === 1, 'bo has the first');
+  await p.close();
+  proxies.splice(proxies.indexOf(p), 1);
+  await waitFor(() => bo.status === 'reconnecting', 'bo is away');
+  for (let i = 0; i < 3; i++) await ana.send(`while away ${i}`);
+  failures.push(502, 429, 503);
+  const resyncs: unknown[] = [];
+  bo.on('resync', (e) => resyncs.push(e));
+  proxies.push(await new TcpProxy(server.port).listen(port));
+  await waitFor(() => bo.messages.length === 4, 'the gap is filled');
+  assert.deepEqual(failures, []);
+  assert.deepEqual(resyncs, [{ after: 1, fetched: 3 }]);
+  assert.deepEqual(bo.messages.map((m) => m.seq), [1, 2, 3, 4]);
+});
