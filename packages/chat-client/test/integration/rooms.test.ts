@@ -133,7 +133,7 @@ test('the outbox is keyed by base URL and principal: another user on the same de
   assert.deepEqual(bo.messages, []);
   assert.equal(bo.outboxSize, 0);
   // Ana, later on the right server, still has it.
-  const anaAgain = open(mintToken(OWNER), { outboxStorage: { load: (k) => storage.load(k.replace(server.url, NOWHERE)), save: () => {} } }).room(id);
+  const anaAgain = open(mintToken(OWNER), { outboxStorage: { load: (k: string) => storage.load(k.replace(server.url, NOWHERE)), save: () => {} } }).room(id);
   await anaAgain.connect();
   await waitFor(() => anaAgain.messages.some((m) => m.body === 'draft of ana' && m.state === 'sent'), 'her draft is sent');
 });
