@@ -11,14 +11,19 @@ export interface ConnectionOptions {
   reconnect: ReconnectOptions;
   pingIntervalMs: number;
   onFrame: (frame: any) => void;
-  onStatus: (status: ConnectionStatus, reason: ChatError | undefined) => void;
+  // The owner's events: `status` on every change of state (with its reason), `error` when it stops for good.
+  emit: {
+    (type: 'status', e: { status: ConnectionStatus; reason?: ChatError }): void;
+    (type: 'error', e: ChatError): void;
+  };
   // The socket in use is gone (whatever the reason); anything sent on it without an answer is in doubt.
-  onDown: () => void;
-  onFatal: (error: ChatError) => void;
+  onDown?: () => void;
+  onFatal?: (error: ChatError) => void;
 }
 
 const noop = (): void => {};
 const OPEN = 1;
+export const NO_ANSWER = 'No answer from the server';
 
 /**
  * One logical socket as a state machine. Every change of state goes through `#to(status, reason)`,
@@ -80,7 +85,9 @@ export class Connection {
 
   // Stop for good with `error` as the reason (the server refused, or the room learnt it is final).
   fail(error: ChatError): void {
-    if (this.#stop(error)) this.o.onFatal(error);
+    if (!this.#stop(error)) return;
+    this.o.onFatal?.(error);
+    this.o.emit('error', error);
   }
 
   #stop(reason: ChatError | undefined): boolean {
@@ -90,7 +97,7 @@ export class Connection {
     this.#clearTimer();
     this.#detach(true);
     this.#to('closed', reason);
-    if (ws) this.o.onDown();
+    if (ws) this.o.onDown?.();
     return true;
   }
 
@@ -130,7 +137,7 @@ export class Connection {
     ws.onclose = (ev: { code: number }) => this.#lost(ws, ev.code);
     ws.onerror = noop;
     // No first frame within two ping intervals: the attempt hangs, start over.
-    this.#timer = setTimeout(() => this.#lost(ws, 0, new ChatError('timeout', 'No answer from the server')), this.o.pingIntervalMs * 2);
+    this.#timer = setTimeout(() => this.#lost(ws, 0, new ChatError('timeout', NO_ANSWER)), this.o.pingIntervalMs * 2);
   }
 
   #received(ws: WebSocketLike, data: unknown): void {
@@ -156,7 +163,7 @@ export class Connection {
   #schedulePing(): void {
     this.#clearTimer();
     this.#timer = setTimeout(
-      () => (this.#silent ? this.drop(new ChatError('timeout', 'The server stopped answering pings')) : this.#ping()),
+      () => (this.#silent ? this.drop(new ChatError('timeout', NO_ANSWER)) : this.#ping()),
       this.o.pingIntervalMs,
     );
   }
@@ -171,9 +178,9 @@ export class Connection {
     if (ws !== this.#ws) return;
     this.#clearTimer();
     this.#detach(false);
-    this.o.onDown();
+    this.o.onDown?.();
     if (this.#status === 'closed') return;
-    const error = reason ?? new ChatError(codeForClose(code), closeMessage(code), { closeCode: code });
+    const error = reason ?? new ChatError(codeForClose(code), CLOSE_MESSAGES[code] ?? `Connection closed (${code})`, { closeCode: code });
     if (code === CLOSE_FORBIDDEN || code === CLOSE_NOT_FOUND || (code === CLOSE_UNAUTHORIZED && this.#renewed)) {
       return this.fail(error);
     }
@@ -187,8 +194,8 @@ export class Connection {
   }
 
   #retry(reason: ChatError): void {
-    this.#to(this.#everOpen ? 'reconnecting' : 'connecting', reason);
-    if (typeof navigator !== 'undefined' && navigator.onLine === false) this.#to('offline', reason);
+    const offline = typeof navigator !== 'undefined' && navigator.onLine === false;
+    this.#to(offline ? 'offline' : this.#everOpen ? 'reconnecting' : 'connecting', reason);
     this.#timer = setTimeout(() => void this.#open(), backoffDelay(this.#attempt++, this.o.reconnect));
   }
 
@@ -216,17 +223,14 @@ export class Connection {
     const changed = status !== this.#status || reason?.code !== this.#reason?.code;
     this.#status = status;
     this.#reason = reason;
-    if (changed) this.o.onStatus(status, reason);
+    if (changed) this.o.emit('status', reason ? { status, reason } : { status });
   }
 }
 
-function closeMessage(code: number): string {
-  return code === CLOSE_FORBIDDEN
-    ? 'Not a participant of this room (4403)'
-    : code === CLOSE_NOT_FOUND
-      ? 'No such room (4404)'
-      : `Connection closed (${code})`;
-}
+const CLOSE_MESSAGES: Record<number, string> = {
+  [CLOSE_FORBIDDEN]: 'Not a participant of this room (4403)',
+  [CLOSE_NOT_FOUND]: 'No such room (4404)',
+};
 
 function listen(handler: (ev: Event) => void, on: boolean): void {
   const method = on ? 'addEventListener' : 'removeEventListener';

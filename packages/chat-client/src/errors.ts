@@ -19,16 +19,14 @@ export interface ChatErrorInit {
 }
 
 export class ChatError extends Error {
-  readonly code: ChatErrorCode;
-  readonly status?: number;
-  readonly closeCode?: number;
-  readonly clientId?: string;
+  declare readonly code: ChatErrorCode;
+  declare readonly status?: number;
+  declare readonly closeCode?: number;
+  declare readonly clientId?: string;
 
   constructor(code: ChatErrorCode, message: string, { cause, ...where }: ChatErrorInit = {}) {
     super(message, cause === undefined ? undefined : { cause });
-    this.name = 'ChatError';
-    this.code = code;
-    Object.assign(this, where);
+    Object.assign(this, { name: 'ChatError', code }, where);
   }
 }
 
@@ -42,17 +40,13 @@ const BY_STATUS: Record<number, ChatErrorCode> = {
   503: 'unavailable',
 };
 
-// Closes the contract names; any other close is a lost connection. Only 4403, 4404 and a second
-// 4401 stop a connection (see Connection); the rest are reasons to show while it reconnects.
+// Closes the contract names; any other close (1001, 1006, 1011, 1012, 1013, ...) is a lost
+// connection. Only 4403, 4404 and a second 4401 stop a connection (see Connection).
 const BY_CLOSE: Record<number, ChatErrorCode> = {
   4401: 'unauthorized',
   4403: 'forbidden',
   4404: 'not_found',
   4429: 'rate_limited',
-  1001: 'unavailable',
-  1011: 'server',
-  1012: 'unavailable',
-  1013: 'unavailable',
 };
 
 export const codeForStatus = (status: number): ChatErrorCode => BY_STATUS[status] ?? 'server';
@@ -67,7 +61,7 @@ export const isFinal = (e: ChatError): boolean => FINAL.includes(e.code);
 
 // The code of a WS `error` frame; one this SDK does not know is a server fault, so transient.
 export const codeForFrame = (code: string): ChatErrorCode =>
-  FINAL.includes(code as ChatErrorCode) || code === 'rate_limited' || code === 'unavailable' ? (code as ChatErrorCode) : 'server';
+  [...FINAL, 'rate_limited', 'unavailable'].includes(code) ? (code as ChatErrorCode) : 'server';
 
 export const toChatError = (e: unknown, code: ChatErrorCode = 'network'): ChatError =>
   e instanceof ChatError ? e : new ChatError(code, e instanceof Error ? e.message : String(e), { cause: e });

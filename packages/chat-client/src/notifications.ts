@@ -19,9 +19,7 @@ export class Notifications {
       ...ctx.connection,
       url: (token) => ctx.wsUrl('/ws/notifications/', token),
       onFrame: (f: NotificationsServerFrame) => this.#frame(f),
-      onStatus: (status, reason) => this.#emitter.emit('status', reason ? { status, reason } : { status }),
-      onDown: () => {},
-      onFatal: (e) => this.#emitter.emit('error', e),
+      emit: this.#emitter.emit,
     });
     this.#conn.start();
   }

@@ -26,39 +26,28 @@ export function memoryOutbox(): OutboxStorage {
  * Each page (tab) writes its own key, `prefix + key + '#' + tabId`, so tabs never overwrite each
  * other. A tab holds a Web Lock named after its id for as long as it lives; loading adopts the keys
  * of tabs whose lock is gone (closed while messages were unsent): their entries are written under
- * this tab's key before the orphaned key is removed, so a crash in between doubles, never loses
+ * this tab's key before the orphaned keys are removed, so a crash in between doubles, never loses
  * (the server stores a client_id once). Without Web Locks every other key is adopted.
  */
 export function localStorageOutbox(prefix = 'motoreach-outbox:'): OutboxStorage {
   const tab = randomId();
   const locks = typeof navigator === 'undefined' ? undefined : navigator.locks;
-  const alive = new Promise<unknown>((held) =>
-    locks ? void locks.request(prefix + tab, () => (held(0), new Promise(noop))) : held(0),
-  );
-  const read = (k: string): OutboxEntry[] => JSON.parse(localStorage.getItem(k) ?? '[]');
+  void locks?.request(prefix + tab, () => new Promise(noop));
   const save = (key: string, entries: OutboxEntry[]): void => {
     const own = `${prefix}${key}#${tab}`;
     entries.length ? localStorage.setItem(own, JSON.stringify(entries)) : localStorage.removeItem(own);
   };
   return {
     async load(key) {
-      await alive;
       const live = new Set((await locks?.query())?.held?.map((l) => l.name));
-      const entries = new Map<string, OutboxEntry>();
-      const orphans: string[] = [];
-      for (let i = 0; i < localStorage.length; i++) {
-        const k = localStorage.key(i)!;
-        const owner = k.startsWith(`${prefix}${key}#`) && k.slice(prefix.length + key.length + 1);
-        if (owner === false || (owner !== tab && locks && live.has(prefix + owner))) continue;
-        for (const e of read(k)) entries.set(e.client_id, e);
-        if (owner !== tab) orphans.push(k);
-      }
-      const all = [...entries.values()].sort((a, b) => +(a.created_at > b.created_at) - +(a.created_at < b.created_at));
+      const start = `${prefix}${key}#`;
+      const keys = Object.keys(localStorage).filter((k) => k === start + tab || (k.startsWith(start) && !live.has(prefix + k.slice(start.length))));
+      const all: OutboxEntry[] = keys.flatMap((k) => JSON.parse(localStorage.getItem(k)!));
       save(key, all);
-      for (const k of orphans) localStorage.removeItem(k);
+      for (const k of keys) if (k !== start + tab) localStorage.removeItem(k);
       return all;
     },
-    save: (key, entries) => alive.then(() => save(key, entries)),
+    save,
   };
 }
 

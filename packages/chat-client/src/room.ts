@@ -1,6 +1,6 @@
 import { createEmitter } from './emitter.js';
 import { backoffDelay } from './backoff.js';
-import { Connection } from './connection.js';
+import { Connection, NO_ANSWER } from './connection.js';
 import { ChatError, codeForFrame, isFinal, toChatError } from './errors.js';
 import { contiguousEnd, mergeBySeq } from './merge.js';
 import { Outbox, type OutboxEntry } from './outbox.js';
@@ -36,7 +36,7 @@ export interface RoomHandle {
 
 const noop = (): void => {};
 const sideOf = (role: Role): Side => (role === 'user' ? 'user' : 'workshop');
-const same = (a: Me, b: Me): boolean => a.id === b.id && a.role === b.role && a.name === b.name;
+const same = (a: Me, b: Me): boolean => a.id === b.id && a.role === b.role;
 
 export class Room {
   readonly requestId: string;
@@ -52,6 +52,7 @@ export class Room {
   #cursors: ReadCursors = { user: 0, workshop: 0 };
   #older = false;
   readonly #outbox: Outbox;
+  readonly #ctx: ClientContext;
   #wsReady = false;
   #synced = false;
   #closed = false;
@@ -70,9 +71,10 @@ export class Room {
   /** @internal Rooms come from `ChatClient.room()` and `ChatClient.openRoom()`. */
   constructor(
     requestId: string,
-    private readonly ctx: ClientContext,
+    ctx: ClientContext,
   ) {
     this.requestId = requestId;
+    this.#ctx = ctx;
     this.#outbox = new Outbox(ctx.outboxStorage, () => this.#sends.filter((s) => s.pending).map((s) => s.entry), this.#report);
     this.#identify();
   }
@@ -135,18 +137,17 @@ export class Room {
     const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
     this.#connecting = { promise, resolve, reject };
     this.#closed = false;
-    this.ctx.rooms.set(this.requestId, this);
+    this.#ctx.rooms.set(this.requestId, this);
     const id = encodeURIComponent(this.requestId);
     this.#conn = new Connection({
-      ...this.ctx.connection,
-      url: (token) => this.ctx.wsUrl(`/ws/service-chat/${id}/`, token),
+      ...this.#ctx.connection,
+      url: (token) => this.#ctx.wsUrl(`/ws/service-chat/${id}/`, token),
       onFrame: (f: ChatServerFrame) => this.#frame(f),
-      onStatus: (status, reason) => this.#emitter.emit('status', reason ? { status, reason } : { status }),
+      emit: this.#emitter.emit,
       onDown: () => this.#down(),
       onFatal: (e) => {
         this.#connecting = undefined;
         reject(e);
-        this.#emitter.emit('error', e);
       },
     });
     this.#conn.start();
@@ -154,25 +155,21 @@ export class Room {
   }
 
   send(text: string): Promise<ChatMessage> {
-    const s = new PendingSend(this.#pendingMessage({ client_id: randomId(), body: text.trim(), created_at: new Date().toISOString() }));
-    this.#sends.push(s);
-    return this.#enqueue(s);
+    return this.#enqueue(new PendingSend(this.#pendingMessage({ client_id: randomId(), body: text.trim(), created_at: new Date().toISOString() })));
   }
 
   retry(message: ChatMessage | string): Promise<ChatMessage> {
     const clientId = typeof message === 'string' ? message : message.client_id;
-    const s = this.#sends.find((p) => p.id === clientId);
+    const s = this.#find(clientId);
     // A pending one (maybe restored from storage, with no promise yet) is still queued.
-    if (s?.pending) return s.promise();
+    if (s?.pending) return s.promise;
     const sent = this.#stored.find((m) => m.client_id === clientId && this.#isMine(m));
     if (sent) return Promise.resolve(sent);
     if (!s) return Promise.reject(new ChatError('invalid', `No message with client_id ${clientId} to retry`));
     // A failed one goes again, at the end of the queue.
     this.#sends.splice(this.#sends.indexOf(s), 1);
-    this.#sends.push(s);
     const { error, ...rest } = s.message;
-    s.message = { ...rest, state: 'pending' };
-    return this.#enqueue(s);
+    return this.#enqueue(new PendingSend({ ...rest, state: 'pending' }));
   }
 
   async loadOlder(limit = PAGE): Promise<ChatMessage[]> {
@@ -188,7 +185,7 @@ export class Room {
     const side = this.side;
     if (!target || (side && target <= this.#cursors[side])) return;
     if (this.#wsReady && this.#conn?.send({ type: 'read', last_read_seq: target })) return;
-    const result = await this.ctx.http.request<ReadResult>('POST', `${this.#path()}read/`, { last_read_seq: target });
+    const result = await this.#ctx.http.request<ReadResult>('POST', `${this.#path()}read/`, { last_read_seq: target });
     this.#applyCursors(result.read_cursors);
   }
 
@@ -223,9 +220,10 @@ export class Room {
     this.#connecting = undefined;
     this.#down();
     this.#stopWaiting();
-    for (const s of this.#sends) if (s.pending) s.refused(new ChatError('closed', CLOSED, { clientId: s.id }));
+    // Their promises reject; the messages stay queued, with fresh promises for a retry() after a reconnect.
+    this.#sends = this.#sends.map((s) => (s.pending ? (s.refused(new ChatError('closed', CLOSED, { clientId: s.id })), new PendingSend(s.message)) : s));
     // Released: `ChatClient.room()` makes a fresh Room, which finds the unsent messages in the outbox.
-    if (this.ctx.rooms.get(this.requestId) === this) this.ctx.rooms.delete(this.requestId);
+    if (this.#ctx.rooms.get(this.requestId) === this) this.#ctx.rooms.delete(this.requestId);
   }
 
   readonly #report = (e: unknown): void => {
@@ -237,7 +235,7 @@ export class Room {
   }
 
   #page(query: string): Promise<MessagesPage> {
-    return this.ctx.http.request<MessagesPage>('GET', `${this.#path()}?${query}`).then((p) => {
+    return this.#ctx.http.request<MessagesPage>('GET', `${this.#path()}?${query}`).then((p) => {
       this.#applyCursors(p.read_cursors);
       return p;
     });
@@ -246,7 +244,7 @@ export class Room {
   // Who this is, from the token's claims as soon as a token is at hand (at once for a string token).
   // A provider that fails is asked again with backoff while messages wait for it.
   #identify(): void {
-    const tokens = this.ctx.connection.tokens;
+    const tokens = this.#ctx.connection.tokens;
     const read = (token: string): void => {
       const me = claimsOf(token);
       if (me && !this.#author) this.#known(me);
@@ -259,8 +257,8 @@ export class Room {
   // under its key, merging what an earlier page of this principal left.
   #known(me: Me): void {
     if (!this.#author) {
-      this.#outbox.open(`${this.ctx.base}|${sideOf(me.role)}:${me.id}|${this.requestId}`).then((saved) => {
-        const restored = saved.filter((e) => !this.#sends.some((s) => s.id === e.client_id)).map((e) => new PendingSend(this.#pendingMessage(e)));
+      this.#outbox.open(`${this.#ctx.base}|${sideOf(me.role)}:${me.id}|${this.requestId}`).then((saved) => {
+        const restored = saved.filter((e) => !this.#find(e.client_id)).map((e) => new PendingSend(this.#pendingMessage(e)));
         this.#sends.unshift(...restored);
         this.#outbox.persist();
         if (restored.length) this.#changed();
@@ -277,25 +275,20 @@ export class Room {
     if (replaced) this.#changed();
   }
 
+  #find(clientId: string | null | undefined): PendingSend | undefined {
+    return this.#sends.find((s) => s.id === clientId);
+  }
+
   #pendingMessage(e: OutboxEntry): ChatMessage {
-    return {
-      id: null,
-      request_id: this.requestId,
-      seq: null,
-      sender: this.#author ?? { id: '', role: 'user', name: null },
-      body: e.body,
-      client_id: e.client_id,
-      created_at: e.created_at,
-      state: 'pending',
-    };
+    return { id: null, request_id: this.requestId, seq: null, sender: this.#author ?? { id: '', role: 'user', name: null }, ...e, state: 'pending' };
   }
 
   #enqueue(s: PendingSend): Promise<ChatMessage> {
-    const promise = s.promise();
+    this.#sends.push(s);
     this.#outbox.persist();
     this.#changed();
     this.#pump();
-    return promise;
+    return s.promise;
   }
 
   // Sends what the outbox holds, oldest first. Over the socket while it is ready (several in flight);
@@ -319,7 +312,7 @@ export class Room {
         if (inFlight >= window) return;
         if (this.#conn?.send({ type: 'message', body: s.message.body, client_id: s.id })) {
           inFlight++;
-          s.onSocket(this.ctx.ackTimeoutMs, () => this.#conn?.drop(new ChatError('timeout', 'No ack from the server', { clientId: s.id })));
+          s.onSocket(this.#ctx.ackTimeoutMs, () => this.#conn?.drop(new ChatError('timeout', NO_ANSWER, { clientId: s.id })));
           continue;
         }
       }
@@ -330,7 +323,7 @@ export class Room {
 
   #post(s: PendingSend): void {
     s.phase = 'http';
-    this.ctx.http.request<{ message: Message }>('POST', this.#path(), { body: s.message.body, client_id: s.id }).then(
+    this.#ctx.http.request<{ message: Message }>('POST', this.#path(), { body: s.message.body, client_id: s.id }).then(
       (r) => {
         s.phase = undefined;
         this.#insert([r.message], true);
@@ -348,7 +341,7 @@ export class Room {
 
   // Offline, the token provider failing, or the server struggling: the queue waits, unless the socket comes back first.
   #backoff(): void {
-    this.#later(backoffDelay(this.#failures++, this.ctx.connection.reconnect));
+    this.#later(backoffDelay(this.#failures++, this.#ctx.connection.reconnect));
   }
 
   #later(ms: number): void {
@@ -403,7 +396,7 @@ export class Room {
         this.#emitter.emit('typing', { user: f.user, is_typing: f.is_typing });
         break;
       case 'error': {
-        const s = this.#sends.find((p) => p.id === f.client_id);
+        const s = this.#find(f.client_id);
         const e = new ChatError(codeForFrame(f.code), f.message, f.client_id ? { clientId: f.client_id } : {});
         if (!s?.pending) return this.#report(e);
         if (isFinal(e)) return this.#fail(s, e);
@@ -449,7 +442,7 @@ export class Room {
         if (isFinal(e)) return this.#conn?.fail(e);
         this.#report(e);
         await new Promise<void>((wake) => {
-          const timer = setTimeout(wake, backoffDelay(attempt++, this.ctx.connection.reconnect));
+          const timer = setTimeout(wake, backoffDelay(attempt++, this.#ctx.connection.reconnect));
           this.#wakeSync = () => (clearTimeout(timer), wake());
         });
       }
@@ -464,7 +457,7 @@ export class Room {
     const added = mergeBySeq(this.#stored, incoming);
     let acked = false;
     for (const m of incoming) {
-      const s = m.client_id !== null && this.#isMine(m, true) ? this.#sends.find((p) => p.id === m.client_id) : undefined;
+      const s = m.client_id !== null && this.#isMine(m, true) ? this.#find(m.client_id) : undefined;
       if (!s) continue;
       this.#sends.splice(this.#sends.indexOf(s), 1);
       s.stored(m);

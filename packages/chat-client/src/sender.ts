@@ -8,12 +8,20 @@ import type { ChatMessage } from './types.js';
  * refusal); `phase` is where it is in flight (on the socket, awaiting its ack, or in a REST POST);
  * the ack timer and the promise `send()` returned live here too, so that settling it is one call.
  */
+const noop = (): void => {};
+
 export class PendingSend {
   phase: 'ws' | 'http' | undefined;
   #ackTimer: ReturnType<typeof setTimeout> | undefined;
-  #waiter: { promise: Promise<ChatMessage>; resolve: (m: ChatMessage) => void; reject: (e: ChatError) => void } | undefined;
+  #resolve!: (m: ChatMessage) => void;
+  #reject!: (e: ChatError) => void;
+  // What `send()` / `retry()` return: settles when the message is stored or refused for good.
+  // Restored messages have it too, and nobody may be waiting: a rejection is never unhandled.
+  readonly promise = new Promise<ChatMessage>((res, rej) => ((this.#resolve = res), (this.#reject = rej)));
 
-  constructor(public message: ChatMessage) {}
+  constructor(public message: ChatMessage) {
+    this.promise.catch(noop);
+  }
 
   get id(): string {
     return this.message.client_id!;
@@ -24,16 +32,6 @@ export class PendingSend {
   get entry(): OutboxEntry {
     const { client_id, body, created_at } = this.message;
     return { client_id: client_id!, body, created_at };
-  }
-
-  // What `send()` / `retry()` return: settles when the message is stored or refused for good.
-  promise(): Promise<ChatMessage> {
-    if (!this.#waiter) {
-      let resolve!: (m: ChatMessage) => void, reject!: (e: ChatError) => void;
-      const promise = new Promise<ChatMessage>((res, rej) => ((resolve = res), (reject = rej)));
-      this.#waiter = { promise, resolve, reject };
-    }
-    return this.#waiter.promise;
   }
 
   // Written on the socket: no ack within `ms` means the socket is probably half-open.
@@ -50,14 +48,13 @@ export class PendingSend {
 
   stored(m: ChatMessage): void {
     this.requeue();
-    this.#waiter?.resolve(m);
-    this.#waiter = undefined;
+    this.#resolve(m);
   }
 
+  // `failed`: refused for good; without it the room was closed and the message stays queued.
   refused(e: ChatError, state?: 'failed'): void {
     this.requeue();
     if (state) this.message = { ...this.message, state, error: e };
-    this.#waiter?.reject(e);
-    this.#waiter = undefined;
+    this.#reject(e);
   }
 }

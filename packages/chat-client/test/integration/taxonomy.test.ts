@@ -90,10 +90,10 @@ test('closes 1001, 1011, 1012, 1013 and 4429 are transient: the room reconnects,
   await waitFor(() => peer.sockets === codes.length + 1 && room.status === 'open', 'open on the sixth socket');
   const reasons = seen.filter((e) => e.status === 'reconnecting').map((e) => [e.reason?.code, e.reason?.closeCode]);
   assert.deepEqual(reasons, [
-    ['unavailable', 1001],
-    ['server', 1011],
-    ['unavailable', 1012],
-    ['unavailable', 1013],
+    ['network', 1001],
+    ['network', 1011],
+    ['network', 1012],
+    ['network', 1013],
     ['rate_limited', 4429],
   ]);
   assert.ok(seen.filter((e) => e.status === 'open').every((e) => e.reason === undefined));
