@@ -25,7 +25,7 @@ export class ChatError extends Error {
   declare readonly clientId?: string;
 
   constructor(code: ChatErrorCode, message: string, { cause, ...where }: ChatErrorInit = {}) {
-    super(message, cause === undefined ? undefined : { cause });
+    super(message, { cause });
     Object.assign(this, { name: 'ChatError', code }, where);
   }
 }

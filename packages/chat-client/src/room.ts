@@ -265,14 +265,10 @@ export class Room {
         this.#pump();
       });
     } else if (same(this.#author, me)) return;
+    // Every message here was written by this principal, shown with a placeholder or an older guess.
     this.#author = me;
-    let replaced = false;
-    for (const s of this.#sends) {
-      if (same(s.message.sender, me)) continue;
-      s.message = { ...s.message, sender: me };
-      replaced = true;
-    }
-    if (replaced) this.#changed();
+    for (const s of this.#sends) s.message = { ...s.message, sender: me };
+    if (this.#sends.length) this.#changed();
   }
 
   #find(clientId: string | null | undefined): PendingSend | undefined {
@@ -397,7 +393,7 @@ export class Room {
         break;
       case 'error': {
         const s = this.#find(f.client_id);
-        const e = new ChatError(codeForFrame(f.code), f.message, f.client_id ? { clientId: f.client_id } : {});
+        const e = new ChatError(codeForFrame(f.code), f.message, { clientId: f.client_id });
         if (!s?.pending) return this.#report(e);
         if (isFinal(e)) return this.#fail(s, e);
         // Not stored (rate limited, or the server could not right now): it goes again, same client_id.
