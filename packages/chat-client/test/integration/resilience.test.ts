@@ -444,3 +444,13 @@ test('a gap fetch that fails after a reconnect is retried on the same socket unt
   assert.deepEqual(resyncs, [{ after: 1, fetched: 3 }]);
   assert.deepEqual(bo.messages.map((m) => m.seq), [1, 2, 3, 4]);
 });
+
+test('a history fetch refused for good (403) rejects connect() and stops the room with that reason', { timeout: 10_000 }, async () => {
+  const id = await newRoom();
+  const { failures, fetchFn } = flakyFetch(/\/messages\/\?limit=/);
+  failures.push(403);
+  const room = open(server.url, mintToken(OWNER), { fetch: fetchFn }).room(id);
+  await assert.rejects(room.connect(), { name: 'ChatError', code: 'forbidden', status: 403 });
+  assert.equal(room.status, 'closed');
+  assert.equal(room.statusReason?.code, 'forbidden');
+});

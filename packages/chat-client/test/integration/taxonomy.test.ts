@@ -113,3 +113,20 @@ test('a close before the first frame keeps connecting with the reason; a dead se
   await peer.close();
   await waitFor(() => room.status === 'reconnecting' && room.statusReason?.code === 'network', 'reconnecting, network');
 });
+
+test('with a token that is not a JWT, the first ready names the sender of pending messages, with a change', { timeout: 10_000 }, async () => {
+  const peer = await new ContractPeer().listen();
+  peers.push(peer);
+  peer.onFrame = () => {}; // never acks: the message stays pending
+  const c = client(peer.url, 'opaque-session-token');
+  clients.push(c);
+  const room = c.room('r_peer');
+  const senders: unknown[] = [];
+  room.on('change', (e) => senders.push(e.messages.map((m) => m.sender.id)));
+  void room.send('before ready').catch(() => {});
+  assert.deepEqual(room.messages.map((m) => [m.sender.id, m.state]), [['', 'pending']]);
+  await room.connect();
+  assert.deepEqual(senders, [[''], ['u-ana']]);
+  assert.deepEqual(room.messages[0]!.sender, { id: 'u-ana', role: 'user', name: 'Ana' });
+  assert.equal(room.messages[0]!.state, 'pending');
+});
