@@ -68,7 +68,7 @@ test('a hold released before the room is ready: ready rejects with closed, nothi
   assert.equal(h.room.status, 'closed');
 });
 
-test('a closed room is released: gone from the client, its timers and listeners gone; its unsent messages go with the next Room', { timeout: 10_000 }, async () => {
+test('a closed room is released: gone from the client, its timers and listeners gone; its unsent messages go with the next Room', { timeout: 20_000 }, async () => {
   const id = await newRoom();
   const listeners = new Set<unknown>();
   const g = globalThis as unknown as Record<string, unknown>;
@@ -76,7 +76,8 @@ test('a closed room is released: gone from the client, its timers and listeners 
   g.removeEventListener = (_type: string, fn: unknown) => listeners.delete(fn);
   try {
     const baseline = timers();
-    const c = open(mintToken(OWNER));
+    const storage = memoryOutbox();
+    const c = open(mintToken(OWNER), { outboxStorage: storage });
     const room = c.room(id);
     await room.connect();
     await room.send('stored');
@@ -84,6 +85,7 @@ test('a closed room is released: gone from the client, its timers and listeners 
     room.close();
     // Its promise would settle if this Room were connected again; the fresh Room sends it instead.
     void room.send('written after close');
+    await waitFor(() => (storage.load(`${server.url}|user:u-ana|${id}`) as OutboxEntry[]).length === 1, 'kept in the outbox');
     assert.equal(listeners.size, 0);
     await waitFor(() => timers() <= baseline, 'no timer of the room is left', 5000);
     const fresh = c.room(id);
