@@ -50,7 +50,11 @@ export class Connection {
   #renewed = false;
   #silent = false;
 
-  constructor(private readonly o: ConnectionOptions) {}
+  readonly #o: ConnectionOptions;
+
+  constructor(options: ConnectionOptions) {
+    this.#o = options;
+  }
 
   get status(): ConnectionStatus {
     return this.#status;
@@ -60,7 +64,7 @@ export class Connection {
   }
 
   start(): void {
-    if (this.#status !== 'idle' && this.#status !== 'closed') return;
+    if (!this.#stopped()) return;
     this.#everOpen = false;
     this.#attempt = 0;
     this.#to('connecting');
@@ -86,18 +90,18 @@ export class Connection {
   // Stop for good with `error` as the reason (the server refused, or the room learnt it is final).
   fail(error: ChatError): void {
     if (!this.#stop(error)) return;
-    this.o.onFatal?.(error);
-    this.o.emit('error', error);
+    this.#o.onFatal?.(error);
+    this.#o.emit('error', error);
   }
 
   #stop(reason: ChatError | undefined): boolean {
-    if (this.#status === 'closed' || this.#status === 'idle') return false;
+    if (this.#stopped()) return false;
     const ws = this.#ws;
     listen(this.#wake, false);
     this.#clearTimer();
     this.#detach(true);
     this.#to('closed', reason);
-    if (ws) this.o.onDown?.();
+    if (ws) this.#o.onDown?.();
     return true;
   }
 
@@ -107,11 +111,16 @@ export class Connection {
     if (ev.type === 'visibilitychange' && document.visibilityState !== 'visible') return;
     if (this.#status === 'open') {
       this.#ping();
-    } else if (!this.#ws && this.#status !== 'closed' && this.#status !== 'idle') {
+    } else if (!this.#ws && !this.#stopped()) {
       this.#attempt = 0;
       void this.#open();
     }
   };
+
+  // Not started, or stopped for good.
+  #stopped(): boolean {
+    return this.#status === 'idle' || this.#status === 'closed';
+  }
 
   #live(): boolean {
     return this.#status !== 'closed' && !this.#ws;
@@ -121,23 +130,23 @@ export class Connection {
     this.#clearTimer();
     let token: string;
     try {
-      token = await this.o.tokens.get();
+      token = await this.#o.tokens.get();
     } catch (e) {
       if (this.#live() && !this.#timer) this.#retry(toChatError(e));
       return;
     }
     if (!this.#live()) return;
-    if (!this.o.WebSocket) {
+    if (!this.#o.WebSocket) {
       return this.fail(new ChatError('network', 'No WebSocket: pass options.WebSocket ("ws") in Node'));
     }
-    const ws = new this.o.WebSocket(this.o.url(token));
+    const ws = new this.#o.WebSocket(this.#o.url(token));
     this.#ws = ws;
     this.#token = token;
     ws.onmessage = (ev: { data: unknown }) => this.#received(ws, ev.data);
     ws.onclose = (ev: { code: number }) => this.#lost(ws, ev.code);
     ws.onerror = noop;
     // No first frame within two ping intervals: the attempt hangs, start over.
-    this.#timer = setTimeout(() => this.#lost(ws, 0, new ChatError('timeout', NO_ANSWER)), this.o.pingIntervalMs * 2);
+    this.#timer = setTimeout(() => this.#lost(ws, 0, new ChatError('timeout', NO_ANSWER)), this.#o.pingIntervalMs * 2);
   }
 
   #received(ws: WebSocketLike, data: unknown): void {
@@ -157,14 +166,14 @@ export class Connection {
     } catch {
       return;
     }
-    if ((frame as { type?: string }).type !== 'pong') this.o.onFrame(frame);
+    if ((frame as { type?: string }).type !== 'pong') this.#o.onFrame(frame);
   }
 
   #schedulePing(): void {
     this.#clearTimer();
     this.#timer = setTimeout(
       () => (this.#silent ? this.drop(new ChatError('timeout', NO_ANSWER)) : this.#ping()),
-      this.o.pingIntervalMs,
+      this.#o.pingIntervalMs,
     );
   }
 
@@ -178,7 +187,7 @@ export class Connection {
     if (ws !== this.#ws) return;
     this.#clearTimer();
     this.#detach(false);
-    this.o.onDown?.();
+    this.#o.onDown?.();
     if (this.#status === 'closed') return;
     const error = reason ?? new ChatError(codeForClose(code), CLOSE_MESSAGES[code] ?? `Connection closed (${code})`, { closeCode: code });
     if (code === CLOSE_FORBIDDEN || code === CLOSE_NOT_FOUND || (code === CLOSE_UNAUTHORIZED && this.#renewed)) {
@@ -187,7 +196,7 @@ export class Connection {
     if (code !== CLOSE_UNAUTHORIZED) return this.#retry(error);
     this.#renewed = true;
     this.#to(this.#everOpen ? 'reconnecting' : 'connecting', error);
-    this.o.tokens.refresh(this.#token).then(
+    this.#o.tokens.refresh(this.#token).then(
       () => void this.#open(),
       (e: unknown) => this.#live() && this.#retry(toChatError(e)),
     );
@@ -196,7 +205,7 @@ export class Connection {
   #retry(reason: ChatError): void {
     const offline = typeof navigator !== 'undefined' && navigator.onLine === false;
     this.#to(offline ? 'offline' : this.#everOpen ? 'reconnecting' : 'connecting', reason);
-    this.#timer = setTimeout(() => void this.#open(), backoffDelay(this.#attempt++, this.o.reconnect));
+    this.#timer = setTimeout(() => void this.#open(), backoffDelay(this.#attempt++, this.#o.reconnect));
   }
 
   #detach(graceful: boolean): void {
@@ -223,7 +232,7 @@ export class Connection {
     const changed = status !== this.#status || reason?.code !== this.#reason?.code;
     this.#status = status;
     this.#reason = reason;
-    if (changed) this.o.emit('status', reason ? { status, reason } : { status });
+    if (changed) this.#o.emit('status', reason ? { status, reason } : { status });
   }
 }
 

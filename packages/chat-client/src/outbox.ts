@@ -61,12 +61,15 @@ const noop = (): void => {};
 export class Outbox {
   #key: string | undefined;
   #dirty = false;
+  readonly #storage: OutboxStorage;
+  readonly #pending: () => OutboxEntry[];
+  readonly #onError: (e: unknown) => void;
 
-  constructor(
-    private readonly storage: OutboxStorage,
-    private readonly pending: () => OutboxEntry[],
-    private readonly onError: (e: unknown) => void,
-  ) {}
+  constructor(storage: OutboxStorage, pending: () => OutboxEntry[], onError: (e: unknown) => void) {
+    this.#storage = storage;
+    this.#pending = pending;
+    this.#onError = onError;
+  }
 
   get ready(): boolean {
     return this.#key !== undefined;
@@ -78,9 +81,9 @@ export class Outbox {
   async open(key: string): Promise<OutboxEntry[]> {
     let saved: OutboxEntry[] = [];
     try {
-      saved = await this.storage.load(key);
+      saved = await this.#storage.load(key);
     } catch (e) {
-      this.onError(e);
+      this.#onError(e);
     }
     this.#key = key;
     return saved;
@@ -92,8 +95,8 @@ export class Outbox {
     queueMicrotask(() => {
       this.#dirty = false;
       Promise.resolve()
-        .then(() => this.storage.save(this.#key!, this.pending()))
-        .catch(this.onError);
+        .then(() => this.#storage.save(this.#key!, this.#pending()))
+        .catch(this.#onError);
     });
   }
 }

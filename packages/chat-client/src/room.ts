@@ -39,7 +39,6 @@ const sideOf = (role: Role): Side => (role === 'user' ? 'user' : 'workshop');
 const same = (a: Me, b: Me): boolean => a.id === b.id && a.role === b.role;
 
 export class Room {
-  readonly requestId: string;
   readonly #emitter = createEmitter<RoomEvents>();
   readonly #stored: ChatMessage[] = [];
   // Written here and not stored yet, in the order written: pending ones (the outbox) and failed ones.
@@ -70,10 +69,9 @@ export class Room {
 
   /** @internal Rooms come from `ChatClient.room()` and `ChatClient.openRoom()`. */
   constructor(
-    requestId: string,
+    readonly requestId: string,
     ctx: ClientContext,
   ) {
-    this.requestId = requestId;
     this.#ctx = ctx;
     this.#outbox = new Outbox(ctx.outboxStorage, () => this.#sends.filter((s) => s.pending).map((s) => s.entry), this.#report);
     this.#identify();

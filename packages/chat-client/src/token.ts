@@ -8,7 +8,10 @@ export class TokenSource {
   current: string | undefined;
   #pending: Promise<string> | undefined;
 
-  constructor(private readonly provider: string | (() => string | Promise<string>)) {
+  readonly #provider: string | (() => string | Promise<string>);
+
+  constructor(provider: string | (() => string | Promise<string>)) {
+    this.#provider = provider;
     if (typeof provider === 'string') this.current = provider;
   }
 
@@ -26,7 +29,7 @@ export class TokenSource {
   // A provider that throws is transient (a laptop waking before its Wi-Fi is up cannot reach the
   // login server either): the caller retries with backoff. Only the server refusing a token is final.
   #ask(): Promise<string> {
-    const p = this.provider;
+    const p = this.#provider;
     return (this.#pending ??= Promise.resolve()
       .then(() => (typeof p === 'string' ? p : p()))
       .then(
