@@ -137,7 +137,7 @@ export class Connection {
     }
     if (!this.#live()) return;
     if (!this.#o.WebSocket) {
-      return this.fail(new ChatError('network', 'No WebSocket: pass options.WebSocket ("ws") in Node'));
+      return this.fail(new ChatError('network', 'No WebSocket: pass options.WebSocket'));
     }
     const ws = new this.#o.WebSocket(this.#o.url(token));
     this.#ws = ws;
@@ -203,7 +203,7 @@ export class Connection {
   }
 
   #retry(reason: ChatError): void {
-    const offline = typeof navigator !== 'undefined' && navigator.onLine === false;
+    const offline = globalThis.navigator?.onLine === false;
     this.#to(offline ? 'offline' : this.#everOpen ? 'reconnecting' : 'connecting', reason);
     this.#timer = setTimeout(() => void this.#open(), backoffDelay(this.#attempt++, this.#o.reconnect));
   }
@@ -232,7 +232,7 @@ export class Connection {
     const changed = status !== this.#status || reason?.code !== this.#reason?.code;
     this.#status = status;
     this.#reason = reason;
-    if (changed) this.#o.emit('status', reason ? { status, reason } : { status });
+    if (changed) this.#o.emit('status', { status, reason });
   }
 }
 

@@ -28,7 +28,7 @@ export class Http {
         });
       } catch (e) {
         const timedOut = e instanceof Error && e.name === 'TimeoutError';
-        throw new ChatError(timedOut ? 'timeout' : 'network', `${method} ${path}: ${timedOut ? 'timed out' : 'network error'}`, { cause: e });
+        throw new ChatError(timedOut ? 'timeout' : 'network', `${method} ${path}`, { cause: e });
       }
       if (res.status === 401 && !renewed) {
         await this.#tokens.refresh(token);

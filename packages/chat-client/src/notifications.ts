@@ -1,6 +1,5 @@
 import { createEmitter } from './emitter.js';
 import { Connection } from './connection.js';
-import type { ChatError } from './errors.js';
 import type { ClientContext } from './client.js';
 import type { ConnectionStatus, NotificationsEvents } from './types.js';
 import type { NotificationsServerFrame } from './wire.js';
@@ -32,10 +31,6 @@ export class Notifications {
   }
   get status(): ConnectionStatus {
     return this.#conn.status;
-  }
-  /** Why the socket is not open: the last failure; undefined while open or after close(). */
-  get statusReason(): ChatError | undefined {
-    return this.#conn.reason;
   }
 
   on<K extends keyof NotificationsEvents>(type: K, handler: (e: NotificationsEvents[K]) => void): () => void {

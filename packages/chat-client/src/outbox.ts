@@ -31,7 +31,7 @@ export function memoryOutbox(): OutboxStorage {
  */
 export function localStorageOutbox(prefix = 'motoreach-outbox:'): OutboxStorage {
   const tab = randomId();
-  const locks = typeof navigator === 'undefined' ? undefined : navigator.locks;
+  const locks = globalThis.navigator?.locks;
   void locks?.request(prefix + tab, () => new Promise(noop));
   const save = (key: string, entries: OutboxEntry[]): void => {
     const own = `${prefix}${key}#${tab}`;

@@ -16,14 +16,14 @@ const GAP_PAGE = 100;
 // Unacked WebSocket sends allowed at once: keeps a burst from tripping the server's frame rate limit
 // and bounds how much has to go to the REST fallback if the socket dies.
 const WINDOW = 16;
-// After a rate-limit refusal: one frame in flight at a time, and a pause long enough for the
+// After a rate-limit refusal (`#limitedAt`, 0 for none): one frame in flight at a time, and a pause long enough for the
 // server's per-second budget to refill, so that refusals (which the server counts) stay few.
 const RATE_PAUSE_MS = 1000;
 // The full window is back once the socket has gone this long without a refusal: longer than the
 // pause plus the time a still-running burst takes to use up the refilled budget (so such a burst
 // stays slow), short enough that the next burst, later, goes at full speed.
 const QUIET_MS = 2000;
-const CLOSED = 'The room was closed';
+const CLOSED = 'Room closed';
 
 /** One user's hold on a room, from `ChatClient.openRoom()`. */
 export interface RoomHandle {
@@ -36,7 +36,6 @@ export interface RoomHandle {
 
 const noop = (): void => {};
 const sideOf = (role: Role): Side => (role === 'user' ? 'user' : 'workshop');
-const same = (a: Me, b: Me): boolean => a.id === b.id && a.role === b.role;
 
 export class Room {
   readonly #emitter = createEmitter<RoomEvents>();
@@ -62,7 +61,7 @@ export class Room {
   #wakeSync: () => void = noop;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #failures = 0;
-  #limitedAt = -Infinity;
+  #limitedAt = 0;
   #connecting: { promise: Promise<void>; resolve: () => void; reject: (e: ChatError) => void } | undefined;
   #holds = 0;
   #direct = false;
@@ -73,7 +72,7 @@ export class Room {
     ctx: ClientContext,
   ) {
     this.#ctx = ctx;
-    this.#outbox = new Outbox(ctx.outboxStorage, () => this.#sends.filter((s) => s.pending).map((s) => s.entry), this.#report);
+    this.#outbox = new Outbox(ctx.outboxStorage, () => this.#sends.filter((s) => s.pending).map(({ message: { client_id, body, created_at } }) => ({ client_id: client_id!, body, created_at })), this.#report);
     this.#identify();
   }
 
@@ -163,7 +162,7 @@ export class Room {
     if (s?.pending) return s.promise;
     const sent = this.#stored.find((m) => m.client_id === clientId && this.#isMine(m));
     if (sent) return Promise.resolve(sent);
-    if (!s) return Promise.reject(new ChatError('invalid', `No message with client_id ${clientId} to retry`));
+    if (!s) return Promise.reject(new ChatError('invalid', `Nothing to retry: ${clientId}`));
     // A failed one goes again, at the end of the queue.
     this.#sends.splice(this.#sends.indexOf(s), 1);
     const { error, ...rest } = s.message;
@@ -262,7 +261,7 @@ export class Room {
         if (restored.length) this.#changed();
         this.#pump();
       });
-    } else if (same(this.#author, me)) return;
+    } else if (this.#author.id === me.id && this.#author.role === me.role) return;
     // Every message here was written by this principal, shown with a placeholder or an older guess.
     this.#author = me;
     for (const s of this.#sends) s.message = { ...s.message, sender: me };
@@ -372,7 +371,7 @@ export class Room {
         this.#known(f.me);
         this.#applyCursors(f.read_cursors);
         this.#wsReady = true;
-        this.#limitedAt = -Infinity;
+        this.#limitedAt = 0;
         this.#stopWaiting();
         this.#pump();
         const epoch = this.#epoch;

@@ -1,5 +1,4 @@
 import type { ChatError } from './errors.js';
-import type { OutboxEntry } from './outbox.js';
 import type { ChatMessage } from './types.js';
 
 /**
@@ -28,10 +27,6 @@ export class PendingSend {
   }
   get pending(): boolean {
     return this.message.state === 'pending';
-  }
-  get entry(): OutboxEntry {
-    const { client_id, body, created_at } = this.message;
-    return { client_id: client_id!, body, created_at };
   }
 
   // Written on the socket: no ack within `ms` means the socket is probably half-open.
