@@ -16,8 +16,8 @@ const GAP_PAGE = 100;
 // Unacked WebSocket sends allowed at once: keeps a burst from tripping the server's frame rate limit
 // and bounds how much has to go to the REST fallback if the socket dies.
 const WINDOW = 16;
-// After a rate-limit refusal (`#limitedAt`, 0 for none): one frame in flight at a time, and a pause long enough for the
-// server's per-second budget to refill, so that refusals (which the server counts) stay few.
+// After a rate-limit refusal (`#limitedAt`): one frame in flight at a time, and a pause long enough
+// for the server's per-second budget to refill, so that refusals (which the server counts) stay few.
 const RATE_PAUSE_MS = 1000;
 // The full window is back once the socket has gone this long without a refusal: longer than the
 // pause plus the time a still-running burst takes to use up the refilled budget (so such a burst
@@ -72,7 +72,9 @@ export class Room {
     ctx: ClientContext,
   ) {
     this.#ctx = ctx;
-    this.#outbox = new Outbox(ctx.outboxStorage, () => this.#sends.filter((s) => s.pending).map(({ message: { client_id, body, created_at } }) => ({ client_id: client_id!, body, created_at })), this.#report);
+    const pending = (): OutboxEntry[] =>
+      this.#sends.filter((s) => s.pending).map(({ message: { client_id, body, created_at } }) => ({ client_id: client_id!, body, created_at }));
+    this.#outbox = new Outbox(ctx.outboxStorage, pending, this.#report);
     this.#identify();
   }
 

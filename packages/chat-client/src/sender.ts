@@ -1,14 +1,14 @@
 import type { ChatError } from './errors.js';
 import type { ChatMessage } from './types.js';
 
+const noop = (): void => {};
+
 /**
  * One message written in this room and not stored yet: everything about getting it stored once.
  * `message` is what the view shows (`pending` while it is in the outbox, `failed` after a final
  * refusal); `phase` is where it is in flight (on the socket, awaiting its ack, or in a REST POST);
  * the ack timer and the promise `send()` returned live here too, so that settling it is one call.
  */
-const noop = (): void => {};
-
 export class PendingSend {
   phase: 'ws' | 'http' | undefined;
   #ackTimer: ReturnType<typeof setTimeout> | undefined;
