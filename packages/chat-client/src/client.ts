@@ -2,8 +2,8 @@ import { DEFAULT_RECONNECT } from './backoff.js';
 import type { ConnectionOptions } from './connection.js';
 import { Http } from './http.js';
 import { Notifications } from './notifications.js';
-import type { OutboxStorage } from './outbox.js';
-import { Room } from './room.js';
+import { memoryOutbox, type OutboxStorage } from './outbox.js';
+import { Room, type RoomHandle } from './room.js';
 import { TokenSource } from './token.js';
 import type { ChatClientOptions } from './types.js';
 import type { RoomDetail, RoomInfo, RoomSummary } from './wire.js';
@@ -11,23 +11,26 @@ import type { RoomDetail, RoomInfo, RoomSummary } from './wire.js';
 /** @internal What rooms and notifications share within one client. */
 export interface ClientContext {
   http: Http;
+  base: string;
   wsUrl: (path: string, token: string) => string;
   connection: Pick<ConnectionOptions, 'tokens' | 'WebSocket' | 'reconnect' | 'pingIntervalMs'>;
   ackTimeoutMs: number;
-  outboxStorage: OutboxStorage | undefined;
+  outboxStorage: OutboxStorage;
+  // The rooms in use, one per id; a room removes itself when it closes.
+  rooms: Map<string, Room>;
 }
 
 export class ChatClient {
-  private readonly ctx: ClientContext;
-  private readonly rooms = new Map<string, Room>();
-  private notifier: Notifications | undefined;
+  readonly #ctx: ClientContext;
+  #notifier: Notifications | undefined;
 
   constructor(options: ChatClientOptions) {
     const base = options.baseUrl.replace(/\/+$/, '');
     const tokens = new TokenSource(options.token);
     const fetchFn = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
-    this.ctx = {
+    this.#ctx = {
       http: new Http(base, tokens, fetchFn),
+      base,
       wsUrl: (path, token) => `${base.replace(/^http/, 'ws')}${path}?token=${encodeURIComponent(token)}`,
       connection: {
         tokens,
@@ -36,36 +39,47 @@ export class ChatClient {
         pingIntervalMs: options.pingIntervalMs ?? 10_000,
       },
       ackTimeoutMs: options.ackTimeoutMs ?? 5_000,
-      outboxStorage: options.outboxStorage,
+      // Even without storage, unsent messages outlive a closed Room for the next one of that id.
+      outboxStorage: options.outboxStorage ?? memoryOutbox(),
+      rooms: new Map(),
     };
   }
 
   room(requestId: string): Room {
-    let room = this.rooms.get(requestId);
-    if (!room) this.rooms.set(requestId, (room = new Room(requestId, this.ctx)));
+    const rooms = this.#ctx.rooms;
+    let room = rooms.get(requestId);
+    if (!room) rooms.set(requestId, (room = new Room(requestId, this.#ctx)));
     return room;
   }
 
+  /**
+   * A hold on the room for one of several users of it (widgets, a host page): it connects on the
+   * first hold and closes when the last one is released, unless `connect()` was called on it too.
+   */
+  openRoom(requestId: string): RoomHandle {
+    return this.room(requestId).hold();
+  }
+
   notifications(): Notifications {
-    return (this.notifier ??= new Notifications(this.ctx));
+    return (this.#notifier ??= new Notifications(this.#ctx));
   }
 
   async listRooms(): Promise<RoomSummary[]> {
-    const r = await this.ctx.http.request<{ service_requests: RoomSummary[] }>('GET', '/api/service-requests/');
+    const r = await this.#ctx.http.request<{ service_requests: RoomSummary[] }>('GET', '/api/service-requests/');
     return r.service_requests;
   }
 
   createRoom(input: { workshop_id: string; title: string }): Promise<RoomInfo> {
-    return this.ctx.http.request<RoomInfo>('POST', '/api/service-requests/', input);
+    return this.#ctx.http.request<RoomInfo>('POST', '/api/service-requests/', input);
   }
 
   getRoom(requestId: string): Promise<RoomDetail> {
-    return this.ctx.http.request<RoomDetail>('GET', `/api/service-requests/${encodeURIComponent(requestId)}/`);
+    return this.#ctx.http.request<RoomDetail>('GET', `/api/service-requests/${encodeURIComponent(requestId)}/`);
   }
 
   close(): void {
-    for (const room of this.rooms.values()) room.close();
-    this.notifier?.close();
-    this.notifier = undefined;
+    for (const room of [...this.#ctx.rooms.values()]) room.shutdown();
+    this.#notifier?.close();
+    this.#notifier = undefined;
   }
 }

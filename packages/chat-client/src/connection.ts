@@ -11,105 +11,154 @@ export interface ConnectionOptions {
   reconnect: ReconnectOptions;
   pingIntervalMs: number;
   onFrame: (frame: any) => void;
-  onStatus: (status: ConnectionStatus) => void;
+  // The owner's events: `status` on every change of state (with its reason), `error` when it stops for good.
+  emit: {
+    (type: 'status', e: { status: ConnectionStatus; reason?: ChatError }): void;
+    (type: 'error', e: ChatError): void;
+  };
   // The socket in use is gone (whatever the reason); anything sent on it without an answer is in doubt.
-  onDown: () => void;
-  onFatal: (error: ChatError) => void;
+  onDown?: () => void;
+  onFatal?: (error: ChatError) => void;
 }
 
 const noop = (): void => {};
 const OPEN = 1;
+export const NO_ANSWER = 'No answer from the server';
 
-// One logical socket: connects, reconnects with backoff, notices a dead peer by pinging, and stops
-// for good on refusals that a retry cannot fix. It counts as open from the server's first frame
-// (`ready` / `unread`), because a refusal is an accepted upgrade followed by a close.
-// There is at most one timer at any moment (reconnect wait, connect timeout or next ping), and the
-// window/document listeners exist only between start() and close().
+/**
+ * One logical socket as a state machine. Every change of state goes through `#to(status, reason)`,
+ * the reason being the failure that put it there (none while open or after close()):
+ *
+ *   idle/closed --start--> connecting --first frame--> open --lost--> reconnecting|offline --first frame--> open
+ *   any --close()--> closed (no reason);  any --4403/4404/second 4401--> closed (that reason)
+ *
+ * A lost socket, a token provider that fails, a 4401 (after which the provider is asked once for a
+ * fresh token) and any close but the final ones are transient: wait out the backoff and try again.
+ * It counts as open from the server's first frame (`ready` / `unread`), because a refusal is an
+ * accepted upgrade followed by a close. There is at most one timer at any moment (reconnect wait,
+ * connect timeout or next ping), and the window/document listeners exist only between start() and close().
+ */
 export class Connection {
-  status: ConnectionStatus = 'idle';
-  private ws: WebSocketLike | undefined;
-  private token = '';
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private attempt = 0;
-  private everOpen = false;
-  private renewed = false;
-  private silent = false;
+  #status: ConnectionStatus = 'idle';
+  #reason: ChatError | undefined;
+  #ws: WebSocketLike | undefined;
+  #token = '';
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #attempt = 0;
+  #everOpen = false;
+  // The last socket was refused with 4401 and no socket has opened since: another 4401 is final.
+  #renewed = false;
+  #silent = false;
 
-  constructor(private readonly o: ConnectionOptions) {}
+  readonly #o: ConnectionOptions;
+
+  constructor(options: ConnectionOptions) {
+    this.#o = options;
+  }
+
+  get status(): ConnectionStatus {
+    return this.#status;
+  }
+  get reason(): ChatError | undefined {
+    return this.#reason;
+  }
 
   start(): void {
-    if (this.status !== 'idle' && this.status !== 'closed') return;
-    this.everOpen = false;
-    this.attempt = 0;
-    this.setStatus('connecting');
-    listen(this.wake, true);
-    void this.open();
+    if (!this.#stopped()) return;
+    this.#everOpen = false;
+    this.#attempt = 0;
+    this.#to('connecting');
+    listen(this.#wake, true);
+    void this.#open();
   }
 
   send(frame: object): boolean {
-    if (this.status !== 'open' || this.ws?.readyState !== OPEN) return false;
-    this.ws.send(JSON.stringify(frame));
+    if (this.#status !== 'open' || this.#ws?.readyState !== OPEN) return false;
+    this.#ws.send(JSON.stringify(frame));
     return true;
   }
 
   // Give up on the current socket now (e.g. an ack never came) and connect again.
-  drop(): void {
-    if (this.ws) this.lost(this.ws, 0);
+  drop(reason: ChatError): void {
+    if (this.#ws) this.#lost(this.#ws, 0, reason);
   }
 
   close(): void {
-    if (this.status === 'closed' || this.status === 'idle') return;
-    listen(this.wake, false);
-    this.clearTimer();
-    this.detach(true);
-    this.setStatus('closed');
+    this.#stop(undefined);
+  }
+
+  // Stop for good with `error` as the reason (the server refused, or the room learnt it is final).
+  fail(error: ChatError): void {
+    if (!this.#stop(error)) return;
+    this.#o.onFatal?.(error);
+    this.#o.emit('error', error);
+  }
+
+  #stop(reason: ChatError | undefined): boolean {
+    if (this.#stopped()) return false;
+    const ws = this.#ws;
+    listen(this.#wake, false);
+    this.#clearTimer();
+    this.#detach(true);
+    this.#to('closed', reason);
+    if (ws) this.#o.onDown?.();
+    return true;
   }
 
   // `online`, or the page became visible: try now rather than when the backoff says so,
   // and check an open socket at once since a sleeping device may have lost it silently.
-  private readonly wake = (ev: Event): void => {
+  readonly #wake = (ev: Event): void => {
     if (ev.type === 'visibilitychange' && document.visibilityState !== 'visible') return;
-    if (this.status === 'open') {
-      this.ping();
-    } else if (!this.ws && (this.status === 'reconnecting' || this.status === 'offline' || this.status === 'connecting')) {
-      this.attempt = 0;
-      void this.open();
+    if (this.#status === 'open') {
+      this.#ping();
+    } else if (!this.#ws && !this.#stopped()) {
+      this.#attempt = 0;
+      void this.#open();
     }
   };
 
-  private async open(): Promise<void> {
-    this.clearTimer();
-    let token: string;
-    try {
-      token = await this.o.tokens.get();
-    } catch (e) {
-      if (this.status !== 'closed') this.fatal(toChatError(e, 'unauthorized'));
-      return;
-    }
-    if (this.status === 'closed' || this.ws) return;
-    if (!this.o.WebSocket) {
-      return this.fatal(new ChatError('network', 'No WebSocket implementation: pass options.WebSocket (e.g. from "ws") in Node'));
-    }
-    const ws = new this.o.WebSocket(this.o.url(token));
-    this.ws = ws;
-    this.token = token;
-    ws.onmessage = (ev: { data: unknown }) => this.received(ws, ev.data);
-    ws.onclose = (ev: { code: number }) => this.lost(ws, ev.code);
-    ws.onerror = noop;
-    // No first frame within two ping intervals: the attempt hangs, start over.
-    this.timer = setTimeout(() => this.lost(ws, 0), this.o.pingIntervalMs * 2);
+  // Not started, or stopped for good.
+  #stopped(): boolean {
+    return this.#status === 'idle' || this.#status === 'closed';
   }
 
-  private received(ws: WebSocketLike, data: unknown): void {
-    if (ws !== this.ws) return;
-    this.silent = false;
-    if (this.status !== 'open') {
-      this.attempt = 0;
-      this.renewed = false;
-      this.everOpen = true;
-      this.clearTimer();
-      this.setStatus('open');
-      this.schedulePing();
+  #live(): boolean {
+    return this.#status !== 'closed' && !this.#ws;
+  }
+
+  async #open(): Promise<void> {
+    this.#clearTimer();
+    let token: string;
+    try {
+      token = await this.#o.tokens.get();
+    } catch (e) {
+      if (this.#live() && !this.#timer) this.#retry(toChatError(e));
+      return;
+    }
+    if (!this.#live()) return;
+    if (!this.#o.WebSocket) {
+      return this.fail(new ChatError('network', 'No WebSocket: pass options.WebSocket'));
+    }
+    const ws = new this.#o.WebSocket(this.#o.url(token));
+    this.#ws = ws;
+    this.#token = token;
+    ws.onmessage = (ev: { data: unknown }) => this.#received(ws, ev.data);
+    ws.onclose = (ev: { code: number }) => this.#lost(ws, ev.code);
+    ws.onerror = noop;
+    // No first frame within two ping intervals: the attempt hangs, start over.
+    this.#timer = setTimeout(() => this.#lost(ws, 0, new ChatError('timeout', NO_ANSWER)), this.#o.pingIntervalMs * 2);
+  }
+
+  #received(ws: WebSocketLike, data: unknown): void {
+    if (ws !== this.#ws) return;
+    this.#silent = false;
+    if (this.#status !== 'open') {
+      this.#attempt = 0;
+      this.#renewed = false;
+      this.#everOpen = true;
+      this.#clearTimer();
+      this.#to('open');
+      this.#schedulePing();
     }
     let frame: unknown;
     try {
@@ -117,55 +166,52 @@ export class Connection {
     } catch {
       return;
     }
-    if ((frame as { type?: string }).type !== 'pong') this.o.onFrame(frame);
+    if ((frame as { type?: string }).type !== 'pong') this.#o.onFrame(frame);
   }
 
-  private schedulePing(): void {
-    this.clearTimer();
-    this.timer = setTimeout(() => (this.silent ? this.drop() : this.ping()), this.o.pingIntervalMs);
+  #schedulePing(): void {
+    this.#clearTimer();
+    this.#timer = setTimeout(
+      () => (this.#silent ? this.drop(new ChatError('timeout', NO_ANSWER)) : this.#ping()),
+      this.#o.pingIntervalMs,
+    );
   }
 
-  private ping(): void {
-    this.silent = true;
+  #ping(): void {
+    this.#silent = true;
     this.send({ type: 'ping' });
-    this.schedulePing();
+    this.#schedulePing();
   }
 
-  private lost(ws: WebSocketLike, code: number): void {
-    if (ws !== this.ws) return;
-    this.clearTimer();
-    this.detach(false);
-    this.o.onDown();
-    if (this.status === 'closed') return;
-    if (code === CLOSE_FORBIDDEN || code === CLOSE_NOT_FOUND || (code === CLOSE_UNAUTHORIZED && this.renewed)) {
-      return this.fatal(new ChatError(codeForClose(code), closeMessage(code), { closeCode: code }));
+  #lost(ws: WebSocketLike, code: number, reason?: ChatError): void {
+    if (ws !== this.#ws) return;
+    this.#clearTimer();
+    this.#detach(false);
+    this.#o.onDown?.();
+    if (this.#status === 'closed') return;
+    const error = reason ?? new ChatError(codeForClose(code), CLOSE_MESSAGES[code] ?? `Connection closed (${code})`, { closeCode: code });
+    if (code === CLOSE_FORBIDDEN || code === CLOSE_NOT_FOUND || (code === CLOSE_UNAUTHORIZED && this.#renewed)) {
+      return this.fail(error);
     }
-    this.setStatus(this.everOpen ? 'reconnecting' : 'connecting');
-    if (code === CLOSE_UNAUTHORIZED) {
-      this.renewed = true;
-      this.o.tokens.refresh(this.token).then(
-        () => void this.open(),
-        (e: unknown) => this.fatal(new ChatError('unauthorized', 'The token provider failed after the token was refused', { closeCode: code, cause: e })),
-      );
-      return;
-    }
-    this.retryLater();
+    if (code !== CLOSE_UNAUTHORIZED) return this.#retry(error);
+    this.#renewed = true;
+    this.#to(this.#everOpen ? 'reconnecting' : 'connecting', error);
+    this.#o.tokens.refresh(this.#token).then(
+      () => void this.#open(),
+      (e: unknown) => this.#live() && this.#retry(toChatError(e)),
+    );
   }
 
-  private retryLater(): void {
-    if (typeof navigator !== 'undefined' && navigator.onLine === false) this.setStatus('offline');
-    this.timer = setTimeout(() => void this.open(), backoffDelay(this.attempt++, this.o.reconnect));
+  #retry(reason: ChatError): void {
+    const offline = globalThis.navigator?.onLine === false;
+    this.#to(offline ? 'offline' : this.#everOpen ? 'reconnecting' : 'connecting', reason);
+    this.#timer = setTimeout(() => void this.#open(), backoffDelay(this.#attempt++, this.#o.reconnect));
   }
 
-  private fatal(error: ChatError): void {
-    this.close();
-    this.o.onFatal(error);
-  }
-
-  private detach(graceful: boolean): void {
-    const ws = this.ws;
+  #detach(graceful: boolean): void {
+    const ws = this.#ws;
     if (!ws) return;
-    this.ws = undefined;
+    this.#ws = undefined;
     ws.onmessage = ws.onclose = null;
     // `ws` (Node) emits an error when closed before the handshake ends; it must have a listener.
     ws.onerror = noop;
@@ -175,25 +221,25 @@ export class Connection {
     else if (ws.readyState <= OPEN) ws.close(graceful ? 1000 : 4000);
   }
 
-  private clearTimer(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
+  #clearTimer(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 
-  private setStatus(status: ConnectionStatus): void {
-    if (status === this.status) return;
-    this.status = status;
-    this.o.onStatus(status);
+  // The one place the state changes. Listeners hear of a new status, and of a new kind of reason
+  // within one status (a connecting socket that was refused a token, then cannot reach the server).
+  #to(status: ConnectionStatus, reason?: ChatError): void {
+    const changed = status !== this.#status || reason?.code !== this.#reason?.code;
+    this.#status = status;
+    this.#reason = reason;
+    if (changed) this.#o.emit('status', { status, reason });
   }
 }
 
-function closeMessage(code: number): string {
-  return code === CLOSE_FORBIDDEN
-    ? 'Not a participant of this room (4403)'
-    : code === CLOSE_NOT_FOUND
-      ? 'No such room (4404)'
-      : 'The token was refused again after a refresh (4401)';
-}
+const CLOSE_MESSAGES: Record<number, string> = {
+  [CLOSE_FORBIDDEN]: 'Not a participant of this room (4403)',
+  [CLOSE_NOT_FOUND]: 'No such room (4404)',
+};
 
 function listen(handler: (ev: Event) => void, on: boolean): void {
   const method = on ? 'addEventListener' : 'removeEventListener';

@@ -19,18 +19,14 @@ export interface ChatErrorInit {
 }
 
 export class ChatError extends Error {
-  readonly code: ChatErrorCode;
-  readonly status?: number;
-  readonly closeCode?: number;
-  readonly clientId?: string;
+  declare readonly code: ChatErrorCode;
+  declare readonly status?: number;
+  declare readonly closeCode?: number;
+  declare readonly clientId?: string;
 
-  constructor(code: ChatErrorCode, message: string, init: ChatErrorInit = {}) {
-    super(message, init.cause === undefined ? undefined : { cause: init.cause });
-    this.name = 'ChatError';
-    this.code = code;
-    if (init.status !== undefined) this.status = init.status;
-    if (init.closeCode !== undefined) this.closeCode = init.closeCode;
-    if (init.clientId !== undefined) this.clientId = init.clientId;
+  constructor(code: ChatErrorCode, message: string, { cause, ...where }: ChatErrorInit = {}) {
+    super(message, { cause });
+    Object.assign(this, { name: 'ChatError', code }, where);
   }
 }
 
@@ -44,19 +40,28 @@ const BY_STATUS: Record<number, ChatErrorCode> = {
   503: 'unavailable',
 };
 
+// Closes the contract names; any other close (1001, 1006, 1011, 1012, 1013, ...) is a lost
+// connection. Only 4403, 4404 and a second 4401 stop a connection (see Connection).
 const BY_CLOSE: Record<number, ChatErrorCode> = {
   4401: 'unauthorized',
   4403: 'forbidden',
   4404: 'not_found',
+  4429: 'rate_limited',
 };
 
 export const codeForStatus = (status: number): ChatErrorCode => BY_STATUS[status] ?? 'server';
 
 export const codeForClose = (code: number): ChatErrorCode => BY_CLOSE[code] ?? 'network';
 
-// Refusals that a retry with the same input cannot change.
-export const isFinal = (e: ChatError): boolean =>
-  e.code === 'invalid' || e.code === 'too_large' || e.code === 'forbidden' || e.code === 'not_found';
+const FINAL: readonly ChatErrorCode[] = ['invalid', 'too_large', 'forbidden', 'not_found', 'unauthorized'];
+
+// Refusals that a retry with the same input cannot change (contract section 9). The SDK makes an
+// `unauthorized` only once a fresh token was refused too; everything else is retried with backoff.
+export const isFinal = (e: ChatError): boolean => FINAL.includes(e.code);
+
+// The code of a WS `error` frame; one this SDK does not know is a server fault, so transient.
+export const codeForFrame = (code: string): ChatErrorCode =>
+  [...FINAL, 'rate_limited', 'unavailable'].includes(code) ? (code as ChatErrorCode) : 'server';
 
 export const toChatError = (e: unknown, code: ChatErrorCode = 'network'): ChatError =>
   e instanceof ChatError ? e : new ChatError(code, e instanceof Error ? e.message : String(e), { cause: e });

@@ -5,29 +5,33 @@ const REQUEST_TIMEOUT_MS = 15_000;
 
 // REST calls of the contract: bearer token, JSON both ways, and one retry with a fresh token on 401.
 export class Http {
-  constructor(
-    private readonly base: string,
-    private readonly tokens: TokenSource,
-    private readonly fetchFn: typeof fetch,
-  ) {}
+  readonly #base: string;
+  readonly #tokens: TokenSource;
+  readonly #fetch: typeof fetch;
+
+  constructor(base: string, tokens: TokenSource, fetchFn: typeof fetch) {
+    this.#base = base;
+    this.#tokens = tokens;
+    this.#fetch = fetchFn;
+  }
 
   async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
     for (let renewed = false; ; renewed = true) {
-      const token = await this.tokens.get();
+      const token = await this.#tokens.get();
       let res: Response;
       try {
-        res = await this.fetchFn(this.base + path, {
+        res = await this.#fetch(this.#base + path, {
           method,
-          headers: body === undefined ? { authorization: `Bearer ${token}` } : { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          headers: { authorization: `Bearer ${token}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
           body: body === undefined ? null : JSON.stringify(body),
           signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
         });
       } catch (e) {
         const timedOut = e instanceof Error && e.name === 'TimeoutError';
-        throw new ChatError(timedOut ? 'timeout' : 'network', `${method} ${path}: ${timedOut ? 'timed out' : 'network error'}`, { cause: e });
+        throw new ChatError(timedOut ? 'timeout' : 'network', `${method} ${path}`, { cause: e });
       }
       if (res.status === 401 && !renewed) {
-        await this.tokens.refresh(token);
+        await this.#tokens.refresh(token);
         continue;
       }
       const data = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;

@@ -1,5 +1,6 @@
 export { ChatClient } from './client.js';
 export { Room } from './room.js';
+export type { RoomHandle } from './room.js';
 export { Notifications } from './notifications.js';
 export { ChatError } from './errors.js';
 export type { ChatErrorCode } from './errors.js';

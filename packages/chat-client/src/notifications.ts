@@ -7,63 +7,61 @@ import type { NotificationsServerFrame } from './wire.js';
 // Unread counts of the signed-in user over all rooms. The server sends a full snapshot on connect
 // and after every read (from any tab or device), so the counts here never drift for long.
 export class Notifications {
-  private readonly emitter = createEmitter<NotificationsEvents>();
-  private readonly conn: Connection;
-  private _total = 0;
-  private _rooms: Record<string, number> = {};
+  readonly #emitter = createEmitter<NotificationsEvents>();
+  readonly #conn: Connection;
+  #total = 0;
+  #rooms: Record<string, number> = {};
 
   /** @internal Use `ChatClient.notifications()`. */
   constructor(ctx: ClientContext) {
-    this.conn = new Connection({
+    this.#conn = new Connection({
       ...ctx.connection,
       url: (token) => ctx.wsUrl('/ws/notifications/', token),
-      onFrame: (f: NotificationsServerFrame) => this.frame(f),
-      onStatus: (status) => this.emitter.emit('status', { status }),
-      onDown: () => {},
-      onFatal: (e) => this.emitter.emit('error', e),
+      onFrame: (f: NotificationsServerFrame) => this.#frame(f),
+      emit: this.#emitter.emit,
     });
-    this.conn.start();
+    this.#conn.start();
   }
 
   get total(): number {
-    return this._total;
+    return this.#total;
   }
   get rooms(): Readonly<Record<string, number>> {
-    return this._rooms;
+    return this.#rooms;
   }
   get status(): ConnectionStatus {
-    return this.conn.status;
+    return this.#conn.status;
   }
 
   on<K extends keyof NotificationsEvents>(type: K, handler: (e: NotificationsEvents[K]) => void): () => void {
-    this.emitter.on(type, handler);
-    return () => this.emitter.off(type, handler);
+    this.#emitter.on(type, handler);
+    return () => this.#emitter.off(type, handler);
   }
   off<K extends keyof NotificationsEvents>(type: K, handler: (e: NotificationsEvents[K]) => void): void {
-    this.emitter.off(type, handler);
+    this.#emitter.off(type, handler);
   }
 
   unread(requestId?: string): number {
-    return requestId === undefined ? this._total : (this._rooms[requestId] ?? 0);
+    return requestId === undefined ? this.#total : (this.#rooms[requestId] ?? 0);
   }
 
   /** @internal */
   close(): void {
-    this.conn.close();
+    this.#conn.close();
   }
 
-  private frame(f: NotificationsServerFrame): void {
+  #frame(f: NotificationsServerFrame): void {
     if (f.type === 'unread') {
-      this.set(f.total, { ...f.rooms });
+      this.#set(f.total, { ...f.rooms });
     } else if (f.type === 'notification') {
-      this.set(f.unread.total, { ...this._rooms, [f.request_id]: f.unread.count });
-      this.emitter.emit('notification', f);
+      this.#set(f.unread.total, { ...this.#rooms, [f.request_id]: f.unread.count });
+      this.#emitter.emit('notification', f);
     }
   }
 
-  private set(total: number, rooms: Record<string, number>): void {
-    this._total = total;
-    this._rooms = rooms;
-    this.emitter.emit('unread', { total, rooms: { ...rooms } });
+  #set(total: number, rooms: Record<string, number>): void {
+    this.#total = total;
+    this.#rooms = rooms;
+    this.#emitter.emit('unread', { total, rooms: { ...rooms } });
   }
 }

@@ -1,3 +1,5 @@
+import { randomId } from './random.js';
+
 // A message that has been written but not yet confirmed stored by the server.
 export interface OutboxEntry {
   client_id: string;
@@ -5,7 +7,8 @@ export interface OutboxEntry {
   created_at: string;
 }
 
-// Where unsent messages survive a page reload. `key` is per room.
+// Where unsent messages survive a page reload. `key` names the backend, the principal and the room:
+// `{baseUrl}|{side}:{id}|{requestId}`, so that two users of one device never see each other's drafts.
 export interface OutboxStorage {
   load(key: string): OutboxEntry[] | Promise<OutboxEntry[]>;
   save(key: string, entries: OutboxEntry[]): void | Promise<void>;
@@ -19,60 +22,81 @@ export function memoryOutbox(): OutboxStorage {
   };
 }
 
+/**
+ * Each page (tab) writes its own key, `prefix + key + '#' + tabId`, so tabs never overwrite each
+ * other. A tab holds a Web Lock named after its id for as long as it lives; loading adopts the keys
+ * of tabs whose lock is gone (closed while messages were unsent): their entries are written under
+ * this tab's key before the orphaned keys are removed, so a crash in between doubles, never loses
+ * (the server stores a client_id once). Without Web Locks every other key is adopted.
+ */
 export function localStorageOutbox(prefix = 'motoreach-outbox:'): OutboxStorage {
+  const tab = randomId();
+  const locks = globalThis.navigator?.locks;
+  void locks?.request(prefix + tab, () => new Promise(noop));
+  const save = (key: string, entries: OutboxEntry[]): void => {
+    const own = `${prefix}${key}#${tab}`;
+    entries.length ? localStorage.setItem(own, JSON.stringify(entries)) : localStorage.removeItem(own);
+  };
   return {
-    load: (key) => JSON.parse(localStorage.getItem(prefix + key) ?? '[]') as OutboxEntry[],
-    save: (key, entries) =>
-      entries.length ? localStorage.setItem(prefix + key, JSON.stringify(entries)) : localStorage.removeItem(prefix + key),
+    async load(key) {
+      const live = new Set((await locks?.query())?.held?.map((l) => l.name));
+      const start = `${prefix}${key}#`;
+      const keys = Object.keys(localStorage).filter((k) => k === start + tab || (k.startsWith(start) && !live.has(prefix + k.slice(start.length))));
+      const all: OutboxEntry[] = keys.flatMap((k) => JSON.parse(localStorage.getItem(k)!));
+      save(key, all);
+      for (const k of keys) if (k !== start + tab) localStorage.removeItem(k);
+      return all;
+    },
+    save,
   };
 }
 
-// Ordered unsent messages of one room. Writes to storage are coalesced to one per tick,
-// so a burst of sends does not serialise the whole queue once per message.
+const noop = (): void => {};
+
+/**
+ * Keeps the pending messages of one room in storage. Nothing is written before `open()` has read
+ * what an earlier page left (a write before that would overwrite it), and writes are coalesced to
+ * one per tick, so a burst of sends does not serialise the whole queue once per message.
+ */
 export class Outbox {
-  readonly entries: OutboxEntry[] = [];
-  private dirty = false;
+  #key: string | undefined;
+  #dirty = false;
+  readonly #storage: OutboxStorage;
+  readonly #pending: () => OutboxEntry[];
+  readonly #onError: (e: unknown) => void;
 
-  constructor(
-    private readonly key: string,
-    private readonly storage: OutboxStorage | undefined,
-    private readonly onError: (e: unknown) => void,
-  ) {}
-
-  // Entries stored by an earlier page, minus those already queued here.
-  async load(): Promise<OutboxEntry[]> {
-    if (!this.storage) return [];
-    const saved = await this.storage.load(this.key);
-    const fresh = saved.filter((s) => !this.has(s.client_id));
-    this.entries.unshift(...fresh);
-    return fresh;
+  constructor(storage: OutboxStorage, pending: () => OutboxEntry[], onError: (e: unknown) => void) {
+    this.#storage = storage;
+    this.#pending = pending;
+    this.#onError = onError;
   }
 
-  has(clientId: string): boolean {
-    return this.entries.some((e) => e.client_id === clientId);
+  get ready(): boolean {
+    return this.#key !== undefined;
   }
 
-  add(entry: OutboxEntry): void {
-    this.entries.push(entry);
-    this.persist();
+  // Entries stored by an earlier page (or another tab that has closed). From here on, what
+  // `pending()` returns is written under `key`, merged with them by the caller.
+  // Storage that cannot be read is reported, and then written over: the room must not stall on it.
+  async open(key: string): Promise<OutboxEntry[]> {
+    let saved: OutboxEntry[] = [];
+    try {
+      saved = await this.#storage.load(key);
+    } catch (e) {
+      this.#onError(e);
+    }
+    this.#key = key;
+    return saved;
   }
 
-  remove(clientId: string): boolean {
-    const i = this.entries.findIndex((e) => e.client_id === clientId);
-    if (i < 0) return false;
-    this.entries.splice(i, 1);
-    this.persist();
-    return true;
-  }
-
-  private persist(): void {
-    if (!this.storage || this.dirty) return;
-    this.dirty = true;
+  persist(): void {
+    if (this.#key === undefined || this.#dirty) return;
+    this.#dirty = true;
     queueMicrotask(() => {
-      this.dirty = false;
+      this.#dirty = false;
       Promise.resolve()
-        .then(() => this.storage!.save(this.key, this.entries.slice()))
-        .catch(this.onError);
+        .then(() => this.#storage.save(this.#key!, this.#pending()))
+        .catch(this.#onError);
     });
   }
 }

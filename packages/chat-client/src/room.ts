@@ -1,10 +1,12 @@
 import { createEmitter } from './emitter.js';
 import { backoffDelay } from './backoff.js';
-import { Connection } from './connection.js';
-import { ChatError, isFinal, toChatError } from './errors.js';
-import type { Http } from './http.js';
+import { Connection, NO_ANSWER } from './connection.js';
+import { ChatError, codeForFrame, isFinal, toChatError } from './errors.js';
 import { contiguousEnd, mergeBySeq } from './merge.js';
 import { Outbox, type OutboxEntry } from './outbox.js';
+import { randomId } from './random.js';
+import { PendingSend } from './sender.js';
+import { claimsOf } from './token.js';
 import type { ChatMessage, ConnectionStatus, RoomEvents, Side } from './types.js';
 import type { ClientContext } from './client.js';
 import type { ChatServerFrame, Me, Message, MessagesPage, ReadCursors, ReadResult, Role } from './wire.js';
@@ -14,413 +16,474 @@ const GAP_PAGE = 100;
 // Unacked WebSocket sends allowed at once: keeps a burst from tripping the server's frame rate limit
 // and bounds how much has to go to the REST fallback if the socket dies.
 const WINDOW = 16;
-// After a rate-limit refusal: one frame in flight at a time, and a pause long enough for the
-// server's per-second budget to refill, so that refusals (which the server counts) stay few.
+// After a rate-limit refusal (`#limitedAt`): one frame in flight at a time, and a pause long enough
+// for the server's per-second budget to refill, so that refusals (which the server counts) stay few.
 const RATE_PAUSE_MS = 1000;
-const CLOSED = 'The room was closed';
+// The full window is back once the socket has gone this long without a refusal: longer than the
+// pause plus the time a still-running burst takes to use up the refilled budget (so such a burst
+// stays slow), short enough that the next burst, later, goes at full speed.
+const QUIET_MS = 2000;
+const CLOSED = 'Room closed';
 
-interface Waiter {
-  promise: Promise<ChatMessage>;
-  resolve: (m: ChatMessage) => void;
-  reject: (e: ChatError) => void;
+/** One user's hold on a room, from `ChatClient.openRoom()`. */
+export interface RoomHandle {
+  room: Room;
+  /** As `connect()`: the first `ready` and the newest page of history, or a final refusal. */
+  ready: Promise<void>;
+  /** Ends this hold (once; later calls do nothing). The last hold closes the room unless `connect()` was called on it. */
+  release(): void;
 }
 
+const noop = (): void => {};
 const sideOf = (role: Role): Side => (role === 'user' ? 'user' : 'workshop');
-const randomId = (): string =>
-  'c_' + Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, '0')).join('');
 
 export class Room {
-  readonly requestId: string;
-  private readonly emitter = createEmitter<RoomEvents>();
-  private readonly stored: ChatMessage[] = [];
-  private readonly local: ChatMessage[] = [];
-  private view: readonly ChatMessage[] = [];
-  private conn: Connection | undefined;
-  private _me: Me | null = null;
-  private cursors: ReadCursors = { user: 0, workshop: 0 };
-  private older = false;
-  private readonly outbox: Outbox;
-  private loaded = false;
-  private wsReady = false;
-  private synced = false;
-  private closed = false;
-  private sync: Promise<void> = Promise.resolve();
-  private readonly phase = new Map<string, 'ws' | 'http'>();
-  private readonly ackTimers = new Map<string, ReturnType<typeof setTimeout>>();
-  private readonly waiters = new Map<string, Waiter>();
-  private retryTimer: ReturnType<typeof setTimeout> | undefined;
-  private postFailures = 0;
-  private window = WINDOW;
-  private connecting: { promise: Promise<void>; resolve: () => void; reject: (e: ChatError) => void } | undefined;
+  readonly #emitter = createEmitter<RoomEvents>();
+  readonly #stored: ChatMessage[] = [];
+  // Written here and not stored yet, in the order written: pending ones (the outbox) and failed ones.
+  #sends: PendingSend[] = [];
+  #view: readonly ChatMessage[] = [];
+  #conn: Connection | undefined;
+  #me: Me | null = null;
+  // Who writes here, for one's own pending messages: the token's claims, then `ready`'s `me`.
+  #author: Me | undefined;
+  #cursors: ReadCursors = { user: 0, workshop: 0 };
+  #older = false;
+  readonly #outbox: Outbox;
+  readonly #ctx: ClientContext;
+  #wsReady = false;
+  #synced = false;
+  #closed = false;
+  #sync: Promise<void> = Promise.resolve();
+  // Bumped when the socket goes down or the room closes: a history fetch for the old socket stops
+  // retrying (the next `ready` starts its own).
+  #epoch = 0;
+  #wakeSync: () => void = noop;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #failures = 0;
+  #limitedAt = 0;
+  #connecting: { promise: Promise<void>; resolve: () => void; reject: (e: ChatError) => void } | undefined;
+  #holds = 0;
+  #direct = false;
 
-  /** @internal Rooms come from `ChatClient.room()`. */
+  /** @internal Rooms come from `ChatClient.room()` and `ChatClient.openRoom()`. */
   constructor(
-    requestId: string,
-    private readonly ctx: ClientContext,
+    readonly requestId: string,
+    ctx: ClientContext,
   ) {
-    this.requestId = requestId;
-    this.outbox = new Outbox(requestId, ctx.outboxStorage, this.report);
-    this.outbox.load().then((restored) => {
-      this.loaded = true;
-      for (const e of restored) this.local.push(this.pendingMessage(e));
-      if (restored.length) this.changed();
-      this.pump();
-    }, this.report);
+    this.#ctx = ctx;
+    const pending = (): OutboxEntry[] =>
+      this.#sends.filter((s) => s.pending).map(({ message: { client_id, body, created_at } }) => ({ client_id: client_id!, body, created_at }));
+    this.#outbox = new Outbox(ctx.outboxStorage, pending, this.#report);
+    this.#identify();
   }
 
   get messages(): readonly ChatMessage[] {
-    return this.view;
+    return this.#view;
   }
   get status(): ConnectionStatus {
-    return this.conn?.status ?? (this.closed ? 'closed' : 'idle');
+    return this.#conn?.status ?? (this.#closed ? 'closed' : 'idle');
+  }
+  /** Why the socket is not open: the last failure; undefined while open, before connecting, after close(). */
+  get statusReason(): ChatError | undefined {
+    return this.#conn?.reason;
   }
   get me(): Me | null {
-    return this._me;
+    return this.#me;
   }
   get side(): Side | null {
-    return this._me && sideOf(this._me.role);
+    return this.#me && sideOf(this.#me.role);
   }
   get readCursors(): ReadCursors {
-    return { ...this.cursors };
+    return { ...this.#cursors };
   }
   get hasOlder(): boolean {
-    return this.older;
+    return this.#older;
   }
   get outboxSize(): number {
-    return this.outbox.entries.length;
+    return this.#sends.filter((s) => s.pending).length;
   }
 
   on<K extends keyof RoomEvents>(type: K, handler: (e: RoomEvents[K]) => void): () => void {
-    this.emitter.on(type, handler);
-    return () => this.emitter.off(type, handler);
+    this.#emitter.on(type, handler);
+    return () => this.#emitter.off(type, handler);
   }
   off<K extends keyof RoomEvents>(type: K, handler: (e: RoomEvents[K]) => void): void {
-    this.emitter.off(type, handler);
+    this.#emitter.off(type, handler);
   }
 
   connect(): Promise<void> {
-    if (this.connecting) return this.connecting.promise;
+    this.#direct = true;
+    return this.#connect();
+  }
+
+  /** @internal Use `ChatClient.openRoom()`. */
+  hold(): RoomHandle {
+    this.#holds++;
+    const ready = this.#connect();
+    // A hold released before the room is ready rejects `ready` with `closed`; that is no error.
+    ready.catch(noop);
+    let held = true;
+    const release = (): void => {
+      if (held && ((held = false), --this.#holds === 0) && !this.#direct) this.shutdown();
+    };
+    return { room: this, ready, release };
+  }
+
+  #connect(): Promise<void> {
+    if (this.#connecting) return this.#connecting.promise;
     let resolve!: () => void, reject!: (e: ChatError) => void;
     const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
-    this.connecting = { promise, resolve, reject };
-    this.closed = false;
+    this.#connecting = { promise, resolve, reject };
+    this.#closed = false;
+    this.#ctx.rooms.set(this.requestId, this);
     const id = encodeURIComponent(this.requestId);
-    this.conn = new Connection({
-      ...this.ctx.connection,
-      url: (token) => this.ctx.wsUrl(`/ws/service-chat/${id}/`, token),
-      onFrame: (f: ChatServerFrame) => this.frame(f),
-      onStatus: (status) => this.emitter.emit('status', { status }),
-      onDown: () => this.down(),
+    this.#conn = new Connection({
+      ...this.#ctx.connection,
+      url: (token) => this.#ctx.wsUrl(`/ws/service-chat/${id}/`, token),
+      onFrame: (f: ChatServerFrame) => this.#frame(f),
+      emit: this.#emitter.emit,
+      onDown: () => this.#down(),
       onFatal: (e) => {
-        this.connecting = undefined;
+        this.#connecting = undefined;
         reject(e);
-        this.emitter.emit('error', e);
       },
     });
-    this.conn.start();
+    this.#conn.start();
     return promise;
   }
 
   send(text: string): Promise<ChatMessage> {
-    const entry: OutboxEntry = { client_id: randomId(), body: text.trim(), created_at: new Date().toISOString() };
-    this.local.push(this.pendingMessage(entry));
-    return this.enqueue(entry);
+    return this.#enqueue(new PendingSend(this.#pendingMessage({ client_id: randomId(), body: text.trim(), created_at: new Date().toISOString() })));
   }
 
   retry(message: ChatMessage | string): Promise<ChatMessage> {
     const clientId = typeof message === 'string' ? message : message.client_id;
-    const waiting = clientId && this.waiters.get(clientId);
-    if (waiting) return waiting.promise;
-    const sent = this.stored.find((m) => m.client_id === clientId && this.isMine(m));
+    const s = this.#find(clientId);
+    // A pending one (maybe restored from storage, with no promise yet) is still queued.
+    if (s?.pending) return s.promise;
+    const sent = this.#stored.find((m) => m.client_id === clientId && this.#isMine(m));
     if (sent) return Promise.resolve(sent);
-    const local = this.local.find((m) => m.client_id === clientId);
-    if (!local) return Promise.reject(new ChatError('invalid', `No message with client_id ${clientId} to retry`));
-    // A pending one restored from storage is still queued: only a promise for it is missing.
-    const queued = local.state === 'pending';
-    local.state = 'pending';
-    delete local.error;
-    return this.enqueue({ client_id: local.client_id!, body: local.body, created_at: local.created_at }, !queued);
+    if (!s) return Promise.reject(new ChatError('invalid', `Nothing to retry: ${clientId}`));
+    // A failed one goes again, at the end of the queue.
+    this.#sends.splice(this.#sends.indexOf(s), 1);
+    const { error, ...rest } = s.message;
+    return this.#enqueue(new PendingSend({ ...rest, state: 'pending' }));
   }
 
   async loadOlder(limit = PAGE): Promise<ChatMessage[]> {
-    const first = this.stored[0]?.seq;
+    const first = this.#stored[0]?.seq;
     if (!first) return [];
-    const page = await this.page(`before=${first}&limit=${limit}`);
-    this.older = page.has_more;
-    return this.insert(page.messages, false);
+    const page = await this.#page(`before=${first}&limit=${limit}`);
+    this.#older = page.has_more;
+    return this.#insert(page.messages, false);
   }
 
   async markRead(seq?: number): Promise<void> {
-    const target = seq ?? this.stored[this.stored.length - 1]?.seq;
+    const target = seq ?? this.#stored[this.#stored.length - 1]?.seq;
     const side = this.side;
-    if (!target || (side && target <= this.cursors[side])) return;
-    if (this.wsReady && this.conn?.send({ type: 'read', last_read_seq: target })) return;
-    const result = await this.ctx.http.request<ReadResult>('POST', `${this.path()}read/`, { last_read_seq: target });
-    this.applyCursors(result.read_cursors);
+    if (!target || (side && target <= this.#cursors[side])) return;
+    if (this.#wsReady && this.#conn?.send({ type: 'read', last_read_seq: target })) return;
+    const result = await this.#ctx.http.request<ReadResult>('POST', `${this.#path()}read/`, { last_read_seq: target });
+    this.#applyCursors(result.read_cursors);
   }
 
   setTyping(isTyping: boolean): void {
-    if (this.wsReady) this.conn?.send({ type: 'typing', is_typing: isTyping });
+    if (this.#wsReady) this.#conn?.send({ type: 'typing', is_typing: isTyping });
   }
 
   isReadByOtherSide(message: ChatMessage): boolean {
     const side = sideOf(message.sender.role);
-    return message.seq !== null && this.cursors[side === 'user' ? 'workshop' : 'user'] >= message.seq;
+    return message.seq !== null && this.#cursors[side === 'user' ? 'workshop' : 'user'] >= message.seq;
   }
 
   unread(): number {
     const side = this.side;
     if (!side) return 0;
-    return this.stored.filter((m) => sideOf(m.sender.role) !== side && m.seq! > this.cursors[side]).length;
+    return this.#stored.filter((m) => sideOf(m.sender.role) !== side && m.seq! > this.#cursors[side]).length;
   }
 
+  // Ends the caller's own use (from connect()). While `openRoom()` holds remain, the socket stays
+  // for them, and the last release closes it.
   close(): void {
-    this.closed = true;
-    this.conn?.close();
-    this.conn = undefined;
-    this.connecting?.reject(new ChatError('closed', CLOSED));
-    this.connecting = undefined;
-    this.down();
-    clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
-    for (const [id, w] of this.waiters) {
-      this.waiters.delete(id);
-      w.reject(new ChatError('closed', CLOSED, { clientId: id }));
-    }
+    this.#direct = false;
+    if (!this.#holds) this.shutdown();
   }
 
-  private readonly report = (e: unknown): void => {
-    this.emitter.emit('error', toChatError(e));
+  /** @internal Closes it whoever uses it (`ChatClient.close()`, the last release). */
+  shutdown(): void {
+    this.#closed = true;
+    this.#conn?.close();
+    this.#conn = undefined;
+    this.#connecting?.reject(new ChatError('closed', CLOSED));
+    this.#connecting = undefined;
+    this.#down();
+    this.#stopWaiting();
+    // Their promises reject; the messages stay queued, with fresh promises for a retry() after a reconnect.
+    this.#sends = this.#sends.map((s) => (s.pending ? (s.refused(new ChatError('closed', CLOSED, { clientId: s.id })), new PendingSend(s.message)) : s));
+    // Released: `ChatClient.room()` makes a fresh Room, which finds the unsent messages in the outbox.
+    if (this.#ctx.rooms.get(this.requestId) === this) this.#ctx.rooms.delete(this.requestId);
+  }
+
+  readonly #report = (e: unknown): void => {
+    this.#emitter.emit('error', toChatError(e));
   };
 
-  private path(): string {
+  #path(): string {
     return `/api/service-requests/${encodeURIComponent(this.requestId)}/messages/`;
   }
 
-  private page(query: string): Promise<MessagesPage> {
-    return this.ctx.http.request<MessagesPage>('GET', `${this.path()}?${query}`).then((p) => {
-      this.applyCursors(p.read_cursors);
+  #page(query: string): Promise<MessagesPage> {
+    return this.#ctx.http.request<MessagesPage>('GET', `${this.#path()}?${query}`).then((p) => {
+      this.#applyCursors(p.read_cursors);
       return p;
     });
   }
 
-  private pendingMessage(e: OutboxEntry): ChatMessage {
-    return {
-      id: null,
-      request_id: this.requestId,
-      seq: null,
-      sender: this._me ?? { id: '', role: 'user', name: null },
-      body: e.body,
-      client_id: e.client_id,
-      created_at: e.created_at,
-      state: 'pending',
+  // Who this is, from the token's claims as soon as a token is at hand (at once for a string token).
+  // A provider that fails is asked again with backoff while messages wait for it.
+  #identify(): void {
+    const tokens = this.#ctx.connection.tokens;
+    const read = (token: string): void => {
+      const me = claimsOf(token);
+      if (me && !this.#author) this.#known(me);
     };
+    if (tokens.current) read(tokens.current);
+    else tokens.get().then(read, () => this.outboxSize && this.#backoff());
   }
 
-  private enqueue(entry: OutboxEntry, add = true): Promise<ChatMessage> {
-    let resolve!: (m: ChatMessage) => void, reject!: (e: ChatError) => void;
-    const promise = new Promise<ChatMessage>((res, rej) => ((resolve = res), (reject = rej)));
-    this.waiters.set(entry.client_id, { promise, resolve, reject });
-    if (add) this.outbox.add(entry);
-    this.changed();
-    this.pump();
-    return promise;
+  // The principal is known (claims or `ready`): own pending messages show it, and the outbox opens
+  // under its key, merging what an earlier page of this principal left.
+  #known(me: Me): void {
+    if (!this.#author) {
+      this.#outbox.open(`${this.#ctx.base}|${sideOf(me.role)}:${me.id}|${this.requestId}`).then((saved) => {
+        const restored = saved.filter((e) => !this.#find(e.client_id)).map((e) => new PendingSend(this.#pendingMessage(e)));
+        this.#sends.unshift(...restored);
+        this.#outbox.persist();
+        if (restored.length) this.#changed();
+        this.#pump();
+      });
+    } else if (this.#author.id === me.id && this.#author.role === me.role) return;
+    // Every message here was written by this principal, shown with a placeholder or an older guess.
+    this.#author = me;
+    for (const s of this.#sends) s.message = { ...s.message, sender: me };
+    if (this.#sends.length) this.#changed();
+  }
+
+  #find(clientId: string | null | undefined): PendingSend | undefined {
+    return this.#sends.find((s) => s.id === clientId);
+  }
+
+  #pendingMessage(e: OutboxEntry): ChatMessage {
+    return { id: null, request_id: this.requestId, seq: null, sender: this.#author ?? { id: '', role: 'user', name: null }, ...e, state: 'pending' };
+  }
+
+  #enqueue(s: PendingSend): Promise<ChatMessage> {
+    this.#sends.push(s);
+    this.#outbox.persist();
+    this.#changed();
+    this.#pump();
+    return s.promise;
   }
 
   // Sends what the outbox holds, oldest first. Over the socket while it is ready (several in flight);
   // otherwise one REST POST at a time, so the server stores them in the order they were written.
-  private pump(): void {
-    if (!this.loaded || this.closed) return;
+  #pump(): void {
+    if (this.#closed) return;
+    // Until the principal is known the outbox cannot be keyed, nor what an earlier page left be sent first.
+    if (!this.#outbox.ready) return this.#identify();
+    const window = Date.now() - this.#limitedAt < QUIET_MS ? 1 : WINDOW;
     let inFlight = 0;
-    for (const entry of this.outbox.entries) {
-      const id = entry.client_id;
-      const phase = this.phase.get(id);
-      if (phase === 'http') return;
-      if (phase === 'ws') {
+    for (const s of this.#sends) {
+      if (!s.pending) continue;
+      if (s.phase === 'http') return;
+      if (s.phase === 'ws') {
         inFlight++;
         continue;
       }
       // Backing off after a refusal or a failed POST; the next `ready` ends the wait.
-      if (this.retryTimer) return;
-      if (this.wsReady) {
-        if (inFlight >= this.window) return;
-        if (this.conn?.send({ type: 'message', body: entry.body, client_id: id })) {
+      if (this.#retryTimer) return;
+      if (this.#wsReady) {
+        if (inFlight >= window) return;
+        if (this.#conn?.send({ type: 'message', body: s.message.body, client_id: s.id })) {
           inFlight++;
-          this.phase.set(id, 'ws');
-          this.ackTimers.set(id, setTimeout(() => this.conn?.drop(), this.ctx.ackTimeoutMs));
+          s.onSocket(this.#ctx.ackTimeoutMs, () => this.#conn?.drop(new ChatError('timeout', NO_ANSWER, { clientId: s.id })));
           continue;
         }
       }
-      this.post(entry);
+      this.#post(s);
       return;
     }
   }
 
-  private post(entry: OutboxEntry): void {
-    const id = entry.client_id;
-    this.phase.set(id, 'http');
-    this.ctx.http.request<{ message: Message }>('POST', this.path(), { body: entry.body, client_id: id }).then(
+  #post(s: PendingSend): void {
+    s.phase = 'http';
+    this.#ctx.http.request<{ message: Message }>('POST', this.#path(), { body: s.message.body, client_id: s.id }).then(
       (r) => {
-        this.postFailures = 0;
-        this.phase.delete(id);
-        this.insert([r.message], true);
-        this.pump();
+        s.phase = undefined;
+        this.#insert([r.message], true);
+        this.#pump();
       },
       (e: ChatError) => {
-        this.phase.delete(id);
-        if (this.closed) return;
-        if (isFinal(e) || e.code === 'unauthorized') {
-          this.fail(id, e);
-          this.pump();
-        } else {
-          // Offline or the server is struggling: wait, unless the socket comes back first.
-          this.retryTimer = setTimeout(() => {
-            this.retryTimer = undefined;
-            this.pump();
-          }, backoffDelay(this.postFailures++, this.ctx.connection.reconnect));
-        }
+        s.phase = undefined;
+        if (this.#closed) return;
+        if (!isFinal(e)) return this.#backoff();
+        this.#fail(s, e);
+        this.#pump();
       },
     );
   }
 
-  private fail(clientId: string, error: ChatError): void {
-    this.settle(clientId);
-    const m = this.local.find((l) => l.client_id === clientId);
-    const e = new ChatError(error.code, error.message, { status: error.status, clientId, cause: error });
-    if (m) {
-      m.state = 'failed';
-      m.error = e;
-      this.changed();
-    }
-    const w = this.waiters.get(clientId);
-    this.waiters.delete(clientId);
-    w?.reject(e);
+  // Offline, the token provider failing, or the server struggling: the queue waits, unless the socket comes back first.
+  #backoff(): void {
+    this.#later(backoffDelay(this.#failures++, this.#ctx.connection.reconnect));
   }
 
-  // Forgets everything about sending `clientId`: it has been stored, or refused for good.
-  private settle(clientId: string): void {
-    clearTimeout(this.ackTimers.get(clientId));
-    this.ackTimers.delete(clientId);
-    this.phase.delete(clientId);
-    this.outbox.remove(clientId);
+  #later(ms: number): void {
+    this.#retryTimer ??= setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#pump();
+    }, ms);
+  }
+
+  #stopWaiting(): void {
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+  }
+
+  #fail(s: PendingSend, error: ChatError): void {
+    s.refused(new ChatError(error.code, error.message, { status: error.status, clientId: s.id, cause: error }), 'failed');
+    this.#outbox.persist();
+    this.#changed();
   }
 
   // The socket is gone: what was sent on it without an ack goes again, by REST, same client_id.
-  private down(): void {
-    this.wsReady = false;
-    for (const [id, phase] of this.phase) {
-      if (phase !== 'ws') continue;
-      clearTimeout(this.ackTimers.get(id));
-      this.ackTimers.delete(id);
-      this.phase.delete(id);
-    }
-    this.pump();
+  #down(): void {
+    this.#wsReady = false;
+    this.#epoch++;
+    this.#wakeSync();
+    for (const s of this.#sends) if (s.phase === 'ws') s.requeue();
+    this.#pump();
   }
 
-  private frame(f: ChatServerFrame): void {
+  #frame(f: ChatServerFrame): void {
     switch (f.type) {
-      case 'ready':
-        this._me = f.me;
-        for (const m of this.local) if (!m.sender.id) m.sender = f.me;
-        this.applyCursors(f.read_cursors);
-        this.wsReady = true;
-        this.window = WINDOW;
-        clearTimeout(this.retryTimer);
-        this.retryTimer = undefined;
-        this.pump();
-        this.sync = this.sync.then(() => this.resync(f.last_seq)).catch(this.report);
+      case 'ready': {
+        this.#me = f.me;
+        this.#known(f.me);
+        this.#applyCursors(f.read_cursors);
+        this.#wsReady = true;
+        this.#limitedAt = 0;
+        this.#stopWaiting();
+        this.#pump();
+        const epoch = this.#epoch;
+        this.#sync = this.#sync.then(() => this.#resync(f.last_seq, epoch));
         break;
+      }
       case 'message':
-        this.insert([f.message], true);
-        this.pump();
+        this.#insert([f.message], true);
+        this.#pump();
         break;
       case 'read':
-        this.applyCursors(f.read_cursors);
+        this.#applyCursors(f.read_cursors);
         break;
       case 'typing':
-        this.emitter.emit('typing', { user: f.user, is_typing: f.is_typing });
+        this.#emitter.emit('typing', { user: f.user, is_typing: f.is_typing });
         break;
-      case 'error':
-        if (f.client_id && this.outbox.has(f.client_id)) {
-          const e = new ChatError(f.code === 'invalid' ? 'invalid' : 'rate_limited', f.message, { clientId: f.client_id });
-          if (e.code === 'invalid') return this.fail(f.client_id, e);
-          // Rate limited: the frame was not stored; slow down and send it again (REST if need be).
-          clearTimeout(this.ackTimers.get(f.client_id));
-          this.ackTimers.delete(f.client_id);
-          this.phase.delete(f.client_id);
-          this.window = 1;
-          this.retryTimer ??= setTimeout(() => {
-            this.retryTimer = undefined;
-            this.pump();
-          }, RATE_PAUSE_MS);
-        } else {
-          this.report(new ChatError(f.code === 'rate_limited' ? 'rate_limited' : 'invalid', f.message));
-        }
+      case 'error': {
+        const s = this.#find(f.client_id);
+        const e = new ChatError(codeForFrame(f.code), f.message, { clientId: f.client_id });
+        if (!s?.pending) return this.#report(e);
+        if (isFinal(e)) return this.#fail(s, e);
+        // Not stored (rate limited, or the server could not right now): it goes again, same client_id.
+        s.requeue();
+        if (e.code !== 'rate_limited') return this.#backoff();
+        this.#limitedAt = Date.now();
+        this.#later(RATE_PAUSE_MS);
         break;
+      }
     }
   }
 
   // After every (re)connect: the first time the newest page, later everything after the last
   // seq held without a hole, page by page, so the list has no gaps whatever happened meanwhile.
-  private async resync(lastSeq: number): Promise<void> {
-    if (!this.synced) {
-      const page = await this.page(`limit=${PAGE}`);
-      this.older = page.has_more;
-      this.insert(page.messages, false);
-      this.synced = true;
+  // A fetch that fails for a passing reason (a 429, a 502 from a proxy) is tried again with
+  // backoff while this socket lasts; a final refusal stops the room.
+  async #resync(lastSeq: number, epoch: number): Promise<void> {
+    for (let attempt = 0; epoch === this.#epoch; ) {
+      try {
+        if (!this.#synced) {
+          const page = await this.#page(`limit=${PAGE}`);
+          this.#older = page.has_more;
+          this.#insert(page.messages, false);
+          this.#synced = true;
+        }
+        const from = contiguousEnd(this.#stored);
+        let after = from;
+        let fetched = 0;
+        while (lastSeq > after) {
+          const page = await this.#page(`after=${after}&limit=${GAP_PAGE}`);
+          fetched += this.#insert(page.messages, true).length;
+          after = page.messages[page.messages.length - 1]?.seq ?? lastSeq;
+          if (!page.has_more) break;
+        }
+        if (after > from) this.#emitter.emit('resync', { after: from, fetched });
+        // Resolved here, not after the first page: a connect() after close() waits for the gap too.
+        this.#connecting?.resolve();
+        return;
+      } catch (err) {
+        if (epoch !== this.#epoch) return;
+        const e = toChatError(err);
+        if (isFinal(e)) return this.#conn?.fail(e);
+        this.#report(e);
+        await new Promise<void>((wake) => {
+          const timer = setTimeout(wake, backoffDelay(attempt++, this.#ctx.connection.reconnect));
+          this.#wakeSync = () => (clearTimeout(timer), wake());
+        });
+      }
     }
-    const from = contiguousEnd(this.stored);
-    let after = from;
-    let fetched = 0;
-    while (lastSeq > after) {
-      const page = await this.page(`after=${after}&limit=${GAP_PAGE}`);
-      fetched += this.insert(page.messages, true).length;
-      after = page.messages[page.messages.length - 1]?.seq ?? lastSeq;
-      if (!page.has_more) break;
-    }
-    if (after > from) this.emitter.emit('resync', { after: from, fetched });
-    // Resolved here, not after the first page: a connect() after close() waits for the gap too.
-    this.connecting?.resolve();
   }
 
   // Merges stored messages by seq. An own pending message whose stored copy arrives is acked here,
   // whichever path brought it (broadcast, REST answer, gap fetch).
   // Duplicates count too: a message re-sent after a reload may come back as one already held.
-  private insert(messages: readonly Message[], live: boolean): ChatMessage[] {
+  #insert(messages: readonly Message[], live: boolean): ChatMessage[] {
     const incoming = messages.map((m): ChatMessage => ({ ...m, state: 'sent' }));
-    const added = mergeBySeq(this.stored, incoming);
+    const added = mergeBySeq(this.#stored, incoming);
     let acked = false;
     for (const m of incoming) {
-      if (m.client_id === null || (this._me && !this.isMine(m))) continue;
-      const i = this.local.findIndex((l) => l.client_id === m.client_id);
-      if (i < 0) continue;
-      this.local.splice(i, 1);
+      const s = m.client_id !== null && this.#isMine(m, true) ? this.#find(m.client_id) : undefined;
+      if (!s) continue;
+      this.#sends.splice(this.#sends.indexOf(s), 1);
+      s.stored(m);
       acked = true;
-      this.settle(m.client_id!);
-      const w = this.waiters.get(m.client_id!);
-      this.waiters.delete(m.client_id!);
-      w?.resolve(m);
     }
-    if (added.length || acked) this.changed();
-    if (live) for (const m of added) this.emitter.emit('message', { message: m, own: this.isMine(m) });
+    if (acked) {
+      this.#failures = 0;
+      this.#outbox.persist();
+    }
+    if (added.length || acked) this.#changed();
+    if (live) for (const m of added) this.#emitter.emit('message', { message: m, own: this.#isMine(m) });
     return added;
   }
 
   // A sender is its side and its id: ids are opaque, so an owner and an admin may share one.
-  private isMine(m: ChatMessage): boolean {
-    return !!this._me && m.sender.id === this._me.id && sideOf(m.sender.role) === sideOf(this._me.role);
+  // `unknown` answers for a room that does not know yet who it is.
+  #isMine(m: ChatMessage, unknown = false): boolean {
+    const me = this.#me ?? this.#author;
+    return me ? m.sender.id === me.id && sideOf(m.sender.role) === sideOf(me.role) : unknown;
   }
 
-  private applyCursors(c: ReadCursors): void {
+  #applyCursors(c: ReadCursors): void {
     for (const side of ['user', 'workshop'] as const) {
-      if (c[side] <= this.cursors[side]) continue;
-      this.cursors = { ...this.cursors, [side]: c[side] };
-      this.emitter.emit('read', { side, last_read_seq: c[side], read_cursors: { ...this.cursors } });
+      if (c[side] <= this.#cursors[side]) continue;
+      this.#cursors = { ...this.#cursors, [side]: c[side] };
+      this.#emitter.emit('read', { side, last_read_seq: c[side], read_cursors: { ...this.#cursors } });
     }
   }
 
-  private changed(): void {
-    this.view = [...this.stored, ...this.local];
-    this.emitter.emit('change', { messages: this.view });
+  #changed(): void {
+    this.#view = [...this.#stored, ...this.#sends.map((s) => s.message)];
+    this.#emitter.emit('change', { messages: this.#view });
   }
 }

@@ -64,23 +64,72 @@ it('chats between two clients with the native WebSocket and fetch', async () => 
   await waitFor(() => notes.unread(id) === 0, 'unread cleared');
 });
 
+const keyOf = (baseUrl: string, principal: string, id: string) => `${baseUrl}|${principal}|${id}`;
+const storedKeys = (prefix: string) => Object.keys(localStorage).filter((k) => k.startsWith(prefix)).sort();
+// A tab that cannot reach the server: its sends stay in its outbox.
+const offline = { fetch: () => Promise.reject(new TypeError('Failed to fetch')) };
+
 it('an outbox kept in localStorage goes out after a reload, once', async () => {
   const ana = await open(OWNER);
   const { id } = await ana.createRoom({ workshop_id: 'w-b', title: 'Wipers' });
-  // What a page that was closed while offline left behind.
-  const storage = localStorageOutbox('test-outbox:');
-  storage.save(id, [{ client_id: 'c_before_reload', body: 'written offline', created_at: '2026-01-01T00:00:00.000Z' }]);
-  expect(JSON.parse(localStorage.getItem(`test-outbox:${id}`)!)).to.have.length(1);
+  const baseUrl = (await executeServerCommand<string, undefined>('server-url'))!;
+  // What a page that was closed while offline left behind: its own key, its lock gone with it.
+  const left = `test-outbox:${keyOf(baseUrl, 'user:b-ana', id)}#c_closed_tab`;
+  localStorage.setItem(left, JSON.stringify([{ client_id: 'c_before_reload', body: 'written offline', created_at: '2026-01-01T00:00:00.000Z' }]));
 
   const reloaded = await open(OWNER, { outboxStorage: localStorageOutbox('test-outbox:') });
   const room = reloaded.room(id);
   await room.connect();
   await waitFor(() => room.messages.some((m) => m.client_id === 'c_before_reload' && m.state === 'sent'), 'restored message sent');
   expect(room.messages.map((m) => [m.seq, m.body])).to.deep.equal([[1, 'written offline']]);
-  await waitFor(() => localStorage.getItem(`test-outbox:${id}`) === null, 'storage emptied');
+  await waitFor(() => storedKeys('test-outbox:').length === 0, 'storage emptied');
 
   // Sent again by another tab that also restored it: still one message.
   const second = (await open(OWNER)).room(id);
   await second.connect();
   expect(second.messages).to.have.length(1);
+});
+
+it('two tabs of one user keep their unsent messages apart; a tab closed with messages unsent is adopted by the next one', async () => {
+  const ana = await open(OWNER);
+  const { id } = await ana.createRoom({ workshop_id: 'w-b', title: 'Mirrors' });
+  const baseUrl = (await executeServerCommand<string, undefined>('server-url'))!;
+  const prefix = 'tabs-outbox:';
+  const key = `${prefix}${keyOf(baseUrl, 'user:b-ana', id)}#`;
+
+  // Tab 1 is a real browsing context (an iframe) that writes offline and is then closed.
+  const token = (await executeServerCommand<string, Claims>('token', OWNER))!;
+  const frame = document.createElement('iframe');
+  const written = new Promise<void>((r) => addEventListener('message', (e) => e.data === 'written' && r(), { once: true }));
+  frame.srcdoc = `<script type="module">
+    import { ChatClient, localStorageOutbox } from '/packages/chat-client/dist/index.js';
+    const c = new ChatClient({ baseUrl: ${JSON.stringify(baseUrl)}, token: ${JSON.stringify(token)}, fetch: () => Promise.reject(new TypeError('offline')), outboxStorage: localStorageOutbox(${JSON.stringify(prefix)}) });
+    c.room(${JSON.stringify(id)}).send('from the closed tab').catch(() => {});
+    const wait = () => Object.keys(localStorage).some((k) => k.startsWith(${JSON.stringify(key)})) ? parent.postMessage('written', '*') : setTimeout(wait, 10);
+    wait();
+  </script>`;
+  document.body.append(frame);
+  await written;
+
+  // Tabs 2 and 3 are open and offline, each with one unsent message.
+  const tab2 = (await open(OWNER, { ...offline, outboxStorage: localStorageOutbox(prefix) })).room(id);
+  const tab3 = (await open(OWNER, { ...offline, outboxStorage: localStorageOutbox(prefix) })).room(id);
+  void tab2.send('from tab 2').catch(() => {});
+  void tab3.send('from tab 3').catch(() => {});
+  await waitFor(() => storedKeys(key).length === 3, 'three keys, one per tab');
+  const bodies = () => storedKeys(key).map((k) => JSON.parse(localStorage.getItem(k)!).map((e: { body: string }) => e.body));
+  expect(bodies().flat().sort()).to.deep.equal(['from tab 2', 'from tab 3', 'from the closed tab']);
+
+  frame.remove();
+  // Tab 4, online, opens the room: it adopts what the closed tab left, not what the open tabs hold.
+  const tab4 = (await open(OWNER, { outboxStorage: localStorageOutbox(prefix) })).room(id);
+  await tab4.connect();
+  await tab4.send('from tab 4');
+  await waitFor(() => tab4.outboxSize === 0, 'tab 4 sent everything it holds');
+  expect(tab4.messages.map((m) => [m.seq, m.body])).to.deep.equal([
+    [1, 'from the closed tab'],
+    [2, 'from tab 4'],
+  ]);
+  await waitFor(() => storedKeys(key).length === 2, 'the orphaned key is gone');
+  expect(bodies().flat().sort()).to.deep.equal(['from tab 2', 'from tab 3']);
 });

@@ -206,7 +206,8 @@ test('an outbox restored after a reload holding a message the server already sto
   const stored = await first.send('sent just before the reload');
   // The page died before the outbox write that removed it.
   const storage = memoryOutbox();
-  storage.save(id, [
+  const key = `${server.url}|user:u-ana|${id}`;
+  storage.save(key, [
     { client_id: stored.client_id!, body: stored.body, created_at: stored.created_at },
     { client_id: 'c_never_sent', body: 'never left the page', created_at: new Date().toISOString() },
   ]);
@@ -215,7 +216,7 @@ test('an outbox restored after a reload holding a message the server already sto
   await reloaded.connect();
   await waitFor(() => reloaded.outboxSize === 0 && reloaded.messages.every((m) => m.state === 'sent'), 'outbox drained');
   assert.deepEqual(reloaded.messages.map((m) => [m.seq, m.client_id]), [[1, stored.client_id], [2, 'c_never_sent']]);
-  assert.deepEqual(await storage.load(id), []);
+  assert.deepEqual(await storage.load(key), []);
 });
 
 test('close() rejects a pending connect() and pending sends with closed, and leaves the messages queued', async () => {

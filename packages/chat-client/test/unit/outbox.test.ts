@@ -7,37 +7,51 @@ const entry = (n: number): OutboxEntry => ({ client_id: `c${n}`, body: `b${n}`, 
 const noError = (e: unknown) => assert.fail(String(e));
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
-test('keeps entries in the order they were added and removes by client_id', () => {
-  const box = new Outbox('r1', undefined, noError);
-  [1, 2, 3].forEach((n) => box.add(entry(n)));
-  assert.equal(box.remove('c2'), true);
-  assert.equal(box.remove('c2'), false);
-  assert.deepEqual(box.entries.map((e) => e.client_id), ['c1', 'c3']);
-  assert.equal(box.has('c3'), true);
-});
-
-test('writes to storage once per tick however many changes, and a new Outbox reloads them in order', async () => {
+test('writes to storage once per tick however many changes', async () => {
   const storage = memoryOutbox();
   const saves: number[] = [];
   const counting: OutboxStorage = { load: storage.load, save: (k, e) => (saves.push(e.length), storage.save(k, e)) };
-  const box = new Outbox('r1', counting, noError);
-  for (let n = 1; n <= 5; n++) box.add(entry(n));
-  box.remove('c1');
+  let pending = [1, 2, 3, 4, 5].map(entry);
+  const box = new Outbox(counting, () => pending, noError);
+  await box.open('k');
+  for (let i = 0; i < 5; i++) box.persist();
+  pending = pending.slice(1);
+  box.persist();
   await tick();
   assert.deepEqual(saves, [4]);
-
-  const reloaded = new Outbox('r1', counting, noError);
-  reloaded.add(entry(9));
-  const restored = await reloaded.load();
-  assert.deepEqual(restored.map((e) => e.client_id), ['c2', 'c3', 'c4', 'c5']);
-  assert.deepEqual(reloaded.entries.map((e) => e.client_id), ['c2', 'c3', 'c4', 'c5', 'c9']);
-  assert.deepEqual(await new Outbox('other-room', counting, noError).load(), []);
+  assert.deepEqual((storage.load('k') as OutboxEntry[]).map((e) => e.client_id), ['c2', 'c3', 'c4', 'c5']);
+  assert.deepEqual(await new Outbox(counting, () => [], noError).open('other-room'), []);
 });
 
-test('a failing storage is reported, not thrown', async () => {
+test('nothing is written before open() has read what an earlier page left: a write racing a slow load cannot overwrite it', async () => {
+  const data = new Map<string, OutboxEntry[]>([['k', [entry(1), entry(2)]]]);
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const slow: OutboxStorage = {
+    load: async (k) => (await gate, data.get(k) ?? []),
+    save: (k, e) => void data.set(k, e),
+  };
+  const queued = [entry(9)];
+  const box = new Outbox(slow, () => queued, noError);
+  const opening = box.open('k');
+  box.persist();
+  await tick();
+  assert.deepEqual(data.get('k')!.map((e) => e.client_id), ['c1', 'c2'], 'not overwritten while loading');
+  assert.equal(box.ready, false);
+  release();
+  assert.deepEqual((await opening).map((e) => e.client_id), ['c1', 'c2']);
+  queued.unshift(entry(1), entry(2));
+  box.persist();
+  await tick();
+  assert.deepEqual(data.get('k')!.map((e) => e.client_id), ['c1', 'c2', 'c9']);
+});
+
+test('a failing storage is reported, not thrown; one that cannot be read still opens', async () => {
   const errors: unknown[] = [];
-  const box = new Outbox('r1', { load: () => [], save: () => Promise.reject(new Error('quota')) }, (e) => errors.push(e));
-  box.add(entry(1));
-  await waitFor(() => errors.length > 0, 'the storage error');
-  assert.equal((errors[0] as Error).message, 'quota');
+  const box = new Outbox({ load: () => Promise.reject(new Error('corrupt')), save: () => Promise.reject(new Error('quota')) }, () => [entry(1)], (e) => errors.push(e));
+  assert.deepEqual(await box.open('k'), []);
+  assert.equal(box.ready, true);
+  box.persist();
+  await waitFor(() => errors.length === 2, 'both storage errors');
+  assert.deepEqual(errors.map((e) => (e as Error).message), ['corrupt', 'quota']);
 });

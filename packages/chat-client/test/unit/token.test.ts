@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ChatError } from '../../src/errors.js';
-import { TokenSource } from '../../src/token.js';
+import { claimsOf, TokenSource } from '../../src/token.js';
 
 test('concurrent refreshes of the same stale token ask the provider once', async () => {
   let calls = 0;
@@ -22,9 +22,25 @@ test('concurrent refreshes of the same stale token ask the provider once', async
   assert.equal(calls, 2);
 });
 
-test('a failing provider becomes an unauthorized ChatError', async () => {
+test('a failing provider is a transient network ChatError whose cause is its error, and it is asked again next time', async () => {
+  const failure = new Error('login server unreachable');
+  let calls = 0;
   const tokens = new TokenSource(() => {
-    throw new Error('login expired');
+    if (++calls === 1) throw failure;
+    return 't2';
   });
-  await assert.rejects(tokens.get(), (e: unknown) => e instanceof ChatError && e.code === 'unauthorized' && e.message === 'login expired');
+  await assert.rejects(
+    tokens.get(),
+    (e: unknown) => e instanceof ChatError && e.code === 'network' && e.cause === failure && e.message === 'The token provider failed: login server unreachable',
+  );
+  assert.equal(await tokens.get(), 't2');
+});
+
+const jwt = (claims: object) => `h.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.sig`;
+
+test('claimsOf reads who a JWT names, without verifying it; anything else is undefined', () => {
+  assert.deepEqual(claimsOf(jwt({ sub: 'a-1', role: 'workshop_admin', name: 'Zoë Øster', workshop_id: 'w' })), { id: 'a-1', role: 'workshop_admin', name: 'Zoë Øster' });
+  assert.deepEqual(claimsOf(jwt({ sub: 'u-1', role: 'user' })), { id: 'u-1', role: 'user', name: null });
+  assert.equal(claimsOf('opaque-session-token'), undefined);
+  assert.equal(claimsOf(jwt({ role: 'user' })), undefined);
 });
