@@ -61,6 +61,8 @@ export class ChatClient {
   }
 
   notifications(): Notifications {
+    // One refused for good (a token refused twice) is replaced: the caller may hold a good token now.
+    if (this.#notifier?.status == 'closed') this.#notifier = undefined;
     return (this.#notifier ??= new Notifications(this.#ctx));
   }
 

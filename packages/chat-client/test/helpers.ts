@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WS from 'ws';
 import { ChatClient, type ChatClientOptions } from '../src/index.js';
+import type { Message } from '../src/wire.js';
 
 // Background work of the SDK must never reject unhandled; every integration file asserts this stays empty.
 export const unhandled: unknown[] = [];
@@ -47,6 +48,8 @@ export interface ServerProcess {
   port: number;
   dataDir: string;
   kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Resolves once the server has logged a line (JSON, one per line) that `match` accepts. */
+  waitForLog(match: (line: string) => boolean, label: string, timeoutMs?: number): Promise<void>;
 }
 
 // The real reference server in a child process, so a test can SIGKILL it and start it again
@@ -67,7 +70,6 @@ export async function spawnServer(options: { dataDir?: string; port?: number; en
       const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)"[^\n]*"msg":"listening"|"msg":"listening"[^\n]*"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out);
       if (m) {
         child.stdout!.off('data', onData);
-        child.stdout!.resume();
         resolve((m[1] ?? m[2])!);
       }
     };
@@ -75,6 +77,14 @@ export async function spawnServer(options: { dataDir?: string; port?: number; en
     child.once('exit', (code) => reject(new Error(`server exited with ${code} before listening: ${stderr}`)));
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // Only the lines a test waits for are kept, so a chatty server does not fill memory.
+  const watchers = new Set<{ match: (line: string) => boolean; found: () => void }>();
+  let partial = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    const lines = (partial + d.toString()).split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) for (const w of watchers) if (w.match(line)) (watchers.delete(w), w.found());
+  });
   return {
     url,
     port: Number(new URL(url).port),
@@ -83,7 +93,27 @@ export async function spawnServer(options: { dataDir?: string; port?: number; en
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       await exited;
     },
+    waitForLog: (match, label, timeoutMs = 30_000) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => (watchers.delete(watcher), reject(new Error(`timed out after ${timeoutMs} ms waiting for: ${label}`))), timeoutMs);
+        const watcher = { match, found: () => (clearTimeout(timer), resolve()) };
+        watchers.add(watcher);
+      }),
   };
+}
+
+/** Every message of a room as the server holds it, read page by page over REST. */
+export async function storedMessages(baseUrl: string, requestId: string): Promise<Message[]> {
+  const all: Message[] = [];
+  for (let has_more = true; has_more; ) {
+    const res = await fetch(`${baseUrl}/api/service-requests/${requestId}/messages/?after=${all.at(-1)?.seq ?? 0}&limit=100`, {
+      headers: { authorization: `Bearer ${mintToken(ADMIN)}` },
+    });
+    const page = (await res.json()) as { messages: Message[]; has_more: boolean };
+    all.push(...page.messages);
+    has_more = page.has_more;
+  }
+  return all;
 }
 
 export const removeDir = (dir: string): void => rmSync(dir, { recursive: true, force: true });

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import type { ChatClient, ChatMessage, Room } from '../../src/index.js';
-import type { Message } from '../../src/wire.js';
-import { ADMIN, client, mintToken, OWNER, removeDir, type ServerProcess, spawnServer, unhandled, waitFor } from '../helpers.js';
+import { ADMIN, client, mintToken, OWNER, removeDir, type ServerProcess, spawnServer, storedMessages, unhandled, waitFor } from '../helpers.js';
 
 const clients: ChatClient[] = [];
 let server: ServerProcess;
@@ -15,18 +14,6 @@ after(async () => {
 
 const PER_SIDE = 40;
 
-async function everything(baseUrl: string, id: string): Promise<Message[]> {
-  const all: Message[] = [];
-  for (let has_more = true; has_more; ) {
-    const res = await fetch(`${baseUrl}/api/service-requests/${id}/messages/?after=${all.at(-1)?.seq ?? 0}&limit=100`, {
-      headers: { authorization: `Bearer ${mintToken(ADMIN)}` },
-    });
-    const page = (await res.json()) as { messages: Message[]; has_more: boolean };
-    all.push(...page.messages);
-    has_more = page.has_more;
-  }
-  return all;
-}
 
 test('server SIGKILLed and restarted mid-conversation: every message stored once, both sides end gapless and equal', async () => {
   server = await spawnServer({ env: { WS_RATE_LIMIT: '0', WS_USER_RATE_LIMIT: '0', HTTP_RATE_LIMIT: '0' } });
@@ -59,7 +46,7 @@ test('server SIGKILLed and restarted mid-conversation: every message stored once
   const stored = await Promise.all(sends);
   assert.equal(new Set(stored.map((m) => m.seq)).size, PER_SIDE * 2, 'every send resolved with its own seq');
 
-  const onServer = await everything(server.url, id);
+  const onServer = await storedMessages(server.url, id);
   assert.deepEqual(onServer.map((m) => m.seq), Array.from({ length: PER_SIDE * 2 }, (_, i) => i + 1));
   const bodies = onServer.map((m) => m.body).sort();
   const expected = Array.from({ length: PER_SIDE }, (_, i) => [`ana ${i}`, `bo ${i}`]).flat().sort();

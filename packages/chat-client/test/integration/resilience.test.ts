@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import WS from 'ws';
 import { type ChatClient, ChatError, type ConnectionStatus, type Room, type RoomEvents } from '../../src/index.js';
 import type { Message } from '../../src/wire.js';
-import { ADMIN, client, mintToken, OWNER, removeDir, type ServerProcess, spawnServer, unhandled, STRANGER, TcpProxy, waitFor } from '../helpers.js';
+import { ADMIN, client, mintToken, OWNER, removeDir, type ServerProcess, spawnServer, storedMessages, unhandled, STRANGER, TcpProxy, waitFor } from '../helpers.js';
 
 let server: ServerProcess;
 const clients: ChatClient[] = [];
@@ -34,12 +34,7 @@ async function newRoom(): Promise<string> {
   return (await open(server.url, mintToken(OWNER)).createRoom({ workshop_id: 'w-1', title: 'Clutch' })).id;
 }
 
-async function storedOnServer(id: string): Promise<Message[]> {
-  const res = await fetch(`${server.url}/api/service-requests/${id}/messages/?after=0&limit=100`, {
-    headers: { authorization: `Bearer ${mintToken(ADMIN)}` },
-  });
-  return ((await res.json()) as { messages: Message[] }).messages;
-}
+const storedOnServer = (id: string): Promise<Message[]> => storedMessages(server.url, id);
 
 function statuses(room: Room): ConnectionStatus[] {
   const seen: ConnectionStatus[] = [];

@@ -166,3 +166,18 @@ test('a send() that races a slow outbox load is kept, and so is what the load br
   assert.equal(stored.seq, 2);
   await waitFor(() => !data.has(key), 'the outbox is empty in storage');
 });
+
+test('notifications refused for good are replaced by the next notifications() call, which opens with a good token', { timeout: 10_000 }, async () => {
+  let good = false;
+  const c = open(() => mintToken(OWNER, good ? 3600 : -60));
+  const refused = c.notifications();
+  const errors: string[] = [];
+  refused.on('error', (e) => errors.push(e.code));
+  await waitFor(() => refused.status === 'closed', 'refused twice');
+  assert.deepEqual(errors, ['unauthorized']);
+  good = true;
+  const fresh = c.notifications();
+  assert.notEqual(fresh, refused);
+  await waitFor(() => fresh.status === 'open', 'the new notifications socket opens');
+  assert.equal(c.notifications(), fresh);
+});

@@ -1,12 +1,11 @@
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
-import type { ChatClient, ChatError, ChatMessage, ConnectionStatus, Me, Room, RoomEvents } from '@motoreach/chat-client';
+import type { ChatClient, ChatError, ChatMessage, ConnectionStatus, Me, Room, RoomEvents, RoomHandle } from '@motoreach/chat-client';
 import { ClientHolder } from '../shared/client.js';
 import { emit } from '../shared/events.js';
 import { isFinal, isRoomRefusal, isSignedOut, isTransient } from '../shared/failure.js';
 import { personKey, samePerson } from '../shared/person.js';
-import { retainRoom, type RoomHandle } from '../shared/room-handle.js';
 import { defaultChatStrings, type ChatStrings } from '../shared/strings.js';
 import { srOnly } from '../shared/styles.js';
 import { formatNumber } from '../shared/time.js';
@@ -161,11 +160,11 @@ export class MotoreachChat extends LitElement {
 
   protected override willUpdate(changed: PropertyValues): void {
     // Lit runs this before the controllers' hostUpdate: a room switch has reset the message window by the time it measures the log.
-    if (changed.has('client') || changed.has('baseUrl') || changed.has('token') || changed.has('requestId') || !this.room) {
-      this.openRoom();
+    // A new token for the same person keeps the client; a room the server had refused (and closed) opens anew.
+    const signedInAgain = changed.has('token') && this.refusal !== null && isSignedOut(this.refusal);
+    if (signedInAgain || changed.has('client') || changed.has('baseUrl') || changed.has('token') || changed.has('requestId') || !this.room) {
+      this.openRoom(signedInAgain);
     }
-    // A new token for the same person keeps the client and the room: one the server had refused tries again.
-    if (changed.has('token') && this.room && this.refusal && isSignedOut(this.refusal)) this.connectRoom(this.room);
   }
 
   override render(): TemplateResult {
@@ -216,21 +215,23 @@ export class MotoreachChat extends LitElement {
 
   // --- the room -----------------------------------------------------------------------------
 
-  private openRoom(): void {
+  private openRoom(reopen = false): void {
     const client = this.isConnected ? this.holder.resolve(this.client, this.baseUrl, this.token) : null;
     const wanted = client && this.requestId ? client.room(this.requestId) : null;
-    if (wanted === this.room) return;
+    if (wanted === this.room && !reopen) return;
     this.closeRoom();
-    this.roomHandle = client && this.requestId ? retainRoom(client, this.requestId) : null;
-    const next = this.roomHandle?.room ?? null;
-    this.room = next;
+    // A hold, not connect(): the room is shared with other widgets and the host, and the last hold closes it.
+    const handle = client && this.requestId ? client.openRoom(this.requestId) : null;
+    this.roomHandle = handle;
+    this.room = handle?.room ?? null;
     this.messageWindow.reset();
     this.refusal = null;
     this.dividerSeq = null;
     this.dividerPlaced = false;
     this.typers = new Map();
-    this.banner.reset(next?.status ?? 'idle');
-    if (!next) return;
+    this.banner.reset(handle?.room.status ?? 'idle');
+    if (!handle) return;
+    const next = handle.room;
     const on = <K extends keyof RoomEvents>(type: K, handler: (e: RoomEvents[K]) => void) => this.unsubscribe.push(next.on(type, handler));
     on('change', (e) => this.messageWindow.setMessages(e.messages));
     on('message', (e) => this.onMessage(e.message, e.own));
@@ -260,19 +261,14 @@ export class MotoreachChat extends LitElement {
     this.status = next.status;
     // A shared client may already hold this room's history: show it now, not after the round trip.
     if (next.messages.length > 0) this.messageWindow.setMessages(next.messages);
-    this.connectRoom(next);
-  }
-
-  private connectRoom(room: Room): void {
-    this.refusal = null;
-    room.connect().then(
+    handle.ready.then(
       () => {
-        if (this.room !== room) return;
-        this.messageWindow.setMessages(room.messages);
+        if (this.room !== next) return;
+        this.messageWindow.setMessages(next.messages);
         this.placeUnreadDivider();
       },
       (error: ChatError) => {
-        if (this.room === room) this.onError(error);
+        if (this.room === next) this.onError(error);
       },
     );
   }
