@@ -145,3 +145,26 @@ describe('every commit of the SQLite store counts towards a checkpoint', () => {
     });
   });
 });
+
+test('a stream of commits that never pauses: the WAL still starts over, so it stays bounded', async () => {
+  const dataDir = dir();
+  const store = new SqliteStore({ dataDir, synchronous: 'normal' });
+  const wal = join(dataDir, 'motoreach-chat.sqlite3-wal');
+  try {
+    const room = await store.createRoom({ user_id: 'u', workshop_id: 'w', title: 'r' });
+    const body = 'x'.repeat(1000);
+    let largest = 0;
+    // 16 appends in flight, as a busy room keeps them: a commit in almost every turn, 24 MB in all.
+    // Without a checkpoint that catches up, the WAL holds all of it.
+    const lanes = Array.from({ length: 16 }, async (_, lane) => {
+      for (let i = lane; i < 24000; i += 16) {
+        await store.appendMessage({ request_id: room.id, sender: { id: 'u', role: 'user', name: null }, side: 'user', body, client_id: `c${i}` });
+        largest = Math.max(largest, statSync(wal).size);
+      }
+    });
+    await Promise.all(lanes);
+    assert.ok(largest < 16 * 1024 * 1024, `the WAL reached ${largest} bytes`);
+  } finally {
+    await store.close();
+  }
+});

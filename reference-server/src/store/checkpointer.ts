@@ -11,8 +11,9 @@ const db = new Database(workerData.file);
 db.pragma('busy_timeout = 5000');
 parentPort.on('message', (command) => {
   if (command === 'checkpoint') {
-    try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {}
-    parentPort.postMessage('done');
+    let result = null;
+    try { result = db.pragma('wal_checkpoint(PASSIVE)')[0]; } catch {}
+    parentPort.postMessage(result);
   } else {
     db.close();
     parentPort.close();
@@ -26,10 +27,22 @@ const COMMITS_PER_CHECKPOINT = 64;
 /** SQLite's default, in pages: what the main connection falls back to. */
 const SQLITE_AUTOCHECKPOINT_PAGES = 1000;
 
+/** WAL frames (1 MiB of 4 KiB pages) past which a checkpoint the worker left unfinished is finished on the main thread. */
+const WAL_BOUND_FRAMES = 256;
+
+/** How often, at most, a failed write tries a checkpoint of its own. */
+const RESCUE_INTERVAL_MS = 1000;
+
+/** `PRAGMA wal_checkpoint`'s answer: frames in the WAL, and how many of them are in the database file. */
+interface CheckpointResult {
+  log: number;
+  checkpointed: number;
+}
+
 /** A worker busy longer than this at close is stopped: SQLite resumes an interrupted checkpoint later. */
 const CLOSE_TIMEOUT_MS = 10_000;
 
-/** Starts the thread that checkpoints the database file `file`; it answers each 'checkpoint' with 'done'. */
+/** Starts the thread that checkpoints the database file `file`; it answers each 'checkpoint' with its result (null if it failed). */
 export type CheckpointWorkerFactory = (file: string) => Worker;
 
 export function spawnCheckpointWorker(file: string): Worker {
@@ -48,6 +61,17 @@ export interface CheckpointerOptions {
  * whichever commit crosses the threshold: on the event loop, stalling every
  * socket. Durability is unchanged: a commit is durable in the WAL.
  *
+ * The WAL starts over only when a write begins after a checkpoint that took
+ * in every frame. The worker's checkpoint runs beside the writes, so under a
+ * stream of commits that never pauses, new frames always arrive while it runs:
+ * the WAL would grow until the disk is full, and then, with no room left for a
+ * checkpoint to grow the database file, stay full for good (seen on a full
+ * disk that got space back: the retried backlog ate all of it). So once the
+ * worker reports a WAL past WAL_BOUND_FRAMES, the next commit checkpoints on
+ * the main thread, between writes, where it catches up. And a write that failed
+ * on the storage tries one too, so the WAL starts over in the space it already
+ * has as soon as the database file can take its pages.
+ *
  * If the worker dies (it cannot open the file, runs out of memory...), the
  * main connection's own autocheckpoint is turned back on: slower commits now
  * and then, but a WAL that stays bounded. Not a restarted worker: whatever
@@ -61,6 +85,8 @@ export class Checkpointer {
   #commits = 0;
   #running = false;
   #closing = false;
+  #behind = false;
+  #lastRescue = -Infinity;
 
   constructor(db: Database.Database, options: CheckpointerOptions = {}) {
     this.#db = db;
@@ -68,8 +94,9 @@ export class Checkpointer {
     const worker = (options.spawn ?? spawnCheckpointWorker)(db.name);
     this.#worker = worker;
     this.#exited = new Promise((resolve) => worker.once('exit', () => resolve()));
-    worker.on('message', () => {
+    worker.on('message', (result: CheckpointResult | null) => {
       this.#running = false;
+      this.#behind = result !== null && result.log > WAL_BOUND_FRAMES;
     });
     worker.on('error', (error: Error) => this.#lost(error));
     worker.once('exit', (code: number) => {
@@ -80,10 +107,30 @@ export class Checkpointer {
 
   /** Counts one committed write transaction. */
   committed(): void {
+    if (this.#behind) {
+      this.#behind = false;
+      this.#checkpointHere();
+    }
     if (!this.#worker || ++this.#commits < COMMITS_PER_CHECKPOINT || this.#running) return;
     this.#commits = 0;
     this.#running = true;
     this.#worker.postMessage('checkpoint');
+  }
+
+  /** A write failed on the storage (disk full, I/O). */
+  writeFailed(): void {
+    const now = performance.now();
+    if (now - this.#lastRescue < RESCUE_INTERVAL_MS) return;
+    this.#lastRescue = now;
+    this.#checkpointHere();
+  }
+
+  #checkpointHere(): void {
+    try {
+      this.#db.pragma('wal_checkpoint(PASSIVE)');
+    } catch {
+      // Still no room for the database file to grow: the next failed write tries again.
+    }
   }
 
   #lost(error: Error): void {

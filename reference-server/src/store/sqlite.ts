@@ -296,6 +296,7 @@ export class SqliteStore implements ChatStore {
       if (isStoreUnavailable(error)) {
         // The storage failed (disk full, I/O): one transaction each would fail alike and only add
         // writes to a failing disk. Every append gets the one error, which is logged once.
+        this.#checkpointer.writeFailed();
         for (const op of batch) op.reject(error);
         return;
       }
