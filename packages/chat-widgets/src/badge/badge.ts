@@ -21,8 +21,8 @@ import { badgeStyles } from './badge.styles.js';
  * @cssprop --motoreach-badge-size - Height and minimum width of the count.
  * @cssprop --motoreach-badge-dot-size - Diameter of the dot.
  * @cssprop --motoreach-badge-font - Font shorthand.
- * @fires motoreach-unread-change - The count changed. detail: {count, total, requestId}
- * @fires motoreach-error - The notifications socket reported an error. detail: {requestId, error}
+ * @fires {CustomEvent<UnreadChangeDetail>} motoreach-unread-change - The count changed.
+ * @fires {CustomEvent<ErrorDetail>} motoreach-error - The notifications socket reported an error.
  */
 export class MotoreachBadge extends LitElement {
   static override styles = [srOnly, badgeStyles];

@@ -60,11 +60,11 @@ const TYPING_EXPIRE_MS = 6000;
  * @cssprop --motoreach-focus - Focus ring.
  * @cssprop --motoreach-link-own - Links in own bubbles.
  * @cssprop --motoreach-link-other - Links in the other side's bubbles.
- * @fires motoreach-message-sent - A message from this widget was stored by the server. detail: {requestId, message}
- * @fires motoreach-message-received - A message from someone else arrived. detail: {requestId, message}
- * @fires motoreach-read - A read cursor moved (`own` tells whose). detail: {requestId, side, own, lastReadSeq, readCursors}
- * @fires motoreach-connection-change - The connection status changed. detail: {requestId, status, waiting, reason?}
- * @fires motoreach-error - Something failed (refused room, failed send, …); `final` tells a refusal from a fault that passes. detail: {requestId, error, final}
+ * @fires {CustomEvent<MessageSentDetail>} motoreach-message-sent - A message from this widget was stored by the server.
+ * @fires {CustomEvent<MessageReceivedDetail>} motoreach-message-received - A message from someone else arrived.
+ * @fires {CustomEvent<ReadDetail>} motoreach-read - A read cursor moved (`own` tells whose).
+ * @fires {CustomEvent<ConnectionChangeDetail>} motoreach-connection-change - The connection status changed.
+ * @fires {CustomEvent<ErrorDetail>} motoreach-error - Something failed (refused room, failed send, …); `final` tells a refusal from a fault that passes.
  */
 export class MotoreachChat extends LitElement {
   static override styles = [srOnly, chatStyles];
