@@ -1,0 +1,36 @@
+// The shipped custom-elements.json: reachable through `exports`, public members only, and every
+// path in it names a file that the package ships.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+const manifestPath = require.resolve('@motoreach/chat-widgets/custom-elements.json');
+const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
+const root = dirname(manifestPath);
+
+test('the manifest is exported and lists exactly the two elements with public members only', () => {
+  const elements = manifest.modules.flatMap((m) => m.declarations.filter((d) => d.customElement));
+  assert.deepEqual(elements.map((e) => e.tagName), ['motoreach-chat', 'motoreach-badge']);
+  const hidden = elements.flatMap((e) => e.members.filter((m) => (m.privacy ?? 'public') !== 'public' || /^[#_]/.test(m.name)).map((m) => `${e.name}.${m.name}`));
+  assert.deepEqual(hidden, []);
+  assert.deepEqual(elements[0].events.map((e) => [e.name, e.type.text]), [
+    ['motoreach-message-sent', 'CustomEvent<MessageSentDetail>'],
+    ['motoreach-message-received', 'CustomEvent<MessageReceivedDetail>'],
+    ['motoreach-read', 'CustomEvent<ReadDetail>'],
+    ['motoreach-connection-change', 'CustomEvent<ConnectionChangeDetail>'],
+    ['motoreach-error', 'CustomEvent<ErrorDetail>'],
+  ]);
+});
+
+test('every path in the manifest is a shipped file under dist/', () => {
+  const paths = manifest.modules.flatMap((m) => [m.path, m.typeDefinitionPath, ...(m.exports ?? []).map((e) => e.declaration?.module)]).filter(Boolean);
+  const files = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).files;
+  for (const path of paths.filter((p) => !p.startsWith('./'))) {
+    assert.match(path, /^dist\/.*\.(js|d\.ts)$/, path);
+    assert.ok(files.includes(path.split('/')[0]), `${path} is in "files"`);
+    assert.ok(existsSync(join(root, path)), `${path} exists`);
+  }
+});
