@@ -34,6 +34,15 @@ function publicOnly() {
   };
 }
 
+// vue-tsc 3 looks up a listener `@motoreach-read` as the prop `onMotoreachRead`; the Vue generator
+// names it `"onmotoreach-read"`, which leaves the handler's event untyped (TS7006 under strict).
+function camelizeVueListeners(file) {
+  const text = readFileSync(file, 'utf8').replace(/"on(motoreach-[a-z-]+)"\?:/g, (_, event) =>
+    `on${event.replace(/(^|-)([a-z])/g, (_, __, c) => c.toUpperCase())}?:`,
+  );
+  writeFileSync(file, text);
+}
+
 // With `globalTypePath`, the Vue and Svelte generators import a detail type once per element that
 // fires it: `ErrorDetail` twice is a duplicate identifier for a consumer without skipLibCheck.
 function dedupeImports(file) {
@@ -46,7 +55,7 @@ function dedupeImports(file) {
 
 // The manifest types an event as the event (`CustomEvent<MessageSentDetail>`, which the JSX
 // generator reads); the Vue and Svelte generators expect the detail type and wrap it themselves.
-function withDetailTypes(plugin, fileName) {
+function withDetailTypes(plugin, fileName, after = () => {}) {
   return {
     ...plugin,
     packageLinkPhase(context) {
@@ -61,6 +70,7 @@ function withDetailTypes(plugin, fileName) {
         if (event.type) event.type.text = eventTypes[i];
       });
       dedupeImports(`${typesOptions.outdir}/${fileName}`);
+      after(`${typesOptions.outdir}/${fileName}`);
     },
   };
 }
@@ -80,7 +90,7 @@ export default {
     }),
     publicOnly(),
     jsxTypesPlugin({ ...typesOptions, fileName: 'jsx.d.ts' }),
-    withDetailTypes(customElementVuejsPlugin({ ...typesOptions, fileName: 'vue.d.ts' }), 'vue.d.ts'),
+    withDetailTypes(customElementVuejsPlugin({ ...typesOptions, fileName: 'vue.d.ts' }), 'vue.d.ts', camelizeVueListeners),
     withDetailTypes(customElementSveltePlugin({ ...typesOptions, fileName: 'svelte.d.ts' }), 'svelte.d.ts'),
   ],
 };

@@ -1,0 +1,9 @@
+// The elements' JSX types, generated from the widgets' custom-elements.json: `<motoreach-badge>`
+// and `<motoreach-chat>` are checked like React components.
+import type { CustomElements } from '@motoreach/chat-widgets/jsx';
+
+declare module 'react' {
+  namespace JSX {
+    interface IntrinsicElements extends CustomElements {}
+  }
+}
