@@ -1,5 +1,6 @@
 // The elements' JSX types, generated from the widgets' custom-elements.json: `<motoreach-badge>`
 // and `<motoreach-chat>` are checked like React components.
+// #region jsx-types
 import type { CustomElements } from '@motoreach/chat-widgets/jsx';
 
 declare module 'react' {
@@ -7,3 +8,4 @@ declare module 'react' {
     interface IntrinsicElements extends CustomElements {}
   }
 }
+// #endregion jsx-types
