@@ -154,16 +154,17 @@ test('a stream of commits that never pauses: the WAL still starts over, so it st
     const room = await store.createRoom({ user_id: 'u', workshop_id: 'w', title: 'r' });
     const body = 'x'.repeat(1000);
     let largest = 0;
-    // 16 appends in flight, as a busy room keeps them: a commit in almost every turn, 24 MB in all.
+    // 16 appends in flight, as a busy room keeps them: a commit in almost every turn, 48 MB in all.
     // Without a checkpoint that catches up, the WAL holds all of it.
     const lanes = Array.from({ length: 16 }, async (_, lane) => {
-      for (let i = lane; i < 24000; i += 16) {
+      for (let i = lane; i < 48000; i += 16) {
         await store.appendMessage({ request_id: room.id, sender: { id: 'u', role: 'user', name: null }, side: 'user', body, client_id: `c${i}` });
         largest = Math.max(largest, statSync(wal).size);
       }
     });
     await Promise.all(lanes);
-    assert.ok(largest < 16 * 1024 * 1024, `the WAL reached ${largest} bytes`);
+    // Bounded, not a copy of what was written: how far it gets depends on how long one checkpoint of the worker takes.
+    assert.ok(largest < 24 * 1024 * 1024, `the WAL reached ${largest} bytes`);
   } finally {
     await store.close();
   }

@@ -23,16 +23,15 @@ export function memoryOutbox(): OutboxStorage {
 }
 
 /**
- * Each page (tab) writes its own key, `prefix + key + '#' + tabId`, so tabs never overwrite each
+ * Each page (tab) writes its own key, `prefix + key + "#" + tabId`, so tabs never overwrite each
  * other. A tab holds a Web Lock named after its id for as long as it lives; loading adopts the keys
  * of tabs whose lock is gone (closed while messages were unsent): their entries are written under
  * this tab's key before the orphaned keys are removed, so a crash in between doubles, never loses
  * (the server stores a client_id once). Without Web Locks every other key is adopted.
  */
 export function localStorageOutbox(prefix = 'motoreach-outbox:'): OutboxStorage {
-  const tab = randomId();
   const locks = globalThis.navigator?.locks;
-  void locks?.request(prefix + tab, () => new Promise(noop));
+  if (!tab) void locks?.request((tab = randomId()), () => new Promise(noop));
   const save = (key: string, entries: OutboxEntry[]): void => {
     const own = `${prefix}${key}#${tab}`;
     entries.length ? localStorage.setItem(own, JSON.stringify(entries)) : localStorage.removeItem(own);
@@ -41,7 +40,7 @@ export function localStorageOutbox(prefix = 'motoreach-outbox:'): OutboxStorage 
     async load(key) {
       const live = new Set((await locks?.query())?.held?.map((l) => l.name));
       const start = `${prefix}${key}#`;
-      const keys = Object.keys(localStorage).filter((k) => k === start + tab || (k.startsWith(start) && !live.has(prefix + k.slice(start.length))));
+      const keys = Object.keys(localStorage).filter((k) => k === start + tab || (k.startsWith(start) && !live.has(k.slice(start.length))));
       const all: OutboxEntry[] = keys.flatMap((k) => JSON.parse(localStorage.getItem(k)!));
       save(key, all);
       for (const k of keys) if (k !== start + tab) localStorage.removeItem(k);
@@ -52,6 +51,10 @@ export function localStorageOutbox(prefix = 'motoreach-outbox:'): OutboxStorage 
 }
 
 const noop = (): void => {};
+
+// One id (and lock, named by the id) per page, not per storage: a client made later in the same
+// page (a widget put back, a new client for a refreshed session) finds what an earlier one left.
+let tab: string | undefined;
 
 /**
  * Keeps the pending messages of one room in storage. Nothing is written before `open()` has read

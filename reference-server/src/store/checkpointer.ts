@@ -67,8 +67,8 @@ export interface CheckpointerOptions {
  * the WAL would grow until the disk is full, and then, with no room left for a
  * checkpoint to grow the database file, stay full for good (seen on a full
  * disk that got space back: the retried backlog ate all of it). So once the
- * worker reports a WAL past WAL_BOUND_FRAMES, the next commit checkpoints on
- * the main thread, between writes, where it catches up. And a write that failed
+ * worker reports a WAL past WAL_BOUND_FRAMES, the main thread checkpoints at
+ * once, between writes, where it catches up. And a write that failed
  * on the storage tries one too, so the WAL starts over in the space it already
  * has as soon as the database file can take its pages.
  *
@@ -85,7 +85,6 @@ export class Checkpointer {
   #commits = 0;
   #running = false;
   #closing = false;
-  #behind = false;
   #lastRescue = -Infinity;
 
   constructor(db: Database.Database, options: CheckpointerOptions = {}) {
@@ -96,7 +95,7 @@ export class Checkpointer {
     this.#exited = new Promise((resolve) => worker.once('exit', () => resolve()));
     worker.on('message', (result: CheckpointResult | null) => {
       this.#running = false;
-      this.#behind = result !== null && result.log > WAL_BOUND_FRAMES;
+      if (result !== null && result.log > WAL_BOUND_FRAMES) this.#checkpointHere();
     });
     worker.on('error', (error: Error) => this.#lost(error));
     worker.once('exit', (code: number) => {
@@ -107,10 +106,6 @@ export class Checkpointer {
 
   /** Counts one committed write transaction. */
   committed(): void {
-    if (this.#behind) {
-      this.#behind = false;
-      this.#checkpointHere();
-    }
     if (!this.#worker || ++this.#commits < COMMITS_PER_CHECKPOINT || this.#running) return;
     this.#commits = 0;
     this.#running = true;

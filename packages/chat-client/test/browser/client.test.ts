@@ -97,31 +97,32 @@ it('two tabs of one user keep their unsent messages apart; a tab closed with mes
   const prefix = 'tabs-outbox:';
   const key = `${prefix}${keyOf(baseUrl, 'user:b-ana', id)}#`;
 
-  // Tab 1 is a real browsing context (an iframe) that writes offline and is then closed.
+  // Tabs are real browsing contexts (iframes: each its own page, its own id and lock), offline, each
+  // writing one message. Tab 1 is then closed; tabs 2 and 3 stay open.
   const token = (await executeServerCommand<string, Claims>('token', OWNER))!;
-  const frame = document.createElement('iframe');
-  const written = new Promise<void>((r) => addEventListener('message', (e) => e.data === 'written' && r(), { once: true }));
-  frame.srcdoc = `<script type="module">
-    import { ChatClient, localStorageOutbox } from '/packages/chat-client/dist/index.js';
-    const c = new ChatClient({ baseUrl: ${JSON.stringify(baseUrl)}, token: ${JSON.stringify(token)}, fetch: () => Promise.reject(new TypeError('offline')), outboxStorage: localStorageOutbox(${JSON.stringify(prefix)}) });
-    c.room(${JSON.stringify(id)}).send('from the closed tab').catch(() => {});
-    const wait = () => Object.keys(localStorage).some((k) => k.startsWith(${JSON.stringify(key)})) ? parent.postMessage('written', '*') : setTimeout(wait, 10);
-    wait();
-  </script>`;
-  document.body.append(frame);
-  await written;
-
-  // Tabs 2 and 3 are open and offline, each with one unsent message.
-  const tab2 = (await open(OWNER, { ...offline, outboxStorage: localStorageOutbox(prefix) })).room(id);
-  const tab3 = (await open(OWNER, { ...offline, outboxStorage: localStorageOutbox(prefix) })).room(id);
-  void tab2.send('from tab 2').catch(() => {});
-  void tab3.send('from tab 3').catch(() => {});
-  await waitFor(() => storedKeys(key).length === 3, 'three keys, one per tab');
+  const offlineTab = async (body: string): Promise<HTMLIFrameElement> => {
+    const frame = document.createElement('iframe');
+    const written = new Promise<void>((r) => addEventListener('message', (e) => e.data === body && r(), { once: true }));
+    frame.srcdoc = `<script type="module">
+      import { ChatClient, localStorageOutbox } from '/packages/chat-client/dist/index.js';
+      const c = new ChatClient({ baseUrl: ${JSON.stringify(baseUrl)}, token: ${JSON.stringify(token)}, fetch: () => Promise.reject(new TypeError('offline')), outboxStorage: localStorageOutbox(${JSON.stringify(prefix)}) });
+      c.room(${JSON.stringify(id)}).send(${JSON.stringify(body)}).catch(() => {});
+      const wait = () => Object.keys(localStorage).some((k) => k.startsWith(${JSON.stringify(key)}) && localStorage.getItem(k).includes(${JSON.stringify(body)})) ? parent.postMessage(${JSON.stringify(body)}, '*') : setTimeout(wait, 10);
+      wait();
+    </script>`;
+    document.body.append(frame);
+    await written;
+    return frame;
+  };
+  const frame = await offlineTab('from the closed tab');
+  const open2 = await offlineTab('from tab 2');
+  const open3 = await offlineTab('from tab 3');
+  expect(storedKeys(key).length).to.equal(3);
   const bodies = () => storedKeys(key).map((k) => JSON.parse(localStorage.getItem(k)!).map((e: { body: string }) => e.body));
   expect(bodies().flat().sort()).to.deep.equal(['from tab 2', 'from tab 3', 'from the closed tab']);
 
   frame.remove();
-  // Tab 4, online, opens the room: it adopts what the closed tab left, not what the open tabs hold.
+  // Tab 4 (this page), online, opens the room: it adopts what the closed tab left, not what the open tabs hold.
   const tab4 = (await open(OWNER, { outboxStorage: localStorageOutbox(prefix) })).room(id);
   await tab4.connect();
   await tab4.send('from tab 4');
@@ -132,4 +133,6 @@ it('two tabs of one user keep their unsent messages apart; a tab closed with mes
   ]);
   await waitFor(() => storedKeys(key).length === 2, 'the orphaned key is gone');
   expect(bodies().flat().sort()).to.deep.equal(['from tab 2', 'from tab 3']);
+  open2.remove();
+  open3.remove();
 });
