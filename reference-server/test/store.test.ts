@@ -50,6 +50,6 @@ test('sqlite: a data dir written by a newer schema is refused, not misread', asy
   assert.equal(db.pragma('user_version', { simple: true }), 2);
   db.pragma('user_version = 3');
   db.close();
-  assert.throws(() => new SqliteStore({ dataDir }), /was written by a newer server \(schema 2; this one knows 1\): upgrade the server/);
+  assert.throws(() => new SqliteStore({ dataDir }), /was written by a newer server \(schema 3; this one knows 2\): upgrade the server/);
   rmSync(dataDir, { recursive: true, force: true });
 });
