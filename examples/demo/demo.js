@@ -4,6 +4,7 @@
 import { ChatClient } from './motoreach-chat.min.js';
 
 const WORKSHOP = 'w-1';
+const PAGE = 20;
 const PEOPLE = {
   owner: { sub: 'u-ana', role: 'user', name: 'Ana' },
   workshop: { sub: 'a-bruno', role: 'workshop_admin', workshop_id: WORKSHOP, name: 'Bruno' },
@@ -33,6 +34,8 @@ class Side {
     this.chat = section.querySelector('motoreach-chat');
     this.title = section.querySelector('.room-title');
     this.known = new Set();
+    this.rooms = [];
+    this.next = null;
     this.chat.client = client;
     if (theme) this.chat.theme = theme;
     section.querySelector('motoreach-badge.total').client = client;
@@ -44,13 +47,24 @@ class Side {
     notifications.on('unread', ({ rooms }) => {
       if (Object.keys(rooms).some((id) => !this.known.has(id))) this.refresh();
     });
+    this.more = section.querySelector('.more');
+    this.more.addEventListener('click', () => this.load(this.next));
     section.querySelector('.refresh')?.addEventListener('click', () => this.refresh());
     section.querySelector('.new-request')?.addEventListener('submit', (e) => this.create(e));
   }
 
-  async refresh() {
-    const rooms = await this.client.listRooms();
-    rooms.sort((a, b) => (b.last_message?.created_at ?? b.created_at).localeCompare(a.last_message?.created_at ?? a.created_at));
+  // The inbox comes a page at a time, most recent activity first (a room with news moves to the top,
+  // so a refresh of the first page shows it); "Older requests" appends the next page.
+  refresh() {
+    return this.load(null);
+  }
+
+  async load(cursor) {
+    const page = await this.client.rooms({ limit: PAGE, cursor });
+    const rooms = cursor ? [...this.rooms, ...page.service_requests] : page.service_requests;
+    this.rooms = rooms;
+    this.next = page.next_cursor;
+    this.more.hidden = !this.next;
     this.known = new Set(rooms.map((r) => r.id));
     this.section.querySelector('.empty').hidden = rooms.length > 0;
     // Built with DOM calls and textContent: titles are user input and never become HTML.

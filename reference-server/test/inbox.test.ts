@@ -33,6 +33,8 @@ describe('paged inbox and O(1) notifications', () => {
     assert.equal(typeof first.body.next_cursor, 'string');
     const top = first.body.service_requests[0];
     assert.deepEqual([top.id, top.unread, top.last_message], [rooms[3]!.id, 1, sent.body.message]);
+    // An empty cursor is no cursor: the same first page.
+    assert.deepEqual((await list(admin, '?cursor=')).body, first.body);
     const clamped = await list(admin, '?limit=150');
     assert.equal(clamped.body.service_requests.length, 100);
     const walked: string[] = [];
@@ -54,7 +56,7 @@ describe('paged inbox and O(1) notifications', () => {
   test('a bad limit or cursor is 400 invalid', async () => {
     const { admin } = await workshopWithRooms(1);
     const badCursor = Buffer.from(JSON.stringify(['yesterday', 'r_x'])).toString('base64url');
-    for (const query of ['?limit=0', '?limit=-1', '?limit=1.5', '?limit=ten', '?limit=1&limit=2', '?cursor=%%%', '?cursor=bm90IGpzb24', `?cursor=${badCursor}`, '?cursor=']) {
+    for (const query of ['?limit=0', '?limit=-1', '?limit=1.5', '?limit=ten', '?limit=1&limit=2', '?cursor=%%%', '?cursor=bm90IGpzb24', `?cursor=${badCursor}`]) {
       const res = await list(admin, query);
       assert.deepEqual([res.status, res.body.error?.code], [400, 'invalid'], query);
     }

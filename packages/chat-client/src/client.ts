@@ -6,7 +6,7 @@ import { memoryOutbox, type OutboxStorage } from './outbox.js';
 import { Room, type RoomHandle } from './room.js';
 import { TokenSource } from './token.js';
 import type { ChatClientOptions } from './types.js';
-import type { RoomDetail, RoomInfo, RoomSummary } from './wire.js';
+import type { InboxPage, RoomDetail, RoomInfo } from './wire.js';
 
 /** @internal What rooms and notifications share within one client. */
 export interface ClientContext {
@@ -66,9 +66,9 @@ export class ChatClient {
     return (this.#notifier ??= new Notifications(this.#ctx));
   }
 
-  async listRooms(): Promise<RoomSummary[]> {
-    const r = await this.#ctx.http.request<{ service_requests: RoomSummary[] }>('GET', '/api/service-requests/');
-    return r.service_requests;
+  /** A page of the caller's rooms, the most recently active first: pass its `next_cursor` as `cursor` for the next page. */
+  rooms({ limit = 50, cursor = '' }: { limit?: number; cursor?: string | null } = {}): Promise<InboxPage> {
+    return this.#ctx.http.request<InboxPage>('GET', `/api/service-requests/?limit=${limit}&cursor=${encodeURIComponent(cursor ?? '')}`);
   }
 
   createRoom(input: { workshop_id: string; title: string }): Promise<RoomInfo> {

@@ -23,12 +23,12 @@ export class Http {
         res = await this.#fetch(this.#base + path, {
           method,
           headers: { authorization: `Bearer ${token}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
-          body: body === undefined ? null : JSON.stringify(body),
+          // undefined for a GET (JSON.stringify(undefined) is undefined): no body.
+          body: JSON.stringify(body),
           signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
         });
       } catch (e) {
-        const timedOut = e instanceof Error && e.name === 'TimeoutError';
-        throw new ChatError(timedOut ? 'timeout' : 'network', `${method} ${path}`, { cause: e });
+        throw new ChatError((e as Error)?.name == 'TimeoutError' ? 'timeout' : 'network', `${method} ${path}`, { cause: e });
       }
       if (res.status === 401 && !renewed) {
         await this.#tokens.refresh(token);

@@ -39,7 +39,7 @@ export class TokenSource {
         },
         (e: unknown) => {
           this.#pending = undefined;
-          throw new ChatError('network', `The token provider failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+          throw new ChatError('network', `The token provider failed: ${(e as Error)?.message ?? e}`, { cause: e });
         },
       ));
   }

@@ -38,6 +38,12 @@ export interface RoomSummary extends RoomInfo {
   last_message: Message | null;
 }
 
+/** `GET /api/service-requests/?limit&cursor`: one page of the inbox; `next_cursor` is null on the last. */
+export interface InboxPage {
+  service_requests: RoomSummary[];
+  next_cursor: string | null;
+}
+
 export interface RoomDetail extends RoomInfo {
   read_cursors: ReadCursors;
   last_seq: number;

@@ -68,3 +68,29 @@ test('owner and workshop admin chat through the demo page, under a strict CSP', 
   for (const page of [owner, admin]) assert.deepEqual(await page.evaluate(() => window.__violations), []);
   assert.equal(await owner.evaluate(() => document.querySelectorAll('style').length), 0);
 });
+
+test('the request list comes a page at a time, most recent activity first, with older requests on demand', async () => {
+  const { token } = await (
+    await fetch(`${demo.url}/api/dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sub: 'u-pages', role: 'user', name: 'Pia', workshop_id: undefined }) })
+  ).json();
+  const titles = Array.from({ length: 22 }, (_, i) => `Paged request ${String(i + 1).padStart(2, '0')}`);
+  for (const title of titles) {
+    const res = await fetch(`${demo.url}/api/service-requests/`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ workshop_id: 'w-1', title }),
+    });
+    assert.equal(res.status, 201);
+  }
+  const admin = await strictPage();
+  await admin.goto(`${demo.url}/?side=workshop`);
+  const items = admin.locator('.rooms button .title');
+  await admin.locator('.rooms button', { hasText: titles[21] }).waitFor();
+  // A page of 20, newest first: the two oldest paged requests (and the first test's) wait behind the button.
+  assert.deepEqual((await items.allTextContents()).slice(0, 20), titles.slice(2).reverse());
+  assert.equal(await items.count(), 20);
+  await admin.getByRole('button', { name: 'Older requests' }).click();
+  await admin.locator('.rooms button', { hasText: titles[0] }).waitFor();
+  assert.deepEqual((await items.allTextContents()).slice(20, 22), [titles[1], titles[0]]);
+  assert.equal(await admin.getByRole('button', { name: 'Older requests' }).isHidden(), true);
+});

@@ -25,7 +25,8 @@ export function apiRoutes(service: ChatService): Router {
 
   router.get('/service-requests/', async (req, res) => {
     const query = parse(inboxQuery, req.query);
-    const after = query.cursor === undefined ? null : decodeInboxCursor(query.cursor);
+    // An empty cursor is no cursor: the first page.
+    const after = query.cursor ? decodeInboxCursor(query.cursor) : null;
     const page = await service.listRooms(identityOf(req), { ...(query.limit !== undefined && { limit: query.limit }), after });
     res.json({ service_requests: page.rooms, next_cursor: page.next && encodeInboxCursor(page.next) });
   });

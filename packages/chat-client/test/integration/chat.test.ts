@@ -149,14 +149,21 @@ test('notifications: unread totals per room and a notification with the preview'
   assert.equal(notes.unread(), before);
 });
 
-test('REST helpers: listRooms, getRoom, and typed errors', async () => {
-  const ana = open(mintToken(OWNER));
+test('REST helpers: rooms (the paged inbox), getRoom, and typed errors', async () => {
+  const ana = open(mintToken({ ...OWNER, sub: 'u-inbox' }));
   const info = await ana.createRoom({ workshop_id: 'w-1', title: '  Tyres  ' });
   assert.equal(info.title, 'Tyres');
-  const rooms = await ana.listRooms();
-  const mine = rooms.find((r) => r.id === info.id)!;
-  assert.equal(mine.unread, 0);
-  assert.equal(mine.last_message, null);
+  const first = await ana.rooms();
+  assert.deepEqual([first.service_requests.map((r) => [r.id, r.unread, r.last_message]), first.next_cursor], [[[info.id, 0, null]], null]);
+  // Newest activity first, page by page.
+  const older = await ana.createRoom({ workshop_id: 'w-1', title: 'Brakes' });
+  const newer = await ana.createRoom({ workshop_id: 'w-1', title: 'Wipers' });
+  await ana.room(older.id).send('this one moves to the top');
+  const page1 = await ana.rooms({ limit: 2 });
+  assert.deepEqual(page1.service_requests.map((r) => r.id), [older.id, newer.id]);
+  assert.equal(page1.service_requests[0]!.last_message?.body, 'this one moves to the top');
+  const page2 = await ana.rooms({ limit: 2, cursor: page1.next_cursor });
+  assert.deepEqual([page2.service_requests.map((r) => r.id), page2.next_cursor], [[info.id], null]);
   const detail = await ana.getRoom(info.id);
   assert.deepEqual([detail.last_seq, detail.read_cursors], [0, { user: 0, workshop: 0 }]);
   await assert.rejects(ana.getRoom('no-such-room'), { name: 'ChatError', code: 'not_found', status: 404 });
