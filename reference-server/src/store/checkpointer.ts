@@ -84,6 +84,7 @@ export class Checkpointer {
   readonly #exited: Promise<void>;
   #commits = 0;
   #running = false;
+  #unanswered = 0;
   #closing = false;
   #lastRescue = -Infinity;
 
@@ -95,6 +96,7 @@ export class Checkpointer {
     this.#exited = new Promise((resolve) => worker.once('exit', () => resolve()));
     worker.on('message', (result: CheckpointResult | null) => {
       this.#running = false;
+      this.#unanswered = 0;
       if (result !== null && result.log > WAL_BOUND_FRAMES) this.#checkpointHere();
     });
     worker.on('error', (error: Error) => this.#lost(error));
@@ -106,6 +108,12 @@ export class Checkpointer {
 
   /** Counts one committed write transaction. */
   committed(): void {
+    // The worker's checkpoint has not answered for a long stretch of commits: it cannot keep up
+    // (or hangs). Catching up here fails harmlessly (busy) while it still holds the checkpoint.
+    if (this.#running && ++this.#unanswered > COMMITS_PER_CHECKPOINT * 4) {
+      this.#unanswered = 0;
+      this.#checkpointHere();
+    }
     if (!this.#worker || ++this.#commits < COMMITS_PER_CHECKPOINT || this.#running) return;
     this.#commits = 0;
     this.#running = true;
