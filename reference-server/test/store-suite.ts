@@ -92,7 +92,7 @@ export function describeStoreSuite(name: string, open: () => Promise<OpenedStore
         assert.equal(twin.created, true, 'an admin sharing the owner’s id is another sender');
         assert.equal(twin.message.seq, 3);
         const later = await store.appendMessage(msg(room.id, ANA, 'retry', 'c-1'));
-        assert.deepEqual(later, { message: first?.message, created: false });
+        assert.deepEqual(later, { message: first?.message, created: false, recipient_unread: { count: 0, total: 0 } });
         assert.equal((await store.getRoom(room.id))?.last_seq, 3);
       }));
 
@@ -115,18 +115,16 @@ export function describeStoreSuite(name: string, open: () => Promise<OpenedStore
       withStore(async (store) => {
         const room = await store.createRoom({ user_id: 'u-ana', workshop_id: 'w-1', title: 'A' });
         for (let i = 0; i < 5; i++) await store.appendMessage(msg(room.id, BO, `m${i}`));
-        assert.deepEqual(await store.advanceCursor(room.id, 'user', 3), { read_cursors: { user: 3, workshop: 0 }, moved: true });
-        assert.deepEqual(await store.advanceCursor(room.id, 'user', 2), { read_cursors: { user: 3, workshop: 0 }, moved: false });
-        assert.deepEqual(await store.advanceCursor(room.id, 'user', 3), { read_cursors: { user: 3, workshop: 0 }, moved: false });
-        assert.deepEqual(await store.advanceCursor(room.id, 'user', 99), { read_cursors: { user: 5, workshop: 0 }, moved: true });
-        assert.deepEqual(await store.advanceCursor(room.id, 'workshop', null), {
-          read_cursors: { user: 5, workshop: 5 },
-          moved: true,
-        });
-        assert.deepEqual(await store.advanceCursor(room.id, 'workshop', null), {
-          read_cursors: { user: 5, workshop: 5 },
-          moved: false,
-        });
+        const move = async (side: 'user' | 'workshop', seq: number | null) => {
+          const r = await store.advanceCursor(room.id, side, seq);
+          return [r.read_cursors, r.moved, r.reader_unread];
+        };
+        assert.deepEqual(await move('user', 3), [{ user: 3, workshop: 0 }, true, { count: 2, total: 2 }]);
+        assert.deepEqual(await move('user', 2), [{ user: 3, workshop: 0 }, false, { count: 2, total: 2 }]);
+        assert.deepEqual(await move('user', 3), [{ user: 3, workshop: 0 }, false, { count: 2, total: 2 }]);
+        assert.deepEqual(await move('user', 99), [{ user: 5, workshop: 0 }, true, { count: 0, total: 0 }]);
+        assert.deepEqual(await move('workshop', null), [{ user: 5, workshop: 5 }, true, { count: 0, total: 0 }]);
+        assert.deepEqual(await move('workshop', null), [{ user: 5, workshop: 5 }, false, { count: 0, total: 0 }]);
       }));
 
     test('unread counts the other side’s messages past the side’s cursor, per principal', () =>
@@ -157,7 +155,8 @@ export function describeStoreSuite(name: string, open: () => Promise<OpenedStore
         const r2 = await store.createRoom({ user_id: 'u-ana', workshop_id: 'w-2', title: 'B' });
         await store.createRoom({ user_id: 'u-cy', workshop_id: 'w-1', title: 'C' });
         const { message } = await store.appendMessage(msg(r1.id, BO, 'hi'));
-        const rooms = await store.listRooms({ side: 'user', userId: 'u-ana' });
+        const { rooms, next } = await store.listRooms({ side: 'user', userId: 'u-ana' }, { limit: 50, after: null });
+        assert.equal(next, null);
         const byId = new Map(rooms.map((r) => [r.id, r]));
         assert.equal(rooms.length, 2);
         assert.deepEqual(byId.get(r1.id), {
@@ -168,8 +167,8 @@ export function describeStoreSuite(name: string, open: () => Promise<OpenedStore
           last_message: message,
         });
         assert.deepEqual(byId.get(r2.id), { ...r2, last_seq: 0, read_cursors: { user: 0, workshop: 0 }, unread: 0, last_message: null });
-        const workshop = await store.listRooms({ side: 'workshop', workshopId: 'w-1' });
-        assert.deepEqual(workshop.map((r) => r.title).sort(), ['A', 'C']);
+        const workshop = await store.listRooms({ side: 'workshop', workshopId: 'w-1' }, { limit: 50, after: null });
+        assert.deepEqual(workshop.rooms.map((r) => r.title), ['A', 'C'], 'A has a message, newer than the creation of C');
       }));
 
     test('appending to a missing room fails and stores nothing', () =>

@@ -47,8 +47,8 @@ test('sqlite: a data dir written by a newer schema is refused, not misread', asy
   const first = new SqliteStore({ dataDir });
   await first.close();
   const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'));
-  assert.equal(db.pragma('user_version', { simple: true }), 1);
-  db.pragma('user_version = 2');
+  assert.equal(db.pragma('user_version', { simple: true }), 2);
+  db.pragma('user_version = 3');
   db.close();
   assert.throws(() => new SqliteStore({ dataDir }), /was written by a newer server \(schema 2; this one knows 1\): upgrade the server/);
   rmSync(dataDir, { recursive: true, force: true });
