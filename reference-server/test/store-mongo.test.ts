@@ -125,6 +125,24 @@ if (!MONGODB_URI) {
         assert.equal((await b.getRoom(room.id))?.last_seq, keys.length);
       }));
 
+    test('appends and reads racing across one workshop’s rooms from both keep every counter exact', () =>
+      withTwoStores(async (a, b) => {
+        const rooms: Room[] = [];
+        for (let i = 0; i < 10; i++) rooms.push(await a.createRoom({ user_id: `u-${i}`, workshop_id: 'w-busy', title: `R${i}` }));
+        const owner = (i: number): Sender => ({ id: `u-${i}`, role: 'user', name: null });
+        // Every append moves the same workshop total, so the two stores' transactions conflict and are retried.
+        await Promise.all(
+          rooms.flatMap((room, i) =>
+            Array.from({ length: 6 }, (_, k) => (k % 2 ? a : b).appendMessage(msg(room.id, owner(i), `m${k}`))),
+          ),
+        );
+        await Promise.all(rooms.slice(0, 4).map((room, i) => (i % 2 ? a : b).advanceCursor(room.id, 'workshop', 2)));
+        const expected = Object.fromEntries(rooms.map((room, i) => [room.id, i < 4 ? 4 : 6]));
+        assert.deepEqual(await b.unread({ side: 'workshop', workshopId: 'w-busy' }), { total: 4 * 4 + 6 * 6, rooms: expected });
+        const next = await a.appendMessage(msg(rooms[0]!.id, owner(0), 'last'));
+        assert.deepEqual(next.recipient_unread, { count: 5, total: 4 * 4 + 6 * 6 + 1 });
+      }));
+
     test('close lets appends it already accepted finish, then refuses new ones', () =>
       withTwoStores(async (a) => {
         const room = await a.createRoom({ user_id: 'u-ana', workshop_id: 'w-1', title: 'A' });
