@@ -41,7 +41,11 @@ async function main(): Promise<number> {
       return 0;
     }
     const started = Date.now();
-    replSet = await MongoMemoryReplSet.create({ replSet: { count: 1, storageEngine: 'wiredTiger' } });
+    replSet = await MongoMemoryReplSet.create({
+      replSet: { count: 1, storageEngine: 'wiredTiger' },
+      // Under wine on a loaded machine, mongod can take longer than the default 10 s to listen.
+      instanceOpts: [{ launchTimeout: 60_000 }],
+    });
     uri = replSet.getUri();
     say(`replica set up in ${Date.now() - started} ms (${process.env.MONGOMS_SYSTEM_BINARY})`);
   }
