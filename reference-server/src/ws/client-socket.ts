@@ -23,6 +23,8 @@ const CLOSE_FOR: Partial<Record<ErrorCode, number>> = {
   unavailable: 1013,
 };
 
+const TEXT = { binary: false } as const;
+
 /** The close code that tells a browser why a connection was refused; 1011 (transient) for a failure of ours. */
 export function refusalCloseCode(error: ChatError): number {
   return CLOSE_FOR[error.code] ?? 1011;
@@ -57,7 +59,8 @@ export class ClientSocket {
     return this.ws.readyState === this.ws.OPEN;
   }
 
-  send(frame: string): void {
+  /** Sends a text frame, given as its text or its UTF-8 bytes (which `ws` then sends as they are). */
+  send(frame: string | Buffer): void {
     if (!this.open) return;
     if (this.ws.bufferedAmount > this.limits.maxSendBufferBytes) {
       // A reader that cannot keep up would otherwise make the server hold its backlog forever.
@@ -65,7 +68,7 @@ export class ClientSocket {
       this.ws.terminate();
       return;
     }
-    this.ws.send(frame);
+    this.ws.send(frame, TEXT);
   }
 
   sendError(code: ErrorCode, message: string, clientId?: string | null): void {
