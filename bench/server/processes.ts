@@ -29,7 +29,7 @@ const CLOCK_TICKS_PER_SECOND = 100;
 export interface ServerSettings {
   synchronous: 'full' | 'normal';
   jwtSecret: string;
-  /** When set, the reference server's child writes a V8 CPU profile there on exit. */
+  /** When set, each server's child writes a V8 CPU profile to `<cpuProfDir>/<variant>/` on exit. */
   cpuProfDir: string | null;
   /** (r): the root of another checkout whose reference server runs in the same rounds, to measure a change. */
   compareWith: string | null;
@@ -92,9 +92,9 @@ export async function startServerUnderTest(key: VariantKey, settings: ServerSett
   const nodeArgs = ['--expose-gc', '--import', 'tsx', '--import', GC_HOOK];
   let args: string[];
   let port: number | null = null;
+  if (settings.cpuProfDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${join(settings.cpuProfDir, key)}`);
   if (isReferenceServer(key)) {
     port = await freePort();
-    if (settings.cpuProfDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${join(settings.cpuProfDir, key)}`);
     if (key === 'r' && !settings.compareWith) throw new Error('variant r needs --compare-with DIR');
     args = [
       key === 'r' ? join(settings.compareWith as string, REFERENCE_BIN_IN_REPO) : join(REPO_ROOT, REFERENCE_BIN_IN_REPO),
