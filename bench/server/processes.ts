@@ -86,9 +86,11 @@ async function waitUntilReady(url: string, child: ChildProcess, output: () => st
   throw new Error(`server did not become ready:\n${output()}`);
 }
 
-/** Starts one server under test in its own process, so its memory and CPU are its own. */
-export async function startServerUnderTest(key: VariantKey, settings: ServerSettings): Promise<ServerUnderTest> {
-  const dataDir = mkdtempSync(join(tmpdir(), `motoreach-bench-${key}-`));
+/**
+ * Starts one server under test in its own process, so its memory and CPU are its own. Its data
+ * directory is a fresh one, or `dataDir` when given (already seeded); stop() removes it either way.
+ */
+export async function startServerUnderTest(key: VariantKey, settings: ServerSettings, dataDir = mkdtempSync(join(tmpdir(), `motoreach-bench-${key}-`))): Promise<ServerUnderTest> {
   const nodeArgs = ['--expose-gc', '--import', 'tsx', '--import', GC_HOOK];
   let args: string[];
   let port: number | null = null;
