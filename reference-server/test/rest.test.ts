@@ -271,7 +271,7 @@ describe('REST limits and dev mode', () => {
       const minted = await api(server.url, 'POST', '/api/dev/token', null, { sub: 'u-demo', role: 'user', name: 'Demo' });
       assert.equal(minted.status, 200);
       const rooms = await api(server.url, 'GET', '/api/service-requests/', minted.body.token);
-      assert.deepEqual([rooms.status, rooms.body], [200, { service_requests: [] }]);
+      assert.deepEqual([rooms.status, rooms.body], [200, { service_requests: [], next_cursor: null }]);
       const noWorkshop = await api(server.url, 'POST', '/api/dev/token', null, { sub: 'a', role: 'workshop_admin' });
       assert.equal(noWorkshop.status, 400);
       const badRole = await api(server.url, 'POST', '/api/dev/token', null, { sub: 'a', role: 'root' });

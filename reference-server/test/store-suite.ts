@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Sender } from '../src/chat/types.js';
-import type { ChatStore, NewMessage } from '../src/store/store.js';
+import type { Principal, Sender } from '../src/chat/types.js';
+import type { AppendResult, ChatStore, CursorResult, InboxPage, NewMessage } from '../src/store/store.js';
 
 export interface OpenedStore {
   store: ChatStore;
@@ -92,7 +92,7 @@ export function describeStoreSuite(name: string, open: () => Promise<OpenedStore
         assert.equal(twin.created, true, 'an admin sharing the owner’s id is another sender');
         assert.equal(twin.message.seq, 3);
         const later = await store.appendMessage(msg(room.id, ANA, 'retry', 'c-1'));
-        assert.deepEqual(later, { message: first?.message, created: false });
+        assert.deepEqual(later, { message: first?.message, created: false, recipient_unread: { count: 0, total: 0 } });
         assert.equal((await store.getRoom(room.id))?.last_seq, 3);
       }));
 
@@ -115,18 +115,16 @@ export function describeStoreSuite(name: string, open: () => Promise<OpenedStore
       withStore(async (store) => {
         const room = await store.createRoom({ user_id: 'u-ana', workshop_id: 'w-1', title: 'A' });
         for (let i = 0; i < 5; i++) await store.appendMessage(msg(room.id, BO, `m${i}`));
-        assert.deepEqual(await store.advanceCursor(room.id, 'user', 3), { read_cursors: { user: 3, workshop: 0 }, moved: true });
-        assert.deepEqual(await store.advanceCursor(room.id, 'user', 2), { read_cursors: { user: 3, workshop: 0 }, moved: false });
-        assert.deepEqual(await store.advanceCursor(room.id, 'user', 3), { read_cursors: { user: 3, workshop: 0 }, moved: false });
-        assert.deepEqual(await store.advanceCursor(room.id, 'user', 99), { read_cursors: { user: 5, workshop: 0 }, moved: true });
-        assert.deepEqual(await store.advanceCursor(room.id, 'workshop', null), {
-          read_cursors: { user: 5, workshop: 5 },
-          moved: true,
-        });
-        assert.deepEqual(await store.advanceCursor(room.id, 'workshop', null), {
-          read_cursors: { user: 5, workshop: 5 },
-          moved: false,
-        });
+        const move = async (side: 'user' | 'workshop', seq: number | null) => {
+          const r = await store.advanceCursor(room.id, side, seq);
+          return [r.read_cursors, r.moved, r.reader_unread];
+        };
+        assert.deepEqual(await move('user', 3), [{ user: 3, workshop: 0 }, true, { count: 2, total: 2 }]);
+        assert.deepEqual(await move('user', 2), [{ user: 3, workshop: 0 }, false, { count: 2, total: 2 }]);
+        assert.deepEqual(await move('user', 3), [{ user: 3, workshop: 0 }, false, { count: 2, total: 2 }]);
+        assert.deepEqual(await move('user', 99), [{ user: 5, workshop: 0 }, true, { count: 0, total: 0 }]);
+        assert.deepEqual(await move('workshop', null), [{ user: 5, workshop: 5 }, true, { count: 0, total: 0 }]);
+        assert.deepEqual(await move('workshop', null), [{ user: 5, workshop: 5 }, false, { count: 0, total: 0 }]);
       }));
 
     test('unread counts the other side’s messages past the side’s cursor, per principal', () =>
@@ -157,7 +155,8 @@ export function describeStoreSuite(name: string, open: () => Promise<OpenedStore
         const r2 = await store.createRoom({ user_id: 'u-ana', workshop_id: 'w-2', title: 'B' });
         await store.createRoom({ user_id: 'u-cy', workshop_id: 'w-1', title: 'C' });
         const { message } = await store.appendMessage(msg(r1.id, BO, 'hi'));
-        const rooms = await store.listRooms({ side: 'user', userId: 'u-ana' });
+        const { rooms, next } = await store.listRooms({ side: 'user', userId: 'u-ana' }, { limit: 50, after: null });
+        assert.equal(next, null);
         const byId = new Map(rooms.map((r) => [r.id, r]));
         assert.equal(rooms.length, 2);
         assert.deepEqual(byId.get(r1.id), {
@@ -168,8 +167,138 @@ export function describeStoreSuite(name: string, open: () => Promise<OpenedStore
           last_message: message,
         });
         assert.deepEqual(byId.get(r2.id), { ...r2, last_seq: 0, read_cursors: { user: 0, workshop: 0 }, unread: 0, last_message: null });
-        const workshop = await store.listRooms({ side: 'workshop', workshopId: 'w-1' });
-        assert.deepEqual(workshop.map((r) => r.title).sort(), ['A', 'C']);
+        const workshop = await store.listRooms({ side: 'workshop', workshopId: 'w-1' }, { limit: 50, after: null });
+        assert.deepEqual(workshop.rooms.map((r) => r.title), ['A', 'C'], 'A has a message, newer than the creation of C');
+      }));
+
+    test('appends carry the recipient’s counts from the counters; reads by either side and by another admin keep them exact', () =>
+      withStore(async (store) => {
+        const r1 = await store.createRoom({ user_id: 'u-ana', workshop_id: 'w-1', title: 'A' });
+        const r2 = await store.createRoom({ user_id: 'u-cy', workshop_id: 'w-1', title: 'B' });
+        const CY: Sender = { id: 'u-cy', role: 'user', name: null };
+        const DI: Sender = { id: 'a-di', role: 'workshop_admin', name: 'Di' };
+        const counts = async (m: NewMessage) => {
+          const r = await store.appendMessage(m);
+          return [r.message.seq, r.recipient_unread];
+        };
+        assert.deepEqual(await counts(msg(r1.id, ANA, 'a1')), [1, { count: 1, total: 1 }]);
+        assert.deepEqual(await counts(msg(r1.id, ANA, 'a2')), [2, { count: 2, total: 2 }]);
+        assert.deepEqual(await counts(msg(r2.id, CY, 'c1')), [1, { count: 1, total: 3 }], 'the workshop’s total spans its rooms');
+        assert.deepEqual(await counts(msg(r1.id, BO, 'b1')), [3, { count: 1, total: 1 }], 'Ana’s side is counted apart');
+        // One turn: both appends and the read commit together, in call order.
+        const [x, read, y] = await Promise.all([
+          store.appendMessage(msg(r1.id, ANA, 'a3')),
+          store.advanceCursor(r1.id, 'workshop', null),
+          store.appendMessage(msg(r1.id, ANA, 'a4')),
+        ]);
+        assert.deepEqual([x.message.seq, x.recipient_unread], [4, { count: 3, total: 4 }]);
+        assert.deepEqual([read.read_cursors, read.moved, read.reader_unread], [{ user: 0, workshop: 4 }, true, { count: 0, total: 1 }]);
+        assert.deepEqual([y.message.seq, y.recipient_unread], [5, { count: 1, total: 2 }]);
+        // Another admin of the same workshop reads for the whole side.
+        const byDi = await store.advanceCursor(r2.id, 'workshop', 1);
+        assert.deepEqual(byDi.reader_unread, { count: 0, total: 1 });
+        assert.deepEqual(await counts(msg(r2.id, DI, 'd1')), [2, { count: 1, total: 1 }], 'CY’s counts, not the workshop’s');
+        const byAna = await store.advanceCursor(r1.id, 'user', 2);
+        assert.deepEqual(byAna.reader_unread, { count: 1, total: 1 }, 'Ana’s own messages below her cursor are not hers to read');
+        assert.deepEqual(await store.unread({ side: 'workshop', workshopId: 'w-1' }), { total: 1, rooms: { [r1.id]: 1 } });
+        assert.deepEqual(await store.unread({ side: 'user', userId: 'u-ana' }), { total: 1, rooms: { [r1.id]: 1 } });
+        assert.deepEqual(await store.unread({ side: 'user', userId: 'u-cy' }), { total: 1, rooms: { [r2.id]: 1 } });
+      }));
+
+    test('a repeated client_id moves no counter', () =>
+      withStore(async (store) => {
+        const room = await store.createRoom({ user_id: 'u-ana', workshop_id: 'w-1', title: 'A' });
+        await store.appendMessage(msg(room.id, ANA, 'once', 'c-1'));
+        const again = await store.appendMessage(msg(room.id, ANA, 'once', 'c-1'));
+        assert.equal(again.created, false);
+        const next = await store.appendMessage(msg(room.id, ANA, 'twice', 'c-2'));
+        assert.deepEqual(next.recipient_unread, { count: 2, total: 2 });
+      }));
+
+    test('a failed append in a batch with a read moves no counter and fails alone', () =>
+      withStore(async (store) => {
+        const room = await store.createRoom({ user_id: 'u-ana', workshop_id: 'w-1', title: 'A' });
+        const results = await Promise.allSettled([
+          store.appendMessage(msg(room.id, ANA, 'one')),
+          store.appendMessage(msg('r_missing', ANA, 'lost')),
+          store.advanceCursor(room.id, 'workshop', null),
+          store.advanceCursor('r_missing', 'workshop', null),
+          store.appendMessage(msg(room.id, ANA, 'two')),
+        ]);
+        assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled']);
+        const value = <T,>(r: PromiseSettledResult<T>) => (r as PromiseFulfilledResult<T>).value;
+        assert.deepEqual(value(results[2] as PromiseSettledResult<CursorResult>).reader_unread, { count: 0, total: 0 });
+        assert.deepEqual(value(results[4] as PromiseSettledResult<AppendResult>).recipient_unread, { count: 1, total: 1 });
+        assert.deepEqual(await store.unread({ side: 'workshop', workshopId: 'w-1' }), { total: 1, rooms: { [room.id]: 1 } });
+      }));
+
+    test('the inbox pages by last activity, newest first, ties by id, with exact cursors', () =>
+      withStore(async (store) => {
+        const ws: Principal = { side: 'workshop', workshopId: 'w-1' };
+        const rooms = [];
+        for (let i = 0; i < 7; i++) rooms.push(await store.createRoom({ user_id: `u-${i}`, workshop_id: 'w-1', title: `R${i}` }));
+        await store.createRoom({ user_id: 'u-x', workshop_id: 'w-2', title: 'elsewhere' });
+        // Activity: R2 then R5 get a message, so they come first, R5 before R2.
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        await store.appendMessage(msg(rooms[2]!.id, { id: 'u-2', role: 'user', name: null }, 'from 2'));
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        const last5 = await store.appendMessage(msg(rooms[5]!.id, BO, 'to 5'));
+        const expected = (await store.listRooms(ws, { limit: 100, after: null })).rooms;
+        const byCreation = rooms
+          .filter((_, i) => i !== 2 && i !== 5)
+          .sort((a, b) => (a.created_at === b.created_at ? (a.id < b.id ? 1 : -1) : a.created_at < b.created_at ? 1 : -1));
+        assert.deepEqual(
+          expected.map((r) => r.title),
+          ['R5', 'R2', ...byCreation.map((r) => r.title)],
+        );
+        assert.deepEqual(expected[0]?.last_message, last5.message);
+        assert.deepEqual([expected[0]?.unread, expected[1]?.unread], [0, 1]);
+        const walked = [];
+        let after = null;
+        for (let pages = 1; ; pages++) {
+          const page: InboxPage = await store.listRooms(ws, { limit: 3, after });
+          walked.push(...page.rooms);
+          if (page.next === null) {
+            assert.equal(pages, 3);
+            assert.equal(page.rooms.length, 1);
+            break;
+          }
+          assert.equal(page.rooms.length, 3);
+          assert.equal(page.next.id, page.rooms.at(-1)?.id);
+          after = page.next;
+        }
+        assert.deepEqual(walked, expected);
+        const exact = await store.listRooms(ws, { limit: 7, after: null });
+        assert.equal(exact.next, null, 'no cursor when nothing follows');
+        assert.deepEqual((await store.listRooms({ side: 'user', userId: 'u-nobody' }, { limit: 5, after: null })), { rooms: [], next: null });
+      }));
+
+    test('a page walk never repeats a room while messages arrive; a room that moves goes to the first page', () =>
+      withStore(async (store) => {
+        const ws: Principal = { side: 'workshop', workshopId: 'w-1' };
+        const rooms = [];
+        for (let i = 0; i < 9; i++) rooms.push(await store.createRoom({ user_id: `u-${i}`, workshop_id: 'w-1', title: `R${i}` }));
+        const first = await store.listRooms(ws, { limit: 3, after: null });
+        const seen = first.rooms.map((r) => r.id);
+        // Between pages: a room already shown and a room not shown yet both get a message.
+        const shown = first.rooms[2]!;
+        const notShown = (await store.listRooms(ws, { limit: 9, after: null })).rooms[8]!;
+        await store.appendMessage(msg(shown.id, BO, 'moves a shown room'));
+        await store.appendMessage(msg(notShown.id, BO, 'moves an unshown room'));
+        let after = first.next;
+        while (after) {
+          const page = await store.listRooms(ws, { limit: 3, after });
+          seen.push(...page.rooms.map((r) => r.id));
+          after = page.next;
+        }
+        assert.equal(new Set(seen).size, seen.length, 'no room twice in one walk');
+        assert.deepEqual(
+          [...seen].sort(),
+          rooms.map((r) => r.id).filter((id) => id !== notShown.id).sort(),
+          'every room that did not move is there; the moved unshown one is now above the walk',
+        );
+        const top = await store.listRooms(ws, { limit: 2, after: null });
+        assert.deepEqual(top.rooms.map((r) => r.id).sort(), [notShown.id, shown.id].sort());
       }));
 
     test('appending to a missing room fails and stores nothing', () =>

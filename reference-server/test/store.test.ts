@@ -37,7 +37,8 @@ test('sqlite: what was acknowledged is there after reopening the same file', asy
   assert.deepEqual((await second.listMessages(room.id, { limit: 10 })).messages, [message]);
   assert.deepEqual((await second.getRoom(room.id))?.read_cursors, { user: 0, workshop: 1 });
   assert.equal((await second.appendMessage({ ...message, side: 'user', client_id: 'c-1' })).created, false);
-  assert.equal((await second.appendMessage({ ...message, side: 'user', client_id: 'c-2' })).message.seq, 2);
+  const after = await second.appendMessage({ ...message, side: 'user', client_id: 'c-2' });
+  assert.deepEqual([after.message.seq, after.recipient_unread], [2, { count: 1, total: 1 }], 'the counters survived the restart');
   await second.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
@@ -47,9 +48,75 @@ test('sqlite: a data dir written by a newer schema is refused, not misread', asy
   const first = new SqliteStore({ dataDir });
   await first.close();
   const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'));
-  assert.equal(db.pragma('user_version', { simple: true }), 1);
-  db.pragma('user_version = 2');
+  assert.equal(db.pragma('user_version', { simple: true }), 2);
+  db.pragma('user_version = 3');
   db.close();
-  assert.throws(() => new SqliteStore({ dataDir }), /was written by a newer server \(schema 2; this one knows 1\): upgrade the server/);
+  assert.throws(() => new SqliteStore({ dataDir }), /was written by a newer server \(schema 3; this one knows 2\): upgrade the server/);
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** The schema as the version-1 server wrote it, verbatim. */
+const V1_SCHEMA = `
+CREATE TABLE rooms (
+  id TEXT PRIMARY KEY, user_id TEXT NOT NULL, workshop_id TEXT NOT NULL, title TEXT NOT NULL, created_at TEXT NOT NULL,
+  last_seq INTEGER NOT NULL DEFAULT 0, user_cursor INTEGER NOT NULL DEFAULT 0, workshop_cursor INTEGER NOT NULL DEFAULT 0,
+  user_sent INTEGER NOT NULL DEFAULT 0, workshop_sent INTEGER NOT NULL DEFAULT 0,
+  user_seen INTEGER NOT NULL DEFAULT 0, workshop_seen INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX rooms_by_user ON rooms (user_id);
+CREATE INDEX rooms_by_workshop ON rooms (workshop_id);
+CREATE TABLE messages (
+  request_id TEXT NOT NULL REFERENCES rooms (id), seq INTEGER NOT NULL, id TEXT NOT NULL, side TEXT NOT NULL,
+  sender_id TEXT NOT NULL, sender_role TEXT NOT NULL, sender_name TEXT, body TEXT NOT NULL, client_id TEXT,
+  created_at TEXT NOT NULL, PRIMARY KEY (request_id, seq)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX messages_by_client_id ON messages (request_id, side, sender_id, client_id) WHERE client_id IS NOT NULL;
+PRAGMA user_version = 1;
+`;
+
+test('sqlite: a version-1 file is migrated: last activity, unread totals and the inbox indexes backfilled', async () => {
+  const dataDir = tempDir();
+  const v1 = new Database(join(dataDir, 'motoreach-chat.sqlite3'));
+  v1.exec(V1_SCHEMA);
+  const room = v1.prepare('INSERT INTO rooms (id, user_id, workshop_id, title, created_at, last_seq, user_cursor, workshop_cursor, user_sent, workshop_sent, user_seen, workshop_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+  const message = v1.prepare("INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, NULL, ?, NULL, ?)");
+  // r_a: 3 from Ana (the workshop read 1), 1 from the workshop (Ana read none). r_b: empty, created last.
+  room.run('r_a', 'u-ana', 'w-1', 'A', '2026-01-01T00:00:00.000Z', 4, 0, 1, 3, 1, 0, 1);
+  for (const [seq, side, role, at] of [
+    [1, 'user', 'user', '2026-01-01T00:01:00.000Z'],
+    [2, 'user', 'user', '2026-01-01T00:02:00.000Z'],
+    [3, 'workshop', 'workshop_admin', '2026-01-01T00:03:00.000Z'],
+    [4, 'user', 'user', '2026-01-01T00:04:00.000Z'],
+  ] as const) {
+    message.run('r_a', seq, `m_${seq}`, side, side === 'user' ? 'u-ana' : 'a-bo', role, `m${seq}`, at);
+  }
+  room.run('r_b', 'u-cy', 'w-1', 'B', '2026-01-01T00:03:30.000Z', 0, 0, 0, 0, 0, 0, 0);
+  v1.close();
+
+  const store = new SqliteStore({ dataDir });
+  try {
+    const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'), { readonly: true });
+    assert.equal(db.pragma('user_version', { simple: true }), 2);
+    assert.deepEqual(
+      db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'rooms' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all(),
+      ['rooms_inbox_of_user', 'rooms_inbox_of_workshop', 'rooms_unread_of_user', 'rooms_unread_of_workshop'],
+    );
+    assert.deepEqual(db.prepare('SELECT side, principal, total FROM unread_totals ORDER BY side, principal').all(), [
+      { side: 'user', principal: 'u-ana', total: 1 },
+      { side: 'user', principal: 'u-cy', total: 0 },
+      { side: 'workshop', principal: 'w-1', total: 2 },
+    ]);
+    db.close();
+    const page = await store.listRooms({ side: 'workshop', workshopId: 'w-1' }, { limit: 10, after: null });
+    assert.deepEqual(page.rooms.map((r) => [r.id, r.unread, r.last_message?.id ?? null]), [
+      ['r_a', 2, 'm_4'],
+      ['r_b', 0, null],
+    ]);
+    const next = await store.appendMessage({ request_id: 'r_a', sender: { id: 'u-ana', role: 'user', name: null }, side: 'user', body: 'after the upgrade', client_id: null });
+    assert.deepEqual([next.message.seq, next.recipient_unread], [5, { count: 3, total: 3 }]);
+    assert.deepEqual((await store.advanceCursor('r_a', 'user', null)).reader_unread, { count: 0, total: 0 });
+  } finally {
+    await store.close();
+  }
   rmSync(dataDir, { recursive: true, force: true });
 });

@@ -50,6 +50,11 @@ export const pageQuery = z.object({
   limit: nonNegativeInteger.optional(),
 });
 
+export const inboxQuery = z.object({
+  limit: nonNegativeInteger.optional(),
+  cursor: z.string().max(512).optional(),
+});
+
 /** Parses `value` or throws `invalid` naming the first offending field. */
 export function parse<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
   const result = schema.safeParse(value);

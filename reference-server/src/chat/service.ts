@@ -1,6 +1,6 @@
 import type { Fanout } from '../fanout/fanout.js';
 import { principalGroup, roomGroup } from '../fanout/fanout.js';
-import type { AppendResult, ChatStore, MessagePage, PageQuery } from '../store/store.js';
+import type { AppendResult, ChatStore, InboxCursor, InboxPage, MessagePage, PageQuery, UnreadCounts } from '../store/store.js';
 import { ChatError } from './errors.js';
 import { boundedText } from './schemas.js';
 import {
@@ -69,8 +69,11 @@ export class ChatService {
     return this.store.createRoom({ user_id: identity.id, workshop_id: input.workshop_id, title });
   }
 
-  listRooms(identity: Identity): Promise<RoomListing[]> {
-    return this.store.listRooms(principalOf(identity));
+  /** One page of the caller's inbox, newest activity first; `after` null for the first page. */
+  listRooms(identity: Identity, query: { limit?: number; after: InboxCursor | null }): Promise<InboxPage> {
+    const limit = Math.min(query.limit ?? DEFAULT_PAGE, MAX_PAGE);
+    if (limit === 0) throw new ChatError('invalid', 'limit must be at least 1');
+    return this.store.listRooms(principalOf(identity), { limit, after: query.after });
   }
 
   /** The room, if it exists and the caller takes part in it. */
@@ -113,14 +116,15 @@ export class ChatService {
       frame: JSON.stringify({ type: 'message', message: result.message }),
       seq: result.message.seq,
     });
-    await this.#notify(room, otherSide(side), result.message);
+    await this.#notify(room, otherSide(side), result.message, result.recipient_unread);
     return result;
   }
 
-  async #notify(room: Room, side: 'user' | 'workshop', message: Message): Promise<void> {
+  /** Counts come with the append, from the store's counters: a notification costs no query. */
+  async #notify(room: Room, side: 'user' | 'workshop', message: Message, unread: UnreadCounts): Promise<void> {
     const recipient = principalOfRoomSide(room, side);
     try {
-      await this.#snapshotInOrder(recipient, (snapshot, group) => {
+      await this.#publishInOrder(recipient, () => unread, (counts, group) => {
         const frame = JSON.stringify({
           type: 'notification',
           kind: 'message',
@@ -132,7 +136,7 @@ export class ChatService {
             body: preview(message.body),
             created_at: message.created_at,
           },
-          unread: { count: snapshot.rooms[room.id] ?? 0, total: snapshot.total },
+          unread: { count: counts.count, total: counts.total },
         });
         this.fanout.publish(group, { frame });
       });
@@ -148,7 +152,7 @@ export class ChatService {
 
   async #markRead(identity: Identity, room: Room, seq: number | null): Promise<ReadResult> {
     const side = sideOf(identity.role);
-    const { read_cursors, moved } = await this.store.advanceCursor(room.id, side, seq);
+    const { read_cursors, moved, reader_unread } = await this.store.advanceCursor(room.id, side, seq);
     if (moved) {
       this.fanout.publish(roomGroup(room.id), {
         frame: JSON.stringify({
@@ -161,10 +165,13 @@ export class ChatService {
         }),
       });
     }
-    const snapshot = await this.#snapshotInOrder(principalOf(identity), (fresh, group) => {
-      if (moved) this.fanout.publish(group, { frame: unreadFrame(fresh) });
-    });
-    return { read_cursors, unread: snapshot.rooms[room.id] ?? 0 };
+    if (moved) {
+      const reader = principalOf(identity);
+      await this.#publishInOrder(reader, () => this.store.unread(reader), (fresh, group) => {
+        this.fanout.publish(group, { frame: unreadFrame(fresh) });
+      });
+    }
+    return { read_cursors, unread: reader_unread.count };
   }
 
   typing(identity: Identity, room: Room, isTyping: boolean, socketId: string): void {
@@ -183,24 +190,23 @@ export class ChatService {
   }
 
   /**
-   * Reads a principal's unread snapshot and publishes from it, one principal's
-   * snapshots strictly one after the other: a snapshot read earlier is then
-   * never published after one read later, so the last badge a client gets is
-   * the freshest (a notification counted before a read must not land after
-   * the read's snapshot). A queue here rather than a version on the wire:
-   * clients need no change, and one process publishes all of its snapshots.
+   * Takes a principal's counts and publishes from them, one principal's
+   * counts strictly one after the other: counts taken earlier are then never
+   * published after ones taken later, so the last badge a client gets is the
+   * freshest (a notification counted before a read must not land after the
+   * read's snapshot). A queue here rather than a version on the wire:
+   * clients need no change, and one process publishes all of its counts.
    * Servers sharing a fan-out would need a version.
    */
-  async #snapshotInOrder(
+  async #publishInOrder<T>(
     principal: Principal,
-    publish: (snapshot: UnreadSnapshot, group: string) => void,
-  ): Promise<UnreadSnapshot> {
+    take: () => T | Promise<T>,
+    publish: (counts: T, group: string) => void,
+  ): Promise<void> {
     const group = principalGroup(principal);
     const previous = this.#snapshotQueues.get(group) ?? Promise.resolve();
     const turn = previous.then(async () => {
-      const snapshot = await this.store.unread(principal);
-      publish(snapshot, group);
-      return snapshot;
+      publish(await take(), group);
     });
     const tail = turn.then(
       () => undefined,

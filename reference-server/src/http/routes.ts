@@ -1,6 +1,7 @@
 import { Router, type Request } from 'express';
 import { ChatError } from '../chat/errors.js';
-import { messageInput, pageQuery, parse, readInput, roomInput } from '../chat/schemas.js';
+import { decodeInboxCursor, encodeInboxCursor } from '../chat/inbox-cursor.js';
+import { inboxQuery, messageInput, pageQuery, parse, readInput, roomInput } from '../chat/schemas.js';
 import type { ChatService } from '../chat/service.js';
 import type { Identity } from '../chat/types.js';
 
@@ -23,7 +24,10 @@ export function apiRoutes(service: ChatService): Router {
   });
 
   router.get('/service-requests/', async (req, res) => {
-    res.json({ service_requests: await service.listRooms(identityOf(req)) });
+    const query = parse(inboxQuery, req.query);
+    const after = query.cursor === undefined ? null : decodeInboxCursor(query.cursor);
+    const page = await service.listRooms(identityOf(req), { ...(query.limit !== undefined && { limit: query.limit }), after });
+    res.json({ service_requests: page.rooms, next_cursor: page.next && encodeInboxCursor(page.next) });
   });
 
   router.get('/service-requests/:id/', async (req, res) => {

@@ -4,7 +4,25 @@ import { otherSide } from '../chat/types.js';
 import type { Logger } from '../logger.js';
 import { StoreUnavailableError } from './failures.js';
 import { newId } from './ids.js';
-import type { AppendResult, ChatStore, CursorResult, MessagePage, NewMessage, NewRoom, PageQuery } from './store.js';
+import type {
+  AppendResult,
+  ChatStore,
+  CursorResult,
+  InboxPage,
+  InboxQuery,
+  MessagePage,
+  NewMessage,
+  NewRoom,
+  PageQuery,
+  UnreadCounts,
+} from './store.js';
+
+/** Set on the append result after its transaction (the recipient's counts are read outside it). */
+const NO_COUNTS: UnreadCounts = { count: 0, total: 0 };
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
 
 export interface MongoStoreOptions {
   logger: Logger;
@@ -234,14 +252,32 @@ export class MongoStore implements ChatStore {
     return doc ? toRoomState(doc) : null;
   }
 
-  async listRooms(principal: Principal): Promise<RoomListing[]> {
+  // Interim, until counters and an activity index land here: correct, but reads every room of the principal.
+  async listRooms(principal: Principal, query: InboxQuery): Promise<InboxPage> {
     const rooms = await this.#roomsOf(principal);
     const [unread, last] = await Promise.all([this.#unreadCounts(principal, rooms), this.#lastMessages(rooms)]);
-    return rooms.map((doc) => ({
-      ...toRoomState(doc),
-      unread: unread.get(doc._id) ?? 0,
-      last_message: last.get(doc._id) ?? null,
-    }));
+    const keyed = rooms
+      .map((doc) => ({ doc, last_activity: last.get(doc._id)?.created_at ?? doc.created_at }))
+      .sort((a, b) => (a.last_activity === b.last_activity ? cmp(b.doc._id, a.doc._id) : cmp(b.last_activity, a.last_activity)));
+    const after = query.after;
+    const rest = after
+      ? keyed.filter((k) => k.last_activity < after.last_activity || (k.last_activity === after.last_activity && k.doc._id < after.id))
+      : keyed;
+    const page = rest.slice(0, query.limit);
+    const lastRow = page.at(-1);
+    return {
+      rooms: page.map(({ doc }) => ({
+        ...toRoomState(doc),
+        unread: unread.get(doc._id) ?? 0,
+        last_message: last.get(doc._id) ?? null,
+      })),
+      next: rest.length > query.limit && lastRow ? { last_activity: lastRow.last_activity, id: lastRow.doc._id } : null,
+    };
+  }
+
+  async #countsOf(principal: Principal, requestId: string): Promise<UnreadCounts> {
+    const snapshot = await this.unread(principal);
+    return { count: snapshot.rooms[requestId] ?? 0, total: snapshot.total };
   }
 
   appendMessage(input: NewMessage): Promise<AppendResult> {
@@ -263,12 +299,18 @@ export class MongoStore implements ChatStore {
   async #append(input: NewMessage): Promise<AppendResult> {
     const session = await this.#conn.startSession();
     try {
-      return await session.withTransaction(() => this.#appendIn(session, input), APPEND_TRANSACTION);
+      const result = await session.withTransaction(() => this.#appendIn(session, input), APPEND_TRANSACTION);
+      if (!result.created) return result;
+      const room = await this.#rooms.findById(input.request_id).lean<RoomDoc>();
+      if (!room) throw new Error(`no such room: ${input.request_id}`);
+      const side = otherSide(input.side);
+      const recipient: Principal = side === 'user' ? { side, userId: room.user_id } : { side, workshopId: room.workshop_id };
+      return { ...result, recipient_unread: await this.#countsOf(recipient, input.request_id) };
     } catch (error) {
       // Another server committed the same client_id between our check and our insert.
       if (input.client_id !== null && isDuplicateKey(error)) {
         const stored = await this.#byClientId(input, null);
-        if (stored) return { message: toMessage(stored), created: false };
+        if (stored) return { message: toMessage(stored), created: false, recipient_unread: NO_COUNTS };
       }
       throw error;
     } finally {
@@ -280,7 +322,7 @@ export class MongoStore implements ChatStore {
   async #appendIn(session: ClientSession, input: NewMessage): Promise<AppendResult> {
     if (input.client_id !== null) {
       const stored = await this.#byClientId(input, session);
-      if (stored) return { message: toMessage(stored), created: false };
+      if (stored) return { message: toMessage(stored), created: false, recipient_unread: NO_COUNTS };
     }
     const room = await this.#rooms
       .findOneAndUpdate(
@@ -314,7 +356,7 @@ export class MongoStore implements ChatStore {
       ],
       { session },
     );
-    return { message, created: true };
+    return { message, created: true, recipient_unread: NO_COUNTS };
   }
 
   #byClientId(input: NewMessage, session: ClientSession | null): Promise<MessageDoc | null> {
@@ -352,7 +394,12 @@ export class MongoStore implements ChatStore {
       .lean<RoomDoc>();
     const doc = moved ?? (await this.#rooms.findById(requestId).lean<RoomDoc>());
     if (!doc) throw new Error(`no such room: ${requestId}`);
-    return { read_cursors: { user: doc.user_cursor, workshop: doc.workshop_cursor }, moved: moved !== null };
+    const reader: Principal = side === 'user' ? { side, userId: doc.user_id } : { side, workshopId: doc.workshop_id };
+    return {
+      read_cursors: { user: doc.user_cursor, workshop: doc.workshop_cursor },
+      moved: moved !== null,
+      reader_unread: await this.#countsOf(reader, requestId),
+    };
   }
 
   async unread(principal: Principal): Promise<UnreadSnapshot> {

@@ -6,7 +6,18 @@ import { Checkpointer } from './checkpointer.js';
 import { DataDirLock, prepareDataDir } from './data-dir.js';
 import { isStoreUnavailable, StoreUnavailableError } from './failures.js';
 import { newId } from './ids.js';
-import type { AppendResult, ChatStore, CursorResult, MessagePage, NewMessage, NewRoom, PageQuery } from './store.js';
+import type {
+  AppendResult,
+  ChatStore,
+  CursorResult,
+  InboxPage,
+  InboxQuery,
+  MessagePage,
+  NewMessage,
+  NewRoom,
+  PageQuery,
+  UnreadCounts,
+} from './store.js';
 
 export interface SqliteStoreOptions {
   dataDir: string;
@@ -25,9 +36,14 @@ interface RoomRow {
   last_seq: number;
   user_cursor: number;
   workshop_cursor: number;
+  user_sent: number;
+  workshop_sent: number;
+  user_seen: number;
+  workshop_seen: number;
 }
 
-const ROOM_COLUMNS = 'id, user_id, workshop_id, title, created_at, last_seq, user_cursor, workshop_cursor';
+const ROOM_COLUMNS =
+  'id, user_id, workshop_id, title, created_at, last_seq, user_cursor, workshop_cursor, user_sent, workshop_sent, user_seen, workshop_seen';
 
 interface MessageRow {
   id: string;
@@ -41,16 +57,36 @@ interface MessageRow {
   created_at: string;
 }
 
-interface PendingAppend {
-  input: NewMessage;
-  resolve: (result: AppendResult) => void;
+interface InboxRow extends Omit<RoomRow, 'user_sent' | 'workshop_sent' | 'user_seen' | 'workshop_seen'> {
+  last_activity: string;
+  unread: number;
+  m_id: string | null;
+  m_sender_id: string;
+  m_sender_role: 'user' | 'workshop_admin';
+  m_sender_name: string | null;
+  m_body: string;
+  m_client_id: string | null;
+  m_created_at: string;
+}
+
+interface CursorMove {
+  requestId: string;
+  side: Side;
+  seq: number | null;
+}
+
+/** A write waiting for the commit of its event-loop turn; `run` is its part of the transaction. */
+interface PendingWrite {
+  run: () => unknown;
+  resolve: (result: never) => void;
   reject: (error: unknown) => void;
 }
 
-/** Raised with every change to SCHEMA, which then needs a migration from the previous version. */
-const SCHEMA_VERSION = 1;
+/** The schema version this server writes; each older version has a step in MIGRATIONS. */
+const SCHEMA_VERSION = 2;
 
-const SCHEMA = `
+/** Version 1, as the first servers wrote it; newer versions are migrations from it. */
+const SCHEMA_V1 = `
 CREATE TABLE IF NOT EXISTS rooms (
   id TEXT PRIMARY KEY,
   user_id TEXT NOT NULL,
@@ -87,6 +123,51 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE UNIQUE INDEX IF NOT EXISTS messages_by_client_id ON messages (request_id, side, sender_id, client_id) WHERE client_id IS NOT NULL;
 `;
 
+/** MIGRATIONS[v] takes a database from version v to v + 1; each runs in one transaction with its version bump. */
+const MIGRATIONS: Record<number, string> = {
+  1: `
+-- The inbox's order: the newest message's time, or the room's creation without one.
+ALTER TABLE rooms ADD COLUMN last_activity TEXT NOT NULL DEFAULT '';
+UPDATE rooms SET last_activity = coalesce(
+  (SELECT created_at FROM messages m WHERE m.request_id = rooms.id AND m.seq = rooms.last_seq), created_at);
+-- Keyset pages of a principal's inbox; their prefix also serves every lookup by principal.
+DROP INDEX rooms_by_user;
+DROP INDEX rooms_by_workshop;
+CREATE INDEX rooms_inbox_of_user ON rooms (user_id, last_activity, id);
+CREATE INDEX rooms_inbox_of_workshop ON rooms (workshop_id, last_activity, id);
+-- Only the rooms holding unread: a snapshot reads those, not every room the principal ever had.
+CREATE INDEX rooms_unread_of_user ON rooms (user_id) WHERE workshop_sent > user_seen;
+CREATE INDEX rooms_unread_of_workshop ON rooms (workshop_id) WHERE user_sent > workshop_seen;
+-- A principal's unread over all its rooms, moved with each append and cursor move,
+-- so a notification's total is one row, whatever the size of the inbox.
+CREATE TABLE unread_totals (
+  side TEXT NOT NULL,
+  principal TEXT NOT NULL,
+  total INTEGER NOT NULL,
+  PRIMARY KEY (side, principal)
+) WITHOUT ROWID;
+INSERT INTO unread_totals (side, principal, total)
+  SELECT 'user', user_id, sum(workshop_sent - user_seen) FROM rooms GROUP BY user_id
+  UNION ALL
+  SELECT 'workshop', workshop_id, sum(user_sent - workshop_seen) FROM rooms GROUP BY workshop_id;
+`,
+};
+
+const INBOX_COLUMNS = `r.id, r.user_id, r.workshop_id, r.title, r.created_at, r.last_seq, r.user_cursor, r.workshop_cursor,
+  r.last_activity, m.id AS m_id, m.sender_id AS m_sender_id, m.sender_role AS m_sender_role,
+  m.sender_name AS m_sender_name, m.body AS m_body, m.client_id AS m_client_id, m.created_at AS m_created_at`;
+
+/** One inbox page of a side's principal; the newest message joins by the primary key (request_id, seq). */
+function inboxSql(side: Side, after: boolean): string {
+  const [owner, unread] =
+    side === 'user' ? ['user_id', 'r.workshop_sent - r.user_seen'] : ['workshop_id', 'r.user_sent - r.workshop_seen'];
+  return `SELECT ${INBOX_COLUMNS}, ${unread} AS unread
+    FROM rooms r INDEXED BY rooms_inbox_of_${side}
+    LEFT JOIN messages m ON m.request_id = r.id AND m.seq = r.last_seq
+    WHERE r.${owner} = @principal ${after ? 'AND (r.last_activity, r.id) < (@last_activity, @id)' : ''}
+    ORDER BY r.last_activity DESC, r.id DESC LIMIT @limit`;
+}
+
 const MESSAGE_COLUMNS = 'id, request_id, seq, sender_id, sender_role, sender_name, body, client_id, created_at';
 
 /**
@@ -98,10 +179,14 @@ function advanceCursorSql(side: 'user' | 'workshop', other: 'user' | 'workshop')
   return `UPDATE rooms SET ${side}_cursor = ${target},
     ${side}_seen = ${side}_seen + (SELECT count(*) FROM messages m
       WHERE m.request_id = rooms.id AND m.side = '${other}' AND m.seq > rooms.${side}_cursor AND m.seq <= ${target})
-    WHERE id = @id AND ${side}_cursor < ${target}`;
+    WHERE id = @id AND ${side}_cursor < ${target} RETURNING ${ROOM_COLUMNS}`;
 }
 
-function toRoomState(row: RoomRow): RoomState {
+function principalKey(principal: Principal): string {
+  return principal.side === 'user' ? principal.userId : principal.workshopId;
+}
+
+function toRoomState(row: Omit<RoomRow, 'user_sent' | 'workshop_sent' | 'user_seen' | 'workshop_seen'>): RoomState {
   return {
     id: row.id,
     user_id: row.user_id,
@@ -111,6 +196,22 @@ function toRoomState(row: RoomRow): RoomState {
     last_seq: row.last_seq,
     read_cursors: { user: row.user_cursor, workshop: row.workshop_cursor },
   };
+}
+
+function toListing(row: InboxRow): RoomListing {
+  const last_message: Message | null =
+    row.m_id === null
+      ? null
+      : {
+          id: row.m_id,
+          request_id: row.id,
+          seq: row.last_seq,
+          sender: { id: row.m_sender_id, role: row.m_sender_role, name: row.m_sender_name },
+          body: row.m_body,
+          client_id: row.m_client_id,
+          created_at: row.m_created_at,
+        };
+  return { ...toRoomState(row), unread: row.unread, last_message };
 }
 
 function toMessage(row: MessageRow): Message {
@@ -126,22 +227,26 @@ function toMessage(row: MessageRow): Message {
 }
 
 /**
- * The embedded store. Appends that arrive in one event-loop turn are committed
- * together in one transaction (if it fails, each is retried in its own, so one
- * bad append does not fail the others): one WAL commit for many messages is
- * what lets durable writes keep up with a bare broadcast. It holds DATA_DIR's
- * lock from construction to close().
+ * The embedded store. Appends and cursor moves that arrive in one event-loop
+ * turn are committed together in one transaction, in the order they were
+ * called (if it fails, each is retried in its own, so one bad write does not
+ * fail the others): one WAL commit for many writes is what lets durable
+ * writes keep up with a bare broadcast. Unread counts are counters moved in
+ * the same transaction as the write that changes them, so a write's cost does
+ * not grow with the principal's number of rooms. It holds DATA_DIR's lock
+ * from construction to close().
  */
 export class SqliteStore implements ChatStore {
   readonly #db: Database.Database;
   readonly #lock: DataDirLock;
-  #pending: PendingAppend[] = [];
+  #pending: PendingWrite[] = [];
   #flushScheduled = false;
   #closed = false;
   readonly #checkpointer: Checkpointer;
   readonly #stmt;
-  readonly #appendOne: (input: NewMessage) => AppendResult;
-  readonly #appendBatch: (batch: PendingAppend[]) => AppendResult[];
+  readonly #inbox;
+  readonly #runOne: (op: PendingWrite) => unknown;
+  readonly #runBatch: (batch: PendingWrite[]) => unknown[];
 
   constructor(options: SqliteStoreOptions) {
     prepareDataDir(options.dataDir);
@@ -156,75 +261,57 @@ export class SqliteStore implements ChatStore {
     this.#checkpointer = new Checkpointer(this.#db, { logger: options.logger });
     const db = this.#db;
     this.#stmt = {
-      insertRoom: db.prepare('INSERT INTO rooms (id, user_id, workshop_id, title, created_at) VALUES (?, ?, ?, ?, ?)'),
+      insertRoom: db.prepare(
+        'INSERT INTO rooms (id, user_id, workshop_id, title, created_at, last_activity) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
       getRoom: db.prepare<[string], RoomRow>(`SELECT ${ROOM_COLUMNS} FROM rooms WHERE id = ?`),
-      roomsOfUser: db.prepare<[string], RoomRow>(`SELECT ${ROOM_COLUMNS} FROM rooms WHERE user_id = ?`),
-      roomsOfWorkshop: db.prepare<[string], RoomRow>(`SELECT ${ROOM_COLUMNS} FROM rooms WHERE workshop_id = ?`),
       byClientId: db.prepare<[string, string, string, string], MessageRow>(
         `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE request_id = ? AND side = ? AND sender_id = ? AND client_id = ?`,
       ),
-      nextSeqOfUser: db.prepare<[string], { last_seq: number }>(
-        'UPDATE rooms SET last_seq = last_seq + 1, user_sent = user_sent + 1 WHERE id = ? RETURNING last_seq',
+      // RETURNING sees the row after the update: the recipient's count in the room includes this message.
+      nextSeqOfUser: db.prepare<{ id: string; now: string }, { last_seq: number; recipient: string; count: number }>(
+        `UPDATE rooms SET last_seq = last_seq + 1, user_sent = user_sent + 1, last_activity = max(last_activity, @now)
+         WHERE id = @id RETURNING last_seq, workshop_id AS recipient, user_sent - workshop_seen AS count`,
       ),
-      nextSeqOfWorkshop: db.prepare<[string], { last_seq: number }>(
-        'UPDATE rooms SET last_seq = last_seq + 1, workshop_sent = workshop_sent + 1 WHERE id = ? RETURNING last_seq',
+      nextSeqOfWorkshop: db.prepare<{ id: string; now: string }, { last_seq: number; recipient: string; count: number }>(
+        `UPDATE rooms SET last_seq = last_seq + 1, workshop_sent = workshop_sent + 1, last_activity = max(last_activity, @now)
+         WHERE id = @id RETURNING last_seq, user_id AS recipient, workshop_sent - user_seen AS count`,
       ),
       insertMessage: db.prepare(
         `INSERT INTO messages (request_id, seq, id, side, sender_id, sender_role, sender_name, body, client_id, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      lastMessage: db.prepare<[string], MessageRow>(
-        `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE request_id = ? ORDER BY seq DESC LIMIT 1`,
+      addToTotal: db.prepare<{ side: Side; principal: string; n: number }, { total: number }>(
+        `INSERT INTO unread_totals (side, principal, total) VALUES (@side, @principal, @n)
+         ON CONFLICT (side, principal) DO UPDATE SET total = total + @n RETURNING total`,
       ),
+      total: db.prepare<[Side, string], { total: number }>('SELECT total FROM unread_totals WHERE side = ? AND principal = ?'),
       pageAfter: db.prepare<[string, number, number, number], MessageRow>(
         `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE request_id = ? AND seq > ? AND seq < ? ORDER BY seq ASC LIMIT ?`,
       ),
       pageBefore: db.prepare<[string, number, number, number], MessageRow>(
         `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE request_id = ? AND seq > ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
       ),
-      advanceUser: db.prepare<{ seq: number; id: string }>(advanceCursorSql('user', 'workshop')),
-      advanceWorkshop: db.prepare<{ seq: number; id: string }>(advanceCursorSql('workshop', 'user')),
+      advanceUser: db.prepare<{ seq: number; id: string }, RoomRow>(advanceCursorSql('user', 'workshop')),
+      advanceWorkshop: db.prepare<{ seq: number; id: string }, RoomRow>(advanceCursorSql('workshop', 'user')),
       unreadOfUser: db.prepare<[string], { id: string; n: number }>(
-        'SELECT id, workshop_sent - user_seen AS n FROM rooms WHERE user_id = ? AND workshop_sent > user_seen',
+        `SELECT id, workshop_sent - user_seen AS n FROM rooms INDEXED BY rooms_unread_of_user
+         WHERE user_id = ? AND workshop_sent > user_seen`,
       ),
       unreadOfWorkshop: db.prepare<[string], { id: string; n: number }>(
-        'SELECT id, user_sent - workshop_seen AS n FROM rooms WHERE workshop_id = ? AND user_sent > workshop_seen',
+        `SELECT id, user_sent - workshop_seen AS n FROM rooms INDEXED BY rooms_unread_of_workshop
+         WHERE workshop_id = ? AND user_sent > workshop_seen`,
       ),
     };
-
-    const append = (input: NewMessage): AppendResult => {
-      if (input.client_id !== null) {
-        const existing = this.#stmt.byClientId.get(input.request_id, input.side, input.sender.id, input.client_id);
-        if (existing) return { message: toMessage(existing), created: false };
-      }
-      const nextSeq = input.side === 'user' ? this.#stmt.nextSeqOfUser : this.#stmt.nextSeqOfWorkshop;
-      const next = nextSeq.get(input.request_id);
-      if (!next) throw new Error(`no such room: ${input.request_id}`);
-      const message: Message = {
-        id: newId('m'),
-        request_id: input.request_id,
-        seq: next.last_seq,
-        sender: input.sender,
-        body: input.body,
-        client_id: input.client_id,
-        created_at: new Date().toISOString(),
-      };
-      this.#stmt.insertMessage.run(
-        message.request_id,
-        message.seq,
-        message.id,
-        input.side,
-        message.sender.id,
-        message.sender.role,
-        message.sender.name,
-        message.body,
-        message.client_id,
-        message.created_at,
-      );
-      return { message, created: true };
+    type InboxParams = { principal: string; limit: number; last_activity?: string; id?: string };
+    this.#inbox = {
+      user: db.prepare<InboxParams, InboxRow>(inboxSql('user', false)),
+      userAfter: db.prepare<InboxParams, InboxRow>(inboxSql('user', true)),
+      workshop: db.prepare<InboxParams, InboxRow>(inboxSql('workshop', false)),
+      workshopAfter: db.prepare<InboxParams, InboxRow>(inboxSql('workshop', true)),
     };
-    this.#appendOne = db.transaction(append);
-    this.#appendBatch = db.transaction((batch: PendingAppend[]) => batch.map((op) => append(op.input)));
+    this.#runOne = db.transaction((op: PendingWrite) => op.run());
+    this.#runBatch = db.transaction((batch: PendingWrite[]) => batch.map((op) => op.run()));
   }
 
   #open(file: string, synchronous: SqliteStoreOptions['synchronous']): Database.Database {
@@ -239,8 +326,18 @@ export class SqliteStore implements ChatStore {
       if (version > SCHEMA_VERSION) {
         throw new Error(`${file} was written by a newer server (schema ${version}; this one knows ${SCHEMA_VERSION}): upgrade the server`);
       }
-      db.exec(SCHEMA);
-      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      if (version === 0) {
+        db.transaction(() => {
+          db.exec(SCHEMA_V1);
+          db.pragma('user_version = 1');
+        }).immediate();
+      }
+      for (let from = Math.max(version, 1); from < SCHEMA_VERSION; from++) {
+        db.transaction(() => {
+          db.exec(MIGRATIONS[from] as string);
+          db.pragma(`user_version = ${from + 1}`);
+        }).immediate();
+      }
       return db;
     } catch (error) {
       db.close();
@@ -248,9 +345,63 @@ export class SqliteStore implements ChatStore {
     }
   }
 
+  #append(input: NewMessage): AppendResult {
+    if (input.client_id !== null) {
+      const existing = this.#stmt.byClientId.get(input.request_id, input.side, input.sender.id, input.client_id);
+      if (existing) return { message: toMessage(existing), created: false, recipient_unread: { count: 0, total: 0 } };
+    }
+    const created_at = new Date().toISOString();
+    const nextSeq = input.side === 'user' ? this.#stmt.nextSeqOfUser : this.#stmt.nextSeqOfWorkshop;
+    const next = nextSeq.get({ id: input.request_id, now: created_at });
+    if (!next) throw new Error(`no such room: ${input.request_id}`);
+    const message: Message = {
+      id: newId('m'),
+      request_id: input.request_id,
+      seq: next.last_seq,
+      sender: input.sender,
+      body: input.body,
+      client_id: input.client_id,
+      created_at,
+    };
+    this.#stmt.insertMessage.run(
+      message.request_id,
+      message.seq,
+      message.id,
+      input.side,
+      message.sender.id,
+      message.sender.role,
+      message.sender.name,
+      message.body,
+      message.client_id,
+      message.created_at,
+    );
+    const recipientSide: Side = input.side === 'user' ? 'workshop' : 'user';
+    const { total } = this.#stmt.addToTotal.get({ side: recipientSide, principal: next.recipient, n: 1 }) as { total: number };
+    return { message, created: true, recipient_unread: { count: next.count, total } };
+  }
+
+  #moveCursor({ requestId, side, seq }: CursorMove): CursorResult {
+    const before = this.#stmt.getRoom.get(requestId);
+    if (!before) throw new Error(`no such room: ${requestId}`);
+    const stmt = side === 'user' ? this.#stmt.advanceUser : this.#stmt.advanceWorkshop;
+    const after = stmt.get({ seq: seq ?? Number.MAX_SAFE_INTEGER, id: requestId }) ?? before;
+    const principal = side === 'user' ? before.user_id : before.workshop_id;
+    const read = after[`${side}_seen`] - before[`${side}_seen`];
+    const total =
+      read > 0
+        ? (this.#stmt.addToTotal.get({ side, principal, n: -read }) as { total: number }).total
+        : (this.#stmt.total.get(side, principal)?.total ?? 0);
+    const count = side === 'user' ? after.workshop_sent - after.user_seen : after.user_sent - after.workshop_seen;
+    return {
+      read_cursors: { user: after.user_cursor, workshop: after.workshop_cursor },
+      moved: after !== before,
+      reader_unread: { count, total },
+    };
+  }
+
   async createRoom(input: NewRoom): Promise<Room> {
     const room: Room = { id: newId('r'), ...input, created_at: new Date().toISOString() };
-    this.#stmt.insertRoom.run(room.id, room.user_id, room.workshop_id, room.title, room.created_at);
+    this.#stmt.insertRoom.run(room.id, room.user_id, room.workshop_id, room.title, room.created_at, room.created_at);
     this.#checkpointer.committed();
     return room;
   }
@@ -260,22 +411,35 @@ export class SqliteStore implements ChatStore {
     return row ? toRoomState(row) : null;
   }
 
-  async listRooms(principal: Principal): Promise<RoomListing[]> {
-    const rows =
+  async listRooms(principal: Principal, query: InboxQuery): Promise<InboxPage> {
+    const params = { principal: principalKey(principal), limit: query.limit + 1, ...query.after };
+    const stmt =
       principal.side === 'user'
-        ? this.#stmt.roomsOfUser.all(principal.userId)
-        : this.#stmt.roomsOfWorkshop.all(principal.workshopId);
-    const unread = this.#unreadCounts(principal);
-    return rows.map((row) => {
-      const last = this.#stmt.lastMessage.get(row.id);
-      return { ...toRoomState(row), unread: unread.get(row.id) ?? 0, last_message: last ? toMessage(last) : null };
-    });
+        ? query.after
+          ? this.#inbox.userAfter
+          : this.#inbox.user
+        : query.after
+          ? this.#inbox.workshopAfter
+          : this.#inbox.workshop;
+    const rows = stmt.all(params);
+    const page = rows.slice(0, query.limit);
+    const last = page.at(-1);
+    const next = rows.length > query.limit && last ? { last_activity: last.last_activity, id: last.id } : null;
+    return { rooms: page.map(toListing), next };
   }
 
   appendMessage(input: NewMessage): Promise<AppendResult> {
+    return this.#enqueue(() => this.#append(input));
+  }
+
+  advanceCursor(requestId: string, side: Side, seq: number | null): Promise<CursorResult> {
+    return this.#enqueue(() => this.#moveCursor({ requestId, side, seq }));
+  }
+
+  #enqueue<T>(run: () => T): Promise<T> {
     if (this.#closed) return Promise.reject(new StoreUnavailableError('store is closed'));
-    return new Promise((resolve, reject) => {
-      this.#pending.push({ input, resolve, reject });
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.push({ run, resolve: resolve as (result: never) => void, reject });
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
         setImmediate(() => this.#flush());
@@ -288,22 +452,22 @@ export class SqliteStore implements ChatStore {
     const batch = this.#pending;
     this.#pending = [];
     if (batch.length === 0) return;
-    let results: AppendResult[];
+    let results: unknown[];
     try {
-      results = this.#appendBatch(batch);
+      results = this.#runBatch(batch);
     } catch (error) {
-      // The batch rolled back as a whole: nothing of it is stored, no seq is taken.
+      // The batch rolled back as a whole: nothing of it is stored, no seq is taken, no counter moved.
       if (isStoreUnavailable(error)) {
         // The storage failed (disk full, I/O): one transaction each would fail alike and only add
-        // writes to a failing disk. Every append gets the one error, which is logged once.
+        // writes to a failing disk. Every write gets the one error, which is logged once.
         this.#checkpointer.writeFailed();
         for (const op of batch) op.reject(error);
         return;
       }
-      // One bad append: one transaction each keeps the good ones and fails only the bad.
+      // One bad write: one transaction each keeps the good ones and fails only the bad.
       for (const op of batch) {
         try {
-          op.resolve(this.#appendOne(op.input));
+          op.resolve(this.#runOne(op) as never);
           this.#checkpointer.committed();
         } catch (opError) {
           op.reject(opError);
@@ -312,7 +476,7 @@ export class SqliteStore implements ChatStore {
       return;
     }
     this.#checkpointer.committed();
-    batch.forEach((op, i) => op.resolve(results[i] as AppendResult));
+    batch.forEach((op, i) => op.resolve(results[i] as never));
   }
 
   async listMessages(requestId: string, query: PageQuery): Promise<MessagePage> {
@@ -328,32 +492,18 @@ export class SqliteStore implements ChatStore {
     return { messages: rows.slice(0, query.limit).reverse().map(toMessage), has_more };
   }
 
-  async advanceCursor(requestId: string, side: Side, seq: number | null): Promise<CursorResult> {
-    const target = seq ?? Number.MAX_SAFE_INTEGER;
-    const stmt = side === 'user' ? this.#stmt.advanceUser : this.#stmt.advanceWorkshop;
-    const { changes } = stmt.run({ seq: target, id: requestId });
-    if (changes > 0) this.#checkpointer.committed();
-    const row = this.#stmt.getRoom.get(requestId);
-    if (!row) throw new Error(`no such room: ${requestId}`);
-    return { read_cursors: { user: row.user_cursor, workshop: row.workshop_cursor }, moved: changes > 0 };
-  }
-
   async unread(principal: Principal): Promise<UnreadSnapshot> {
-    const rooms: Record<string, number> = {};
-    let total = 0;
-    for (const [id, n] of this.#unreadCounts(principal)) {
-      rooms[id] = n;
-      total += n;
-    }
-    return { total, rooms };
-  }
-
-  #unreadCounts(principal: Principal): Map<string, number> {
     const rows =
       principal.side === 'user'
         ? this.#stmt.unreadOfUser.all(principal.userId)
         : this.#stmt.unreadOfWorkshop.all(principal.workshopId);
-    return new Map(rows.filter((r) => r.n > 0).map((r) => [r.id, r.n]));
+    const rooms: Record<string, number> = {};
+    let total = 0;
+    for (const { id, n } of rows) {
+      rooms[id] = n;
+      total += n;
+    }
+    return { total, rooms };
   }
 
   async close(): Promise<void> {

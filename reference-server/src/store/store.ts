@@ -14,10 +14,26 @@ export interface NewMessage {
   client_id: string | null;
 }
 
+/** A principal's unread counts as they stood in the same transaction as a write. */
+export interface UnreadCounts {
+  /** Its unread count in the written room. */
+  count: number;
+  /** Its unread count over all its rooms. */
+  total: number;
+}
+
 export interface AppendResult {
   message: Message;
   /** false when `client_id` had already been stored: `message` is the earlier one. */
   created: boolean;
+  /**
+   * The RECIPIENT's counts (the principal of the side opposite `input.side`
+   * in this room), read in the transaction that stored the message, so that
+   * the notification needs no query of its own. Taken from counters kept
+   * with each write, never by counting rooms or messages. When `created` is
+   * false nothing was written and the service ignores it: `{count: 0, total: 0}`.
+   */
+  recipient_unread: UnreadCounts;
 }
 
 export interface PageQuery {
@@ -34,6 +50,30 @@ export interface MessagePage {
 export interface CursorResult {
   read_cursors: ReadCursors;
   moved: boolean;
+  /**
+   * The READER's counts (the principal of the side whose cursor moved) after
+   * the move, read in the same transaction; unchanged counts when `moved` is false.
+   */
+  reader_unread: UnreadCounts;
+}
+
+/** Where an inbox page starts: the sort key of the last row of the page before. */
+export interface InboxCursor {
+  last_activity: string;
+  id: string;
+}
+
+export interface InboxQuery {
+  /** 1..100, already validated and clamped. */
+  limit: number;
+  /** null: the first page. */
+  after: InboxCursor | null;
+}
+
+export interface InboxPage {
+  rooms: RoomListing[];
+  /** The key of the page's last row when more rows follow, else null. */
+  next: InboxCursor | null;
 }
 
 /**
@@ -43,18 +83,44 @@ export interface CursorResult {
 export interface ChatStore {
   createRoom(input: NewRoom): Promise<Room>;
   getRoom(id: string): Promise<RoomState | null>;
-  listRooms(principal: Principal): Promise<RoomListing[]>;
+  /**
+   * One page of the principal's rooms (an owner's own, or all of a workshop's),
+   * ordered by `last_activity` descending, then `id` descending, starting
+   * strictly after `query.after` in that order. `last_activity` is the
+   * `created_at` of the room's newest message, or the room's `created_at`
+   * without one; it never decreases (an append sets it to the later of the
+   * two). Each row's `unread` is the principal's side's count in that room and
+   * `last_message` the message with seq `last_seq` (null when 0), both from
+   * the same read, with no query per row; the page is served by an index on
+   * (principal, last_activity, id), not by skipping rows. `next` is the key of
+   * the last row when at least one more row follows it, else null.
+   */
+  listRooms(principal: Principal, query: InboxQuery): Promise<InboxPage>;
   /**
    * Stores a message with the next `seq` of its room (no gaps), or returns the
    * stored one when the sender already used this `client_id` in this room.
    * The room must exist. Appends to one room resolve in the order of their
    * seq, because the service broadcasts in resolution order and clients are
    * promised that messages sent one after another arrive in seq order.
+   * In the same transaction: the room's `last_seq`, `last_activity` and the
+   * recipient's per-room and per-principal unread counters move by one.
    */
   appendMessage(input: NewMessage): Promise<AppendResult>;
   listMessages(requestId: string, query: PageQuery): Promise<MessagePage>;
-  /** Moves a side's cursor forward to `seq` (null: the latest), clamped to the room's last seq. */
+  /**
+   * Moves a side's cursor forward to `seq` (null: the latest), clamped to the
+   * room's last seq, and takes the other side's messages it passes off that
+   * side's per-room and per-principal unread counters, in one transaction.
+   * The room must exist. Cursor moves and appends to one store resolve in the
+   * order they were called (a SQLite store commits those of one event-loop
+   * turn together).
+   */
   advanceCursor(requestId: string, side: Side, seq: number | null): Promise<CursorResult>;
+  /**
+   * The principal's unread snapshot: `rooms` holds exactly its rooms with a
+   * count above 0, `total` their sum. One indexed read of the rooms with
+   * unread, not a scan of all of the principal's rooms.
+   */
   unread(principal: Principal): Promise<UnreadSnapshot>;
   /** Finishes the appends already accepted, then releases the storage; later calls fail. */
   close(): Promise<void>;

@@ -3,7 +3,7 @@ import type { ServerOptions } from '../../src/config.js';
 import type { Principal } from '../../src/chat/types.js';
 import type { Logger } from '../../src/logger.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
-import type { AppendResult, ChatStore, NewMessage, NewRoom, PageQuery } from '../../src/store/store.js';
+import type { AppendResult, ChatStore, InboxQuery, NewMessage, NewRoom, PageQuery } from '../../src/store/store.js';
 import { startTestServer, tempDir, type TestServer } from './harness.js';
 
 /**
@@ -111,8 +111,8 @@ export class FaultyStore implements ChatStore {
   getRoom(id: string) {
     return this.#call('getRoom', [id], () => this.inner.getRoom(id));
   }
-  listRooms(principal: Principal) {
-    return this.#call('listRooms', [principal], () => this.inner.listRooms(principal));
+  listRooms(principal: Principal, query: InboxQuery) {
+    return this.#call('listRooms', [principal, query], () => this.inner.listRooms(principal, query));
   }
   appendMessage(input: NewMessage): Promise<AppendResult> {
     return this.#call('appendMessage', [input], () => this.inner.appendMessage(input));
