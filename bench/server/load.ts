@@ -1,6 +1,6 @@
 import jwt from 'jsonwebtoken';
 import WebSocket from 'ws';
-import type { ServerUnderTest } from './processes.js';
+import { isReferenceServer, type ServerUnderTest } from './processes.js';
 
 /** When a socket counts as set up: on open (baselines) or on its first frame (`ready` / `unread`). */
 type ReadyOn = 'open' | 'first-frame';
@@ -76,7 +76,7 @@ interface ParticipantUrls {
 export async function planRooms(server: ServerUnderTest, rooms: number, secret: string): Promise<Array<[ParticipantUrls, ParticipantUrls]>> {
   const plan: Array<[ParticipantUrls, ParticipantUrls]> = [];
   for (let i = 0; i < rooms; i++) {
-    if (server.key !== 'c') {
+    if (!isReferenceServer(server.key)) {
       plan.push([
         { chat: `${server.wsUrl}/room/${i}`, side: `${server.wsUrl}/idle/${i}/owner` },
         { chat: `${server.wsUrl}/room/${i}`, side: `${server.wsUrl}/idle/${i}/admin` },
@@ -154,7 +154,7 @@ export async function closedLoop(
   messages: number,
   warmup: number,
 ): Promise<LoopResult> {
-  const reference = server.key === 'c';
+  const reference = isReferenceServer(server.key);
   const readyOn: ReadyOn = reference ? 'first-frame' : 'open';
   const perParticipant = warmup + messages;
   const participants = plan.flatMap((_, r) => [new Participant(2 * r, perParticipant), new Participant(2 * r + 1, perParticipant)]);
@@ -282,7 +282,7 @@ async function settledRss(server: ServerUnderTest): Promise<number> {
 /** URLs of idle connections: baselines by room path; (c) authenticated chat sockets or notification sockets. */
 export async function idleUrls(server: ServerUnderTest, count: number, secret: string, kind: 'chat' | 'notifications'): Promise<string[]> {
   const rooms = 50;
-  if (server.key !== 'c') return Array.from({ length: count }, (_, i) => `${server.wsUrl}/room/${i % rooms}`);
+  if (!isReferenceServer(server.key)) return Array.from({ length: count }, (_, i) => `${server.wsUrl}/room/${i % rooms}`);
   if (kind === 'notifications') {
     return Array.from({ length: count }, (_, i) => {
       const token = mintToken(secret, { sub: `idle-${i}`, role: 'user', name: `Idle ${i}` });
@@ -306,7 +306,7 @@ export async function idleUrls(server: ServerUnderTest, count: number, secret: s
 
 /** RSS growth of the server per idle connection, at `urls.length` connections. */
 export async function idleMemory(server: ServerUnderTest, urls: string[]): Promise<IdleResult> {
-  const readyOn: ReadyOn = server.key === 'c' ? 'first-frame' : 'open';
+  const readyOn: ReadyOn = isReferenceServer(server.key) ? 'first-frame' : 'open';
   await server.gc();
   const beforeNoGc = await settledRss(server);
   const heapBefore = await server.gc();

@@ -5,26 +5,34 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-export type VariantKey = 'a' | 'b' | 'c';
+export type VariantKey = 'a' | 'b' | 'c' | 'r';
 
 export const VARIANTS: Record<VariantKey, string> = {
   a: 'bare ws broadcast',
   b: 'ws + sync SQLite INSERT',
   c: 'reference server',
+  r: 'reference server, other checkout',
 };
+
+/** (c) and (r) run the reference server (authenticated rooms, the contract's frames); (a) and (b) the baselines. */
+export function isReferenceServer(key: VariantKey): boolean {
+  return key === 'c' || key === 'r';
+}
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BASELINE = fileURLToPath(new URL('./baseline.ts', import.meta.url));
 const GC_HOOK = pathToFileURL(fileURLToPath(new URL('./gc-hook.ts', import.meta.url))).href;
-const REFERENCE_BIN = join(REPO_ROOT, 'reference-server/src/bin.ts');
+const REFERENCE_BIN_IN_REPO = 'reference-server/src/bin.ts';
 /** USER_HZ: the unit of utime/stime in /proc/<pid>/stat, 100 on every Linux. */
 const CLOCK_TICKS_PER_SECOND = 100;
 
 export interface ServerSettings {
   synchronous: 'full' | 'normal';
   jwtSecret: string;
-  /** When set, the reference server's child writes a V8 CPU profile there on exit. */
+  /** When set, each server's child writes a V8 CPU profile to `<cpuProfDir>/<variant>/` on exit. */
   cpuProfDir: string | null;
+  /** (r): the root of another checkout whose reference server runs in the same rounds, to measure a change. */
+  compareWith: string | null;
 }
 
 export interface HeapFigures {
@@ -78,17 +86,20 @@ async function waitUntilReady(url: string, child: ChildProcess, output: () => st
   throw new Error(`server did not become ready:\n${output()}`);
 }
 
-/** Starts one server under test in its own process, so its memory and CPU are its own. */
-export async function startServerUnderTest(key: VariantKey, settings: ServerSettings): Promise<ServerUnderTest> {
-  const dataDir = mkdtempSync(join(tmpdir(), `motoreach-bench-${key}-`));
+/**
+ * Starts one server under test in its own process, so its memory and CPU are its own. Its data
+ * directory is a fresh one, or `dataDir` when given (already seeded); stop() removes it either way.
+ */
+export async function startServerUnderTest(key: VariantKey, settings: ServerSettings, dataDir = mkdtempSync(join(tmpdir(), `motoreach-bench-${key}-`))): Promise<ServerUnderTest> {
   const nodeArgs = ['--expose-gc', '--import', 'tsx', '--import', GC_HOOK];
   let args: string[];
   let port: number | null = null;
-  if (key === 'c') {
+  if (settings.cpuProfDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${join(settings.cpuProfDir, key)}`);
+  if (isReferenceServer(key)) {
     port = await freePort();
-    if (settings.cpuProfDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${settings.cpuProfDir}`);
+    if (key === 'r' && !settings.compareWith) throw new Error('variant r needs --compare-with DIR');
     args = [
-      REFERENCE_BIN,
+      key === 'r' ? join(settings.compareWith as string, REFERENCE_BIN_IN_REPO) : join(REPO_ROOT, REFERENCE_BIN_IN_REPO),
       '--port', String(port),
       '--host', '127.0.0.1',
       '--data-dir', dataDir,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
+import { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { admin, api, createRoom, type Frame, owner, startTestServer, TestSocket, type TestServer, token, socketTracker, unique } from './helpers/harness.js';
 
@@ -873,5 +874,55 @@ describe('chat socket on shutdown', () => {
       await closeAll();
       await server.stop();
     }
+  });
+});
+
+describe('chat socket writes', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(async () => {
+    await closeAll();
+    await server.stop();
+  });
+
+  test("the frames a socket gets in one turn leave in one write: a batch of messages, and of their notifications", async (t) => {
+    const c = await cast(server);
+    const reader = await chat(c, c.ownerToken);
+    const notes = track(TestSocket.notifications(server, c.ownerToken));
+    await notes.ready();
+    const sender = await chat(c, c.adminToken);
+
+    // Writes the server makes on the connections of `reader` and `notes`, told apart by the client's port.
+    const ports = new Map<number, string>([
+      [(reader.ws as any)._socket.localPort, 'chat'],
+      [(notes.ws as any)._socket.localPort, 'notifications'],
+    ]);
+    const writes = { chat: 0, notifications: 0 };
+    const count = (socket: Socket) => {
+      const side = (socket as Socket & { server?: unknown }).server ? ports.get(socket.remotePort ?? -1) : undefined;
+      if (side) writes[side as keyof typeof writes]++;
+    };
+    // A stream hands a corked run of chunks to _writev, a lone chunk to _write: each call is one write.
+    const proto = Socket.prototype as unknown as Record<'_write' | '_writev', (...args: unknown[]) => unknown>;
+    for (const method of ['_write', '_writev'] as const) {
+      const original = proto[method];
+      t.mock.method(proto, method, function (this: Socket, ...args: unknown[]) {
+        count(this);
+        return original.apply(this, args);
+      });
+    }
+
+    // Three messages in one TCP write: the server reads them in one turn and stores them in one batch.
+    const clientSocket = (sender.ws as any)._socket as Socket;
+    clientSocket.cork();
+    for (const n of [1, 2, 3]) sender.send({ type: 'message', body: `part ${n}`, client_id: `part-${n}` });
+    clientSocket.uncork();
+    await reader.until((fs) => fs.filter((f) => f.type === 'message').length === 3, 'three messages');
+    await notes.until((fs) => fs.filter((f) => f.type === 'notification').length === 3, 'three notifications');
+
+    assert.deepEqual(messagesOf(reader).map((m) => m.client_id), ['part-1', 'part-2', 'part-3']);
+    assert.deepEqual(writes, { chat: 1, notifications: 1 });
   });
 });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { ChatError, ErrorCode } from '../chat/errors.js';
 import { callerKey, type Identity } from '../chat/types.js';
@@ -23,6 +24,12 @@ const CLOSE_FOR: Partial<Record<ErrorCode, number>> = {
   unavailable: 1013,
 };
 
+const TEXT = { binary: false } as const;
+
+function uncork(socket: ClientSocket): void {
+  socket.flush();
+}
+
 /** The close code that tells a browser why a connection was refused; 1011 (transient) for a failure of ours. */
 export function refusalCloseCode(error: ChatError): number {
   return CLOSE_FOR[error.code] ?? 1011;
@@ -37,9 +44,12 @@ export class ClientSocket {
   alive = true;
   readonly #flood: BurstDetector;
   readonly #bucket: TokenBucket | null;
+  #corked = false;
 
   constructor(
     readonly ws: WebSocket,
+    /** The connection under `ws`, the one its upgrade came on. */
+    private readonly transport: Duplex,
     readonly identity: Identity,
     private readonly limits: Limits,
     private readonly userLimiter: KeyedRateLimiter,
@@ -57,15 +67,29 @@ export class ClientSocket {
     return this.ws.readyState === this.ws.OPEN;
   }
 
-  send(frame: string): void {
+  /** Sends a text frame, given as its text or its UTF-8 bytes (which `ws` then sends as they are). */
+  send(frame: string | Buffer): void {
     if (!this.open) return;
-    if (this.ws.bufferedAmount > this.limits.maxSendBufferBytes) {
-      // A reader that cannot keep up would otherwise make the server hold its backlog forever.
-      this.logger.warn({ user: this.identity.id, buffered: this.ws.bufferedAmount }, 'dropping slow consumer');
-      this.ws.terminate();
-      return;
+    if (!this.#corked) {
+      // Measured before this turn's frames: what is still buffered then is what the reader did not take.
+      if (this.ws.bufferedAmount > this.limits.maxSendBufferBytes) {
+        // A reader that cannot keep up would otherwise make the server hold its backlog forever.
+        this.logger.warn({ user: this.identity.id, buffered: this.ws.bufferedAmount }, 'dropping slow consumer');
+        this.ws.terminate();
+        return;
+      }
+      // Every frame for this socket in this turn (a batch of messages, their notifications) goes out in one write.
+      this.#corked = true;
+      this.transport.cork();
+      process.nextTick(uncork, this);
     }
-    this.ws.send(frame);
+    this.ws.send(frame, TEXT);
+  }
+
+  /** Writes what the turn's frames left in the connection's buffer. */
+  flush(): void {
+    this.#corked = false;
+    this.transport.uncork();
   }
 
   sendError(code: ErrorCode, message: string, clientId?: string | null): void {

@@ -6,6 +6,7 @@ import { principalOf, type RoomState } from '../chat/types.js';
 import { type Fanout, type FanoutEvent, principalGroup, roomGroup } from '../fanout/fanout.js';
 import type { Logger } from '../logger.js';
 import { type ClientSocket, refusalCloseCode } from './client-socket.js';
+import { frameBytes } from './frame-bytes.js';
 import { decodeFrame, type IncomingFrame } from './frames.js';
 
 export interface SocketDeps {
@@ -27,7 +28,7 @@ function subscribeHeld(socket: ClientSocket, fanout: Fanout, group: string) {
   let held: FanoutEvent[] | null = [];
   let fetchedUpTo = 0;
   const deliver = (event: FanoutEvent) => {
-    if (event.seq === undefined || event.seq > fetchedUpTo) socket.send(event.frame);
+    if (event.seq === undefined || event.seq > fetchedUpTo) socket.send(frameBytes(event));
   };
   const unsubscribe = fanout.subscribe(group, (event: FanoutEvent) => {
     if (event.exceptSocket === socket.id) return;

@@ -88,7 +88,7 @@ export function attachWebSockets(
         ws.close(CLOSE.tooManySockets, 'too many sockets for this user');
         return;
       }
-      const client = new ClientSocket(ws, identity, config.limits, userLimiter, logger, clock);
+      const client = new ClientSocket(ws, socket, identity, config.limits, userLimiter, logger, clock);
       sockets.add(client);
       ws.on('close', (code: number) => {
         sockets.delete(client);
