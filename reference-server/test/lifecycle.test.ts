@@ -6,6 +6,7 @@ import { Agent, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { admin, api, createRoom, eventually, owner, SECRET, spawnServer, tempDir, TestSocket } from './helpers/harness.js';
+import { dropTestDatabase, storeArgs } from './helpers/test-store.js';
 
 const BIN = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
 
@@ -16,10 +17,13 @@ describe('server process', () => {
     dirs.push(dir);
     return dir;
   };
-  after(() => {
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  after(async () => {
+    for (const dir of dirs) {
+      await dropTestDatabase(dir);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
-  const args = (dir: string, port = 0) => ['--port', String(port), '--host', '127.0.0.1', '--data-dir', dir, '--jwt-secret', SECRET];
+  const args = (dir: string, port = 0) => ['--port', String(port), '--host', '127.0.0.1', ...storeArgs(dir), '--jwt-secret', SECRET];
 
   test('messages, rooms and cursors survive a restart on the same data dir', async () => {
     const dir = dataDir();

@@ -2,9 +2,9 @@ import Database from 'better-sqlite3';
 import type { ServerOptions } from '../../src/config.js';
 import type { Principal } from '../../src/chat/types.js';
 import type { Logger } from '../../src/logger.js';
-import { SqliteStore } from '../../src/store/sqlite.js';
 import type { AppendResult, ChatStore, InboxQuery, NewMessage, NewRoom, PageQuery } from '../../src/store/store.js';
 import { startTestServer, tempDir, type TestServer } from './harness.js';
+import { openTestStore } from './test-store.js';
 
 /**
  * A real store with faults on cue, for the fault-injection tests: chosen calls
@@ -131,13 +131,13 @@ export class FaultyStore implements ChatStore {
   }
 }
 
-/** The real server on a real SQLite store, wrapped in a FaultyStore the test controls. */
+/** The real server on a real store (SQLite, or MongoDB in that pass), wrapped in a FaultyStore the test controls. */
 export async function startFaultyServer(
   options: ServerOptions = {},
   logger?: Logger,
 ): Promise<{ server: TestServer; store: FaultyStore }> {
   const dataDir = options.dataDir ?? tempDir();
-  const store = new FaultyStore(new SqliteStore({ dataDir, synchronous: 'normal' }));
+  const store = new FaultyStore(await openTestStore(dataDir));
   const server = await startTestServer({ ...options, dataDir }, { store, ...(logger ? { logger } : {}) });
   return { server, store };
 }

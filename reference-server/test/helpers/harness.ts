@@ -8,6 +8,7 @@ import WebSocket from 'ws';
 import type { ServerOptions } from '../../src/config.js';
 import { startServer, type RunningServer, type StartOptions } from '../../src/server.js';
 import { createLogger } from '../../src/logger.js';
+import { dbNameFor, dropTestDatabase, mongoUriFor, testStoreKind } from './test-store.js';
 
 export const SECRET = 'test-secret-that-is-long-enough-0123456789';
 const BIN = fileURLToPath(new URL('../../src/bin.ts', import.meta.url));
@@ -59,11 +60,15 @@ export interface TestServer extends RunningServer {
   stop(): Promise<void>;
 }
 
-/** A real server on 127.0.0.1 with a real SQLite file in a fresh directory (or the store in `extras`). */
+/**
+ * A real server on 127.0.0.1 with a real SQLite file in a fresh directory, or
+ * in the MongoDB pass a fresh database on the real mongod (or the store in `extras`).
+ */
 export async function startTestServer(options: ServerOptions = {}, extras: StartOptions = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? tempDir();
+  const store = testStoreKind === 'mongodb' && !extras.store ? { mongodbUri: mongoUriFor(dbNameFor(dataDir)) } : {};
   const server = await startServer(
-    { port: 0, host: '127.0.0.1', jwtSecret: SECRET, sqliteSynchronous: 'normal', ...options, dataDir },
+    { port: 0, host: '127.0.0.1', jwtSecret: SECRET, sqliteSynchronous: 'normal', ...store, ...options, dataDir },
     { logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), ...extras },
   );
   return Object.assign(server, {
@@ -71,6 +76,7 @@ export async function startTestServer(options: ServerOptions = {}, extras: Start
     wsUrl: server.url.replace(/^http/, 'ws'),
     async stop() {
       await server.close();
+      await dropTestDatabase(dataDir);
       rmSync(dataDir, { recursive: true, force: true });
     },
   });
@@ -219,10 +225,14 @@ export interface ServerProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** The real CLI in its own process, for restarts, kill -9 and signals. */
+/**
+ * The real CLI in its own process, for restarts, kill -9 and signals. Its store
+ * is what `args` and `env` say (see storeArgs), never a MONGODB_URI the tests inherited.
+ */
 export async function spawnServer(args: string[], env: Record<string, string> = {}): Promise<ServerProcess> {
+  const { MONGODB_URI: _inherited, ...inherited } = process.env;
   const child = spawn(process.execPath, ['--import', 'tsx', BIN, ...args], {
-    env: { ...process.env, ...env },
+    env: { ...inherited, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
