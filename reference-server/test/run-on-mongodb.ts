@@ -22,6 +22,7 @@ const FILES = [
   'test/auth.test.ts',
   'test/limits.test.ts',
   'test/ill-formed-text.test.ts',
+  'test/multi-node.test.ts',
 ];
 
 function say(line: string): void {
