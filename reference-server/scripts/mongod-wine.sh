@@ -49,4 +49,9 @@ exec /usr/lib/wine/wine64 "$HERE/mongod.exe" --setParameter diagnosticDataCollec
 WRAPPER
 chmod +x "$CACHE/mongod.part"
 mv "$CACHE/mongod.part" "$CACHE/mongod"
+# wine makes its prefix on the first run (a few seconds): here, not inside a test's start-up time limit.
+if [ ! -d "$CACHE/wineprefix" ]; then
+  log "preparing the wine prefix"
+  "$CACHE/mongod" --version >/dev/null 2>&1
+fi
 echo "$CACHE/mongod"

@@ -8,8 +8,8 @@ import { FaultyStore, sqliteError, startFaultyServer } from './helpers/faulty-st
 import { api, createRoom, type Frame, socketTracker, TestSocket, type TestServer, token, unique } from './helpers/harness.js';
 
 /**
- * Faults of the storage, injected with a FaultyStore around the real SQLite
- * store of a real server: transient failures are `unavailable` (never
+ * Faults of the storage, injected with a FaultyStore around the real store
+ * (SQLite, or MongoDB in that pass) of a real server: transient failures are `unavailable` (never
  * `invalid`), store nothing, and a retry with the same client_id stores once.
  */
 

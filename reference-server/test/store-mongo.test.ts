@@ -2,13 +2,12 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import mongoose from 'mongoose';
-import type { Sender } from '../src/chat/types.js';
+import type { Room, Sender } from '../src/chat/types.js';
 import { createLogger } from '../src/logger.js';
 import { MongoStore } from '../src/store/mongo.js';
 import type { AppendResult, NewMessage } from '../src/store/store.js';
-import { describeStoreSuite } from './store-suite.js';
-
 import { testStoreKind } from './helpers/test-store.js';
+import { describeStoreSuite } from './store-suite.js';
 
 const MONGODB_URI = testStoreKind === 'mongodb' ? process.env.MONGODB_URI : undefined;
 const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
@@ -126,6 +125,24 @@ if (!MONGODB_URI) {
         assert.equal((await b.getRoom(room.id))?.last_seq, keys.length);
       }));
 
+    test('appends and reads racing across one workshop’s rooms from both keep every counter exact', () =>
+      withTwoStores(async (a, b) => {
+        const rooms: Room[] = [];
+        for (let i = 0; i < 10; i++) rooms.push(await a.createRoom({ user_id: `u-${i}`, workshop_id: 'w-busy', title: `R${i}` }));
+        const owner = (i: number): Sender => ({ id: `u-${i}`, role: 'user', name: null });
+        // Every append moves the same workshop total, so the two stores' transactions conflict and are retried.
+        await Promise.all(
+          rooms.flatMap((room, i) =>
+            Array.from({ length: 6 }, (_, k) => (k % 2 ? a : b).appendMessage(msg(room.id, owner(i), `m${k}`))),
+          ),
+        );
+        await Promise.all(rooms.slice(0, 4).map((room, i) => (i % 2 ? a : b).advanceCursor(room.id, 'workshop', 2)));
+        const expected = Object.fromEntries(rooms.map((room, i) => [room.id, i < 4 ? 4 : 6]));
+        assert.deepEqual(await b.unread({ side: 'workshop', workshopId: 'w-busy' }), { total: 4 * 4 + 6 * 6, rooms: expected });
+        const next = await a.appendMessage(msg(rooms[0]!.id, owner(0), 'last'));
+        assert.deepEqual(next.recipient_unread, { count: 5, total: 4 * 4 + 6 * 6 + 1 });
+      }));
+
     test('close lets appends it already accepted finish, then refuses new ones', () =>
       withTwoStores(async (a) => {
         const room = await a.createRoom({ user_id: 'u-ana', workshop_id: 'w-1', title: 'A' });
@@ -135,5 +152,137 @@ if (!MONGODB_URI) {
         await closed;
         assert.deepEqual((await Promise.all(accepted)).map((r) => r.message.seq), [1, 2]);
       }));
+  });
+  describe('mongodb store, cost that does not grow with the inbox', () => {
+    async function withDb(fn: (store: MongoStore, db: mongoose.Connection) => Promise<void>): Promise<void> {
+      const dbName = freshDbName();
+      const store = await MongoStore.connect(uri, { logger, dbName });
+      const db = await mongoose.createConnection(uri, { dbName }).asPromise();
+      try {
+        await fn(store, db);
+      } finally {
+        await store.close();
+        await db.dropDatabase();
+        await db.close();
+      }
+    }
+
+    /** What the server did for the store's reads on `ns` while `run` ran, from the database profiler. */
+    async function profiled(db: mongoose.Connection, ns: string, run: () => Promise<unknown>) {
+      await db.db!.command({ profile: 2 });
+      const since = new Date();
+      await run();
+      await db.db!.command({ profile: 0 });
+      return db.db!
+        .collection('system.profile')
+        .find({ ts: { $gte: since }, ns: `${db.name}.${ns}`, op: 'query' })
+        .project<{ planSummary: string; docsExamined: number; keysExamined: number; hasSortStage?: boolean }>({
+          planSummary: 1,
+          docsExamined: 1,
+          keysExamined: 1,
+          hasSortStage: 1,
+        })
+        .toArray();
+    }
+
+    test('an inbox page and an unread snapshot read only their own rooms, through their indexes', () =>
+      withDb(async (store, db) => {
+        const rooms: Room[] = [];
+        for (let i = 0; i < 30; i++) rooms.push(await store.createRoom({ user_id: `u-${i}`, workshop_id: 'w-big', title: `R${i}` }));
+        await store.appendMessage(msg(rooms[3]!.id, ANA, 'to the workshop'));
+        await store.appendMessage(msg(rooms[7]!.id, ANA, 'to the workshop too'));
+        const workshop = { side: 'workshop', workshopId: 'w-big' } as const;
+
+        let page!: Awaited<ReturnType<MongoStore['listRooms']>>;
+        const inbox = await profiled(db, 'rooms', async () => {
+          page = await store.listRooms(workshop, { limit: 5, after: null });
+        });
+        assert.deepEqual(
+          page.rooms.map((r) => [r.title, r.unread]),
+          [['R7', 1], ['R3', 1], ['R29', 0], ['R28', 0], ['R27', 0]],
+        );
+        assert.deepEqual(inbox.map((q) => [q.planSummary, q.docsExamined, q.hasSortStage ?? false]), [
+          ['IXSCAN { workshop_id: 1, last_activity: -1, _id: -1 }', 6, false],
+        ]);
+
+        let snapshot!: Awaited<ReturnType<MongoStore['unread']>>;
+        const unread = await profiled(db, 'rooms', async () => {
+          snapshot = await store.unread(workshop);
+        });
+        assert.deepEqual(snapshot, { total: 2, rooms: { [rooms[3]!.id]: 1, [rooms[7]!.id]: 1 } });
+        assert.deepEqual(unread.map((q) => [q.planSummary, q.docsExamined]), [['IXSCAN { workshop_id: 1 }', 2]]);
+      }));
+
+    test('an append answers the recipient’s total from its counter, not by counting rooms', () =>
+      withDb(async (store, db) => {
+        const rooms: Room[] = [];
+        for (let i = 0; i < 20; i++) rooms.push(await store.createRoom({ user_id: `u-${i}`, workshop_id: 'w-big', title: `R${i}` }));
+        for (const room of rooms) await store.appendMessage(msg(room.id, ANA, 'hi'));
+        let result!: AppendResult;
+        const reads = await profiled(db, 'rooms', async () => {
+          result = await store.appendMessage(msg(rooms[0]!.id, ANA, 'again'));
+        });
+        assert.deepEqual(result.recipient_unread, { count: 2, total: 21 });
+        assert.deepEqual(reads, [], 'no query of the rooms: one findAndModify of the written room');
+        const read = await store.advanceCursor(rooms[0]!.id, 'workshop', 1);
+        assert.deepEqual(read.reader_unread, { count: 1, total: 20 });
+        assert.deepEqual(
+          await db.db!.collection('unread_totals').find({}, { sort: { _id: 1 } }).limit(2).toArray(),
+          [
+            { _id: 'user:u-0', total: 0 },
+            { _id: 'user:u-1', total: 0 },
+          ],
+        );
+        assert.deepEqual(await db.db!.collection('unread_totals').findOne({ _id: 'workshop:w-big' as never }), {
+          _id: 'workshop:w-big',
+          total: 20,
+        });
+      }));
+
+    test('rooms an earlier version wrote get their counters and inbox order when a server connects', async () => {
+      const dbName = freshDbName();
+      const db = await mongoose.createConnection(uri, { dbName }).asPromise();
+      try {
+        // The shape the store wrote before it kept counters: no last_activity, no unread fields, no totals.
+        await db.db!.collection('rooms').insertMany([
+          { _id: 'r_old1' as never, user_id: 'u-ana', workshop_id: 'w-1', title: 'Old 1', created_at: '2025-01-01T00:00:00.000Z', last_seq: 3, user_cursor: 1, workshop_cursor: 0 },
+          { _id: 'r_old2' as never, user_id: 'u-ana', workshop_id: 'w-1', title: 'Old 2', created_at: '2025-02-01T00:00:00.000Z', last_seq: 0, user_cursor: 0, workshop_cursor: 0 },
+        ]);
+        const old = (seq: number, side: 'user' | 'workshop', at: string) => ({
+          _id: `m_old${seq}`,
+          request_id: 'r_old1',
+          seq,
+          side,
+          sender: side === 'user' ? { id: 'u-ana', role: 'user', name: 'Ana' } : { id: 'a-bo', role: 'workshop_admin', name: 'Bo' },
+          body: `old ${seq}`,
+          client_id: null,
+          created_at: at,
+        });
+        await db.db!.collection('messages').insertMany([
+          old(1, 'workshop', '2025-03-01T00:00:00.000Z'),
+          old(2, 'workshop', '2025-03-02T00:00:00.000Z'),
+          old(3, 'user', '2025-03-03T00:00:00.000Z'),
+        ] as never[]);
+        const store = await MongoStore.connect(uri, { logger, dbName });
+        try {
+          assert.deepEqual(await store.unread({ side: 'user', userId: 'u-ana' }), { total: 1, rooms: { r_old1: 1 } });
+          assert.deepEqual(await store.unread({ side: 'workshop', workshopId: 'w-1' }), { total: 1, rooms: { r_old1: 1 } });
+          const page = await store.listRooms({ side: 'user', userId: 'u-ana' }, { limit: 10, after: null });
+          assert.deepEqual(page.rooms.map((r) => [r.id, r.unread, r.last_message?.body ?? null]), [
+            ['r_old1', 1, 'old 3'],
+            ['r_old2', 0, null],
+          ]);
+          const next = await store.appendMessage(msg('r_old2', BO, 'new'));
+          assert.deepEqual([next.message.seq, next.recipient_unread], [1, { count: 1, total: 2 }]);
+          const indexes = (await db.db!.collection('rooms').indexes()).map((i) => i.name).sort();
+          assert.deepEqual(indexes, ['_id_', 'rooms_inbox_of_user', 'rooms_inbox_of_workshop', 'rooms_unread_of_user', 'rooms_unread_of_workshop']);
+        } finally {
+          await store.close();
+        }
+      } finally {
+        await db.dropDatabase();
+        await db.close();
+      }
+    });
   });
 }

@@ -17,13 +17,6 @@ import type {
   UnreadCounts,
 } from './store.js';
 
-/** Set on the append result after its transaction (the recipient's counts are read outside it). */
-const NO_COUNTS: UnreadCounts = { count: 0, total: 0 };
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 export interface MongoStoreOptions {
   logger: Logger;
   /** Overrides the database named in the URI (tests use one database each). */
@@ -36,9 +29,14 @@ interface RoomDoc {
   workshop_id: string;
   title: string;
   created_at: string;
+  /** The inbox's order: the newest message's created_at, or the room's without one; never decreases. */
+  last_activity: string;
   last_seq: number;
   user_cursor: number;
   workshop_cursor: number;
+  /** A side's unread here: the other side's messages past this side's cursor, kept with each write. */
+  user_unread: number;
+  workshop_unread: number;
 }
 
 interface MessageDoc {
@@ -52,6 +50,13 @@ interface MessageDoc {
   created_at: string;
 }
 
+/** A principal's unread over all its rooms, so a notification's total is one document, whatever the inbox's size. */
+interface UnreadTotalDoc {
+  /** `user:<id>` or `workshop:<id>`. */
+  _id: string;
+  total: number;
+}
+
 // No `required` or `trim` anywhere: mongoose's `required` refuses '' and the
 // store keeps what it is given verbatim, exactly like the SQLite store.
 const roomSchema = new Schema<RoomDoc>(
@@ -61,15 +66,24 @@ const roomSchema = new Schema<RoomDoc>(
     workshop_id: String,
     title: String,
     created_at: String,
+    last_activity: String,
     last_seq: { type: Number, default: 0 },
     user_cursor: { type: Number, default: 0 },
     workshop_cursor: { type: Number, default: 0 },
+    user_unread: { type: Number, default: 0 },
+    workshop_unread: { type: Number, default: 0 },
   },
   { collection: 'rooms', versionKey: false, id: false },
 );
-// created_at in the key gives listRooms its order without a sort in memory.
-roomSchema.index({ user_id: 1, created_at: 1 }, { name: 'rooms_by_user' });
-roomSchema.index({ workshop_id: 1, created_at: 1 }, { name: 'rooms_by_workshop' });
+// Keyset pages of a principal's inbox, newest activity first; their prefix also serves every lookup by principal.
+roomSchema.index({ user_id: 1, last_activity: -1, _id: -1 }, { name: 'rooms_inbox_of_user' });
+roomSchema.index({ workshop_id: 1, last_activity: -1, _id: -1 }, { name: 'rooms_inbox_of_workshop' });
+// Only the rooms holding unread: a snapshot reads those, not every room the principal ever had.
+roomSchema.index({ user_id: 1 }, { name: 'rooms_unread_of_user', partialFilterExpression: { user_unread: { $gt: 0 } } });
+roomSchema.index(
+  { workshop_id: 1 },
+  { name: 'rooms_unread_of_workshop', partialFilterExpression: { workshop_unread: { $gt: 0 } } },
+);
 
 const messageSchema = new Schema<MessageDoc>(
   {
@@ -90,23 +104,31 @@ messageSchema.index(
   { request_id: 1, side: 1, 'sender.id': 1, client_id: 1 },
   { name: 'messages_by_client_id', unique: true, partialFilterExpression: { client_id: { $type: 'string' } } },
 );
+// Counts what a cursor move passes of the other side's messages.
 messageSchema.index({ request_id: 1, side: 1, seq: 1 }, { name: 'messages_by_side' });
+
+const unreadTotalSchema = new Schema<UnreadTotalDoc>(
+  { _id: String, total: { type: Number, default: 0 } },
+  { collection: 'unread_totals', versionKey: false, id: false },
+);
 
 /**
  * Snapshot reads so the client_id check and the seq it guards see one state;
  * a majority commit so an acknowledged message survives a failover.
  */
-const APPEND_TRANSACTION = {
+const WRITE_TRANSACTION = {
   readConcern: { level: 'snapshot' },
   writeConcern: { w: 'majority' },
   readPreference: 'primary',
 } as const;
 
-/** Keeps each `$or` of per-room clauses far below the 16 MiB command limit. */
+/** Keeps each `$or` of per-room clauses far below the 16 MiB command limit (an inbox page has at most 100). */
 const ROOMS_PER_QUERY = 1000;
 
 const DUPLICATE_KEY = 11000;
 const COMMAND_NOT_FOUND = 59;
+
+const NO_COUNTS: UnreadCounts = { count: 0, total: 0 };
 
 function toRoom(doc: RoomDoc): Room {
   return {
@@ -140,6 +162,23 @@ function toMessage(doc: MessageDoc): Message {
 
 function cursorField(side: Side): 'user_cursor' | 'workshop_cursor' {
   return side === 'user' ? 'user_cursor' : 'workshop_cursor';
+}
+
+function unreadField(side: Side): 'user_unread' | 'workshop_unread' {
+  return side === 'user' ? 'user_unread' : 'workshop_unread';
+}
+
+function ownerField(side: Side): 'user_id' | 'workshop_id' {
+  return side === 'user' ? 'user_id' : 'workshop_id';
+}
+
+function principalId(principal: Principal): string {
+  return principal.side === 'user' ? principal.userId : principal.workshopId;
+}
+
+/** The unread_totals key of a room's principal on `side`. */
+function totalKey(side: Side, room: Pick<RoomDoc, 'user_id' | 'workshop_id'>): string {
+  return `${side}:${room[ownerField(side)]}`;
 }
 
 function chunks<T>(items: T[]): T[][] {
@@ -179,16 +218,19 @@ async function assertTransactionsSupported(conn: Connection): Promise<string> {
 /**
  * The store for several servers sharing one database. Requires a replica set
  * (a single-node one is fine) or a sharded cluster: each append checks the
- * client_id, takes the room's next seq with `$inc` and inserts the message in
- * one transaction, so two servers racing on one room never skip, repeat or
- * double-store. Within one process, appends to a room run one after another,
- * so they resolve in seq order (the service publishes in resolution order).
+ * client_id, takes the room's next seq with `$inc`, inserts the message and
+ * moves the recipient's unread counters in one transaction, so two servers
+ * racing on one room never skip, repeat or double-store, and the counters
+ * never drift from the messages. Within one process, appends and cursor moves
+ * of a room run one after another, so they resolve in the order they were
+ * called (the service publishes in resolution order).
  */
 export class MongoStore implements ChatStore {
   readonly #conn: Connection;
   readonly #rooms: Model<RoomDoc>;
   readonly #messages: Model<MessageDoc>;
-  /** Per room, the settlement of its latest append: the next one starts after it. */
+  readonly #totals: Model<UnreadTotalDoc>;
+  /** Per room, the settlement of its latest write: the next one starts after it. */
   readonly #tails = new Map<string, Promise<void>>();
   #closing: Promise<void> | null = null;
 
@@ -196,19 +238,23 @@ export class MongoStore implements ChatStore {
     this.#conn = conn;
     this.#rooms = conn.model<RoomDoc>('Room', roomSchema);
     this.#messages = conn.model<MessageDoc>('Message', messageSchema);
+    this.#totals = conn.model<UnreadTotalDoc>('UnreadTotal', unreadTotalSchema);
   }
 
   /**
    * Connects a dedicated mongoose Connection (several stores can live in one
-   * process), refuses a standalone server, and creates the collections and
-   * indexes before the first write: the unique indexes back the idempotency,
-   * and transactions must not be the ones creating collections.
+   * process), refuses a standalone server, creates the collections and
+   * indexes before the first write (the unique indexes back the idempotency,
+   * and transactions must not be the ones creating collections), drops the
+   * indexes of earlier versions, and fills in the counters of rooms an
+   * earlier version wrote.
    */
   static async connect(uri: string, options: MongoStoreOptions): Promise<MongoStore> {
     const conn = mongoose.createConnection(uri, {
       ...(options.dbName === undefined ? {} : { dbName: options.dbName }),
-      autoCreate: true,
-      autoIndex: true,
+      // connect() creates them, one after another: see there.
+      autoCreate: false,
+      autoIndex: false,
       // Fail fast instead of queueing work behind a closed or lost connection.
       bufferCommands: false,
     });
@@ -216,7 +262,15 @@ export class MongoStore implements ChatStore {
       await conn.asPromise();
       const topology = await assertTransactionsSupported(conn);
       const store = new MongoStore(conn);
-      await Promise.all([store.#rooms.init(), store.#messages.init()]);
+      // One collection at a time: racing creations of one collection (several servers starting) are
+      // handled by the server, but there is no reason to race them within one process.
+      await store.#rooms.createCollection();
+      await store.#rooms.syncIndexes();
+      await store.#messages.createCollection();
+      await store.#messages.syncIndexes();
+      await store.#totals.createCollection();
+      const upgraded = await store.#upgradeRooms();
+      if (upgraded > 0) options.logger.info({ rooms: upgraded }, 'mongodb store: unread counters filled in for rooms of an earlier version');
       options.logger.info({ db: conn.name, topology }, 'mongodb store ready');
       return store;
     } catch (error) {
@@ -224,6 +278,43 @@ export class MongoStore implements ChatStore {
       await conn.close().catch(() => undefined);
       throw error;
     }
+  }
+
+  /**
+   * Rooms written before the counters existed have no last_activity: count
+   * their unread once, then rebuild the totals of the principals concerned.
+   * Idempotent, so servers starting together may all run it.
+   */
+  async #upgradeRooms(): Promise<number> {
+    const old = await this.#rooms.find({ last_activity: { $exists: false } }).lean<RoomDoc[]>();
+    if (old.length === 0) return 0;
+    const past = (room: RoomDoc, side: Side) =>
+      this.#messages.countDocuments({ request_id: room._id, side: otherSide(side), seq: { $gt: room[cursorField(side)] } });
+    for (const room of old) {
+      const last = room.last_seq > 0 ? await this.#messages.findOne({ request_id: room._id, seq: room.last_seq }).lean<MessageDoc>() : null;
+      await this.#rooms.updateOne(
+        { _id: room._id, last_activity: { $exists: false } },
+        {
+          $set: {
+            last_activity: last?.created_at ?? room.created_at,
+            user_unread: await past(room, 'user'),
+            workshop_unread: await past(room, 'workshop'),
+          },
+        },
+      );
+    }
+    for (const side of ['user', 'workshop'] as const) {
+      const owner = ownerField(side);
+      const ids = [...new Set(old.map((room) => room[owner]))];
+      const sums = await this.#rooms.aggregate<{ _id: string; total: number }>([
+        { $match: { [owner]: { $in: ids } } },
+        { $group: { _id: `$${owner}`, total: { $sum: `$${unreadField(side)}` } } },
+      ]);
+      for (const { _id, total } of sums) {
+        await this.#totals.updateOne({ _id: `${side}:${_id}` }, { $set: { total } }, { upsert: true });
+      }
+    }
+    return old.length;
   }
 
   async createRoom(input: NewRoom): Promise<Room> {
@@ -234,15 +325,25 @@ export class MongoStore implements ChatStore {
       title: input.title,
       created_at: new Date().toISOString(),
     };
+    // The totals exist before any transaction moves them: an upsert inside racing transactions could fail on the key.
+    await this.#totals.bulkWrite(
+      (['user', 'workshop'] as const).map((side) => ({
+        updateOne: { filter: { _id: totalKey(side, room) }, update: { $setOnInsert: { total: 0 } }, upsert: true },
+      })),
+      { ordered: false },
+    );
     await this.#rooms.create({
       _id: room.id,
       user_id: room.user_id,
       workshop_id: room.workshop_id,
       title: room.title,
       created_at: room.created_at,
+      last_activity: room.created_at,
       last_seq: 0,
       user_cursor: 0,
       workshop_cursor: 0,
+      user_unread: 0,
+      workshop_unread: 0,
     });
     return room;
   }
@@ -252,39 +353,45 @@ export class MongoStore implements ChatStore {
     return doc ? toRoomState(doc) : null;
   }
 
-  // Interim, until counters and an activity index land here: correct, but reads every room of the principal.
   async listRooms(principal: Principal, query: InboxQuery): Promise<InboxPage> {
-    const rooms = await this.#roomsOf(principal);
-    const [unread, last] = await Promise.all([this.#unreadCounts(principal, rooms), this.#lastMessages(rooms)]);
-    const keyed = rooms
-      .map((doc) => ({ doc, last_activity: last.get(doc._id)?.created_at ?? doc.created_at }))
-      .sort((a, b) => (a.last_activity === b.last_activity ? cmp(b.doc._id, a.doc._id) : cmp(b.last_activity, a.last_activity)));
+    const owner = ownerField(principal.side);
     const after = query.after;
-    const rest = after
-      ? keyed.filter((k) => k.last_activity < after.last_activity || (k.last_activity === after.last_activity && k.doc._id < after.id))
-      : keyed;
-    const page = rest.slice(0, query.limit);
+    const docs = await this.#rooms
+      .find({
+        [owner]: principalId(principal),
+        ...(after
+          ? { $or: [{ last_activity: { $lt: after.last_activity } }, { last_activity: after.last_activity, _id: { $lt: after.id } }] }
+          : {}),
+      })
+      .sort({ last_activity: -1, _id: -1 })
+      .limit(query.limit + 1)
+      .hint(`rooms_inbox_of_${principal.side}`)
+      .lean<RoomDoc[]>();
+    const page = docs.slice(0, query.limit);
+    const last = await this.#lastMessages(page);
+    const unread = unreadField(principal.side);
+    const rooms: RoomListing[] = page.map((doc) => ({
+      ...toRoomState(doc),
+      unread: doc[unread],
+      last_message: last.get(doc._id) ?? null,
+    }));
     const lastRow = page.at(-1);
-    return {
-      rooms: page.map(({ doc }) => ({
-        ...toRoomState(doc),
-        unread: unread.get(doc._id) ?? 0,
-        last_message: last.get(doc._id) ?? null,
-      })),
-      next: rest.length > query.limit && lastRow ? { last_activity: lastRow.last_activity, id: lastRow.doc._id } : null,
-    };
-  }
-
-  async #countsOf(principal: Principal, requestId: string): Promise<UnreadCounts> {
-    const snapshot = await this.unread(principal);
-    return { count: snapshot.rooms[requestId] ?? 0, total: snapshot.total };
+    return { rooms, next: docs.length > query.limit && lastRow ? { last_activity: lastRow.last_activity, id: lastRow._id } : null };
   }
 
   appendMessage(input: NewMessage): Promise<AppendResult> {
+    return this.#inTurn(input.request_id, () => this.#append(input));
+  }
+
+  advanceCursor(requestId: string, side: Side, seq: number | null): Promise<CursorResult> {
+    return this.#inTurn(requestId, () => this.#transaction((session) => this.#moveCursorIn(session, requestId, side, seq)));
+  }
+
+  /** Runs `write` after the room's earlier writes settle, so a room's writes resolve in call order. */
+  #inTurn<T>(roomId: string, write: () => Promise<T>): Promise<T> {
     if (this.#closing) return Promise.reject(new StoreUnavailableError('store is closed'));
-    const roomId = input.request_id;
     const previous = this.#tails.get(roomId) ?? Promise.resolve();
-    const result = previous.then(() => this.#append(input));
+    const result = previous.then(write);
     const tail = result.then(
       () => undefined,
       () => undefined,
@@ -296,16 +403,18 @@ export class MongoStore implements ChatStore {
     return result;
   }
 
-  async #append(input: NewMessage): Promise<AppendResult> {
+  async #transaction<T>(body: (session: ClientSession) => Promise<T>): Promise<T> {
     const session = await this.#conn.startSession();
     try {
-      const result = await session.withTransaction(() => this.#appendIn(session, input), APPEND_TRANSACTION);
-      if (!result.created) return result;
-      const room = await this.#rooms.findById(input.request_id).lean<RoomDoc>();
-      if (!room) throw new Error(`no such room: ${input.request_id}`);
-      const side = otherSide(input.side);
-      const recipient: Principal = side === 'user' ? { side, userId: room.user_id } : { side, workshopId: room.workshop_id };
-      return { ...result, recipient_unread: await this.#countsOf(recipient, input.request_id) };
+      return await session.withTransaction(() => body(session), WRITE_TRANSACTION);
+    } finally {
+      await session.endSession();
+    }
+  }
+
+  async #append(input: NewMessage): Promise<AppendResult> {
+    try {
+      return await this.#transaction((session) => this.#appendIn(session, input));
     } catch (error) {
       // Another server committed the same client_id between our check and our insert.
       if (input.client_id !== null && isDuplicateKey(error)) {
@@ -313,8 +422,6 @@ export class MongoStore implements ChatStore {
         if (stored) return { message: toMessage(stored), created: false, recipient_unread: NO_COUNTS };
       }
       throw error;
-    } finally {
-      await session.endSession();
     }
   }
 
@@ -324,13 +431,30 @@ export class MongoStore implements ChatStore {
       const stored = await this.#byClientId(input, session);
       if (stored) return { message: toMessage(stored), created: false, recipient_unread: NO_COUNTS };
     }
+    const recipient = otherSide(input.side);
+    const unread = unreadField(recipient);
+    const now = new Date().toISOString();
     const room = await this.#rooms
       .findOneAndUpdate(
         { _id: input.request_id },
-        { $inc: { last_seq: 1 } },
-        { session, returnDocument: 'after', projection: { last_seq: 1 } },
+        [
+          {
+            $set: {
+              last_seq: { $add: ['$last_seq', 1] },
+              [unread]: { $add: [`$${unread}`, 1] },
+              // A clock that steps back must not move a room down the inbox.
+              last_activity: { $max: ['$last_activity', { $literal: now }] },
+            },
+          },
+        ],
+        {
+          session,
+          returnDocument: 'after',
+          updatePipeline: true,
+          projection: { last_seq: 1, user_id: 1, workshop_id: 1, [unread]: 1 },
+        },
       )
-      .lean<Pick<RoomDoc, '_id' | 'last_seq'>>();
+      .lean<Pick<RoomDoc, '_id' | 'last_seq' | 'user_id' | 'workshop_id' | 'user_unread' | 'workshop_unread'>>();
     if (!room) throw new Error(`no such room: ${input.request_id}`);
     const message: Message = {
       id: newId('m'),
@@ -339,8 +463,9 @@ export class MongoStore implements ChatStore {
       sender: { id: input.sender.id, role: input.sender.role, name: input.sender.name },
       body: input.body,
       client_id: input.client_id,
-      created_at: new Date().toISOString(),
+      created_at: now,
     };
+    // One after another: a session runs one operation at a time.
     await this.#messages.create(
       [
         {
@@ -356,7 +481,20 @@ export class MongoStore implements ChatStore {
       ],
       { session },
     );
-    return { message, created: true, recipient_unread: NO_COUNTS };
+    const total = await this.#moveTotal(session, totalKey(recipient, room), 1);
+    return { message, created: true, recipient_unread: { count: room[unread], total } };
+  }
+
+  /**
+   * Adds `n` to a principal's total inside `session`. createRoom made the
+   * document, so racing transactions never both insert it; the upsert only
+   * heals a total lost by hand.
+   */
+  async #moveTotal(session: ClientSession, key: string, n: number): Promise<number> {
+    const doc = await this.#totals
+      .findOneAndUpdate({ _id: key }, { $inc: { total: n } }, { session, returnDocument: 'after', upsert: true })
+      .lean<UnreadTotalDoc>();
+    return doc!.total;
   }
 
   #byClientId(input: NewMessage, session: ClientSession | null): Promise<MessageDoc | null> {
@@ -380,60 +518,53 @@ export class MongoStore implements ChatStore {
     return { messages: ascending ? page : page.reverse(), has_more };
   }
 
-  async advanceCursor(requestId: string, side: Side, seq: number | null): Promise<CursorResult> {
-    const field = cursorField(side);
-    const target = seq ?? Number.MAX_SAFE_INTEGER;
-    // One conditional update: the filter and the new value read last_seq from the same document version.
-    const clamped = () => ({ $min: [target, '$last_seq'] });
-    const moved = await this.#rooms
-      .findOneAndUpdate(
-        { _id: requestId, $expr: { $lt: [`$${field}`, clamped()] } },
-        [{ $set: { [field]: clamped() } }],
-        { returnDocument: 'after', updatePipeline: true },
-      )
-      .lean<RoomDoc>();
-    const doc = moved ?? (await this.#rooms.findById(requestId).lean<RoomDoc>());
-    if (!doc) throw new Error(`no such room: ${requestId}`);
-    const reader: Principal = side === 'user' ? { side, userId: doc.user_id } : { side, workshopId: doc.workshop_id };
+  /**
+   * The body of the cursor transaction: the other side's messages the cursor
+   * passes come off the reader's counters; a concurrent append to the room
+   * is a write conflict, and the driver reruns the whole body.
+   */
+  async #moveCursorIn(session: ClientSession, requestId: string, side: Side, seq: number | null): Promise<CursorResult> {
+    const room = await this.#rooms.findById(requestId).session(session).lean<RoomDoc>();
+    if (!room) throw new Error(`no such room: ${requestId}`);
+    const cursor = cursorField(side);
+    const unread = unreadField(side);
+    const from = room[cursor];
+    const to = Math.min(seq ?? Number.MAX_SAFE_INTEGER, room.last_seq);
+    const key = totalKey(side, room);
+    if (to <= from) {
+      const total = await this.#totals.findById(key).session(session).lean<UnreadTotalDoc>();
+      return {
+        read_cursors: { user: room.user_cursor, workshop: room.workshop_cursor },
+        moved: false,
+        reader_unread: { count: room[unread], total: total?.total ?? 0 },
+      };
+    }
+    const read = await this.#messages
+      .countDocuments({ request_id: requestId, side: otherSide(side), seq: { $gt: from, $lte: to } })
+      .session(session);
+    await this.#rooms.updateOne({ _id: requestId }, { $set: { [cursor]: to }, $inc: { [unread]: -read } }, { session });
+    const total = await this.#moveTotal(session, key, -read);
+    const moved = { ...room, [cursor]: to };
     return {
-      read_cursors: { user: doc.user_cursor, workshop: doc.workshop_cursor },
-      moved: moved !== null,
-      reader_unread: await this.#countsOf(reader, requestId),
+      read_cursors: { user: moved.user_cursor, workshop: moved.workshop_cursor },
+      moved: true,
+      reader_unread: { count: room[unread] - read, total },
     };
   }
 
   async unread(principal: Principal): Promise<UnreadSnapshot> {
+    const field = unreadField(principal.side);
+    const docs = await this.#rooms
+      .find({ [ownerField(principal.side)]: principalId(principal), [field]: { $gt: 0 } }, { [field]: 1 })
+      .hint(`rooms_unread_of_${principal.side}`)
+      .lean<Pick<RoomDoc, '_id' | 'user_unread' | 'workshop_unread'>[]>();
     const rooms: Record<string, number> = {};
     let total = 0;
-    for (const [id, n] of await this.#unreadCounts(principal, await this.#roomsOf(principal))) {
-      rooms[id] = n;
-      total += n;
+    for (const doc of docs) {
+      rooms[doc._id] = doc[field];
+      total += doc[field];
     }
     return { total, rooms };
-  }
-
-  #roomsOf(principal: Principal): Promise<RoomDoc[]> {
-    const filter = principal.side === 'user' ? { user_id: principal.userId } : { workshop_id: principal.workshopId };
-    return this.#rooms.find(filter).sort({ created_at: 1 }).lean<RoomDoc[]>();
-  }
-
-  /** Non-zero counts only, like the SQLite store. */
-  async #unreadCounts(principal: Principal, rooms: RoomDoc[]): Promise<Map<string, number>> {
-    const field = cursorField(principal.side);
-    const from = otherSide(principal.side);
-    // A room whose cursor is at its last seq has nothing unread: skip the query for it.
-    const clauses = rooms
-      .filter((room) => room.last_seq > room[field])
-      .map((room) => ({ request_id: room._id, side: from, seq: { $gt: room[field] } }));
-    const counts = new Map<string, number>();
-    for (const part of chunks(clauses)) {
-      const rows = await this.#messages.aggregate<{ _id: string; n: number }>([
-        { $match: { $or: part } },
-        { $group: { _id: '$request_id', n: { $sum: 1 } } },
-      ]);
-      for (const row of rows) if (row.n > 0) counts.set(row._id, row.n);
-    }
-    return counts;
   }
 
   /** A room's last message is the one with its last_seq: both are written in one transaction. */
@@ -447,7 +578,7 @@ export class MongoStore implements ChatStore {
     return last;
   }
 
-  /** Lets accepted appends finish, then closes this store's own connection. */
+  /** Lets accepted writes finish, then closes this store's own connection. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await Promise.all(this.#tails.values());

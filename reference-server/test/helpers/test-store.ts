@@ -13,9 +13,6 @@ export type TestStoreKind = 'sqlite' | 'mongodb';
 
 export const testStoreKind: TestStoreKind = process.env.TEST_STORE === 'mongodb' ? 'mongodb' : 'sqlite';
 
-/** The `skip` option of a test that only means something on SQLite (its file, its lock, its disk). */
-export const sqliteOnly = testStoreKind === 'sqlite' ? false : 'SQLite only: it tests the embedded store’s own file';
-
 export function testMongoUri(): string {
   const uri = process.env.MONGODB_URI;
   if (!uri) throw new Error('TEST_STORE=mongodb needs MONGODB_URI (a replica set); npm test starts one when MONGOMS_SYSTEM_BINARY is set');
