@@ -1,6 +1,6 @@
 import type { Fanout } from '../fanout/fanout.js';
 import { principalGroup, roomGroup } from '../fanout/fanout.js';
-import type { AppendResult, ChatStore, InboxCursor, InboxPage, MessagePage, PageQuery, UnreadCounts } from '../store/store.js';
+import type { AppendResult, ChatStore, CursorResult, InboxCursor, InboxPage, MessagePage, PageQuery, UnreadCounts } from '../store/store.js';
 import { ChatError } from './errors.js';
 import { boundedText } from './schemas.js';
 import {
@@ -104,27 +104,37 @@ export class ChatService {
   async #send(identity: Identity, room: Room, body: string, clientId: string | null): Promise<AppendResult> {
     const text = boundedText(body, 'body', this.limits.maxBodyChars);
     const side = sideOf(identity.role);
-    const result = await this.store.appendMessage({
-      request_id: room.id,
-      sender: { id: identity.id, role: identity.role, name: identity.name },
-      side,
-      body: text,
-      client_id: clientId,
-    });
-    if (!result.created) return result;
+    // The recipient's publishing turn is taken now, in call order, before the store answers.
+    const turn = this.#publishTurn(principalOfRoomSide(room, otherSide(side)));
+    let result: AppendResult;
+    try {
+      result = await this.store.appendMessage({
+        request_id: room.id,
+        sender: { id: identity.id, role: identity.role, name: identity.name },
+        side,
+        body: text,
+        client_id: clientId,
+      });
+    } catch (error) {
+      turn.skip();
+      throw error;
+    }
+    if (!result.created) {
+      turn.skip();
+      return result;
+    }
     this.fanout.publish(roomGroup(room.id), {
       frame: JSON.stringify({ type: 'message', message: result.message }),
       seq: result.message.seq,
     });
-    await this.#notify(room, otherSide(side), result.message, result.recipient_unread);
+    await this.#notify(turn, room, result.message, result.recipient_unread);
     return result;
   }
 
   /** Counts come with the append, from the store's counters: a notification costs no query. */
-  async #notify(room: Room, side: 'user' | 'workshop', message: Message, unread: UnreadCounts): Promise<void> {
-    const recipient = principalOfRoomSide(room, side);
+  async #notify(turn: PublishTurn, room: Room, message: Message, counts: UnreadCounts): Promise<void> {
     try {
-      await this.#publishInOrder(recipient, () => unread, (counts, group) => {
+      await turn.run((group) => {
         const frame = JSON.stringify({
           type: 'notification',
           kind: 'message',
@@ -152,25 +162,34 @@ export class ChatService {
 
   async #markRead(identity: Identity, room: Room, seq: number | null): Promise<ReadResult> {
     const side = sideOf(identity.role);
-    const { read_cursors, moved, reader_unread } = await this.store.advanceCursor(room.id, side, seq);
-    if (moved) {
-      this.fanout.publish(roomGroup(room.id), {
-        frame: JSON.stringify({
-          type: 'read',
-          request_id: room.id,
-          side,
-          reader: { id: identity.id, role: identity.role },
-          last_read_seq: read_cursors[side],
-          read_cursors,
-        }),
-      });
+    const reader = principalOf(identity);
+    const turn = this.#publishTurn(reader);
+    let result: CursorResult;
+    try {
+      result = await this.store.advanceCursor(room.id, side, seq);
+    } catch (error) {
+      turn.skip();
+      throw error;
     }
-    if (moved) {
-      const reader = principalOf(identity);
-      await this.#publishInOrder(reader, () => this.store.unread(reader), (fresh, group) => {
-        this.fanout.publish(group, { frame: unreadFrame(fresh) });
-      });
+    const { read_cursors, moved, reader_unread } = result;
+    if (!moved) {
+      turn.skip();
+      return { read_cursors, unread: reader_unread.count };
     }
+    this.fanout.publish(roomGroup(room.id), {
+      frame: JSON.stringify({
+        type: 'read',
+        request_id: room.id,
+        side,
+        reader: { id: identity.id, role: identity.role },
+        last_read_seq: read_cursors[side],
+        read_cursors,
+      }),
+    });
+    // The snapshot is read in the turn, after every earlier count of this principal went out.
+    await turn.run(async (group) => {
+      this.fanout.publish(group, { frame: unreadFrame(await this.store.unread(reader)) });
+    });
     return { read_cursors, unread: reader_unread.count };
   }
 
@@ -190,23 +209,24 @@ export class ChatService {
   }
 
   /**
-   * Takes a principal's counts and publishes from them, one principal's
-   * counts strictly one after the other: counts taken earlier are then never
-   * published after ones taken later, so the last badge a client gets is the
-   * freshest (a notification counted before a read must not land after the
-   * read's snapshot). A queue here rather than a version on the wire:
-   * clients need no change, and one process publishes all of its counts.
-   * Servers sharing a fan-out would need a version.
+   * Reserves a principal's next publishing turn, at the moment a write is
+   * called: one principal's counts go out strictly in the order their writes
+   * were called, which for a store that resolves in call order (SQLite) is
+   * the order they were counted in. So a notification counted before a read
+   * never lands after the read's snapshot, and the last badge a client gets
+   * is the freshest. A queue here rather than a version on the wire: clients
+   * need no change, and one process publishes all of its counts. Servers
+   * sharing a fan-out, or a store that commits one principal's writes out of
+   * call order, would need a version.
    */
-  async #publishInOrder<T>(
-    principal: Principal,
-    take: () => T | Promise<T>,
-    publish: (counts: T, group: string) => void,
-  ): Promise<void> {
+  #publishTurn(principal: Principal): PublishTurn {
     const group = principalGroup(principal);
     const previous = this.#snapshotQueues.get(group) ?? Promise.resolve();
+    let start!: (action: ((group: string) => void | Promise<void>) | null) => void;
+    const ready = new Promise<((group: string) => void | Promise<void>) | null>((resolve) => (start = resolve));
     const turn = previous.then(async () => {
-      publish(await take(), group);
+      const action = await ready;
+      if (action) await action(group);
     });
     const tail = turn.then(
       () => undefined,
@@ -216,7 +236,13 @@ export class ChatService {
     void tail.then(() => {
       if (this.#snapshotQueues.get(group) === tail) this.#snapshotQueues.delete(group);
     });
-    return turn;
+    return {
+      run: (action) => {
+        start(action);
+        return turn;
+      },
+      skip: () => start(null),
+    };
   }
 
   /** Resolves once every send and read already accepted has finished. */
@@ -230,6 +256,12 @@ export class ChatService {
     work.then(forget, forget);
     return work;
   }
+}
+
+/** A reserved place in a principal's publishing order: run it with what to publish, or skip it. */
+interface PublishTurn {
+  run(action: (group: string) => void | Promise<void>): Promise<void>;
+  skip(): void;
 }
 
 export function unreadFrame(snapshot: UnreadSnapshot): string {
