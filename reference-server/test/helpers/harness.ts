@@ -66,9 +66,9 @@ export interface TestServer extends RunningServer {
  */
 export async function startTestServer(options: ServerOptions = {}, extras: StartOptions = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? tempDir();
-  const store = testStoreKind === 'mongodb' && !extras.store ? { mongodbUri: mongoUriFor(dbNameFor(dataDir)) } : {};
+  const storeOptions = testStoreKind === 'mongodb' && !extras.store ? { mongodbUri: mongoUriFor(dbNameFor(dataDir)) } : {};
   const server = await startServer(
-    { port: 0, host: '127.0.0.1', jwtSecret: SECRET, sqliteSynchronous: 'normal', ...store, ...options, dataDir },
+    { port: 0, host: '127.0.0.1', jwtSecret: SECRET, sqliteSynchronous: 'normal', ...storeOptions, ...options, dataDir },
     { logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), ...extras },
   );
   return Object.assign(server, {
