@@ -328,6 +328,31 @@ describe('Redis lost and back', { skip: redisMissing }, () => {
     }
   });
 
+  test('a socket opened while Redis is away is served at once, and closed with 1012 when Redis is back', async () => {
+    const redis = await RedisServer.start();
+    const cluster = await startNodes(redis.url);
+    const [a, b] = cluster.nodes as [Node, Node];
+    try {
+      const workshop = unique('w');
+      const ownerToken = owner(unique('u'));
+      const room = await createRoom(a.url, ownerToken, workshop);
+      await redis.stop();
+      await eventually(async () => (await api(a.url, 'GET', '/healthz', null)).status === 503, 'healthz 503 on A');
+      const during = TestSocket.chat(a, room.id, ownerToken);
+      assert.equal((await during.ready()).last_seq, 0);
+      during.send({ type: 'message', body: 'while Redis is away', client_id: 'c-away' });
+      assert.equal((await during.next('message')).message.seq, 1);
+      await redis.restart();
+      assert.equal((await during.closed).code, 1012);
+      const after = TestSocket.chat(b, room.id, admin(unique('a'), workshop));
+      assert.equal((await after.ready()).last_seq, 1);
+      await after.close();
+    } finally {
+      await cluster.stop();
+      await redis.stop();
+    }
+  });
+
   test('Redis unreachable at start: a clear error and exit status 2', async () => {
     const port = await freePort();
     const dir = tempDir();
