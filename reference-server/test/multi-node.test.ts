@@ -439,3 +439,55 @@ test('a message that never arrives: later ones are held back, not sent out of or
     await server.stop();
   }
 });
+
+const ownMongod = inProcesses && process.env.MONGOMS_SYSTEM_BINARY ? false : 'needs the MongoDB pass with MONGOMS_SYSTEM_BINARY (a replica set of its own to restart)';
+
+describe('the MongoDB primary restarted while clients send on two servers', { skip: redisMissing || ownMongod }, () => {
+  test('sends wait or retry: nothing lost, nothing doubled, both SDK views equal the store', async () => {
+    const { MongoMemoryReplSet } = await import('mongodb-memory-server-core');
+    const replSet = await MongoMemoryReplSet.create({ replSet: { count: 1, storageEngine: 'wiredTiger' } });
+    const redis = await RedisServer.start();
+    const mongoUri = new URL(replSet.getUri());
+    mongoUri.pathname = '/restart';
+    const unusedDataDir = tempDir();
+    const nodes = await Promise.all(
+      [0, 1].map(() =>
+        spawnServer([
+          ...['--mongodb-uri', mongoUri.toString(), '--data-dir', unusedDataDir],
+          ...['--port', '0', '--host', '127.0.0.1', '--jwt-secret', SECRET, '--redis-url', redis.url],
+        ]),
+      ),
+    );
+    const [a, b] = nodes as [(typeof nodes)[0], (typeof nodes)[0]];
+    const workshop = unique('w');
+    const ownerToken = owner(unique('u'));
+    const room = await createRoom(a.url, ownerToken, workshop);
+    const ownerRoom = sdk(a.url, ownerToken).room(room.id);
+    const adminRoom = sdk(b.url, admin(unique('a'), workshop)).room(room.id);
+    try {
+      await Promise.all([ownerRoom.connect(), adminRoom.connect()]);
+      const sends: Array<Promise<unknown>> = [];
+      for (let i = 0; i < 10; i++) sends.push(ownerRoom.send(`owner ${i}`), adminRoom.send(`admin ${i}`));
+      const primary = replSet.servers[0]!;
+      await primary.stop({ doCleanup: false });
+      for (let i = 10; i < 15; i++) sends.push(ownerRoom.send(`owner ${i}`), adminRoom.send(`admin ${i}`));
+      await primary.start(true);
+      await Promise.all(sends);
+      const rows = await stored(b.url, room.id, ownerToken);
+      assert.deepEqual(rows.map((m) => m.seq), range(30));
+      assert.equal(new Set(rows.map((m) => m.body)).size, 30);
+      const expected = rows.map((m) => ({ id: m.id, seq: m.seq, state: 'sent' }));
+      for (const r of [ownerRoom, adminRoom]) await eventually(() => view(r).length === 30, 'every message in the SDK view', 30_000);
+      assert.deepEqual(view(ownerRoom), expected);
+      assert.deepEqual(view(adminRoom), expected);
+    } finally {
+      ownerRoom.close();
+      adminRoom.close();
+      for (const node of nodes) node.child.kill('SIGTERM');
+      await Promise.all(nodes.map((node) => node.exited));
+      await redis.stop();
+      await replSet.stop();
+      rmSync(unusedDataDir, { recursive: true, force: true });
+    }
+  });
+});
