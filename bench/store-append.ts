@@ -1,0 +1,63 @@
+/**
+ * The SQLite store's append alone, without sockets: what the fan-out loop asks
+ * of it, 50 rooms with both sides sending, 100 appends per event-loop turn
+ * (one transaction). Prints wall time and CPU (user, system: the WAL writes)
+ * per append, for this checkout or another one (`--root DIR`), to tell the
+ * store's share of the server's cost per message from the rest.
+ *
+ *   node --import tsx bench/store-append.ts [--synchronous normal|full] [--turns 200] [--root DIR]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { SqliteStore as Store } from '../reference-server/src/store/sqlite.js';
+import { REPO_ROOT } from './server/processes.js';
+
+const { values: opts } = parseArgs({
+  options: {
+    synchronous: { type: 'string', default: 'normal' },
+    turns: { type: 'string', default: '200' },
+    root: { type: 'string' },
+  },
+});
+if (opts.synchronous !== 'full' && opts.synchronous !== 'normal') throw new Error('--synchronous is full or normal');
+const root = opts.root ? resolve(opts.root) : REPO_ROOT;
+const { SqliteStore } = (await import(pathToFileURL(join(root, 'reference-server/src/store/sqlite.ts')).href)) as {
+  SqliteStore: typeof Store;
+};
+const turns = Number(opts.turns);
+const ROOMS = 50;
+const BODY = 'The front brakes squeak when I stop at low speed; could you take a look on Tuesday? #';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'motoreach-bench-store-'));
+const store = new SqliteStore({ dataDir, synchronous: opts.synchronous });
+try {
+  const rooms: string[] = [];
+  for (let i = 0; i < ROOMS; i++) rooms.push((await store.createRoom({ user_id: `u-${i}`, workshop_id: `w-${i}`, title: `Room ${i}` })).id);
+  let n = 0;
+  const turn = () => {
+    n++;
+    return Promise.all(
+      rooms.flatMap((id, i) => [
+        store.appendMessage({ request_id: id, sender: { id: `u-${i}`, role: 'user', name: 'Owner' }, side: 'user', body: BODY + n, client_id: `p${2 * i}-${n}` }),
+        store.appendMessage({ request_id: id, sender: { id: `a-${i}`, role: 'workshop_admin', name: 'Admin' }, side: 'workshop', body: BODY + n, client_id: `p${2 * i + 1}-${n}` }),
+      ]),
+    );
+  };
+  for (let i = 0; i < 20; i++) await turn();
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  for (let i = 0; i < turns; i++) await turn();
+  const wallMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
+  const appends = turns * ROOMS * 2;
+  process.stdout.write(
+    `${root} synchronous=${opts.synchronous}: ${appends} appends, ${((wallMs * 1000) / appends).toFixed(1)} µs wall and ` +
+      `${((cpu.user + cpu.system) / appends).toFixed(1)} µs CPU per append (user ${(cpu.user / appends).toFixed(1)}, system ${(cpu.system / appends).toFixed(1)})\n`,
+  );
+} finally {
+  await store.close();
+  rmSync(dataDir, { recursive: true, force: true });
+}
