@@ -27,6 +27,12 @@ export interface Limits {
   /** Bytes a socket may have waiting to be sent before it is dropped as a slow consumer. */
   maxSendBufferBytes: number;
   heartbeatMs: number;
+  /**
+   * How long a room socket holds messages that arrived ahead of a missing seq
+   * (servers sharing Redis publish concurrent sends in commit-return order)
+   * before it is closed with 1012 to resynchronise.
+   */
+  seqGapMs: number;
 }
 
 export interface Config {
@@ -35,6 +41,8 @@ export interface Config {
   dataDir: string;
   jwt: JwtKey;
   mongodbUri: string | null;
+  /** Fan-out between servers over Redis; null: in-process (one server). */
+  redisUrl: string | null;
   /** `'*'` allows every origin (development mode only, unless set explicitly). */
   allowedOrigins: string[] | '*';
   /**
@@ -63,6 +71,7 @@ export const DEFAULT_LIMITS: Limits = {
   requestTimeoutMs: 10_000,
   maxSendBufferBytes: 4 * 1024 * 1024,
   heartbeatMs: 30_000,
+  seqGapMs: 3000,
 };
 
 export class ConfigError extends Error {
@@ -77,6 +86,7 @@ const SETTINGS = {
   'jwt-secret': 'JWT_SECRET',
   'jwt-public-key': 'JWT_PUBLIC_KEY',
   'mongodb-uri': 'MONGODB_URI',
+  'redis-url': 'REDIS_URL',
   'allowed-origins': 'ALLOWED_ORIGINS',
   'static-dir': 'STATIC_DIR',
   'sqlite-synchronous': 'SQLITE_SYNCHRONOUS',
@@ -190,6 +200,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     jwtSecret: value('jwt-secret'),
     jwtPublicKey: publicKey === undefined ? undefined : publicKeyFrom(publicKey),
     mongodbUri: value('mongodb-uri'),
+    redisUrl: value('redis-url'),
     allowedOrigins: rawOrigins === undefined ? undefined : origins(rawOrigins),
     dev: parsed.values.dev === true || env.DEV === '1' || env.DEV === 'true',
     staticDir: value('static-dir'),
@@ -208,6 +219,7 @@ export interface ServerOptions {
   /** PEM text of the RS256 public key. */
   jwtPublicKey?: string | undefined;
   mongodbUri?: string | undefined;
+  redisUrl?: string | undefined;
   allowedOrigins?: string[] | '*' | undefined;
   dev?: boolean;
   staticDir?: string | undefined;
@@ -238,6 +250,7 @@ export function resolveConfig(options: ServerOptions): Config {
     dataDir: resolve(options.dataDir ?? './data'),
     jwt,
     mongodbUri: options.mongodbUri ?? null,
+    redisUrl: options.redisUrl ?? null,
     allowedOrigins: options.allowedOrigins ?? (dev ? '*' : []),
     devTokenOrigins: options.allowedOrigins ?? 'localhost',
     dev,

@@ -13,6 +13,13 @@ import { openStore } from './store/open.js';
 import type { ChatStore } from './store/store.js';
 import { attachWebSockets } from './ws/upgrade.js';
 
+/** Redis when REDIS_URL is set (several servers), else in-process (one server). */
+async function openFanout(config: Config, logger: Logger): Promise<Fanout> {
+  if (!config.redisUrl) return new LocalFanout();
+  const { RedisFanout } = await import('./fanout/redis.js');
+  return RedisFanout.connect(config.redisUrl, logger);
+}
+
 export interface RunningServer {
   /** `http://host:port`, with the port actually bound. */
   readonly url: string;
@@ -35,8 +42,14 @@ export interface StartOptions {
 export async function startServer(options: Config | ServerOptions, extras: StartOptions = {}): Promise<RunningServer> {
   const config = 'jwt' in options ? (options as Config) : resolveConfig(options as ServerOptions);
   const logger = extras.logger ?? createLogger(config.logLevel);
-  const store = extras.store ?? (await openStore(config, logger));
-  const fanout = extras.fanout ?? new LocalFanout();
+  const fanout = extras.fanout ?? (await openFanout(config, logger));
+  let store: ChatStore;
+  try {
+    store = extras.store ?? (await openStore(config, logger));
+  } catch (error) {
+    await fanout.close();
+    throw error;
+  }
   const service = new ChatService(store, fanout, config.limits, (err, context) =>
     logger.error({ err, context }, 'background work failed'),
   );
@@ -45,7 +58,7 @@ export async function startServer(options: Config | ServerOptions, extras: Start
   const rateLimiter = new KeyedRateLimiter(config.limits.httpRateLimit / 60, Math.max(1, config.limits.httpRateLimit), clock);
   let ready = false;
 
-  const app = createApp({ config, service, verify, rateLimiter, logger, isReady: () => ready });
+  const app = createApp({ config, service, verify, rateLimiter, logger, isReady: () => ready, fanoutHealthy: () => fanout.healthy() });
   const drain = new HttpDrain();
   const { requestTimeoutMs } = config.limits;
   const server: Server = createHttpServer(
@@ -57,7 +70,7 @@ export async function startServer(options: Config | ServerOptions, extras: Start
     },
     drain.listener(app),
   );
-  const sockets = attachWebSockets(server, config, verify, { service, fanout, logger }, clock);
+  const sockets = attachWebSockets(server, config, verify, { service, fanout, logger, gapMs: config.limits.seqGapMs }, clock);
 
   try {
     await new Promise<void>((resolve, reject) => {
@@ -71,6 +84,7 @@ export async function startServer(options: Config | ServerOptions, extras: Start
     // Releases DATA_DIR's lock too, so that the embedding program may try again.
     await sockets.close();
     rateLimiter.close();
+    await fanout.close();
     await store.close();
     throw error;
   }
@@ -78,7 +92,7 @@ export async function startServer(options: Config | ServerOptions, extras: Start
   const { port } = server.address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  logger.info({ url, store: config.mongodbUri ? 'mongodb' : 'sqlite', dev: config.dev }, 'listening');
+  logger.info({ url, store: config.mongodbUri ? 'mongodb' : 'sqlite', fanout: config.redisUrl ? 'redis' : 'local', dev: config.dev }, 'listening');
 
   let closing: Promise<void> | null = null;
   const close = () => {

@@ -18,14 +18,31 @@ export interface FanoutEvent {
 
 export type FanoutListener = (event: FanoutEvent) => void;
 
+export interface Subscription {
+  /**
+   * Resolves once every event published to the group from then on, by any
+   * server, reaches the listener: state read after it is never older than the
+   * events that follow.
+   */
+  readonly ready: Promise<void>;
+  unsubscribe(): void;
+}
+
 /**
  * Groups of sockets that receive the same frames: one per room and one per
  * principal (a user, or a workshop's admins). The in-process layer serves one
- * server; a Redis layer with the same interface serves several.
+ * server; the Redis layer with the same interface serves several.
  */
 export interface Fanout {
-  subscribe(group: string, listener: FanoutListener): () => void;
+  /**
+   * `onMissed` is called when events of the group may have been lost on their
+   * way between servers (the link to Redis broke and is back): the subscriber
+   * must resynchronise from the store.
+   */
+  subscribe(group: string, listener: FanoutListener, onMissed: () => void): Subscription;
   publish(group: string, event: FanoutEvent): void;
+  /** False while events published here may not reach the other servers. */
+  healthy(): boolean;
   close(): Promise<void>;
 }
 

@@ -20,6 +20,8 @@ export interface HttpDeps {
   rateLimiter: KeyedRateLimiter;
   logger: Logger;
   isReady: () => boolean;
+  /** False while messages accepted here may not reach the other servers' sockets (Redis lost). */
+  fanoutHealthy: () => boolean;
 }
 
 declare module 'express-serve-static-core' {
@@ -68,7 +70,8 @@ export function createApp(deps: HttpDeps): express.Express {
   );
 
   app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
+    if (deps.fanoutHealthy()) res.json({ status: 'ok' });
+    else res.status(503).json({ status: 'degraded', fanout: 'unreachable' });
   });
   app.get('/readyz', (_req, res) => {
     const ready = deps.isReady();

@@ -10,6 +10,8 @@ import { type Clock, BurstDetector, type KeyedRateLimiter, TokenBucket } from '.
 export const CLOSE = {
   goingAway: 1001,
   policy: 1008,
+  /** Reconnect and resynchronise: this socket may have missed frames. Transient for clients. */
+  resync: 1012,
   unauthorized: 4401,
   forbidden: 4403,
   notFound: 4404,

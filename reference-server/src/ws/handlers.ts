@@ -5,7 +5,7 @@ import { type ChatService, unreadFrame } from '../chat/service.js';
 import { principalOf, type RoomState } from '../chat/types.js';
 import { type Fanout, type FanoutEvent, principalGroup, roomGroup } from '../fanout/fanout.js';
 import type { Logger } from '../logger.js';
-import { type ClientSocket, refusalCloseCode } from './client-socket.js';
+import { CLOSE, type ClientSocket, refusalCloseCode } from './client-socket.js';
 import { frameBytes } from './frame-bytes.js';
 import { decodeFrame, type IncomingFrame } from './frames.js';
 
@@ -13,6 +13,8 @@ export interface SocketDeps {
   service: ChatService;
   fanout: Fanout;
   logger: Logger;
+  /** How long a room socket waits for a missing seq before it is closed to resynchronise. */
+  gapMs: number;
 }
 
 const PONG = JSON.stringify({ type: 'pong' });
@@ -21,24 +23,65 @@ const PONG = JSON.stringify({ type: 'pong' });
  * Subscribes before the first frame is sent and holds what arrives until then,
  * so nothing published between reading the state and sending it is lost.
  * Messages up to the `ready` frame's last_seq reach the client through its
- * history fetch; those are dropped whenever they arrive, held or live (a store
- * may resolve an append, and so publish it, after a later read of last_seq).
+ * history fetch; those are dropped whenever they arrive, held or live.
+ *
+ * Messages then go out strictly by seq, each once: servers that share a
+ * fan-out publish concurrent appends in whatever order their commits return,
+ * so one that arrives early waits for the seqs before it. A gap that stays
+ * open for `gapMs` (its publisher died between commit and publish) or frames
+ * lost between servers close the socket with 1012: the client reconnects and
+ * fetches what it lacks from the store.
  */
-function subscribeHeld(socket: ClientSocket, fanout: Fanout, group: string) {
+function subscribeHeld(socket: ClientSocket, deps: SocketDeps, group: string) {
   let held: FanoutEvent[] | null = [];
-  let fetchedUpTo = 0;
-  const deliver = (event: FanoutEvent) => {
-    if (event.seq === undefined || event.seq > fetchedUpTo) socket.send(frameBytes(event));
+  let nextSeq = 0;
+  const early = new Map<number, FanoutEvent>();
+  let gapTimer: NodeJS.Timeout | undefined;
+  const resync = (why: string) => {
+    deps.logger.info({ user: socket.identity.id, group, why }, 'closing a socket to resynchronise');
+    socket.close(CLOSE.resync, 'missed frames: reconnect');
   };
-  const unsubscribe = fanout.subscribe(group, (event: FanoutEvent) => {
-    if (event.exceptSocket === socket.id) return;
-    if (held) held.push(event);
-    else deliver(event);
+  const deliver = (event: FanoutEvent) => {
+    if (event.seq === undefined || nextSeq === 0) {
+      socket.send(frameBytes(event));
+      return;
+    }
+    if (event.seq < nextSeq) return;
+    if (event.seq > nextSeq) {
+      early.set(event.seq, event);
+      gapTimer ??= setTimeout(() => resync(`seq ${nextSeq} did not arrive`), deps.gapMs);
+      return;
+    }
+    socket.send(frameBytes(event));
+    nextSeq += 1;
+    for (let next = early.get(nextSeq); next; next = early.get(nextSeq)) {
+      early.delete(nextSeq);
+      socket.send(frameBytes(next));
+      nextSeq += 1;
+    }
+    if (early.size === 0 && gapTimer) {
+      clearTimeout(gapTimer);
+      gapTimer = undefined;
+    }
+  };
+  const subscription = deps.fanout.subscribe(
+    group,
+    (event: FanoutEvent) => {
+      if (event.exceptSocket === socket.id) return;
+      if (held) held.push(event);
+      else deliver(event);
+    },
+    () => resync('fan-out between servers was interrupted'),
+  );
+  socket.ws.once('close', () => {
+    subscription.unsubscribe();
+    clearTimeout(gapTimer);
   });
-  socket.ws.once('close', unsubscribe);
   return {
-    release(lastSeq = 0) {
-      fetchedUpTo = lastSeq;
+    ready: subscription.ready,
+    /** `lastSeq`: the room's last seq as the `ready` frame told it; without it, frames go out as they come. */
+    release(lastSeq?: number) {
+      if (lastSeq !== undefined) nextSeq = lastSeq + 1;
       const events = held ?? [];
       held = null;
       for (const event of events) deliver(event);
@@ -76,7 +119,7 @@ export function refuse(socket: ClientSocket, error: unknown, logger: Logger): vo
 }
 
 export async function openChatSocket(socket: ClientSocket, requestId: string, deps: SocketDeps): Promise<void> {
-  const { service, fanout, logger } = deps;
+  const { service, logger } = deps;
   const { identity } = socket;
   let room: RoomState;
   let subscription: ReturnType<typeof subscribeHeld>;
@@ -84,7 +127,9 @@ export async function openChatSocket(socket: ClientSocket, requestId: string, de
   try {
     room = await service.authorize(identity, requestId);
     if (!socket.open) return;
-    subscription = subscribeHeld(socket, fanout, roomGroup(room.id));
+    subscription = subscribeHeld(socket, deps, roomGroup(room.id));
+    await subscription.ready;
+    if (!socket.open) return;
     state = (await service.store.getRoom(room.id)) ?? room;
   } catch (error) {
     refuse(socket, error, logger);
@@ -135,9 +180,11 @@ export async function openChatSocket(socket: ClientSocket, requestId: string, de
 }
 
 export async function openNotificationsSocket(socket: ClientSocket, deps: SocketDeps): Promise<void> {
-  const { service, fanout, logger } = deps;
-  const subscription = subscribeHeld(socket, fanout, principalGroup(principalOf(socket.identity)));
+  const { service, logger } = deps;
+  const subscription = subscribeHeld(socket, deps, principalGroup(principalOf(socket.identity)));
   try {
+    await subscription.ready;
+    if (!socket.open) return;
     socket.send(unreadFrame(await service.unread(socket.identity)));
   } catch (error) {
     refuse(socket, error, logger);

@@ -1,0 +1,493 @@
+/**
+ * Several reference servers, one conversation: fan-out over a real
+ * redis-server between servers that share one store.
+ *
+ * In the MongoDB pass the servers are separate processes on one database (the
+ * production shape), and one of them can be killed -9. In the SQLite pass two
+ * servers in this process share one open store: two processes cannot share a
+ * SQLite file (DATA_DIR's lock refuses the second, see docs/reference-server.md).
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { ChatClient, type Room } from '@motoreach/chat-client';
+import { Redis } from 'ioredis';
+import WS from 'ws';
+import type { FanoutEvent } from '../src/fanout/fanout.js';
+import { LocalFanout } from '../src/fanout/local.js';
+import type { ChatStore } from '../src/store/store.js';
+import { Balancer } from './helpers/balancer.js';
+import {
+  admin,
+  api,
+  createRoom,
+  eventually,
+  owner,
+  SECRET,
+  spawnServer,
+  startTestServer,
+  tempDir,
+  TestSocket,
+  unique,
+} from './helpers/harness.js';
+import { freePort, redisMissing, RedisServer } from './helpers/redis-server.js';
+import { dropTestDatabase, openTestStore, storeArgs, testStoreKind } from './helpers/test-store.js';
+
+const BIN = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
+const inProcesses = testStoreKind === 'mongodb';
+const UNLIMITED = { wsRateLimit: 0, wsUserRateLimit: 0, httpRateLimit: 0 };
+
+interface Node {
+  url: string;
+  wsUrl: string;
+  port: number;
+  /** SIGKILL: nothing drained, nothing closed cleanly. */
+  kill(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A store shared by servers in this process: each server closes its store on close, the test closes this one. */
+function unclosable(store: ChatStore): ChatStore {
+  return new Proxy(store, {
+    get(target, property) {
+      if (property === 'close') return async () => undefined;
+      const value = Reflect.get(target, property, target) as unknown;
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+/** `count` servers on one store and one Redis; `stop` stops them all and removes the store. */
+async function startNodes(redisUrl: string, count = 2): Promise<{ nodes: Node[]; stop: () => Promise<void> }> {
+  const dataDir = tempDir();
+  const nodes: Node[] = [];
+  let shared: ChatStore | undefined;
+  if (inProcesses) {
+    for (let i = 0; i < count; i++) {
+      const child = await spawnServer([
+        ...storeArgs(dataDir),
+        ...['--port', '0', '--host', '127.0.0.1', '--jwt-secret', SECRET, '--redis-url', redisUrl],
+        ...['--ws-rate-limit', '0', '--ws-user-rate-limit', '0', '--http-rate-limit', '0'],
+      ]);
+      const stopWith = async (signal: NodeJS.Signals) => {
+        if (child.child.exitCode === null && child.child.signalCode === null) child.child.kill(signal);
+        await child.exited;
+      };
+      nodes.push({ url: child.url, wsUrl: child.wsUrl, port: child.port, kill: () => stopWith('SIGKILL'), stop: () => stopWith('SIGTERM') });
+    }
+  } else {
+    shared = await openTestStore(dataDir);
+    for (let i = 0; i < count; i++) {
+      const server = await startTestServer({ redisUrl, limits: UNLIMITED }, { store: unclosable(shared) });
+      nodes.push({
+        url: server.url,
+        wsUrl: server.wsUrl,
+        port: server.port,
+        kill: () => Promise.reject(new Error('kill -9 needs server processes (the MongoDB pass)')),
+        stop: () => server.stop(),
+      });
+    }
+  }
+  return {
+    nodes,
+    async stop() {
+      await Promise.all(nodes.map((node) => node.stop()));
+      await shared?.close();
+      await dropTestDatabase(dataDir);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function sdk(baseUrl: string, token: string): ChatClient {
+  return new ChatClient({ baseUrl, token, WebSocket: WS, reconnect: { minDelayMs: 50, maxDelayMs: 500 } });
+}
+
+/** Every message of a room as the store holds it, page by page. */
+async function stored(baseUrl: string, roomId: string, token: string): Promise<Array<{ id: string; seq: number; client_id: string | null; body: string }>> {
+  const all: Array<{ id: string; seq: number; client_id: string | null; body: string }> = [];
+  for (let more = true; more; ) {
+    const page = await api(baseUrl, 'GET', `/api/service-requests/${roomId}/messages/?after=${all.at(-1)?.seq ?? 0}&limit=100`, token);
+    assert.equal(page.status, 200);
+    all.push(...page.body.messages);
+    more = page.body.has_more;
+  }
+  return all;
+}
+
+/** What an SDK room shows, as the store's rows would be: every message sent, by seq, once. */
+function view(room: Room) {
+  return room.messages.map((m) => ({ id: m.id, seq: m.seq, state: m.state }));
+}
+
+const seqsOf = (socket: TestSocket) => socket.of('message').map((f) => f.message.seq as number);
+const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+
+describe('several servers behind Redis', { skip: redisMissing }, () => {
+  let redis: RedisServer;
+  let cluster: Awaited<ReturnType<typeof startNodes>>;
+  let a: Node;
+  let b: Node;
+  const sockets: TestSocket[] = [];
+  const open = (socket: TestSocket) => (sockets.push(socket), socket);
+
+  before(async () => {
+    redis = await RedisServer.start();
+    cluster = await startNodes(redis.url);
+    [a, b] = cluster.nodes as [Node, Node];
+  });
+  after(async () => {
+    await Promise.all(sockets.map((s) => s.close()));
+    await cluster?.stop();
+    await redis?.stop();
+  });
+
+  test('chat, read receipts, notifications and unread snapshots cross between servers both ways', async () => {
+    const workshop = unique('w');
+    const ownerToken = owner(unique('u'));
+    const adminToken = admin(unique('a'), workshop);
+    const room = await createRoom(a.url, ownerToken, workshop);
+    const ownerChat = open(TestSocket.chat(a, room.id, ownerToken));
+    const ownerNotes = open(TestSocket.notifications(a, ownerToken));
+    const adminChat = open(TestSocket.chat(b, room.id, adminToken));
+    const adminNotes = open(TestSocket.notifications(b, adminToken));
+    await Promise.all([ownerChat, ownerNotes, adminChat, adminNotes].map((s) => s.ready()));
+
+    ownerChat.send({ type: 'message', body: 'Brakes squeak', client_id: 'c-1' });
+    const first = (await adminChat.next('message')).message;
+    assert.deepEqual([first.seq, first.body, first.client_id, first.sender.role], [1, 'Brakes squeak', 'c-1', 'user']);
+    const toWorkshop = await adminNotes.next('notification');
+    assert.deepEqual([toWorkshop.request_id, toWorkshop.message.seq, toWorkshop.unread], [room.id, 1, { count: 1, total: 1 }]);
+
+    const reply = await api(b.url, 'POST', `/api/service-requests/${room.id}/messages/`, adminToken, { body: 'Bring it Monday', client_id: 'c-2' });
+    assert.equal(reply.status, 201);
+    assert.equal((await ownerChat.next('message', (f) => f.message.seq === 2)).message.body, 'Bring it Monday');
+    const toOwner = await ownerNotes.next('notification');
+    assert.deepEqual([toOwner.message.seq, toOwner.unread], [2, { count: 1, total: 1 }]);
+
+    adminChat.send({ type: 'read' });
+    const receipt = await ownerChat.next('read');
+    assert.deepEqual([receipt.side, receipt.last_read_seq, receipt.read_cursors], ['workshop', 2, { user: 0, workshop: 2 }]);
+    const adminBadge = await adminNotes.until((frames) => frames.filter((f) => f.type === 'unread')[1], 'the snapshot after the read');
+    assert.deepEqual([adminBadge.total, adminBadge.rooms], [0, {}]);
+
+    const ownerRead = await api(a.url, 'POST', `/api/service-requests/${room.id}/messages/read/`, ownerToken, {});
+    assert.deepEqual(ownerRead.body, { read_cursors: { user: 2, workshop: 2 }, unread: 0 });
+    const back = await adminChat.next('read', (f) => f.side === 'user');
+    assert.deepEqual([back.last_read_seq, back.read_cursors], [2, { user: 2, workshop: 2 }]);
+    const ownerBadge = await ownerNotes.until((frames) => frames.filter((f) => f.type === 'unread')[1], 'the snapshot after the read');
+    assert.deepEqual([ownerBadge.total, ownerBadge.rooms], [0, {}]);
+
+    for (const socket of [ownerChat, adminChat]) assert.deepEqual(seqsOf(socket), [1, 2]);
+    assert.equal(ownerNotes.of('notification').length, 1);
+    assert.equal(adminNotes.of('notification').length, 1);
+  });
+
+  test('typing reaches the other server and is not echoed to its sender', async () => {
+    const workshop = unique('w');
+    const ownerToken = owner(unique('u'));
+    const room = await createRoom(a.url, ownerToken, workshop);
+    const typist = open(TestSocket.chat(a, room.id, ownerToken));
+    const reader = open(TestSocket.chat(b, room.id, admin(unique('a'), workshop)));
+    await Promise.all([typist.ready(), reader.ready()]);
+    typist.send({ type: 'typing', is_typing: true });
+    assert.equal((await reader.next('typing')).is_typing, true);
+    typist.send({ type: 'ping' });
+    await typist.next('pong');
+    assert.equal(typist.of('typing').length, 0);
+  });
+
+  test('one PUBLISH per event, and a server subscribes to a room only while one of its sockets is in it', async () => {
+    const workshop = unique('w');
+    const ownerToken = owner(unique('u'));
+    const room = await createRoom(a.url, ownerToken, workshop);
+    const channel = `motoreach:room:${room.id}`;
+    const probe = new Redis(redis.url);
+    const monitor = await probe.monitor();
+    const published: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args[0]?.toLowerCase() === 'publish' && args[1] === channel) published.push(args[2]!);
+    });
+    try {
+      const numsub = async () => Number(((await probe.pubsub('NUMSUB', channel)) as [string, number])[1]);
+      assert.equal(await numsub(), 0);
+      const onA = [open(TestSocket.chat(a, room.id, ownerToken)), open(TestSocket.chat(a, room.id, ownerToken))];
+      const onB = open(TestSocket.chat(b, room.id, admin(unique('a'), workshop)));
+      await Promise.all([...onA, onB].map((s) => s.ready()));
+      assert.equal(await numsub(), 2);
+
+      onA[0]!.send({ type: 'message', body: 'once', client_id: 'c-once' });
+      await Promise.all([...onA, onB].map((s) => s.next('message')));
+      await eventually(() => published.length > 0, 'the PUBLISH in MONITOR');
+      onA[0]!.send({ type: 'ping' });
+      await onA[0]!.next('pong');
+      assert.equal(published.length, 1);
+
+      await onB.close();
+      await eventually(async () => (await numsub()) === 1, 'server B to unsubscribe');
+      await Promise.all(onA.map((s) => s.close()));
+      await eventually(async () => (await numsub()) === 0, 'server A to unsubscribe');
+    } finally {
+      monitor.disconnect();
+      probe.disconnect();
+    }
+  });
+
+  test('the same client_id sent to both servers at once is stored once and broadcast once', async () => {
+    const workshop = unique('w');
+    const ownerToken = owner(unique('u'));
+    const room = await createRoom(a.url, ownerToken, workshop);
+    const watchers = [open(TestSocket.chat(a, room.id, ownerToken)), open(TestSocket.chat(b, room.id, admin(unique('a'), workshop)))];
+    await Promise.all(watchers.map((s) => s.ready()));
+    const path = `/api/service-requests/${room.id}/messages/`;
+    const answers = await Promise.all([a, b].map((node) => api(node.url, 'POST', path, ownerToken, { body: 'twice?', client_id: 'c-dup' })));
+    assert.deepEqual(answers.map((r) => r.status).sort(), [200, 201]);
+    assert.equal(answers[0]!.body.message.id, answers[1]!.body.message.id);
+    await api(a.url, 'POST', path, ownerToken, { body: 'next', client_id: 'c-next' });
+    for (const socket of watchers) {
+      await socket.next('message', (f) => f.message.seq === 2);
+      assert.deepEqual(seqsOf(socket), [1, 2]);
+    }
+    assert.deepEqual((await stored(b.url, room.id, ownerToken)).map((m) => m.client_id), ['c-dup', 'c-next']);
+  });
+
+  test('concurrent sends to one room from both servers: every socket gets seq 1..n in order, once', async () => {
+    const workshop = unique('w');
+    const ownerToken = owner(unique('u'));
+    const adminToken = admin(unique('a'), workshop);
+    const room = await createRoom(a.url, ownerToken, workshop);
+    const senderA = open(TestSocket.chat(a, room.id, ownerToken));
+    const senderB = open(TestSocket.chat(b, room.id, adminToken));
+    const watchers = [senderA, senderB, open(TestSocket.chat(a, room.id, adminToken)), open(TestSocket.chat(b, room.id, ownerToken))];
+    await Promise.all(watchers.map((s) => s.ready()));
+    const perSide = 60;
+    for (let i = 0; i < perSide; i++) {
+      senderA.send({ type: 'message', body: `a${i}`, client_id: `a-${i}` });
+      senderB.send({ type: 'message', body: `b${i}`, client_id: `b-${i}` });
+    }
+    for (const socket of watchers) {
+      await socket.until((frames) => frames.filter((f) => f.type === 'message').length >= 2 * perSide, 'every message', 20_000);
+      socket.send({ type: 'ping' });
+      await socket.next('pong');
+      assert.deepEqual(seqsOf(socket), range(2 * perSide));
+      assert.equal(socket.of('error').length, 0);
+    }
+    const rows = await stored(a.url, room.id, ownerToken);
+    assert.deepEqual(rows.map((m) => m.seq), range(2 * perSide));
+    assert.equal(new Set(rows.map((m) => m.client_id)).size, 2 * perSide);
+  });
+});
+
+describe('Redis lost and back', { skip: redisMissing }, () => {
+  test('healthz says so, sends still store, and both sides\u2019 SDK views end equal to the store', async () => {
+    const redis = await RedisServer.start();
+    const cluster = await startNodes(redis.url);
+    const [a, b] = cluster.nodes as [Node, Node];
+    const workshop = unique('w');
+    const ownerToken = owner(unique('u'));
+    const adminToken = admin(unique('a'), workshop);
+    const room = await createRoom(a.url, ownerToken, workshop);
+    const ownerClient = sdk(a.url, ownerToken);
+    const adminClient = sdk(b.url, adminToken);
+    const ownerRoom = ownerClient.room(room.id);
+    const adminRoom = adminClient.room(room.id);
+    try {
+      await Promise.all([ownerRoom.connect(), adminRoom.connect()]);
+      const exchange = async (round: string) => {
+        for (let i = 0; i < 5; i++) await Promise.all([ownerRoom.send(`${round} owner ${i}`), adminRoom.send(`${round} admin ${i}`)]);
+      };
+      await exchange('before');
+      await eventually(() => ownerRoom.messages.length === 10 && adminRoom.messages.length === 10, 'the first exchange on both sides');
+
+      const reconnects = [ownerRoom, adminRoom].map((r) => new Promise<void>((resolve) => r.on('status', (e) => e.status === 'reconnecting' && resolve())));
+      await redis.stop();
+      for (const node of [a, b]) {
+        await eventually(async () => (await api(node.url, 'GET', '/healthz', null)).status === 503, 'healthz 503');
+        assert.deepEqual((await api(node.url, 'GET', '/healthz', null)).body, { status: 'degraded', fanout: 'unreachable' });
+      }
+      await exchange('during');
+
+      await redis.restart();
+      for (const node of [a, b]) await eventually(async () => (await api(node.url, 'GET', '/healthz', null)).status === 200, 'healthz 200', 10_000);
+      await Promise.all(reconnects);
+      await exchange('after');
+
+      const rows = await stored(a.url, room.id, ownerToken);
+      assert.deepEqual(rows.map((m) => m.seq), range(30));
+      const expected = rows.map((m) => ({ id: m.id, seq: m.seq, state: 'sent' }));
+      for (const r of [ownerRoom, adminRoom]) await eventually(() => view(r).length === 30, 'every message in the SDK view', 10_000);
+      assert.deepEqual(view(ownerRoom), expected);
+      assert.deepEqual(view(adminRoom), expected);
+    } finally {
+      ownerRoom.close();
+      adminRoom.close();
+      await cluster.stop();
+      await redis.stop();
+    }
+  });
+
+  test('a socket opened while Redis is away is served at once, and closed with 1012 when Redis is back', async () => {
+    const redis = await RedisServer.start();
+    const cluster = await startNodes(redis.url);
+    const [a, b] = cluster.nodes as [Node, Node];
+    try {
+      const workshop = unique('w');
+      const ownerToken = owner(unique('u'));
+      const room = await createRoom(a.url, ownerToken, workshop);
+      await redis.stop();
+      await eventually(async () => (await api(a.url, 'GET', '/healthz', null)).status === 503, 'healthz 503 on A');
+      const during = TestSocket.chat(a, room.id, ownerToken);
+      assert.equal((await during.ready()).last_seq, 0);
+      during.send({ type: 'message', body: 'while Redis is away', client_id: 'c-away' });
+      assert.equal((await during.next('message')).message.seq, 1);
+      await redis.restart();
+      assert.equal((await during.closed).code, 1012);
+      const after = TestSocket.chat(b, room.id, admin(unique('a'), workshop));
+      assert.equal((await after.ready()).last_seq, 1);
+      await after.close();
+    } finally {
+      await cluster.stop();
+      await redis.stop();
+    }
+  });
+
+  test('Redis unreachable at start: a clear error and exit status 2', async () => {
+    const port = await freePort();
+    const dir = tempDir();
+    try {
+      const result = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', BIN, '--port', '0', '--data-dir', dir, '--jwt-secret', SECRET, '--redis-url', `redis://:hunter2@127.0.0.1:${port}`],
+        { encoding: 'utf8', timeout: 20_000 },
+      );
+      assert.equal(result.status, 2);
+      assert.equal(
+        result.stderr.trim(),
+        `motoreach-reference-server: cannot reach Redis at redis://:***@127.0.0.1:${port} (REDIS_URL): connect ECONNREFUSED 127.0.0.1:${port}`,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a server killed -9 while its clients send', { skip: redisMissing || (!inProcesses && 'needs server processes on one shared store: runs in the MongoDB pass') }, () => {
+  test('the clients reconnect through the load balancer to the other server: nothing lost, nothing doubled', async () => {
+    const redis = await RedisServer.start();
+    const cluster = await startNodes(redis.url);
+    const [a, b] = cluster.nodes as [Node, Node];
+    const balancer = await new Balancer([a.port, b.port]).listen();
+    const workshop = unique('w');
+    const ownerToken = owner(unique('u'));
+    const room = await createRoom(balancer.url, ownerToken, workshop);
+    const ownerRoom = sdk(balancer.url, ownerToken).room(room.id);
+    const adminRoom = sdk(balancer.url, admin(unique('a'), workshop)).room(room.id);
+    try {
+      await Promise.all([ownerRoom.connect(), adminRoom.connect()]);
+      const perSide = 20;
+      const sends: Array<Promise<unknown>> = [];
+      for (let i = 0; i < perSide; i++) {
+        sends.push(ownerRoom.send(`owner ${i}`), adminRoom.send(`admin ${i}`));
+        if (i === 5) await a.kill();
+      }
+      await Promise.all(sends);
+      const rows = await stored(b.url, room.id, ownerToken);
+      assert.deepEqual(rows.map((m) => m.seq), range(2 * perSide));
+      assert.equal(new Set(rows.map((m) => m.body)).size, 2 * perSide);
+      const expected = rows.map((m) => ({ id: m.id, seq: m.seq, state: 'sent' }));
+      for (const r of [ownerRoom, adminRoom]) await eventually(() => view(r).length === 2 * perSide, 'every message in the SDK view', 15_000);
+      assert.deepEqual(view(ownerRoom), expected);
+      assert.deepEqual(view(adminRoom), expected);
+    } finally {
+      ownerRoom.close();
+      adminRoom.close();
+      await balancer.close();
+      await cluster.stop();
+      await redis.stop();
+    }
+  });
+});
+
+/** Loses the publish of one seq, as a server killed between its commit and its publish would. */
+class LosingFanout extends LocalFanout {
+  constructor(private readonly lostSeq: number) {
+    super();
+  }
+
+  override publish(group: string, event: FanoutEvent): void {
+    if (event.seq !== this.lostSeq) super.publish(group, event);
+  }
+}
+
+test('a message that never arrives: later ones are held back, not sent out of order, and the socket closes with 1012 to resync', async () => {
+  const server = await startTestServer({ limits: { seqGapMs: 200 } }, { fanout: new LosingFanout(2) });
+  try {
+    const ownerToken = owner(unique('u'));
+    const room = await createRoom(server.url, ownerToken);
+    const socket = TestSocket.chat(server, room.id, ownerToken);
+    await socket.ready();
+    const path = `/api/service-requests/${room.id}/messages/`;
+    for (const body of ['one', 'two', 'three']) assert.equal((await api(server.url, 'POST', path, ownerToken, { body })).status, 201);
+    assert.equal((await socket.closed).code, 1012);
+    assert.deepEqual(seqsOf(socket), [1]);
+    const again = TestSocket.chat(server, room.id, ownerToken);
+    assert.equal((await again.ready()).last_seq, 3);
+    await again.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+const ownMongod = inProcesses && process.env.MONGOMS_SYSTEM_BINARY ? false : 'needs the MongoDB pass with MONGOMS_SYSTEM_BINARY (a replica set of its own to restart)';
+
+describe('the MongoDB primary restarted while clients send on two servers', { skip: redisMissing || ownMongod }, () => {
+  test('sends wait or retry: nothing lost, nothing doubled, both SDK views equal the store', async () => {
+    const { MongoMemoryReplSet } = await import('mongodb-memory-server-core');
+    const replSet = await MongoMemoryReplSet.create({ replSet: { count: 1, storageEngine: 'wiredTiger' } });
+    const redis = await RedisServer.start();
+    const mongoUri = new URL(replSet.getUri());
+    mongoUri.pathname = '/restart';
+    const unusedDataDir = tempDir();
+    const nodes = await Promise.all(
+      [0, 1].map(() =>
+        spawnServer([
+          ...['--mongodb-uri', mongoUri.toString(), '--data-dir', unusedDataDir],
+          ...['--port', '0', '--host', '127.0.0.1', '--jwt-secret', SECRET, '--redis-url', redis.url],
+        ]),
+      ),
+    );
+    const [a, b] = nodes as [(typeof nodes)[0], (typeof nodes)[0]];
+    const workshop = unique('w');
+    const ownerToken = owner(unique('u'));
+    const room = await createRoom(a.url, ownerToken, workshop);
+    const ownerRoom = sdk(a.url, ownerToken).room(room.id);
+    const adminRoom = sdk(b.url, admin(unique('a'), workshop)).room(room.id);
+    try {
+      await Promise.all([ownerRoom.connect(), adminRoom.connect()]);
+      const sends: Array<Promise<unknown>> = [];
+      for (let i = 0; i < 10; i++) sends.push(ownerRoom.send(`owner ${i}`), adminRoom.send(`admin ${i}`));
+      const primary = replSet.servers[0]!;
+      await primary.stop({ doCleanup: false });
+      for (let i = 10; i < 15; i++) sends.push(ownerRoom.send(`owner ${i}`), adminRoom.send(`admin ${i}`));
+      await primary.start(true);
+      await Promise.all(sends);
+      const rows = await stored(b.url, room.id, ownerToken);
+      assert.deepEqual(rows.map((m) => m.seq), range(30));
+      assert.equal(new Set(rows.map((m) => m.body)).size, 30);
+      const expected = rows.map((m) => ({ id: m.id, seq: m.seq, state: 'sent' }));
+      for (const r of [ownerRoom, adminRoom]) await eventually(() => view(r).length === 30, 'every message in the SDK view', 30_000);
+      assert.deepEqual(view(ownerRoom), expected);
+      assert.deepEqual(view(adminRoom), expected);
+    } finally {
+      ownerRoom.close();
+      adminRoom.close();
+      for (const node of nodes) node.child.kill('SIGTERM');
+      await Promise.all(nodes.map((node) => node.exited));
+      await redis.stop();
+      await replSet.stop();
+      rmSync(unusedDataDir, { recursive: true, force: true });
+    }
+  });
+});
