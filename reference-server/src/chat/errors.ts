@@ -41,6 +41,11 @@ export class ChatError extends Error {
   }
 }
 
+/** The wire form of an error answer (contract section 4). */
+export function errorBody(error: ChatError): { error: { code: ErrorCode; message: string } } {
+  return { error: { code: error.code, message: error.message } };
+}
+
 /** Long enough for a lock or a failover to clear; clients back off further on their own. */
 const RETRY_AFTER_SECONDS = 2;
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import helmet from 'helmet';
 import { bearerToken, signDevToken, type TokenVerifier } from '../auth.js';
-import { answerFor, ChatError, HTTP_STATUS } from '../chat/errors.js';
+import { answerFor, ChatError, errorBody, HTTP_STATUS } from '../chat/errors.js';
 import { devTokenInput, parse } from '../chat/schemas.js';
 import type { ChatService } from '../chat/service.js';
 import { callerKey, type Identity } from '../chat/types.js';
@@ -33,7 +33,7 @@ declare module 'express-serve-static-core' {
 
 function sendError(res: Response, error: ChatError): void {
   if (error.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(error.retryAfterSeconds));
-  res.status(HTTP_STATUS[error.code]).json({ error: { code: error.code, message: error.message } });
+  res.status(HTTP_STATUS[error.code]).json(errorBody(error));
 }
 
 export function createApp(deps: HttpDeps): express.Express {

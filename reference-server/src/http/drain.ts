@@ -1,6 +1,7 @@
 import type { RequestListener, Server, ServerResponse } from 'node:http';
+import { ChatError, errorBody, HTTP_STATUS } from '../chat/errors.js';
 
-const SHUTTING_DOWN = JSON.stringify({ error: { code: 'unavailable', message: 'the server is shutting down' } });
+const SHUTTING_DOWN = JSON.stringify(errorBody(new ChatError('unavailable', 'the server is shutting down')));
 
 /**
  * Lets an HTTP server stop while keep-alive clients keep sending. `server.close()`
@@ -19,7 +20,7 @@ export class HttpDrain {
   listener(app: RequestListener): RequestListener {
     return (req, res) => {
       if (this.#draining) {
-        res.writeHead(503, { 'Content-Type': 'application/json; charset=utf-8', 'Retry-After': '1', Connection: 'close' });
+        res.writeHead(HTTP_STATUS.unavailable, { 'Content-Type': 'application/json; charset=utf-8', 'Retry-After': '1', Connection: 'close' });
         res.end(SHUTTING_DOWN);
         return;
       }
