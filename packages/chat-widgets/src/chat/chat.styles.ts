@@ -258,6 +258,7 @@ export const chatStyles = css`
     align-items: start;
   }
   .msg.other {
+    max-inline-size: min(calc(80% + 2.25rem), 38.25rem);
     padding-inline-start: 2.25rem;
   }
   .msg.first {

@@ -16,14 +16,17 @@ export function initials(name: string | null | undefined): string {
   return (letter(first) + (last ? letter(last) : '')).toLocaleUpperCase();
 }
 
-/** A colour index that is the same for a person on every device and every render (FNV-1a of the person key). */
+/**
+ * A colour index that is the same for a person on every device and every render: FNV-1a of the
+ * person key, its high half folded into the low bits (which alone spread poorly over a few colours).
+ */
 export function avatarColor(person: Pick<Me, 'id' | 'role'>): number {
   let hash = 0x811c9dc5;
   for (const ch of personKey(person)) {
     hash ^= ch.codePointAt(0)!;
     hash = Math.imul(hash, 0x01000193);
   }
-  return (hash >>> 0) % AVATAR_COLORS;
+  return ((hash ^ (hash >>> 16)) >>> 0) % AVATAR_COLORS;
 }
 
 /** Decorative: the sender's name is in the text next to it (or announced with the message). */
