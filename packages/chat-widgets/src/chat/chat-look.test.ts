@@ -201,7 +201,8 @@ describe('<motoreach-chat> look', () => {
     const area = $(el, 'textarea') as HTMLTextAreaElement;
     area.style.setProperty('field-sizing', 'fixed');
     const supports = CSS.supports;
-    CSS.supports = (...args: [string, string?]) => (args[0] === 'field-sizing' ? false : supports.apply(CSS, args as [string, string]));
+    CSS.supports = ((property: string, value?: string) =>
+      property === 'field-sizing' ? false : value === undefined ? supports(property) : supports(property, value)) as typeof CSS.supports;
     try {
       const one = area.getBoundingClientRect().height;
       area.value = 'a\nb\nc';
