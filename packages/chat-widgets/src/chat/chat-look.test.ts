@@ -37,6 +37,16 @@ describe('<motoreach-chat> look', () => {
     await expect(el).to.be.accessible();
   });
 
+  it('asks for the request title only when no heading is given, and when the heading is removed', async () => {
+    const p = await pair('Mirror cracked');
+    clients.push(p.owner, p.admin);
+    const el = await fixture<MotoreachChat>(html`<motoreach-chat heading="My bike" .client=${p.owner} request-id=${p.room.id}></motoreach-chat>`);
+    await connected(el);
+    expect(text($(el, '.header .title'))).to.equal('My bike');
+    el.heading = null;
+    await waitFor(() => text($(el, '.header .title')) === 'Mirror cracked', 'the request title');
+  });
+
   it('says "Not connected" in the header without a room, and takes a slotted header instead of its own', async () => {
     const el = await fixture<MotoreachChat>(html`<motoreach-chat></motoreach-chat>`);
     expect($(el, '[part~="connection"]')!.dataset['state']).to.equal('closed');

@@ -117,6 +117,7 @@ export class MotoreachChat extends LitElement {
     send: (room, text) => this.send(room, text),
   });
   private room: Room | null = null;
+  private titleAsked: Room | null = null;
   private roomHandle: RoomHandle | null = null;
   private unsubscribe: Array<() => void> = [];
   private dividerPlaced = false;
@@ -175,6 +176,7 @@ export class MotoreachChat extends LitElement {
     if (signedInAgain || changed.has('client') || changed.has('baseUrl') || changed.has('token') || changed.has('requestId') || !this.room) {
       this.openRoom(signedInAgain);
     }
+    if (changed.has('heading')) this.fetchTitle();
   }
 
   override render(): TemplateResult {
@@ -270,19 +272,12 @@ export class MotoreachChat extends LitElement {
     this.dividerPlaced = false;
     this.typers = new Map();
     this.requestTitle = null;
+    this.titleAsked = null;
     this.peerFrom = null;
     this.banner.reset(handle?.room.status ?? 'idle');
     if (!handle || !client) return;
     const next = handle.room;
-    if (this.heading === null) {
-      // Only for the header: a room that cannot be read says why through `ready`, not here.
-      client.getRoom(next.requestId).then(
-        (detail) => {
-          if (this.room === next) this.requestTitle = detail.title;
-        },
-        () => {},
-      );
-    }
+    this.fetchTitle();
     const on = <K extends keyof RoomEvents>(type: K, handler: (e: RoomEvents[K]) => void) => this.unsubscribe.push(next.on(type, handler));
     on('change', (e) => this.messageWindow.setMessages(e.messages));
     on('message', (e) => this.onMessage(e.message, e.own));
@@ -321,6 +316,21 @@ export class MotoreachChat extends LitElement {
       (error: ChatError) => {
         if (this.room === next) this.onError(error);
       },
+    );
+  }
+
+  /** The request's title for the header, once per room opening, unless `heading` gives one. */
+  private fetchTitle(): void {
+    const client = this.holder.client;
+    const room = this.room;
+    if (!client || !room || this.heading !== null || this.titleAsked === room) return;
+    this.titleAsked = room;
+    // Only for the header: a room that cannot be read says why through `ready`, not here.
+    client.getRoom(room.requestId).then(
+      (detail) => {
+        if (this.room === room) this.requestTitle = detail.title;
+      },
+      () => {},
     );
   }
 
