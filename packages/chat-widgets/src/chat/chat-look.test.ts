@@ -1,5 +1,5 @@
 import { expect, fixture, html } from '@open-wc/testing';
-import { sendKeys } from '@web/test-runner-commands';
+import { emulateMedia, sendKeys } from '@web/test-runner-commands';
 import { ChatClient } from '@motoreach/chat-client';
 import '../index.js';
 import type { MotoreachChat } from './chat.js';
@@ -74,6 +74,30 @@ describe('<motoreach-chat> look', () => {
     expect(avatars.map((a) => a.dataset['color'])).to.deep.equal([colour, colour]);
     expect(avatars.every((a) => a.getAttribute('aria-hidden') === 'true')).to.equal(true);
     expect($$(el, '.msg.own [part~="avatar"]').length).to.equal(0);
+  });
+
+  it('shows three animated dots before "… is typing", hidden from screen readers, still with reduced motion', async () => {
+    const p = await pair();
+    clients.push(p.owner, p.admin);
+    const owner = await fixture<MotoreachChat>(html`<motoreach-chat .client=${p.owner} request-id=${p.room.id}></motoreach-chat>`);
+    const admin = await fixture<MotoreachChat>(html`<motoreach-chat .client=${p.admin} request-id=${p.room.id}></motoreach-chat>`);
+    await connected(owner);
+    await connected(admin);
+    const area = $(admin, 'textarea') as HTMLTextAreaElement;
+    area.value = 'We';
+    area.dispatchEvent(new Event('input'));
+    await waitFor(() => $(owner, '.typing .dots'), 'typing dots');
+    expect(text($(owner, '.typing'))).to.equal('Bruno is typing…');
+    const dots = $(owner, '.typing .dots')!;
+    expect(dots.getAttribute('aria-hidden')).to.equal('true');
+    expect(dots.children.length).to.equal(3);
+    expect(getComputedStyle(dots.children[0]!).animationName).to.equal('dot');
+    await emulateMedia({ reducedMotion: 'reduce' });
+    try {
+      expect(getComputedStyle(dots.children[0]!).animationName).to.equal('none');
+    } finally {
+      await emulateMedia({ reducedMotion: 'no-preference' });
+    }
   });
 
   it('makes initials and colours the same way everywhere', () => {

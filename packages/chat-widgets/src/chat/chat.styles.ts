@@ -409,6 +409,40 @@ export const chatStyles = css`
     font-size: 0.8125rem;
     font-style: italic;
   }
+  .dots {
+    display: inline-flex;
+    gap: 0.1875rem;
+    margin-inline-end: 0.375rem;
+    vertical-align: middle;
+  }
+  .dots span {
+    inline-size: 0.3125rem;
+    block-size: 0.3125rem;
+    border-radius: 50%;
+    background: currentColor;
+    animation: dot 1.2s infinite ease-in-out;
+  }
+  .dots span:nth-child(2) {
+    animation-delay: 0.2s;
+  }
+  .dots span:nth-child(3) {
+    animation-delay: 0.4s;
+  }
+  @keyframes dot {
+    0%,
+    60%,
+    100% {
+      opacity: 0.3;
+    }
+    30% {
+      opacity: 1;
+    }
+  }
+  @media (prefers-reduced-motion: reduce) {
+    .dots span {
+      animation: none;
+    }
+  }
   .notice {
     margin: 0;
     padding: 0.5rem 0.875rem;

@@ -249,10 +249,11 @@ export class MotoreachChat extends LitElement {
     return this.status === 'open' ? 'open' : 'closed';
   }
 
-  private renderTyping(): string {
+  private renderTyping(): TemplateResult | string {
     const names = [...this.typers.values()];
     if (names.length === 0) return '';
-    return names.length === 1 && names[0] ? this.s.typing(names[0]) : this.s.someoneTyping;
+    const text = names.length === 1 && names[0] ? this.s.typing(names[0]) : this.s.someoneTyping;
+    return html`<span class="dots" aria-hidden="true"><span></span><span></span><span></span></span>${text}`;
   }
 
   // --- the room -----------------------------------------------------------------------------
