@@ -65,7 +65,13 @@ class FakeRoom {
   }
 }
 
-const fakeClient = (room) => ({ room: () => room, notifications: () => ({ on: () => () => {}, unread: () => 0 }) });
+// The widget holds its room through openRoom() and asks for the request's title for its header.
+const fakeClient = (room) => ({
+  room: () => room,
+  openRoom: () => ({ room, ready: room.connect(), release() {} }),
+  getRoom: () => Promise.resolve({ id: 'r1', title: 'Front brake squeals' }),
+  notifications: () => ({ on: () => () => {}, unread: () => 0 }),
+});
 
 const stage = document.getElementById('stage');
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

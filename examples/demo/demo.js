@@ -1,6 +1,6 @@
 // The demo: each side signs in with a development token, shares one ChatClient between its badges
 // and its chat, lists its service requests, and chats. `?side=owner` or `?side=workshop` shows one
-// side only (one browser window per person); `?theme=dark|light` forces a theme.
+// side only (one browser window per person); `?theme=dark|light` forces a theme on the page and the widgets.
 import { ChatClient } from './motoreach-chat.min.js';
 
 const WORKSHOP = 'w-1';
@@ -13,6 +13,7 @@ const PEOPLE = {
 const params = new URLSearchParams(location.search);
 const only = params.get('side');
 const theme = params.get('theme');
+if (theme === 'dark' || theme === 'light') document.documentElement.dataset.theme = theme;
 
 async function devToken(identity) {
   const res = await fetch('/api/dev/token', {
@@ -32,7 +33,7 @@ class Side {
     this.selected = null;
     this.list = section.querySelector('.rooms');
     this.chat = section.querySelector('motoreach-chat');
-    this.title = section.querySelector('.room-title');
+    this.pick = section.querySelector('.pick');
     this.known = new Set();
     this.rooms = [];
     this.next = null;
@@ -92,7 +93,7 @@ class Side {
 
   select(room) {
     this.selected = room.id;
-    this.title.textContent = room.title;
+    this.pick.hidden = true;
     this.chat.requestId = room.id;
     this.chat.hidden = false;
     for (const b of this.list.querySelectorAll('button')) {

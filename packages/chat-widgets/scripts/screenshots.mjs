@@ -1,5 +1,5 @@
-// Regenerates docs/images/*.png from the demo: a short conversation, then the owner's widget in
-// light, dark and at a phone width, and the whole demo page. Run after `npm run build:standalone`.
+// Regenerates docs/images/*.png from the demo: a short conversation, then the demo page at 1280 px
+// (both sides) and the owner's side at 360 px, each light and dark. Run after `npm run build:standalone`.
 import { mkdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -35,27 +35,32 @@ try {
 
   const browser = await chromium.launch(chromiumOptions);
   try {
-    const shoot = async (name, { width, height, colorScheme, fullPage, query = '?side=owner' }) => {
+    // The whole page, as a visitor sees it: both sides at a desktop width (the workshop with the
+    // conversation open and read), the owner's side alone at a phone width.
+    const shoot = async (name, { width, height, colorScheme, query }) => {
       const context = await browser.newContext({ viewport: { width, height }, colorScheme, deviceScaleFactor: 1 });
       const page = await context.newPage();
       await page.goto(`${demo.url}/${query}`);
-      if (fullPage) {
-        await page.locator('.side[data-side="workshop"] .rooms button').first().click();
-        await page.locator('.side[data-side="workshop"] motoreach-chat .msg.other').last().waitFor();
+      const workshop = page.locator('.side[data-side="workshop"]');
+      if ((await workshop.count()) > 0) {
+        await workshop.locator('.rooms button').first().click();
+        await workshop.locator('motoreach-chat .msg.other').last().waitFor();
+        await page.locator('.side[data-side="owner"] motoreach-chat .msg.own[data-state="read"]').last().waitFor();
+      } else {
+        await page.locator('motoreach-chat .msg.own').last().waitFor();
+        await page.locator('motoreach-chat .header .title').waitFor();
       }
-      await page.locator(`motoreach-chat .msg.own[data-state="${fullPage ? 'read' : 'sent'}"]`).last().waitFor();
-      await page.locator('motoreach-chat .msg.other').last().waitFor();
-      await page.locator('motoreach-chat').first().evaluate((el) => el.updateComplete);
+      await page.locator('motoreach-chat .header .peer').first().waitFor();
       const file = `${out}${name}.png`;
-      if (fullPage) await page.screenshot({ path: file });
-      else await page.locator('motoreach-chat').screenshot({ path: file });
+      // A phone page is taller than the screen: all of it, the widget included.
+      await page.screenshot({ path: file, fullPage: width < 600 });
       console.log(`${name}.png ${(statSync(file).size / 1024).toFixed(0)} KB`);
       await context.close();
     };
-    await shoot('chat-light', { width: 1000, height: 760, colorScheme: 'light' });
-    await shoot('chat-dark', { width: 1000, height: 760, colorScheme: 'dark' });
-    await shoot('chat-mobile', { width: 360, height: 780, colorScheme: 'light' });
-    await shoot('demo', { width: 1280, height: 760, colorScheme: 'light', fullPage: true, query: '' });
+    await shoot('demo-1280-light', { width: 1280, height: 820, colorScheme: 'light', query: '' });
+    await shoot('demo-1280-dark', { width: 1280, height: 820, colorScheme: 'dark', query: '' });
+    await shoot('chat-360-light', { width: 360, height: 740, colorScheme: 'light', query: '?side=owner' });
+    await shoot('chat-360-dark', { width: 360, height: 740, colorScheme: 'dark', query: '?side=owner' });
   } finally {
     await browser.close();
   }

@@ -37,10 +37,11 @@ test('owner and workshop admin chat through the demo page, under a strict CSP', 
   await owner.goto(`${demo.url}/?side=owner`);
   await admin.goto(`${demo.url}/?side=workshop`);
   await admin.locator('.empty').waitFor({ state: 'visible' });
+  assert.equal(await admin.locator('.pick').textContent(), 'Pick a request from the list to read and answer it.');
 
   await owner.getByLabel('New service request for workshop w-1').fill('Front brake squeals');
   await owner.getByRole('button', { name: 'Create' }).click();
-  await owner.locator('.room-title', { hasText: 'Front brake squeals' }).waitFor();
+  await owner.locator('motoreach-chat .header .title', { hasText: 'Front brake squeals' }).waitFor();
   const ownerBox = owner.getByRole('textbox', { name: 'Write a message' });
   await ownerBox.waitFor();
   await ownerBox.fill('Hello, the front brake squeals when cold.');
@@ -53,6 +54,7 @@ test('owner and workshop admin chat through the demo page, under a strict CSP', 
   assert.equal(await item.locator('motoreach-badge').evaluate((b) => b.label), '1 unread message');
   assert.equal(await admin.locator('header motoreach-badge.total').evaluate((b) => b.unread), 1);
   await item.click();
+  await admin.locator('.pick').waitFor({ state: 'hidden' });
   await admin.locator('motoreach-chat .msg.other .bubble', { hasText: 'front brake squeals when cold' }).waitFor();
   await admin.waitForFunction(() => document.querySelector('header motoreach-badge.total').unread === 0);
   await admin.waitForFunction(() => document.querySelector('.rooms motoreach-badge').hidden === true);
@@ -63,7 +65,7 @@ test('owner and workshop admin chat through the demo page, under a strict CSP', 
 
   await owner.locator('motoreach-chat .msg.other .bubble', { hasText: 'Bring it in tomorrow at 9.' }).waitFor();
   await owner.locator('motoreach-chat .msg.own[data-state="read"]').waitFor();
-  assert.equal(await owner.locator('motoreach-chat .msg.own .state').textContent(), 'Read');
+  assert.equal(await owner.locator('motoreach-chat .msg.own .state .sr-only').textContent(), 'Read');
   assert.deepEqual(errors, []);
   for (const page of [owner, admin]) assert.deepEqual(await page.evaluate(() => window.__violations), []);
   assert.equal(await owner.evaluate(() => document.querySelectorAll('style').length), 0);
@@ -94,3 +96,71 @@ test('the request list comes a page at a time, most recent activity first, with 
   assert.deepEqual((await items.allTextContents()).slice(20, 22), [titles[1], titles[0]]);
   assert.equal(await admin.getByRole('button', { name: 'Older requests' }).isHidden(), true);
 });
+
+test('no request fails on load, and the favicon is served', async () => {
+  const page = await strictPage();
+  const failed = [];
+  page.on('response', (r) => {
+    if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`);
+  });
+  page.on('requestfailed', (r) => failed.push(`failed ${r.url()}`));
+  await page.goto(`${demo.url}/`);
+  await page.locator('.side[data-side="workshop"] .pick').waitFor();
+  await page.waitForLoadState('networkidle');
+  const icon = await page.evaluate(async () => {
+    const res = await fetch(document.querySelector('link[rel="icon"]').href);
+    return [res.status, res.headers.get('content-type')];
+  });
+  assert.deepEqual(icon, [200, 'image/svg+xml']);
+  assert.deepEqual(failed, []);
+});
+
+test('?theme=dark darkens the whole page, not only the widgets', async () => {
+  const context = await browser.newContext({ colorScheme: 'light' });
+  const page = await context.newPage();
+  await page.goto(`${demo.url}/?theme=dark`);
+  await page.locator('.side[data-side="workshop"] .pick').waitFor();
+  const colours = await page.evaluate(() => [
+    getComputedStyle(document.body).backgroundColor,
+    getComputedStyle(document.querySelector('.side')).backgroundColor,
+    getComputedStyle(document.body).color,
+    getComputedStyle(document.documentElement).colorScheme,
+  ]);
+  assert.deepEqual(colours, ['rgb(1, 4, 9)', 'rgb(13, 17, 23)', 'rgb(230, 237, 243)', 'dark']);
+  assert.equal(await page.locator('.side[data-side="workshop"] motoreach-chat').getAttribute('theme'), 'dark');
+  await context.close();
+});
+
+async function post(path, token, body) {
+  const res = await fetch(`${demo.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
+  assert.ok(res.ok, `${path}: ${res.status}`);
+  return res.json();
+}
+
+for (const width of [320, 360]) {
+  test(`nothing overflows sideways at ${width} px, with a conversation open`, async () => {
+    const { token } = await post('/api/dev/token', null, { sub: 'u-ana', role: 'user', name: 'Ana' });
+    const room = await post('/api/service-requests/', token, { workshop_id: 'w-1', title: `Rear shock absorber leaks oil after the long ride (${width})` });
+    await post(`/api/service-requests/${room.id}/messages/`, token, { body: 'Video: https://example.com/a/very/long/path/to/a/video/of/the/rear/shock', client_id: `wide-${width}` });
+    const context = await browser.newContext({ viewport: { width, height: 720 } });
+    const page = await context.newPage();
+    await page.goto(`${demo.url}/`);
+    await page.locator('.side[data-side="owner"] motoreach-chat .msg').first().waitFor();
+    await page.locator('.side[data-side="workshop"] .rooms button').first().click();
+    await page.locator('.side[data-side="workshop"] motoreach-chat .msg').first().waitFor();
+    const wide = await page.evaluate(() => {
+      const all = [...document.querySelectorAll('body *')];
+      for (const chat of document.querySelectorAll('motoreach-chat')) all.push(...chat.shadowRoot.querySelectorAll('*'));
+      return all
+        .filter((e) => e.getBoundingClientRect().right > innerWidth + 0.5 || e.getBoundingClientRect().left < -0.5)
+        .map((e) => `${e.tagName.toLowerCase()}.${e.className}`);
+    });
+    assert.deepEqual(wide, []);
+    assert.equal(await page.evaluate(() => document.documentElement.scrollWidth), width);
+    await context.close();
+  });
+}

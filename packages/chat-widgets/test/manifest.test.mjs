@@ -34,3 +34,13 @@ test('every path in the manifest is a shipped file under dist/', () => {
     assert.ok(existsSync(join(root, path)), `${path} exists`);
   }
 });
+
+test("the chat's header, avatars and new theme properties are in the manifest, for the generated framework types", () => {
+  const chat = manifest.modules.flatMap((m) => m.declarations).find((d) => d.tagName === 'motoreach-chat');
+  assert.deepEqual(chat.slots.map((s) => s.name), ['header']);
+  const parts = chat.cssParts.map((p) => p.name);
+  for (const part of ['header', 'avatar', 'connection', 'meta']) assert.ok(parts.includes(part), part);
+  const properties = chat.cssProperties.map((p) => p.name);
+  for (const property of ['--motoreach-log-bg', '--motoreach-online']) assert.ok(properties.includes(property), property);
+  assert.equal(chat.attributes.find((a) => a.name === 'heading')?.fieldName, 'heading');
+});

@@ -2,6 +2,7 @@ import { css } from 'lit';
 
 const light = css`
   --motoreach-bg: #ffffff;
+  --motoreach-log-bg: #f0f2f5;
   --motoreach-fg: #1b1f24;
   --motoreach-muted: #57606a;
   --motoreach-border: #d0d7de;
@@ -9,9 +10,10 @@ const light = css`
   --motoreach-accent-fg: #ffffff;
   --motoreach-own-bg: #0a58ca;
   --motoreach-own-fg: #ffffff;
-  --motoreach-other-bg: #eef1f4;
+  --motoreach-other-bg: #ffffff;
   --motoreach-other-fg: #1b1f24;
   --motoreach-danger: #b3261e;
+  --motoreach-online: #1a7f37;
   --motoreach-banner-bg: #fff4ce;
   --motoreach-banner-fg: #3d2e00;
   --motoreach-divider: #b3261e;
@@ -21,7 +23,8 @@ const light = css`
 `;
 
 const dark = css`
-  --motoreach-bg: #0d1117;
+  --motoreach-bg: #161b22;
+  --motoreach-log-bg: #0d1117;
   --motoreach-fg: #e6edf3;
   --motoreach-muted: #9da7b3;
   --motoreach-border: #3d444d;
@@ -29,9 +32,10 @@ const dark = css`
   --motoreach-accent-fg: #ffffff;
   --motoreach-own-bg: #1a5fd0;
   --motoreach-own-fg: #ffffff;
-  --motoreach-other-bg: #21262d;
+  --motoreach-other-bg: #262c36;
   --motoreach-other-fg: #e6edf3;
   --motoreach-danger: #ff7b72;
+  --motoreach-online: #3fb950;
   --motoreach-banner-bg: #3d2e00;
   --motoreach-banner-fg: #fff4ce;
   --motoreach-divider: #ff7b72;
@@ -42,17 +46,31 @@ const dark = css`
 
 // Defaults live on :host so a page overrides any of them with a plain rule on the element;
 // nothing here reaches the page, and nothing of the page's CSS but inherited properties reaches in.
+// Those inherited text properties are reset at the host, so that a page with, say, `text-align:
+// center` on its body (Vite's starter) does not centre the messages. Direction and language are
+// kept: they are the page's to give. The font comes from --motoreach-font.
 export const chatStyles = css`
   :host {
     ${light}
     --motoreach-font: 0.9375rem/1.4 system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif;
-    --motoreach-radius: 1rem;
+    --motoreach-radius: 1.125rem;
     --motoreach-chat-height: 30rem;
     display: block;
     block-size: var(--motoreach-chat-height);
     min-block-size: 12rem;
     contain: content;
     color-scheme: light;
+    text-align: start;
+    text-indent: 0;
+    text-transform: none;
+    text-shadow: none;
+    letter-spacing: normal;
+    word-spacing: normal;
+    white-space: normal;
+    word-break: normal;
+    overflow-wrap: normal;
+    hyphens: manual;
+    cursor: auto;
   }
   @media (prefers-color-scheme: dark) {
     :host(:not([theme='light'])) {
@@ -81,17 +99,106 @@ export const chatStyles = css`
     color: var(--motoreach-fg);
     font: var(--motoreach-font);
     border: 1px solid var(--motoreach-border);
-    border-radius: 0.5rem;
+    border-radius: 0.75rem;
     overflow: hidden;
   }
+  .header {
+    display: flex;
+    align-items: center;
+    gap: 0.625rem;
+    min-block-size: 3.5rem;
+    padding: 0.5rem 0.875rem;
+    background: var(--motoreach-bg);
+    border-block-end: 1px solid var(--motoreach-border);
+  }
+  .header .avatar {
+    inline-size: 2.5rem;
+    block-size: 2.5rem;
+    font-size: 0.9375rem;
+  }
+  .heading {
+    min-inline-size: 0;
+    line-height: 1.3;
+  }
+  .title {
+    overflow: hidden;
+    font-weight: 600;
+    white-space: nowrap;
+    text-overflow: ellipsis;
+  }
+  .subtitle {
+    display: flex;
+    flex-wrap: wrap;
+    align-items: center;
+    column-gap: 0.375rem;
+    color: var(--motoreach-muted);
+    font-size: 0.8125rem;
+  }
+  .peer + .connection::before {
+    content: '·' / '';
+    margin-inline-end: 0.375rem;
+  }
+  .dot {
+    display: inline-block;
+    inline-size: 0.5rem;
+    block-size: 0.5rem;
+    margin-inline-end: 0.3125rem;
+    border-radius: 50%;
+    background: var(--motoreach-muted);
+    vertical-align: 0.0625rem;
+  }
+  .connection[data-state='open'] .dot {
+    background: var(--motoreach-online);
+  }
+  .connection[data-state='closed'] .dot,
+  .connection[data-state='unreachable'] .dot,
+  .connection[data-state='offline'] .dot {
+    background: var(--motoreach-danger);
+  }
+  .avatar {
+    display: inline-grid;
+    place-items: center;
+    flex: none;
+    inline-size: 1.75rem;
+    block-size: 1.75rem;
+    border-radius: 50%;
+    color: #fff;
+    background: #455a64;
+    font-size: 0.6875rem;
+    font-weight: 600;
+    line-height: 1;
+    user-select: none;
+  }
+  .avatar[data-color='0'] {
+    background: #b3261e;
+  }
+  .avatar[data-color='1'] {
+    background: #8a4b00;
+  }
+  .avatar[data-color='2'] {
+    background: #2b7a30;
+  }
+  .avatar[data-color='3'] {
+    background: #00695c;
+  }
+  .avatar[data-color='4'] {
+    background: #0a58ca;
+  }
+  .avatar[data-color='5'] {
+    background: #5e35b1;
+  }
+  .avatar[data-color='6'] {
+    background: #ad1457;
+  }
   .banner {
-    padding: 0.375rem 0.75rem;
+    padding: 0.375rem 0.875rem;
     background: var(--motoreach-banner-bg);
     color: var(--motoreach-banner-fg);
     font-size: 0.875rem;
   }
   .log-area {
     position: relative;
+    background: var(--motoreach-log-bg);
     display: flex;
     flex: 1 1 auto;
     min-block-size: 0;
@@ -102,7 +209,7 @@ export const chatStyles = css`
     min-block-size: 0;
     overflow-y: auto;
     overflow-anchor: none;
-    padding-block: 0.5rem;
+    padding-block: 0.5rem 0.75rem;
     padding-inline: 0.75rem;
     overscroll-behavior: contain;
   }
@@ -118,11 +225,13 @@ export const chatStyles = css`
   }
   .day {
     align-self: center;
-    margin-block: 0.75rem 0.25rem;
-    padding: 0.125rem 0.625rem;
+    margin-block: 0.75rem 0.375rem;
+    padding: 0.1875rem 0.75rem;
     border-radius: 999px;
+    background: var(--motoreach-bg);
+    box-shadow: 0 1px 1px rgb(0 0 0 / 0.08);
     color: var(--motoreach-muted);
-    font-size: 0.8125rem;
+    font-size: 0.75rem;
     font-weight: 600;
   }
   .unread {
@@ -148,6 +257,10 @@ export const chatStyles = css`
     align-self: start;
     align-items: start;
   }
+  .msg.other {
+    max-inline-size: min(calc(80% + 2.25rem), 38.25rem);
+    padding-inline-start: 2.25rem;
+  }
   .msg.first {
     margin-block-start: 0.625rem;
   }
@@ -157,36 +270,63 @@ export const chatStyles = css`
   }
   .sender {
     margin-inline: 0.75rem;
+    margin-block-end: 0.125rem;
     color: var(--motoreach-muted);
-    font-size: 0.8125rem;
+    font-size: 0.75rem;
     font-weight: 600;
   }
+  .content {
+    position: relative;
+    display: flex;
+    flex-direction: column;
+    align-items: inherit;
+    max-inline-size: 100%;
+  }
+  .content > .avatar {
+    position: absolute;
+    inset-inline-start: -2.25rem;
+    inset-block-end: 0;
+  }
   .bubble {
-    padding: 0.4375rem 0.75rem;
+    max-inline-size: 100%;
+    padding: 0.375rem 0.625rem 0.4375rem 0.75rem;
     border-radius: var(--motoreach-radius);
     background: var(--motoreach-other-bg);
     color: var(--motoreach-other-fg);
+    box-shadow: 0 1px 1px rgb(0 0 0 / 0.08);
     white-space: pre-wrap;
     overflow-wrap: anywhere;
     word-break: normal;
+  }
+  /* Room on the last line for the time and ticks that .meta lays over it. */
+  .bubble::after {
+    content: attr(data-meta);
+    display: inline-block;
+    visibility: hidden;
+    margin-inline-start: 0.625rem;
+    font-size: 0.6875rem;
+    line-height: 1;
+  }
+  .own .bubble::after {
+    padding-inline-end: 1.125rem;
   }
   .own .bubble {
     background: var(--motoreach-own-bg);
     color: var(--motoreach-own-fg);
   }
   .msg:not(.first) .bubble {
-    border-start-start-radius: 0.25rem;
+    border-start-start-radius: 0.3125rem;
   }
   .msg:not(.last) .bubble {
-    border-end-start-radius: 0.25rem;
+    border-end-start-radius: 0.3125rem;
   }
   .own.msg:not(.first) .bubble {
     border-start-start-radius: var(--motoreach-radius);
-    border-start-end-radius: 0.25rem;
+    border-start-end-radius: 0.3125rem;
   }
   .own.msg:not(.last) .bubble {
     border-end-start-radius: var(--motoreach-radius);
-    border-end-end-radius: 0.25rem;
+    border-end-end-radius: 0.3125rem;
   }
   .bubble a {
     color: var(--motoreach-link-other);
@@ -196,15 +336,44 @@ export const chatStyles = css`
     color: var(--motoreach-link-own);
   }
   .meta {
+    position: absolute;
+    inset-inline-end: 0.625rem;
+    inset-block-end: 0.3125rem;
     display: flex;
-    gap: 0.375rem;
+    gap: 0.1875rem;
     align-items: center;
-    margin-inline: 0.5rem;
     color: var(--motoreach-muted);
-    font-size: 0.75rem;
+    font-size: 0.6875rem;
+    line-height: 1;
+    white-space: nowrap;
+  }
+  .own .meta {
+    color: var(--motoreach-own-fg);
+  }
+  .own .meta time {
+    opacity: 0.85;
+  }
+  .state {
+    display: inline-flex;
+  }
+  .state svg {
+    inline-size: 1rem;
+    block-size: 0.75rem;
+    fill: none;
+    stroke: currentColor;
+    stroke-width: 1.5;
+    stroke-linecap: round;
+    stroke-linejoin: round;
+  }
+  .msg.failed .bubble::after {
+    content: none;
   }
   .msg.failed .meta {
+    position: static;
+    gap: 0.375rem;
+    margin-block-start: 0.25rem;
     color: var(--motoreach-danger);
+    font-size: 0.75rem;
   }
   .msg.pending .bubble {
     opacity: 0.85;
@@ -218,7 +387,7 @@ export const chatStyles = css`
     border-radius: 999px;
     background: transparent;
     color: var(--motoreach-danger);
-    padding: 0 0.5rem;
+    padding: 0.125rem 0.5rem;
     font-size: 0.75rem;
   }
   .jump {
@@ -234,14 +403,50 @@ export const chatStyles = css`
   }
   .typing {
     min-block-size: 1.25rem;
+    background: var(--motoreach-log-bg);
     padding-inline: 0.875rem;
     color: var(--motoreach-muted);
     font-size: 0.8125rem;
     font-style: italic;
   }
+  .dots {
+    display: inline-flex;
+    gap: 0.1875rem;
+    margin-inline-end: 0.375rem;
+    vertical-align: middle;
+  }
+  .dots span {
+    inline-size: 0.3125rem;
+    block-size: 0.3125rem;
+    border-radius: 50%;
+    background: currentColor;
+    animation: dot 1.2s infinite ease-in-out;
+  }
+  .dots span:nth-child(2) {
+    animation-delay: 0.2s;
+  }
+  .dots span:nth-child(3) {
+    animation-delay: 0.4s;
+  }
+  @keyframes dot {
+    0%,
+    60%,
+    100% {
+      opacity: 0.3;
+    }
+    30% {
+      opacity: 1;
+    }
+  }
+  @media (prefers-reduced-motion: reduce) {
+    .dots span {
+      animation: none;
+    }
+  }
   .notice {
     margin: 0;
-    padding: 0.5rem 0.75rem;
+    padding: 0.5rem 0.875rem;
+    background: var(--motoreach-bg);
     color: var(--motoreach-danger);
     font-size: 0.875rem;
   }
@@ -249,47 +454,71 @@ export const chatStyles = css`
     display: grid;
     grid-template-columns: 1fr auto;
     grid-template-areas: 'input send' 'counter counter';
-    gap: 0.25rem 0.5rem;
-    padding: 0.5rem 0.75rem;
+    align-items: end;
+    gap: 0 0.5rem;
+    padding: 0.5rem 0.625rem;
+    background: var(--motoreach-bg);
     border-block-start: 1px solid var(--motoreach-border);
   }
   textarea {
     grid-area: input;
+    display: block;
+    inline-size: 100%;
     resize: none;
     min-block-size: 2.5rem;
-    max-block-size: 8rem;
-    padding: 0.5rem 0.75rem;
+    max-block-size: 8.5rem;
+    padding: 0.5625rem 1rem;
     border: 1px solid var(--motoreach-border);
-    border-radius: 0.75rem;
-    background: var(--motoreach-bg);
+    border-radius: 1.25rem;
+    background: var(--motoreach-log-bg);
     color: var(--motoreach-fg);
     font: inherit;
+    line-height: 1.4;
+    overflow-y: auto;
     field-sizing: content;
+  }
+  textarea::placeholder {
+    color: var(--motoreach-muted);
+    opacity: 1;
   }
   textarea:disabled {
     opacity: 0.6;
   }
   .send {
     grid-area: send;
-    align-self: end;
-    min-block-size: 2.5rem;
-    padding-inline: 1rem;
+    display: grid;
+    place-items: center;
+    inline-size: 2.5rem;
+    block-size: 2.5rem;
+    padding: 0;
     border: 0;
-    border-radius: 0.75rem;
+    border-radius: 50%;
     background: var(--motoreach-accent);
     color: var(--motoreach-accent-fg);
-    font-weight: 600;
+  }
+  .send svg {
+    inline-size: 1.25rem;
+    block-size: 1.25rem;
+    fill: currentColor;
+  }
+  :host(:dir(rtl)) .send svg {
+    transform: scaleX(-1);
   }
   .send:disabled {
     cursor: not-allowed;
-    opacity: 0.6;
+    opacity: 0.5;
   }
   .counter {
     grid-area: counter;
     justify-self: end;
+    padding-block-start: 0.25rem;
+    padding-inline-end: 3rem;
     color: var(--motoreach-muted);
     font-size: 0.75rem;
     font-variant-numeric: tabular-nums;
+  }
+  .counter:empty {
+    display: none;
   }
   .counter.over {
     color: var(--motoreach-danger);

@@ -98,7 +98,7 @@ describe('<motoreach-chat>', () => {
     expect(($(ownerEl, 'textarea') as HTMLTextAreaElement).value).to.equal('');
   });
 
-  it('shows "read" on the sender side once the other side has seen the message', async () => {
+  it('shows "read" (two ticks) on the sender side once the other side has seen the message', async () => {
     const p = await pair();
     clients.push(p.owner, p.admin);
     const { ownerEl, adminEl } = await sideBySide(p.owner, p.admin, p.room.id);
@@ -114,7 +114,8 @@ describe('<motoreach-chat>', () => {
     expect(e.detail.side).to.equal('workshop');
     expect(e.detail.lastReadSeq).to.equal(1);
     await waitFor(() => $(ownerEl, '.msg.own')!.dataset['state'] === 'read', 'read state shown');
-    expect($(ownerEl, '.msg.own .state')!.textContent!.trim()).to.equal('Read');
+    expect($(ownerEl, '.msg.own .state .sr-only')!.textContent!.trim()).to.equal('Read');
+    expect($$(ownerEl, '.msg.own .state svg path').length).to.equal(2);
   });
 
   it('renders hostile text as text, and auto-links only http(s) with rel=noopener', async () => {
@@ -154,7 +155,7 @@ describe('<motoreach-chat>', () => {
     await sendKeys({ press: 'Enter' });
     await sendKeys({ up: 'Shift' });
     await sendKeys({ type: 'second line' });
-    expect(($(el, '.counter')!.textContent ?? '').trim()).to.equal('22 / 4,000');
+    expect(($(el, '.counter')!.textContent ?? '').trim()).to.equal('');
     const sent = nextEvent<CustomEvent>(el, 'motoreach-message-sent');
     await sendKeys({ press: 'Enter' });
     expect((await sent).detail.message.body).to.equal('first line\nsecond line');
@@ -241,7 +242,7 @@ describe('<motoreach-chat>', () => {
     await expect(el).to.be.accessible();
     el.theme = 'dark';
     await el.updateComplete;
-    expect(getComputedStyle($(el, '.base')!).backgroundColor).to.equal('rgb(13, 17, 23)');
+    expect(getComputedStyle($(el, '.base')!).backgroundColor).to.equal('rgb(22, 27, 34)');
     await expect(el).to.be.accessible();
   });
 
@@ -305,12 +306,16 @@ describe('<motoreach-chat>', () => {
     clients.push(p.owner, p.admin);
     await seed(p.baseUrl, p.adminToken, p.room.id, 1);
     const el = await fixture<MotoreachChat>(
-      html`<motoreach-chat locale="de-DE" .strings=${{ send: 'Senden', composerLabel: 'Nachricht schreiben' }} .client=${p.owner} request-id=${p.room.id}></motoreach-chat>`,
+      html`<motoreach-chat locale="de-DE" max-length="1000" .strings=${{ send: 'Senden', composerLabel: 'Nachricht schreiben' }} .client=${p.owner} request-id=${p.room.id}></motoreach-chat>`,
     );
     await waitFor(() => $$(el, '.msg').length === 1, 'history');
     expect($(el, '.send')!.textContent!.trim()).to.equal('Senden');
     expect($(el, 'label')!.textContent).to.equal('Nachricht schreiben');
-    expect($(el, '.counter')!.textContent!.trim()).to.equal('0 / 4.000');
+    const area = $(el, 'textarea') as HTMLTextAreaElement;
+    area.value = 'x'.repeat(950);
+    area.dispatchEvent(new Event('input'));
+    await el.updateComplete;
+    expect($(el, '.counter')!.textContent!.trim()).to.equal('950 / 1.000');
     expect($(el, '.day')!.textContent!.trim()).to.equal('Heute');
     expect($(el, '.msg time')!.textContent!.trim()).to.match(/^\d\d:\d\d$/);
   });
@@ -332,7 +337,7 @@ describe('<motoreach-chat>', () => {
     const bg = () => getComputedStyle($(el, '.base')!).backgroundColor;
     await emulateMedia({ colorScheme: 'dark' });
     try {
-      expect(bg()).to.equal('rgb(13, 17, 23)');
+      expect(bg()).to.equal('rgb(22, 27, 34)');
       el.theme = 'light';
       await el.updateComplete;
       expect(bg()).to.equal('rgb(255, 255, 255)');

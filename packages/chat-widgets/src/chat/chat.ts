@@ -10,6 +10,7 @@ import { defaultChatStrings, type ChatStrings } from '../shared/strings.js';
 import { srOnly } from '../shared/styles.js';
 import { formatNumber } from '../shared/time.js';
 import { chatStyles } from './chat.styles.js';
+import { renderHeader, type HeaderConnection } from './chat-header.js';
 import { Composer } from './composer.js';
 import { ConnectionBanner } from './connection-banner.js';
 import { renderRow, type RowContext } from './message-row.js';
@@ -22,7 +23,11 @@ const TYPING_EXPIRE_MS = 6000;
  * The conversation of one service request: history, live messages, read state, typing, and a composer.
  *
  * @tag motoreach-chat
+ * @slot header - Replaces the header's content (title, the other side's name, the connection state).
  * @csspart base - The whole widget.
+ * @csspart header - The bar above the messages (hide it with `display: none` if the page has its own).
+ * @csspart avatar - An initials avatar: in the header, and beside the last message of each run of the other side's.
+ * @csspart connection - The header's connection state (a dot and a word); `data-state` says which.
  * @csspart banner - The connection banner (connecting, reconnecting, can't reach the server, offline); `data-state` says which.
  * @csspart log - The scrolling message list (role="log").
  * @csspart day-separator - A day heading between messages.
@@ -30,7 +35,7 @@ const TYPING_EXPIRE_MS = 6000;
  * @csspart message - A message (also `message-own` or `message-other`).
  * @csspart sender - The sender's name above the first message of a group.
  * @csspart bubble - The message text.
- * @csspart meta - Time and delivery state under a bubble.
+ * @csspart meta - Time and delivery ticks (one: sent, two: read), inside the bubble; below it when sending failed.
  * @csspart retry-button - Retry control of a failed message.
  * @csspart link - An auto-linked URL (with `linkify`).
  * @csspart jump-button - The "new messages" button shown when scrolled up.
@@ -43,7 +48,8 @@ const TYPING_EXPIRE_MS = 6000;
  * @cssprop --motoreach-chat-height - Height of the widget (default 30rem); or set `height` on the element.
  * @cssprop --motoreach-font - Font shorthand.
  * @cssprop --motoreach-radius - Bubble corner radius.
- * @cssprop --motoreach-bg - Background.
+ * @cssprop --motoreach-bg - Background of the header, the composer and the day separators.
+ * @cssprop --motoreach-log-bg - Background behind the bubbles.
  * @cssprop --motoreach-fg - Text colour.
  * @cssprop --motoreach-muted - Secondary text (times, names, counter).
  * @cssprop --motoreach-border - Borders.
@@ -53,6 +59,7 @@ const TYPING_EXPIRE_MS = 6000;
  * @cssprop --motoreach-own-fg - Text of own bubbles.
  * @cssprop --motoreach-other-bg - The other side's bubbles.
  * @cssprop --motoreach-other-fg - Text of the other side's bubbles.
+ * @cssprop --motoreach-online - The header's dot while connected.
  * @cssprop --motoreach-danger - Failed messages, errors, the over-limit counter.
  * @cssprop --motoreach-banner-bg - Connection banner background.
  * @cssprop --motoreach-banner-fg - Connection banner text.
@@ -77,6 +84,8 @@ export class MotoreachChat extends LitElement {
   @property() token: string | null = null;
   /** The service request whose conversation to show. */
   @property({ attribute: 'request-id' }) requestId: string | null = null;
+  /** The header's title; defaults to the request's title (fetched once per room). */
+  @property() heading: string | null = null;
   /** Character limit of the composer (Unicode code points, as the server counts). */
   @property({ attribute: 'max-length', type: Number }) maxLength = 4000;
   /** Turn http(s) URLs in messages into links (rel="noopener noreferrer"). */
@@ -93,6 +102,7 @@ export class MotoreachChat extends LitElement {
   @state() private typers = new Map<string, string>();
   @state() private announcement = '';
   @state() private dividerSeq: number | null = null;
+  @state() private requestTitle: string | null = null;
 
   private holder = new ClientHolder();
   private banner = new ConnectionBanner(this);
@@ -107,6 +117,7 @@ export class MotoreachChat extends LitElement {
     send: (room, text) => this.send(room, text),
   });
   private room: Room | null = null;
+  private titleAsked: Room | null = null;
   private roomHandle: RoomHandle | null = null;
   private unsubscribe: Array<() => void> = [];
   private dividerPlaced = false;
@@ -165,6 +176,7 @@ export class MotoreachChat extends LitElement {
     if (signedInAgain || changed.has('client') || changed.has('baseUrl') || changed.has('token') || changed.has('requestId') || !this.room) {
       this.openRoom(signedInAgain);
     }
+    if (changed.has('heading')) this.fetchTitle();
   }
 
   override render(): TemplateResult {
@@ -175,6 +187,7 @@ export class MotoreachChat extends LitElement {
     const row: RowContext = { strings: s, lang, room, dividerSeq: this.dividerSeq, linkify: this.linkify, retry: (m) => this.retry(m) };
     return html`
       <div part="base" class="base">
+        ${renderHeader({ strings: s, title: this.heading ?? this.requestTitle, peer: this.peer(), connection: this.headerConnection() })}
         ${room && !this.refusal ? this.banner.render(this.s, room.outboxSize, this.resolvedLocale) : nothing}
         <div class="log-area">
           <div
@@ -207,10 +220,40 @@ export class MotoreachChat extends LitElement {
     `;
   }
 
-  private renderTyping(): string {
+  private peerFrom: [readonly ChatMessage[], Me | null] | null = null;
+  private peerFound: Me | null = null;
+
+  /** The other side's latest writer: a scan of the messages, done again only when they change. */
+  private peer(): Me | null {
+    const messages = this.messageWindow.messages;
+    const me = this.room?.me ?? null;
+    if (messages !== this.peerFrom?.[0] || me !== this.peerFrom[1]) {
+      this.peerFrom = [messages, me ?? null];
+      let found: Me | null = null;
+      for (let i = messages.length - 1; i >= 0 && me; i--) {
+        const sender = messages[i]!.sender;
+        if (sender.role !== me.role) {
+          found = sender;
+          break;
+        }
+      }
+      this.peerFound = found;
+    }
+    return this.peerFound;
+  }
+
+  private headerConnection(): HeaderConnection | string {
+    if (this.refusal || !this.room) return 'closed';
+    const state = this.banner.state;
+    if (state !== 'hidden') return state;
+    return this.status === 'open' ? 'open' : 'closed';
+  }
+
+  private renderTyping(): TemplateResult | string {
     const names = [...this.typers.values()];
     if (names.length === 0) return '';
-    return names.length === 1 && names[0] ? this.s.typing(names[0]) : this.s.someoneTyping;
+    const text = names.length === 1 && names[0] ? this.s.typing(names[0]) : this.s.someoneTyping;
+    return html`<span class="dots" aria-hidden="true"><span></span><span></span><span></span></span>${text}`;
   }
 
   // --- the room -----------------------------------------------------------------------------
@@ -229,9 +272,13 @@ export class MotoreachChat extends LitElement {
     this.dividerSeq = null;
     this.dividerPlaced = false;
     this.typers = new Map();
+    this.requestTitle = null;
+    this.titleAsked = null;
+    this.peerFrom = null;
     this.banner.reset(handle?.room.status ?? 'idle');
-    if (!handle) return;
+    if (!handle || !client) return;
     const next = handle.room;
+    this.fetchTitle();
     const on = <K extends keyof RoomEvents>(type: K, handler: (e: RoomEvents[K]) => void) => this.unsubscribe.push(next.on(type, handler));
     on('change', (e) => this.messageWindow.setMessages(e.messages));
     on('message', (e) => this.onMessage(e.message, e.own));
@@ -270,6 +317,21 @@ export class MotoreachChat extends LitElement {
       (error: ChatError) => {
         if (this.room === next) this.onError(error);
       },
+    );
+  }
+
+  /** The request's title for the header, once per room opening, unless `heading` gives one. */
+  private fetchTitle(): void {
+    const client = this.holder.client;
+    const room = this.room;
+    if (!client || !room || this.heading !== null || this.titleAsked === room) return;
+    this.titleAsked = room;
+    // Only for the header: a room that cannot be read says why through `ready`, not here.
+    client.getRoom(room.requestId).then(
+      (detail) => {
+        if (this.room === room) this.requestTitle = detail.title;
+      },
+      () => {},
     );
   }
 

@@ -6,6 +6,8 @@ import { formatNumber } from '../shared/time.js';
 /** At most one `typing: true` per interval; `typing: false` after this much idle time. */
 const TYPING_THROTTLE_MS = 3000;
 const TYPING_IDLE_MS = 4000;
+/** The counter shows from this share of the limit on: below it, it is noise. */
+const COUNTER_FROM = 0.9;
 
 // The server limits bodies in code points, so an emoji counts once, as the reader sees it.
 const codePoints = (s: string): number => {
@@ -37,6 +39,7 @@ export class Composer {
   private draftText = '';
   private typingSentAt = 0;
   private typingIdle: ReturnType<typeof setTimeout> | undefined;
+  private composing = false;
 
   constructor(
     private readonly host: ComposerHost,
@@ -72,6 +75,7 @@ export class Composer {
     const used = codePoints(this.draft);
     const maxLength = this.host.maxLength;
     const over = used - maxLength;
+    const counter = over > 0 ? s.tooLong(over, formatNumber(over, lang)) : used >= maxLength * COUNTER_FROM ? s.charactersUsed(formatNumber(used, lang), formatNumber(maxLength, lang)) : '';
     return html`
       ${refused ? html`<p part="notice" class="notice" id="notice">${refusalText(this.options.refusal(), s)}</p>` : nothing}
       <form part="composer" class="composer" @submit=${this.onSubmit}>
@@ -87,13 +91,14 @@ export class Composer {
           ?disabled=${refused}
           @input=${this.onInput}
           @keydown=${this.onKeyDown}
+          @compositionstart=${this.onComposition}
+          @compositionend=${this.onComposition}
         ></textarea>
         <button part="send-button" class="send" type="submit" ?disabled=${refused || over > 0 || this.draft.trim() === ''}>
-          ${s.send}
+          <svg viewBox="0 0 24 24" aria-hidden="true"><path d="M3.4 20.4 21 12 3.4 3.6 3.4 10l12.6 2-12.6 2z" /></svg
+          ><span class="sr-only">${s.send}</span>
         </button>
-        <span part="counter" class="counter ${over > 0 ? 'over' : ''}" id="counter">
-          ${over > 0 ? s.tooLong(over, formatNumber(over, lang)) : s.charactersUsed(formatNumber(used, lang), formatNumber(maxLength, lang))}
-        </span>
+        <span part="counter" class="counter ${over > 0 ? 'over' : ''}" id="counter">${counter}</span>
       </form>
     `;
   }
@@ -110,6 +115,7 @@ export class Composer {
 
   private onInput = (e: Event): void => {
     this.draft = (e.target as HTMLTextAreaElement).value;
+    this.fit();
     const room = this.options.room();
     if (!room || this.options.refusal()) return;
     clearTimeout(this.typingIdle);
@@ -125,8 +131,14 @@ export class Composer {
     this.typingIdle = setTimeout(() => this.stopTyping(), TYPING_IDLE_MS);
   };
 
+  // An input method (Japanese, Chinese, Korean…) confirms a candidate with Enter: that Enter is not
+  // a send. Safari reports it after compositionend, with only keyCode 229 to tell it.
+  private onComposition = (e: CompositionEvent): void => {
+    this.composing = e.type === 'compositionstart';
+  };
+
   private onKeyDown = (e: KeyboardEvent): void => {
-    if (e.key !== 'Enter' || e.shiftKey || e.isComposing) return;
+    if (e.key !== 'Enter' || e.shiftKey || e.isComposing || this.composing || e.keyCode === 229) return;
     e.preventDefault();
     this.send();
   };
@@ -144,8 +156,17 @@ export class Composer {
     this.draft = '';
     const textarea = this.textarea;
     if (textarea) textarea.value = '';
+    this.fit();
     this.stopTyping();
     this.options.send(room, text);
+  }
+
+  /** Grows the text area with its lines, up to its max-height (the styles'), where `field-sizing` does not. */
+  private fit(): void {
+    const textarea = this.textarea;
+    if (!textarea || CSS.supports('field-sizing', 'content')) return;
+    textarea.style.height = 'auto';
+    textarea.style.height = `${textarea.scrollHeight + textarea.offsetHeight - textarea.clientHeight}px`;
   }
 }
 

@@ -1,5 +1,6 @@
 import { html, nothing, type TemplateResult } from 'lit';
 import type { ChatMessage, Room } from '@motoreach/chat-client';
+import { renderAvatar } from '../shared/avatar.js';
 import { renderBody } from '../shared/linkify.js';
 import type { ChatStrings } from '../shared/strings.js';
 import { samePerson } from '../shared/person.js';
@@ -59,17 +60,11 @@ export function renderRow(m: ChatMessage, prev: ChatMessage | undefined, next: C
   const first = newDay || !prev || !samePerson(prev.sender, m.sender) || t.ms - prevT.ms > GROUP_MS;
   const last = !next || !nextT || !samePerson(next.sender, m.sender) || nextT.day !== t.day || nextT.ms - t.ms > GROUP_MS;
   const divider = ctx.dividerSeq !== null && m.seq === ctx.dividerSeq;
-  let stateText = '';
   let state: string = m.state;
-  if (own) {
-    if (m.state === 'failed') stateText = s.stateFailed;
-    else if (m.state === 'pending') stateText = s.statePending;
-    else if (room?.isReadByOtherSide(m)) {
-      state = 'read';
-      stateText = s.stateRead;
-    } else stateText = s.stateSent;
-  }
+  if (own && m.state === 'sent' && room?.isReadByOtherSide(m)) state = 'read';
   const name = own ? s.you : (m.sender.name ?? s.unknownSender);
+  // The bubble reserves room for the time (and ticks) on its last line, through `data-meta`, so the
+  // meta can sit inside it as in a messenger; a failed message keeps its meta and retry control below.
   return html`<div class="row" data-key=${messageKey(m)}>
     ${newDay ? html`<div part="day-separator" class="day">${formatDay(t.date, lang)}</div>` : nothing}
     ${divider ? html`<div part="unread-divider" class="unread">${s.unreadDivider}</div>` : nothing}
@@ -80,14 +75,32 @@ export function renderRow(m: ChatMessage, prev: ChatMessage | undefined, next: C
       data-seq=${m.seq ?? ''}
     >
       ${first && !own ? html`<div part="sender" class="sender">${name}</div>` : nothing}
-      <div part="bubble" class="bubble" data-key=${messageKey(m)}>${first && own ? html`<span class="sr-only">${name}: </span>` : nothing}${renderBody(m.body, ctx.linkify)}</div>
-      <div part="meta" class="meta">
-        <time datetime=${m.created_at} title=${t.full}>${t.time}</time>
-        ${stateText ? html`<span class="state">${stateText}</span>` : nothing}
-        ${m.state === 'failed'
-          ? html`<button part="retry-button" class="retry" type="button" @click=${() => ctx.retry(m)}>${s.retry}</button>`
-          : nothing}
+      <div class="content">
+        ${last && !own ? renderAvatar(m.sender) : nothing}
+        <div part="bubble" class="bubble" data-key=${messageKey(m)} data-meta=${t.time}>${first && own ? html`<span class="sr-only">${name}: </span>` : nothing}${renderBody(m.body, ctx.linkify)}</div>
+        <div part="meta" class="meta">
+          <time datetime=${m.created_at} title=${t.full}>${t.time}</time>
+          ${own ? renderState(state, s) : nothing}
+          ${m.state === 'failed'
+            ? html`<button part="retry-button" class="retry" type="button" @click=${() => ctx.retry(m)}>${s.retry}</button>`
+            : nothing}
+        </div>
       </div>
     </div>
   </div>`;
+}
+
+// One tick: stored by the server; two: read by the other side; a clock while waiting. The glyphs are
+// decorative, the words are for screen readers; a failure stays spelled out, next to its retry.
+const tick = 'M1.5 6.5l3 3L11 2.5';
+const glyphs: Record<string, TemplateResult> = {
+  pending: html`<svg viewBox="0 0 16 12" aria-hidden="true"><circle cx="8" cy="6" r="4.75" /><path d="M8 3.5V6l1.75 1.25" /></svg>`,
+  sent: html`<svg viewBox="0 0 16 12" aria-hidden="true"><path d=${tick} /></svg>`,
+  read: html`<svg viewBox="0 0 16 12" aria-hidden="true"><path d=${tick} /><path d="M7.5 9.5L14 2.5" /></svg>`,
+};
+
+function renderState(state: string, s: ChatStrings): TemplateResult {
+  if (state === 'failed') return html`<span class="state">${s.stateFailed}</span>`;
+  const text = state === 'pending' ? s.statePending : state === 'read' ? s.stateRead : s.stateSent;
+  return html`<span class="state" data-ticks=${state}>${glyphs[state] ?? glyphs['sent']}<span class="sr-only">${text}</span></span>`;
 }

@@ -236,12 +236,14 @@ export class MessageWindow implements ReactiveController {
   }
 
   // The anchor is a bubble: day separators, sender names and group spacing above it change as older messages load.
+  // Measured against the log's box rather than by offsetTop, which a positioned wrapper in the row would change.
   private captureAnchor(): Anchor | null {
     const log = this.log;
     if (!log) return null;
-    const top = log.scrollTop;
+    const top = log.getBoundingClientRect().top;
     for (const msg of log.querySelectorAll<HTMLElement>('.bubble')) {
-      if (msg.offsetTop + msg.offsetHeight > top) return { key: msg.dataset['key'] ?? '', offset: msg.offsetTop - top };
+      const box = msg.getBoundingClientRect();
+      if (box.bottom > top) return { key: msg.dataset['key'] ?? '', offset: box.top - top };
     }
     return null;
   }
@@ -249,7 +251,7 @@ export class MessageWindow implements ReactiveController {
   private restoreAnchor(anchor: Anchor): void {
     const log = this.log;
     const msg = log?.querySelector<HTMLElement>(`.bubble[data-key="${CSS.escape(anchor.key)}"]`);
-    if (log && msg) log.scrollTop = msg.offsetTop - anchor.offset;
+    if (log && msg) log.scrollTop += msg.getBoundingClientRect().top - log.getBoundingClientRect().top - anchor.offset;
   }
 
   private observeLastRow(): void {

@@ -22,6 +22,13 @@ export interface ChatStrings {
   typing: (name: string) => string;
   someoneTyping: string;
   connecting: string;
+  /** The header's connection state: the socket is open. */
+  connectionOpen: string;
+  connectionReconnecting: string;
+  connectionOffline: string;
+  connectionUnreachable: string;
+  /** Not connected: not configured, refused, or given up. */
+  connectionClosed: string;
   reconnecting: (waiting: number, formatted: string) => string;
   offline: (waiting: number, formatted: string) => string;
   /** Connecting keeps failing on a fault that passes (network, server unavailable): the SDK retries. */
@@ -62,6 +69,11 @@ export const defaultChatStrings: ChatStrings = {
   typing: (name) => `${name} is typing…`,
   someoneTyping: 'Someone is typing…',
   connecting: 'Connecting…',
+  connectionOpen: 'Connected',
+  connectionReconnecting: 'Reconnecting…',
+  connectionOffline: 'Offline',
+  connectionUnreachable: "Can't reach the server",
+  connectionClosed: 'Not connected',
   reconnecting: (n, f) => `Reconnecting…${waiting(n, f)}`,
   offline: (n, f) => `You are offline.${waiting(n, f)}`,
   unreachable: (n, f) => `Can't reach the chat server. Retrying…${waiting(n, f)}`,
