@@ -41,6 +41,8 @@ export function isParticipant(identity: Identity, room: Room): boolean {
 }
 
 function preview(body: string): string {
+  // Fewer UTF-16 units than the limit are fewer code points too: most bodies need no walk.
+  if (body.length <= PREVIEW_CHARS) return body;
   let out = '';
   let n = 0;
   for (const ch of body) {
