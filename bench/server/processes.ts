@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -22,7 +22,18 @@ export function isReferenceServer(key: VariantKey): boolean {
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BASELINE = fileURLToPath(new URL('./baseline.ts', import.meta.url));
 const GC_HOOK = pathToFileURL(fileURLToPath(new URL('./gc-hook.ts', import.meta.url))).href;
-const REFERENCE_BIN_IN_REPO = 'reference-server/src/bin.ts';
+/** The published CLI, as `tsc` builds it: what users run, without a TypeScript loader's wrappers in the hot path. */
+const REFERENCE_BIN_IN_REPO = 'reference-server/dist/bin.js';
+const built = new Set<string>();
+
+/** Builds the reference server of the checkout at `root` once per bench run, so it runs what its source says. */
+function buildReferenceServer(root: string): string {
+  if (!built.has(root)) {
+    execFileSync('npm', ['run', 'build', '--silent'], { cwd: join(root, 'reference-server'), stdio: 'inherit' });
+    built.add(root);
+  }
+  return join(root, REFERENCE_BIN_IN_REPO);
+}
 /** USER_HZ: the unit of utime/stime in /proc/<pid>/stat, 100 on every Linux. */
 const CLOCK_TICKS_PER_SECOND = 100;
 
@@ -99,7 +110,7 @@ export async function startServerUnderTest(key: VariantKey, settings: ServerSett
     port = await freePort();
     if (key === 'r' && !settings.compareWith) throw new Error('variant r needs --compare-with DIR');
     args = [
-      key === 'r' ? join(settings.compareWith as string, REFERENCE_BIN_IN_REPO) : join(REPO_ROOT, REFERENCE_BIN_IN_REPO),
+      buildReferenceServer(key === 'r' ? (settings.compareWith as string) : REPO_ROOT),
       '--port', String(port),
       '--host', '127.0.0.1',
       '--data-dir', dataDir,

@@ -33,6 +33,13 @@ export interface Limits {
    * before it is closed with 1012 to resynchronise.
    */
   seqGapMs: number;
+  /**
+   * After a read, the reader's side gets a fresh `unread` snapshot at once; reads
+   * within this window after it share one more snapshot at its end, so a burst
+   * of reads costs two snapshots (each one a query over every room with unread),
+   * not one per read.
+   */
+  unreadSnapshotWindowMs: number;
 }
 
 export interface Config {
@@ -72,6 +79,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxSendBufferBytes: 4 * 1024 * 1024,
   heartbeatMs: 30_000,
   seqGapMs: 3000,
+  unreadSnapshotWindowMs: 100,
 };
 
 export class ConfigError extends Error {

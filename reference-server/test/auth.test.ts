@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { createHmac, generateKeyPairSync } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import jwt from 'jsonwebtoken';
 import { createVerifier } from '../src/auth.js';
-import { api, createRoom, owner, admin, SECRET, startTestServer, TestSocket, token, type TestServer } from './helpers/harness.js';
+import { api, createRoom, owner, admin, SECRET, TestSocket, token, suiteServer } from './helpers/harness.js';
 
 const hour = () => Math.floor(Date.now() / 1000) + 3600;
 
@@ -79,7 +79,6 @@ describe('token verification (RS256 pinned)', () => {
 });
 
 describe('authorization on every REST and WebSocket access', () => {
-  let server: TestServer;
   let roomId: string;
   const ana = owner('u-ana');
   const bo = admin('a-bo', 'w-1');
@@ -88,11 +87,10 @@ describe('authorization on every REST and WebSocket access', () => {
   const expired = token({ sub: 'u-ana', role: 'user', exp: Math.floor(Date.now() / 1000) - 1 });
   const none = unsigned({ sub: 'u-ana', role: 'user', exp: hour() });
 
+  const server = suiteServer();
   before(async () => {
-    server = await startTestServer();
     roomId = (await createRoom(server.url, ana, 'w-1')).id;
   });
-  after(() => server.stop());
 
   const routes = (id: string): Array<[string, string, unknown?]> => [
     ['GET', `/api/service-requests/${id}/`],
@@ -180,14 +178,12 @@ describe('authorization on every REST and WebSocket access', () => {
 });
 
 describe('Origin allow-list on WebSocket upgrades', () => {
-  let server: TestServer;
   let roomId: string;
   const ana = owner('u-ana');
+  const server = suiteServer({ allowedOrigins: ['https://host.example'] });
   before(async () => {
-    server = await startTestServer({ allowedOrigins: ['https://host.example'] });
     roomId = (await createRoom(server.url, ana, 'w-1')).id;
   });
-  after(() => server.stop());
 
   test('an allowed origin and a client without Origin are let through to authentication', async () => {
     const browser = TestSocket.chat(server, roomId, ana, { origin: 'https://host.example' });

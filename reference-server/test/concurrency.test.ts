@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, test } from 'node:test';
-import { api, createRoom, type Frame, startTestServer, TestSocket, type TestServer, token, socketTracker, unique } from './helpers/harness.js';
+import { after, describe, test } from 'node:test';
+import { api, createRoom, type Frame, TestSocket, token, socketTracker, unique, suiteServer } from './helpers/harness.js';
 
 /**
  * Concurrency against the real server (contract section 3 on seq, section 8
@@ -8,22 +8,15 @@ import { api, createRoom, type Frame, startTestServer, TestSocket, type TestServ
  * sides, and racing repeats of one client_id.
  */
 
-const { track, closeAll } = socketTracker();
+const sockets = socketTracker();
+const { track } = sockets;
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 describe('concurrency', () => {
-  let server: TestServer;
-  before(async () => {
-    // Default limits: the WS sends are spread over three sockets per side so
-    // that no socket goes over its burst (2 x 20 frames).
-    server = await startTestServer();
-  });
-  afterEach(closeAll);
-  after(async () => {
-    await closeAll();
-    await server.stop();
-  });
+  // Default limits: the WS sends are spread over three sockets per side so
+  // that no socket goes over its burst (2 x 20 frames).
+  const server = suiteServer({}, sockets);
 
   function people() {
     const workshop = unique('w');

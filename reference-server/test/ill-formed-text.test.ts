@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import WebSocket from 'ws';
-import { api, createRoom, socketTracker, startTestServer, TestSocket, type TestServer, token, unique } from './helpers/harness.js';
+import { api, createRoom, socketTracker, TestSocket, token, unique, suiteServer } from './helpers/harness.js';
 
 /**
  * JSON can carry lone UTF-16 surrogates (`"\ud800"`), which have no UTF-8
@@ -9,18 +9,11 @@ import { api, createRoom, socketTracker, startTestServer, TestSocket, type TestS
  * and read back as replacement characters.
  */
 
-const { track, closeAll } = socketTracker();
+const sockets = socketTracker();
+const { track } = sockets;
 
 describe('ill-formed text', () => {
-  let server: TestServer;
-  before(async () => {
-    server = await startTestServer();
-  });
-  afterEach(closeAll);
-  after(async () => {
-    await closeAll();
-    await server.stop();
-  });
+  const server = suiteServer({}, sockets);
 
   async function room() {
     const workshopId = unique('w');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import WebSocket from 'ws';
-import { api, createRoom, type Frame, SECRET, startTestServer, TestSocket, type TestServer, token, socketTracker, unique } from './helpers/harness.js';
+import { api, createRoom, type Frame, SECRET, TestSocket, token, socketTracker, unique, suiteServer } from './helpers/harness.js';
 
 /**
  * The notifications WebSocket (contract section 6, and section 4's "every
@@ -9,7 +9,8 @@ import { api, createRoom, type Frame, SECRET, startTestServer, TestSocket, type 
  * other side") against the real server.
  */
 
-const { track, closeAll } = socketTracker();
+const sockets = socketTracker();
+const { track } = sockets;
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
@@ -31,15 +32,7 @@ function people() {
 }
 
 describe('notifications socket', () => {
-  let server: TestServer;
-  before(async () => {
-    server = await startTestServer();
-  });
-  afterEach(closeAll);
-  after(async () => {
-    await closeAll();
-    await server.stop();
-  });
+  const server = suiteServer({}, sockets);
 
   const post = (auth: string, roomId: string, body: string, client_id?: string) =>
     api(server.url, 'POST', `/api/service-requests/${roomId}/messages/`, auth, { body, ...(client_id ? { client_id } : {}) });

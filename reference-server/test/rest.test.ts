@@ -1,17 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { admin, api, createRoom, owner, startTestServer, type TestServer } from './helpers/harness.js';
+import { admin, api, createRoom, owner, startTestServer, suiteServer } from './helpers/harness.js';
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 describe('REST', () => {
-  let server: TestServer;
   const ana = owner('u-ana', 'Ana');
   const bo = admin('a-bo', 'w-1', 'Bo');
-  before(async () => {
-    server = await startTestServer({ allowedOrigins: ['https://host.example'] });
-  });
-  after(() => server.stop());
+  const server = suiteServer({ allowedOrigins: ['https://host.example'] });
 
   const post = (path: string, auth: string, body?: unknown, headers?: Record<string, string>) =>
     api(server.url, 'POST', path, auth, body, headers);

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { Socket } from 'node:net';
 import WebSocket from 'ws';
-import { admin, api, createRoom, type Frame, owner, startTestServer, TestSocket, type TestServer, token, socketTracker, unique } from './helpers/harness.js';
+import { admin, api, createRoom, type Frame, owner, startTestServer, TestSocket, type TestServer, token, socketTracker, unique, suiteServer } from './helpers/harness.js';
 import { testStoreKind } from './helpers/test-store.js';
 
 /**
@@ -11,7 +11,8 @@ import { testStoreKind } from './helpers/test-store.js';
  * unread counts of one test never leak into another.
  */
 
-const { track, closeAll } = socketTracker();
+const sockets = socketTracker();
+const { track, closeAll } = sockets;
 
 interface Cast {
   server: TestServer;
@@ -78,15 +79,7 @@ async function arrivedAt(client_id: string, ...all: TestSocket[]): Promise<Frame
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 describe('chat socket', () => {
-  let server: TestServer;
-  before(async () => {
-    server = await startTestServer();
-  });
-  afterEach(closeAll);
-  after(async () => {
-    await closeAll();
-    await server.stop();
-  });
+  const server = suiteServer({}, sockets);
 
   test('ready frame has exactly request_id, last_seq, read_cursors and me', async () => {
     const c = await cast(server);
@@ -713,15 +706,8 @@ describe('chat socket', () => {
 });
 
 describe('chat socket per-user rate limit', () => {
-  let server: TestServer;
-  before(async () => {
-    // Each socket alone stays far under its own limit; together they pass the user's.
-    server = await startTestServer({ limits: { wsRateLimit: 1000, wsUserRateLimit: 1, wsFloodStrikes: 1000 } });
-  });
-  after(async () => {
-    await closeAll();
-    await server.stop();
-  });
+  // Each socket alone stays far under its own limit; together they pass the user's.
+  const server = suiteServer({ limits: { wsRateLimit: 1000, wsUserRateLimit: 1, wsFloodStrikes: 1000 } }, sockets);
 
   test('one user’s sockets share one budget: the excess is rate_limited, another user is unaffected', async () => {
     const c = await cast(server);
@@ -744,15 +730,7 @@ describe('chat socket per-user rate limit', () => {
 });
 
 describe('chat socket heartbeat', () => {
-  let server: TestServer;
-  before(async () => {
-    server = await startTestServer({ limits: { heartbeatMs: 200 } });
-  });
-  afterEach(closeAll);
-  after(async () => {
-    await closeAll();
-    await server.stop();
-  });
+  const server = suiteServer({ limits: { heartbeatMs: 200 } }, sockets);
 
   test('a client that stops answering pings is terminated; a live one stays open', async () => {
     const c = await cast(server);
@@ -787,16 +765,8 @@ describe('chat socket heartbeat', () => {
 });
 
 describe('chat socket slow consumer', () => {
-  let server: TestServer;
-  before(async () => {
-    // The WS rate limits are off so one socket can push megabytes quickly.
-    server = await startTestServer({ limits: { maxSendBufferBytes: 64 * 1024, wsRateLimit: 0, wsUserRateLimit: 0 } });
-  });
-  afterEach(closeAll);
-  after(async () => {
-    await closeAll();
-    await server.stop();
-  });
+  // The WS rate limits are off so one socket can push megabytes quickly.
+  const server = suiteServer({ limits: { maxSendBufferBytes: 64 * 1024, wsRateLimit: 0, wsUserRateLimit: 0 } }, sockets);
 
   test('a socket that does not read is dropped while the others still get every message', async (t) => {
     // The server tells of the drop only in its log: listen there, so the loop stops at the event.
@@ -879,14 +849,7 @@ describe('chat socket on shutdown', () => {
 });
 
 describe('chat socket writes', () => {
-  let server: TestServer;
-  before(async () => {
-    server = await startTestServer();
-  });
-  after(async () => {
-    await closeAll();
-    await server.stop();
-  });
+  const server = suiteServer({}, sockets);
 
   // SQLite commits a turn's appends in one transaction, so their frames are published in one turn;
   // MongoDB answers each append on its own.

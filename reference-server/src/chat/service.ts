@@ -1,7 +1,8 @@
 import type { Fanout } from '../fanout/fanout.js';
-import { principalGroup, roomGroup } from '../fanout/fanout.js';
+import { roomGroup } from '../fanout/fanout.js';
 import type { AppendResult, ChatStore, CursorResult, InboxCursor, InboxPage, MessagePage, PageQuery, UnreadCounts } from '../store/store.js';
 import { ChatError } from './errors.js';
+import { PublishOrder, type PublishTurn } from './publish-order.js';
 import { boundedText } from './schemas.js';
 import {
   type Identity,
@@ -17,10 +18,12 @@ import {
   principalOfRoomSide,
   sideOf,
 } from './types.js';
+import { UnreadSnapshots } from './unread-snapshots.js';
 
 export interface ChatLimits {
   maxBodyChars: number;
   maxTitleChars: number;
+  unreadSnapshotWindowMs: number;
 }
 
 export interface ReadResult {
@@ -38,6 +41,8 @@ export function isParticipant(identity: Identity, room: Room): boolean {
 }
 
 function preview(body: string): string {
+  // Fewer UTF-16 units than the limit are fewer code points too: most bodies need no walk.
+  if (body.length <= PREVIEW_CHARS) return body;
   let out = '';
   let n = 0;
   for (const ch of body) {
@@ -53,15 +58,24 @@ function preview(body: string): string {
  */
 export class ChatService {
   #inFlight = new Set<Promise<unknown>>();
-  /** Per principal group, the end of its latest snapshot-and-publish. */
-  readonly #snapshotQueues = new Map<string, Promise<void>>();
+  readonly #order = new PublishOrder();
+  readonly #snapshots: UnreadSnapshots;
 
   constructor(
     readonly store: ChatStore,
     private readonly fanout: Fanout,
     private readonly limits: ChatLimits,
     private readonly onBackgroundError: (error: unknown, context: string) => void,
-  ) {}
+  ) {
+    this.#snapshots = new UnreadSnapshots(
+      store,
+      fanout,
+      this.#order,
+      limits.unreadSnapshotWindowMs,
+      (work) => void this.#track(work),
+      onBackgroundError,
+    );
+  }
 
   async createRoom(identity: Identity, input: { workshop_id: string; title: string }): Promise<Room> {
     if (identity.role !== 'user') throw new ChatError('forbidden', 'only a vehicle owner can open a service request');
@@ -105,7 +119,7 @@ export class ChatService {
     const text = boundedText(body, 'body', this.limits.maxBodyChars);
     const side = sideOf(identity.role);
     // The recipient's publishing turn is taken now, in call order, before the store answers.
-    const turn = this.#publishTurn(principalOfRoomSide(room, otherSide(side)));
+    const turn = this.#order.reserve(principalOfRoomSide(room, otherSide(side)));
     let result: AppendResult;
     try {
       result = await this.store.appendMessage({
@@ -162,34 +176,20 @@ export class ChatService {
 
   async #markRead(identity: Identity, room: Room, seq: number | null): Promise<ReadResult> {
     const side = sideOf(identity.role);
-    const reader = principalOf(identity);
-    const turn = this.#publishTurn(reader);
-    let result: CursorResult;
-    try {
-      result = await this.store.advanceCursor(room.id, side, seq);
-    } catch (error) {
-      turn.skip();
-      throw error;
+    const { read_cursors, moved, reader_unread } = await this.store.advanceCursor(room.id, side, seq);
+    if (moved) {
+      this.fanout.publish(roomGroup(room.id), {
+        frame: JSON.stringify({
+          type: 'read',
+          request_id: room.id,
+          side,
+          reader: { id: identity.id, role: identity.role },
+          last_read_seq: read_cursors[side],
+          read_cursors,
+        }),
+      });
+      this.#snapshots.afterRead(principalOf(identity));
     }
-    const { read_cursors, moved, reader_unread } = result;
-    if (!moved) {
-      turn.skip();
-      return { read_cursors, unread: reader_unread.count };
-    }
-    this.fanout.publish(roomGroup(room.id), {
-      frame: JSON.stringify({
-        type: 'read',
-        request_id: room.id,
-        side,
-        reader: { id: identity.id, role: identity.role },
-        last_read_seq: read_cursors[side],
-        read_cursors,
-      }),
-    });
-    // The snapshot is read in the turn, after every earlier count of this principal went out.
-    await turn.run(async (group) => {
-      this.fanout.publish(group, { frame: unreadFrame(await this.store.unread(reader)) });
-    });
     return { read_cursors, unread: reader_unread.count };
   }
 
@@ -208,46 +208,12 @@ export class ChatService {
     return this.store.unread(principalOf(identity));
   }
 
-  /**
-   * Reserves a principal's next publishing turn, at the moment a write is
-   * called: one principal's counts go out strictly in the order their writes
-   * were called, which for a store that resolves in call order (SQLite) is
-   * the order they were counted in. So a notification counted before a read
-   * never lands after the read's snapshot, and the last badge a client gets
-   * is the freshest. A queue here rather than a version on the wire: clients
-   * need no change, and one process publishes all of its counts. Servers
-   * sharing a fan-out, or a store that commits one principal's writes out of
-   * call order, would need a version.
-   */
-  #publishTurn(principal: Principal): PublishTurn {
-    const group = principalGroup(principal);
-    const previous = this.#snapshotQueues.get(group) ?? Promise.resolve();
-    let start!: (action: ((group: string) => void | Promise<void>) | null) => void;
-    const ready = new Promise<((group: string) => void | Promise<void>) | null>((resolve) => (start = resolve));
-    const turn = previous.then(async () => {
-      const action = await ready;
-      if (action) await action(group);
-    });
-    const tail = turn.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.#snapshotQueues.set(group, tail);
-    void tail.then(() => {
-      if (this.#snapshotQueues.get(group) === tail) this.#snapshotQueues.delete(group);
-    });
-    return {
-      run: (action) => {
-        start(action);
-        return turn;
-      },
-      skip: () => start(null),
-    };
-  }
-
-  /** Resolves once every send and read already accepted has finished. */
+  /** Resolves once every send and read already accepted has finished, and the snapshots they owe are out. */
   async drain(): Promise<void> {
-    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+    do {
+      this.#snapshots.flush();
+      await Promise.allSettled([...this.#inFlight]);
+    } while (this.#inFlight.size > 0);
   }
 
   #track<T>(work: Promise<T>): Promise<T> {
@@ -256,14 +222,4 @@ export class ChatService {
     work.then(forget, forget);
     return work;
   }
-}
-
-/** A reserved place in a principal's publishing order: run it with what to publish, or skip it. */
-interface PublishTurn {
-  run(action: (group: string) => void | Promise<void>): Promise<void>;
-  skip(): void;
-}
-
-export function unreadFrame(snapshot: UnreadSnapshot): string {
-  return JSON.stringify({ type: 'unread', total: snapshot.total, rooms: snapshot.rooms });
 }

@@ -1,7 +1,8 @@
 import type { RawData } from 'ws';
 import { answerFor, ChatError } from '../chat/errors.js';
 import { messageInput, parse, readInput, typingInput } from '../chat/schemas.js';
-import { type ChatService, unreadFrame } from '../chat/service.js';
+import type { ChatService } from '../chat/service.js';
+import { unreadFrame } from '../chat/unread-snapshots.js';
 import { principalOf, type RoomState } from '../chat/types.js';
 import { type Fanout, type FanoutEvent, principalGroup, roomGroup } from '../fanout/fanout.js';
 import type { Logger } from '../logger.js';

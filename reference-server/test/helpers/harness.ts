@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after, afterEach, before } from 'node:test';
 import jwt from 'jsonwebtoken';
 import WebSocket from 'ws';
 import type { ServerOptions } from '../../src/config.js';
@@ -34,6 +35,8 @@ export const admin = (id = 'a-bo', workshop = 'w-1', name = 'Bo') =>
 let counter = 0;
 /** An id no other test in this process uses, so tests share one server without seeing each other. */
 export const unique = (prefix: string) => `${prefix}-${process.pid}-${++counter}`;
+
+export type SocketTracker = ReturnType<typeof socketTracker>;
 
 /** The sockets a test file opens, closed together after each test. */
 export function socketTracker() {
@@ -80,6 +83,25 @@ export async function startTestServer(options: ServerOptions = {}, extras: Start
       rmSync(dataDir, { recursive: true, force: true });
     },
   });
+}
+
+/**
+ * The server of the enclosing `describe`: started before its tests and
+ * stopped after them, with the sockets `sockets` tracks closed after each
+ * test. The object is filled in by the `before` hook: use it in tests and
+ * later hooks only.
+ */
+export function suiteServer(options: ServerOptions = {}, sockets?: SocketTracker, extras: StartOptions = {}): TestServer {
+  const server = {} as TestServer;
+  before(async () => {
+    Object.assign(server, await startTestServer(options, extras));
+  });
+  if (sockets) afterEach(sockets.closeAll);
+  after(async () => {
+    await sockets?.closeAll();
+    await server.stop();
+  });
+  return server;
 }
 
 export interface ApiResponse<T = any> {
