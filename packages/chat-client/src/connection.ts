@@ -3,7 +3,6 @@ import { ChatError, codeForClose, toChatError } from './errors.js';
 import type { TokenSource } from './token.js';
 import type { ConnectionStatus, ReconnectOptions, WebSocketConstructorLike, WebSocketLike } from './types.js';
 import { CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_UNAUTHORIZED } from './wire.js';
-import { noop } from './noop.js';
 
 export interface ConnectionOptions {
   // The client's base URL (http or https), also named when the server cannot be reached, and the socket's path under it.
@@ -145,8 +144,9 @@ export class Connection {
     this.#ws = ws;
     this.#token = token;
     ws.onmessage = (ev: { data: unknown }) => this.#received(ws, ev.data);
-    ws.onclose = (ev: { code: number }) => this.#lost(ws, ev.code);
-    ws.onerror = noop;
+    // An error ends the socket as a close with 1006 does: one follows it, except in Node 22's
+    // WebSocket, which fires no close when it cannot connect. `ws` (Node) needs an error listener too.
+    ws.onclose = ws.onerror = (ev: { code?: number }) => this.#lost(ws, ev.code ?? 1006);
     // No first frame within two ping intervals: the attempt hangs, start over.
     this.#timer = setTimeout(() => this.#lost(ws, 0, new ChatError('timeout', NO_ANSWER)), this.#o.pingIntervalMs * 2);
   }
@@ -218,7 +218,7 @@ export class Connection {
     const ws = this.#ws;
     if (!ws) return;
     this.#ws = undefined;
-    // onerror stays: `ws` (Node) emits an error when closed before the handshake ends, which needs a listener.
+    // onerror stays, for `ws`'s error when closed before the handshake ends (#lost ignores it then).
     ws.onmessage = ws.onclose = null;
     // A lost socket may be half-open and never finish a closing handshake; `ws` can drop it at once.
     const terminate = (ws as { terminate?: () => void }).terminate;

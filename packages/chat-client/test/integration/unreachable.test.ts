@@ -72,10 +72,13 @@ test('nothing listens at the base URL: room and notifications say unreachable on
   const notes = c.notifications();
   const r = watch(room);
   const n = watch(notes);
+  const opensAtReport: number[] = [];
+  room.on('error', () => opensAtReport.push(ws.opens(ROOM_PATH)));
   const ready = room.connect();
+  ready.catch(() => {}); // asserted below; never unhandled if the test fails first
 
   await waitFor(() => r.errors.length === 1 && n.errors.length === 1, 'unreachable from both sockets');
-  assert.equal(ws.opens(ROOM_PATH), 3);
+  assert.deepEqual(opensAtReport, [3]);
   assertUnreachable(r.errors[0], baseUrl, token);
   assertUnreachable(n.errors[0], baseUrl, token);
   assert.equal(room.statusReason, r.errors[0]);
