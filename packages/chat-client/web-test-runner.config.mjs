@@ -1,5 +1,6 @@
 // The built ESM (dist/, made by rollup) in real Chromium against the real reference server,
-// started here as a child process in development mode (any origin may connect).
+// started here as a child process in development mode (any origin may connect). A second one,
+// started when a test asks, allows one other origin only: the test page's is refused.
 import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,26 +13,32 @@ import { esbuildPlugin } from '@web/dev-server-esbuild';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const secret = 'chat-client-browser-secret-0123456789abcdef';
 const dataDir = mkdtempSync(join(tmpdir(), 'chat-client-browser-'));
+const strictDataDir = mkdtempSync(join(tmpdir(), 'chat-client-browser-strict-'));
 let server = null;
+let strict = null;
+// Origins the strict server refused, from its log.
+const refusedOrigins = [];
 
-function start() {
+function start(dir, flags) {
   return new Promise((resolve, reject) => {
     const proc = spawn(
       process.execPath,
-      ['--import', 'tsx', join(root, 'reference-server/src/bin.ts'), '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--jwt-secret', secret, '--dev'],
+      ['--import', 'tsx', join(root, 'reference-server/src/bin.ts'), '--port', '0', '--host', '127.0.0.1', '--data-dir', dir, '--jwt-secret', secret, ...flags],
       { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
     );
-    let out = '';
-    const onData = (chunk) => {
-      out += chunk;
-      const line = out.split('\n').find((l) => l.includes('"msg":"listening"'));
-      if (!line) return;
-      proc.stdout.off('data', onData);
-      proc.stdout.resume();
-      resolve({ proc, url: JSON.parse(line).url });
-    };
+    let partial = '';
+    let listening = false;
     proc.stdout.setEncoding('utf8');
-    proc.stdout.on('data', onData);
+    proc.stdout.on('data', (chunk) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop();
+      for (const line of lines) {
+        if (!listening && line.includes('"msg":"listening"')) {
+          listening = true;
+          resolve({ proc, url: JSON.parse(line).url });
+        } else if (line.includes('"msg":"websocket origin refused"')) refusedOrigins.push(JSON.parse(line).origin);
+      }
+    });
     proc.once('exit', (code) => reject(new Error(`reference server exited with ${code} before listening`)));
   });
 }
@@ -45,19 +52,24 @@ function token(claims) {
 const serverPlugin = {
   name: 'chat-client-server',
   async serverStart() {
-    server = await start();
+    server = await start(dataDir, ['--dev']);
   },
   async serverStop() {
-    if (server && server.proc.exitCode === null) {
-      await new Promise((r) => {
-        server.proc.once('exit', r);
-        server.proc.kill('SIGTERM');
-      });
+    for (const s of [server, strict]) {
+      if (s && s.proc.exitCode === null) {
+        await new Promise((r) => {
+          s.proc.once('exit', r);
+          s.proc.kill('SIGTERM');
+        });
+      }
     }
     rmSync(dataDir, { recursive: true, force: true });
+    rmSync(strictDataDir, { recursive: true, force: true });
   },
-  executeCommand({ command, payload }) {
+  async executeCommand({ command, payload }) {
     if (command === 'server-url') return server.url;
+    if (command === 'strict-server-url') return (strict ??= await start(strictDataDir, ['--allowed-origins', 'https://shop.example'])).url;
+    if (command === 'refused-origins') return refusedOrigins;
     if (command === 'token') return token(payload);
     return undefined;
   },

@@ -21,11 +21,15 @@ const jwt = createRequire(join(root, 'reference-server/package.json'))('jsonwebt
 let child = null;
 let url = null;
 
-function startServer(port = 0, extraArgs = [], jwtSecret = secret) {
+// The strict server allows one origin that is not the test page's (explicit origins win over --dev's any).
+const strictDataDir = mkdtempSync(join(tmpdir(), 'motoreach-widgets-strict-'));
+let strict = null;
+
+function startServer(port = 0, extraArgs = [], jwtSecret = secret, dir = dataDir) {
   return new Promise((resolve, reject) => {
     const proc = spawn(
       process.execPath,
-      ['--import', 'tsx', bin, '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir, '--jwt-secret', jwtSecret, '--dev', '--http-rate-limit', '1000000', ...extraArgs],
+      ['--import', 'tsx', bin, '--port', String(port), '--host', '127.0.0.1', '--data-dir', dir, '--jwt-secret', jwtSecret, '--dev', '--http-rate-limit', '1000000', ...extraArgs],
       { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let buffer = '';
@@ -75,10 +79,16 @@ const serverPlugin = {
   },
   async serverStop() {
     await stopServer();
+    if (strict && strict.proc.exitCode === null) await new Promise((r) => (strict.proc.once('exit', r), strict.proc.kill('SIGTERM')));
     rmSync(dataDir, { recursive: true, force: true });
+    rmSync(strictDataDir, { recursive: true, force: true });
   },
   async executeCommand({ command, payload }) {
     if (command === 'server-url') return url;
+    if (command === 'strict-server-url') {
+      strict ??= await startServer(0, ['--allowed-origins', 'https://shop.example'], secret, strictDataDir);
+      return strict.url;
+    }
     if (command === 'server-stop') {
       await stopServer();
       return true;

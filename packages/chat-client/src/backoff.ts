@@ -4,8 +4,8 @@ export const DEFAULT_RECONNECT: Required<ReconnectOptions> = { minDelayMs: 500, 
 
 // Exponential backoff with full jitter: uniform in [0, min(max, min * factor^attempt)],
 // so that many clients dropped by one server restart do not all come back in the same instant.
-export function backoffDelay(attempt: number, options: ReconnectOptions = {}, random: () => number = Math.random): number {
-  const { minDelayMs, maxDelayMs, factor } = { ...DEFAULT_RECONNECT, ...options };
+// `options` are complete: the client fills in DEFAULT_RECONNECT once.
+export function backoffDelay(attempt: number, { minDelayMs, maxDelayMs, factor }: Required<ReconnectOptions>, random: () => number = Math.random): number {
   const ceiling = Math.min(maxDelayMs, minDelayMs * factor ** Math.max(0, attempt));
   return Math.floor(random() * ceiling);
 }

@@ -11,9 +11,7 @@ import type { InboxPage, RoomDetail, RoomInfo } from './wire.js';
 /** @internal What rooms and notifications share within one client. */
 export interface ClientContext {
   http: Http;
-  base: string;
-  wsUrl: (path: string, token: string) => string;
-  connection: Pick<ConnectionOptions, 'tokens' | 'WebSocket' | 'reconnect' | 'pingIntervalMs'>;
+  connection: Pick<ConnectionOptions, 'base' | 'tokens' | 'WebSocket' | 'reconnect' | 'pingIntervalMs'>;
   ackTimeoutMs: number;
   outboxStorage: OutboxStorage;
   // The rooms in use, one per id; a room removes itself when it closes.
@@ -30,9 +28,8 @@ export class ChatClient {
     const fetchFn = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     this.#ctx = {
       http: new Http(base, tokens, fetchFn),
-      base,
-      wsUrl: (path, token) => `${base.replace(/^http/, 'ws')}${path}?token=${encodeURIComponent(token)}`,
       connection: {
+        base,
         tokens,
         WebSocket: options.WebSocket ?? (globalThis.WebSocket as ChatClientOptions['WebSocket']),
         reconnect: { ...DEFAULT_RECONNECT, ...options.reconnect },

@@ -5,13 +5,16 @@ import type { ConnectionStatus, ReconnectOptions, WebSocketConstructorLike, WebS
 import { CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_UNAUTHORIZED } from './wire.js';
 
 export interface ConnectionOptions {
-  url: (token: string) => string;
+  // The client's base URL (http or https), also named when the server cannot be reached, and the socket's path under it.
+  base: string;
+  path: string;
   tokens: TokenSource;
   WebSocket: WebSocketConstructorLike | undefined;
-  reconnect: ReconnectOptions;
+  reconnect: Required<ReconnectOptions>;
   pingIntervalMs: number;
   onFrame: (frame: any) => void;
-  // The owner's events: `status` on every change of state (with its reason), `error` when it stops for good.
+  // The owner's events: `status` on every change of state (with its reason), `error` when it stops
+  // for good or when the server turns out unreachable (it keeps trying then).
   emit: {
     (type: 'status', e: { status: ConnectionStatus; reason?: ChatError }): void;
     (type: 'error', e: ChatError): void;
@@ -21,15 +24,17 @@ export interface ConnectionOptions {
   onFatal?: (error: ChatError) => void;
 }
 
-const noop = (): void => {};
 const OPEN = 1;
 export const NO_ANSWER = 'No answer from the server';
+// Failed opens in a row (no first frame) after which the server counts as unreachable: the browser
+// hides why an upgrade failed (an origin the server refuses, nothing listening, another HTTP server).
+const UNREACHABLE_AFTER = 3;
 
 /**
  * One logical socket as a state machine. Every change of state goes through `#to(status, reason)`,
  * the reason being the failure that put it there (none while open or after close()):
  *
- *   idle/closed --start--> connecting --first frame--> open --lost--> reconnecting|offline --first frame--> open
+ *   idle --start--> connecting --first frame--> open --lost--> reconnecting|offline --first frame--> open
  *   any --close()--> closed (no reason);  any --4403/4404/second 4401--> closed (that reason)
  *
  * A lost socket, a token provider that fails, a 4401 (after which the provider is asked once for a
@@ -45,6 +50,8 @@ export class Connection {
   #token = '';
   #timer: ReturnType<typeof setTimeout> | undefined;
   #attempt = 0;
+  // Attempts that failed since the last first frame; the third makes the reason `unreachable`.
+  #failed = 0;
   #everOpen = false;
   // The last socket was refused with 4401 and no socket has opened since: another 4401 is final.
   #renewed = false;
@@ -63,10 +70,8 @@ export class Connection {
     return this.#reason;
   }
 
+  // Once, right after construction: a room that connects again makes a new Connection.
   start(): void {
-    if (!this.#stopped()) return;
-    this.#everOpen = false;
-    this.#attempt = 0;
     this.#to('connecting');
     listen(this.#wake, true);
     void this.#open();
@@ -95,7 +100,7 @@ export class Connection {
   }
 
   #stop(reason: ChatError | undefined): boolean {
-    if (this.#stopped()) return false;
+    if (this.#status === 'closed') return false;
     const ws = this.#ws;
     listen(this.#wake, false);
     this.#clearTimer();
@@ -111,17 +116,13 @@ export class Connection {
     if (ev.type === 'visibilitychange' && document.visibilityState !== 'visible') return;
     if (this.#status === 'open') {
       this.#ping();
-    } else if (!this.#ws && !this.#stopped()) {
+    } else if (this.#live()) {
       this.#attempt = 0;
       void this.#open();
     }
   };
 
-  // Not started, or stopped for good.
-  #stopped(): boolean {
-    return this.#status === 'idle' || this.#status === 'closed';
-  }
-
+  // Started (at construction, in effect), not stopped for good, and between sockets.
   #live(): boolean {
     return this.#status !== 'closed' && !this.#ws;
   }
@@ -139,12 +140,13 @@ export class Connection {
     if (!this.#o.WebSocket) {
       return this.fail(new ChatError('network', 'No WebSocket: pass options.WebSocket'));
     }
-    const ws = new this.#o.WebSocket(this.#o.url(token));
+    const ws = new this.#o.WebSocket(`${this.#o.base.replace(/^http/, 'ws')}${this.#o.path}?token=${encodeURIComponent(token)}`);
     this.#ws = ws;
     this.#token = token;
     ws.onmessage = (ev: { data: unknown }) => this.#received(ws, ev.data);
-    ws.onclose = (ev: { code: number }) => this.#lost(ws, ev.code);
-    ws.onerror = noop;
+    // An error ends the socket as a close with 1006 does: one follows it, except in Node 22's
+    // WebSocket, which fires no close when it cannot connect. `ws` (Node) needs an error listener too.
+    ws.onclose = ws.onerror = (ev: { code?: number }) => this.#lost(ws, ev.code ?? 1006);
     // No first frame within two ping intervals: the attempt hangs, start over.
     this.#timer = setTimeout(() => this.#lost(ws, 0, new ChatError('timeout', NO_ANSWER)), this.#o.pingIntervalMs * 2);
   }
@@ -153,10 +155,9 @@ export class Connection {
     if (ws !== this.#ws) return;
     this.#silent = false;
     if (this.#status !== 'open') {
-      this.#attempt = 0;
+      this.#attempt = this.#failed = 0;
       this.#renewed = false;
       this.#everOpen = true;
-      this.#clearTimer();
       this.#to('open');
       this.#schedulePing();
     }
@@ -202,9 +203,14 @@ export class Connection {
     );
   }
 
+  // Also the end of a failed attempt (the status is not `open` then): the third in a row, online,
+  // turns the reason into `unreachable`, reported once as an `error` too, until a first frame.
   #retry(reason: ChatError): void {
     const offline = globalThis.navigator?.onLine === false;
+    const failed = !offline && this.#status !== 'open' && ++this.#failed >= UNREACHABLE_AFTER;
+    if (failed) reason = new ChatError('unreachable', `Can't reach the chat server at ${this.#o.base}`, { cause: reason, baseUrl: this.#o.base });
     this.#to(offline ? 'offline' : this.#everOpen ? 'reconnecting' : 'connecting', reason);
+    if (failed && this.#failed === UNREACHABLE_AFTER) this.#o.emit('error', reason);
     this.#timer = setTimeout(() => void this.#open(), backoffDelay(this.#attempt++, this.#o.reconnect));
   }
 
@@ -212,9 +218,8 @@ export class Connection {
     const ws = this.#ws;
     if (!ws) return;
     this.#ws = undefined;
+    // onerror stays, for `ws`'s error when closed before the handshake ends (#lost ignores it then).
     ws.onmessage = ws.onclose = null;
-    // `ws` (Node) emits an error when closed before the handshake ends; it must have a listener.
-    ws.onerror = noop;
     // A lost socket may be half-open and never finish a closing handshake; `ws` can drop it at once.
     const terminate = (ws as { terminate?: () => void }).terminate;
     if (!graceful && terminate) terminate.call(ws);

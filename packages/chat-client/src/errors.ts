@@ -7,6 +7,7 @@ export type ChatErrorCode =
   | 'rate_limited'
   | 'unavailable'
   | 'network'
+  | 'unreachable'
   | 'timeout'
   | 'closed'
   | 'server';
@@ -15,6 +16,8 @@ export interface ChatErrorInit {
   status?: number;
   closeCode?: number;
   clientId?: string;
+  /** `unreachable`: the base URL that was tried. */
+  baseUrl?: string;
   cause?: unknown;
 }
 
@@ -23,6 +26,7 @@ export class ChatError extends Error {
   declare readonly status?: number;
   declare readonly closeCode?: number;
   declare readonly clientId?: string;
+  declare readonly baseUrl?: string;
 
   constructor(code: ChatErrorCode, message: string, { cause, ...where }: ChatErrorInit = {}) {
     super(message, { cause });
@@ -63,5 +67,5 @@ export const isFinal = (e: ChatError): boolean => FINAL.includes(e.code);
 export const codeForFrame = (code: string): ChatErrorCode =>
   [...FINAL, 'rate_limited', 'unavailable'].includes(code) ? (code as ChatErrorCode) : 'server';
 
-export const toChatError = (e: unknown, code: ChatErrorCode = 'network'): ChatError =>
-  e instanceof ChatError ? e : new ChatError(code, e instanceof Error ? e.message : String(e), { cause: e });
+export const toChatError = (e: unknown): ChatError =>
+  e instanceof ChatError ? e : new ChatError('network', e instanceof Error ? e.message : String(e), { cause: e });

@@ -16,7 +16,7 @@ export class Notifications {
   constructor(ctx: ClientContext) {
     this.#conn = new Connection({
       ...ctx.connection,
-      url: (token) => ctx.wsUrl('/ws/notifications/', token),
+      path: '/ws/notifications/',
       onFrame: (f: NotificationsServerFrame) => this.#frame(f),
       emit: this.#emitter.emit,
     });

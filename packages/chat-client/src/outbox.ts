@@ -1,4 +1,5 @@
 import { randomId } from './random.js';
+import { noop } from './noop.js';
 
 // A message that has been written but not yet confirmed stored by the server.
 export interface OutboxEntry {
@@ -49,8 +50,6 @@ export function localStorageOutbox(prefix = 'motoreach-outbox:'): OutboxStorage 
     save,
   };
 }
-
-const noop = (): void => {};
 
 // One id (and lock, named by the id) per page, not per storage: a client made later in the same
 // page (a widget put back, a new client for a refreshed session) finds what an earlier one left.

@@ -10,6 +10,7 @@ import { claimsOf } from './token.js';
 import type { ChatMessage, ConnectionStatus, RoomEvents, Side } from './types.js';
 import type { ClientContext } from './client.js';
 import type { ChatServerFrame, Me, Message, MessagesPage, ReadCursors, ReadResult, Role } from './wire.js';
+import { noop } from './noop.js';
 
 const PAGE = 50;
 const GAP_PAGE = 100;
@@ -34,7 +35,6 @@ export interface RoomHandle {
   release(): void;
 }
 
-const noop = (): void => {};
 const sideOf = (role: Role): Side => (role === 'user' ? 'user' : 'workshop');
 
 export class Room {
@@ -137,10 +137,9 @@ export class Room {
     this.#connecting = { promise, resolve, reject };
     this.#closed = false;
     this.#ctx.rooms.set(this.requestId, this);
-    const id = encodeURIComponent(this.requestId);
     this.#conn = new Connection({
       ...this.#ctx.connection,
-      url: (token) => this.#ctx.wsUrl(`/ws/service-chat/${id}/`, token),
+      path: `/ws/service-chat/${encodeURIComponent(this.requestId)}/`,
       onFrame: (f: ChatServerFrame) => this.#frame(f),
       emit: this.#emitter.emit,
       onDown: () => this.#down(),
@@ -256,7 +255,7 @@ export class Room {
   // under its key, merging what an earlier page of this principal left.
   #known(me: Me): void {
     if (!this.#author) {
-      this.#outbox.open(`${this.#ctx.base}|${sideOf(me.role)}:${me.id}|${this.requestId}`).then((saved) => {
+      this.#outbox.open(`${this.#ctx.connection.base}|${sideOf(me.role)}:${me.id}|${this.requestId}`).then((saved) => {
         const restored = saved.filter((e) => !this.#find(e.client_id)).map((e) => new PendingSend(this.#pendingMessage(e)));
         this.#sends.unshift(...restored);
         this.#outbox.persist();

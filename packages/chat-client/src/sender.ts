@@ -1,7 +1,6 @@
 import type { ChatError } from './errors.js';
 import type { ChatMessage } from './types.js';
-
-const noop = (): void => {};
+import { noop } from './noop.js';
 
 /**
  * One message written in this room and not stored yet: everything about getting it stored once.

@@ -1,7 +1,7 @@
 import { expect } from '@open-wc/testing';
 import { executeServerCommand } from '@web/test-runner-commands';
 // The rollup build, as a browser app gets it: native WebSocket, fetch and localStorage.
-import { ChatClient, type ChatMessage, localStorageOutbox, type NotificationFrame } from '../../dist/index.js';
+import { type ChatError, ChatClient, type ChatMessage, localStorageOutbox, type NotificationFrame } from '../../dist/index.js';
 
 // Mocha's globals, as @web/test-runner provides them.
 declare function it(title: string, fn: () => Promise<void>): void;
@@ -135,4 +135,45 @@ it('two tabs of one user keep their unsent messages apart; a tab closed with mes
   expect(bodies().flat().sort()).to.deep.equal(['from tab 2', 'from tab 3']);
   open2.remove();
   open3.remove();
+});
+
+it('a page whose origin the server does not allow: the room and notifications report unreachable with the base URL, and keep trying', async () => {
+  // The strict server allows https://shop.example only; this page is served from another origin.
+  const baseUrl = (await executeServerCommand<string, undefined>('strict-server-url'))!;
+  const token = (await executeServerCommand<string, Claims>('token', OWNER))!;
+  const c = new ChatClient({ baseUrl, token, reconnect: { minDelayMs: 50, maxDelayMs: 300 } });
+  clients.push(c);
+  const room = c.room('r_origin');
+  const notes = c.notifications();
+  const errors: [string, ChatError][] = [];
+  room.on('error', (e) => errors.push(['room', e]));
+  notes.on('error', (e) => errors.push(['notifications', e]));
+  const statuses: [string, string | undefined][] = [];
+  room.on('status', (e) => statuses.push([e.status, e.reason?.code]));
+  room.connect().catch(() => {});
+
+  await waitFor(() => errors.length === 2, 'both sockets report');
+  expect(errors.map(([from, e]) => [from, e.code, e.message, e.baseUrl]).sort()).to.deep.equal([
+    ['notifications', 'unreachable', `Can't reach the chat server at ${baseUrl}`, baseUrl],
+    ['room', 'unreachable', `Can't reach the chat server at ${baseUrl}`, baseUrl],
+  ]);
+  // All the browser tells about a refused upgrade: a close with 1006.
+  expect((errors[0]![1].cause as ChatError).closeCode).to.equal(1006);
+  expect(statuses).to.deep.equal([
+    ['connecting', undefined],
+    ['connecting', 'network'],
+    ['connecting', 'unreachable'],
+  ]);
+  // The server saw this page's origin and refused it: the origin is the cause, not the URL.
+  const refused = (await executeServerCommand<string[], undefined>('refused-origins'))!;
+  expect(refused.length).to.be.at.least(6);
+  expect([...new Set(refused)]).to.deep.equal([location.origin]);
+  // Still trying, without another report.
+  const refusedNow = async () => (await executeServerCommand<string[], undefined>('refused-origins'))!.length;
+  const before = await refusedNow();
+  const deadline = Date.now() + 10_000;
+  while ((await refusedNow()) < before + 2) if (Date.now() > deadline) throw new Error('timed out waiting for more attempts');
+  expect(errors.length).to.equal(2);
+  expect(room.status).to.equal('connecting');
+  expect(room.statusReason?.code).to.equal('unreachable');
 });

@@ -272,21 +272,26 @@ test('resume: what was sent while a side was away is fetched over REST after rec
  * SDK reconnect early.
  */
 function fakeBrowser() {
-  const g = globalThis as unknown as Record<string, unknown>;
   const win = new EventTarget();
   const doc = Object.assign(new EventTarget(), { visibilityState: 'visible' });
   const nav = { onLine: true };
-  Object.assign(g, {
+  const fakes: Record<string, unknown> = {
     addEventListener: win.addEventListener.bind(win),
     removeEventListener: win.removeEventListener.bind(win),
     document: doc,
+    // Node 21+ has a navigator of its own (a getter, without onLine): replaced, then put back.
     navigator: nav,
-  });
+  };
+  const own = Object.fromEntries(Object.keys(fakes).map((key) => [key, Object.getOwnPropertyDescriptor(globalThis, key)]));
+  for (const [key, value] of Object.entries(fakes)) Object.defineProperty(globalThis, key, { value, configurable: true, writable: true });
   const random = Math.random;
   Math.random = () => 0.999;
   const restore = () => {
     Math.random = random;
-    for (const key of ['addEventListener', 'removeEventListener', 'document', 'navigator']) delete g[key];
+    for (const [key, descriptor] of Object.entries(own)) {
+      if (descriptor) Object.defineProperty(globalThis, key, descriptor);
+      else delete (globalThis as Record<string, unknown>)[key];
+    }
   };
   return { win, doc, nav, restore };
 }

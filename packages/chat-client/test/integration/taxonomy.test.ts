@@ -111,7 +111,12 @@ test('a close before the first frame keeps connecting with the reason; a dead se
     [['connecting', undefined], ['connecting', 'rate_limited'], ['open', undefined]],
   );
   await peer.close();
-  await waitFor(() => room.status === 'reconnecting' && room.statusReason?.code === 'network', 'reconnecting, network');
+  // Three failed opens later the reason turns to unreachable (see unreachable.test.ts).
+  await waitFor(() => room.statusReason?.code === 'unreachable', 'reconnecting, unreachable');
+  assert.deepEqual(
+    seen.slice(3).map((e) => [e.status, e.reason?.code]),
+    [['reconnecting', 'network'], ['reconnecting', 'unreachable']],
+  );
 });
 
 test('with a token that is not a JWT, the first ready names the sender of pending messages, with a change', { timeout: 10_000 }, async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { backoffDelay } from '../../src/backoff.js';
+import { backoffDelay, DEFAULT_RECONNECT } from '../../src/backoff.js';
 
 const opts = { minDelayMs: 100, maxDelayMs: 1000, factor: 2 };
 
@@ -19,6 +19,6 @@ test('full jitter: the delay is uniform between zero and the ceiling', () => {
 });
 
 test('defaults: 500 ms doubling up to 30 s', () => {
-  assert.equal(backoffDelay(0, {}, () => 0.5), 250);
-  assert.equal(backoffDelay(20, {}, () => 0.5), 15000);
+  assert.equal(backoffDelay(0, DEFAULT_RECONNECT, () => 0.5), 250);
+  assert.equal(backoffDelay(20, DEFAULT_RECONNECT, () => 0.5), 15000);
 });

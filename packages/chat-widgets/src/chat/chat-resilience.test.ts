@@ -89,13 +89,13 @@ describe('<motoreach-chat> failures', () => {
       const errors = errorsOf(el);
 
       await stopServer();
-      await waitFor(() => banner(el).startsWith("Can't reach the chat server."), "can't reach");
-      expect(banner(el)).to.equal("Can't reach the chat server. Retrying…");
+      await waitFor(() => banner(el).startsWith("Can't reach the chat server"), "can't reach");
+      expect(banner(el)).to.equal(`Can't reach the chat server at ${p.baseUrl}. Retrying…`);
       expect($(el, '.banner')!.getAttribute('role')).to.equal('status');
       expect($(el, '.banner')!.dataset['state']).to.equal('unreachable');
       await typeAndSubmit(el, 'written while unreachable');
       await waitFor(() => banner(el).endsWith('1 message waits to be sent.'), 'the banner counts the waiting message');
-      expect(banner(el)).to.equal("Can't reach the chat server. Retrying… 1 message waits to be sent.");
+      expect(banner(el)).to.equal(`Can't reach the chat server at ${p.baseUrl}. Retrying… 1 message waits to be sent.`);
       expect($(el, '.notice')).to.equal(null);
       expect(($(el, 'textarea') as HTMLTextAreaElement).disabled).to.equal(false);
       expect(shown(el)).to.not.match(/unauthori[sz]ed|sign in/i);
@@ -114,7 +114,7 @@ describe('<motoreach-chat> failures', () => {
       const el = await fixture<MotoreachChat>(html`<motoreach-chat .client=${p.owner} request-id=${p.room.id}></motoreach-chat>`);
       expect(banner(el)).to.equal('Connecting…');
       await waitFor(() => $(el, '.banner')?.dataset['state'] === 'unreachable', "can't reach");
-      expect(banner(el)).to.equal("Can't reach the chat server. Retrying…");
+      expect(banner(el)).to.equal(`Can't reach the chat server at ${p.baseUrl}. Retrying…`);
       expect($(el, '.notice')).to.equal(null);
     });
 
@@ -154,7 +154,7 @@ describe('<motoreach-chat> failures', () => {
         html`<motoreach-chat .client=${offline} request-id=${p.room.id} @motoreach-error=${(e: CustomEvent<ErrorDetail>) => errors.push(e.detail)}></motoreach-chat>`,
       );
       await waitFor(() => $(el, '.banner')?.dataset['state'] === 'unreachable', "can't reach");
-      expect(banner(el)).to.equal("Can't reach the chat server. Retrying…");
+      expect(banner(el)).to.equal(`Can't reach the chat server at ${p.baseUrl}. Retrying…`);
       expect($(el, '.notice')).to.equal(null);
       expect(($(el, 'textarea') as HTMLTextAreaElement).disabled).to.equal(false);
       expect(shown(el)).to.not.match(/unauthori[sz]ed|sign in|session/i);

@@ -31,8 +31,11 @@ export interface ChatStrings {
   connectionClosed: string;
   reconnecting: (waiting: number, formatted: string) => string;
   offline: (waiting: number, formatted: string) => string;
-  /** Connecting keeps failing on a fault that passes (network, server unavailable): the SDK retries. */
-  unreachable: (waiting: number, formatted: string) => string;
+  /**
+   * The SDK reports the server `unreachable` (several attempts in a row failed: a wrong base URL, an
+   * origin the server does not allow, an outage) and keeps retrying. `baseUrl` is the URL it tries.
+   */
+  unreachable: (waiting: number, formatted: string, baseUrl?: string) => string;
   forbidden: string;
   notFound: string;
   /** The server refused the token, a fresh one too: the composer is disabled until a new token. */
@@ -76,7 +79,7 @@ export const defaultChatStrings: ChatStrings = {
   connectionClosed: 'Not connected',
   reconnecting: (n, f) => `Reconnecting…${waiting(n, f)}`,
   offline: (n, f) => `You are offline.${waiting(n, f)}`,
-  unreachable: (n, f) => `Can't reach the chat server. Retrying…${waiting(n, f)}`,
+  unreachable: (n, f, url) => `Can't reach the chat server${url ? ` at ${url}` : ''}. Retrying…${waiting(n, f)}`,
   forbidden: 'You are not a participant of this conversation.',
   notFound: 'This conversation does not exist.',
   unauthorized: 'Your session has expired. Sign in again to chat.',
