@@ -275,7 +275,7 @@ export class MotoreachChat extends LitElement {
     this.requestTitle = null;
     this.titleAsked = null;
     this.peerFrom = null;
-    this.banner.reset(handle?.room.status ?? 'idle');
+    this.banner.reset(handle?.room.status ?? 'idle', handle?.room.statusReason);
     if (!handle || !client) return;
     const next = handle.room;
     this.fetchTitle();

@@ -119,5 +119,9 @@ describe('<motoreach-chat> and <motoreach-badge> on a page whose origin the serv
     expect(reasons).to.deep.equal(['network', 'unreachable']);
     expect($(chat, '.notice')).to.equal(null);
     expect(($(chat, 'textarea') as HTMLTextAreaElement).disabled).to.equal(false);
+
+    // A second widget on the same request shares the room, unreachable by now: it says so from its first render.
+    const second = await fixture<MotoreachChat>(html`<motoreach-chat base-url=${baseUrl} token=${auth} request-id="r_origin"></motoreach-chat>`);
+    expect($(second, '.banner')!.textContent!.trim()).to.equal(`Can't reach the chat server at ${baseUrl}. Retrying…`);
   });
 });
