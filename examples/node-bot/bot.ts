@@ -24,7 +24,7 @@ export function answerFor(body: string): string | null {
 
 export function startBot({ baseUrl, token, log = console.log }: BotOptions): { close(): void } {
   // #region bot
-  // Node 22+ has a global WebSocket; `ws` works on Node 20 as well.
+  // `ws` here; leave the option out and Node's own global WebSocket is used instead.
   const client = new ChatClient({ baseUrl, token, WebSocket });
   const rooms = new Map<string, Room>();
   const answered = new Set<string>();
