@@ -1,4 +1,5 @@
 import { css } from 'lit';
+import { inheritedTextReset } from '../shared/styles.js';
 
 export const badgeStyles = css`
   :host {
@@ -9,6 +10,7 @@ export const badgeStyles = css`
     --motoreach-badge-font: 600 0.75rem/1 system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif;
     display: inline-flex;
     vertical-align: middle;
+    ${inheritedTextReset}
   }
   :host([hidden]) {
     display: none;

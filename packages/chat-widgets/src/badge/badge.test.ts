@@ -78,6 +78,20 @@ describe('<motoreach-badge>', () => {
     expect(getComputedStyle(dot!.shadowRoot!.querySelector('[part=base]')!).width).to.equal('10px');
   });
 
+  it("resets the host page's inherited text styles", async () => {
+    const p = await pair();
+    clients.push(p.owner, p.admin);
+    await seed(p.baseUrl, p.ownerToken, p.room.id, 12);
+    const wrap = await fixture<HTMLElement>(html`<div style="letter-spacing: 4px; text-shadow: 1px 1px red; text-indent: 2em; text-transform: lowercase">
+      <motoreach-badge max="9" .client=${p.admin}></motoreach-badge>
+    </div>`);
+    const badge = wrap.querySelector<MotoreachBadge>('motoreach-badge')!;
+    await waitFor(() => badge.unread === 12, 'count');
+    await badge.updateComplete;
+    const base = getComputedStyle(badge.shadowRoot!.querySelector('[part=base]')!);
+    expect([shown(badge), base.letterSpacing, base.textShadow, base.textIndent, base.textTransform]).to.deep.equal(['9+', 'normal', 'none', '0px', 'none']);
+  });
+
   it('shares one notifications socket between widgets configured with the same base-url and token', async () => {
     const p = await pair();
     clients.push(p.owner, p.admin);

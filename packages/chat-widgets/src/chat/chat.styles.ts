@@ -1,4 +1,5 @@
 import { css } from 'lit';
+import { inheritedTextReset } from '../shared/styles.js';
 
 const light = css`
   --motoreach-bg: #ffffff;
@@ -46,9 +47,8 @@ const dark = css`
 
 // Defaults live on :host so a page overrides any of them with a plain rule on the element;
 // nothing here reaches the page, and nothing of the page's CSS but inherited properties reaches in.
-// Those inherited text properties are reset at the host, so that a page with, say, `text-align:
-// center` on its body (Vite's starter) does not centre the messages. Direction and language are
-// kept: they are the page's to give. The font comes from --motoreach-font.
+// Inherited text properties are reset at the host (inheritedTextReset). The font comes from
+// --motoreach-font.
 export const chatStyles = css`
   :host {
     ${light}
@@ -60,17 +60,7 @@ export const chatStyles = css`
     min-block-size: 12rem;
     contain: content;
     color-scheme: light;
-    text-align: start;
-    text-indent: 0;
-    text-transform: none;
-    text-shadow: none;
-    letter-spacing: normal;
-    word-spacing: normal;
-    white-space: normal;
-    word-break: normal;
-    overflow-wrap: normal;
-    hyphens: manual;
-    cursor: auto;
+    ${inheritedTextReset}
   }
   @media (prefers-color-scheme: dark) {
     :host(:not([theme='light'])) {

@@ -13,3 +13,22 @@ export const srOnly = css`
     border: 0;
   }
 `;
+
+/**
+ * The inherited text properties a page may set on an ancestor (Vite's starter centres its body's
+ * text), put back to their defaults on a widget's host. Direction and language are kept: they are
+ * the page's to give; a rule on the element itself still wins.
+ */
+export const inheritedTextReset = css`
+  text-align: start;
+  text-indent: 0;
+  text-transform: none;
+  text-shadow: none;
+  letter-spacing: normal;
+  word-spacing: normal;
+  white-space: normal;
+  word-break: normal;
+  overflow-wrap: normal;
+  hyphens: manual;
+  cursor: auto;
+`;
