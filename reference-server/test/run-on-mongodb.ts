@@ -44,7 +44,8 @@ async function main(): Promise<number> {
     replSet = await MongoMemoryReplSet.create({
       replSet: { count: 1, storageEngine: 'wiredTiger' },
       // Under wine on a loaded machine, mongod can take longer than the default 10 s to listen.
-      instanceOpts: [{ launchTimeout: 60_000 }],
+      // Test commands: the fault tests cut connections with the failCommand fail point.
+      instanceOpts: [{ launchTimeout: 60_000, args: ['--setParameter', 'enableTestCommands=1'] }],
     });
     uri = replSet.getUri();
     say(`replica set up in ${Date.now() - started} ms (${process.env.MONGOMS_SYSTEM_BINARY})`);

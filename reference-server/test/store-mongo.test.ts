@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import mongoose from 'mongoose';
+import pino from 'pino';
 import type { Room, Sender } from '../src/chat/types.js';
 import { createLogger } from '../src/logger.js';
 import { MongoStore } from '../src/store/mongo.js';
@@ -60,6 +61,39 @@ if (!MONGODB_URI) {
         await dropDatabase(uri, dbName);
       },
     };
+  });
+
+  test('a setup step cut short by a lost connection is tried again', async (t) => {
+    const control = await mongoose.createConnection(uri).asPromise();
+    const failPoint = (mode: unknown, data?: object) =>
+      control.db!.admin().command({ configureFailPoint: 'failCommand', mode, ...(data ? { data } : {}) });
+    try {
+      await failPoint({ times: 1 }, { failCommands: ['createIndexes'], closeConnection: true });
+    } catch (error) {
+      await control.close();
+      t.skip(`this mongod has no test commands (start it with --setParameter enableTestCommands=1): ${(error as Error).message}`);
+      return;
+    }
+    const lines: Array<Record<string, any>> = [];
+    const captured = pino({ level: 'warn' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const dbName = freshDbName();
+    try {
+      const store = await MongoStore.connect(uri, { logger: captured, dbName });
+      try {
+        const retries = lines.filter((l) => l.msg === 'mongodb store: setup interrupted, trying again');
+        assert.deepEqual(retries.map((l) => [l.attempt, l.err.type]), [[1, 'MongoNetworkError']]);
+        const room = await store.createRoom({ user_id: 'u-ana', workshop_id: 'w-1', title: 'After a cut' });
+        assert.equal((await store.appendMessage(msg(room.id, ANA, 'stored', 'c-1'))).message.seq, 1);
+        // The idempotency index exists: the same client_id is the same message.
+        assert.equal((await store.appendMessage(msg(room.id, ANA, 'again', 'c-1'))).created, false);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await failPoint('off');
+      await control.close();
+      await dropDatabase(uri, dbName);
+    }
   });
 
   describe('mongodb store, two servers on one database', () => {

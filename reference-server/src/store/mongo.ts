@@ -2,7 +2,7 @@ import mongoose, { type ClientSession, type Connection, type Model, Schema } fro
 import type { Message, Principal, Room, RoomListing, RoomState, Sender, Side, UnreadSnapshot } from '../chat/types.js';
 import { otherSide } from '../chat/types.js';
 import type { Logger } from '../logger.js';
-import { StoreUnavailableError } from './failures.js';
+import { isStoreUnavailable, StoreUnavailableError } from './failures.js';
 import { newId } from './ids.js';
 import type {
   AppendResult,
@@ -124,6 +124,9 @@ const WRITE_TRANSACTION = {
 
 /** Keeps each `$or` of per-room clauses far below the 16 MiB command limit (an inbox page has at most 100). */
 const ROOMS_PER_QUERY = 1000;
+
+/** How long connect() keeps trying a setup that a lost connection or a failover interrupted. */
+const SETUP_RETRY_MS = 30_000;
 
 const DUPLICATE_KEY = 11000;
 const COMMAND_NOT_FOUND = 59;
@@ -247,7 +250,9 @@ export class MongoStore implements ChatStore {
    * indexes before the first write (the unique indexes back the idempotency,
    * and transactions must not be the ones creating collections), drops the
    * indexes of earlier versions, and fills in the counters of rooms an
-   * earlier version wrote.
+   * earlier version wrote. A step cut short by a lost connection or an
+   * election (a server starting beside a restarting replica set) is tried
+   * again, for up to 30 s.
    */
   static async connect(uri: string, options: MongoStoreOptions): Promise<MongoStore> {
     const conn = mongoose.createConnection(uri, {
@@ -260,24 +265,37 @@ export class MongoStore implements ChatStore {
     });
     try {
       await conn.asPromise();
-      const topology = await assertTransactionsSupported(conn);
-      const store = new MongoStore(conn);
-      // One collection at a time: racing creations of one collection (several servers starting) are
-      // handled by the server, but there is no reason to race them within one process.
-      await store.#rooms.createCollection();
-      await store.#rooms.syncIndexes();
-      await store.#messages.createCollection();
-      await store.#messages.syncIndexes();
-      await store.#totals.createCollection();
-      const upgraded = await store.#upgradeRooms();
-      if (upgraded > 0) options.logger.info({ rooms: upgraded }, 'mongodb store: unread counters filled in for rooms of an earlier version');
-      options.logger.info({ db: conn.name, topology }, 'mongodb store ready');
-      return store;
+      // Every step is idempotent: a step cut short by a lost connection or an election runs again.
+      for (let attempt = 0, deadline = Date.now() + SETUP_RETRY_MS; ; attempt++) {
+        try {
+          return await MongoStore.#setUp(conn, options);
+        } catch (error) {
+          if (!isStoreUnavailable(error) || Date.now() >= deadline) throw error;
+          options.logger.warn({ err: error, attempt: attempt + 1 }, 'mongodb store: setup interrupted, trying again');
+          await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 100 * 2 ** attempt)));
+        }
+      }
     } catch (error) {
       // The connect failure is the error worth reporting, not a failure to close after it.
       await conn.close().catch(() => undefined);
       throw error;
     }
+  }
+
+  static async #setUp(conn: Connection, options: MongoStoreOptions): Promise<MongoStore> {
+    const topology = await assertTransactionsSupported(conn);
+    const store = new MongoStore(conn);
+    // One collection at a time: racing creations of one collection (several servers starting) are
+    // handled by the server, but there is no reason to race them within one process.
+    await store.#rooms.createCollection();
+    await store.#rooms.syncIndexes();
+    await store.#messages.createCollection();
+    await store.#messages.syncIndexes();
+    await store.#totals.createCollection();
+    const upgraded = await store.#upgradeRooms();
+    if (upgraded > 0) options.logger.info({ rooms: upgraded }, 'mongodb store: unread counters filled in for rooms of an earlier version');
+    options.logger.info({ db: conn.name, topology }, 'mongodb store ready');
+    return store;
   }
 
   /**
