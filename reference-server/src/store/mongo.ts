@@ -255,30 +255,26 @@ export class MongoStore implements ChatStore {
    * again, for up to 30 s.
    */
   static async connect(uri: string, options: MongoStoreOptions): Promise<MongoStore> {
-    const conn = mongoose.createConnection(uri, {
-      ...(options.dbName === undefined ? {} : { dbName: options.dbName }),
-      // connect() creates them, one after another: see there.
-      autoCreate: false,
-      autoIndex: false,
-      // Fail fast instead of queueing work behind a closed or lost connection.
-      bufferCommands: false,
-    });
-    try {
-      await conn.asPromise();
-      // Every step is idempotent: a step cut short by a lost connection or an election runs again.
-      for (let attempt = 0, deadline = Date.now() + SETUP_RETRY_MS; ; attempt++) {
-        try {
-          return await MongoStore.#setUp(conn, options);
-        } catch (error) {
-          if (!isStoreUnavailable(error) || Date.now() >= deadline) throw error;
-          options.logger.warn({ err: error, attempt: attempt + 1 }, 'mongodb store: setup interrupted, trying again');
-          await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 100 * 2 ** attempt)));
-        }
+    // Every step is idempotent: one cut short by a lost connection or an election runs again, on a new connection.
+    for (let attempt = 0, deadline = Date.now() + SETUP_RETRY_MS; ; attempt++) {
+      const conn = mongoose.createConnection(uri, {
+        ...(options.dbName === undefined ? {} : { dbName: options.dbName }),
+        // connect() creates them, one after another: see there.
+        autoCreate: false,
+        autoIndex: false,
+        // Fail fast instead of queueing work behind a closed or lost connection.
+        bufferCommands: false,
+      });
+      try {
+        await conn.asPromise();
+        return await MongoStore.#setUp(conn, options);
+      } catch (error) {
+        // The connect failure is the error worth reporting, not a failure to close after it.
+        await conn.close().catch(() => undefined);
+        if (!isStoreUnavailable(error) || Date.now() >= deadline) throw error;
+        options.logger.warn({ err: error, attempt: attempt + 1 }, 'mongodb store: setup interrupted, trying again');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 100 * 2 ** attempt)));
       }
-    } catch (error) {
-      // The connect failure is the error worth reporting, not a failure to close after it.
-      await conn.close().catch(() => undefined);
-      throw error;
     }
   }
 
