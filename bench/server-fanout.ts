@@ -6,7 +6,7 @@
  * `synchronous` setting.
  *
  *   node --import tsx bench/server-fanout.ts [--rounds 3] [--rooms 50] [--messages 200]
- *     [--warmup 20] [--idle 5000] [--synchronous full,normal] [--variants a,b,c]
+ *     [--warmup 20] [--idle 5000] [--synchronous full,normal] [--variants a,b,c] (n: (b) + notification frames)
  *     [--compare-with DIR] [--cpu-prof] [--skip-memory]
  *
  * Every server runs in its own child process; this process is the load generator.
@@ -47,7 +47,7 @@ const compareWith = opts['compare-with'] ? resolve(opts['compare-with']) : null;
 const KEYS = [...opts.variants.split(','), ...(compareWith ? ['r'] : [])].filter(
   (k, i, all): k is VariantKey => k in VARIANTS && all.indexOf(k) === i,
 );
-if (KEYS.length === 0) throw new Error('--variants is a comma-separated subset of a,b,c');
+if (KEYS.length === 0) throw new Error('--variants is a comma-separated subset of a,b,n,c');
 if (KEYS.includes('r') && !compareWith) throw new Error('variant r is the reference server of --compare-with DIR');
 const SETTINGS = opts.synchronous.split(',').filter((s): s is Synchronous => s === 'full' || s === 'normal');
 if (SETTINGS.length === 0) throw new Error('--synchronous is full, normal or full,normal');
@@ -92,7 +92,7 @@ log(`fan-out bench: ${rooms} rooms × 2 participants × ${messages} messages (+$
   `synchronous=${SETTINGS.join(',')}, ${idle} idle connections; node ${process.version}, ${availableParallelism()} CPUs` +
   (compareWith ? `; (r) = ${compareWith}` : ''));
 
-const noLoops = (): Record<VariantKey, LoopResult[]> => ({ a: [], b: [], c: [], r: [] });
+const noLoops = (): Record<VariantKey, LoopResult[]> => ({ a: [], b: [], n: [], c: [], r: [] });
 const loops: Record<Synchronous, Record<VariantKey, LoopResult[]>> = { full: noLoops(), normal: noLoops() };
 for (let round = 1; round <= rounds; round++) {
   // Interleaved, so a noisy minute hurts every variant and setting rather than one.

@@ -1,7 +1,9 @@
 /**
- * The two baselines of the fan-out benchmark, in one program:
+ * The baselines of the fan-out benchmark, in one program:
  *   (a) a bare `ws` broadcast server: rooms by URL path, every frame re-sent to the room;
- *   (b) the same plus one synchronous better-sqlite3 INSERT per message (`--durable`).
+ *   (b) the same plus one synchronous better-sqlite3 INSERT per message (`--durable`);
+ *   (n) (b) plus, per message, the notification frame the contract sends the other participant
+ *       (`--durable --notify`): as many frames out per message as the reference server.
  * They show what this stack costs without and with durability, so the reference
  * server is judged against them on the same machine in the same run.
  */
@@ -16,12 +18,14 @@ import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 const { values } = parseArgs({
   options: {
     durable: { type: 'boolean', default: false },
+    notify: { type: 'boolean', default: false },
     synchronous: { type: 'string', default: 'full' },
     'data-dir': { type: 'string' },
   },
 });
 
-let insert: ((room: string, data: RawData) => void) | null = null;
+type Frame = { body: string; client_id?: string };
+let insert: ((room: string, frame: Frame) => void) | null = null;
 if (values.durable) {
   const dataDir = values['data-dir'];
   if (!dataDir) throw new Error('--durable needs --data-dir');
@@ -34,18 +38,42 @@ if (values.durable) {
     'CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY, room TEXT NOT NULL, client_id TEXT, body TEXT NOT NULL, created_at TEXT NOT NULL)',
   );
   const stmt = db.prepare('INSERT INTO messages (room, client_id, body, created_at) VALUES (?, ?, ?, ?)');
-  insert = (room, data) => {
-    const frame = JSON.parse(data.toString()) as { body: string; client_id?: string };
-    stmt.run(room, frame.client_id ?? null, frame.body, new Date().toISOString());
-  };
+  insert = (room, frame) => stmt.run(room, frame.client_id ?? null, frame.body, new Date().toISOString());
 }
 
 const rooms = new Map<string, Set<WebSocket>>();
+/** The participants' second sockets, by path (`/idle/<room>/<owner|admin>`): where (n) sends notifications. */
+const idle = new Map<string, WebSocket>();
+let unread = 0;
+
+/**
+ * The notification of a message to the other participant: the load generator's client_id is
+ * `p<participant>-<n>`, participants 2r and 2r + 1 being room r's owner and admin.
+ */
+function notify(room: string, frame: Frame): void {
+  const from = Number(frame.client_id?.slice(1, frame.client_id.indexOf('-')));
+  const peer = idle.get(`/idle/${room.slice('/room/'.length)}/${from % 2 === 0 ? 'admin' : 'owner'}`);
+  peer?.send(
+    JSON.stringify({
+      type: 'notification',
+      kind: 'message',
+      request_id: room,
+      message: { client_id: frame.client_id, body: frame.body.slice(0, 140), created_at: new Date().toISOString() },
+      unread: { count: 1, total: ++unread },
+    }),
+  );
+}
 const server = createServer((_req, res) => res.writeHead(404).end());
 const wss = new WebSocketServer({ server, maxPayload: 64 * 1024, perMessageDeflate: false });
 
 wss.on('connection', (ws, req) => {
   const room = req.url ?? '/';
+  if (room.startsWith('/idle/')) {
+    idle.set(room, ws);
+    ws.on('close', () => idle.delete(room));
+    ws.on('error', () => {});
+    return;
+  }
   let members = rooms.get(room);
   if (!members) {
     members = new Set();
@@ -53,8 +81,10 @@ wss.on('connection', (ws, req) => {
   }
   members.add(ws);
   ws.on('message', (data, isBinary) => {
-    insert?.(room, data);
+    const frame = insert || values.notify ? (JSON.parse(data.toString()) as Frame) : null;
+    if (frame && insert) insert(room, frame);
     for (const peer of members) peer.send(data, { binary: isBinary });
+    if (frame && values.notify) notify(room, frame);
   });
   ws.on('close', () => {
     members.delete(ws);

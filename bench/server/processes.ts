@@ -5,11 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-export type VariantKey = 'a' | 'b' | 'c' | 'r';
+export type VariantKey = 'a' | 'b' | 'n' | 'c' | 'r';
 
 export const VARIANTS: Record<VariantKey, string> = {
   a: 'bare ws broadcast',
   b: 'ws + sync SQLite INSERT',
+  n: '(b) + a notification frame',
   c: 'reference server',
   r: 'reference server, other checkout',
 };
@@ -124,7 +125,12 @@ export async function startServerUnderTest(key: VariantKey, settings: ServerSett
       '--log-level', 'warn',
     ];
   } else {
-    args = [BASELINE, '--synchronous', settings.synchronous, '--data-dir', dataDir, ...(key === 'b' ? ['--durable'] : [])];
+    args = [
+      BASELINE,
+      ...['--synchronous', settings.synchronous, '--data-dir', dataDir],
+      ...(key === 'b' || key === 'n' ? ['--durable'] : []),
+      ...(key === 'n' ? ['--notify'] : []),
+    ];
   }
   const child = spawn(process.execPath, [...nodeArgs, ...args], {
     cwd: REPO_ROOT,
