@@ -1,9 +1,11 @@
+import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import WS from 'ws';
 import { ChatClient, type ChatClientOptions } from '../src/index.js';
@@ -117,6 +119,26 @@ export async function storedMessages(baseUrl: string, requestId: string): Promis
 }
 
 export const removeDir = (dir: string): void => rmSync(dir, { recursive: true, force: true });
+
+/**
+ * The reference server of one test file, spawned before its tests. After them the clients in
+ * `clients` are closed, the server is stopped and its data removed, and the file fails if the SDK
+ * left a rejection unhandled. `server` is filled in by the `before` hook: use it in tests only.
+ */
+export function serverForFile(options: Parameters<typeof spawnServer>[0] = {}): { server: ServerProcess; clients: ChatClient[] } {
+  const server = {} as ServerProcess;
+  const clients: ChatClient[] = [];
+  before(async () => {
+    Object.assign(server, await spawnServer(options));
+  });
+  after(async () => {
+    for (const c of clients) c.close();
+    await server.kill();
+    removeDir(server.dataDir);
+    assert.deepEqual(unhandled, []);
+  });
+  return { server, clients };
+}
 
 export function client(baseUrl: string, token: ChatClientOptions['token'], extra: Partial<ChatClientOptions> = {}): ChatClient {
   return new ChatClient({

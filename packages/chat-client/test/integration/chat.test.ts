@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { type ChatClient, type ChatMessage, memoryOutbox, type NotificationFrame, type Room } from '../../src/index.js';
-import { ADMIN, client, mintToken, OWNER, removeDir, type ServerProcess, spawnServer, unhandled, waitFor } from '../helpers.js';
+import { test } from 'node:test';
+import { type ChatMessage, memoryOutbox, type NotificationFrame, type Room } from '../../src/index.js';
+import { ADMIN, client, mintToken, OWNER, waitFor, serverForFile } from '../helpers.js';
 
-let server: ServerProcess;
-const clients: ChatClient[] = [];
+const { server, clients } = serverForFile();
 const open = (token: string | (() => string | Promise<string>), extra = {}) => {
   const c = client(server.url, token, extra);
   clients.push(c);
@@ -13,15 +12,6 @@ const open = (token: string | (() => string | Promise<string>), extra = {}) => {
 const bodies = (room: Room) => room.messages.map((m) => m.body);
 const seqs = (room: Room) => room.messages.map((m) => m.seq);
 
-before(async () => {
-  server = await spawnServer();
-});
-after(async () => {
-  for (const c of clients) c.close();
-  await server.kill();
-  removeDir(server.dataDir);
-  assert.deepEqual(unhandled, []);
-});
 
 async function newRoom(title = 'Brakes squeak'): Promise<string> {
   const info = await open(mintToken(OWNER)).createRoom({ workshop_id: 'w-1', title });

@@ -1,21 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import WS from 'ws';
-import type { ChatClient } from '../../src/index.js';
-import { client, mintToken, OWNER, removeDir, type ServerProcess, spawnServer, unhandled, waitFor } from '../helpers.js';
+import { client, mintToken, OWNER, waitFor, serverForFile } from '../helpers.js';
 
 // A low per-socket frame budget (5 a second, bursts of 10), so that a burst of sends is refused.
-let server: ServerProcess;
-const clients: ChatClient[] = [];
-before(async () => {
-  server = await spawnServer({ env: { WS_RATE_LIMIT: '5', WS_USER_RATE_LIMIT: '0', HTTP_RATE_LIMIT: '0' } });
-});
-after(async () => {
-  for (const c of clients) c.close();
-  await server.kill();
-  removeDir(server.dataDir);
-  assert.deepEqual(unhandled, []);
-});
+const { server, clients } = serverForFile({ env: { WS_RATE_LIMIT: '5', WS_USER_RATE_LIMIT: '0', HTTP_RATE_LIMIT: '0' } });
 
 // The SDK's quiet period after a refusal (room.ts QUIET_MS).
 const QUIET_MS = 2000;

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import WS from 'ws';
-import { type ChatClient, ChatError, type ConnectionStatus, type Room, type RoomEvents } from '../../src/index.js';
+import { ChatError, type ConnectionStatus, type Room, type RoomEvents } from '../../src/index.js';
 import type { Message } from '../../src/wire.js';
-import { ADMIN, client, mintToken, OWNER, removeDir, type ServerProcess, spawnServer, storedMessages, unhandled, STRANGER, TcpProxy, waitFor } from '../helpers.js';
+import { ADMIN, client, mintToken, OWNER, storedMessages, STRANGER, TcpProxy, waitFor, serverForFile } from '../helpers.js';
 
-let server: ServerProcess;
-const clients: ChatClient[] = [];
+const { server, clients } = serverForFile({ env: { WS_RATE_LIMIT: '0', WS_USER_RATE_LIMIT: '0', HTTP_RATE_LIMIT: '0' } });
 const proxies: TcpProxy[] = [];
 const open = (baseUrl: string, token: string | (() => string | Promise<string>), extra = {}) => {
   const c = client(baseUrl, token, extra);
@@ -19,15 +18,8 @@ const proxy = async () => {
   return p;
 };
 
-before(async () => {
-  server = await spawnServer({ env: { WS_RATE_LIMIT: '0', WS_USER_RATE_LIMIT: '0', HTTP_RATE_LIMIT: '0' } });
-});
 after(async () => {
-  for (const c of clients) c.close();
   for (const p of proxies) await p.close();
-  await server.kill();
-  removeDir(server.dataDir);
-  assert.deepEqual(unhandled, []);
 });
 
 async function newRoom(): Promise<string> {

@@ -1,25 +1,15 @@
 // Who owns a Room, when it is released, who writes in it, and where its unsent messages are kept.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { type ChatClient, type ChatMessage, memoryOutbox, type OutboxEntry, type OutboxStorage } from '../../src/index.js';
-import { ADMIN, client, mintToken, OWNER, removeDir, type ServerProcess, spawnServer, unhandled, waitFor } from '../helpers.js';
+import { test } from 'node:test';
+import { type ChatMessage, memoryOutbox, type OutboxEntry, type OutboxStorage } from '../../src/index.js';
+import { ADMIN, client, mintToken, OWNER, waitFor, serverForFile } from '../helpers.js';
 
-let server: ServerProcess;
-const clients: ChatClient[] = [];
+const { server, clients } = serverForFile({ env: { WS_RATE_LIMIT: '0', WS_USER_RATE_LIMIT: '0', HTTP_RATE_LIMIT: '0' } });
 const open = (token: string | (() => string | Promise<string>), extra = {}, url = server.url) => {
   const c = client(url, token, extra);
   clients.push(c);
   return c;
 };
-before(async () => {
-  server = await spawnServer({ env: { WS_RATE_LIMIT: '0', WS_USER_RATE_LIMIT: '0', HTTP_RATE_LIMIT: '0' } });
-});
-after(async () => {
-  for (const c of clients) c.close();
-  await server.kill();
-  removeDir(server.dataDir);
-  assert.deepEqual(unhandled, []);
-});
 
 const newRoom = async () => (await open(mintToken(OWNER)).createRoom({ workshop_id: 'w-1', title: 'Gearbox' })).id;
 const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
