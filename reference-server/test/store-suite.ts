@@ -16,6 +16,14 @@ function msg(request_id: string, sender: Sender, body: string, client_id: string
 }
 
 /** The rules every ChatStore follows, run against each implementation. */
+
+/**
+ * Resolves once the clock reads past `time` (an ISO timestamp): times have millisecond precision,
+ * and what a test orders by time must not fall in the same millisecond.
+ */
+async function clockPast(time: string): Promise<void> {
+  while (new Date().toISOString() <= time) await new Promise((resolve) => setImmediate(resolve));
+}
 export function describeStoreSuite(name: string, open: () => Promise<OpenedStore>): void {
   describe(`${name} store`, () => {
     async function withStore(fn: (store: ChatStore) => Promise<void>): Promise<void> {
@@ -153,7 +161,8 @@ export function describeStoreSuite(name: string, open: () => Promise<OpenedStore
       withStore(async (store) => {
         const r1 = await store.createRoom({ user_id: 'u-ana', workshop_id: 'w-1', title: 'A' });
         const r2 = await store.createRoom({ user_id: 'u-ana', workshop_id: 'w-2', title: 'B' });
-        await store.createRoom({ user_id: 'u-cy', workshop_id: 'w-1', title: 'C' });
+        const r3 = await store.createRoom({ user_id: 'u-cy', workshop_id: 'w-1', title: 'C' });
+        await clockPast(r3.created_at);
         const { message } = await store.appendMessage(msg(r1.id, BO, 'hi'));
         const { rooms, next } = await store.listRooms({ side: 'user', userId: 'u-ana' }, { limit: 50, after: null });
         assert.equal(next, null);
@@ -237,11 +246,11 @@ export function describeStoreSuite(name: string, open: () => Promise<OpenedStore
         const ws: Principal = { side: 'workshop', workshopId: 'w-1' };
         const rooms = [];
         for (let i = 0; i < 7; i++) rooms.push(await store.createRoom({ user_id: `u-${i}`, workshop_id: 'w-1', title: `R${i}` }));
-        await store.createRoom({ user_id: 'u-x', workshop_id: 'w-2', title: 'elsewhere' });
+        const elsewhere = await store.createRoom({ user_id: 'u-x', workshop_id: 'w-2', title: 'elsewhere' });
         // Activity: R2 then R5 get a message, so they come first, R5 before R2.
-        await new Promise((resolve) => setTimeout(resolve, 2));
-        await store.appendMessage(msg(rooms[2]!.id, { id: 'u-2', role: 'user', name: null }, 'from 2'));
-        await new Promise((resolve) => setTimeout(resolve, 2));
+        await clockPast(elsewhere.created_at);
+        const from2 = await store.appendMessage(msg(rooms[2]!.id, { id: 'u-2', role: 'user', name: null }, 'from 2'));
+        await clockPast(from2.message.created_at);
         const last5 = await store.appendMessage(msg(rooms[5]!.id, BO, 'to 5'));
         const expected = (await store.listRooms(ws, { limit: 100, after: null })).rooms;
         const byCreation = rooms
