@@ -450,21 +450,25 @@ describe('the MongoDB primary restarted while clients send on two servers', { sk
     const mongoUri = new URL(replSet.getUri());
     mongoUri.pathname = '/restart';
     const unusedDataDir = tempDir();
-    const nodes = await Promise.all(
-      [0, 1].map(() =>
-        spawnServer([
-          ...['--mongodb-uri', mongoUri.toString(), '--data-dir', unusedDataDir],
-          ...['--port', '0', '--host', '127.0.0.1', '--jwt-secret', SECRET, '--redis-url', redis.url],
-        ]),
-      ),
-    );
-    const [a, b] = nodes as [(typeof nodes)[0], (typeof nodes)[0]];
-    const workshop = unique('w');
-    const ownerToken = owner(unique('u'));
-    const room = await createRoom(a.url, ownerToken, workshop);
-    const ownerRoom = sdk(a.url, ownerToken).room(room.id);
-    const adminRoom = sdk(b.url, admin(unique('a'), workshop)).room(room.id);
+    const nodes: Array<Awaited<ReturnType<typeof spawnServer>>> = [];
+    const rooms: Array<{ close(): void }> = [];
     try {
+      // One after the other: the second finds the collections the first created. Whatever started is stopped below, even if the other did not.
+      for (let i = 0; i < 2; i++) {
+        nodes.push(
+          await spawnServer([
+            ...['--mongodb-uri', mongoUri.toString(), '--data-dir', unusedDataDir],
+            ...['--port', '0', '--host', '127.0.0.1', '--jwt-secret', SECRET, '--redis-url', redis.url],
+          ]),
+        );
+      }
+      const [a, b] = nodes as [(typeof nodes)[0], (typeof nodes)[0]];
+      const workshop = unique('w');
+      const ownerToken = owner(unique('u'));
+      const room = await createRoom(a.url, ownerToken, workshop);
+      const ownerRoom = sdk(a.url, ownerToken).room(room.id);
+      const adminRoom = sdk(b.url, admin(unique('a'), workshop)).room(room.id);
+      rooms.push(ownerRoom, adminRoom);
       await Promise.all([ownerRoom.connect(), adminRoom.connect()]);
       const sends: Array<Promise<unknown>> = [];
       for (let i = 0; i < 10; i++) sends.push(ownerRoom.send(`owner ${i}`), adminRoom.send(`admin ${i}`));
@@ -481,8 +485,7 @@ describe('the MongoDB primary restarted while clients send on two servers', { sk
       assert.deepEqual(view(ownerRoom), expected);
       assert.deepEqual(view(adminRoom), expected);
     } finally {
-      ownerRoom.close();
-      adminRoom.close();
+      for (const r of rooms) r.close();
       for (const node of nodes) node.child.kill('SIGTERM');
       await Promise.all(nodes.map((node) => node.exited));
       await redis.stop();
