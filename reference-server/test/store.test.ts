@@ -48,10 +48,10 @@ test('sqlite: a data dir written by a newer schema is refused, not misread', asy
   const first = new SqliteStore({ dataDir });
   await first.close();
   const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'));
-  assert.equal(db.pragma('user_version', { simple: true }), 2);
-  db.pragma('user_version = 3');
+  assert.equal(db.pragma('user_version', { simple: true }), 3);
+  db.pragma('user_version = 4');
   db.close();
-  assert.throws(() => new SqliteStore({ dataDir }), /was written by a newer server \(schema 3; this one knows 2\): upgrade the server/);
+  assert.throws(() => new SqliteStore({ dataDir }), /was written by a newer server \(schema 4; this one knows 3\): upgrade the server/);
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -74,12 +74,12 @@ CREATE UNIQUE INDEX messages_by_client_id ON messages (request_id, side, sender_
 PRAGMA user_version = 1;
 `;
 
-test('sqlite: a version-1 file is migrated: last activity, unread totals and the inbox indexes backfilled', async () => {
+test('sqlite: a version-1 file is migrated: last activity, unread totals, the inbox indexes, messages in commit order', async () => {
   const dataDir = tempDir();
   const v1 = new Database(join(dataDir, 'motoreach-chat.sqlite3'));
   v1.exec(V1_SCHEMA);
   const room = v1.prepare('INSERT INTO rooms (id, user_id, workshop_id, title, created_at, last_seq, user_cursor, workshop_cursor, user_sent, workshop_sent, user_seen, workshop_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
-  const message = v1.prepare("INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, NULL, ?, NULL, ?)");
+  const message = v1.prepare('INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)');
   // r_a: 3 from Ana (the workshop read 1), 1 from the workshop (Ana read none). r_b: empty, created last.
   room.run('r_a', 'u-ana', 'w-1', 'A', '2026-01-01T00:00:00.000Z', 4, 0, 1, 3, 1, 0, 1);
   for (const [seq, side, role, at] of [
@@ -88,7 +88,7 @@ test('sqlite: a version-1 file is migrated: last activity, unread totals and the
     [3, 'workshop', 'workshop_admin', '2026-01-01T00:03:00.000Z'],
     [4, 'user', 'user', '2026-01-01T00:04:00.000Z'],
   ] as const) {
-    message.run('r_a', seq, `m_${seq}`, side, side === 'user' ? 'u-ana' : 'a-bo', role, `m${seq}`, at);
+    message.run('r_a', seq, `m_${seq}`, side, side === 'user' ? 'u-ana' : 'a-bo', role, `m${seq}`, `c-${seq}`, at);
   }
   room.run('r_b', 'u-cy', 'w-1', 'B', '2026-01-01T00:03:30.000Z', 0, 0, 0, 0, 0, 0, 0);
   v1.close();
@@ -96,10 +96,19 @@ test('sqlite: a version-1 file is migrated: last activity, unread totals and the
   const store = new SqliteStore({ dataDir });
   try {
     const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'), { readonly: true });
-    assert.equal(db.pragma('user_version', { simple: true }), 2);
+    assert.equal(db.pragma('user_version', { simple: true }), 3);
     assert.deepEqual(
       db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'rooms' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all(),
       ['rooms_inbox_of_user', 'rooms_inbox_of_workshop', 'rooms_unread_of_user', 'rooms_unread_of_workshop'],
+    );
+    assert.deepEqual(
+      db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'messages' ORDER BY name").pluck().all(),
+      ['messages_by_seq'],
+    );
+    assert.deepEqual(
+      db.prepare('SELECT rowid, seq, client_id FROM messages ORDER BY rowid').raw().all(),
+      [[1, 1, 'c-1'], [2, 2, 'c-2'], [3, 3, 'c-3'], [4, 4, 'c-4']],
+      'the rows in the order they were written',
     );
     assert.deepEqual(db.prepare('SELECT side, principal, total FROM unread_totals ORDER BY side, principal').all(), [
       { side: 'user', principal: 'u-ana', total: 1 },
@@ -114,6 +123,8 @@ test('sqlite: a version-1 file is migrated: last activity, unread totals and the
     ]);
     const next = await store.appendMessage({ request_id: 'r_a', sender: { id: 'u-ana', role: 'user', name: null }, side: 'user', body: 'after the upgrade', client_id: null });
     assert.deepEqual([next.message.seq, next.recipient_unread], [5, { count: 3, total: 3 }]);
+    const retried = await store.appendMessage({ request_id: 'r_a', sender: { id: 'a-bo', role: 'workshop_admin', name: null }, side: 'workshop', body: 'again', client_id: 'c-3' });
+    assert.deepEqual([retried.created, retried.message.id, retried.message.body], [false, 'm_3', 'm3'], 'a client_id sent before the upgrade is still known');
     assert.deepEqual((await store.advanceCursor('r_a', 'user', null)).reader_unread, { count: 0, total: 0 });
   } finally {
     await store.close();

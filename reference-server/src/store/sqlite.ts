@@ -6,6 +6,7 @@ import { Checkpointer } from './checkpointer.js';
 import { DataDirLock, prepareDataDir } from './data-dir.js';
 import { isStoreUnavailable, StoreUnavailableError } from './failures.js';
 import { newId } from './ids.js';
+import { type SentClientId, SentClientIds } from './sent-client-ids.js';
 import type {
   AppendResult,
   ChatStore,
@@ -83,7 +84,7 @@ interface PendingWrite {
 }
 
 /** The schema version this server writes; each older version has a step in MIGRATIONS. */
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 /** Version 1, as the first servers wrote it; newer versions are migrations from it. */
 const SCHEMA_V1 = `
@@ -150,6 +151,30 @@ INSERT INTO unread_totals (side, principal, total)
   SELECT 'user', user_id, sum(workshop_sent - user_seen) FROM rooms GROUP BY user_id
   UNION ALL
   SELECT 'workshop', workshop_id, sum(user_sent - workshop_seen) FROM rooms GROUP BY workshop_id;
+`,
+  2: `
+-- Messages in commit order (the rowid): the rows of one commit are appended together at the end of
+-- the table and share its last pages. Keyed by (request_id, seq), each row was written into its
+-- room's place in the file, a page of WAL per message. Now only the small seq index entry lands in
+-- the room's place, and client_ids are checked in memory (sent-client-ids.ts), not by an index.
+CREATE TABLE messages_by_commit (
+  request_id TEXT NOT NULL REFERENCES rooms (id),
+  seq INTEGER NOT NULL,
+  id TEXT NOT NULL,
+  side TEXT NOT NULL,
+  sender_id TEXT NOT NULL,
+  sender_role TEXT NOT NULL,
+  sender_name TEXT,
+  body TEXT NOT NULL,
+  client_id TEXT,
+  created_at TEXT NOT NULL
+);
+INSERT INTO messages_by_commit (request_id, seq, id, side, sender_id, sender_role, sender_name, body, client_id, created_at)
+  SELECT request_id, seq, id, side, sender_id, sender_role, sender_name, body, client_id, created_at
+  FROM messages ORDER BY created_at, request_id, seq;
+DROP TABLE messages;
+ALTER TABLE messages_by_commit RENAME TO messages;
+CREATE UNIQUE INDEX messages_by_seq ON messages (request_id, seq);
 `,
 };
 
@@ -247,6 +272,7 @@ export class SqliteStore implements ChatStore {
   readonly #inbox;
   readonly #runOne: (op: PendingWrite) => unknown;
   readonly #runBatch: (batch: PendingWrite[]) => unknown[];
+  readonly #sentClientIds: SentClientIds;
 
   constructor(options: SqliteStoreOptions) {
     prepareDataDir(options.dataDir);
@@ -265,8 +291,9 @@ export class SqliteStore implements ChatStore {
         'INSERT INTO rooms (id, user_id, workshop_id, title, created_at, last_activity) VALUES (?, ?, ?, ?, ?, ?)',
       ),
       getRoom: db.prepare<[string], RoomRow>(`SELECT ${ROOM_COLUMNS} FROM rooms WHERE id = ?`),
-      byClientId: db.prepare<[string, string, string, string], MessageRow>(
-        `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE request_id = ? AND side = ? AND sender_id = ? AND client_id = ?`,
+      getMessage: db.prepare<[string, number], MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE request_id = ? AND seq = ?`),
+      sentClientIds: db.prepare<[string], SentClientId>(
+        'SELECT side, sender_id, client_id, seq FROM messages WHERE request_id = ? AND client_id IS NOT NULL',
       ),
       // RETURNING sees the row after the update: the recipient's count in the room includes this message.
       nextSeqOfUser: db.prepare<{ id: string; now: string }, { last_seq: number; recipient: string; count: number }>(
@@ -310,6 +337,7 @@ export class SqliteStore implements ChatStore {
       workshop: db.prepare<InboxParams, InboxRow>(inboxSql('workshop', false)),
       workshopAfter: db.prepare<InboxParams, InboxRow>(inboxSql('workshop', true)),
     };
+    this.#sentClientIds = new SentClientIds((requestId) => this.#stmt.sentClientIds.iterate(requestId));
     this.#runOne = db.transaction((op: PendingWrite) => op.run());
     this.#runBatch = db.transaction((batch: PendingWrite[]) => batch.map((op) => op.run()));
   }
@@ -347,7 +375,8 @@ export class SqliteStore implements ChatStore {
 
   #append(input: NewMessage): AppendResult {
     if (input.client_id !== null) {
-      const existing = this.#stmt.byClientId.get(input.request_id, input.side, input.sender.id, input.client_id);
+      const seq = this.#sentClientIds.seqOf(input.request_id, input.side, input.sender.id, input.client_id);
+      const existing = seq === undefined ? undefined : this.#stmt.getMessage.get(input.request_id, seq);
       if (existing) return { message: toMessage(existing), created: false, recipient_unread: { count: 0, total: 0 } };
     }
     const created_at = new Date().toISOString();
@@ -375,6 +404,7 @@ export class SqliteStore implements ChatStore {
       message.client_id,
       message.created_at,
     );
+    if (input.client_id !== null) this.#sentClientIds.add(input.request_id, input.side, input.sender.id, input.client_id, message.seq);
     const recipientSide: Side = input.side === 'user' ? 'workshop' : 'user';
     const { total } = this.#stmt.addToTotal.get({ side: recipientSide, principal: next.recipient, n: 1 }) as { total: number };
     return { message, created: true, recipient_unread: { count: next.count, total } };
@@ -457,6 +487,7 @@ export class SqliteStore implements ChatStore {
       results = this.#runBatch(batch);
     } catch (error) {
       // The batch rolled back as a whole: nothing of it is stored, no seq is taken, no counter moved.
+      this.#sentClientIds.rollback();
       if (isStoreUnavailable(error)) {
         // The storage failed (disk full, I/O): one transaction each would fail alike and only add
         // writes to a failing disk. Every write gets the one error, which is logged once.
@@ -467,14 +498,18 @@ export class SqliteStore implements ChatStore {
       // One bad write: one transaction each keeps the good ones and fails only the bad.
       for (const op of batch) {
         try {
-          op.resolve(this.#runOne(op) as never);
+          const result = this.#runOne(op);
+          this.#sentClientIds.commit();
           this.#checkpointer.committed();
+          op.resolve(result as never);
         } catch (opError) {
+          this.#sentClientIds.rollback();
           op.reject(opError);
         }
       }
       return;
     }
+    this.#sentClientIds.commit();
     this.#checkpointer.committed();
     batch.forEach((op, i) => op.resolve(results[i] as never));
   }

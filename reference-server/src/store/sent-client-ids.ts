@@ -1,0 +1,84 @@
+import type { Side } from '../chat/types.js';
+
+/** One stored message that carried a client_id. */
+export interface SentClientId {
+  side: Side;
+  sender_id: string;
+  client_id: string;
+  seq: number;
+}
+
+function keyOf(side: Side, senderId: string, clientId: string): string {
+  return `${side}\n${senderId}\n${clientId}`;
+}
+
+/**
+ * Which client_ids each recently written room has stored, and at which seq:
+ * what makes a retried send answer the stored message instead of a second one.
+ * A unique index did this before, and it cost every append a page write in a
+ * random place of the file: about a third of the append's time and of its WAL
+ * bytes (docs/benchmarks.md). Only the process holding the data directory's
+ * lock writes, so what it has loaded from the messages table and added since
+ * is the whole truth. A room is loaded on its first append after start or
+ * after it was evicted; rooms beyond `maxEntries` are evicted least recently
+ * written first. Additions since the last `commit()` are undone by
+ * `rollback()`, with the transaction that made them.
+ */
+export class SentClientIds {
+  /** In least recently written order: a room moves to the end when written. */
+  readonly #rooms = new Map<string, Map<string, number>>();
+  #entries = 0;
+  #uncommitted: Array<[requestId: string, key: string]> = [];
+
+  constructor(
+    private readonly load: (requestId: string) => Iterable<SentClientId>,
+    private readonly maxEntries = 100_000,
+  ) {}
+
+  /** The seq of the message `senderId` already stored in the room with this client_id. */
+  seqOf(requestId: string, side: Side, senderId: string, clientId: string): number | undefined {
+    return this.#room(requestId).get(keyOf(side, senderId, clientId));
+  }
+
+  add(requestId: string, side: Side, senderId: string, clientId: string, seq: number): void {
+    const key = keyOf(side, senderId, clientId);
+    this.#room(requestId).set(key, seq);
+    this.#entries += 1;
+    this.#uncommitted.push([requestId, key]);
+  }
+
+  commit(): void {
+    this.#uncommitted = [];
+  }
+
+  rollback(): void {
+    for (const [requestId, key] of this.#uncommitted) {
+      const room = this.#rooms.get(requestId);
+      if (room?.delete(key)) this.#entries -= 1;
+    }
+    this.#uncommitted = [];
+  }
+
+  #room(requestId: string): Map<string, number> {
+    let room = this.#rooms.get(requestId);
+    if (room) {
+      this.#rooms.delete(requestId);
+    } else {
+      room = new Map();
+      for (const sent of this.load(requestId)) room.set(keyOf(sent.side, sent.sender_id, sent.client_id), sent.seq);
+      this.#entries += room.size;
+      this.#evictOthers();
+    }
+    this.#rooms.set(requestId, room);
+    return room;
+  }
+
+  /** Called before a newly loaded room joins the map: it is never evicted for its own size. */
+  #evictOthers(): void {
+    for (const [requestId, room] of this.#rooms) {
+      if (this.#entries <= this.maxEntries) return;
+      this.#rooms.delete(requestId);
+      this.#entries -= room.size;
+    }
+  }
+}
