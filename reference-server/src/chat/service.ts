@@ -141,14 +141,17 @@ export class ChatService {
       frame: JSON.stringify({ type: 'message', message: result.message }),
       seq: result.message.seq,
     });
-    await this.#notify(turn, room, result.message, result.recipient_unread);
+    this.#notify(turn, room, result.message, result.recipient_unread);
     return result;
   }
 
-  /** Counts come with the append, from the store's counters: a notification costs no query. */
-  async #notify(turn: PublishTurn, room: Room, message: Message, counts: UnreadCounts): Promise<void> {
-    try {
-      await turn.run((group) => {
+  /**
+   * Counts come with the append, from the store's counters: a notification costs no query. It goes
+   * out in the recipient's publishing order, at once unless a snapshot of theirs is still being read.
+   */
+  #notify(turn: PublishTurn, room: Room, message: Message, counts: UnreadCounts): void {
+    void turn.run((group) => {
+      try {
         const frame = JSON.stringify({
           type: 'notification',
           kind: 'message',
@@ -163,11 +166,11 @@ export class ChatService {
           unread: { count: counts.count, total: counts.total },
         });
         this.fanout.publish(group, { frame });
-      });
-    } catch (error) {
-      // The message is stored and broadcast; a missed red dot is corrected by the next snapshot.
-      this.onBackgroundError(error, 'notify');
-    }
+      } catch (error) {
+        // The message is stored and broadcast; a missed red dot is corrected by the next snapshot.
+        this.onBackgroundError(error, 'notify');
+      }
+    });
   }
 
   markRead(identity: Identity, room: Room, seq: number | null): Promise<ReadResult> {
