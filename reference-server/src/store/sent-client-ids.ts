@@ -8,6 +8,12 @@ export interface SentClientId {
   seq: number;
 }
 
+interface LoadedRoom {
+  /** seq by side, sender and client_id. */
+  seqs: Map<string, number>;
+  lastUse: number;
+}
+
 function keyOf(side: Side, senderId: string, clientId: string): string {
   return `${side}\n${senderId}\n${clientId}`;
 }
@@ -25,9 +31,10 @@ function keyOf(side: Side, senderId: string, clientId: string): string {
  * `rollback()`, with the transaction that made them.
  */
 export class SentClientIds {
-  /** In least recently written order: a room moves to the end when written. */
-  readonly #rooms = new Map<string, Map<string, number>>();
+  readonly #rooms = new Map<string, LoadedRoom>();
   #entries = 0;
+  /** Counts uses, so that eviction can tell the least recently used rooms without reordering the map on each use. */
+  #uses = 0;
   #uncommitted: Array<[requestId: string, key: string]> = [];
 
   constructor(
@@ -37,12 +44,12 @@ export class SentClientIds {
 
   /** The seq of the message `senderId` already stored in the room with this client_id. */
   seqOf(requestId: string, side: Side, senderId: string, clientId: string): number | undefined {
-    return this.#room(requestId).get(keyOf(side, senderId, clientId));
+    return this.#room(requestId).seqs.get(keyOf(side, senderId, clientId));
   }
 
   add(requestId: string, side: Side, senderId: string, clientId: string, seq: number): void {
     const key = keyOf(side, senderId, clientId);
-    this.#room(requestId).set(key, seq);
+    this.#room(requestId).seqs.set(key, seq);
     this.#entries += 1;
     this.#uncommitted.push([requestId, key]);
   }
@@ -53,32 +60,32 @@ export class SentClientIds {
 
   rollback(): void {
     for (const [requestId, key] of this.#uncommitted) {
-      const room = this.#rooms.get(requestId);
-      if (room?.delete(key)) this.#entries -= 1;
+      if (this.#rooms.get(requestId)?.seqs.delete(key)) this.#entries -= 1;
     }
     this.#uncommitted = [];
   }
 
-  #room(requestId: string): Map<string, number> {
+  #room(requestId: string): LoadedRoom {
     let room = this.#rooms.get(requestId);
-    if (room) {
-      this.#rooms.delete(requestId);
-    } else {
-      room = new Map();
-      for (const sent of this.load(requestId)) room.set(keyOf(sent.side, sent.sender_id, sent.client_id), sent.seq);
-      this.#entries += room.size;
-      this.#evictOthers();
+    if (!room) {
+      const seqs = new Map<string, number>();
+      for (const sent of this.load(requestId)) seqs.set(keyOf(sent.side, sent.sender_id, sent.client_id), sent.seq);
+      this.#entries += seqs.size;
+      if (this.#entries > this.maxEntries) this.#evict();
+      room = { seqs, lastUse: 0 };
+      this.#rooms.set(requestId, room);
     }
-    this.#rooms.set(requestId, room);
+    room.lastUse = ++this.#uses;
     return room;
   }
 
-  /** Called before a newly loaded room joins the map: it is never evicted for its own size. */
-  #evictOthers(): void {
-    for (const [requestId, room] of this.#rooms) {
+  /** Drops the least recently used rooms until the entries fit; called before a newly loaded room joins. */
+  #evict(): void {
+    const byUse = [...this.#rooms].sort(([, a], [, b]) => a.lastUse - b.lastUse);
+    for (const [requestId, room] of byUse) {
       if (this.#entries <= this.maxEntries) return;
       this.#rooms.delete(requestId);
-      this.#entries -= room.size;
+      this.#entries -= room.seqs.size;
     }
   }
 }
