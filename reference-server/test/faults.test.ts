@@ -192,8 +192,8 @@ describe('storage faults', () => {
   test('a chat socket whose setup fails is closed with 1013 and its closing handshake is read', async () => {
     const c = await cast(server);
     let getRoomCalls = 0;
-    // The second read of the room, after authorization: the one that used to escape to the upgrade handler.
-    store.fail('getRoom', () => sqliteError('SQLITE_IOERR_READ', 'disk I/O error'), { match: () => ++getRoomCalls === 2 });
+    // The socket's one read of the room, after it subscribed: a failure there once escaped to the upgrade handler.
+    store.fail('getRoom', () => sqliteError('SQLITE_IOERR_READ', 'disk I/O error'), { match: () => ++getRoomCalls === 1 });
     const socket = track(TestSocket.chat(server, c.roomId, c.ownerToken));
     const started = Date.now();
     const closed = await Promise.race([

@@ -11,6 +11,7 @@ import {
   type ReadCursors,
   type Room,
   type RoomListing,
+  type RoomRef,
   type RoomState,
   type UnreadSnapshot,
   otherSide,
@@ -36,7 +37,7 @@ const PREVIEW_CHARS = 140;
 const MAX_PAGE = 100;
 const DEFAULT_PAGE = 50;
 
-export function isParticipant(identity: Identity, room: Room): boolean {
+export function isParticipant(identity: Identity, room: RoomRef): boolean {
   return identity.role === 'user' ? room.user_id === identity.id : room.workshop_id === identity.workshopId;
 }
 
@@ -98,7 +99,7 @@ export class ChatService {
     return room;
   }
 
-  async listMessages(room: Room, query: { before?: number; after?: number; limit?: number }): Promise<MessagePage> {
+  async listMessages(room: RoomRef, query: { before?: number; after?: number; limit?: number }): Promise<MessagePage> {
     const page: PageQuery = { limit: Math.min(query.limit ?? DEFAULT_PAGE, MAX_PAGE) };
     if (query.before !== undefined) page.before = query.before;
     if (query.after !== undefined) page.after = query.after;
@@ -111,11 +112,11 @@ export class ChatService {
    * other side. A repeated `client_id` answers the stored message and does
    * neither again.
    */
-  sendMessage(identity: Identity, room: Room, body: string, clientId: string | null): Promise<AppendResult> {
+  sendMessage(identity: Identity, room: RoomRef, body: string, clientId: string | null): Promise<AppendResult> {
     return this.#track(this.#send(identity, room, body, clientId));
   }
 
-  async #send(identity: Identity, room: Room, body: string, clientId: string | null): Promise<AppendResult> {
+  async #send(identity: Identity, room: RoomRef, body: string, clientId: string | null): Promise<AppendResult> {
     const text = boundedText(body, 'body', this.limits.maxBodyChars);
     const side = sideOf(identity.role);
     // The recipient's publishing turn is taken now, in call order, before the store answers.
@@ -149,7 +150,7 @@ export class ChatService {
    * Counts come with the append, from the store's counters: a notification costs no query. It goes
    * out in the recipient's publishing order, at once unless a snapshot of theirs is still being read.
    */
-  #notify(turn: PublishTurn, room: Room, message: Message, counts: UnreadCounts): void {
+  #notify(turn: PublishTurn, room: RoomRef, message: Message, counts: UnreadCounts): void {
     void turn.run((group) => {
       try {
         const frame = JSON.stringify({
@@ -173,11 +174,11 @@ export class ChatService {
     });
   }
 
-  markRead(identity: Identity, room: Room, seq: number | null): Promise<ReadResult> {
+  markRead(identity: Identity, room: RoomRef, seq: number | null): Promise<ReadResult> {
     return this.#track(this.#markRead(identity, room, seq));
   }
 
-  async #markRead(identity: Identity, room: Room, seq: number | null): Promise<ReadResult> {
+  async #markRead(identity: Identity, room: RoomRef, seq: number | null): Promise<ReadResult> {
     const side = sideOf(identity.role);
     const { read_cursors, moved, reader_unread } = await this.store.advanceCursor(room.id, side, seq);
     if (moved) {
@@ -196,7 +197,7 @@ export class ChatService {
     return { read_cursors, unread: reader_unread.count };
   }
 
-  typing(identity: Identity, room: Room, isTyping: boolean, socketId: string): void {
+  typing(identity: Identity, room: RoomRef, isTyping: boolean, socketId: string): void {
     this.fanout.publish(roomGroup(room.id), {
       frame: JSON.stringify({
         type: 'typing',

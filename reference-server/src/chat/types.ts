@@ -24,6 +24,9 @@ export interface Room {
   created_at: string;
 }
 
+/** What a chat needs of its room once authorized: which room, and who holds each side. */
+export type RoomRef = Pick<Room, 'id' | 'user_id' | 'workshop_id'>;
+
 export interface ReadCursors {
   user: number;
   workshop: number;
@@ -83,6 +86,6 @@ export function principalOf(identity: Identity): Principal {
 }
 
 /** The principal holding a room's given side. */
-export function principalOfRoomSide(room: Room, side: Side): Principal {
+export function principalOfRoomSide(room: RoomRef, side: Side): Principal {
   return side === 'user' ? { side, userId: room.user_id } : { side, workshopId: room.workshop_id };
 }

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { ChatError, ErrorCode } from '../chat/errors.js';
@@ -6,6 +5,7 @@ import { callerKey, type Identity } from '../chat/types.js';
 import type { Limits } from '../config.js';
 import type { Logger } from '../logger.js';
 import { type Clock, BurstDetector, type KeyedRateLimiter, TokenBucket } from '../rate-limit.js';
+import { randomId } from '../store/ids.js';
 
 export const CLOSE = {
   goingAway: 1001,
@@ -42,9 +42,11 @@ export function refusalCloseCode(error: ChatError): number {
  * (its own and its user's), a bounded send buffer, liveness for heartbeats.
  */
 export class ClientSocket {
-  readonly id = randomUUID();
+  /** Unique across servers: it travels with a typing event, to leave out the typist's own socket. */
+  readonly id = randomId();
   alive = true;
-  readonly #flood: BurstDetector;
+  /** Made at the first refused frame: most sockets never have one. */
+  #flood: BurstDetector | null = null;
   readonly #bucket: TokenBucket | null;
   #corked = false;
 
@@ -56,10 +58,9 @@ export class ClientSocket {
     private readonly limits: Limits,
     private readonly userLimiter: KeyedRateLimiter,
     private readonly logger: Logger,
-    clock: Clock,
+    private readonly clock: Clock,
   ) {
     this.#bucket = limits.wsRateLimit > 0 ? new TokenBucket(limits.wsRateLimit, limits.wsRateLimit * 2, clock) : null;
-    this.#flood = new BurstDetector(limits.wsFloodStrikes, limits.wsFloodWindowMs, clock);
     ws.on('pong', () => {
       this.alive = true;
     });
@@ -102,6 +103,7 @@ export class ClientSocket {
   admit(clientId: string | null): boolean {
     if ((this.#bucket?.take() ?? true) && this.userLimiter.take(callerKey(this.identity))) return true;
     this.sendError('rate_limited', 'too many frames; slow down', clientId);
+    this.#flood ??= new BurstDetector(this.limits.wsFloodStrikes, this.limits.wsFloodWindowMs, this.clock);
     if (this.#flood.hit()) this.close(CLOSE.policy, 'rate limit exceeded');
     return false;
   }

@@ -3,7 +3,7 @@ import { answerFor, ChatError } from '../chat/errors.js';
 import { messageInput, parse, readInput, typingInput } from '../chat/schemas.js';
 import type { ChatService } from '../chat/service.js';
 import { unreadFrame } from '../chat/unread-snapshots.js';
-import { principalOf, type RoomState } from '../chat/types.js';
+import { principalOf, type RoomRef, type RoomState } from '../chat/types.js';
 import { type Fanout, type FanoutEvent, principalGroup, roomGroup } from '../fanout/fanout.js';
 import type { Logger } from '../logger.js';
 import { CLOSE, type ClientSocket, refusalCloseCode } from './client-socket.js';
@@ -36,7 +36,8 @@ const PONG = JSON.stringify({ type: 'pong' });
 function subscribeHeld(socket: ClientSocket, deps: SocketDeps, group: string) {
   let held: FanoutEvent[] | null = [];
   let nextSeq = 0;
-  const early = new Map<number, FanoutEvent>();
+  /** Made when a frame first arrives ahead of its turn: most sockets never see one. */
+  let early: Map<number, FanoutEvent> | null = null;
   let gapTimer: NodeJS.Timeout | undefined;
   const resync = (why: string) => {
     deps.logger.info({ user: socket.identity.id, group, why }, 'closing a socket to resynchronise');
@@ -49,18 +50,20 @@ function subscribeHeld(socket: ClientSocket, deps: SocketDeps, group: string) {
     }
     if (event.seq < nextSeq) return;
     if (event.seq > nextSeq) {
-      early.set(event.seq, event);
+      (early ??= new Map()).set(event.seq, event);
       gapTimer ??= setTimeout(() => resync(`seq ${nextSeq} did not arrive`), deps.gapMs);
       return;
     }
     socket.send(frameBytes(event));
     nextSeq += 1;
+    if (!early) return;
     for (let next = early.get(nextSeq); next; next = early.get(nextSeq)) {
       early.delete(nextSeq);
       socket.send(frameBytes(next));
       nextSeq += 1;
     }
-    if (early.size === 0 && gapTimer) {
+    if (early.size === 0) {
+      early = null;
       clearTimeout(gapTimer);
       gapTimer = undefined;
     }
@@ -74,7 +77,7 @@ function subscribeHeld(socket: ClientSocket, deps: SocketDeps, group: string) {
     },
     () => resync('fan-out between servers was interrupted'),
   );
-  socket.ws.once('close', () => {
+  socket.ws.on('close', () => {
     subscription.unsubscribe();
     clearTimeout(gapTimer);
   });
@@ -122,20 +125,21 @@ export function refuse(socket: ClientSocket, error: unknown, logger: Logger): vo
 export async function openChatSocket(socket: ClientSocket, requestId: string, deps: SocketDeps): Promise<void> {
   const { service, logger } = deps;
   const { identity } = socket;
-  let room: RoomState;
-  let subscription: ReturnType<typeof subscribeHeld>;
+  // Subscribed before the room is read, so the state the `ready` frame tells is read after the
+  // subscription: one read both authorizes and tells it. Nothing held is sent to a refused socket.
+  const subscription = subscribeHeld(socket, deps, roomGroup(requestId));
   let state: RoomState;
   try {
-    room = await service.authorize(identity, requestId);
-    if (!socket.open) return;
-    subscription = subscribeHeld(socket, deps, roomGroup(room.id));
     await subscription.ready;
     if (!socket.open) return;
-    state = (await service.store.getRoom(room.id)) ?? room;
+    state = await service.authorize(identity, requestId);
   } catch (error) {
     refuse(socket, error, logger);
     return;
   }
+  if (!socket.open) return;
+  // What the socket keeps for its life: not the title, times and cursors of the state read.
+  const room: RoomRef = { id: state.id, user_id: state.user_id, workshop_id: state.workshop_id };
   socket.send(
     JSON.stringify({
       type: 'ready',

@@ -2,7 +2,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { TokenVerifier } from '../auth.js';
-import { callerKey } from '../chat/types.js';
+import { callerKey, type Identity } from '../chat/types.js';
 import type { Config } from '../config.js';
 import { isOriginAllowed } from '../http/cors.js';
 import { pathOf } from '../logger.js';
@@ -71,38 +71,42 @@ export function attachWebSockets(
       reject(socket, 403, 'Forbidden');
       return;
     }
-    // Read before the callback: a URL captured by the socket's closures would keep its token alive as long as the socket.
     const identity = verify(url.searchParams.get('token'));
-    wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-      // Frames that arrive before the socket is set up wait in the kernel, not in a lost event.
-      ws.pause();
-      if (!identity) {
-        ws.resume();
-        ws.close(CLOSE.unauthorized, 'invalid or expired token');
-        return;
-      }
-      const caller = callerKey(identity);
-      if (!socketCap.acquire(caller)) {
-        logger.warn({ path, user: identity.id, role: identity.role }, 'websocket refused: too many sockets for this user');
-        ws.resume();
-        ws.close(CLOSE.tooManySockets, 'too many sockets for this user');
-        return;
-      }
-      const client = new ClientSocket(ws, socket, identity, config.limits, userLimiter, logger, clock);
-      sockets.add(client);
-      ws.on('close', (code: number) => {
-        sockets.delete(client);
-        socketCap.release(caller);
-        logger.debug({ path, user: identity.id, code }, 'websocket closed');
-      });
-      ws.on('error', (err: Error) => logger.warn({ path, user: identity.id, err: err.message }, 'websocket error'));
-      logger.debug({ path, user: identity.id }, 'websocket open');
-      const opened = requestId !== null
-        ? openChatSocket(client, requestId, deps)
-        : openNotificationsSocket(client, deps);
-      opened.catch((error: unknown) => refuse(client, error, logger));
-    });
+    wss.handleUpgrade(req, socket, head, (ws: WebSocket) => accept(ws, socket, identity, requestId));
   });
+
+  /**
+   * Sets up an upgraded socket. A function of its own, so that the closures a socket keeps for its
+   * whole life hold only what they name, not the upgrade's URL: its `pathname` is a slice of the
+   * whole URL, token included, and a kept slice keeps all of it (300 bytes a socket, and the token).
+   * The request id is a new string (`decodeURIComponent` copies).
+   */
+  function accept(ws: WebSocket, transport: Duplex, identity: Identity | null, requestId: string | null): void {
+    // Frames that arrive before the socket is set up wait in the kernel, not in a lost event.
+    ws.pause();
+    if (!identity) {
+      ws.resume();
+      ws.close(CLOSE.unauthorized, 'invalid or expired token');
+      return;
+    }
+    if (!socketCap.acquire(callerKey(identity))) {
+      logger.warn({ request: requestId, user: identity.id, role: identity.role }, 'websocket refused: too many sockets for this user');
+      ws.resume();
+      ws.close(CLOSE.tooManySockets, 'too many sockets for this user');
+      return;
+    }
+    const client = new ClientSocket(ws, transport, identity, config.limits, userLimiter, logger, clock);
+    sockets.add(client);
+    ws.on('close', (code: number) => {
+      sockets.delete(client);
+      socketCap.release(callerKey(identity));
+      logger.debug({ request: requestId, user: identity.id, code }, 'websocket closed');
+    });
+    ws.on('error', (err: Error) => logger.warn({ request: requestId, user: identity.id, err: err.message }, 'websocket error'));
+    logger.debug({ request: requestId, user: identity.id }, 'websocket open');
+    const opened = requestId !== null ? openChatSocket(client, requestId, deps) : openNotificationsSocket(client, deps);
+    opened.catch((error: unknown) => refuse(client, error, logger));
+  }
 
   const heartbeat = setInterval(() => {
     for (const client of sockets) {
