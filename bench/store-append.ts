@@ -3,7 +3,9 @@
  * of it, 50 rooms with both sides sending, 100 appends per event-loop turn
  * (one transaction). Prints wall time and CPU (user, system: the WAL writes)
  * per append, for this checkout or another one (`--root DIR`), to tell the
- * store's share of the server's cost per message from the rest.
+ * store's share of the server's cost per message from the rest; and, in the
+ * same run, the same for the fan-out baseline (b)'s one autocommit INSERT per
+ * message (its table, its pragmas, the same `synchronous`), as a ratio.
  *
  *   node --import tsx bench/store-append.ts [--synchronous normal|full] [--turns 200] [--root DIR]
  */
@@ -13,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { SqliteStore as Store } from '../reference-server/src/store/sqlite.js';
+import { openBaselineInsert } from './server/baseline-insert.js';
 import { REPO_ROOT } from './server/processes.js';
 
 const { values: opts } = parseArgs({
@@ -50,14 +53,45 @@ try {
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   for (let i = 0; i < turns; i++) await turn();
-  const wallMs = performance.now() - started;
-  const cpu = process.cpuUsage(cpuBefore);
-  const appends = turns * ROOMS * 2;
-  process.stdout.write(
-    `${root} synchronous=${opts.synchronous}: ${appends} appends, ${((wallMs * 1000) / appends).toFixed(1)} µs wall and ` +
-      `${((cpu.user + cpu.system) / appends).toFixed(1)} µs CPU per append (user ${(cpu.user / appends).toFixed(1)}, system ${(cpu.system / appends).toFixed(1)})\n`,
-  );
+  const store_ = perAppend(process.cpuUsage(cpuBefore), performance.now() - started, turns * ROOMS * 2);
+  report(`${root} store`, store_);
+
+  // (b): the same messages, one autocommit INSERT each, in a data directory of its own.
+  const insert = openBaselineInsert(join(dataDir, 'baseline'), opts.synchronous);
+  const baselineTurn = () => {
+    n++;
+    rooms.forEach((id, i) => {
+      insert(id, `p${2 * i}-${n}`, BODY + n);
+      insert(id, `p${2 * i + 1}-${n}`, BODY + n);
+    });
+  };
+  for (let i = 0; i < 20; i++) baselineTurn();
+  const baselineCpuBefore = process.cpuUsage();
+  const baselineStarted = performance.now();
+  for (let i = 0; i < turns; i++) baselineTurn();
+  const baseline = perAppend(process.cpuUsage(baselineCpuBefore), performance.now() - baselineStarted, turns * ROOMS * 2);
+  report('(b) one INSERT per message', baseline);
+  process.stdout.write(`store / (b): ${(store_.cpuUs / baseline.cpuUs).toFixed(2)}× CPU per message\n`);
 } finally {
   await store.close();
   rmSync(dataDir, { recursive: true, force: true });
+}
+
+interface PerAppend {
+  appends: number;
+  wallUs: number;
+  cpuUs: number;
+  userUs: number;
+  systemUs: number;
+}
+
+function perAppend(cpu: NodeJS.CpuUsage, wallMs: number, appends: number): PerAppend {
+  return { appends, wallUs: (wallMs * 1000) / appends, cpuUs: (cpu.user + cpu.system) / appends, userUs: cpu.user / appends, systemUs: cpu.system / appends };
+}
+
+function report(what: string, r: PerAppend): void {
+  process.stdout.write(
+    `${what}, synchronous=${opts.synchronous}: ${r.appends} appends, ${r.wallUs.toFixed(1)} µs wall and ` +
+      `${r.cpuUs.toFixed(1)} µs CPU per append (user ${r.userUs.toFixed(1)}, system ${r.systemUs.toFixed(1)})\n`,
+  );
 }

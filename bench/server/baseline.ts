@@ -9,11 +9,9 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import Database from 'better-sqlite3';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
+import { openBaselineInsert } from './baseline-insert.js';
 
 const { values } = parseArgs({
   options: {
@@ -29,16 +27,8 @@ let insert: ((room: string, frame: Frame) => void) | null = null;
 if (values.durable) {
   const dataDir = values['data-dir'];
   if (!dataDir) throw new Error('--durable needs --data-dir');
-  mkdirSync(dataDir, { recursive: true });
-  const db = new Database(join(dataDir, 'baseline.sqlite3'));
-  // The reference server's pragmas, so (b) pays for durability exactly what (c) does.
-  db.pragma('journal_mode = WAL');
-  db.pragma(`synchronous = ${values.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
-  db.exec(
-    'CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY, room TEXT NOT NULL, client_id TEXT, body TEXT NOT NULL, created_at TEXT NOT NULL)',
-  );
-  const stmt = db.prepare('INSERT INTO messages (room, client_id, body, created_at) VALUES (?, ?, ?, ?)');
-  insert = (room, frame) => stmt.run(room, frame.client_id ?? null, frame.body, new Date().toISOString());
+  const insertRow = openBaselineInsert(dataDir, values.synchronous);
+  insert = (room, frame) => insertRow(room, frame.client_id ?? null, frame.body);
 }
 
 const rooms = new Map<string, Set<WebSocket>>();
