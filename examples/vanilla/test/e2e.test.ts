@@ -6,9 +6,8 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import WebSocket from 'ws';
 import type { Browser } from 'playwright-core';
-import { ChatClient, type ChatMessage } from '@motoreach/chat-client';
+import { messageBothWays } from '../../test-support/both-ways.js';
 import { launchChromium } from '../../test-support/browser.js';
 import { SECRET, startChatServer, type TestChatServer } from '../../test-support/chat-server.js';
 import { createHostApp } from '../server.mjs';
@@ -34,33 +33,16 @@ after(async () => {
 });
 
 test('a message goes both ways between the plain page and a workshop admin', async () => {
-  const page = await browser.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
   const scripts: string[] = [];
-  page.on('request', (r) => r.resourceType() === 'script' && scripts.push(new URL(r.url()).pathname));
-  await page.goto(hostUrl);
-  const box = page.getByRole('textbox', { name: 'Write a message' });
-  await box.waitFor();
+  await messageBothWays(
+    browser,
+    chat,
+    (page) => {
+      page.on('request', (r) => r.resourceType() === 'script' && scripts.push(new URL(r.url()).pathname));
+      return page.goto(hostUrl);
+    },
+    'Hello from a plain page',
+  );
   assert.deepEqual(scripts, ['/motoreach-chat.min.js']);
-  assert.equal(await (await fetch(`${hostUrl}/chat-token`)).headers.get('cache-control'), 'no-store');
-  const requestId = new URL(page.url()).searchParams.get('request')!;
-
-  const admin = new ChatClient({ baseUrl: chat.url, token: chat.token({ sub: 'a-bo', role: 'workshop_admin', workshop_id: 'w-1', name: 'Bo' }), WebSocket });
-  try {
-    const room = admin.room(requestId);
-    await room.connect();
-    const heard = new Promise<ChatMessage>((resolve) => room.on('message', ({ message, own }) => !own && resolve(message)));
-    await box.fill('Hello from a plain page');
-    await box.press('Enter');
-    const fromPage = await heard;
-    assert.equal(fromPage.body, 'Hello from a plain page');
-    assert.equal(fromPage.sender.name, 'Ana');
-
-    await room.send('Hello back from the workshop');
-    await page.locator('motoreach-chat .bubble', { hasText: 'Hello back from the workshop' }).waitFor();
-    assert.deepEqual(errors, []);
-  } finally {
-    admin.close();
-  }
+  assert.equal((await fetch(`${hostUrl}/chat-token`)).headers.get('cache-control'), 'no-store');
 });

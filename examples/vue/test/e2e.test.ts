@@ -2,11 +2,9 @@
 // creates a request and writes in <motoreach-chat>; a workshop admin answers through the SDK; the
 // answer shows in the widget and reaches the app through the typed @motoreach-message-received listener.
 import { after, before, test } from 'node:test';
-import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import WebSocket from 'ws';
 import type { Browser } from 'playwright-core';
-import { ChatClient, type ChatMessage } from '@motoreach/chat-client';
+import { ANSWER, messageBothWays } from '../../test-support/both-ways.js';
 import { launchChromium } from '../../test-support/browser.js';
 import { startChatServer, type TestChatServer } from '../../test-support/chat-server.js';
 
@@ -22,30 +20,6 @@ after(async () => {
 });
 
 test('a message goes both ways between the Vue page and a workshop admin', async () => {
-  const page = await browser.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(server.url);
-  const box = page.getByRole('textbox', { name: 'Write a message' });
-  await box.waitFor();
-  const requestId = new URL(page.url()).searchParams.get('request')!;
-
-  const admin = new ChatClient({ baseUrl: server.url, token: server.token({ sub: 'a-bo', role: 'workshop_admin', workshop_id: 'w-1', name: 'Bo' }), WebSocket });
-  try {
-    const room = admin.room(requestId);
-    await room.connect();
-    const heard = new Promise<ChatMessage>((resolve) => room.on('message', ({ message, own }) => !own && resolve(message)));
-    await box.fill('Hello from Vue');
-    await box.press('Enter');
-    const fromPage = await heard;
-    assert.equal(fromPage.body, 'Hello from Vue');
-    assert.equal(fromPage.sender.name, 'Ana');
-
-    await room.send('Hello back from the workshop');
-    await page.getByRole('status').filter({ hasText: 'Last received: Hello back from the workshop' }).waitFor();
-    await page.locator('motoreach-chat .bubble', { hasText: 'Hello back from the workshop' }).waitFor();
-    assert.deepEqual(errors, []);
-  } finally {
-    admin.close();
-  }
+  const page = await messageBothWays(browser, server, (p) => p.goto(server.url), 'Hello from Vue');
+  await page.getByRole('status').filter({ hasText: `Last received: ${ANSWER}` }).waitFor();
 });
