@@ -1,3 +1,4 @@
+// Also in examples/vue, line for line: each example is meant to be copied on its own, so they share no module.
 import type { ChatClient } from '@motoreach/chat-client';
 
 /** The chat server answers on the page's own origin (Vite proxies it in development). */
