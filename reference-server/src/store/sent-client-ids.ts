@@ -26,8 +26,8 @@ function keyOf(side: Side, senderId: string, clientId: string): string {
  * bytes (docs/benchmarks.md). Only the process holding the data directory's
  * lock writes, so what it has loaded from the messages table and added since
  * is the whole truth. A room is loaded on its first append after start or
- * after it was evicted; rooms beyond `maxEntries` are evicted least recently
- * written first. Additions since the last `commit()` are undone by
+ * after it was evicted; past `maxEntries`, the least recently used rooms are
+ * evicted first. Additions since the last `commit()` are undone by
  * `rollback()`, with the transaction that made them.
  */
 export class SentClientIds {
