@@ -10,7 +10,7 @@ export interface HeaderContext {
   strings: ChatStrings;
   /** The `heading` attribute, else the request's title once known. */
   title: string | null;
-  /** The other side's latest writer, once one has written. */
+  /** Who the conversation is with: the host's `peer-name`, else the other side's latest writer once one has written. */
   peer: Me | null;
   connection: HeaderConnection | string;
 }

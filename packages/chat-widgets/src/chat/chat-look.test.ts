@@ -37,6 +37,23 @@ describe('<motoreach-chat> look', () => {
     await expect(el).to.be.accessible();
   });
 
+  it('names the other side from peer-name before anyone has written, and keeps that name when they write', async () => {
+    const p = await pair('Brakes squeal');
+    clients.push(p.owner, p.admin);
+    const el = await fixture<MotoreachChat>(html`<motoreach-chat peer-name="Garage Dupont" .client=${p.owner} request-id=${p.room.id}></motoreach-chat>`);
+    await connected(el);
+    await waitFor(() => text($(el, '.header .title')) === 'Brakes squeal', 'the request title');
+    expect(text($(el, '.header .peer'))).to.equal('Garage Dupont');
+    expect(text($(el, '.header [part~="avatar"]'))).to.equal('GD');
+
+    await seed(p.baseUrl, p.adminToken, p.room.id, 1);
+    await waitFor(() => bubbles(el, 'other').length === 1, 'the workshop message');
+    expect(text($(el, '.header .peer'))).to.equal('Garage Dupont');
+    el.peerName = null;
+    await el.updateComplete;
+    expect(text($(el, '.header .peer'))).to.equal('Bruno');
+  });
+
   it('asks for the request title only when no heading is given, and when the heading is removed', async () => {
     const p = await pair('Mirror cracked');
     clients.push(p.owner, p.admin);

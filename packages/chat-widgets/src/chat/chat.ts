@@ -86,6 +86,12 @@ export class MotoreachChat extends LitElement {
   @property({ attribute: 'request-id' }) requestId: string | null = null;
   /** The header's title; defaults to the request's title (fetched once per room). */
   @property() heading: string | null = null;
+  /**
+   * Who the conversation is with, for the header (the workshop's name on an owner's page, the
+   * owner's on a workshop's), shown from the start. Unset, the header names the other side's
+   * latest writer once one has written: the server knows names only from what people send.
+   */
+  @property({ attribute: 'peer-name' }) peerName: string | null = null;
   /** Character limit of the composer (Unicode code points, as the server counts). */
   @property({ attribute: 'max-length', type: Number }) maxLength = 4000;
   /** Turn http(s) URLs in messages into links (rel="noopener noreferrer"). */
@@ -223,8 +229,16 @@ export class MotoreachChat extends LitElement {
   private peerFrom: [readonly ChatMessage[], Me | null] | null = null;
   private peerFound: Me | null = null;
 
-  /** The other side's latest writer: a scan of the messages, done again only when they change. */
+  /** Who the header names: the host's `peer-name`, else the other side's latest writer. */
   private peer(): Me | null {
+    if (!this.peerName) return this.latestPeer();
+    // The avatar's colour comes from an id and a role: the name stands for the id.
+    const role = this.room?.me?.role === 'workshop_admin' ? 'user' : 'workshop_admin';
+    return { id: this.peerName, role, name: this.peerName };
+  }
+
+  /** The other side's latest writer: a scan of the messages, done again only when they change. */
+  private latestPeer(): Me | null {
     const messages = this.messageWindow.messages;
     const me = this.room?.me ?? null;
     if (messages !== this.peerFrom?.[0] || me !== this.peerFrom[1]) {
