@@ -42,6 +42,7 @@ test('owner and workshop admin chat through the demo page, under a strict CSP', 
   await owner.getByLabel('New service request for workshop w-1').fill('Front brake squeals');
   await owner.getByRole('button', { name: 'Create' }).click();
   await owner.locator('motoreach-chat .header .title', { hasText: 'Front brake squeals' }).waitFor();
+  assert.equal(await owner.locator('motoreach-chat .header .peer').textContent(), 'Workshop w-1', 'named before the workshop writes');
   const ownerBox = owner.getByRole('textbox', { name: 'Write a message' });
   await ownerBox.waitFor();
   await ownerBox.fill('Hello, the front brake squeals when cold.');
