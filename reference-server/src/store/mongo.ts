@@ -3,7 +3,7 @@ import type { Message, Principal, Room, RoomListing, RoomState, Sender, Side, Un
 import { otherSide } from '../chat/types.js';
 import type { Logger } from '../logger.js';
 import { isStoreUnavailable, StoreUnavailableError } from './failures.js';
-import { newId } from './ids.js';
+import { newId } from '../ids.js';
 import type {
   AppendResult,
   ChatStore,

@@ -5,7 +5,7 @@ import type { Logger } from '../logger.js';
 import { Checkpointer } from './checkpointer.js';
 import { DataDirLock, prepareDataDir } from './data-dir.js';
 import { isStoreUnavailable, StoreUnavailableError } from './failures.js';
-import { newId } from './ids.js';
+import { newId } from '../ids.js';
 import { type SentClientId, SentClientIds } from './sent-client-ids.js';
 import type {
   AppendResult,
@@ -487,10 +487,9 @@ export class SqliteStore implements ChatStore {
     if (batch.length === 0) return;
     let results: unknown[];
     try {
-      results = this.#runBatch(batch);
+      results = this.#committed(() => this.#runBatch(batch));
     } catch (error) {
       // The batch rolled back as a whole: nothing of it is stored, no seq is taken, no counter moved.
-      this.#sentClientIds.rollback();
       if (isStoreUnavailable(error)) {
         // The storage failed (disk full, I/O): one transaction each would fail alike and only add
         // writes to a failing disk. Every write gets the one error, which is logged once.
@@ -501,20 +500,27 @@ export class SqliteStore implements ChatStore {
       // One bad write: one transaction each keeps the good ones and fails only the bad.
       for (const op of batch) {
         try {
-          const result = this.#runOne(op);
-          this.#sentClientIds.commit();
-          this.#checkpointer.committed();
-          op.resolve(result as never);
+          op.resolve(this.#committed(() => this.#runOne(op)) as never);
         } catch (opError) {
-          this.#sentClientIds.rollback();
           op.reject(opError);
         }
       }
       return;
     }
-    this.#sentClientIds.commit();
-    this.#checkpointer.committed();
     batch.forEach((op, i) => op.resolve(results[i] as never));
+  }
+
+  /** Runs one transaction; the client_ids it added in memory stay only if it committed. */
+  #committed<T>(transaction: () => T): T {
+    try {
+      const result = transaction();
+      this.#sentClientIds.commit();
+      this.#checkpointer.committed();
+      return result;
+    } catch (error) {
+      this.#sentClientIds.rollback();
+      throw error;
+    }
   }
 
   async listMessages(requestId: string, query: PageQuery): Promise<MessagePage> {

@@ -5,7 +5,7 @@ import { callerKey, type Identity } from '../chat/types.js';
 import type { Limits } from '../config.js';
 import type { Logger } from '../logger.js';
 import { type Clock, BurstDetector, type KeyedRateLimiter, TokenBucket } from '../rate-limit.js';
-import { randomId } from '../store/ids.js';
+import { randomId } from '../ids.js';
 
 export const CLOSE = {
   goingAway: 1001,
