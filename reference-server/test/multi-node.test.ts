@@ -205,6 +205,9 @@ describe('several servers behind Redis', { skip: redisMissing }, () => {
     const room = await createRoom(a.url, ownerToken, workshop);
     const channel = `motoreach:room:${room.id}`;
     const probe = new Redis(redis.url);
+    // The probe's own connection check (INFO) must be over before MONITOR starts: a command seen in the
+    // same packet as MONITOR's OK breaks ioredis's reply queue ("Command queue state error", once in CI).
+    await probe.ping();
     const monitor = await probe.monitor();
     const published: string[] = [];
     monitor.on('monitor', (_time: string, args: string[]) => {
