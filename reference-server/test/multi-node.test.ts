@@ -281,6 +281,29 @@ describe('several servers behind Redis', { skip: redisMissing }, () => {
     assert.deepEqual(rows.map((m) => m.seq), range(2 * perSide));
     assert.equal(new Set(rows.map((m) => m.client_id)).size, 2 * perSide);
   });
+
+  test('a ticket issued by one server is honoured once, by any server', async () => {
+    const ownerToken = owner(unique('u'));
+    const room = await createRoom(a.url, ownerToken, unique('w'));
+    const ticketFrom = async (node: Node) => {
+      const res = await api(node.url, 'POST', '/api/ws-tickets/', ownerToken);
+      assert.equal(res.status, 200);
+      return res.body.ticket as string;
+    };
+    const withTicket = (node: Node, ticket: string) =>
+      open(new TestSocket(`${node.wsUrl}/ws/service-chat/${room.id}/?ticket=${encodeURIComponent(ticket)}`));
+
+    const ticket = await ticketFrom(a);
+    await withTicket(b, ticket).ready();
+    assert.equal((await withTicket(a, ticket).closed).code, 4401);
+    assert.equal((await withTicket(b, ticket).closed).code, 4401);
+
+    // Both servers at once: one of them opens it.
+    const raced = await ticketFrom(b);
+    const both = [withTicket(a, raced), withTicket(b, raced)];
+    const outcomes = await Promise.all(both.map((s) => Promise.race([s.ready().then(() => 'open'), s.closed.then((c) => c.code)])));
+    assert.deepEqual(outcomes.sort(), [4401, 'open'].sort());
+  });
 });
 
 describe('Redis lost and back', { skip: redisMissing }, () => {
