@@ -379,6 +379,35 @@ describe('Redis lost and back', { skip: redisMissing }, () => {
     }
   });
 
+  test('a ticket offered while Redis is away cannot be checked: closed 1013, and a new one works once Redis is back', async () => {
+    const redis = await RedisServer.start();
+    const cluster = await startNodes(redis.url);
+    const [a, b] = cluster.nodes as [Node, Node];
+    const ownerToken = owner(unique('u'));
+    const withTicket = async (node: Node) => {
+      const res = await api(node.url, 'POST', '/api/ws-tickets/', ownerToken);
+      assert.equal(res.status, 200);
+      return new TestSocket(`${node.wsUrl}/ws/notifications/?ticket=${encodeURIComponent(res.body.ticket)}`);
+    };
+    try {
+      await redis.stop();
+      await eventually(async () => (await api(a.url, 'GET', '/healthz', null)).status === 503, 'healthz 503 on A');
+      // Issuing needs no Redis; honouring once does, and is not guessed.
+      assert.deepEqual(await (await withTicket(a)).closed, { code: 1013, reason: 'try again later' });
+      await redis.restart();
+      // Each server's link for tickets reconnects on its own schedule: a 1013 until then, with a new ticket each time.
+      await eventually(async () => {
+        const socket = await withTicket(b);
+        const opened = await Promise.race([socket.ready().then(() => true, () => false), socket.closed.then(() => false)]);
+        await socket.close();
+        return opened;
+      }, 'a ticket honoured again', 10_000);
+    } finally {
+      await cluster.stop();
+      await redis.stop();
+    }
+  });
+
   test('Redis unreachable at start: a clear error and exit status 2', async () => {
     const port = await freePort();
     const dir = tempDir();
