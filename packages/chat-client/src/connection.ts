@@ -55,7 +55,7 @@ export class Connection {
   // Attempts that failed since the last first frame; the third makes the reason `unreachable`.
   #failed = 0;
   #everOpen = false;
-  // The last socket was refused with 4401 and no socket has opened since: another 4401 is final.
+  // The last attempt was refused (4401, or 401 for its ticket) and a fresh token fetched: another refusal is final.
   #renewed = false;
   #silent = false;
   #opening = false;
@@ -218,7 +218,10 @@ export class Connection {
 
   // Also the end of a failed attempt (the status is not `open` then): the third in a row, online,
   // turns the reason into `unreachable`, reported once as an `error` too, until a first frame.
+  // A fresh token that then meets a transient failure may have expired by the next attempt: a refusal
+  // after it is a first one again.
   #retry(reason: ChatError): void {
+    this.#renewed = false;
     const offline = globalThis.navigator?.onLine === false;
     const failed = !offline && this.#status !== 'open' && ++this.#failed >= UNREACHABLE_AFTER;
     if (failed) reason = new ChatError('unreachable', `Can't reach the chat server at ${this.#o.base}`, { cause: reason, baseUrl: this.#o.base });

@@ -77,6 +77,29 @@ test('a token refused when the ticket is asked for is renewed once, then final',
   assert.equal(room.status, 'closed');
 });
 
+test('a fresh token that meets a network failure and is then refused is refreshed again, not final', async () => {
+  const id = await newRoom();
+  // The first token is refused, its replacement has expired by the time the network is back (it
+  // fails once, as a network does), the third opens the room.
+  const tokens = [mintToken(OWNER, -60), mintToken(OWNER, -1), mintToken(OWNER)];
+  let calls = 0;
+  let tickets = 0;
+  const flaky: typeof fetch = (input, init) =>
+    String(input).endsWith('/api/ws-tickets/') && ++tickets === 2 ? Promise.reject(new TypeError('fetch failed')) : fetch(input, init);
+  const room = open(server.url, () => tokens[calls++]!, { fetch: flaky }).room(id);
+  const seen: Array<[string, string | undefined]> = [];
+  room.on('status', (e) => seen.push([e.status, e.reason?.code]));
+  await room.connect();
+  assert.equal(calls, 3);
+  assert.deepEqual(seen, [
+    ['connecting', undefined],
+    ['connecting', 'unauthorized'],
+    ['connecting', 'network'],
+    ['connecting', 'unauthorized'],
+    ['open', undefined],
+  ]);
+});
+
 test(
   'sockets closed 4401 as their tokens expire resume with fresh tokens: no error, no gap, nothing lost or doubled',
   { timeout: 60_000 },
