@@ -23,10 +23,10 @@ async function openFanout(config: Config, logger: Logger): Promise<Fanout> {
 }
 
 /** Where used tickets are recorded: Redis when servers share it, else this process. */
-async function openSingleUse(config: Config): Promise<SingleUse> {
+async function openSingleUse(config: Config, logger: Logger): Promise<SingleUse> {
   if (!config.redisUrl) return new MemorySingleUse();
   const { RedisSingleUse } = await import('./tickets/single-use-redis.js');
-  return RedisSingleUse.connect(config.redisUrl);
+  return RedisSingleUse.connect(config.redisUrl, logger);
 }
 
 export interface RunningServer {
@@ -61,7 +61,7 @@ export async function startServer(options: Config | ServerOptions, extras: Start
   }
   let singleUse: SingleUse;
   try {
-    singleUse = await openSingleUse(config);
+    singleUse = await openSingleUse(config, logger);
   } catch (error) {
     await fanout.close();
     await store.close();

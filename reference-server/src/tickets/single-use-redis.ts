@@ -1,6 +1,7 @@
 import type { Redis, RedisOptions } from 'ioredis';
 import { ConfigError } from '../config.js';
 import { importIoredis, redactedRedisUrl } from '../fanout/redis.js';
+import type { Logger } from '../logger.js';
 import type { SingleUse } from './single-use.js';
 
 const KEY_PREFIX = 'motoreach:ws-ticket:';
@@ -14,20 +15,24 @@ export class RedisSingleUse implements SingleUse {
   }
 
   /** A link of its own, failing fast while Redis is away (the socket is then closed with 1013, to try again). */
-  static async connect(url: string): Promise<RedisSingleUse> {
+  static async connect(url: string, logger: Logger): Promise<RedisSingleUse> {
     const { Redis: RedisClient } = await importIoredis();
     const options: RedisOptions = { lazyConnect: true, enableOfflineQueue: false, connectionName: 'motoreach-tickets' };
     const redis = new RedisClient(url, options);
     let cause: Error | undefined;
-    redis.on('error', (error: Error) => {
+    const failed = (error: Error) => {
       cause ??= error;
-    });
+    };
+    redis.on('error', failed);
     try {
       await redis.connect();
     } catch (error) {
       redis.disconnect();
       throw new ConfigError(`cannot reach Redis at ${redactedRedisUrl(url)} (REDIS_URL): ${(cause ?? (error as Error)).message}`);
     }
+    redis.off('error', failed);
+    // Every failed reconnection attempt is an 'error'; the fan-out logs the loss of Redis once.
+    redis.on('error', (error: Error) => logger.debug({ err: error }, 'redis connection error (tickets)'));
     return new RedisSingleUse(redis);
   }
 

@@ -8,13 +8,13 @@ import { TICKET_TTL_MS } from './tickets.js';
 export interface SingleUse {
   /**
    * True the first time `id` is claimed, false ever after; `ttlMs` is how long the record must
-   * last (the ticket's remaining life). Throws when the record cannot be reached.
+   * last (at least the ticket's remaining life). Throws when the record cannot be reached.
    */
   claim(id: string, ttlMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
-/** One server: used ids in memory until their tickets expire. */
+/** One server: used ids in memory until their records' time is up. */
 export class MemorySingleUse implements SingleUse {
   readonly #until = new Map<string, number>();
   #nextSweep = 0;
@@ -27,7 +27,7 @@ export class MemorySingleUse implements SingleUse {
     return true;
   }
 
-  /** Once per ticket lifetime at most: the map holds about two lifetimes' claims. */
+  /** Drops the records whose time is up, at most once per ticket lifetime: its cost is spread over that lifetime's claims. */
   #sweep(now: number): void {
     for (const [id, until] of this.#until) if (until <= now) this.#until.delete(id);
     this.#nextSweep = now + TICKET_TTL_MS;
