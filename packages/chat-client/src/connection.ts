@@ -132,7 +132,8 @@ export class Connection {
 
   async #open(): Promise<void> {
     // One attempt at a time: a wake-up while the token or ticket is awaited would open a second socket.
-    if (this.#opening) return;
+    // And none after close(): a refresh may resolve later, and a ticket is a request to the server.
+    if (this.#opening || !this.#live()) return;
     this.#clearTimer();
     this.#opening = true;
     let auth: string;
