@@ -30,8 +30,9 @@ export function createVerifier(key: JwtKey): TokenVerifier {
     const { sub, role, workshop_id: workshopId, name } = claims as Record<string, unknown>;
     if (!nonEmptyString(sub)) return null;
     if (name !== undefined && name !== null && typeof name !== 'string') return null;
-    if (role === 'user') return { id: sub, role, workshopId: null, name: name ?? null };
-    if (role === 'workshop_admin' && nonEmptyString(workshopId)) return { id: sub, role, workshopId, name: name ?? null };
+    const expiresAt = claims.exp * 1000;
+    if (role === 'user') return { id: sub, role, workshopId: null, name: name ?? null, expiresAt };
+    if (role === 'workshop_admin' && nonEmptyString(workshopId)) return { id: sub, role, workshopId, name: name ?? null, expiresAt };
     return null;
   };
 }

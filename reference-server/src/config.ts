@@ -47,6 +47,11 @@ export interface Config {
   host: string;
   dataDir: string;
   jwt: JwtKey;
+  /**
+   * What WebSocket tickets are sealed with, the same on every server: WS_TICKET_SECRET, else the
+   * HS256 secret, else (RS256, one server) a random one of this process.
+   */
+  ticketSecret: string;
   mongodbUri: string | null;
   /** Fan-out between servers over Redis; null: in-process (one server). */
   redisUrl: string | null;
@@ -93,6 +98,7 @@ const SETTINGS = {
   'data-dir': 'DATA_DIR',
   'jwt-secret': 'JWT_SECRET',
   'jwt-public-key': 'JWT_PUBLIC_KEY',
+  'ws-ticket-secret': 'WS_TICKET_SECRET',
   'mongodb-uri': 'MONGODB_URI',
   'redis-url': 'REDIS_URL',
   'allowed-origins': 'ALLOWED_ORIGINS',
@@ -207,6 +213,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     dataDir: value('data-dir'),
     jwtSecret: value('jwt-secret'),
     jwtPublicKey: publicKey === undefined ? undefined : publicKeyFrom(publicKey),
+    ticketSecret: value('ws-ticket-secret'),
     mongodbUri: value('mongodb-uri'),
     redisUrl: value('redis-url'),
     allowedOrigins: rawOrigins === undefined ? undefined : origins(rawOrigins),
@@ -226,6 +233,8 @@ export interface ServerOptions {
   jwtSecret?: string | undefined;
   /** PEM text of the RS256 public key. */
   jwtPublicKey?: string | undefined;
+  /** Seals WebSocket tickets; needed with an RS256 key and several servers. */
+  ticketSecret?: string | undefined;
   mongodbUri?: string | undefined;
   redisUrl?: string | undefined;
   allowedOrigins?: string[] | '*' | undefined;
@@ -252,11 +261,17 @@ export function resolveConfig(options: ServerOptions): Config {
       'no JWT key: set JWT_SECRET (HS256) or JWT_PUBLIC_KEY (RS256), or start with --dev to try it with demo tokens',
     );
   }
+  const { ticketSecret } = options;
+  if (ticketSecret !== undefined && ticketSecret.length < 32) throw new ConfigError('WS_TICKET_SECRET must be at least 32 characters');
+  if (jwt.algorithm === 'RS256' && options.redisUrl && !ticketSecret) {
+    throw new ConfigError('with JWT_PUBLIC_KEY and REDIS_URL (several servers), set WS_TICKET_SECRET to one value on every server: a ticket from one is used at another');
+  }
   return {
     port: options.port ?? 8080,
     host: options.host ?? (dev ? '127.0.0.1' : '0.0.0.0'),
     dataDir: resolve(options.dataDir ?? './data'),
     jwt,
+    ticketSecret: ticketSecret ?? (jwt.algorithm === 'HS256' ? jwt.secret : randomBytes(32).toString('hex')),
     mongodbUri: options.mongodbUri ?? null,
     redisUrl: options.redisUrl ?? null,
     allowedOrigins: options.allowedOrigins ?? (dev ? '*' : []),

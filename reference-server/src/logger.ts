@@ -7,11 +7,11 @@ export function createLogger(level: string): Logger {
     level,
     base: { service: 'motoreach-reference-server' },
     // Belt and braces: the server never logs a URL with its query string or a header with a token.
-    redact: { paths: ['token', '*.token', 'authorization', '*.authorization', 'headers.authorization'], censor: '[redacted]' },
+    redact: { paths: ['token', '*.token', 'ticket', '*.ticket', 'authorization', '*.authorization', 'headers.authorization'], censor: '[redacted]' },
   });
 }
 
-/** A URL's path without its query string, which may hold a token. */
+/** A URL's path without its query string, which may hold a token or a ticket. */
 export function pathOf(url: string | undefined): string {
   if (!url) return '';
   const end = url.indexOf('?');

@@ -11,6 +11,8 @@ import { createLogger, type Logger } from './logger.js';
 import { type Clock, KeyedRateLimiter, monotonicClock } from './rate-limit.js';
 import { openStore } from './store/open.js';
 import type { ChatStore } from './store/store.js';
+import { type SingleUse, MemorySingleUse } from './tickets/single-use.js';
+import { ticketKey, Tickets } from './tickets/tickets.js';
 import { attachWebSockets } from './ws/upgrade.js';
 
 /** Redis when REDIS_URL is set (several servers), else in-process (one server). */
@@ -18,6 +20,13 @@ async function openFanout(config: Config, logger: Logger): Promise<Fanout> {
   if (!config.redisUrl) return new LocalFanout();
   const { RedisFanout } = await import('./fanout/redis.js');
   return RedisFanout.connect(config.redisUrl, logger);
+}
+
+/** Where used tickets are recorded: Redis when servers share it, else this process. */
+async function openSingleUse(config: Config, logger: Logger): Promise<SingleUse> {
+  if (!config.redisUrl) return new MemorySingleUse();
+  const { RedisSingleUse } = await import('./tickets/single-use-redis.js');
+  return RedisSingleUse.connect(config.redisUrl, logger);
 }
 
 export interface RunningServer {
@@ -50,6 +59,15 @@ export async function startServer(options: Config | ServerOptions, extras: Start
     await fanout.close();
     throw error;
   }
+  let singleUse: SingleUse;
+  try {
+    singleUse = await openSingleUse(config, logger);
+  } catch (error) {
+    await fanout.close();
+    await store.close();
+    throw error;
+  }
+  const tickets = new Tickets(ticketKey(config.ticketSecret), singleUse);
   const service = new ChatService(store, fanout, config.limits, (err, context) =>
     logger.error({ err, context }, 'background work failed'),
   );
@@ -58,7 +76,7 @@ export async function startServer(options: Config | ServerOptions, extras: Start
   const rateLimiter = new KeyedRateLimiter(config.limits.httpRateLimit / 60, Math.max(1, config.limits.httpRateLimit), clock);
   let ready = false;
 
-  const app = createApp({ config, service, verify, rateLimiter, logger, isReady: () => ready, fanoutHealthy: () => fanout.healthy() });
+  const app = createApp({ config, service, verify, tickets, rateLimiter, logger, isReady: () => ready, fanoutHealthy: () => fanout.healthy() });
   const drain = new HttpDrain();
   const { requestTimeoutMs } = config.limits;
   const server: Server = createHttpServer(
@@ -70,7 +88,7 @@ export async function startServer(options: Config | ServerOptions, extras: Start
     },
     drain.listener(app),
   );
-  const sockets = attachWebSockets(server, config, verify, { service, fanout, logger, gapMs: config.limits.seqGapMs }, clock);
+  const sockets = attachWebSockets(server, config, verify, tickets, { service, fanout, logger, gapMs: config.limits.seqGapMs }, clock);
 
   try {
     await new Promise<void>((resolve, reject) => {
@@ -84,6 +102,7 @@ export async function startServer(options: Config | ServerOptions, extras: Start
     // Releases DATA_DIR's lock too, so that the embedding program may try again.
     await sockets.close();
     rateLimiter.close();
+    await singleUse.close();
     await fanout.close();
     await store.close();
     throw error;
@@ -104,6 +123,7 @@ export async function startServer(options: Config | ServerOptions, extras: Start
       await service.drain();
       await httpClosed;
       rateLimiter.close();
+      await singleUse.close();
       await fanout.close();
       await store.close();
       logger.info('stopped');

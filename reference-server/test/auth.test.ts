@@ -16,18 +16,21 @@ function unsigned(claims: object): string {
 describe('token verification (HS256 pinned)', () => {
   const verify = createVerifier({ algorithm: 'HS256', secret: SECRET });
 
-  test('accepts an owner and an admin, with name or without', () => {
-    assert.deepEqual(verify(token({ sub: 'u1', role: 'user', name: 'Ana' })), {
+  test('accepts an owner and an admin, with name or without; the identity carries the token\'s exp', () => {
+    const exp = hour();
+    assert.deepEqual(verify(token({ sub: 'u1', role: 'user', name: 'Ana', exp })), {
       id: 'u1',
       role: 'user',
       workshopId: null,
       name: 'Ana',
+      expiresAt: exp * 1000,
     });
-    assert.deepEqual(verify(token({ sub: 'a1', role: 'workshop_admin', workshop_id: 'w-1' })), {
+    assert.deepEqual(verify(token({ sub: 'a1', role: 'workshop_admin', workshop_id: 'w-1', exp })), {
       id: 'a1',
       role: 'workshop_admin',
       workshopId: 'w-1',
       name: null,
+      expiresAt: exp * 1000,
     });
   });
 

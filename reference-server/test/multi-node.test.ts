@@ -281,6 +281,29 @@ describe('several servers behind Redis', { skip: redisMissing }, () => {
     assert.deepEqual(rows.map((m) => m.seq), range(2 * perSide));
     assert.equal(new Set(rows.map((m) => m.client_id)).size, 2 * perSide);
   });
+
+  test('a ticket issued by one server is honoured once, by any server', async () => {
+    const ownerToken = owner(unique('u'));
+    const room = await createRoom(a.url, ownerToken, unique('w'));
+    const ticketFrom = async (node: Node) => {
+      const res = await api(node.url, 'POST', '/api/ws-tickets/', ownerToken);
+      assert.equal(res.status, 200);
+      return res.body.ticket as string;
+    };
+    const withTicket = (node: Node, ticket: string) =>
+      open(new TestSocket(`${node.wsUrl}/ws/service-chat/${room.id}/?ticket=${encodeURIComponent(ticket)}`));
+
+    const ticket = await ticketFrom(a);
+    await withTicket(b, ticket).ready();
+    assert.equal((await withTicket(a, ticket).closed).code, 4401);
+    assert.equal((await withTicket(b, ticket).closed).code, 4401);
+
+    // Both servers at once: one of them opens it.
+    const raced = await ticketFrom(b);
+    const both = [withTicket(a, raced), withTicket(b, raced)];
+    const outcomes = await Promise.all(both.map((s) => Promise.race([s.ready().then(() => 'open'), s.closed.then((c) => c.code)])));
+    assert.deepEqual(outcomes.sort(), [4401, 'open'].sort());
+  });
 });
 
 describe('Redis lost and back', { skip: redisMissing }, () => {
@@ -350,6 +373,35 @@ describe('Redis lost and back', { skip: redisMissing }, () => {
       const after = TestSocket.chat(b, room.id, admin(unique('a'), workshop));
       assert.equal((await after.ready()).last_seq, 1);
       await after.close();
+    } finally {
+      await cluster.stop();
+      await redis.stop();
+    }
+  });
+
+  test('a ticket offered while Redis is away cannot be checked: closed 1013, and a new one works once Redis is back', async () => {
+    const redis = await RedisServer.start();
+    const cluster = await startNodes(redis.url);
+    const [a, b] = cluster.nodes as [Node, Node];
+    const ownerToken = owner(unique('u'));
+    const withTicket = async (node: Node) => {
+      const res = await api(node.url, 'POST', '/api/ws-tickets/', ownerToken);
+      assert.equal(res.status, 200);
+      return new TestSocket(`${node.wsUrl}/ws/notifications/?ticket=${encodeURIComponent(res.body.ticket)}`);
+    };
+    try {
+      await redis.stop();
+      await eventually(async () => (await api(a.url, 'GET', '/healthz', null)).status === 503, 'healthz 503 on A');
+      // Issuing needs no Redis; honouring once does, and is not guessed.
+      assert.deepEqual(await (await withTicket(a)).closed, { code: 1013, reason: 'try again later' });
+      await redis.restart();
+      // Each server's link for tickets reconnects on its own schedule: a 1013 until then, with a new ticket each time.
+      await eventually(async () => {
+        const socket = await withTicket(b);
+        const opened = await Promise.race([socket.ready().then(() => true, () => false), socket.closed.then(() => false)]);
+        await socket.close();
+        return opened;
+      }, 'a ticket honoured again', 10_000);
     } finally {
       await cluster.stop();
       await redis.stop();

@@ -11,7 +11,7 @@ import type { InboxPage, RoomDetail, RoomInfo } from './wire.js';
 /** @internal What rooms and notifications share within one client. */
 export interface ClientContext {
   http: Http;
-  connection: Pick<ConnectionOptions, 'base' | 'tokens' | 'WebSocket' | 'reconnect' | 'pingIntervalMs'>;
+  connection: Pick<ConnectionOptions, 'base' | 'tokens' | 'auth' | 'WebSocket' | 'reconnect' | 'pingIntervalMs'>;
   ackTimeoutMs: number;
   outboxStorage: OutboxStorage;
   // The rooms in use, one per id; a room removes itself when it closes.
@@ -26,11 +26,13 @@ export class ChatClient {
     const base = options.baseUrl.replace(/\/+$/, '');
     const tokens = new TokenSource(options.token);
     const fetchFn = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    const http = new Http(base, tokens, fetchFn);
     this.#ctx = {
-      http: new Http(base, tokens, fetchFn),
+      http,
       connection: {
         base,
         tokens,
+        auth: (token) => http.socketAuth(token),
         WebSocket: options.WebSocket ?? (globalThis.WebSocket as ChatClientOptions['WebSocket']),
         reconnect: { ...DEFAULT_RECONNECT, ...options.reconnect },
         pingIntervalMs: options.pingIntervalMs ?? 10_000,

@@ -9,6 +9,8 @@ export interface ConnectionOptions {
   base: string;
   path: string;
   tokens: TokenSource;
+  // What the socket URL carries for a token (`ticket=...`, or `token=...` for a v1 server).
+  auth: (token: string) => Promise<string>;
   WebSocket: WebSocketConstructorLike | undefined;
   reconnect: Required<ReconnectOptions>;
   pingIntervalMs: number;
@@ -53,9 +55,10 @@ export class Connection {
   // Attempts that failed since the last first frame; the third makes the reason `unreachable`.
   #failed = 0;
   #everOpen = false;
-  // The last socket was refused with 4401 and no socket has opened since: another 4401 is final.
+  // The last attempt was refused (4401, or 401 for its ticket) and a fresh token fetched: another refusal is final.
   #renewed = false;
   #silent = false;
+  #opening = false;
 
   readonly #o: ConnectionOptions;
 
@@ -128,21 +131,27 @@ export class Connection {
   }
 
   async #open(): Promise<void> {
+    // One attempt at a time: a wake-up while the token or ticket is awaited would open a second socket.
+    // And none after close(): a refresh may resolve later, and a ticket is a request to the server.
+    if (this.#opening || !this.#live()) return;
     this.#clearTimer();
-    let token: string;
+    this.#opening = true;
+    let auth: string;
     try {
-      token = await this.#o.tokens.get();
+      auth = await this.#o.auth((this.#token = await this.#o.tokens.get()));
     } catch (e) {
-      if (this.#live() && !this.#timer) this.#retry(toChatError(e));
+      const error = toChatError(e);
+      if (this.#live() && !this.#timer) error.code == 'unauthorized' ? this.#refused(error) : this.#retry(error);
       return;
+    } finally {
+      this.#opening = false;
     }
     if (!this.#live()) return;
     if (!this.#o.WebSocket) {
       return this.fail(new ChatError('network', 'No WebSocket: pass options.WebSocket'));
     }
-    const ws = new this.#o.WebSocket(`${this.#o.base.replace(/^http/, 'ws')}${this.#o.path}?token=${encodeURIComponent(token)}`);
+    const ws = new this.#o.WebSocket(`${this.#o.base.replace(/^http/, 'ws')}${this.#o.path}?${auth}`);
     this.#ws = ws;
-    this.#token = token;
     ws.onmessage = (ev: { data: unknown }) => this.#received(ws, ev.data);
     // An error ends the socket as a close with 1006 does: one follows it, except in Node 22's
     // WebSocket, which fires no close when it cannot connect. `ws` (Node) needs an error listener too.
@@ -191,10 +200,15 @@ export class Connection {
     this.#o.onDown?.();
     if (this.#status === 'closed') return;
     const error = reason ?? new ChatError(codeForClose(code), CLOSE_MESSAGES[code] ?? `Connection closed (${code})`, { closeCode: code });
-    if (code === CLOSE_FORBIDDEN || code === CLOSE_NOT_FOUND || (code === CLOSE_UNAUTHORIZED && this.#renewed)) {
-      return this.fail(error);
-    }
-    if (code !== CLOSE_UNAUTHORIZED) return this.#retry(error);
+    if (code === CLOSE_FORBIDDEN || code === CLOSE_NOT_FOUND) return this.fail(error);
+    code === CLOSE_UNAUTHORIZED ? this.#refused(error) : this.#retry(error);
+  }
+
+  // The token was refused (4401, or 401 for a ticket) or expired under an open socket (4401 too):
+  // ask for a fresh one and try again at once. Refused again before a socket opened, it is final;
+  // a socket that opened in between makes the next 4401 a first one again.
+  #refused(error: ChatError): void {
+    if (this.#renewed) return this.fail(error);
     this.#renewed = true;
     this.#to(this.#everOpen ? 'reconnecting' : 'connecting', error);
     this.#o.tokens.refresh(this.#token).then(
@@ -205,7 +219,10 @@ export class Connection {
 
   // Also the end of a failed attempt (the status is not `open` then): the third in a row, online,
   // turns the reason into `unreachable`, reported once as an `error` too, until a first frame.
+  // A fresh token that then meets a transient failure may have expired by the next attempt: a refusal
+  // after it is a first one again.
   #retry(reason: ChatError): void {
+    this.#renewed = false;
     const offline = globalThis.navigator?.onLine === false;
     const failed = !offline && this.#status !== 'open' && ++this.#failed >= UNREACHABLE_AFTER;
     if (failed) reason = new ChatError('unreachable', `Can't reach the chat server at ${this.#o.base}`, { cause: reason, baseUrl: this.#o.base });

@@ -8,6 +8,8 @@ export class Http {
   readonly #base: string;
   readonly #tokens: TokenSource;
   readonly #fetch: typeof fetch;
+  // The server answered 404 for tickets (a v1 server): sockets carry the token from then on.
+  #noTickets = false;
 
   constructor(base: string, tokens: TokenSource, fetchFn: typeof fetch) {
     this.#base = base;
@@ -18,27 +20,46 @@ export class Http {
   async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
     for (let renewed = false; ; renewed = true) {
       const token = await this.#tokens.get();
-      let res: Response;
-      try {
-        res = await this.#fetch(this.#base + path, {
-          method,
-          headers: { authorization: `Bearer ${token}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
-          // undefined for a GET (JSON.stringify(undefined) is undefined): no body.
-          body: JSON.stringify(body),
-          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-        });
-      } catch (e) {
-        throw new ChatError((e as Error)?.name == 'TimeoutError' ? 'timeout' : 'network', `${method} ${path}`, { cause: e });
-      }
+      const res = await this.#call(method, path, token, body);
       if (res.status === 401 && !renewed) {
         await this.#tokens.refresh(token);
         continue;
       }
-      const data = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
-      if (!res.ok || data === null) {
-        throw new ChatError(codeForStatus(res.status), data?.error?.message ?? `${method} ${path}: HTTP ${res.status}`, { status: res.status });
-      }
-      return data as T;
+      return this.#json<T>(res, method, path);
     }
+  }
+
+  // What a socket's URL carries: a single-use ticket for `token`, so that no token is in a URL
+  // (browsers print a failed socket's URL in the console, proxies log it). A 401 here is the
+  // caller's to handle, as a 4401 is: it knows whether a fresh token was refused already.
+  async socketAuth(token: string): Promise<string> {
+    if (!this.#noTickets) {
+      const res = await this.#call('POST', '/api/ws-tickets/', token);
+      if (res.status !== 404) return `ticket=${encodeURIComponent((await this.#json<{ ticket: string }>(res, 'POST', '/api/ws-tickets/')).ticket)}`;
+      this.#noTickets = true;
+    }
+    return `token=${encodeURIComponent(token)}`;
+  }
+
+  async #call(method: string, path: string, token: string, body?: unknown): Promise<Response> {
+    try {
+      return await this.#fetch(this.#base + path, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+        // undefined for a GET (JSON.stringify(undefined) is undefined): no body.
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+    } catch (e) {
+      throw new ChatError((e as Error)?.name == 'TimeoutError' ? 'timeout' : 'network', `${method} ${path}`, { cause: e });
+    }
+  }
+
+  async #json<T>(res: Response, method: string, path: string): Promise<T> {
+    const data = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
+    if (!res.ok || data === null) {
+      throw new ChatError(codeForStatus(res.status), data?.error?.message ?? `${method} ${path}: HTTP ${res.status}`, { status: res.status });
+    }
+    return data as T;
   }
 }

@@ -7,6 +7,8 @@ export interface Identity {
   role: Role;
   workshopId: string | null;
   name: string | null;
+  /** When the token expires (ms since the epoch): a socket opened with it is closed then. */
+  expiresAt: number;
 }
 
 /**

@@ -204,7 +204,7 @@ export class RedisFanout implements Fanout {
 }
 
 // ioredis is an optional peer dependency: a single-server deployment does not install it.
-async function importIoredis(): Promise<{ Redis: typeof import('ioredis').Redis }> {
+export async function importIoredis(): Promise<{ Redis: typeof import('ioredis').Redis }> {
   try {
     return await import('ioredis');
   } catch (error) {

@@ -9,6 +9,7 @@ import { callerKey, type Identity } from '../chat/types.js';
 import type { Config } from '../config.js';
 import { pathOf, type Logger } from '../logger.js';
 import type { KeyedRateLimiter } from '../rate-limit.js';
+import type { Tickets } from '../tickets/tickets.js';
 import { corsFor } from './cors.js';
 import { apiRoutes } from './routes.js';
 import { staticFiles } from './static.js';
@@ -17,6 +18,7 @@ export interface HttpDeps {
   config: Config;
   service: ChatService;
   verify: TokenVerifier;
+  tickets: Tickets;
   rateLimiter: KeyedRateLimiter;
   logger: Logger;
   isReady: () => boolean;
@@ -91,7 +93,7 @@ export function createApp(deps: HttpDeps): express.Express {
   // Before the body is read: an anonymous or limited caller is answered without the server buffering its body.
   api.use(authenticate(deps));
   api.use(jsonBody);
-  api.use(apiRoutes(deps.service));
+  api.use(apiRoutes(deps.service, deps.tickets));
   api.use((_req, _res, next) => next(new ChatError('not_found', 'no such route')));
   api.use(errorHandler(logger));
   app.use('/api', api);

@@ -4,6 +4,7 @@ import { decodeInboxCursor, encodeInboxCursor } from '../chat/inbox-cursor.js';
 import { inboxQuery, messageInput, pageQuery, parse, readInput, roomInput } from '../chat/schemas.js';
 import type { ChatService } from '../chat/service.js';
 import type { Identity } from '../chat/types.js';
+import type { Tickets } from '../tickets/tickets.js';
 
 function identityOf(req: Request): Identity {
   if (!req.identity) throw new ChatError('unauthorized', 'a valid bearer token is required');
@@ -15,8 +16,14 @@ function roomId(req: Request): string {
 }
 
 /** The contract's REST routes; each parses, calls the service, answers. */
-export function apiRoutes(service: ChatService): Router {
+export function apiRoutes(service: ChatService, tickets: Tickets): Router {
   const router = Router();
+
+  router.post('/ws-tickets/', (req, res) => {
+    // A ticket is a credential for its few seconds: no cache may keep it.
+    res.setHeader('Cache-Control', 'no-store');
+    res.json(tickets.issue(identityOf(req)));
+  });
 
   router.post('/service-requests/', async (req, res) => {
     const input = parse(roomInput, req.body ?? {});

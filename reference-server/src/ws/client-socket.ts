@@ -18,6 +18,9 @@ export const CLOSE = {
   tooManySockets: 4429,
 } as const;
 
+/** The close reason of a socket whose token expired: the client takes a fresh token and resumes. */
+export const TOKEN_EXPIRED = 'token expired';
+
 const CLOSE_FOR: Partial<Record<ErrorCode, number>> = {
   unauthorized: CLOSE.unauthorized,
   forbidden: CLOSE.forbidden,
@@ -97,6 +100,16 @@ export class ClientSocket {
 
   sendError(code: ErrorCode, message: string, clientId?: string | null): void {
     this.send(JSON.stringify({ type: 'error', code, message, ...(clientId ? { client_id: clientId } : {}) }));
+  }
+
+  /**
+   * Whether the token the socket was opened with has expired, closing it with 4401 then: checked
+   * at every frame, since the sweep that closes idle ones (upgrade.ts) may be up to a second late.
+   */
+  expired(now = Date.now()): boolean {
+    if (now < this.identity.expiresAt) return false;
+    this.close(CLOSE.unauthorized, TOKEN_EXPIRED);
+    return true;
   }
 
   /** Whether one more frame may be handled; answers and counts the refusal when not. */

@@ -96,6 +96,7 @@ function subscribeHeld(socket: ClientSocket, deps: SocketDeps, group: string) {
 /** Handles each frame of a socket, answering every failure with an `error` frame. */
 function onFrames(socket: ClientSocket, logger: Logger, handle: (frame: IncomingFrame, clientId: string | null) => void): void {
   socket.ws.on('message', (raw: RawData, isBinary: boolean) => {
+    if (socket.expired()) return;
     const decoded = decodeFrame(raw, isBinary);
     if (!socket.admit(decoded.clientId)) return;
     try {

@@ -7,12 +7,18 @@ import type { Config } from '../config.js';
 import { isOriginAllowed } from '../http/cors.js';
 import { pathOf } from '../logger.js';
 import { type Clock, KeyedRateLimiter, monotonicClock } from '../rate-limit.js';
+import type { Tickets } from '../tickets/tickets.js';
 import { CLOSE, ClientSocket } from './client-socket.js';
 import { openChatSocket, openNotificationsSocket, refuse, type SocketDeps } from './handlers.js';
 import { SocketCap } from './socket-cap.js';
 
 const CHAT_PATH = /^\/ws\/service-chat\/([^/]+)\/?$/;
 const NOTIFICATIONS_PATH = /^\/ws\/notifications\/?$/;
+/**
+ * How often open sockets are checked for an expired token. One sweep over all of them, not a timer
+ * each: nothing kept per socket (the expiry is in its identity), and a second's grace at most.
+ */
+const EXPIRY_SWEEP_MS = 1000;
 
 export interface WebSocketGateway {
   /** Closes every socket with 1001 and stops the heartbeat. */
@@ -43,6 +49,7 @@ export function attachWebSockets(
   server: Server,
   config: Config,
   verify: TokenVerifier,
+  tickets: Tickets,
   deps: SocketDeps,
   clock: Clock = monotonicClock,
 ): WebSocketGateway {
@@ -71,8 +78,25 @@ export function attachWebSockets(
       reject(socket, 403, 'Forbidden');
       return;
     }
-    const identity = verify(url.searchParams.get('token'));
-    wss.handleUpgrade(req, socket, head, (ws: WebSocket) => accept(ws, socket, identity, requestId));
+    // A ticket is checked asynchronously: the server may have begun to close meanwhile.
+    const upgrade = (then: (ws: WebSocket) => void) => {
+      if (closing) reject(socket, 503, 'Service Unavailable');
+      else wss.handleUpgrade(req, socket, head, then);
+    };
+    const ticket = url.searchParams.get('ticket');
+    if (ticket === null) {
+      const identity = verify(url.searchParams.get('token'));
+      upgrade((ws) => accept(ws, socket, identity, requestId));
+      return;
+    }
+    tickets.redeem(ticket).then(
+      (identity) => upgrade((ws) => accept(ws, socket, identity, requestId)),
+      (error: unknown) => {
+        // Whether the ticket was used cannot be told (Redis is away): "try again later", with a new ticket.
+        logger.warn({ path: pathOf(req.url), err: (error as Error).message }, 'websocket ticket not checked');
+        upgrade((ws) => ws.close(1013, 'try again later'));
+      },
+    );
   });
 
   /**
@@ -86,7 +110,7 @@ export function attachWebSockets(
     ws.pause();
     if (!identity) {
       ws.resume();
-      ws.close(CLOSE.unauthorized, 'invalid or expired token');
+      ws.close(CLOSE.unauthorized, 'invalid or expired token or ticket');
       return;
     }
     if (!socketCap.acquire(callerKey(identity))) {
@@ -120,6 +144,12 @@ export function attachWebSockets(
   }, config.limits.heartbeatMs);
   heartbeat.unref();
 
+  const expiry = setInterval(() => {
+    const now = Date.now();
+    for (const client of sockets) client.expired(now);
+  }, EXPIRY_SWEEP_MS);
+  expiry.unref();
+
   return {
     get connections() {
       return sockets.size;
@@ -127,6 +157,7 @@ export function attachWebSockets(
     async close() {
       closing = true;
       clearInterval(heartbeat);
+      clearInterval(expiry);
       userLimiter.close();
       const closed = [...sockets].map(
         (client) =>

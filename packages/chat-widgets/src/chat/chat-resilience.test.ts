@@ -131,7 +131,8 @@ describe('<motoreach-chat> failures', () => {
       expect($(el, '.notice')!.textContent!.trim()).to.equal('Your session has expired. Sign in again to chat.');
       expect(($(el, 'textarea') as HTMLTextAreaElement).disabled).to.equal(true);
       expect($(el, '.banner')).to.equal(null);
-      expect(errors.map((e) => [e.error.code, e.error.closeCode, e.final])).to.deep.include(['unauthorized', 4401, true]);
+      // Refused where the socket's ticket is asked for (401), before any socket.
+      expect(errors.map((e) => [e.error.code, e.error.status, e.final])).to.deep.include(['unauthorized', 401, true]);
 
       el.token = await token({ sub: p.ownerId, role: 'user', name: 'Ana' });
       await connected(el);
