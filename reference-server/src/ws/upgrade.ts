@@ -7,8 +7,9 @@ import type { Config } from '../config.js';
 import { isOriginAllowed } from '../http/cors.js';
 import { pathOf } from '../logger.js';
 import { type Clock, KeyedRateLimiter, monotonicClock } from '../rate-limit.js';
-import { CLOSE, ClientSocket } from './client-socket.js';
+import { CLOSE, ClientSocket, closeSocket } from './client-socket.js';
 import { openChatSocket, openNotificationsSocket, refuse, type SocketDeps } from './handlers.js';
+import { HandshakeLimits } from './handshake-limits.js';
 import { SocketCap } from './socket-cap.js';
 
 const CHAT_PATH = /^\/ws\/service-chat\/([^/]+)\/?$/;
@@ -30,14 +31,16 @@ function chatRoomOf(pathname: string): string | null {
   }
 }
 
-function reject(socket: Duplex, status: number, reason: string): void {
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+function reject(socket: Duplex, status: number, reason: string, headers = ''): void {
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\n${headers}Content-Length: 0\r\n\r\n`);
 }
 
 /**
  * Both WebSocket paths on the HTTP server's upgrade event. A refused token or
  * room is accepted and then closed with a 44xx code, because browsers only
- * ever see 1006 for a refused upgrade.
+ * ever see 1006 for a refused upgrade. An address over its handshake rate is
+ * the exception: it gets HTTP 429 before anything else is done, since telling
+ * it why is not worth an upgrade.
  */
 export function attachWebSockets(
   server: Server,
@@ -51,12 +54,21 @@ export function attachWebSockets(
   const sockets = new Set<ClientSocket>();
   const userLimiter = new KeyedRateLimiter(config.limits.wsUserRateLimit, config.limits.wsUserRateLimit * 2, clock);
   const socketCap = new SocketCap(config.limits.wsMaxSocketsPerUser);
+  const handshakes = new HandshakeLimits(config, clock);
+  const { closeTimeoutMs } = config.limits;
   let closing = false;
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (closing) {
       // An upgrade on a kept-alive connection during shutdown would open a socket that nothing closes.
       reject(socket, 503, 'Service Unavailable');
+      return;
+    }
+    // Before anything costs: no token verified, no upgrade. A browser sees 1006 and backs off like after any failed connect.
+    const limited = handshakes.refuseAddress(req);
+    if (limited) {
+      logger.debug({ address: limited.address }, 'websocket handshake refused: too many from this address');
+      reject(socket, 429, 'Too Many Requests', `Retry-After: ${limited.retryAfterSeconds}\r\n`);
       return;
     }
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -86,13 +98,19 @@ export function attachWebSockets(
     ws.pause();
     if (!identity) {
       ws.resume();
-      ws.close(CLOSE.unauthorized, 'invalid or expired token');
+      closeSocket(ws, CLOSE.unauthorized, 'invalid or expired token', closeTimeoutMs);
+      return;
+    }
+    if (!handshakes.admitUser(callerKey(identity))) {
+      logger.warn({ request: requestId, user: identity.id, role: identity.role }, 'websocket refused: opened too often by this user');
+      ws.resume();
+      closeSocket(ws, CLOSE.tooManySockets, 'too many connections for this user; retry later', closeTimeoutMs);
       return;
     }
     if (!socketCap.acquire(callerKey(identity))) {
       logger.warn({ request: requestId, user: identity.id, role: identity.role }, 'websocket refused: too many sockets for this user');
       ws.resume();
-      ws.close(CLOSE.tooManySockets, 'too many sockets for this user');
+      closeSocket(ws, CLOSE.tooManySockets, 'too many sockets for this user', closeTimeoutMs);
       return;
     }
     const client = new ClientSocket(ws, transport, identity, config.limits, userLimiter, logger, clock);
@@ -128,6 +146,7 @@ export function attachWebSockets(
       closing = true;
       clearInterval(heartbeat);
       userLimiter.close();
+      handshakes.close();
       const closed = [...sockets].map(
         (client) =>
           new Promise<void>((resolve) => {
