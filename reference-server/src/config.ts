@@ -57,6 +57,8 @@ export interface Config {
   mongodbUri: string | null;
   /** Fan-out between servers over Redis; null: in-process (one server). */
   redisUrl: string | null;
+  /** What authenticates fan-out events between servers: FANOUT_SECRET, else JWT_SECRET (RS256 needs the former). */
+  fanoutSecret: string | null;
   /** Proxies whose X-Forwarded-For names the client (Express's `trust proxy` list: addresses, CIDRs, `loopback`...). */
   trustProxy: string[];
   /** `'*'` allows every origin (development mode only, unless set explicitly). */
@@ -107,6 +109,7 @@ const SETTINGS = {
   'jwt-public-key': 'JWT_PUBLIC_KEY',
   'mongodb-uri': 'MONGODB_URI',
   'redis-url': 'REDIS_URL',
+  'fanout-secret': 'FANOUT_SECRET',
   'trust-proxy': 'TRUST_PROXY',
   'allowed-origins': 'ALLOWED_ORIGINS',
   'static-dir': 'STATIC_DIR',
@@ -227,6 +230,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     jwtPublicKey: publicKey === undefined ? undefined : publicKeyFrom(publicKey),
     mongodbUri: value('mongodb-uri'),
     redisUrl: value('redis-url'),
+    fanoutSecret: value('fanout-secret'),
     trustProxy: rawTrustProxy === undefined ? undefined : rawTrustProxy.split(',').map((p) => p.trim()).filter(Boolean),
     allowedOrigins: rawOrigins === undefined ? undefined : origins(rawOrigins),
     dev: parsed.values.dev === true || env.DEV === '1' || env.DEV === 'true',
@@ -247,6 +251,8 @@ export interface ServerOptions {
   jwtPublicKey?: string | undefined;
   mongodbUri?: string | undefined;
   redisUrl?: string | undefined;
+  /** 32+ characters, the same on every server sharing the Redis; defaults to JWT_SECRET's (HS256). */
+  fanoutSecret?: string | undefined;
   /** Default: `['loopback']`. */
   trustProxy?: string[] | undefined;
   allowedOrigins?: string[] | '*' | undefined;
@@ -273,6 +279,13 @@ export function resolveConfig(options: ServerOptions): Config {
       'no JWT key: set JWT_SECRET (HS256) or JWT_PUBLIC_KEY (RS256), or start with --dev to try it with demo tokens',
     );
   }
+  const fanoutSecret = options.fanoutSecret ?? null;
+  if (fanoutSecret !== null && fanoutSecret.length < 32) throw new ConfigError('FANOUT_SECRET must be at least 32 characters');
+  if (options.redisUrl && jwt.algorithm === 'RS256' && fanoutSecret === null) {
+    throw new ConfigError(
+      'REDIS_URL with JWT_PUBLIC_KEY (RS256) needs FANOUT_SECRET: a secret of 32+ characters, the same on every server, that authenticates their events in Redis',
+    );
+  }
   const trustProxy = options.trustProxy ?? ['loopback'];
   try {
     proxyaddr.compile(trustProxy);
@@ -286,6 +299,7 @@ export function resolveConfig(options: ServerOptions): Config {
     jwt,
     mongodbUri: options.mongodbUri ?? null,
     redisUrl: options.redisUrl ?? null,
+    fanoutSecret,
     trustProxy,
     allowedOrigins: options.allowedOrigins ?? (dev ? '*' : []),
     devTokenOrigins: options.allowedOrigins ?? 'localhost',

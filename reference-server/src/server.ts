@@ -5,6 +5,7 @@ import { ChatService } from './chat/service.js';
 import { type Config, resolveConfig, type ServerOptions } from './config.js';
 import type { Fanout } from './fanout/fanout.js';
 import { LocalFanout } from './fanout/local.js';
+import { EventSigner, fanoutKey } from './fanout/signing.js';
 import { createApp } from './http/app.js';
 import { HttpDrain } from './http/drain.js';
 import { createLogger, type Logger } from './logger.js';
@@ -17,7 +18,7 @@ import { attachWebSockets } from './ws/upgrade.js';
 async function openFanout(config: Config, logger: Logger): Promise<Fanout> {
   if (!config.redisUrl) return new LocalFanout();
   const { RedisFanout } = await import('./fanout/redis.js');
-  return RedisFanout.connect(config.redisUrl, logger);
+  return RedisFanout.connect(config.redisUrl, new EventSigner(fanoutKey(config)), logger);
 }
 
 export interface RunningServer {
