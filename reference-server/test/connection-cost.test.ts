@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { ChatClient } from '@motoreach/chat-client';
 import WS from 'ws';
-import { createRoom, owner, socketTracker, startTestServer, TestSocket, token, unique, type TestServer } from './helpers/harness.js';
+import { createRoom, owner, SECRET, socketTracker, startTestServer, tempDir, TestSocket, token, unique, type TestServer } from './helpers/harness.js';
 
 /**
  * What one connection may cost the server (issue 15, item 6), against the real
@@ -209,6 +212,25 @@ describe('handshakes per client address', () => {
     } finally {
       await trusted.stop();
       await untrusted.stop();
+    }
+  });
+
+  test('TRUST_PROXY that is not a list of addresses: exit status 2 and a clear line', { timeout: 30_000 }, () => {
+    const dir = tempDir();
+    try {
+      const bin = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
+      const result = spawnSync(process.execPath, ['--import', 'tsx', bin, '--port', '0', '--data-dir', dir, '--jwt-secret', SECRET], {
+        encoding: 'utf8',
+        timeout: 20_000,
+        env: { ...process.env, TRUST_PROXY: 'loopback, the-balancer' },
+      });
+      assert.equal(result.status, 2);
+      assert.equal(
+        result.stderr,
+        'motoreach-reference-server: TRUST_PROXY: invalid IP address: the-balancer (give addresses, CIDRs, loopback, linklocal or uniquelocal, comma-separated)\n',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

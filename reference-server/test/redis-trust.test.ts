@@ -157,6 +157,41 @@ describe('fan-out events in Redis are authenticated', { skip: redisMissing }, ()
   });
 });
 
+describe('the key of the signatures', { skip: redisMissing }, () => {
+  test('servers with the same FANOUT_SECRET understand each other; one keyed from JWT_SECRET instead drops their events', { timeout: 30_000 }, async () => {
+    const redis = await RedisServer.start();
+    const dataDir = tempDir();
+    const shared = await openTestStore(dataDir);
+    const fanoutSecret = 'fanout-secret-of-this-deployment-0123456789';
+    const logC = recordingLogger();
+    const servers: TestServer[] = [];
+    const sockets: TestSocket[] = [];
+    try {
+      for (const [secret, logger] of [[fanoutSecret, undefined], [fanoutSecret, undefined], [undefined, logC.logger]] as const) {
+        servers.push(await startTestServer({ redisUrl: redis.url, fanoutSecret: secret }, { store: unclosable(shared), ...(logger ? { logger } : {}) }));
+      }
+      const [a, b, c] = servers as [TestServer, TestServer, TestServer];
+      const workshop = unique('w');
+      const ownerToken = owner(unique('u'));
+      const room = await createRoom(a.url, ownerToken, workshop);
+      const [onB, onC] = [TestSocket.chat(b, room.id, admin(unique('a'), workshop)), TestSocket.chat(c, room.id, admin(unique('a'), workshop))];
+      sockets.push(onB, onC);
+      await Promise.all([onB.ready(), onC.ready()]);
+      assert.equal((await api(a.url, 'POST', `/api/service-requests/${room.id}/messages/`, ownerToken, { body: 'Hello', client_id: 'c-1' })).status, 201);
+      assert.equal((await onB.next('message')).message.body, 'Hello');
+      await eventually(() => logC.lines.find((l) => l.msg === DROPPED), 'the drop on the server with another key');
+      assert.equal(onC.of('message').length, 0);
+    } finally {
+      await Promise.all(sockets.map((s) => s.close()));
+      for (const server of servers) await server.stop();
+      await shared.close();
+      await dropTestDatabase(dataDir);
+      rmSync(dataDir, { recursive: true, force: true });
+      await redis.stop();
+    }
+  });
+});
+
 describe('Redis settings at start', { skip: redisMissing }, () => {
   test('a REDIS_URL without a password starts with a warning; with one, no warning', { timeout: 60_000 }, async () => {
     const open = await RedisServer.start();
@@ -184,6 +219,20 @@ describe('Redis settings at start', { skip: redisMissing }, () => {
         await dropTestDatabase(dir);
         rmSync(dir, { recursive: true, force: true });
       }
+    }
+  });
+
+  test('a FANOUT_SECRET shorter than 32 characters: exit status 2', { timeout: 30_000 }, () => {
+    const dir = tempDir();
+    try {
+      const result = spawnSync(process.execPath, ['--import', 'tsx', BIN, '--port', '0', '--data-dir', dir, '--jwt-secret', SECRET], {
+        encoding: 'utf8',
+        timeout: 20_000,
+        env: { ...process.env, FANOUT_SECRET: 'too-short' },
+      });
+      assert.deepEqual([result.status, result.stderr], [2, 'motoreach-reference-server: FANOUT_SECRET must be at least 32 characters\n']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

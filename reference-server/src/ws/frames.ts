@@ -20,10 +20,10 @@ const CLIENT_ID_VALUE = /^\s*:\s*"([^"\\]{1,128})"/;
 /**
  * The client_id of a frame that is refused before it is parsed (over the rate
  * limit), so that its error still tells the client which message to send
- * again: a search for the key in the raw bytes, then at most 600 bytes read (128
- * characters of up to 4 bytes, and the colon).
- * Inside a JSON string a quote is escaped, so the key's bytes followed by a
- * colon are a key, not text of the body. Null when it is absent or escaped.
+ * again: a search for the key in the raw bytes, then at most 600 bytes read
+ * (128 characters of up to 4 bytes each, and the colon). Inside a JSON string
+ * a quote is escaped, so the key's bytes followed by a colon are a key, never
+ * text of the body. Null when there is none, or when it holds an escape.
  */
 export function peekClientId(raw: RawData): string | null {
   if (!Buffer.isBuffer(raw)) return null;
