@@ -1,8 +1,8 @@
 import { createPublicKey, randomBytes } from 'node:crypto';
-import proxyaddr from 'proxy-addr';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import proxyaddr from 'proxy-addr';
 
 export type JwtKey = { algorithm: 'HS256'; secret: string } | { algorithm: 'RS256'; publicKey: string };
 

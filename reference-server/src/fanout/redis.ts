@@ -23,9 +23,10 @@ interface Group {
 }
 
 /**
- * Wire form of an event on a channel (signed as a whole, see EventSigner):
- * origin, seq and exceptSocket on lines of their own, then the frame as published. A frame is JSON, which has no raw
- * newline, and this spares wrapping (and escaping) it in another JSON string.
+ * Wire form of an event on a channel (then signed as a whole, see EventSigner):
+ * origin, seq and exceptSocket on lines of their own, then the frame as
+ * published. A frame is JSON, which has no raw newline, and this spares
+ * wrapping (and escaping) it in another JSON string.
  */
 function encode(origin: string, event: FanoutEvent): string {
   return `${origin}\n${event.seq ?? ''}\n${event.exceptSocket ?? ''}\n${event.frame}`;
@@ -42,7 +43,6 @@ function decode(payload: string): { origin: string; event: FanoutEvent } | null 
   return { origin: payload.slice(0, a), event };
 }
 
-/** The URL as it may be logged: without a password. */
 function hasPassword(url: string): boolean {
   try {
     return new URL(url).password !== '';
@@ -51,6 +51,7 @@ function hasPassword(url: string): boolean {
   }
 }
 
+/** The URL as it may be logged: without a password. */
 export function redactedRedisUrl(url: string): string {
   try {
     const parsed = new URL(url);
