@@ -16,15 +16,18 @@
  *    node, so the store's time (MongoDB under wine here: slow) cancels out.
  * 2. Closed loop (each sender sends its next message when its own ack is
  *    back): throughput and send-to-every-receiver latency.
+ * 3. The authentication of fan-out events alone (HMAC-SHA256, issue 15): what
+ *    signing costs the publishing node and checking each receiving node, per event.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { MongoMemoryReplSet } from 'mongodb-memory-server-core';
 import WebSocket from 'ws';
+import { EventSigner, fanoutKey } from '../reference-server/src/fanout/signing.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -82,6 +85,7 @@ interface Node {
 async function startNode(mongoUri: string, redisUrl: string | null): Promise<Node> {
   const args = ['--import', 'tsx', BIN, '--port', '0', '--host', '127.0.0.1', '--jwt-secret', SECRET, '--mongodb-uri', mongoUri];
   args.push('--ws-rate-limit', '0', '--ws-user-rate-limit', '0', '--http-rate-limit', '0', '--log-level', 'info');
+  args.push('--ws-handshakes-per-ip', '0', '--ws-handshakes-per-user', '0');
   if (redisUrl) args.push('--redis-url', redisUrl);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const url = await started(child, /"url":"(http:[^"]+)"[^\n]*"msg":"listening"/, 'reference server');
@@ -220,6 +224,31 @@ async function run(label: string, mongoUri: string, redisUrl: string | null, nod
   }
 }
 
+/** Microseconds per event to sign a typical message event, and to check it. */
+function hmacCost(): { bytes: number; signUs: number; openUs: number } {
+  const signer = new EventSigner(fanoutKey(SECRET));
+  const channel = 'motoreach:room:r_Yk3v0nq8RZr2cJ1a';
+  const message = {
+    id: 'm_3fK9q2LmXv8Rt1Zp',
+    request_id: 'r_Yk3v0nq8RZr2cJ1a',
+    seq: 17,
+    sender: { id: 'u-ana', role: 'user', name: 'Ana' },
+    body: 'The brakes squeak when I stop, mostly in the morning. Can I bring it in on Tuesday?',
+    client_id: 'c_8f2b6d1e9a7c4b3f5e0d2a1c',
+    created_at: '2026-11-22T10:00:00.000Z',
+  };
+  const payload = `${randomUUID()}\n17\n\n${JSON.stringify({ type: 'message', message })}`;
+  const n = 200_000;
+  const time = (run: () => void) => {
+    for (let i = 0; i < n / 10; i++) run();
+    const start = performance.now();
+    for (let i = 0; i < n; i++) run();
+    return ((performance.now() - start) * 1000) / n;
+  };
+  const signed = signer.sign(channel, payload);
+  return { bytes: Buffer.byteLength(payload), signUs: time(() => signer.sign(channel, payload)), openUs: time(() => signer.open(channel, signed)) };
+}
+
 async function main() {
   let mongoUri = process.env.MONGODB_URI;
   let replSet: MongoMemoryReplSet | undefined;
@@ -249,6 +278,8 @@ async function main() {
         `| ${label} | ${ms(percentile(pace.local, 50))} / ${ms(percentile(pace.local, 99))} | ${remote} | ${added} | ${loop.throughput.toFixed(0)} | ${ms(percentile(loop.latencies, 50))} / ${ms(percentile(loop.latencies, 99))} |`,
       );
     }
+    const hmac = hmacCost();
+    console.log(`\nfan-out HMAC alone, a ${hmac.bytes}-byte message event: sign ${hmac.signUs.toFixed(2)} µs, check ${hmac.openUs.toFixed(2)} µs`);
   } finally {
     redis.stop();
     await replSet?.stop();

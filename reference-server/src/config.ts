@@ -2,6 +2,7 @@ import { createPublicKey, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import proxyaddr from 'proxy-addr';
 
 export type JwtKey = { algorithm: 'HS256'; secret: string } | { algorithm: 'RS256'; publicKey: string };
 
@@ -20,6 +21,12 @@ export interface Limits {
   wsFloodWindowMs: number;
   /** Open WebSockets per caller (both paths together); the one over it is closed with 4429. */
   wsMaxSocketsPerUser: number;
+  /** WebSocket upgrade requests per minute per client address (burst: the same number), refused with HTTP 429 beyond; 0 turns it off. */
+  wsHandshakesPerIp: number;
+  /** WebSockets opened per minute per caller (burst: the same number), closed with 4429 beyond; 0 turns it off. */
+  wsHandshakesPerUser: number;
+  /** How long a socket the server closes waits for the peer's half of the closing handshake before it is cut. */
+  closeTimeoutMs: number;
   /** REST requests per minute per user; 0 turns the limit off. */
   httpRateLimit: number;
   /** Time to receive a whole HTTP request, headers and body, before it is cut with 408. */
@@ -48,13 +55,16 @@ export interface Config {
   dataDir: string;
   jwt: JwtKey;
   /**
-   * What WebSocket tickets are sealed with, the same on every server: WS_TICKET_SECRET, else the
-   * HS256 secret, else (RS256, one server) a random one of this process.
+   * What the servers of one deployment derive their shared keys from (WebSocket tickets, events in
+   * Redis), the same on every server: CLUSTER_SECRET, else the HS256 secret, else (RS256, one
+   * server) a random one of this process.
    */
-  ticketSecret: string;
+  clusterSecret: string;
   mongodbUri: string | null;
   /** Fan-out between servers over Redis; null: in-process (one server). */
   redisUrl: string | null;
+  /** Proxies whose X-Forwarded-For names the client (Express's `trust proxy` list: addresses, CIDRs, `loopback`...). */
+  trustProxy: string[];
   /** `'*'` allows every origin (development mode only, unless set explicitly). */
   allowedOrigins: string[] | '*';
   /**
@@ -79,6 +89,9 @@ export const DEFAULT_LIMITS: Limits = {
   wsFloodStrikes: 20,
   wsFloodWindowMs: 10_000,
   wsMaxSocketsPerUser: 50,
+  wsHandshakesPerIp: 600,
+  wsHandshakesPerUser: 120,
+  closeTimeoutMs: 1000,
   httpRateLimit: 600,
   requestTimeoutMs: 10_000,
   maxSendBufferBytes: 4 * 1024 * 1024,
@@ -98,9 +111,10 @@ const SETTINGS = {
   'data-dir': 'DATA_DIR',
   'jwt-secret': 'JWT_SECRET',
   'jwt-public-key': 'JWT_PUBLIC_KEY',
-  'ws-ticket-secret': 'WS_TICKET_SECRET',
+  'cluster-secret': 'CLUSTER_SECRET',
   'mongodb-uri': 'MONGODB_URI',
   'redis-url': 'REDIS_URL',
+  'trust-proxy': 'TRUST_PROXY',
   'allowed-origins': 'ALLOWED_ORIGINS',
   'static-dir': 'STATIC_DIR',
   'sqlite-synchronous': 'SQLITE_SYNCHRONOUS',
@@ -109,6 +123,8 @@ const SETTINGS = {
   'ws-rate-limit': 'WS_RATE_LIMIT',
   'ws-user-rate-limit': 'WS_USER_RATE_LIMIT',
   'ws-sockets-per-user': 'WS_SOCKETS_PER_USER',
+  'ws-handshakes-per-ip': 'WS_HANDSHAKES_PER_IP',
+  'ws-handshakes-per-user': 'WS_HANDSHAKES_PER_USER',
   'http-rate-limit': 'HTTP_RATE_LIMIT',
   'request-timeout-ms': 'REQUEST_TIMEOUT_MS',
   'heartbeat-ms': 'HEARTBEAT_MS',
@@ -198,6 +214,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   setLimit('wsRateLimit', 'ws-rate-limit', 0, 1_000_000);
   setLimit('wsUserRateLimit', 'ws-user-rate-limit', 0, 1_000_000);
   setLimit('wsMaxSocketsPerUser', 'ws-sockets-per-user', 1, 100_000);
+  setLimit('wsHandshakesPerIp', 'ws-handshakes-per-ip', 0, 1_000_000);
+  setLimit('wsHandshakesPerUser', 'ws-handshakes-per-user', 0, 1_000_000);
   setLimit('httpRateLimit', 'http-rate-limit', 0, 10_000_000);
   setLimit('requestTimeoutMs', 'request-timeout-ms', 100, 600_000);
   setLimit('heartbeatMs', 'heartbeat-ms', 100, 3_600_000);
@@ -207,15 +225,17 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   }
   const publicKey = value('jwt-public-key');
   const rawOrigins = value('allowed-origins');
+  const rawTrustProxy = value('trust-proxy');
   return resolveConfig({
     port: limit('port', 0, 65535) ?? 8080,
     host: value('host'),
     dataDir: value('data-dir'),
     jwtSecret: value('jwt-secret'),
     jwtPublicKey: publicKey === undefined ? undefined : publicKeyFrom(publicKey),
-    ticketSecret: value('ws-ticket-secret'),
+    clusterSecret: value('cluster-secret'),
     mongodbUri: value('mongodb-uri'),
     redisUrl: value('redis-url'),
+    trustProxy: rawTrustProxy === undefined ? undefined : rawTrustProxy.split(',').map((p) => p.trim()).filter(Boolean),
     allowedOrigins: rawOrigins === undefined ? undefined : origins(rawOrigins),
     dev: parsed.values.dev === true || env.DEV === '1' || env.DEV === 'true',
     staticDir: value('static-dir'),
@@ -233,10 +253,12 @@ export interface ServerOptions {
   jwtSecret?: string | undefined;
   /** PEM text of the RS256 public key. */
   jwtPublicKey?: string | undefined;
-  /** Seals WebSocket tickets; needed with an RS256 key and several servers. */
-  ticketSecret?: string | undefined;
+  /** 32+ characters, the same on every server: keys tickets and events in Redis; needed with an RS256 key and several servers. */
+  clusterSecret?: string | undefined;
   mongodbUri?: string | undefined;
   redisUrl?: string | undefined;
+  /** Default: `['loopback']`. */
+  trustProxy?: string[] | undefined;
   allowedOrigins?: string[] | '*' | undefined;
   dev?: boolean;
   staticDir?: string | undefined;
@@ -261,19 +283,28 @@ export function resolveConfig(options: ServerOptions): Config {
       'no JWT key: set JWT_SECRET (HS256) or JWT_PUBLIC_KEY (RS256), or start with --dev to try it with demo tokens',
     );
   }
-  const { ticketSecret } = options;
-  if (ticketSecret !== undefined && ticketSecret.length < 32) throw new ConfigError('WS_TICKET_SECRET must be at least 32 characters');
-  if (jwt.algorithm === 'RS256' && options.redisUrl && !ticketSecret) {
-    throw new ConfigError('with JWT_PUBLIC_KEY and REDIS_URL (several servers), set WS_TICKET_SECRET to one value on every server: a ticket from one is used at another');
+  const { clusterSecret } = options;
+  if (clusterSecret !== undefined && clusterSecret.length < 32) throw new ConfigError('CLUSTER_SECRET must be at least 32 characters');
+  if (jwt.algorithm === 'RS256' && options.redisUrl && !clusterSecret) {
+    throw new ConfigError(
+      'REDIS_URL with JWT_PUBLIC_KEY (RS256) needs CLUSTER_SECRET: a secret of 32+ characters, the same on every server, that keys their WebSocket tickets and their events in Redis',
+    );
+  }
+  const trustProxy = options.trustProxy ?? ['loopback'];
+  try {
+    proxyaddr.compile(trustProxy);
+  } catch (error) {
+    throw new ConfigError(`TRUST_PROXY: ${(error as Error).message} (give addresses, CIDRs, loopback, linklocal or uniquelocal, comma-separated)`);
   }
   return {
     port: options.port ?? 8080,
     host: options.host ?? (dev ? '127.0.0.1' : '0.0.0.0'),
     dataDir: resolve(options.dataDir ?? './data'),
     jwt,
-    ticketSecret: ticketSecret ?? (jwt.algorithm === 'HS256' ? jwt.secret : randomBytes(32).toString('hex')),
+    clusterSecret: clusterSecret ?? (jwt.algorithm === 'HS256' ? jwt.secret : randomBytes(32).toString('hex')),
     mongodbUri: options.mongodbUri ?? null,
     redisUrl: options.redisUrl ?? null,
+    trustProxy,
     allowedOrigins: options.allowedOrigins ?? (dev ? '*' : []),
     devTokenOrigins: options.allowedOrigins ?? 'localhost',
     dev,

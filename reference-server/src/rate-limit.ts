@@ -26,6 +26,12 @@ export class TokenBucket {
     return true;
   }
 
+  /** Milliseconds until the next token (0 when one is there): a refused caller's Retry-After. */
+  get waitMs(): number {
+    const tokens = this.#tokens + ((this.clock() - this.#updated) / 1000) * this.rate;
+    return tokens >= 1 ? 0 : ((1 - tokens) / this.rate) * 1000;
+  }
+
   /** True when the bucket has refilled, so forgetting it changes nothing. */
   get full(): boolean {
     return this.#tokens + ((this.clock() - this.#updated) / 1000) * this.rate >= this.burst;
@@ -80,6 +86,11 @@ export class KeyedRateLimiter {
       this.#buckets.set(key, bucket);
     }
     return bucket.take();
+  }
+
+  /** Milliseconds until `key` may take again. */
+  waitMs(key: string): number {
+    return this.#buckets.get(key)?.waitMs ?? 0;
   }
 
   close(): void {

@@ -5,6 +5,7 @@ import { ChatService } from './chat/service.js';
 import { type Config, resolveConfig, type ServerOptions } from './config.js';
 import type { Fanout } from './fanout/fanout.js';
 import { LocalFanout } from './fanout/local.js';
+import { EventSigner, fanoutKey } from './fanout/signing.js';
 import { createApp } from './http/app.js';
 import { HttpDrain } from './http/drain.js';
 import { createLogger, type Logger } from './logger.js';
@@ -19,7 +20,7 @@ import { attachWebSockets } from './ws/upgrade.js';
 async function openFanout(config: Config, logger: Logger): Promise<Fanout> {
   if (!config.redisUrl) return new LocalFanout();
   const { RedisFanout } = await import('./fanout/redis.js');
-  return RedisFanout.connect(config.redisUrl, logger);
+  return RedisFanout.connect(config.redisUrl, new EventSigner(fanoutKey(config.clusterSecret)), logger);
 }
 
 /** Where used tickets are recorded: Redis when servers share it, else this process. */
@@ -67,7 +68,7 @@ export async function startServer(options: Config | ServerOptions, extras: Start
     await store.close();
     throw error;
   }
-  const tickets = new Tickets(ticketKey(config.ticketSecret), singleUse);
+  const tickets = new Tickets(ticketKey(config.clusterSecret), singleUse);
   const service = new ChatService(store, fanout, config.limits, (err, context) =>
     logger.error({ err, context }, 'background work failed'),
   );

@@ -214,8 +214,6 @@ describe('configuration', () => {
     ['a port out of range', [], { JWT_SECRET: SECRET, PORT: '70000' }, /PORT must be between 0 and 65535, got 70000/],
     ['an origin with a path', [], { JWT_SECRET: SECRET, ALLOWED_ORIGINS: 'https://a.example/app' }, /ALLOWED_ORIGINS: "https:\/\/a.example\/app" must be an origin only/],
     ['a bad synchronous mode', [], { JWT_SECRET: SECRET, SQLITE_SYNCHRONOUS: 'off' }, /SQLITE_SYNCHRONOUS must be "full" or "normal", got "off"/],
-    ['an RS256 key and Redis but no WS_TICKET_SECRET', [], { JWT_PUBLIC_KEY: publicPem, REDIS_URL: 'redis://127.0.0.1:1' }, /with JWT_PUBLIC_KEY and REDIS_URL \(several servers\), set WS_TICKET_SECRET/],
-    ['a short WS_TICKET_SECRET', [], { JWT_SECRET: SECRET, WS_TICKET_SECRET: 'short' }, /WS_TICKET_SECRET must be at least 32 characters/],
     ['an unknown flag', ['--prot', '1'], { JWT_SECRET: SECRET }, /Unknown option '--prot'/],
   ];
   for (const [name, cliArgs, env, message] of cases) {

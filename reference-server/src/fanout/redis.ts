@@ -3,8 +3,11 @@ import type { Redis, RedisOptions } from 'ioredis';
 import { ConfigError } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Fanout, FanoutEvent, FanoutListener, Subscription } from './fanout.js';
+import type { EventSigner } from './signing.js';
 
 const CHANNEL_PREFIX = 'motoreach:';
+/** Dropped events are logged at most once in this time, with how many there were: a flood of forgeries must not flood the log. */
+const DROPPED_LOG_MS = 1000;
 
 interface Entry {
   listener: FanoutListener;
@@ -20,9 +23,10 @@ interface Group {
 }
 
 /**
- * Wire form of an event on a channel: origin, seq and exceptSocket on lines of
- * their own, then the frame as published. A frame is JSON, which has no raw
- * newline, and this spares wrapping (and escaping) it in another JSON string.
+ * Wire form of an event on a channel (then signed as a whole, see EventSigner):
+ * origin, seq and exceptSocket on lines of their own, then the frame as
+ * published. A frame is JSON, which has no raw newline, and this spares
+ * wrapping (and escaping) it in another JSON string.
  */
 function encode(origin: string, event: FanoutEvent): string {
   return `${origin}\n${event.seq ?? ''}\n${event.exceptSocket ?? ''}\n${event.frame}`;
@@ -37,6 +41,14 @@ function decode(payload: string): { origin: string; event: FanoutEvent } | null 
   if (b > a + 1) event.seq = Number(payload.slice(a + 1, b));
   if (c > b + 1) event.exceptSocket = payload.slice(b + 1, c);
   return { origin: payload.slice(0, a), event };
+}
+
+function hasPassword(url: string): boolean {
+  try {
+    return new URL(url).password !== '';
+  } catch {
+    return false;
+  }
 }
 
 /** The URL as it may be logged: without a password. */
@@ -66,13 +78,18 @@ export class RedisFanout implements Fanout {
   readonly #pub: Redis;
   readonly #sub: Redis;
   readonly #logger: Logger;
+  readonly #signer: EventSigner;
   /** The subscriber link is up and holds every group's channel. */
   #linked = true;
   #closing = false;
+  /** Events dropped since the last log line about them, and the timer of the next one. */
+  #dropped = 0;
+  #droppedLog: NodeJS.Timeout | undefined;
 
-  private constructor(pub: Redis, sub: Redis, logger: Logger) {
+  private constructor(pub: Redis, sub: Redis, signer: EventSigner, logger: Logger) {
     this.#pub = pub;
     this.#sub = sub;
+    this.#signer = signer;
     this.#logger = logger;
     sub.on('message', (channel: string, payload: string) => this.#receive(channel, payload));
     // Every failed reconnection attempt is an 'error': the loss is logged once, in #lost.
@@ -84,7 +101,7 @@ export class RedisFanout implements Fanout {
   }
 
   /** Connects both links; an unreachable Redis is a ConfigError, which the CLI turns into exit status 2. */
-  static async connect(url: string, logger: Logger): Promise<RedisFanout> {
+  static async connect(url: string, signer: EventSigner, logger: Logger): Promise<RedisFanout> {
     const { Redis: RedisClient } = await importIoredis();
     const options: RedisOptions = {
       lazyConnect: true,
@@ -113,7 +130,13 @@ export class RedisFanout implements Fanout {
     pub.off('error', failed);
     sub.off('error', failed);
     logger.info({ redis: redactedRedisUrl(url) }, 'fan-out over Redis');
-    return new RedisFanout(pub, sub, logger);
+    if (!hasPassword(url)) {
+      logger.warn(
+        { redis: redactedRedisUrl(url) },
+        'REDIS_URL has no password: whoever reaches this Redis reads every event and can stop them (forged ones are dropped). Require one (requirepass or an ACL user) and put it in the URL, with rediss:// between hosts',
+      );
+    }
+    return new RedisFanout(pub, sub, signer, logger);
   }
 
   subscribe(group: string, listener: FanoutListener, onMissed: () => void): Subscription {
@@ -138,7 +161,8 @@ export class RedisFanout implements Fanout {
     this.#deliver(group, event);
     // Only a server with sockets in the group subscribes; an unhealthy link fails at once and is
     // made good by the resynchronisation after it comes back.
-    this.#pub.publish(CHANNEL_PREFIX + group, encode(this.#origin, event)).catch(() => undefined);
+    const channel = CHANNEL_PREFIX + group;
+    this.#pub.publish(channel, this.#signer.sign(channel, encode(this.#origin, event))).catch(() => undefined);
   }
 
   healthy(): boolean {
@@ -148,6 +172,7 @@ export class RedisFanout implements Fanout {
   async close(): Promise<void> {
     this.#closing = true;
     this.#groups.clear();
+    clearTimeout(this.#droppedLog);
     await Promise.allSettled([this.#pub.quit(), this.#sub.quit()]);
   }
 
@@ -159,10 +184,35 @@ export class RedisFanout implements Fanout {
     );
   }
 
-  #receive(channel: string, payload: string): void {
-    const decoded = decode(payload);
-    if (!decoded || decoded.origin === this.#origin) return;
+  #receive(channel: string, message: string): void {
+    const payload = this.#signer.open(channel, message);
+    const decoded = payload === null ? null : decode(payload);
+    if (!decoded) {
+      this.#drop(channel);
+      return;
+    }
+    if (decoded.origin === this.#origin) return;
     this.#deliver(channel.slice(CHANNEL_PREFIX.length), decoded.event);
+  }
+
+  /** An event that no server with our key sent: forged, altered, moved to another channel, or signed with another secret. */
+  #drop(channel: string): void {
+    this.#dropped += 1;
+    if (this.#droppedLog) return;
+    this.#logDropped(channel);
+  }
+
+  #logDropped(channel: string): void {
+    this.#logger.warn(
+      { channel, dropped: this.#dropped },
+      'dropped fan-out events that failed authentication: forged or altered in Redis, or from a server with another CLUSTER_SECRET/JWT_SECRET',
+    );
+    this.#dropped = 0;
+    this.#droppedLog = setTimeout(() => {
+      this.#droppedLog = undefined;
+      if (this.#dropped > 0) this.#logDropped(channel);
+    }, DROPPED_LOG_MS);
+    this.#droppedLog.unref();
   }
 
   #deliver(group: string, event: FanoutEvent): void {

@@ -42,7 +42,7 @@ export function createApp(deps: HttpDeps): express.Express {
   const { config, logger } = deps;
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  app.set('trust proxy', config.trustProxy);
 
   app.use((req, res, next) => {
     const incoming = req.get('x-request-id');

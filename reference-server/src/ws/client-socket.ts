@@ -16,6 +16,8 @@ export const CLOSE = {
   forbidden: 4403,
   notFound: 4404,
   tooManySockets: 4429,
+  /** "Try again later": what the server needed (storage, Redis) did not answer; transient for the client. */
+  tryLater: 1013,
 } as const;
 
 /** The close reason of a socket whose token expired: the client takes a fresh token and resumes. */
@@ -25,14 +27,27 @@ const CLOSE_FOR: Partial<Record<ErrorCode, number>> = {
   unauthorized: CLOSE.unauthorized,
   forbidden: CLOSE.forbidden,
   not_found: CLOSE.notFound,
-  // "Try again later": the storage could not answer; transient for the client.
-  unavailable: 1013,
+  unavailable: CLOSE.tryLater,
 };
 
 const TEXT = { binary: false } as const;
 
 function uncork(socket: ClientSocket): void {
   socket.flush();
+}
+
+/**
+ * Starts the closing handshake, and cuts the connection if the peer has not
+ * completed it within `timeoutMs`: `ws` alone would hold a socket whose peer
+ * never answers for 30 s, which a script refused in a loop turns into
+ * thousands of held connections.
+ */
+export function closeSocket(ws: WebSocket, code: number, reason: string, timeoutMs: number): void {
+  if (ws.readyState !== ws.OPEN && ws.readyState !== ws.CONNECTING) return;
+  ws.close(code, reason);
+  const cut = setTimeout(() => ws.terminate(), timeoutMs);
+  cut.unref();
+  ws.once('close', () => clearTimeout(cut));
 }
 
 /** The close code that tells a browser why a connection was refused; 1011 (transient) for a failure of ours. */
@@ -112,16 +127,19 @@ export class ClientSocket {
     return true;
   }
 
-  /** Whether one more frame may be handled; answers and counts the refusal when not. */
-  admit(clientId: string | null): boolean {
+  /**
+   * Whether one more frame may be handled; answers and counts the refusal when not. Asked before the
+   * frame is parsed: `clientIdOf` is read only for a refused frame, to echo its client_id.
+   */
+  admit(clientIdOf: () => string | null): boolean {
     if ((this.#bucket?.take() ?? true) && this.userLimiter.take(callerKey(this.identity))) return true;
-    this.sendError('rate_limited', 'too many frames; slow down', clientId);
+    this.sendError('rate_limited', 'too many frames; slow down', clientIdOf());
     this.#flood ??= new BurstDetector(this.limits.wsFloodStrikes, this.limits.wsFloodWindowMs, this.clock);
     if (this.#flood.hit()) this.close(CLOSE.policy, 'rate limit exceeded');
     return false;
   }
 
   close(code: number, reason: string): void {
-    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, reason);
+    closeSocket(this.ws, code, reason, this.limits.closeTimeoutMs);
   }
 }

@@ -8,8 +8,9 @@ import { isOriginAllowed } from '../http/cors.js';
 import { pathOf } from '../logger.js';
 import { type Clock, KeyedRateLimiter, monotonicClock } from '../rate-limit.js';
 import type { Tickets } from '../tickets/tickets.js';
-import { CLOSE, ClientSocket } from './client-socket.js';
+import { CLOSE, ClientSocket, closeSocket } from './client-socket.js';
 import { openChatSocket, openNotificationsSocket, refuse, type SocketDeps } from './handlers.js';
+import { HandshakeLimits } from './handshake-limits.js';
 import { SocketCap } from './socket-cap.js';
 
 const CHAT_PATH = /^\/ws\/service-chat\/([^/]+)\/?$/;
@@ -36,14 +37,16 @@ function chatRoomOf(pathname: string): string | null {
   }
 }
 
-function reject(socket: Duplex, status: number, reason: string): void {
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+function reject(socket: Duplex, status: number, reason: string, headers = ''): void {
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\n${headers}Content-Length: 0\r\n\r\n`);
 }
 
 /**
  * Both WebSocket paths on the HTTP server's upgrade event. A refused token or
  * room is accepted and then closed with a 44xx code, because browsers only
- * ever see 1006 for a refused upgrade.
+ * ever see 1006 for a refused upgrade. An address over its handshake rate is
+ * the exception: it gets HTTP 429 before anything else is done, since telling
+ * it why is not worth an upgrade.
  */
 export function attachWebSockets(
   server: Server,
@@ -58,12 +61,21 @@ export function attachWebSockets(
   const sockets = new Set<ClientSocket>();
   const userLimiter = new KeyedRateLimiter(config.limits.wsUserRateLimit, config.limits.wsUserRateLimit * 2, clock);
   const socketCap = new SocketCap(config.limits.wsMaxSocketsPerUser);
+  const handshakes = new HandshakeLimits(config, clock);
+  const { closeTimeoutMs } = config.limits;
   let closing = false;
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (closing) {
       // An upgrade on a kept-alive connection during shutdown would open a socket that nothing closes.
       reject(socket, 503, 'Service Unavailable');
+      return;
+    }
+    // Before anything costs: no token verified, no upgrade. A browser sees 1006 and backs off like after any failed connect.
+    const limited = handshakes.refuseAddress(req);
+    if (limited) {
+      logger.debug({ address: limited.address }, 'websocket handshake refused: too many from this address');
+      reject(socket, 429, 'Too Many Requests', `Retry-After: ${limited.retryAfterSeconds}\r\n`);
       return;
     }
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -94,7 +106,7 @@ export function attachWebSockets(
       (error: unknown) => {
         // Whether the ticket was used cannot be told (Redis is away): "try again later", with a new ticket.
         logger.warn({ path: pathOf(req.url), err: (error as Error).message }, 'websocket ticket not checked');
-        upgrade((ws) => ws.close(1013, 'try again later'));
+        upgrade((ws) => closeSocket(ws, CLOSE.tryLater, 'try again later', closeTimeoutMs));
       },
     );
   });
@@ -110,13 +122,19 @@ export function attachWebSockets(
     ws.pause();
     if (!identity) {
       ws.resume();
-      ws.close(CLOSE.unauthorized, 'invalid or expired token or ticket');
+      closeSocket(ws, CLOSE.unauthorized, 'invalid or expired token or ticket', closeTimeoutMs);
+      return;
+    }
+    if (!handshakes.admitUser(callerKey(identity))) {
+      logger.warn({ request: requestId, user: identity.id, role: identity.role }, 'websocket refused: opened too often by this user');
+      ws.resume();
+      closeSocket(ws, CLOSE.tooManySockets, 'too many connections for this user; retry later', closeTimeoutMs);
       return;
     }
     if (!socketCap.acquire(callerKey(identity))) {
       logger.warn({ request: requestId, user: identity.id, role: identity.role }, 'websocket refused: too many sockets for this user');
       ws.resume();
-      ws.close(CLOSE.tooManySockets, 'too many sockets for this user');
+      closeSocket(ws, CLOSE.tooManySockets, 'too many sockets for this user', closeTimeoutMs);
       return;
     }
     const client = new ClientSocket(ws, transport, identity, config.limits, userLimiter, logger, clock);
@@ -159,6 +177,7 @@ export function attachWebSockets(
       clearInterval(heartbeat);
       clearInterval(expiry);
       userLimiter.close();
+      handshakes.close();
       const closed = [...sockets].map(
         (client) =>
           new Promise<void>((resolve) => {

@@ -23,21 +23,26 @@ export class RedisServer {
   #child: ChildProcess | null = null;
   #exited: Promise<void> = Promise.resolve();
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    /** What clients must AUTH with (`requirepass`); none by default. */
+    readonly password: string | null,
+  ) {}
 
-  static async start(): Promise<RedisServer> {
-    const server = new RedisServer(await freePort());
+  static async start(options: { password?: string } = {}): Promise<RedisServer> {
+    const server = new RedisServer(await freePort(), options.password ?? null);
     await server.restart();
     return server;
   }
 
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return `redis://${this.password === null ? '' : `:${this.password}@`}127.0.0.1:${this.port}`;
   }
 
   /** Starts it (again), resolving once it accepts connections. */
   async restart(): Promise<void> {
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    const auth = this.password === null ? [] : ['--requirepass', this.password];
+    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...auth], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.#child = child;
