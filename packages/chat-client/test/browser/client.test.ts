@@ -75,7 +75,7 @@ it('an outbox kept in localStorage goes out after a reload, once', async () => {
   const baseUrl = (await executeServerCommand<string, undefined>('server-url'))!;
   // What a page that was closed while offline left behind: its own key, its lock gone with it.
   const left = `test-outbox:${keyOf(baseUrl, 'user:b-ana', id)}#c_closed_tab`;
-  localStorage.setItem(left, JSON.stringify([{ client_id: 'c_before_reload', body: 'written offline', created_at: '2026-01-01T00:00:00.000Z' }]));
+  localStorage.setItem(left, JSON.stringify([{ client_id: 'c_before_reload', body: 'written offline', created_at: new Date().toISOString() }]));
 
   const reloaded = await open(OWNER, { outboxStorage: localStorageOutbox('test-outbox:') });
   const room = reloaded.room(id);
