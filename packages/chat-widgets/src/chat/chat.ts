@@ -38,6 +38,7 @@ const TYPING_EXPIRE_MS = 6000;
  * @csspart meta - Time and delivery ticks (one: sent, two: read), inside the bubble; below it when sending failed.
  * @csspart retry-button - Retry control of a failed message.
  * @csspart link - An auto-linked URL (with `linkify`).
+ * @csspart link-host - After a link whose host is not written in ASCII: the real host, in punycode, in parentheses.
  * @csspart jump-button - The "new messages" button shown when scrolled up.
  * @csspart typing - The typing indicator.
  * @csspart notice - Why the composer is disabled.
