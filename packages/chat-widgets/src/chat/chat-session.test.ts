@@ -129,6 +129,25 @@ describe('<motoreach-chat> and <motoreach-badge> signing in and out', () => {
     expect(badge.hidden).to.equal(true);
   });
 
+  it('a message left in localStorage for more than 7 days is not sent: it shows as not sent, with Retry, and leaves storage', async () => {
+    const p = await pair();
+    clients.push(p.owner, p.admin);
+    // What a page closed eight days ago left (its tab's lock is long gone), under the documented key.
+    const person = JSON.stringify(['user', p.ownerId]);
+    const key = `motoreach-outbox:${JSON.stringify([p.baseUrl, person])}:${p.baseUrl}|user:${p.ownerId}|${p.room.id}#c_closed_long_ago`;
+    const written = new Date(Date.now() - 8 * 864e5).toISOString();
+    localStorage.setItem(key, JSON.stringify([{ client_id: 'c_old_draft', body: 'PRIVATE: my door code is 4711', created_at: written }]));
+
+    const el = await fixture<MotoreachChat>(html`<motoreach-chat base-url=${p.baseUrl} token=${p.ownerToken} request-id=${p.room.id}></motoreach-chat>`);
+    await connected(el);
+    await waitFor(() => ownState(el) === 'failed', 'shown as not sent');
+    expect(bubbles(el, 'own')).to.deep.equal(['You: PRIVATE: my door code is 4711']);
+    expect($(el, '.msg.own .state')!.textContent!.trim()).to.equal('Not sent');
+    expect($(el, '.msg.own .retry')).to.not.equal(null);
+    await waitFor(() => stored('4711').length === 0, 'gone from localStorage');
+    expect(await storedBodies(p.baseUrl, p.ownerToken, p.room.id)).to.deep.equal([]);
+  });
+
   it('token-url: a widget without a token fetches one with the page\'s cookies, and a fresh one when the server refuses it', async () => {
     const p = await pair();
     clients.push(p.owner, p.admin);
