@@ -362,7 +362,7 @@ export class Room {
         s.phase = undefined;
         if (this.#closed) return;
         // The token names someone else now: the room becomes theirs, and this message stays its writer's.
-        if (e.code === 'closed') return this.#identify();
+        if (e.code === 'closed') this.#identify();
         if (!isFinal(e)) return this.#backoff();
         this.#fail(s, e);
         this.#pump();

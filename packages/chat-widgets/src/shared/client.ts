@@ -100,7 +100,8 @@ function acquire(baseUrl: string, token: string, tokenUrl: string | null, holder
     shared.set(key, (entry = made));
   }
   entry.token = token;
-  entry.tokenUrl = tokenUrl;
+  // A widget without a `token-url` does not take away another one's.
+  entry.tokenUrl = tokenUrl ?? entry.tokenUrl;
   entry.holders.add(holder);
   return entry;
 }
@@ -190,7 +191,7 @@ export class ClientHolder {
     if (this.owned?.key === keyOf(baseUrl, token)) {
       // Only a token this widget was just given is news: its old one may be older than another widget's.
       if (token !== this.given) this.owned.token = token;
-      this.owned.tokenUrl = tokenUrl;
+      this.owned.tokenUrl = tokenUrl ?? this.owned.tokenUrl;
     } else {
       this.releaseOwned();
       this.owned = acquire(baseUrl, token, tokenUrl, this);
