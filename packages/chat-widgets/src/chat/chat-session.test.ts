@@ -172,6 +172,32 @@ describe('<motoreach-chat> and <motoreach-badge> signing in and out', () => {
     expect(await storedBodies(p.baseUrl, renewed, p.room.id)).to.deep.equal(['with a token from the host', 'after the refresh']);
   });
 
+  it('token-url answering for another person (someone else signed in on the site): the previous person is signed out, the widget goes on as the new one', async () => {
+    const p = await pair();
+    clients.push(p.owner, p.admin);
+    await signIn({ sub: p.ownerId, role: 'user', name: 'Ana' });
+    const url = await tokenUrl();
+    const el = await fixture<MotoreachChat>(html`<motoreach-chat base-url=${p.baseUrl} token-url=${url} request-id=${p.room.id}></motoreach-chat>`);
+    await connected(el);
+    await stopServer();
+    await waitFor(() => el.connectionStatus !== 'open', 'the socket is down');
+    await typeAndSubmit(el, 'PRIVATE: my door code is 4711');
+    await waitFor(() => stored('4711').length === 1, "in Ana's outbox");
+
+    // Bruno signs in on the site; the chat server comes back verifying with another secret, so Ana's
+    // token is refused and the widget asks the site, which now answers for Bruno.
+    await signIn({ sub: p.adminId, role: 'workshop_admin', workshop_id: p.workshop, name: 'Bruno' });
+    await startServer({ jwtSecret: 'rotated-widgets-secret' });
+    networkBack();
+    await waitFor(() => stored('4711').length === 0, "Ana's outbox wiped");
+    await connected(el);
+    expect(bubbles(el, 'own')).to.deep.equal([]);
+    await typeAndSubmit(el, 'Bruno here');
+    await waitFor(() => ownState(el) === 'sent', "Bruno's message stored");
+    const renewed = await signedToken('rotated-widgets-secret', { sub: p.adminId, role: 'workshop_admin', workshop_id: p.workshop, name: 'Bruno' });
+    expect(await storedBodies(p.baseUrl, renewed, p.room.id)).to.deep.equal(['Bruno here']);
+  });
+
   it('token-url that gives no token (the host session is over): motoreach-token-error with the status, tried again, and it connects once the host answers', async () => {
     const p = await pair();
     clients.push(p.owner, p.admin);
