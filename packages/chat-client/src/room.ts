@@ -48,6 +48,9 @@ export class Room {
   // Who writes here, for one's own pending messages: the token's claims, then `ready`'s `me`.
   // Every message in `#sends` is theirs, and `#outbox` is theirs (made once they are known).
   #author: Me | undefined;
+  // The token last looked at, and whom its claims name (undefined for a token that is not a JWT).
+  #token: string | undefined;
+  #claims: Me | undefined;
   #cursors: ReadCursors = { user: 0, workshop: 0 };
   #older = false;
   #outbox: Outbox | undefined;
@@ -151,6 +154,8 @@ export class Room {
   }
 
   send(text: string): Promise<ChatMessage> {
+    // Written by whom the token in use names now, even if an open socket was opened for someone else.
+    this.#check();
     return this.#enqueue(new PendingSend(this.#pendingMessage({ client_id: randomId(), body: text.trim(), created_at: new Date().toISOString() })));
   }
 
@@ -242,12 +247,16 @@ export class Room {
   // A provider that fails is asked again with backoff while messages wait for it.
   #identify(): void {
     const tokens = this.#ctx.connection.tokens;
-    const read = (token: string): void => {
-      const me = claimsOf(token);
-      if (me) this.#known(me);
-    };
-    if (tokens.current) read(tokens.current);
-    else tokens.get().then(read, () => this.outboxSize && this.#backoff());
+    if (tokens.current) this.#check();
+    else tokens.get().then(() => this.#check(), () => this.outboxSize && this.#backoff());
+  }
+
+  // The token in use may have been refreshed since the last look (a 401 on some request), and name
+  // someone else: the room is theirs from now on. Read again only when the token changed.
+  #check(): void {
+    const { current } = this.#ctx.connection.tokens;
+    if (current !== this.#token) this.#claims = claimsOf((this.#token = current) ?? '');
+    if (this.#claims) this.#known(this.#claims);
   }
 
   // The principal is known (claims or `ready`): own pending messages show it, and the outbox opens
@@ -257,11 +266,9 @@ export class Room {
   #known(me: Me): void {
     const was = this.#author;
     if (was && samePerson(was, me)) return;
-    if (was) {
-      this.#forget(this.#entries());
-      // A socket opened with the previous person's token must not carry the new one's messages.
-      if (this.#wsReady) this.#conn?.drop(new ChatError('unauthorized', OTHER_PERSON));
-    }
+    // A socket opened with the previous person's token must not carry the new one's messages.
+    const stale = was && this.#wsReady;
+    if (was) this.#forget(this.#entries());
     // Written before anyone was known (a provider slow to answer): by whoever is known first.
     this.#author = this.#ctx.me = me;
     for (const s of this.#sends) s.message = { ...s.message, sender: me };
@@ -278,6 +285,7 @@ export class Room {
       this.#pump();
     });
     this.#changed();
+    if (stale) this.#conn?.drop(new ChatError('unauthorized', OTHER_PERSON));
   }
 
   // The person this room was for is gone (another one signed in, or they signed out): their outbox
@@ -318,6 +326,7 @@ export class Room {
   // otherwise one REST POST at a time, so the server stores them in the order they were written.
   #pump(): void {
     if (this.#closed) return;
+    this.#check();
     // Until the principal is known the outbox cannot be keyed, nor what an earlier page left be sent first.
     if (!this.#outbox?.ready) return this.#identify();
     const window = Date.now() - this.#limitedAt < QUIET_MS ? 1 : WINDOW;

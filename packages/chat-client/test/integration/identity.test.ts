@@ -95,6 +95,27 @@ test('a REST send whose token is refreshed to another person (401, then the prov
   assert.deepEqual(await entries(storage, `${server.url}|workshop:a-bo|${id}`), ['Bo: call me back']);
 });
 
+test("a socket open as Bo while the token is refreshed to Cy's (a 401 elsewhere): what is written next is Cy's and never goes on Bo's socket", { timeout: 20_000 }, async () => {
+  const id = await newRoom();
+  // Bo's token runs out in two seconds; the next one the provider gives is Cy's.
+  const tokens = [mintToken(ADMIN, 2), mintToken(CY)];
+  let asked = 0;
+  const page = open(() => tokens[Math.min(asked++, 1)]!);
+  const room = page.room(id);
+  await room.connect();
+  assert.equal(room.me?.id, 'a-bo');
+  // Some other request of the page meets the expired token: 401, and the provider answers for Cy.
+  // (The socket opened with Bo's token stays open meanwhile.)
+  while (asked < 2) {
+    await page.rooms().catch(() => {});
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const sent = await room.send('Cy: written after the refresh');
+  assert.equal(sent.sender.id, 'a-cy');
+  assert.deepEqual(await onServer(id), [[1, 'a-cy', 'Cy: written after the refresh']]);
+  await waitFor(() => room.me?.id === 'a-cy' && room.status === 'open', 'the room reopened as Cy');
+});
+
 test('signOut() closes everything and removes that person\'s unsent messages for this server, every room; another person\'s stay', { timeout: 20_000 }, async () => {
   const [r1, r2] = [await newRoom(), await newRoom()];
   const storage = memoryOutbox();
