@@ -3,6 +3,7 @@
 // secret) to exercise outages and refusals; tokens come from the server's development endpoint, or
 // are signed here for a secret the server is about to get.
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +21,25 @@ const jwt = createRequire(join(root, 'reference-server/package.json'))('jsonwebt
 
 let child = null;
 let url = null;
+// The secret the running server verifies with, for the host's token endpoint below.
+let currentSecret = secret;
+
+// A host's token endpoint, as examples/vanilla's `/chat-token`: who is signed in comes from a session
+// cookie, and the answer is a fresh token for them (401 without a session). It is another origin than
+// the test page (another port), so the cookie travels only with `credentials: 'include'`.
+const sessions = new Map();
+const tokenRequests = [];
+const tokenServer = createServer((req, res) => {
+  const origin = req.headers.origin;
+  if (origin) res.setHeader('access-control-allow-origin', origin);
+  res.setHeader('access-control-allow-credentials', 'true');
+  const session = /(?:^|;\s*)session=([^;]+)/.exec(req.headers.cookie ?? '')?.[1] ?? null;
+  tokenRequests.push(session);
+  const claims = session && sessions.get(session);
+  if (!claims) return void res.writeHead(401, { 'content-type': 'text/plain' }).end('no session');
+  res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'no-store' });
+  res.end(jwt.sign(claims, currentSecret, { algorithm: 'HS256', expiresIn: '15m' }));
+});
 
 // The strict server allows one origin that is not the test page's (explicit origins win over --dev's any).
 const strictDataDir = mkdtempSync(join(tmpdir(), 'motoreach-widgets-strict-'));
@@ -76,9 +96,11 @@ const serverPlugin = {
     const started = await startServer(0);
     child = started.proc;
     url = started.url;
+    await new Promise((r) => tokenServer.listen(0, '127.0.0.1', r));
   },
   async serverStop() {
     await stopServer();
+    await new Promise((r) => tokenServer.close(r));
     if (strict && strict.proc.exitCode === null) await new Promise((r) => (strict.proc.once('exit', r), strict.proc.kill('SIGTERM')));
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(strictDataDir, { recursive: true, force: true });
@@ -96,10 +118,16 @@ const serverPlugin = {
     if (command === 'server-start') {
       await stopServer();
       const args = payload && payload.maxBodyChars ? ['--max-body-chars', String(payload.maxBodyChars)] : [];
-      const started = await startServer(port(), args, payload?.jwtSecret);
+      currentSecret = payload?.jwtSecret ?? secret;
+      const started = await startServer(port(), args, currentSecret);
       child = started.proc;
       return true;
     }
+    // The token endpoint: its port (the page puts its own host name in front, so that its cookies
+    // go there), who a session is, and the sessions it was asked for.
+    if (command === 'token-port') return tokenServer.address().port;
+    if (command === 'session') return void sessions.set(payload.session, payload.claims) ?? true;
+    if (command === 'token-requests') return tokenRequests.splice(0);
     if (command === 'sign-token') return jwt.sign(payload.claims, payload.secret, { algorithm: 'HS256', expiresIn: '1h' });
     return undefined;
   },

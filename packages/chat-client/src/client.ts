@@ -2,11 +2,13 @@ import { DEFAULT_RECONNECT } from './backoff.js';
 import type { ConnectionOptions } from './connection.js';
 import { Http } from './http.js';
 import { Notifications } from './notifications.js';
+import { noop } from './noop.js';
 import { memoryOutbox, type OutboxStorage } from './outbox.js';
+import { personKey } from './person.js';
 import { Room, type RoomHandle } from './room.js';
-import { TokenSource } from './token.js';
+import { claimsOf, TokenSource } from './token.js';
 import type { ChatClientOptions } from './types.js';
-import type { InboxPage, RoomDetail, RoomInfo } from './wire.js';
+import type { InboxPage, Me, RoomDetail, RoomInfo } from './wire.js';
 
 /** @internal What rooms and notifications share within one client. */
 export interface ClientContext {
@@ -14,19 +16,28 @@ export interface ClientContext {
   connection: Pick<ConnectionOptions, 'base' | 'tokens' | 'auth' | 'WebSocket' | 'reconnect' | 'pingIntervalMs'>;
   ackTimeoutMs: number;
   outboxStorage: OutboxStorage;
+  outboxMaxAgeMs: number;
   // The rooms in use, one per id; a room removes itself when it closes.
   rooms: Map<string, Room>;
+  // The person rooms learnt last (claims or `ready`), and every outbox key they opened: what
+  // signOut() clears when the token is not a JWT, or the storage has no `clear`.
+  me?: Me;
+  keys: Set<string>;
 }
 
 export class ChatClient {
   readonly #ctx: ClientContext;
   #notifier: Notifications | undefined;
+  // Where the outbox goes: the option's storage, until signOut() (then memory: nothing more reaches the device).
+  #storage: OutboxStorage;
 
   constructor(options: ChatClientOptions) {
     const base = options.baseUrl.replace(/\/+$/, '');
     const tokens = new TokenSource(options.token);
     const fetchFn = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     const http = new Http(base, tokens, fetchFn);
+    // Even without storage, unsent messages outlive a closed Room for the next one of that id.
+    this.#storage = options.outboxStorage ?? memoryOutbox();
     this.#ctx = {
       http,
       connection: {
@@ -38,9 +49,10 @@ export class ChatClient {
         pingIntervalMs: options.pingIntervalMs ?? 10_000,
       },
       ackTimeoutMs: options.ackTimeoutMs ?? 5_000,
-      // Even without storage, unsent messages outlive a closed Room for the next one of that id.
-      outboxStorage: options.outboxStorage ?? memoryOutbox(),
+      outboxStorage: { load: (key) => this.#storage.load(key), save: (key, entries) => this.#storage.save(key, entries) },
+      outboxMaxAgeMs: options.outboxMaxAgeMs ?? 7 * 864e5,
       rooms: new Map(),
+      keys: new Set(),
     };
   }
 
@@ -79,7 +91,30 @@ export class ChatClient {
   }
 
   close(): void {
-    for (const room of [...this.#ctx.rooms.values()]) room.shutdown();
+    this.#close();
+  }
+
+  /**
+   * Ends the session of the person of the token in use, on this device: closes the client as
+   * `close()` does, empties its rooms, and removes that person's unsent messages for this server
+   * from the outbox storage, every room, other tabs' too. Whatever the client writes afterwards stays
+   * in memory. Call it before the token provider starts answering for someone else.
+   */
+  async signOut(): Promise<void> {
+    const ctx = this.#ctx;
+    const storage = this.#storage;
+    this.#storage = memoryOutbox();
+    this.#close(true);
+    const { base, tokens } = ctx.connection;
+    const me = claimsOf(tokens.current ?? (await tokens.get().catch(noop)) ?? '') ?? ctx.me;
+    if (!me) return;
+    const prefix = personKey(base, me);
+    if (storage.clear) return storage.clear(prefix);
+    for (const key of ctx.keys) if (key.startsWith(prefix)) await storage.save(key, []);
+  }
+
+  #close(wipe?: boolean): void {
+    for (const room of [...this.#ctx.rooms.values()]) room.shutdown(wipe);
     this.#notifier?.close();
     this.#notifier = undefined;
   }

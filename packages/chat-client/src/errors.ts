@@ -10,6 +10,7 @@ export type ChatErrorCode =
   | 'unreachable'
   | 'timeout'
   | 'closed'
+  | 'expired'
   | 'server';
 
 export interface ChatErrorInit {

@@ -1,7 +1,10 @@
 import { ChatError, codeForStatus } from './errors.js';
-import type { TokenSource } from './token.js';
+import { samePerson } from './person.js';
+import { claimsOf, type TokenSource } from './token.js';
+import type { Me } from './wire.js';
 
 const REQUEST_TIMEOUT_MS = 15_000;
+export const OTHER_PERSON = 'Signed in as another person';
 
 // REST calls of the contract: bearer token, JSON both ways, and one retry with a fresh token on 401.
 export class Http {
@@ -17,9 +20,13 @@ export class Http {
     this.#fetch = fetchFn;
   }
 
-  async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  // `author`: the request carries their words and goes only with a token of theirs (one client's
+  // token provider may start answering for someone else, here or on the refresh after a 401).
+  // Otherwise it is not made: `closed`, and the caller sees who the token names now.
+  async request<T>(method: 'GET' | 'POST', path: string, body?: unknown, author?: Me): Promise<T> {
     for (let renewed = false; ; renewed = true) {
       const token = await this.#tokens.get();
+      if (author && !samePerson(claimsOf(token) ?? author, author)) throw new ChatError('closed', OTHER_PERSON);
       const res = await this.#call(method, path, token, body);
       if (res.status === 401 && !renewed) {
         await this.#tokens.refresh(token);

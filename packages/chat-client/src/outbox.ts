@@ -10,9 +10,12 @@ export interface OutboxEntry {
 
 // Where unsent messages survive a page reload. `key` names the backend, the principal and the room:
 // `{baseUrl}|{side}:{id}|{requestId}`, so that two users of one device never see each other's drafts.
+// `clear` (optional, for storages written before it existed) removes every key that starts with
+// `keyPrefix` (`{baseUrl}|{side}:{id}|`: one person on one server), for `ChatClient.signOut()`.
 export interface OutboxStorage {
   load(key: string): OutboxEntry[] | Promise<OutboxEntry[]>;
   save(key: string, entries: OutboxEntry[]): void | Promise<void>;
+  clear?(keyPrefix: string): void | Promise<void>;
 }
 
 export function memoryOutbox(): OutboxStorage {
@@ -20,6 +23,9 @@ export function memoryOutbox(): OutboxStorage {
   return {
     load: (key) => data.get(key)?.slice() ?? [],
     save: (key, entries) => void (entries.length ? data.set(key, entries.slice()) : data.delete(key)),
+    clear: (keyPrefix) => {
+      for (const key of data.keys()) if (key.startsWith(keyPrefix)) data.delete(key);
+    },
   };
 }
 
@@ -48,6 +54,10 @@ export function localStorageOutbox(prefix = 'motoreach-outbox:'): OutboxStorage 
       return all;
     },
     save,
+    // Every tab's key of that person, open tabs' too: a sign-out leaves nothing of theirs on the device.
+    clear(keyPrefix) {
+      for (const k of Object.keys(localStorage)) if (k.startsWith(prefix + keyPrefix)) localStorage.removeItem(k);
+    },
   };
 }
 
@@ -63,6 +73,9 @@ let tab: string | undefined;
 export class Outbox {
   #key: string | undefined;
   #dirty = false;
+  // Set once the room is done with this outbox (another person signed in, or this one signed out):
+  // all it still writes under its key.
+  #kept: OutboxEntry[] | undefined;
   readonly #storage: OutboxStorage;
   readonly #pending: () => OutboxEntry[];
   readonly #onError: (e: unknown) => void;
@@ -88,7 +101,16 @@ export class Outbox {
       this.#onError(e);
     }
     this.#key = key;
+    // Let go of while loading: what was stored stays, with what the room handed back. Nothing handed
+    // back (a sign-out, or nothing new) writes nothing: storage keeps what it has.
+    if (this.#kept?.length) this.keep([...saved, ...this.#kept]);
     return saved;
+  }
+
+  // The room is done with this outbox: from now on it writes `entries` only.
+  keep(entries: OutboxEntry[]): void {
+    this.#kept = entries;
+    this.persist();
   }
 
   persist(): void {
@@ -97,7 +119,7 @@ export class Outbox {
     queueMicrotask(() => {
       this.#dirty = false;
       Promise.resolve()
-        .then(() => this.#storage.save(this.#key!, this.#pending()))
+        .then(() => this.#storage.save(this.#key!, this.#kept ?? this.#pending()))
         .catch(this.#onError);
     });
   }

@@ -2,14 +2,16 @@ import { createEmitter } from './emitter.js';
 import { backoffDelay } from './backoff.js';
 import { Connection, NO_ANSWER } from './connection.js';
 import { ChatError, codeForFrame, isFinal, toChatError } from './errors.js';
+import { OTHER_PERSON } from './http.js';
 import { contiguousEnd, mergeBySeq } from './merge.js';
 import { Outbox, type OutboxEntry } from './outbox.js';
+import { personKey, samePerson, sideOf } from './person.js';
 import { randomId } from './random.js';
 import { PendingSend } from './sender.js';
 import { claimsOf } from './token.js';
 import type { ChatMessage, ConnectionStatus, RoomEvents, Side } from './types.js';
 import type { ClientContext } from './client.js';
-import type { ChatServerFrame, Me, Message, MessagesPage, ReadCursors, ReadResult, Role } from './wire.js';
+import type { ChatServerFrame, Me, Message, MessagesPage, ReadCursors, ReadResult } from './wire.js';
 import { noop } from './noop.js';
 
 const PAGE = 50;
@@ -35,8 +37,6 @@ export interface RoomHandle {
   release(): void;
 }
 
-const sideOf = (role: Role): Side => (role === 'user' ? 'user' : 'workshop');
-
 export class Room {
   readonly #emitter = createEmitter<RoomEvents>();
   readonly #stored: ChatMessage[] = [];
@@ -46,10 +46,14 @@ export class Room {
   #conn: Connection | undefined;
   #me: Me | null = null;
   // Who writes here, for one's own pending messages: the token's claims, then `ready`'s `me`.
+  // Every message in `#sends` is theirs, and `#outbox` is theirs (made once they are known).
   #author: Me | undefined;
+  // The token last looked at, and whom its claims name (undefined for a token that is not a JWT).
+  #token: string | undefined;
+  #claims: Me | undefined;
   #cursors: ReadCursors = { user: 0, workshop: 0 };
   #older = false;
-  readonly #outbox: Outbox;
+  #outbox: Outbox | undefined;
   readonly #ctx: ClientContext;
   #wsReady = false;
   #synced = false;
@@ -72,9 +76,6 @@ export class Room {
     ctx: ClientContext,
   ) {
     this.#ctx = ctx;
-    const pending = (): OutboxEntry[] =>
-      this.#sends.filter((s) => s.pending).map(({ message: { client_id, body, created_at } }) => ({ client_id: client_id!, body, created_at }));
-    this.#outbox = new Outbox(ctx.outboxStorage, pending, this.#report);
     this.#identify();
   }
 
@@ -153,6 +154,8 @@ export class Room {
   }
 
   send(text: string): Promise<ChatMessage> {
+    // Written by whom the token in use names now, even if an open socket was opened for someone else.
+    this.#check();
     return this.#enqueue(new PendingSend(this.#pendingMessage({ client_id: randomId(), body: text.trim(), created_at: new Date().toISOString() })));
   }
 
@@ -164,10 +167,10 @@ export class Room {
     const sent = this.#stored.find((m) => m.client_id === clientId && this.#isMine(m));
     if (sent) return Promise.resolve(sent);
     if (!s) return Promise.reject(new ChatError('invalid', `Nothing to retry: ${clientId}`));
-    // A failed one goes again, at the end of the queue.
+    // A failed one goes again, at the end of the queue, written anew (an expired one would expire again).
     this.#sends.splice(this.#sends.indexOf(s), 1);
     const { error, ...rest } = s.message;
-    return this.#enqueue(new PendingSend({ ...rest, state: 'pending' }));
+    return this.#enqueue(new PendingSend({ ...rest, created_at: new Date().toISOString(), state: 'pending' }));
   }
 
   async loadOlder(limit = PAGE): Promise<ChatMessage[]> {
@@ -209,8 +212,8 @@ export class Room {
     if (!this.#holds) this.shutdown();
   }
 
-  /** @internal Closes it whoever uses it (`ChatClient.close()`, the last release). */
-  shutdown(): void {
+  /** @internal Closes it whoever uses it (`ChatClient.close()`, the last release); `wipe` (a sign-out) forgets the person. */
+  shutdown(wipe?: boolean): void {
     this.#closed = true;
     this.#conn?.close();
     this.#conn = undefined;
@@ -222,6 +225,7 @@ export class Room {
     this.#sends = this.#sends.map((s) => (s.pending ? (s.refused(new ChatError('closed', CLOSED, { clientId: s.id })), new PendingSend(s.message)) : s));
     // Released: `ChatClient.room()` makes a fresh Room, which finds the unsent messages in the outbox.
     if (this.#ctx.rooms.get(this.requestId) === this) this.#ctx.rooms.delete(this.requestId);
+    if (wipe) this.#forget([]);
   }
 
   readonly #report = (e: unknown): void => {
@@ -243,30 +247,63 @@ export class Room {
   // A provider that fails is asked again with backoff while messages wait for it.
   #identify(): void {
     const tokens = this.#ctx.connection.tokens;
-    const read = (token: string): void => {
-      const me = claimsOf(token);
-      if (me && !this.#author) this.#known(me);
-    };
-    if (tokens.current) read(tokens.current);
-    else tokens.get().then(read, () => this.outboxSize && this.#backoff());
+    if (tokens.current) this.#check();
+    else tokens.get().then(() => this.#check(), () => this.outboxSize && this.#backoff());
+  }
+
+  // The token in use may have been refreshed since the last look (a 401 on some request), and name
+  // someone else: the room is theirs from now on. Read again only when the token changed.
+  #check(): void {
+    const { current } = this.#ctx.connection.tokens;
+    if (current !== this.#token) this.#claims = claimsOf((this.#token = current) ?? '');
+    if (this.#claims) this.#known(this.#claims);
   }
 
   // The principal is known (claims or `ready`): own pending messages show it, and the outbox opens
-  // under its key, merging what an earlier page of this principal left.
+  // under its key, merging what an earlier page of this principal left. When it is another person
+  // than before (the token provider answers for someone else now), what the previous one wrote stays
+  // theirs: never relabelled nor sent, kept in their outbox for when they sign in again.
   #known(me: Me): void {
-    if (!this.#author) {
-      this.#outbox.open(`${this.#ctx.connection.base}|${sideOf(me.role)}:${me.id}|${this.requestId}`).then((saved) => {
-        const restored = saved.filter((e) => !this.#find(e.client_id)).map((e) => new PendingSend(this.#pendingMessage(e)));
-        this.#sends.unshift(...restored);
-        this.#outbox.persist();
-        if (restored.length) this.#changed();
-        this.#pump();
-      });
-    } else if (this.#author.id === me.id && this.#author.role === me.role) return;
-    // Every message here was written by this principal, shown with a placeholder or an older guess.
-    this.#author = me;
+    const was = this.#author;
+    if (was && samePerson(was, me)) return;
+    // A socket opened with the previous person's token must not carry the new one's messages.
+    const stale = was && this.#wsReady;
+    if (was) this.#forget(this.#entries());
+    // Written before anyone was known (a provider slow to answer): by whoever is known first.
+    this.#author = this.#ctx.me = me;
     for (const s of this.#sends) s.message = { ...s.message, sender: me };
-    if (this.#sends.length) this.#changed();
+    const ctx = this.#ctx;
+    const key = personKey(ctx.connection.base, me) + this.requestId;
+    ctx.keys.add(key);
+    const outbox = (this.#outbox = new Outbox(ctx.outboxStorage, () => this.#entries(), this.#report));
+    outbox.open(key).then((saved) => {
+      if (outbox !== this.#outbox) return;
+      const restored = saved.filter((e) => !this.#find(e.client_id)).map((e) => new PendingSend(this.#pendingMessage(e)));
+      this.#sends.unshift(...restored);
+      outbox.persist();
+      if (restored.length) this.#changed();
+      this.#pump();
+    });
+    this.#changed();
+    if (stale) this.#conn?.drop(new ChatError('unauthorized', OTHER_PERSON));
+  }
+
+  // The person this room was for is gone (another one signed in, or they signed out): their outbox
+  // keeps `kept`, and nothing of theirs stays in the room, neither their messages nor the history they saw.
+  #forget(kept: OutboxEntry[]): void {
+    this.#outbox?.keep(kept);
+    for (const s of this.#sends) s.refused(new ChatError('closed', OTHER_PERSON, { clientId: s.id }));
+    this.#sends = [];
+    this.#stored.length = 0;
+    this.#synced = this.#older = false;
+    this.#cursors = { user: 0, workshop: 0 };
+    this.#me = null;
+    this.#outbox = this.#author = undefined;
+    this.#changed();
+  }
+
+  #entries(): OutboxEntry[] {
+    return this.#sends.filter((s) => s.pending).map(({ message: { client_id, body, created_at } }) => ({ client_id: client_id!, body, created_at }));
   }
 
   #find(clientId: string | null | undefined): PendingSend | undefined {
@@ -279,7 +316,7 @@ export class Room {
 
   #enqueue(s: PendingSend): Promise<ChatMessage> {
     this.#sends.push(s);
-    this.#outbox.persist();
+    this.#outbox?.persist();
     this.#changed();
     this.#pump();
     return s.promise;
@@ -289,8 +326,9 @@ export class Room {
   // otherwise one REST POST at a time, so the server stores them in the order they were written.
   #pump(): void {
     if (this.#closed) return;
+    this.#check();
     // Until the principal is known the outbox cannot be keyed, nor what an earlier page left be sent first.
-    if (!this.#outbox.ready) return this.#identify();
+    if (!this.#outbox?.ready) return this.#identify();
     const window = Date.now() - this.#limitedAt < QUIET_MS ? 1 : WINDOW;
     let inFlight = 0;
     for (const s of this.#sends) {
@@ -298,6 +336,12 @@ export class Room {
       if (s.phase === 'http') return;
       if (s.phase === 'ws') {
         inFlight++;
+        continue;
+      }
+      // Waited too long (a device long offline, a draft left on a shared computer): no longer sent,
+      // and shown as failed so that its writer knows.
+      if (Date.parse(s.message.created_at) < Date.now() - this.#ctx.outboxMaxAgeMs) {
+        this.#fail(s, new ChatError('expired', 'Not sent in time'));
         continue;
       }
       // Backing off after a refusal or a failed POST; the next `ready` ends the wait.
@@ -317,7 +361,7 @@ export class Room {
 
   #post(s: PendingSend): void {
     s.phase = 'http';
-    this.#ctx.http.request<{ message: Message }>('POST', this.#path(), { body: s.message.body, client_id: s.id }).then(
+    this.#ctx.http.request<{ message: Message }>('POST', this.#path(), { body: s.message.body, client_id: s.id }, this.#author).then(
       (r) => {
         s.phase = undefined;
         this.#insert([r.message], true);
@@ -326,6 +370,8 @@ export class Room {
       (e: ChatError) => {
         s.phase = undefined;
         if (this.#closed) return;
+        // The token names someone else now: the room becomes theirs, and this message stays its writer's.
+        if (e.code === 'closed') this.#identify();
         if (!isFinal(e)) return this.#backoff();
         this.#fail(s, e);
         this.#pump();
@@ -352,7 +398,7 @@ export class Room {
 
   #fail(s: PendingSend, error: ChatError): void {
     s.refused(new ChatError(error.code, error.message, { status: error.status, clientId: s.id, cause: error }), 'failed');
-    this.#outbox.persist();
+    this.#outbox?.persist();
     this.#changed();
   }
 
@@ -368,8 +414,8 @@ export class Room {
   #frame(f: ChatServerFrame): void {
     switch (f.type) {
       case 'ready': {
-        this.#me = f.me;
         this.#known(f.me);
+        this.#me = f.me;
         this.#applyCursors(f.read_cursors);
         this.#wsReady = true;
         this.#limitedAt = 0;
@@ -459,7 +505,7 @@ export class Room {
     }
     if (acked) {
       this.#failures = 0;
-      this.#outbox.persist();
+      this.#outbox?.persist();
     }
     if (added.length || acked) this.#changed();
     if (live) for (const m of added) this.#emitter.emit('message', { message: m, own: this.#isMine(m) });

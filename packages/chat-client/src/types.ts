@@ -30,6 +30,8 @@ export interface ChatClientOptions {
   ackTimeoutMs?: number;
   pingIntervalMs?: number;
   outboxStorage?: OutboxStorage;
+  /** Unsent messages older than this (by `created_at`) are not sent: they fail with `expired`. Default 7 days. */
+  outboxMaxAgeMs?: number;
 }
 
 export type ConnectionStatus = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'offline' | 'closed';

@@ -9,6 +9,7 @@ import {
   type ReadDetail,
   type ConnectionChangeDetail,
   type ErrorDetail,
+  type TokenErrorDetail,
   type UnreadChangeDetail,
 } from '@motoreach/chat-widgets';
 
@@ -28,6 +29,8 @@ export const MotoreachChat = createComponent({
     onConnectionChange: 'motoreach-connection-change' as EventName<CustomEvent<ConnectionChangeDetail>>,
     /** Something failed (refused room, failed send, …); `final` tells a refusal from a fault that passes. */
     onError: 'motoreach-error' as EventName<CustomEvent<ErrorDetail>>,
+    /** `token-url` gave no token (the widget tries again with backoff). */
+    onTokenError: 'motoreach-token-error' as EventName<CustomEvent<TokenErrorDetail>>,
   },
 });
 
@@ -41,5 +44,7 @@ export const MotoreachBadge = createComponent({
     onUnreadChange: 'motoreach-unread-change' as EventName<CustomEvent<UnreadChangeDetail>>,
     /** The notifications socket reported an error. */
     onError: 'motoreach-error' as EventName<CustomEvent<ErrorDetail>>,
+    /** `token-url` gave no token (the widget tries again with backoff). */
+    onTokenError: 'motoreach-token-error' as EventName<CustomEvent<TokenErrorDetail>>,
   },
 });

@@ -15,5 +15,6 @@ export type {
   ConnectionChangeDetail,
   ErrorDetail,
   UnreadChangeDetail,
+  TokenErrorDetail,
 } from './shared/events.js';
 export { ChatClient } from '@motoreach/chat-client';

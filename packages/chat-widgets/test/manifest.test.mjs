@@ -22,6 +22,7 @@ test('the manifest is exported and lists exactly the two elements with public me
     ['motoreach-read', 'CustomEvent<ReadDetail>'],
     ['motoreach-connection-change', 'CustomEvent<ConnectionChangeDetail>'],
     ['motoreach-error', 'CustomEvent<ErrorDetail>'],
+    ['motoreach-token-error', 'CustomEvent<TokenErrorDetail>'],
   ]);
 });
 

@@ -75,7 +75,7 @@ it('an outbox kept in localStorage goes out after a reload, once', async () => {
   const baseUrl = (await executeServerCommand<string, undefined>('server-url'))!;
   // What a page that was closed while offline left behind: its own key, its lock gone with it.
   const left = `test-outbox:${keyOf(baseUrl, 'user:b-ana', id)}#c_closed_tab`;
-  localStorage.setItem(left, JSON.stringify([{ client_id: 'c_before_reload', body: 'written offline', created_at: '2026-01-01T00:00:00.000Z' }]));
+  localStorage.setItem(left, JSON.stringify([{ client_id: 'c_before_reload', body: 'written offline', created_at: new Date().toISOString() }]));
 
   const reloaded = await open(OWNER, { outboxStorage: localStorageOutbox('test-outbox:') });
   const room = reloaded.room(id);
@@ -178,4 +178,34 @@ it('a page whose origin the server does not allow: the room and notifications re
   expect(errors.length).to.equal(2);
   expect(room.status).to.equal('connecting');
   expect(room.statusReason?.code).to.equal('unreachable');
+});
+
+it("signOut() leaves nothing of that person's in localStorage (every room, every tab's key); another person's entries stay", async () => {
+  const baseUrl = (await executeServerCommand<string, undefined>('server-url'))!;
+  const prefix = 'signout-outbox:';
+  const entry = (body: string) => JSON.stringify([{ client_id: `c_${body.replace(/\W/g, '_')}`, body, created_at: new Date().toISOString() }]);
+  // What other tabs and earlier pages left: Bo in two rooms (one of them an open tab's key), Ana, and Bo on another server.
+  const others = {
+    [`${prefix}${keyOf(baseUrl, 'workshop:b-bo', 'r_other')}#tab_open`]: entry('Bo, another tab'),
+    [`${prefix}${keyOf(baseUrl, 'workshop:b-bo', 'r_old')}#tab_closed`]: entry('Bo, a closed tab'),
+    [`${prefix}${keyOf(baseUrl, 'user:b-ana', 'r_other')}#tab_open`]: entry('Ana, hers'),
+    [`${prefix}${keyOf('https://other.example', 'workshop:b-bo', 'r_other')}#tab_open`]: entry('Bo, elsewhere'),
+    'unrelated-key': 'kept',
+  };
+  for (const [k, v] of Object.entries(others)) localStorage.setItem(k, v);
+
+  const bo = await open(ADMIN, { ...offline, outboxStorage: localStorageOutbox(prefix) });
+  const room = bo.room('r_this');
+  void room.send('PRIVATE: my door code is 4711').catch(() => {});
+  await waitFor(() => storedKeys(`${prefix}${keyOf(baseUrl, 'workshop:b-bo', 'r_this')}#`).length === 1, 'the pending message stored');
+
+  await bo.signOut();
+  const everything = () => Object.keys(localStorage).filter((k) => k.startsWith(prefix) || k === 'unrelated-key').sort();
+  expect(everything()).to.deep.equal(
+    [`${prefix}${keyOf(baseUrl, 'user:b-ana', 'r_other')}#tab_open`, `${prefix}${keyOf('https://other.example', 'workshop:b-bo', 'r_other')}#tab_open`, 'unrelated-key'].sort(),
+  );
+  expect(Object.values(localStorage).some((v) => v.includes('4711'))).to.equal(false);
+  expect(room.messages).to.deep.equal([]);
+  expect(room.status).to.equal('closed');
+  for (const k of everything()) localStorage.removeItem(k);
 });

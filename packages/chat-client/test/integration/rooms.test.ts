@@ -134,7 +134,7 @@ test('a send() that races a slow outbox load is kept, and so is what the load br
   const id = await newRoom();
   const data = new Map<string, OutboxEntry[]>();
   const key = `${server.url}|user:u-ana|${id}`;
-  data.set(key, [{ client_id: 'c_from_last_page', body: 'from the last page', created_at: '2026-01-01T00:00:00.000Z' }]);
+  data.set(key, [{ client_id: 'c_from_last_page', body: 'from the last page', created_at: new Date().toISOString() }]);
   let open_!: () => void;
   const gate = new Promise<void>((r) => (open_ = r));
   // An asynchronous store (IndexedDB-like): it reads when the read actually happens.

@@ -55,3 +55,40 @@ test('a failing storage is reported, not thrown; one that cannot be read still o
   await waitFor(() => errors.length === 2, 'both storage errors');
   assert.deepEqual(errors.map((e) => (e as Error).message), ['corrupt', 'quota']);
 });
+
+test('keep(): an outbox let go of (another person signed in) writes what it was handed, merged with what a load still running finds', async () => {
+  const data = new Map<string, OutboxEntry[]>([['bo', [entry(1)]]]);
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const slow: OutboxStorage = { load: async (k) => (await gate, data.get(k) ?? []), save: (k, e) => void data.set(k, e) };
+  const box = new Outbox(slow, () => [entry(8), entry(9)], noError);
+  const opening = box.open('bo');
+  box.keep([entry(2)]);
+  await tick();
+  assert.deepEqual(data.get('bo')!.map((e) => e.client_id), ['c1'], 'nothing written before the load');
+  release();
+  await opening;
+  await tick();
+  assert.deepEqual(data.get('bo')!.map((e) => e.client_id), ['c1', 'c2'], "what was stored, then what was handed back; never the room's new entries");
+  box.persist();
+  await tick();
+  assert.deepEqual(data.get('bo')!.map((e) => e.client_id), ['c1', 'c2']);
+});
+
+test('keep([]) while loading (a sign-out) writes nothing: storage keeps what it has, for clear() to remove', async () => {
+  const data = new Map<string, OutboxEntry[]>([['bo', [entry(1)]]]);
+  const saves: string[] = [];
+  const box = new Outbox({ load: async (k) => data.get(k) ?? [], save: (k) => void saves.push(k) }, () => [entry(9)], noError);
+  const opening = box.open('bo');
+  box.keep([]);
+  await opening;
+  await tick();
+  assert.deepEqual(saves, []);
+});
+
+test('memoryOutbox clear(prefix) removes one person on one server, nobody else', () => {
+  const storage = memoryOutbox();
+  for (const k of ['s|user:a|r1', 's|user:a|r2', 's|user:ab|r1', 't|user:a|r1']) storage.save(k, [entry(1)]);
+  storage.clear!('s|user:a|');
+  assert.deepEqual(['s|user:a|r1', 's|user:a|r2', 's|user:ab|r1', 't|user:a|r1'].map((k) => (storage.load(k) as OutboxEntry[]).length), [0, 0, 1, 1]);
+});

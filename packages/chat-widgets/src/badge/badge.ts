@@ -23,6 +23,7 @@ import { badgeStyles } from './badge.styles.js';
  * @cssprop --motoreach-badge-font - Font shorthand.
  * @fires {CustomEvent<UnreadChangeDetail>} motoreach-unread-change - The count changed.
  * @fires {CustomEvent<ErrorDetail>} motoreach-error - The notifications socket reported an error.
+ * @fires {CustomEvent<TokenErrorDetail>} motoreach-token-error - `token-url` gave no token (the widget tries again with backoff).
  */
 export class MotoreachBadge extends LitElement {
   static override styles = [srOnly, badgeStyles];
@@ -31,8 +32,10 @@ export class MotoreachBadge extends LitElement {
   @property({ attribute: false }) client: ChatClient | null = null;
   /** Server URL, used with `token` when no `client` is set. */
   @property({ attribute: 'base-url' }) baseUrl: string | null = null;
-  /** JWT, used with `base-url` when no `client` is set. */
+  /** JWT, used with `base-url` when no `client` is set. Removed, or naming another person: the previous one is signed out. */
   @property() token: string | null = null;
+  /** Where a fresh token comes from (fetched with the page's cookies) when there is none or the server refuses it. */
+  @property({ attribute: 'token-url' }) tokenUrl: string | null = null;
   /** Count only this room; without it, all of the user's rooms. */
   @property({ attribute: 'request-id' }) requestId: string | null = null;
   /** Largest number shown; above it the badge shows "99+". */
@@ -46,7 +49,7 @@ export class MotoreachBadge extends LitElement {
 
   @state() private count = 0;
 
-  private holder = new ClientHolder();
+  private holder = new ClientHolder(this);
   private notifications: Notifications | null = null;
   private unsubscribe: Array<() => void> = [];
 
@@ -77,8 +80,8 @@ export class MotoreachBadge extends LitElement {
   }
 
   protected override willUpdate(changed: PropertyValues): void {
-    if (changed.has('client') || changed.has('baseUrl') || changed.has('token') || !this.notifications) {
-      const client = this.holder.resolve(this.client, this.baseUrl, this.token);
+    if (changed.has('client') || changed.has('baseUrl') || changed.has('token') || changed.has('tokenUrl') || !this.notifications) {
+      const client = this.holder.resolve(this.client, this.baseUrl, this.token, this.tokenUrl);
       const next = client ? client.notifications() : null;
       if (next !== this.notifications) this.subscribe(next);
     }
@@ -97,7 +100,7 @@ export class MotoreachBadge extends LitElement {
     for (const off of this.unsubscribe) off();
     this.unsubscribe = [];
     this.notifications = next;
-    if (!next) return;
+    if (!next) return this.recount();
     this.unsubscribe.push(
       next.on('unread', () => this.recount()),
       next.on('notification', () => this.recount()),
@@ -106,13 +109,13 @@ export class MotoreachBadge extends LitElement {
     this.recount();
   }
 
+  // Without notifications (no token any more, its person signed out) there is nothing unread to show.
   private recount(): void {
     const n = this.notifications;
-    if (!n) return;
-    const count = this.requestId ? n.unread(this.requestId) : n.unread();
+    const count = !n ? 0 : this.requestId ? n.unread(this.requestId) : n.unread();
     if (count === this.count) return;
     this.count = count;
-    emit(this, 'motoreach-unread-change', { count, total: n.unread(), requestId: this.requestId });
+    emit(this, 'motoreach-unread-change', { count, total: n?.unread() ?? 0, requestId: this.requestId });
   }
 
   private teardown(): void {

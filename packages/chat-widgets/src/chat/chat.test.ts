@@ -137,6 +137,33 @@ describe('<motoreach-chat>', () => {
     expect(links.map((a) => [a.href, a.rel, a.textContent])).to.deep.equal([['https://example.com/a?b=1', 'noopener noreferrer', 'https://example.com/a?b=1']]);
   });
 
+  it('does not link a URL with a user name, and shows a host that is not ASCII in punycode next to its link', async () => {
+    const p = await pair();
+    clients.push(p.owner, p.admin);
+    const payloads = [
+      'log in at https://paypal.com@evil.example/login now',
+      'https://user:pass@example.com/',
+      'see https://раураl.com/login.',
+      'https://bücher.example/a?b=1',
+      'https://example.com/@user',
+    ];
+    await seed(p.baseUrl, p.ownerToken, p.room.id, payloads.length, (i) => payloads[i - 1]!);
+    const el = await fixture<MotoreachChat>(html`<motoreach-chat linkify .client=${p.admin} request-id=${p.room.id}></motoreach-chat>`);
+    await waitFor(() => $$(el, '.msg').length === payloads.length, 'the messages');
+    const rows = $$(el, '.bubble').map((b) => [
+      b.textContent!.trim(),
+      [...b.querySelectorAll('a')].map((a) => [a.href, a.textContent]),
+      [...b.querySelectorAll('[part="link-host"]')].map((h) => h.textContent),
+    ]);
+    expect(rows).to.deep.equal([
+      ['log in at https://paypal.com@evil.example/login now', [], []],
+      ['https://user:pass@example.com/', [], []],
+      ['see https://раураl.com/login (xn--l-7sba6dbr.com).', [['https://xn--l-7sba6dbr.com/login', 'https://раураl.com/login']], ['(xn--l-7sba6dbr.com)']],
+      ['https://bücher.example/a?b=1 (xn--bcher-kva.example)', [['https://xn--bcher-kva.example/a?b=1', 'https://bücher.example/a?b=1']], ['(xn--bcher-kva.example)']],
+      ['https://example.com/@user', [['https://example.com/@user', 'https://example.com/@user']], []],
+    ]);
+  });
+
   it('sends with the keyboard only: Shift+Enter adds a line, Enter sends', async () => {
     const p = await pair();
     clients.push(p.owner, p.admin);

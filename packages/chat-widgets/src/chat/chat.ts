@@ -38,6 +38,7 @@ const TYPING_EXPIRE_MS = 6000;
  * @csspart meta - Time and delivery ticks (one: sent, two: read), inside the bubble; below it when sending failed.
  * @csspart retry-button - Retry control of a failed message.
  * @csspart link - An auto-linked URL (with `linkify`).
+ * @csspart link-host - After a link whose host is not written in ASCII: the real host, in punycode, in parentheses.
  * @csspart jump-button - The "new messages" button shown when scrolled up.
  * @csspart typing - The typing indicator.
  * @csspart notice - Why the composer is disabled.
@@ -72,6 +73,7 @@ const TYPING_EXPIRE_MS = 6000;
  * @fires {CustomEvent<ReadDetail>} motoreach-read - A read cursor moved (`own` tells whose).
  * @fires {CustomEvent<ConnectionChangeDetail>} motoreach-connection-change - The connection status changed.
  * @fires {CustomEvent<ErrorDetail>} motoreach-error - Something failed (refused room, failed send, …); `final` tells a refusal from a fault that passes.
+ * @fires {CustomEvent<TokenErrorDetail>} motoreach-token-error - `token-url` gave no token (the widget tries again with backoff).
  */
 export class MotoreachChat extends LitElement {
   static override styles = [srOnly, chatStyles];
@@ -80,8 +82,10 @@ export class MotoreachChat extends LitElement {
   @property({ attribute: false }) client: ChatClient | null = null;
   /** Server URL, used with `token` when no `client` is set. */
   @property({ attribute: 'base-url' }) baseUrl: string | null = null;
-  /** JWT, used with `base-url` when no `client` is set. */
+  /** JWT, used with `base-url` when no `client` is set. Removed, or naming another person: the previous one is signed out. */
   @property() token: string | null = null;
+  /** Where a fresh token comes from (fetched with the page's cookies) when there is none or the server refuses it. */
+  @property({ attribute: 'token-url' }) tokenUrl: string | null = null;
   /** The service request whose conversation to show. */
   @property({ attribute: 'request-id' }) requestId: string | null = null;
   /** The header's title; defaults to the request's title (fetched once per room). */
@@ -110,7 +114,8 @@ export class MotoreachChat extends LitElement {
   @state() private dividerSeq: number | null = null;
   @state() private requestTitle: string | null = null;
 
-  private holder = new ClientHolder();
+  // A person signed out takes their unsent draft along.
+  private holder = new ClientHolder(this, () => this.composer.clear());
   private banner = new ConnectionBanner(this);
   private messageWindow = new MessageWindow(this, {
     room: () => this.room,
@@ -179,7 +184,7 @@ export class MotoreachChat extends LitElement {
     // Lit runs this before the controllers' hostUpdate: a room switch has reset the message window by the time it measures the log.
     // A new token for the same person keeps the client; a room the server had refused (and closed) opens anew.
     const signedInAgain = changed.has('token') && this.refusal !== null && isSignedOut(this.refusal);
-    if (signedInAgain || changed.has('client') || changed.has('baseUrl') || changed.has('token') || changed.has('requestId') || !this.room) {
+    if (signedInAgain || changed.has('client') || changed.has('baseUrl') || changed.has('token') || changed.has('tokenUrl') || changed.has('requestId') || !this.room) {
       this.openRoom(signedInAgain);
     }
     if (changed.has('heading')) this.fetchTitle();
@@ -273,7 +278,7 @@ export class MotoreachChat extends LitElement {
   // --- the room -----------------------------------------------------------------------------
 
   private openRoom(reopen = false): void {
-    const client = this.isConnected ? this.holder.resolve(this.client, this.baseUrl, this.token) : null;
+    const client = this.isConnected ? this.holder.resolve(this.client, this.baseUrl, this.token, this.tokenUrl) : null;
     const wanted = client && this.requestId ? client.room(this.requestId) : null;
     if (wanted === this.room && !reopen) return;
     this.closeRoom();
@@ -286,10 +291,12 @@ export class MotoreachChat extends LitElement {
     this.dividerSeq = null;
     this.dividerPlaced = false;
     this.typers = new Map();
+    this.announcement = '';
     this.requestTitle = null;
     this.titleAsked = null;
     this.peerFrom = null;
-    this.banner.reset(handle?.room.status ?? 'idle', handle?.room.statusReason);
+    this.status = handle?.room.status ?? 'idle';
+    this.banner.reset(this.status, handle?.room.statusReason);
     if (!handle || !client) return;
     const next = handle.room;
     this.fetchTitle();
@@ -319,7 +326,6 @@ export class MotoreachChat extends LitElement {
       });
     });
     on('error', (error) => this.onError(error));
-    this.status = next.status;
     // A shared client may already hold this room's history: show it now, not after the round trip.
     if (next.messages.length > 0) this.messageWindow.setMessages(next.messages);
     handle.ready.then(

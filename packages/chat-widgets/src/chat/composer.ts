@@ -103,6 +103,14 @@ export class Composer {
     `;
   }
 
+  /** Empties the text area (a send, or its writer signed out). */
+  clear(): void {
+    this.draft = '';
+    const textarea = this.textarea;
+    if (textarea) textarea.value = '';
+    this.fit();
+  }
+
   /** Tells the room the user stopped typing, if it was told they started. */
   stopTyping(): void {
     clearTimeout(this.typingIdle);
@@ -153,10 +161,7 @@ export class Composer {
     const room = this.options.room();
     const text = this.draft.trim();
     if (!room || this.options.refusal() || text === '' || codePoints(text) > this.host.maxLength) return;
-    this.draft = '';
-    const textarea = this.textarea;
-    if (textarea) textarea.value = '';
-    this.fit();
+    this.clear();
     this.stopTyping();
     this.options.send(room, text);
   }

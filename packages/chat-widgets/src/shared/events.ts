@@ -42,6 +42,13 @@ export interface UnreadChangeDetail {
   requestId: string | null;
 }
 
+export interface TokenErrorDetail {
+  /** The widget's `token-url`. */
+  tokenUrl: string;
+  /** Its HTTP status (401: the host's session is over), or null when nothing answered (offline, CORS). */
+  status: number | null;
+}
+
 export interface MotoreachEventMap {
   'motoreach-message-sent': CustomEvent<MessageSentDetail>;
   'motoreach-message-received': CustomEvent<MessageReceivedDetail>;
@@ -49,6 +56,7 @@ export interface MotoreachEventMap {
   'motoreach-connection-change': CustomEvent<ConnectionChangeDetail>;
   'motoreach-error': CustomEvent<ErrorDetail>;
   'motoreach-unread-change': CustomEvent<UnreadChangeDetail>;
+  'motoreach-token-error': CustomEvent<TokenErrorDetail>;
 }
 
 declare global {
