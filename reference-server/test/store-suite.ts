@@ -352,5 +352,30 @@ export function describeStoreSuite(name: string, open: () => Promise<OpenedStore
         assert.deepEqual(all.map((m) => m.seq), Array.from({ length: 500 }, (_, i) => i + 1));
         assert.equal(new Set(all.map((m) => m.client_id)).size, 500);
       }));
+
+    test('a client_id retried after hundreds of messages in two rooms written in turn answers the stored message', () =>
+      withStore(async (store) => {
+        const rooms = [
+          await store.createRoom({ user_id: 'u-ana', workshop_id: 'w-1', title: 'One' }),
+          await store.createRoom({ user_id: 'u-ana', workshop_id: 'w-1', title: 'Two' }),
+        ];
+        // Both rooms use the same client_ids; each keeps its own.
+        for (let from = 0; from < 300; from += 100) {
+          await Promise.all(
+            Array.from({ length: 100 }, (_, i) => from + i).flatMap((n) =>
+              rooms.map((room) => store.appendMessage(msg(room.id, n % 2 ? BO : ANA, `m${n}`, `k-${n}`))),
+            ),
+          );
+        }
+        const retried = [];
+        for (const n of [0, 1, 150, 299]) {
+          for (const room of rooms) retried.push(await store.appendMessage(msg(room.id, n % 2 ? BO : ANA, 'retried', `k-${n}`)));
+        }
+        assert.deepEqual(
+          retried.map((r) => [r.created, r.message.request_id, r.message.seq, r.message.body]),
+          [0, 1, 150, 299].flatMap((n) => rooms.map((room) => [false, room.id, n + 1, `m${n}`])),
+        );
+        assert.deepEqual((await Promise.all(rooms.map((room) => store.getRoom(room.id)))).map((r) => r?.last_seq), [300, 300]);
+      }));
   });
 }

@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { test } from 'node:test';
-import { SqliteStore } from '../src/store/sqlite.js';
+import { COPY_CLIENT_IDS_AT, SqliteStore } from '../src/store/sqlite.js';
 import { tempDir } from './helpers/harness.js';
 import { describeStoreSuite } from './store-suite.js';
 
@@ -48,10 +48,10 @@ test('sqlite: a data dir written by a newer schema is refused, not misread', asy
   const first = new SqliteStore({ dataDir });
   await first.close();
   const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'));
-  assert.equal(db.pragma('user_version', { simple: true }), 3);
-  db.pragma('user_version = 4');
+  assert.equal(db.pragma('user_version', { simple: true }), 4);
+  db.pragma('user_version = 5');
   db.close();
-  assert.throws(() => new SqliteStore({ dataDir }), /was written by a newer server \(schema 4; this one knows 3\): upgrade the server/);
+  assert.throws(() => new SqliteStore({ dataDir }), /was written by a newer server \(schema 5; this one knows 4\): upgrade the server/);
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -74,7 +74,7 @@ CREATE UNIQUE INDEX messages_by_client_id ON messages (request_id, side, sender_
 PRAGMA user_version = 1;
 `;
 
-test('sqlite: a version-1 file is migrated: last activity, unread totals, the inbox indexes, messages in commit order', async () => {
+test('sqlite: a version-1 file is migrated: last activity, unread totals, the inbox indexes, messages in commit order, the client_ids table', async () => {
   const dataDir = tempDir();
   const v1 = new Database(join(dataDir, 'motoreach-chat.sqlite3'));
   v1.exec(V1_SCHEMA);
@@ -96,7 +96,7 @@ test('sqlite: a version-1 file is migrated: last activity, unread totals, the in
   const store = new SqliteStore({ dataDir });
   try {
     const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'), { readonly: true });
-    assert.equal(db.pragma('user_version', { simple: true }), 3);
+    assert.equal(db.pragma('user_version', { simple: true }), 4);
     assert.deepEqual(
       db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'rooms' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all(),
       ['rooms_inbox_of_user', 'rooms_inbox_of_workshop', 'rooms_unread_of_user', 'rooms_unread_of_workshop'],
@@ -105,6 +105,11 @@ test('sqlite: a version-1 file is migrated: last activity, unread totals, the in
       db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'messages' ORDER BY name").pluck().all(),
       ['messages_by_seq'],
     );
+    assert.deepEqual(
+      db.prepare('SELECT request_id, client_id, side, sender_id, seq FROM client_ids').raw().all(),
+      [['r_a', 'c-1', 'user', 'u-ana', 1], ['r_a', 'c-2', 'user', 'u-ana', 2], ['r_a', 'c-3', 'workshop', 'a-bo', 3], ['r_a', 'c-4', 'user', 'u-ana', 4]],
+    );
+    assert.equal(db.prepare('SELECT through FROM client_ids_copied').pluck().get(), 4);
     assert.deepEqual(
       db.prepare('SELECT rowid, seq, client_id FROM messages ORDER BY rowid').raw().all(),
       [[1, 1, 'c-1'], [2, 2, 'c-2'], [3, 3, 'c-3'], [4, 4, 'c-4']],
@@ -126,6 +131,216 @@ test('sqlite: a version-1 file is migrated: last activity, unread totals, the in
     const retried = await store.appendMessage({ request_id: 'r_a', sender: { id: 'a-bo', role: 'workshop_admin', name: null }, side: 'workshop', body: 'again', client_id: 'c-3' });
     assert.deepEqual([retried.created, retried.message.id, retried.message.body], [false, 'm_3', 'm3'], 'a client_id sent before the upgrade is still known');
     assert.deepEqual((await store.advanceCursor('r_a', 'user', null)).reader_unread, { count: 0, total: 0 });
+  } finally {
+    await store.close();
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** The schema as the version-3 server left it (sqlite_master of a file it created), verbatim. */
+const V3_SCHEMA = `
+CREATE TABLE rooms (
+  id TEXT PRIMARY KEY, user_id TEXT NOT NULL, workshop_id TEXT NOT NULL, title TEXT NOT NULL, created_at TEXT NOT NULL,
+  last_seq INTEGER NOT NULL DEFAULT 0, user_cursor INTEGER NOT NULL DEFAULT 0, workshop_cursor INTEGER NOT NULL DEFAULT 0,
+  user_sent INTEGER NOT NULL DEFAULT 0, workshop_sent INTEGER NOT NULL DEFAULT 0,
+  user_seen INTEGER NOT NULL DEFAULT 0, workshop_seen INTEGER NOT NULL DEFAULT 0
+, last_activity TEXT NOT NULL DEFAULT '');
+CREATE INDEX rooms_inbox_of_user ON rooms (user_id, last_activity, id);
+CREATE INDEX rooms_inbox_of_workshop ON rooms (workshop_id, last_activity, id);
+CREATE INDEX rooms_unread_of_user ON rooms (user_id) WHERE workshop_sent > user_seen;
+CREATE INDEX rooms_unread_of_workshop ON rooms (workshop_id) WHERE user_sent > workshop_seen;
+CREATE TABLE unread_totals (side TEXT NOT NULL, principal TEXT NOT NULL, total INTEGER NOT NULL, PRIMARY KEY (side, principal)) WITHOUT ROWID;
+CREATE TABLE "messages" (
+  request_id TEXT NOT NULL REFERENCES rooms (id), seq INTEGER NOT NULL, id TEXT NOT NULL, side TEXT NOT NULL,
+  sender_id TEXT NOT NULL, sender_role TEXT NOT NULL, sender_name TEXT, body TEXT NOT NULL, client_id TEXT,
+  created_at TEXT NOT NULL
+);
+CREATE UNIQUE INDEX messages_by_seq ON messages (request_id, seq);
+PRAGMA user_version = 3;
+`;
+
+test('sqlite: a version-3 file is migrated: its client_ids copied into their table, those sent before the upgrade known', async () => {
+  const dataDir = tempDir();
+  const v3 = new Database(join(dataDir, 'motoreach-chat.sqlite3'));
+  v3.pragma('journal_mode = WAL');
+  v3.exec(V3_SCHEMA);
+  v3.prepare(
+    'INSERT INTO rooms (id, user_id, workshop_id, title, created_at, last_seq, user_sent, workshop_sent, last_activity) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  ).run('r_a', 'u-ana', 'w-1', 'A', '2026-01-01T00:00:00.000Z', 4, 2, 2, '2026-01-01T00:04:00.000Z');
+  v3.prepare("INSERT INTO unread_totals VALUES ('user', 'u-ana', 2), ('workshop', 'w-1', 2)").run();
+  const message = v3.prepare('INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)');
+  // The owner and an admin both used c-1; seq 3 carried no client_id.
+  message.run('r_a', 1, 'm_1', 'user', 'u-ana', 'user', 'from Ana', 'c-1', '2026-01-01T00:01:00.000Z');
+  message.run('r_a', 2, 'm_2', 'workshop', 'a-bo', 'workshop_admin', 'from Bo', 'c-1', '2026-01-01T00:02:00.000Z');
+  message.run('r_a', 3, 'm_3', 'workshop', 'a-bo', 'workshop_admin', 'no key', null, '2026-01-01T00:03:00.000Z');
+  message.run('r_a', 4, 'm_4', 'user', 'u-ana', 'user', 'again Ana', 'c-2', '2026-01-01T00:04:00.000Z');
+  v3.close();
+
+  const store = new SqliteStore({ dataDir });
+  try {
+    const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'), { readonly: true });
+    assert.equal(db.pragma('user_version', { simple: true }), 4);
+    assert.deepEqual(
+      db.prepare('SELECT request_id, client_id, side, sender_id, seq FROM client_ids').raw().all(),
+      [['r_a', 'c-1', 'user', 'u-ana', 1], ['r_a', 'c-1', 'workshop', 'a-bo', 2], ['r_a', 'c-2', 'user', 'u-ana', 4]],
+      'every stored client_id, in key order, and only those',
+    );
+    assert.equal(db.prepare('SELECT through FROM client_ids_copied').pluck().get(), 4);
+    db.close();
+    const ana = { id: 'u-ana', role: 'user', name: null } as const;
+    const bo = { id: 'a-bo', role: 'workshop_admin', name: null } as const;
+    const retries = await Promise.all([
+      store.appendMessage({ request_id: 'r_a', sender: ana, side: 'user', body: 'retry', client_id: 'c-1' }),
+      store.appendMessage({ request_id: 'r_a', sender: bo, side: 'workshop', body: 'retry', client_id: 'c-1' }),
+      store.appendMessage({ request_id: 'r_a', sender: ana, side: 'user', body: 'retry', client_id: 'c-2' }),
+    ]);
+    assert.deepEqual(
+      retries.map((r) => [r.created, r.message.id, r.message.seq, r.message.body]),
+      [
+        [false, 'm_1', 1, 'from Ana'],
+        [false, 'm_2', 2, 'from Bo'],
+        [false, 'm_4', 4, 'again Ana'],
+      ],
+    );
+    const bosC2 = await store.appendMessage({ request_id: 'r_a', sender: bo, side: 'workshop', body: 'Bo’s own c-2', client_id: 'c-2' });
+    assert.deepEqual([bosC2.created, bosC2.message.seq, bosC2.recipient_unread], [true, 5, { count: 3, total: 3 }]);
+    assert.equal((await store.getRoom('r_a'))?.last_seq, 5);
+  } finally {
+    await store.close();
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+const ANA = { id: 'u-ana', role: 'user', name: 'Ana' } as const;
+const BO = { id: 'a-bo', role: 'workshop_admin', name: 'Bo' } as const;
+
+/** Appends `n` messages to a room, owner and admin in turn, with client_ids `<prefix>-<seq>`, 1,000 per transaction. */
+async function fill(store: SqliteStore, requestId: string, prefix: string, n: number): Promise<void> {
+  for (let from = 1; from <= n; from += 1000) {
+    const batch = [];
+    for (let seq = from; seq < from + 1000 && seq <= n; seq++) {
+      const [sender, side] = seq % 2 ? ([ANA, 'user'] as const) : ([BO, 'workshop'] as const);
+      batch.push(store.appendMessage({ request_id: requestId, sender, side, body: `${prefix} ${seq}`, client_id: `${prefix}-${seq}` }));
+    }
+    await Promise.all(batch);
+  }
+}
+
+function retry(requestId: string, prefix: string, seq: number) {
+  const [sender, side] = seq % 2 ? ([ANA, 'user'] as const) : ([BO, 'workshop'] as const);
+  return { request_id: requestId, sender, side, body: 'retried', client_id: `${prefix}-${seq}` };
+}
+
+/** Where the store's copy of client_ids stands: the last copied message's rowid, and the messages stored. */
+function copiedThrough(dataDir: string): [number, number] {
+  const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'), { readonly: true });
+  try {
+    return [db.prepare('SELECT through FROM client_ids_copied').pluck().get() as number, db.prepare('SELECT count(*) FROM messages').pluck().get() as number];
+  } finally {
+    db.close();
+  }
+}
+
+test('sqlite: after a restart, retries into a room of 30,500 messages answer the stored message, the oldest and the newest', async () => {
+  const dataDir = tempDir();
+  const first = new SqliteStore({ dataDir, synchronous: 'normal' });
+  const room = await first.createRoom({ user_id: 'u-ana', workshop_id: 'w-1', title: 'Big' });
+  await fill(first, room.id, 'big', 30_500);
+  await first.close();
+  const [through, stored] = copiedThrough(dataDir);
+  assert.equal(stored, 30_500);
+  assert.ok(through > 0 && through < stored, `some client_ids are in the table, the newest not yet (copied through ${through})`);
+
+  const second = new SqliteStore({ dataDir, synchronous: 'normal' });
+  try {
+    for (const seq of [1, 2, 15_000, through, through + 1, 30_500]) {
+      const answer = await second.appendMessage(retry(room.id, 'big', seq));
+      assert.deepEqual(
+        [answer.created, answer.message.seq, answer.message.body, answer.recipient_unread],
+        [false, seq, `big ${seq}`, { count: 0, total: 0 }],
+        `retry of seq ${seq}`,
+      );
+    }
+    // The admin's key is not the owner's: the owner sending it stores a new message, once.
+    const crossed = await second.appendMessage({ ...retry(room.id, 'big', 2), sender: ANA, side: 'user' });
+    assert.deepEqual([crossed.created, crossed.message.seq], [true, 30_501]);
+    const again = await second.appendMessage({ ...retry(room.id, 'big', 2), sender: ANA, side: 'user' });
+    assert.deepEqual([again.created, again.message.seq, again.message.id], [false, 30_501, crossed.message.id]);
+    assert.equal((await second.getRoom(room.id))?.last_seq, 30_501);
+  } finally {
+    await second.close();
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+test('sqlite: after a restart, two big rooms written alternately keep every client_id of both', async () => {
+  const dataDir = tempDir();
+  const first = new SqliteStore({ dataDir, synchronous: 'normal' });
+  const rooms = [
+    await first.createRoom({ user_id: 'u-ana', workshop_id: 'w-1', title: 'One' }),
+    await first.createRoom({ user_id: 'u-ana', workshop_id: 'w-1', title: 'Two' }),
+  ];
+  // The same client_ids in both rooms: each room keeps its own.
+  await fill(first, rooms[0]!.id, 'k', 15_250);
+  await fill(first, rooms[1]!.id, 'k', 15_250);
+  await first.close();
+  const [through, stored] = copiedThrough(dataDir);
+  assert.ok(through > 15_250 && through < stored, `room two's newest client_ids are not in the table yet (copied through ${through})`);
+
+  const second = new SqliteStore({ dataDir, synchronous: 'normal' });
+  try {
+    const answers: Array<[number, boolean, number]> = [];
+    for (const seq of [1, 7_500, 15_250]) {
+      for (const [i, room] of rooms.entries()) {
+        const retried = await second.appendMessage(retry(room.id, 'k', seq));
+        const fresh = await second.appendMessage({ ...retry(room.id, 'k', seq), client_id: `new-${seq}` });
+        answers.push([i, retried.created, retried.message.seq], [i, fresh.created, fresh.message.seq]);
+      }
+    }
+    assert.deepEqual(answers, [
+      [0, false, 1], [0, true, 15_251], [1, false, 1], [1, true, 15_251],
+      [0, false, 7_500], [0, true, 15_252], [1, false, 7_500], [1, true, 15_252],
+      [0, false, 15_250], [0, true, 15_253], [1, false, 15_250], [1, true, 15_253],
+    ]);
+    const resent = await Promise.all(rooms.map((room) => second.appendMessage({ ...retry(room.id, 'k', 7_500), client_id: 'new-7500' })));
+    assert.deepEqual(resent.map((r) => [r.created, r.message.seq]), [[false, 15_252], [false, 15_252]]);
+    assert.deepEqual((await Promise.all(rooms.map((room) => second.getRoom(room.id)))).map((r) => r?.last_seq), [15_253, 15_253]);
+  } finally {
+    await second.close();
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+test('sqlite: a batch whose copy of client_ids rolls back keeps them findable, and the next batch copies them', async () => {
+  const dataDir = tempDir();
+  const store = new SqliteStore({ dataDir, synchronous: 'normal' });
+  try {
+    const room = await store.createRoom({ user_id: 'u-ana', workshop_id: 'w-1', title: 'A' });
+    await fill(store, room.id, 'a', COPY_CLIENT_IDS_AT - 1);
+    assert.deepEqual(copiedThrough(dataDir), [0, COPY_CLIENT_IDS_AT - 1]);
+    // The threshold is reached in this batch, whose copy goes with it when the missing room fails it.
+    const [reaching, failing] = await Promise.allSettled([
+      store.appendMessage({ request_id: room.id, sender: ANA, side: 'user', body: 'reaching', client_id: 'x' }),
+      store.appendMessage({ request_id: 'r_missing', sender: ANA, side: 'user', body: 'lost', client_id: 'y' }),
+    ]);
+    assert.equal(reaching.status === 'fulfilled' && reaching.value.message.seq, COPY_CLIENT_IDS_AT);
+    assert.equal(failing.status === 'rejected' && String(failing.reason), 'Error: no such room: r_missing');
+    assert.deepEqual(copiedThrough(dataDir), [0, COPY_CLIENT_IDS_AT], 'retried alone, the append made no copy');
+    const retried = await store.appendMessage({ request_id: room.id, sender: ANA, side: 'user', body: 'again', client_id: 'x' });
+    assert.deepEqual([retried.created, retried.message.seq], [false, COPY_CLIENT_IDS_AT]);
+    assert.deepEqual(copiedThrough(dataDir), [COPY_CLIENT_IDS_AT, COPY_CLIENT_IDS_AT], 'the next batch copied all of them');
+    const next = await store.appendMessage({ request_id: room.id, sender: ANA, side: 'user', body: 'next', client_id: 'z' });
+    assert.deepEqual([next.created, next.message.seq], [true, COPY_CLIENT_IDS_AT + 1]);
+    const afterCopy = await Promise.all([
+      store.appendMessage({ request_id: room.id, sender: ANA, side: 'user', body: 'again', client_id: 'x' }),
+      store.appendMessage(retry(room.id, 'a', 1)),
+      store.appendMessage({ request_id: room.id, sender: ANA, side: 'user', body: 'again', client_id: 'y' }),
+    ]);
+    assert.deepEqual(afterCopy.map((r) => [r.created, r.message.seq]), [
+      [false, COPY_CLIENT_IDS_AT],
+      [false, 1],
+      [true, COPY_CLIENT_IDS_AT + 2],
+    ]);
   } finally {
     await store.close();
   }

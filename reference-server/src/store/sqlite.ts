@@ -6,7 +6,7 @@ import { Checkpointer } from './checkpointer.js';
 import { DataDirLock, prepareDataDir } from './data-dir.js';
 import { isStoreUnavailable, StoreUnavailableError } from './failures.js';
 import { newId } from '../ids.js';
-import { type SentClientId, SentClientIds } from './sent-client-ids.js';
+import { RecentClientIds } from './recent-client-ids.js';
 import type {
   AppendResult,
   ChatStore,
@@ -84,7 +84,14 @@ interface PendingWrite {
 }
 
 /** The schema version this server writes; each older version has a step in MIGRATIONS. */
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
+
+/**
+ * How many client_ids wait in memory before a batch's transaction copies them into the
+ * client_ids table: enough that a copy shares pages between messages of a room, few enough
+ * that opening the store reads them back in a few milliseconds.
+ */
+export const COPY_CLIENT_IDS_AT = 2000;
 
 /** Version 1, as the first servers wrote it; newer versions are migrations from it. */
 const SCHEMA_V1 = `
@@ -156,7 +163,7 @@ INSERT INTO unread_totals (side, principal, total)
 -- Messages in commit order (the rowid): the rows of one commit are appended together at the end of
 -- the table and share its last pages. Keyed by (request_id, seq), each row was written into its
 -- room's place in the file, a page of WAL per message. Now only the small seq index entry lands in
--- the room's place, and client_ids are checked in memory (sent-client-ids.ts), not by an index.
+-- the room's place, and client_ids were checked in memory, not by an index (until schema 4).
 CREATE TABLE messages_by_commit (
   request_id TEXT NOT NULL REFERENCES rooms (id),
   seq INTEGER NOT NULL,
@@ -175,6 +182,28 @@ INSERT INTO messages_by_commit (request_id, seq, id, side, sender_id, sender_rol
 DROP TABLE messages;
 ALTER TABLE messages_by_commit RENAME TO messages;
 CREATE UNIQUE INDEX messages_by_seq ON messages (request_id, seq);
+`,
+  3: `
+-- Idempotency by a table keyed by room and client_id: a retried send is one lookup, whatever the size
+-- of the room. (Schema 3 kept the client_ids in memory, loading a room's whole on its first write
+-- after a start: seconds and hundreds of MiB for a big room, while the server answered nobody.) The
+-- store copies the client_ids of new messages into it a few thousand at a time, past client_ids_copied,
+-- the last copied message's rowid, and looks up those not yet copied in memory (recent-client-ids.ts).
+CREATE TABLE client_ids (
+  request_id TEXT NOT NULL,
+  client_id TEXT NOT NULL,
+  -- A sender is its side and its id: an owner and an admin may share an opaque id.
+  side TEXT NOT NULL,
+  sender_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (request_id, client_id, side, sender_id)
+) WITHOUT ROWID;
+CREATE TABLE client_ids_copied (through INTEGER NOT NULL);
+-- Schema 3 never stored a client_id twice; should a file hold one anyway, its first message is the one kept.
+INSERT OR IGNORE INTO client_ids (request_id, client_id, side, sender_id, seq)
+  SELECT request_id, client_id, side, sender_id, seq FROM messages WHERE client_id IS NOT NULL
+  ORDER BY request_id, client_id, side, sender_id, seq;
+INSERT INTO client_ids_copied (through) SELECT coalesce(max(rowid), 0) FROM messages;
 `,
 };
 
@@ -272,7 +301,7 @@ export class SqliteStore implements ChatStore {
   readonly #inbox;
   readonly #runOne: (op: PendingWrite) => unknown;
   readonly #runBatch: (batch: PendingWrite[]) => unknown[];
-  readonly #sentClientIds: SentClientIds;
+  readonly #recentClientIds = new RecentClientIds();
 
   constructor(options: SqliteStoreOptions) {
     prepareDataDir(options.dataDir);
@@ -292,9 +321,21 @@ export class SqliteStore implements ChatStore {
       ),
       getRoom: db.prepare<[string], RoomRow>(`SELECT ${ROOM_COLUMNS} FROM rooms WHERE id = ?`),
       getMessage: db.prepare<[string, number], MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE request_id = ? AND seq = ?`),
-      sentClientIds: db.prepare<[string], SentClientId>(
-        'SELECT side, sender_id, client_id, seq FROM messages WHERE request_id = ? AND client_id IS NOT NULL',
+      copiedSeq: db
+        .prepare<[string, string, Side, string], number>(
+          'SELECT seq FROM client_ids WHERE request_id = ? AND client_id = ? AND side = ? AND sender_id = ?',
+        )
+        .pluck(),
+      uncopied: db.prepare<[], { request_id: string; side: Side; sender_id: string; client_id: string; seq: number }>(
+        `SELECT request_id, side, sender_id, client_id, seq FROM messages
+         WHERE rowid > (SELECT through FROM client_ids_copied) AND client_id IS NOT NULL`,
       ),
+      copy: db.prepare(
+        `INSERT INTO client_ids (request_id, client_id, side, sender_id, seq)
+         SELECT request_id, client_id, side, sender_id, seq FROM messages
+         WHERE rowid > (SELECT through FROM client_ids_copied) AND client_id IS NOT NULL`,
+      ),
+      copiedThrough: db.prepare('UPDATE client_ids_copied SET through = (SELECT max(rowid) FROM messages)'),
       // RETURNING sees the row after the update: the recipient's count in the room includes this message.
       nextSeqOfUser: db.prepare<{ id: string; now: string }, { last_seq: number; recipient: string; count: number }>(
         `UPDATE rooms SET last_seq = last_seq + 1, user_sent = user_sent + 1, last_activity = max(last_activity, @now)
@@ -337,9 +378,14 @@ export class SqliteStore implements ChatStore {
       workshop: db.prepare<InboxParams, InboxRow>(inboxSql('workshop', false)),
       workshopAfter: db.prepare<InboxParams, InboxRow>(inboxSql('workshop', true)),
     };
-    this.#sentClientIds = new SentClientIds((requestId) => this.#stmt.sentClientIds.iterate(requestId));
+    for (const m of this.#stmt.uncopied.iterate()) this.#recentClientIds.add(m.request_id, m.side, m.sender_id, m.client_id, m.seq);
+    this.#recentClientIds.commit();
     this.#runOne = db.transaction((op: PendingWrite) => op.run());
-    this.#runBatch = db.transaction((batch: PendingWrite[]) => batch.map((op) => op.run()));
+    this.#runBatch = db.transaction((batch: PendingWrite[]) => {
+      const results = batch.map((op) => op.run());
+      if (this.#recentClientIds.size >= COPY_CLIENT_IDS_AT) this.#copyClientIds();
+      return results;
+    });
   }
 
   #open(file: string, synchronous: SqliteStoreOptions['synchronous']): Database.Database {
@@ -378,7 +424,9 @@ export class SqliteStore implements ChatStore {
 
   #append(input: NewMessage): AppendResult {
     if (input.client_id !== null) {
-      const seq = this.#sentClientIds.seqOf(input.request_id, input.side, input.sender.id, input.client_id);
+      const seq =
+        this.#recentClientIds.seqOf(input.request_id, input.side, input.sender.id, input.client_id) ??
+        this.#stmt.copiedSeq.get(input.request_id, input.client_id, input.side, input.sender.id);
       const existing = seq === undefined ? undefined : this.#stmt.getMessage.get(input.request_id, seq);
       if (existing) return { message: toMessage(existing), created: false, recipient_unread: { count: 0, total: 0 } };
     }
@@ -407,7 +455,7 @@ export class SqliteStore implements ChatStore {
       message.client_id,
       message.created_at,
     );
-    if (input.client_id !== null) this.#sentClientIds.add(input.request_id, input.side, input.sender.id, input.client_id, message.seq);
+    if (input.client_id !== null) this.#recentClientIds.add(input.request_id, input.side, input.sender.id, input.client_id, message.seq);
     const recipientSide: Side = input.side === 'user' ? 'workshop' : 'user';
     const { total } = this.#stmt.addToTotal.get({ side: recipientSide, principal: next.recipient, n: 1 }) as { total: number };
     return { message, created: true, recipient_unread: { count: next.count, total } };
@@ -510,17 +558,24 @@ export class SqliteStore implements ChatStore {
     batch.forEach((op, i) => op.resolve(results[i] as never));
   }
 
-  /** Runs one transaction; the client_ids it added in memory stay only if it committed. */
+  /** Runs one transaction; the client_ids it added in memory, or copied out of it, count only if it committed. */
   #committed<T>(transaction: () => T): T {
     try {
       const result = transaction();
-      this.#sentClientIds.commit();
+      this.#recentClientIds.commit();
       this.#checkpointer.committed();
       return result;
     } catch (error) {
-      this.#sentClientIds.rollback();
+      this.#recentClientIds.rollback();
       throw error;
     }
+  }
+
+  /** Copies the client_ids of the messages stored since the last copy into the table; part of a batch's transaction. */
+  #copyClientIds(): void {
+    this.#stmt.copy.run();
+    this.#stmt.copiedThrough.run();
+    this.#recentClientIds.copied();
   }
 
   async listMessages(requestId: string, query: PageQuery): Promise<MessagePage> {
