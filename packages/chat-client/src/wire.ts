@@ -21,9 +21,11 @@ export type {
   RoomInfo,
   RoomSummary,
   Sender,
+  SentMessage,
   TypingFrame,
   UnreadFrame,
   UnreadSnapshot,
   WireErrorBody,
+  WsTicket,
 } from '@motoreach/protocol';
 export { CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_UNAUTHORIZED } from '@motoreach/protocol';

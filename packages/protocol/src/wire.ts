@@ -59,6 +59,12 @@ export interface MessagesPage {
   read_cursors: ReadCursors;
 }
 
+/** `POST /api/service-requests/{id}/messages/`: the stored message (201, or 200 for a repeated client_id). */
+export interface SentMessage {
+  message: Message;
+}
+
+/** `POST .../messages/read/`: the cursors after the read, and the reader's unread count in the room. */
 export interface ReadResult {
   read_cursors: ReadCursors;
   unread: number;
@@ -67,6 +73,12 @@ export interface ReadResult {
 export interface UnreadSnapshot {
   total: number;
   rooms: Record<string, number>;
+}
+
+/** `POST /api/ws-tickets/`: a single-use ticket for a WebSocket URL, valid for `expires_in` seconds. */
+export interface WsTicket {
+  ticket: string;
+  expires_in: number;
 }
 
 export interface WireErrorBody {
