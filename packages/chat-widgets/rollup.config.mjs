@@ -4,6 +4,7 @@ import { nodeResolve } from '@rollup/plugin-node-resolve';
 import terser from '@rollup/plugin-terser';
 
 const sdkSource = fileURLToPath(new URL('../chat-client/src/index.ts', import.meta.url));
+const protocolSource = fileURLToPath(new URL('../protocol/src/index.ts', import.meta.url));
 
 // TypeScript → JS with esbuild (declarations come from tsc, see `build:types`). Lit's legacy
 // decorators need these two options; esbuild does not read them from a tsconfig it is not given.
@@ -22,12 +23,14 @@ const typescript = () => ({
   },
 });
 
-// The SDK is bundled from its source, so the standalone file does not depend on the SDK's build order.
+// The SDK (and the protocol's code lists it uses) is bundled from its source, so the standalone file
+// does not depend on their build order.
 // Relative `.js` imports inside TypeScript sources point at `.ts` files.
 const sources = () => ({
   name: 'ts-sources',
   async resolveId(source, importer) {
     if (source === '@motoreach/chat-client') return sdkSource;
+    if (source === '@motoreach/protocol') return protocolSource;
     if (importer?.endsWith('.ts') && source.startsWith('.') && source.endsWith('.js')) {
       return fileURLToPath(new URL(source.slice(0, -3) + '.ts', `file://${importer}`));
     }

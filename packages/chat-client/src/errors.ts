@@ -1,17 +1,7 @@
-export type ChatErrorCode =
-  | 'unauthorized'
-  | 'forbidden'
-  | 'not_found'
-  | 'invalid'
-  | 'too_large'
-  | 'rate_limited'
-  | 'unavailable'
-  | 'network'
-  | 'unreachable'
-  | 'timeout'
-  | 'closed'
-  | 'expired'
-  | 'server';
+import { CLOSE_ERRORS, ERROR_STATUS, FINAL_CODES, type FrameErrorCode } from '@motoreach/protocol';
+
+/** The wire's codes (from the contract's one list) and the SDK's own for what never reached a server. */
+export type ChatErrorCode = FrameErrorCode | 'network' | 'unreachable' | 'timeout' | 'closed' | 'expired' | 'server';
 
 export interface ChatErrorInit {
   status?: number;
@@ -35,38 +25,23 @@ export class ChatError extends Error {
   }
 }
 
-const BY_STATUS: Record<number, ChatErrorCode> = {
-  400: 'invalid',
-  401: 'unauthorized',
-  403: 'forbidden',
-  404: 'not_found',
-  413: 'too_large',
-  429: 'rate_limited',
-  503: 'unavailable',
-};
+// A code of the contract the SDK reports as it is. `internal` (a server's own bug) and a code this SDK
+// does not know (or none) are a server fault, `server`: transient.
+export const codeForFrame = (code = ''): ChatErrorCode =>
+  code !== 'internal' && Object.hasOwn(ERROR_STATUS, code) ? (code as FrameErrorCode) : 'server';
 
-// Closes the contract names; any other close (1001, 1006, 1011, 1012, 1013, ...) is a lost
+export const codeForStatus = (status: number): ChatErrorCode =>
+  codeForFrame(Object.keys(ERROR_STATUS).find((code) => ERROR_STATUS[code as keyof typeof ERROR_STATUS] === status));
+
+// The contract's close codes; any other close (1001, 1006, 1011, 1012, 1013, ...) is a lost
 // connection. Only 4403, 4404 and a second 4401 stop a connection (see Connection).
-const BY_CLOSE: Record<number, ChatErrorCode> = {
-  4401: 'unauthorized',
-  4403: 'forbidden',
-  4404: 'not_found',
-  4429: 'rate_limited',
-};
+export const codeForClose = (code: number): ChatErrorCode => CLOSE_ERRORS[code as keyof typeof CLOSE_ERRORS] ?? 'network';
 
-export const codeForStatus = (status: number): ChatErrorCode => BY_STATUS[status] ?? 'server';
-
-export const codeForClose = (code: number): ChatErrorCode => BY_CLOSE[code] ?? 'network';
-
-const FINAL: readonly ChatErrorCode[] = ['invalid', 'too_large', 'forbidden', 'not_found', 'unauthorized'];
+const FINAL: readonly ChatErrorCode[] = FINAL_CODES;
 
 // Refusals that a retry with the same input cannot change (contract section 9). The SDK makes an
 // `unauthorized` only once a fresh token was refused too; everything else is retried with backoff.
 export const isFinal = (e: ChatError): boolean => FINAL.includes(e.code);
-
-// The code of a WS `error` frame; one this SDK does not know is a server fault, so transient.
-export const codeForFrame = (code: string): ChatErrorCode =>
-  [...FINAL, 'rate_limited', 'unavailable'].includes(code) ? (code as ChatErrorCode) : 'server';
 
 export const toChatError = (e: unknown): ChatError =>
   e instanceof ChatError ? e : new ChatError('network', e instanceof Error ? e.message : String(e), { cause: e });

@@ -1,7 +1,7 @@
 import { ChatError, codeForStatus } from './errors.js';
 import { samePerson } from './person.js';
 import { claimsOf, type TokenSource } from './token.js';
-import type { Me } from './wire.js';
+import type { Me, WsTicket } from './wire.js';
 
 const REQUEST_TIMEOUT_MS = 15_000;
 export const OTHER_PERSON = 'Signed in as another person';
@@ -42,7 +42,7 @@ export class Http {
   async socketAuth(token: string): Promise<string> {
     if (!this.#noTickets) {
       const res = await this.#call('POST', '/api/ws-tickets/', token);
-      if (res.status !== 404) return `ticket=${encodeURIComponent((await this.#json<{ ticket: string }>(res, 'POST', '/api/ws-tickets/')).ticket)}`;
+      if (res.status !== 404) return `ticket=${encodeURIComponent((await this.#json<WsTicket>(res, 'POST', '/api/ws-tickets/')).ticket)}`;
       this.#noTickets = true;
     }
     return `token=${encodeURIComponent(token)}`;

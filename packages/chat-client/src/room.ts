@@ -11,7 +11,7 @@ import { PendingSend } from './sender.js';
 import { claimsOf } from './token.js';
 import type { ChatMessage, ConnectionStatus, RoomEvents, Side } from './types.js';
 import type { ClientContext } from './client.js';
-import type { ChatServerFrame, Me, Message, MessagesPage, ReadCursors, ReadResult } from './wire.js';
+import type { ChatServerFrame, Me, Message, MessagesPage, ReadCursors, ReadResult, SentMessage } from './wire.js';
 import { noop } from './noop.js';
 
 const PAGE = 50;
@@ -361,7 +361,7 @@ export class Room {
 
   #post(s: PendingSend): void {
     s.phase = 'http';
-    this.#ctx.http.request<{ message: Message }>('POST', this.#path(), { body: s.message.body, client_id: s.id }, this.#author).then(
+    this.#ctx.http.request<SentMessage>('POST', this.#path(), { body: s.message.body, client_id: s.id }, this.#author).then(
       (r) => {
         s.phase = undefined;
         this.#insert([r.message], true);

@@ -1,32 +1,14 @@
+import type { ErrorCode, WireErrorBody } from '@motoreach/protocol';
 import type { Logger } from '../logger.js';
 import { isStoreUnavailable } from '../store/failures.js';
 
 /**
- * `invalid`, `forbidden`, `not_found`, `too_large` (and `unauthorized` once a
- * fresh token is refused too) are final: repeating the request cannot help.
- * The others are transient: the client keeps the message and retries it with
- * the same client_id (contract section 9).
+ * The codes, with their HTTP statuses (`ERROR_STATUS`), are the contract's one list in
+ * @motoreach/protocol, which the SDK reads too. `invalid`, `forbidden`, `not_found`, `too_large` (and `unauthorized` once a fresh
+ * token is refused too) are final: repeating the request cannot help. The others are transient:
+ * the client keeps the message and retries it with the same client_id (contract section 9).
  */
-export type ErrorCode =
-  | 'unauthorized'
-  | 'forbidden'
-  | 'not_found'
-  | 'invalid'
-  | 'too_large'
-  | 'rate_limited'
-  | 'unavailable'
-  | 'internal';
-
-export const HTTP_STATUS: Record<ErrorCode, number> = {
-  unauthorized: 401,
-  forbidden: 403,
-  not_found: 404,
-  invalid: 400,
-  too_large: 413,
-  rate_limited: 429,
-  unavailable: 503,
-  internal: 500,
-};
+export type { ErrorCode };
 
 /** A refusal the caller can act on; its message is safe to show to the caller. */
 export class ChatError extends Error {
@@ -42,7 +24,7 @@ export class ChatError extends Error {
 }
 
 /** The wire form of an error answer (contract section 4). */
-export function errorBody(error: ChatError): { error: { code: ErrorCode; message: string } } {
+export function errorBody(error: ChatError): WireErrorBody {
   return { error: { code: error.code, message: error.message } };
 }
 

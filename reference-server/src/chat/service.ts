@@ -1,6 +1,8 @@
+import type { ReadResult } from '@motoreach/protocol';
 import type { Fanout } from '../fanout/fanout.js';
 import { roomGroup } from '../fanout/fanout.js';
 import type { AppendResult, ChatStore, CursorResult, InboxCursor, InboxPage, MessagePage, PageQuery, UnreadCounts } from '../store/store.js';
+import { messageFrame, notificationFrame, readFrame, typingFrame } from '../ws/frames.js';
 import { ChatError } from './errors.js';
 import { PublishOrder, type PublishTurn } from './publish-order.js';
 import { boundedText } from './schemas.js';
@@ -8,7 +10,6 @@ import {
   type Identity,
   type Message,
   type Principal,
-  type ReadCursors,
   type Room,
   type RoomListing,
   type RoomRef,
@@ -25,12 +26,6 @@ export interface ChatLimits {
   maxBodyChars: number;
   maxTitleChars: number;
   unreadSnapshotWindowMs: number;
-}
-
-export interface ReadResult {
-  read_cursors: ReadCursors;
-  /** The reader's unread count in the room after the read. */
-  unread: number;
 }
 
 const PREVIEW_CHARS = 140;
@@ -139,7 +134,7 @@ export class ChatService {
       return result;
     }
     this.fanout.publish(roomGroup(room.id), {
-      frame: JSON.stringify({ type: 'message', message: result.message }),
+      frame: messageFrame(result.message),
       seq: result.message.seq,
     });
     this.#notify(turn, room, result.message, result.recipient_unread);
@@ -153,19 +148,7 @@ export class ChatService {
   #notify(turn: PublishTurn, room: RoomRef, message: Message, counts: UnreadCounts): void {
     void turn.run((group) => {
       try {
-        const frame = JSON.stringify({
-          type: 'notification',
-          kind: 'message',
-          request_id: room.id,
-          message: {
-            id: message.id,
-            seq: message.seq,
-            sender: message.sender,
-            body: preview(message.body),
-            created_at: message.created_at,
-          },
-          unread: { count: counts.count, total: counts.total },
-        });
+        const frame = notificationFrame(room.id, message, preview(message.body), counts);
         this.fanout.publish(group, { frame });
       } catch (error) {
         // The message is stored and broadcast; a missed red dot is corrected by the next snapshot.
@@ -183,14 +166,7 @@ export class ChatService {
     const { read_cursors, moved, reader_unread } = await this.store.advanceCursor(room.id, side, seq);
     if (moved) {
       this.fanout.publish(roomGroup(room.id), {
-        frame: JSON.stringify({
-          type: 'read',
-          request_id: room.id,
-          side,
-          reader: { id: identity.id, role: identity.role },
-          last_read_seq: read_cursors[side],
-          read_cursors,
-        }),
+        frame: readFrame(room.id, side, identity, read_cursors),
       });
       this.#snapshots.afterRead(principalOf(identity));
     }
@@ -199,11 +175,7 @@ export class ChatService {
 
   typing(identity: Identity, room: RoomRef, isTyping: boolean, socketId: string): void {
     this.fanout.publish(roomGroup(room.id), {
-      frame: JSON.stringify({
-        type: 'typing',
-        user: { id: identity.id, role: identity.role, name: identity.name },
-        is_typing: isTyping,
-      }),
+      frame: typingFrame(identity, isTyping),
       exceptSocket: socketId,
     });
   }

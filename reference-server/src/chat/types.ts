@@ -1,4 +1,11 @@
-export type Role = 'user' | 'workshop_admin';
+import type { Role, RoomDetail, RoomInfo, RoomSummary } from '@motoreach/protocol';
+
+// The wire's objects are the contract's (@motoreach/protocol), under the names the server uses.
+export type { Message, ReadCursors, Role, Sender, UnreadSnapshot } from '@motoreach/protocol';
+export type Room = RoomInfo;
+export type RoomState = RoomDetail;
+export type RoomListing = RoomSummary;
+
 export type Side = 'user' | 'workshop';
 
 /** Who is calling, as proven by a verified token. */
@@ -18,52 +25,8 @@ export interface Identity {
  */
 export type Principal = { side: 'user'; userId: string } | { side: 'workshop'; workshopId: string };
 
-export interface Room {
-  id: string;
-  user_id: string;
-  workshop_id: string;
-  title: string;
-  created_at: string;
-}
-
 /** What a chat needs of its room once authorized: which room, and who holds each side. */
 export type RoomRef = Pick<Room, 'id' | 'user_id' | 'workshop_id'>;
-
-export interface ReadCursors {
-  user: number;
-  workshop: number;
-}
-
-export interface RoomState extends Room {
-  last_seq: number;
-  read_cursors: ReadCursors;
-}
-
-export interface Sender {
-  id: string;
-  role: Role;
-  name: string | null;
-}
-
-export interface Message {
-  id: string;
-  request_id: string;
-  seq: number;
-  sender: Sender;
-  body: string;
-  client_id: string | null;
-  created_at: string;
-}
-
-export interface RoomListing extends RoomState {
-  unread: number;
-  last_message: Message | null;
-}
-
-export interface UnreadSnapshot {
-  total: number;
-  rooms: Record<string, number>;
-}
 
 export function sideOf(role: Role): Side {
   return role === 'user' ? 'user' : 'workshop';

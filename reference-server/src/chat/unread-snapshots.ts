@@ -2,11 +2,8 @@ import type { Fanout } from '../fanout/fanout.js';
 import { principalGroup } from '../fanout/fanout.js';
 import type { ChatStore } from '../store/store.js';
 import type { PublishOrder } from './publish-order.js';
-import type { Principal, UnreadSnapshot } from './types.js';
-
-export function unreadFrame(snapshot: UnreadSnapshot): string {
-  return JSON.stringify({ type: 'unread', total: snapshot.total, rooms: snapshot.rooms });
-}
+import { unreadFrame } from '../ws/frames.js';
+import type { Principal } from './types.js';
 
 interface Window {
   reader: Principal;

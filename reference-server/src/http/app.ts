@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { ERROR_STATUS } from '@motoreach/protocol';
 import express, { type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import helmet from 'helmet';
 import { bearerToken, signDevToken, type TokenVerifier } from '../auth.js';
-import { answerFor, ChatError, errorBody, HTTP_STATUS } from '../chat/errors.js';
+import { answerFor, ChatError, errorBody } from '../chat/errors.js';
 import { devTokenInput, parse } from '../chat/schemas.js';
 import type { ChatService } from '../chat/service.js';
 import { callerKey, type Identity } from '../chat/types.js';
@@ -35,7 +36,7 @@ declare module 'express-serve-static-core' {
 
 function sendError(res: Response, error: ChatError): void {
   if (error.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(error.retryAfterSeconds));
-  res.status(HTTP_STATUS[error.code]).json(errorBody(error));
+  res.status(ERROR_STATUS[error.code]).json(errorBody(error));
 }
 
 export function createApp(deps: HttpDeps): express.Express {

@@ -1,5 +1,6 @@
 import type { RequestListener, Server, ServerResponse } from 'node:http';
-import { ChatError, errorBody, HTTP_STATUS } from '../chat/errors.js';
+import { ERROR_STATUS } from '@motoreach/protocol';
+import { ChatError, errorBody } from '../chat/errors.js';
 
 const SHUTTING_DOWN = JSON.stringify(errorBody(new ChatError('unavailable', 'the server is shutting down')));
 
@@ -20,7 +21,7 @@ export class HttpDrain {
   listener(app: RequestListener): RequestListener {
     return (req, res) => {
       if (this.#draining) {
-        res.writeHead(HTTP_STATUS.unavailable, { 'Content-Type': 'application/json; charset=utf-8', 'Retry-After': '1', Connection: 'close' });
+        res.writeHead(ERROR_STATUS.unavailable, { 'Content-Type': 'application/json; charset=utf-8', 'Retry-After': '1', Connection: 'close' });
         res.end(SHUTTING_DOWN);
         return;
       }

@@ -1,3 +1,4 @@
+import type { InboxPage, MessagesPage, SentMessage, WsTicket } from '@motoreach/protocol';
 import { Router, type Request } from 'express';
 import { ChatError } from '../chat/errors.js';
 import { decodeInboxCursor, encodeInboxCursor } from '../chat/inbox-cursor.js';
@@ -22,7 +23,7 @@ export function apiRoutes(service: ChatService, tickets: Tickets): Router {
   router.post('/ws-tickets/', (req, res) => {
     // A ticket is a credential for its few seconds: no cache may keep it.
     res.setHeader('Cache-Control', 'no-store');
-    res.json(tickets.issue(identityOf(req)));
+    res.json(tickets.issue(identityOf(req)) satisfies WsTicket);
   });
 
   router.post('/service-requests/', async (req, res) => {
@@ -35,7 +36,7 @@ export function apiRoutes(service: ChatService, tickets: Tickets): Router {
     // An empty cursor is no cursor: the first page.
     const after = query.cursor ? decodeInboxCursor(query.cursor) : null;
     const page = await service.listRooms(identityOf(req), { ...(query.limit !== undefined && { limit: query.limit }), after });
-    res.json({ service_requests: page.rooms, next_cursor: page.next && encodeInboxCursor(page.next) });
+    res.json({ service_requests: page.rooms, next_cursor: page.next && encodeInboxCursor(page.next) } satisfies InboxPage);
   });
 
   router.get('/service-requests/:id/', async (req, res) => {
@@ -46,7 +47,7 @@ export function apiRoutes(service: ChatService, tickets: Tickets): Router {
     const query = parse(pageQuery, req.query);
     const room = await service.authorize(identityOf(req), roomId(req));
     const page = await service.listMessages(room, query);
-    res.json({ ...page, read_cursors: room.read_cursors });
+    res.json({ ...page, read_cursors: room.read_cursors } satisfies MessagesPage);
   });
 
   router.post('/service-requests/:id/messages/', async (req, res) => {
@@ -54,7 +55,7 @@ export function apiRoutes(service: ChatService, tickets: Tickets): Router {
     const identity = identityOf(req);
     const room = await service.authorize(identity, roomId(req));
     const { message, created } = await service.sendMessage(identity, room, input.body, input.client_id ?? null);
-    res.status(created ? 201 : 200).json({ message });
+    res.status(created ? 201 : 200).json({ message } satisfies SentMessage);
   });
 
   router.post('/service-requests/:id/messages/read/', async (req, res) => {

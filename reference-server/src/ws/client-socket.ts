@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { CLOSE, type CloseCode, type FrameErrorCode } from '@motoreach/protocol';
 import type { WebSocket } from 'ws';
 import type { ChatError, ErrorCode } from '../chat/errors.js';
 import { callerKey, type Identity } from '../chat/types.js';
@@ -6,24 +7,12 @@ import type { Limits } from '../config.js';
 import type { Logger } from '../logger.js';
 import { type Clock, BurstDetector, type KeyedRateLimiter, TokenBucket } from '../rate-limit.js';
 import { randomId } from '../ids.js';
-
-export const CLOSE = {
-  goingAway: 1001,
-  policy: 1008,
-  /** Reconnect and resynchronise: this socket may have missed frames. Transient for clients. */
-  resync: 1012,
-  unauthorized: 4401,
-  forbidden: 4403,
-  notFound: 4404,
-  tooManySockets: 4429,
-  /** "Try again later": what the server needed (storage, Redis) did not answer; transient for the client. */
-  tryLater: 1013,
-} as const;
+import { errorFrame } from './frames.js';
 
 /** The close reason of a socket whose token expired: the client takes a fresh token and resumes. */
 export const TOKEN_EXPIRED = 'token expired';
 
-const CLOSE_FOR: Partial<Record<ErrorCode, number>> = {
+const CLOSE_FOR: Partial<Record<ErrorCode, CloseCode>> = {
   unauthorized: CLOSE.unauthorized,
   forbidden: CLOSE.forbidden,
   not_found: CLOSE.notFound,
@@ -42,7 +31,7 @@ function uncork(socket: ClientSocket): void {
  * never answers for 30 s, which a script refused in a loop turns into
  * thousands of held connections.
  */
-export function closeSocket(ws: WebSocket, code: number, reason: string, timeoutMs: number): void {
+export function closeSocket(ws: WebSocket, code: CloseCode, reason: string, timeoutMs: number): void {
   if (ws.readyState !== ws.OPEN && ws.readyState !== ws.CONNECTING) return;
   ws.close(code, reason);
   const cut = setTimeout(() => ws.terminate(), timeoutMs);
@@ -51,8 +40,8 @@ export function closeSocket(ws: WebSocket, code: number, reason: string, timeout
 }
 
 /** The close code that tells a browser why a connection was refused; 1011 (transient) for a failure of ours. */
-export function refusalCloseCode(error: ChatError): number {
-  return CLOSE_FOR[error.code] ?? 1011;
+export function refusalCloseCode(error: ChatError): CloseCode {
+  return CLOSE_FOR[error.code] ?? CLOSE.internalError;
 }
 
 /**
@@ -113,8 +102,8 @@ export class ClientSocket {
     this.transport.uncork();
   }
 
-  sendError(code: ErrorCode, message: string, clientId?: string | null): void {
-    this.send(JSON.stringify({ type: 'error', code, message, ...(clientId ? { client_id: clientId } : {}) }));
+  sendError(code: FrameErrorCode, message: string, clientId: string | null = null): void {
+    this.send(errorFrame(code, message, clientId));
   }
 
   /**
@@ -139,7 +128,7 @@ export class ClientSocket {
     return false;
   }
 
-  close(code: number, reason: string): void {
+  close(code: CloseCode, reason: string): void {
     closeSocket(this.ws, code, reason, this.limits.closeTimeoutMs);
   }
 }

@@ -1,14 +1,14 @@
+import { CLOSE } from '@motoreach/protocol';
 import type { RawData } from 'ws';
 import { answerFor, ChatError } from '../chat/errors.js';
 import { messageInput, parse, readInput, typingInput } from '../chat/schemas.js';
 import type { ChatService } from '../chat/service.js';
-import { unreadFrame } from '../chat/unread-snapshots.js';
 import { principalOf, type RoomRef, type RoomState } from '../chat/types.js';
 import { type Fanout, type FanoutEvent, principalGroup, roomGroup } from '../fanout/fanout.js';
 import type { Logger } from '../logger.js';
-import { CLOSE, type ClientSocket, refusalCloseCode } from './client-socket.js';
+import { type ClientSocket, refusalCloseCode } from './client-socket.js';
 import { frameBytes } from './frame-bytes.js';
-import { decodeFrame, type IncomingFrame, peekClientId } from './frames.js';
+import { decodeFrame, type IncomingFrame, messageFrame, peekClientId, PONG, readyFrame, unreadFrame } from './frames.js';
 
 export interface SocketDeps {
   service: ChatService;
@@ -17,8 +17,6 @@ export interface SocketDeps {
   /** How long a room socket waits for a missing seq before it is closed to resynchronise. */
   gapMs: number;
 }
-
-const PONG = JSON.stringify({ type: 'pong' });
 
 /**
  * Subscribes before the first frame is sent and holds what arrives until then,
@@ -144,15 +142,7 @@ export async function openChatSocket(socket: ClientSocket, requestId: string, de
   if (!socket.open) return;
   // What the socket keeps for its life: not the title, times and cursors of the state read.
   const room: RoomRef = { id: state.id, user_id: state.user_id, workshop_id: state.workshop_id };
-  socket.send(
-    JSON.stringify({
-      type: 'ready',
-      request_id: room.id,
-      last_seq: state.last_seq,
-      read_cursors: state.read_cursors,
-      me: { id: identity.id, role: identity.role, name: identity.name },
-    }),
-  );
+  socket.send(readyFrame(state, identity));
   subscription.release(state.last_seq);
 
   onFrames(socket, logger, (frame, clientId) => {
@@ -162,7 +152,7 @@ export async function openChatSocket(socket: ClientSocket, requestId: string, de
         service.sendMessage(identity, room, input.body, input.client_id ?? null).then(
           ({ message, created }) => {
             // A repeat is acknowledged to its sender alone: no second broadcast.
-            if (!created) socket.send(JSON.stringify({ type: 'message', message }));
+            if (!created) socket.send(messageFrame(message));
           },
           (error: unknown) => answerError(socket, logger, error, clientId),
         );

@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { CLOSE } from '@motoreach/protocol';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { TokenVerifier } from '../auth.js';
 import { callerKey, type Identity } from '../chat/types.js';
@@ -8,7 +9,7 @@ import { isOriginAllowed } from '../http/cors.js';
 import { pathOf } from '../logger.js';
 import { type Clock, KeyedRateLimiter, monotonicClock } from '../rate-limit.js';
 import type { Tickets } from '../tickets/tickets.js';
-import { CLOSE, ClientSocket, closeSocket } from './client-socket.js';
+import { ClientSocket, closeSocket } from './client-socket.js';
 import { openChatSocket, openNotificationsSocket, refuse, type SocketDeps } from './handlers.js';
 import { HandshakeLimits } from './handshake-limits.js';
 import { SocketCap } from './socket-cap.js';
@@ -128,13 +129,13 @@ export function attachWebSockets(
     if (!handshakes.admitUser(callerKey(identity))) {
       logger.warn({ request: requestId, user: identity.id, role: identity.role }, 'websocket refused: opened too often by this user');
       ws.resume();
-      closeSocket(ws, CLOSE.tooManySockets, 'too many connections for this user; retry later', closeTimeoutMs);
+      closeSocket(ws, CLOSE.tooMany, 'too many connections for this user; retry later', closeTimeoutMs);
       return;
     }
     if (!socketCap.acquire(callerKey(identity))) {
       logger.warn({ request: requestId, user: identity.id, role: identity.role }, 'websocket refused: too many sockets for this user');
       ws.resume();
-      closeSocket(ws, CLOSE.tooManySockets, 'too many sockets for this user', closeTimeoutMs);
+      closeSocket(ws, CLOSE.tooMany, 'too many sockets for this user', closeTimeoutMs);
       return;
     }
     const client = new ClientSocket(ws, transport, identity, config.limits, userLimiter, logger, clock);
