@@ -10,7 +10,7 @@ import {
   readyFrame,
   typingFrame,
   unreadFrame,
-} from '../src/ws/frames.js';
+} from '../src/chat/frames.js';
 
 // The frames' exact text, keys in the wire's order, as docs/protocol.md shows them: building them in
 // one module against @motoreach/protocol's types changed no byte.

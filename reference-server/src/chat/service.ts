@@ -2,7 +2,7 @@ import type { ReadResult } from '@motoreach/protocol';
 import type { Fanout } from '../fanout/fanout.js';
 import { roomGroup } from '../fanout/fanout.js';
 import type { AppendResult, ChatStore, CursorResult, InboxCursor, InboxPage, MessagePage, PageQuery, UnreadCounts } from '../store/store.js';
-import { messageFrame, notificationFrame, readFrame, typingFrame } from '../ws/frames.js';
+import { messageFrame, notificationFrame, readFrame, typingFrame } from './frames.js';
 import { ChatError } from './errors.js';
 import { PublishOrder, type PublishTurn } from './publish-order.js';
 import { boundedText } from './schemas.js';

@@ -2,7 +2,7 @@ import type { Fanout } from '../fanout/fanout.js';
 import { principalGroup } from '../fanout/fanout.js';
 import type { ChatStore } from '../store/store.js';
 import type { PublishOrder } from './publish-order.js';
-import { unreadFrame } from '../ws/frames.js';
+import { unreadFrame } from './frames.js';
 import type { Principal } from './types.js';
 
 interface Window {

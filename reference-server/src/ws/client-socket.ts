@@ -7,7 +7,7 @@ import type { Limits } from '../config.js';
 import type { Logger } from '../logger.js';
 import { type Clock, BurstDetector, type KeyedRateLimiter, TokenBucket } from '../rate-limit.js';
 import { randomId } from '../ids.js';
-import { errorFrame } from './frames.js';
+import { errorFrame } from '../chat/frames.js';
 
 /** The close reason of a socket whose token expired: the client takes a fresh token and resumes. */
 export const TOKEN_EXPIRED = 'token expired';

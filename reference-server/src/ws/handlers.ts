@@ -8,7 +8,8 @@ import { type Fanout, type FanoutEvent, principalGroup, roomGroup } from '../fan
 import type { Logger } from '../logger.js';
 import { type ClientSocket, refusalCloseCode } from './client-socket.js';
 import { frameBytes } from './frame-bytes.js';
-import { decodeFrame, type IncomingFrame, messageFrame, peekClientId, PONG, readyFrame, unreadFrame } from './frames.js';
+import { messageFrame, PONG, readyFrame, unreadFrame } from '../chat/frames.js';
+import { decodeFrame, type IncomingFrame, peekClientId } from './frames.js';
 
 export interface SocketDeps {
   service: ChatService;
