@@ -18,6 +18,8 @@ export interface HttpDeps {
   service: ChatService;
   verify: TokenVerifier;
   rateLimiter: KeyedRateLimiter;
+  /** Rooms a user may open per hour, per user. */
+  roomLimiter: KeyedRateLimiter;
   logger: Logger;
   isReady: () => boolean;
   /** False while messages accepted here may not reach the other servers' sockets (Redis lost). */
@@ -91,7 +93,7 @@ export function createApp(deps: HttpDeps): express.Express {
   // Before the body is read: an anonymous or limited caller is answered without the server buffering its body.
   api.use(authenticate(deps));
   api.use(jsonBody);
-  api.use(apiRoutes(deps.service));
+  api.use(apiRoutes(deps.service, { limiter: deps.roomLimiter, roomsPerHour: config.limits.roomsPerHour }));
   api.use((_req, _res, next) => next(new ChatError('not_found', 'no such route')));
   api.use(errorHandler(logger));
   app.use('/api', api);
@@ -109,7 +111,7 @@ function devToken(deps: HttpDeps): RequestHandler {
     if (claims.role === 'workshop_admin' && !claims.workshop_id) {
       throw new ChatError('invalid', 'workshop_id: required for a workshop_admin');
     }
-    res.json({ token: signDevToken(deps.config.jwt, claims) });
+    res.json({ token: signDevToken(deps.config, claims) });
   };
 }
 
