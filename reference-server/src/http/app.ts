@@ -18,7 +18,7 @@ export interface HttpDeps {
   service: ChatService;
   verify: TokenVerifier;
   rateLimiter: KeyedRateLimiter;
-  /** Rooms a user may open per hour, per user. */
+  /** Each user's budget of rooms to open (ROOMS_PER_HOUR). */
   roomLimiter: KeyedRateLimiter;
   logger: Logger;
   isReady: () => boolean;

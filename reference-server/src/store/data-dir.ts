@@ -37,7 +37,8 @@ export function prepareDataDir(dir: string): void {
  * to clear), and it needs no separate library. Taking it writes nothing once
  * the file exists: a restart on a full disk still gets it, and serves reads.
  * The chat database itself stays in normal locking mode: the checkpointer
- * opens a second connection to it.
+ * opens a second connection to it (unless a full disk leaves no room for
+ * that, see SqliteStore).
  */
 export class DataDirLock {
   readonly #db: Database.Database;

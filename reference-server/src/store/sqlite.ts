@@ -291,8 +291,9 @@ export class SqliteStore implements ChatStore {
       } catch (error) {
         if (!isOutOfSpace(error)) throw error;
         // No room on the disk for the WAL's shared-memory index (-shm), which the checkpoint worker's
-        // connection would share: exclusive locking mode keeps that index in memory, so reads and
-        // history are served, and writes once space is back. Until the next start, SQLite checkpoints on the main thread.
+        // connection would share: exclusive locking mode keeps that index in this process's memory, so
+        // reads are served now and writes once space is back. Until the next start, SQLite checkpoints
+        // on the main thread.
         this.#db = this.#open(file, options.synchronous, 'exclusive');
         shared = false;
         options.logger?.warn(
