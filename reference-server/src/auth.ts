@@ -14,8 +14,9 @@ export const MAX_NAME_CHARS = 200;
 
 function validName(name: unknown): name is string | null | undefined {
   if (name === undefined || name === null) return true;
+  if (typeof name !== 'string') return false;
   // Counted in code points only when the UTF-16 length leaves a doubt.
-  return typeof name === 'string' && (name.length <= MAX_NAME_CHARS || (name.length <= 2 * MAX_NAME_CHARS && [...name].length <= MAX_NAME_CHARS));
+  return name.length <= MAX_NAME_CHARS || (name.length <= 2 * MAX_NAME_CHARS && [...name].length <= MAX_NAME_CHARS);
 }
 
 /**

@@ -60,7 +60,16 @@ export async function startServer(options: Config | ServerOptions, extras: Start
   const roomLimiter = new KeyedRateLimiter(roomsPerHour / 3600, Math.max(1, roomsPerHour), clock);
   let ready = false;
 
-  const app = createApp({ config, service, verify, rateLimiter, roomLimiter, logger, isReady: () => ready, fanoutHealthy: () => fanout.healthy() });
+  const app = createApp({
+    config,
+    service,
+    verify,
+    rateLimiter,
+    roomLimiter,
+    logger,
+    isReady: () => ready,
+    fanoutHealthy: () => fanout.healthy(),
+  });
   const drain = new HttpDrain();
   const { requestTimeoutMs } = config.limits;
   const server: Server = createHttpServer(

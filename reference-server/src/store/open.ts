@@ -9,10 +9,11 @@ export class NativeModuleError extends ConfigError {
   override name = 'NativeModuleError';
 }
 
-/** NODE_MODULE_VERSION of the Node releases a build may come from (https://nodejs.org/en/about/previous-releases). */
+/** The Node major of each NODE_MODULE_VERSION a build may come from (https://nodejs.org/en/about/previous-releases). */
 const NODE_OF_ABI: Record<string, string> = { '108': '18', '115': '20', '127': '22', '131': '23', '137': '24', '141': '25' };
 
-const nodeOf = (abi: string) => (NODE_OF_ABI[abi] ? `Node ${NODE_OF_ABI[abi]} (NODE_MODULE_VERSION ${abi})` : `NODE_MODULE_VERSION ${abi}`);
+export const nodeOf = (abi: string) =>
+  NODE_OF_ABI[abi] ? `Node ${NODE_OF_ABI[abi]} (NODE_MODULE_VERSION ${abi})` : `NODE_MODULE_VERSION ${abi}`;
 
 /**
  * Loads better-sqlite3's native module before anything uses it: it loads on
@@ -25,7 +26,9 @@ function loadSqliteDriver(): void {
   } catch (error) {
     const message = (error as Error).message;
     const fix = 'run `npm rebuild better-sqlite3` with this Node';
-    const built = /NODE_MODULE_VERSION (\d+)\. This version of Node\.js requires\s+NODE_MODULE_VERSION (\d+)/.exec(message.replace(/\s+/g, ' '));
+    const built = /NODE_MODULE_VERSION (\d+)\. This version of Node\.js requires\s+NODE_MODULE_VERSION (\d+)/.exec(
+      message.replace(/\s+/g, ' '),
+    );
     const file = /module '([^']+)'/.exec(message)?.[1] ?? 'better_sqlite3.node';
     if (built) {
       throw new NativeModuleError(
@@ -56,6 +59,8 @@ async function importMongoStore(): Promise<typeof import('./mongo.js')> {
   } catch (error) {
     const missing = (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && /'mongoose'/.test((error as Error).message);
     if (!missing) throw error;
-    throw new ConfigError('MONGODB_URI is set but the MongoDB driver is not installed: run `npm install mongoose@^9` next to @motoreach/reference-server');
+    throw new ConfigError(
+      'MONGODB_URI is set but the MongoDB driver is not installed: run `npm install mongoose@^9` next to @motoreach/reference-server',
+    );
   }
 }
