@@ -183,6 +183,8 @@ export class Checkpointer {
   #lost(error: Error): void {
     if (!this.#worker) return;
     this.#worker = null;
+    // A worker that died inside its checkpoint left `busy` set: nothing is left to wait for.
+    Atomics.store(this.#busy, 0, 0);
     if (this.#closing || !this.#db.open) return;
     this.#logger?.error({ err: error }, 'WAL checkpoint worker failed; SQLite now checkpoints on the main thread');
     this.#db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
