@@ -1,4 +1,4 @@
-import { createPublicKey, randomBytes } from 'node:crypto';
+import { createPublicKey, hkdfSync, randomBytes } from 'node:crypto';
 import { readFileSync, realpathSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
@@ -58,9 +58,9 @@ export interface Config {
   /** Claims a token must carry when set: `aud` (one of its audiences) and `iss`. */
   tokenClaims: TokenClaims;
   /**
-   * What demo tokens are signed with in development mode: always a random
-   * secret of their own, so they are valid on this process only, never
-   * wherever the configured key is trusted. Null outside development mode.
+   * What demo tokens are signed with in development mode: a secret of their
+   * own (see devSecret), so they are never valid wherever the configured key
+   * is trusted. Null outside development mode.
    */
   devJwt: JwtKey | null;
   mongodbUri: string | null;
@@ -307,10 +307,20 @@ function refuseUnsafe(config: Config): void {
   }
 }
 
+/**
+ * The secret demo tokens are signed with: derived from JWT_SECRET when there
+ * is one (so that demo tokens outlive a restart with the same secret, and no
+ * server trusting JWT_SECRET takes them), else random.
+ */
+function devSecret(jwtSecret: string | undefined): string {
+  const key = jwtSecret ? Buffer.from(hkdfSync('sha256', jwtSecret, '', 'motoreach-chat demo tokens', 32)) : randomBytes(32);
+  return key.toString('hex');
+}
+
 export function resolveConfig(options: ServerOptions): Config {
   const dev = options.dev === true;
   const { jwtSecret: secret, jwtPublicKey: publicKey } = options;
-  const devJwt: JwtKey | null = dev ? { algorithm: 'HS256', secret: randomBytes(32).toString('hex') } : null;
+  const devJwt: JwtKey | null = dev ? { algorithm: 'HS256', secret: devSecret(secret) } : null;
   let jwt: JwtKey;
   if (secret && publicKey) throw new ConfigError('set either JWT_SECRET (HS256) or JWT_PUBLIC_KEY (RS256), not both');
   if (publicKey) jwt = { algorithm: 'RS256', publicKey };

@@ -312,7 +312,7 @@ describe('REST limits and dev mode', () => {
     }
   });
 
-  test('dev mode signs demo tokens with a secret of its own: valid here, never under the configured key; with an RS256 key too', async () => {
+  test('dev mode signs demo tokens with a secret of its own: never valid under the configured key; with an RS256 key too', async () => {
     const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const publicPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
     const withSecret = await startTestServer({ dev: true });
@@ -329,6 +329,16 @@ describe('REST limits and dev mode', () => {
       }
       // The application's own tokens keep working beside the demo ones.
       assert.equal((await api(withSecret.url, 'GET', '/api/service-requests/', owner())).status, 200);
+      // Derived from JWT_SECRET, the demo secret outlives a restart with it; another JWT_SECRET refuses the demo tokens.
+      const demo = (await api(withSecret.url, 'POST', '/api/dev/token', null, { sub: 'u-demo', role: 'user' })).body.token;
+      const restarted = await startTestServer({ dev: true });
+      const rekeyed = await startTestServer({ dev: true, jwtSecret: 'another-secret-of-at-least-32-characters' });
+      try {
+        assert.equal((await api(restarted.url, 'GET', '/api/service-requests/', demo)).status, 200);
+        assert.equal((await api(rekeyed.url, 'GET', '/api/service-requests/', demo)).status, 401);
+      } finally {
+        await Promise.all([restarted.stop(), rekeyed.stop()]);
+      }
     } finally {
       await Promise.all([withSecret.stop(), withRsa.stop(), production.stop()]);
     }
