@@ -89,11 +89,7 @@ describe('unsafe setups are refused at start', () => {
     const base = dir();
     const site = join(base, 'site');
     mkdirSync(site);
-    const { MONGODB_URI: _m, DEV: _d, ...inherited } = process.env;
-    const server = await spawnServer(['--port', '0', '--data-dir', join(base, 'site-data'), '--static-dir', site], {
-      ...inherited,
-      MOTOREACH_DEV: '1',
-    });
+    const server = await spawnServer(['--port', '0', '--data-dir', join(base, 'site-data'), '--static-dir', site], { MOTOREACH_DEV: '1' });
     try {
       const minted = await api(server.url, 'POST', '/api/dev/token', null, { sub: 'u-demo', role: 'user' });
       assert.equal(minted.status, 200);
