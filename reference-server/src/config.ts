@@ -1,10 +1,16 @@
-import { createPublicKey, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { createPublicKey, hkdfSync, randomBytes } from 'node:crypto';
+import { readFileSync, realpathSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import proxyaddr from 'proxy-addr';
 
 export type JwtKey = { algorithm: 'HS256'; secret: string } | { algorithm: 'RS256'; publicKey: string };
+
+export interface TokenClaims {
+  audience: string | null;
+  issuer: string | null;
+}
 
 export interface Limits {
   /** Message body, in Unicode code points after trimming. */
@@ -29,6 +35,8 @@ export interface Limits {
   closeTimeoutMs: number;
   /** REST requests per minute per user; 0 turns the limit off. */
   httpRateLimit: number;
+  /** Rooms a user may open per hour (burst: as many); 0 turns the limit off. */
+  roomsPerHour: number;
   /** Time to receive a whole HTTP request, headers and body, before it is cut with 408. */
   requestTimeoutMs: number;
   /** Bytes a socket may have waiting to be sent before it is dropped as a slow consumer. */
@@ -60,6 +68,14 @@ export interface Config {
    * server) a random one of this process.
    */
   clusterSecret: string;
+  /** Claims a token must carry when set: `aud` (one of its audiences) and `iss`. */
+  tokenClaims: TokenClaims;
+  /**
+   * What demo tokens are signed with in development mode: a secret of their
+   * own (see devSecret), so they are never valid wherever the configured key
+   * is trusted. Null outside development mode.
+   */
+  devJwt: JwtKey | null;
   mongodbUri: string | null;
   /** Fan-out between servers over Redis; null: in-process (one server). */
   redisUrl: string | null;
@@ -93,6 +109,7 @@ export const DEFAULT_LIMITS: Limits = {
   wsHandshakesPerUser: 120,
   closeTimeoutMs: 1000,
   httpRateLimit: 600,
+  roomsPerHour: 60,
   requestTimeoutMs: 10_000,
   maxSendBufferBytes: 4 * 1024 * 1024,
   heartbeatMs: 30_000,
@@ -112,6 +129,8 @@ const SETTINGS = {
   'jwt-secret': 'JWT_SECRET',
   'jwt-public-key': 'JWT_PUBLIC_KEY',
   'cluster-secret': 'CLUSTER_SECRET',
+  'jwt-audience': 'JWT_AUDIENCE',
+  'jwt-issuer': 'JWT_ISSUER',
   'mongodb-uri': 'MONGODB_URI',
   'redis-url': 'REDIS_URL',
   'trust-proxy': 'TRUST_PROXY',
@@ -126,6 +145,7 @@ const SETTINGS = {
   'ws-handshakes-per-ip': 'WS_HANDSHAKES_PER_IP',
   'ws-handshakes-per-user': 'WS_HANDSHAKES_PER_USER',
   'http-rate-limit': 'HTTP_RATE_LIMIT',
+  'rooms-per-hour': 'ROOMS_PER_HOUR',
   'request-timeout-ms': 'REQUEST_TIMEOUT_MS',
   'heartbeat-ms': 'HEARTBEAT_MS',
 } as const;
@@ -138,7 +158,7 @@ Every flag has an environment variable (flags win):
 ${Object.entries(SETTINGS)
   .map(([flag, env]) => `  --${flag.padEnd(20)} ${env}`)
   .join('\n')}
-  --dev                  DEV=1      development mode: demo token route (for localhost pages), any origin, a random secret if none is set
+  --dev                  MOTOREACH_DEV=1  development mode, on a loopback host only: demo token route (for localhost pages), any origin
 `;
 
 function integer(name: string, raw: string, min: number, max: number): number {
@@ -217,6 +237,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   setLimit('wsHandshakesPerIp', 'ws-handshakes-per-ip', 0, 1_000_000);
   setLimit('wsHandshakesPerUser', 'ws-handshakes-per-user', 0, 1_000_000);
   setLimit('httpRateLimit', 'http-rate-limit', 0, 10_000_000);
+  setLimit('roomsPerHour', 'rooms-per-hour', 0, 10_000_000);
   setLimit('requestTimeoutMs', 'request-timeout-ms', 100, 600_000);
   setLimit('heartbeatMs', 'heartbeat-ms', 100, 3_600_000);
   const synchronous = value('sqlite-synchronous');
@@ -224,6 +245,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     throw new ConfigError(`SQLITE_SYNCHRONOUS must be "full" or "normal", got "${synchronous}"`);
   }
   const publicKey = value('jwt-public-key');
+  // DEV is a name other programs set too: it once turned development mode on, and now stops the start rather than meaning nothing.
+  if (env.DEV === '1' || env.DEV === 'true') {
+    throw new ConfigError('DEV is no longer read: development mode is --dev or MOTOREACH_DEV=1 (and unset DEV)');
+  }
   const rawOrigins = value('allowed-origins');
   const rawTrustProxy = value('trust-proxy');
   return resolveConfig({
@@ -233,11 +258,13 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     jwtSecret: value('jwt-secret'),
     jwtPublicKey: publicKey === undefined ? undefined : publicKeyFrom(publicKey),
     clusterSecret: value('cluster-secret'),
+    jwtAudience: value('jwt-audience'),
+    jwtIssuer: value('jwt-issuer'),
     mongodbUri: value('mongodb-uri'),
     redisUrl: value('redis-url'),
     trustProxy: rawTrustProxy === undefined ? undefined : rawTrustProxy.split(',').map((p) => p.trim()).filter(Boolean),
     allowedOrigins: rawOrigins === undefined ? undefined : origins(rawOrigins),
-    dev: parsed.values.dev === true || env.DEV === '1' || env.DEV === 'true',
+    dev: parsed.values.dev === true || env.MOTOREACH_DEV === '1' || env.MOTOREACH_DEV === 'true',
     staticDir: value('static-dir'),
     sqliteSynchronous: synchronous,
     logLevel: value('log-level'),
@@ -255,6 +282,10 @@ export interface ServerOptions {
   jwtPublicKey?: string | undefined;
   /** 32+ characters, the same on every server: keys tickets and events in Redis; needed with an RS256 key and several servers. */
   clusterSecret?: string | undefined;
+  /** A token must name this audience in `aud`. */
+  jwtAudience?: string | undefined;
+  /** A token must name this issuer in `iss`. */
+  jwtIssuer?: string | undefined;
   mongodbUri?: string | undefined;
   redisUrl?: string | undefined;
   /** Default: `['loopback']`. */
@@ -268,16 +299,66 @@ export interface ServerOptions {
   limits?: Partial<Limits>;
 }
 
+function isLoopback(host: string): boolean {
+  if (host === 'localhost' || host === '::1') return true;
+  const v4 = host.replace(/^::ffff:/i, '');
+  return isIP(v4) === 4 && v4.startsWith('127.');
+}
+
+/** The path with symlinks resolved, for a path that may not exist yet: its nearest existing ancestor resolved. */
+function realPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    const parent = dirname(path);
+    return parent === path ? path : join(realPath(parent), basename(path));
+  }
+}
+
+function isWithin(inner: string, outer: string): boolean {
+  const rel = relative(outer, inner);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
+}
+
+/** Setups that start but expose what they should not: refused in one line. */
+function refuseUnsafe(config: Config): void {
+  if (config.dev && !isLoopback(config.host)) {
+    throw new ConfigError(
+      `development mode mints tokens for anyone who reaches it: HOST ${config.host} is not a loopback address (leave HOST unset, or use 127.0.0.1, ::1 or localhost)`,
+    );
+  }
+  if (config.staticDir && !config.mongodbUri) {
+    const data = realPath(config.dataDir);
+    const site = realPath(config.staticDir);
+    if (isWithin(data, site)) {
+      throw new ConfigError(
+        `DATA_DIR ${config.dataDir} is inside STATIC_DIR ${config.staticDir}${data === config.dataDir && site === config.staticDir ? '' : ` (as real paths: ${data} in ${site})`}: the database would be downloadable; move DATA_DIR out of it`,
+      );
+    }
+  }
+}
+
+/**
+ * The secret demo tokens are signed with: derived from JWT_SECRET when there
+ * is one (so that demo tokens outlive a restart with the same secret, and no
+ * server trusting JWT_SECRET takes them), else random.
+ */
+function devSecret(jwtSecret: string | undefined): string {
+  const key = jwtSecret ? Buffer.from(hkdfSync('sha256', jwtSecret, '', 'motoreach-chat demo tokens', 32)) : randomBytes(32);
+  return key.toString('hex');
+}
+
 export function resolveConfig(options: ServerOptions): Config {
   const dev = options.dev === true;
   const { jwtSecret: secret, jwtPublicKey: publicKey } = options;
+  const devJwt: JwtKey | null = dev ? { algorithm: 'HS256', secret: devSecret(secret) } : null;
   let jwt: JwtKey;
   if (secret && publicKey) throw new ConfigError('set either JWT_SECRET (HS256) or JWT_PUBLIC_KEY (RS256), not both');
   if (publicKey) jwt = { algorithm: 'RS256', publicKey };
   else if (secret) {
     if (!dev && secret.length < 32) throw new ConfigError('JWT_SECRET must be at least 32 characters');
     jwt = { algorithm: 'HS256', secret };
-  } else if (dev) jwt = { algorithm: 'HS256', secret: randomBytes(32).toString('hex') };
+  } else if (devJwt) jwt = devJwt;
   else {
     throw new ConfigError(
       'no JWT key: set JWT_SECRET (HS256) or JWT_PUBLIC_KEY (RS256), or start with --dev to try it with demo tokens',
@@ -296,12 +377,14 @@ export function resolveConfig(options: ServerOptions): Config {
   } catch (error) {
     throw new ConfigError(`TRUST_PROXY: ${(error as Error).message} (give addresses, CIDRs, loopback, linklocal or uniquelocal, comma-separated)`);
   }
-  return {
+  const config: Config = {
     port: options.port ?? 8080,
     host: options.host ?? (dev ? '127.0.0.1' : '0.0.0.0'),
     dataDir: resolve(options.dataDir ?? './data'),
     jwt,
     clusterSecret: clusterSecret ?? (jwt.algorithm === 'HS256' ? jwt.secret : randomBytes(32).toString('hex')),
+    tokenClaims: { audience: options.jwtAudience ?? null, issuer: options.jwtIssuer ?? null },
+    devJwt,
     mongodbUri: options.mongodbUri ?? null,
     redisUrl: options.redisUrl ?? null,
     trustProxy,
@@ -314,4 +397,6 @@ export function resolveConfig(options: ServerOptions): Config {
     shutdownTimeoutMs: options.shutdownTimeoutMs ?? 10_000,
     limits: { ...DEFAULT_LIMITS, ...options.limits },
   };
+  refuseUnsafe(config);
+  return config;
 }

@@ -1,6 +1,6 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createVerifier } from './auth.js';
+import { verifierFor } from './auth.js';
 import { ChatService } from './chat/service.js';
 import { type Config, resolveConfig, type ServerOptions } from './config.js';
 import type { Fanout } from './fanout/fanout.js';
@@ -72,12 +72,24 @@ export async function startServer(options: Config | ServerOptions, extras: Start
   const service = new ChatService(store, fanout, config.limits, (err, context) =>
     logger.error({ err, context }, 'background work failed'),
   );
-  const verify = createVerifier(config.jwt);
+  const verify = verifierFor(config);
   const clock = extras.clock ?? monotonicClock;
   const rateLimiter = new KeyedRateLimiter(config.limits.httpRateLimit / 60, Math.max(1, config.limits.httpRateLimit), clock);
+  const { roomsPerHour } = config.limits;
+  const roomLimiter = new KeyedRateLimiter(roomsPerHour / 3600, Math.max(1, roomsPerHour), clock);
   let ready = false;
 
-  const app = createApp({ config, service, verify, tickets, rateLimiter, logger, isReady: () => ready, fanoutHealthy: () => fanout.healthy() });
+  const app = createApp({
+    config,
+    service,
+    verify,
+    tickets,
+    rateLimiter,
+    roomLimiter,
+    logger,
+    isReady: () => ready,
+    fanoutHealthy: () => fanout.healthy(),
+  });
   const drain = new HttpDrain();
   const { requestTimeoutMs } = config.limits;
   const server: Server = createHttpServer(
@@ -103,6 +115,7 @@ export async function startServer(options: Config | ServerOptions, extras: Start
     // Releases DATA_DIR's lock too, so that the embedding program may try again.
     await sockets.close();
     rateLimiter.close();
+    roomLimiter.close();
     await singleUse.close();
     await fanout.close();
     await store.close();
@@ -124,6 +137,7 @@ export async function startServer(options: Config | ServerOptions, extras: Start
       await service.drain();
       await httpClosed;
       rateLimiter.close();
+      roomLimiter.close();
       await singleUse.close();
       await fanout.close();
       await store.close();

@@ -3,7 +3,7 @@ import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { before, describe, test } from 'node:test';
 import jwt from 'jsonwebtoken';
 import { createVerifier } from '../src/auth.js';
-import { api, createRoom, owner, admin, SECRET, TestSocket, token, suiteServer } from './helpers/harness.js';
+import { api, createRoom, owner, admin, SECRET, TestSocket, token, suiteServer, unique } from './helpers/harness.js';
 
 const hour = () => Math.floor(Date.now() / 1000) + 3600;
 
@@ -207,6 +207,43 @@ describe('Origin allow-list on WebSocket upgrades', () => {
       );
       assert.equal(status, 403);
       assert.deepEqual(socket.frames, []);
+    }
+  });
+});
+
+describe('claims the server checks, against the real server', () => {
+  const AUDIENCE = 'motoreach-chat';
+  const ISSUER = 'https://auth.motoreach.example';
+  const strict = suiteServer({ jwtAudience: AUDIENCE, jwtIssuer: ISSUER });
+  const plain = suiteServer();
+  const status = async (base: string, auth: string) => (await api(base, 'GET', '/api/notifications/unread/', auth)).status;
+
+  test('with JWT_AUDIENCE and JWT_ISSUER set, a token must name both', async () => {
+    const claims = { sub: 'u-aud', role: 'user' };
+    assert.equal(await status(strict.url, token({ ...claims, aud: AUDIENCE, iss: ISSUER })), 200);
+    assert.equal(await status(strict.url, token({ ...claims, aud: ['billing', AUDIENCE], iss: ISSUER })), 200);
+    for (const other of [
+      { iss: ISSUER },
+      { aud: AUDIENCE },
+      { aud: 'billing', iss: ISSUER },
+      { aud: AUDIENCE, iss: 'https://evil.example' },
+    ]) {
+      assert.equal(await status(strict.url, token({ ...claims, ...other })), 401, JSON.stringify(other));
+    }
+    // Unset, neither is checked.
+    assert.equal(await status(plain.url, token({ ...claims, aud: 'anything', iss: 'anyone' })), 200);
+  });
+
+  test('a name of up to 200 characters (code points) is shown; a longer one makes the token invalid', async () => {
+    const named = (name: string) => token({ sub: unique('u'), role: 'user', name });
+    for (const name of ['a'.repeat(200), '🚗'.repeat(200)]) {
+      const ana = named(name);
+      const room = await createRoom(plain.url, ana);
+      const sent = await api(plain.url, 'POST', `/api/service-requests/${room.id}/messages/`, ana, { body: 'hi' });
+      assert.deepEqual([sent.status, sent.body.message.sender.name], [201, name]);
+    }
+    for (const name of ['a'.repeat(201), '🚗'.repeat(201), 'x'.repeat(8000)]) {
+      assert.equal(await status(plain.url, named(name)), 401, `${name.length} code units`);
     }
   });
 });

@@ -6,14 +6,14 @@ import { after, describe, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import pino from 'pino';
-import { Checkpointer } from '../src/store/checkpointer.js';
+import { CHECKPOINT_BYTES, Checkpointer, WAL_LIMIT_BYTES } from '../src/store/checkpointer.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import { eventually, tempDir } from './helpers/harness.js';
 
 /**
  * The WAL checkpointer: a dead worker neither crashes the process nor lets the
- * WAL grow without bound, close() always ends, and every kind of commit counts
- * towards the next checkpoint.
+ * WAL grow without bound, close() always ends, and every kind of commit checks
+ * the WAL's size for the next checkpoint.
  */
 
 const dirs: string[] = [];
@@ -54,7 +54,7 @@ describe('checkpointer', () => {
     await eventually(() => lines.some((l) => l.msg.startsWith('WAL checkpoint worker failed')), 'the failure logged');
     assert.equal(lines.length, 1);
     assert.equal(lines[0]!.err.message, 'cannot open the database');
-    assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 1000);
+    assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 1024);
 
     // 12 MB in 3,000 commits: with checkpoints off, the WAL would hold all of it.
     const insert = db.prepare('INSERT INTO t (body) VALUES (?)');
@@ -76,10 +76,13 @@ describe('checkpointer', () => {
       logger,
       spawn: evalWorker("require('node:worker_threads').parentPort.on('message', () => process.exit(3))"),
     });
-    for (let i = 0; i < 64; i++) checkpointer.committed();
+    // Past CHECKPOINT_BYTES: the worker is asked for a checkpoint, and dies.
+    const insert = db.prepare('INSERT INTO t (body) VALUES (?)');
+    for (let i = 0; i < 300; i++) insert.run('x'.repeat(4000));
+    checkpointer.committed();
     await eventually(() => lines.length > 0, 'the failure logged');
     assert.equal(lines[0]!.err.message, 'the checkpoint worker exited with code 3');
-    assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 1000);
+    assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 1024);
     for (let i = 0; i < 200; i++) checkpointer.committed();
     assert.equal(await within(checkpointer.close()), 'done');
     db.close();
@@ -93,7 +96,7 @@ describe('checkpointer', () => {
   });
 });
 
-describe('every commit of the SQLite store counts towards a checkpoint', () => {
+describe('every commit of the SQLite store checks the WAL for a checkpoint', () => {
   const hashOf = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
   /** Runs `commits` against a fresh store and waits until the worker's checkpoint reaches the database file. */
@@ -111,34 +114,37 @@ describe('every commit of the SQLite store counts towards a checkpoint', () => {
     }
   }
 
-  const append = (store: SqliteStore, requestId: string, i: number) =>
+  const append = (store: SqliteStore, requestId: string, i: number, body = `m${i}`) =>
     store.appendMessage({
       request_id: requestId,
       sender: { id: 'u', role: 'user', name: null },
       side: 'user',
-      body: `m${i}`,
+      body,
       client_id: `c${i}`,
     });
+  /** Rows of 20 KB: 64 of them pass CHECKPOINT_BYTES. */
+  const large = (i: number) => `${i}:${'x'.repeat(20_000)}`;
 
   test('room creations', async () => {
     await checkpointed(async (store) => {
-      for (let i = 0; i < 64; i++) await store.createRoom({ user_id: 'u', workshop_id: 'w', title: `r${i}` });
+      for (let i = 0; i < 64; i++) await store.createRoom({ user_id: 'u', workshop_id: 'w', title: large(i) });
     });
   });
 
   test('cursor moves', async () => {
     await checkpointed(async (store) => {
       const room = await store.createRoom({ user_id: 'u', workshop_id: 'w', title: 'r' });
-      // One turn, one batch, one commit.
-      await Promise.all(Array.from({ length: 70 }, (_, i) => append(store, room.id, i)));
-      for (let seq = 1; seq <= 62; seq++) assert.equal((await store.advanceCursor(room.id, 'workshop', seq)).moved, true);
+      // One turn, one batch, one commit: a small WAL.
+      await Promise.all(Array.from({ length: 400 }, (_, i) => append(store, room.id, i)));
+      // Each move rewrites the room's page: a frame each, past CHECKPOINT_BYTES in about 255.
+      for (let seq = 1; seq <= 400; seq++) assert.equal((await store.advanceCursor(room.id, 'workshop', seq)).moved, true);
     });
   });
 
   test('the one-by-one commits after a batch failed on one bad append', async () => {
     await checkpointed(async (store) => {
       const room = await store.createRoom({ user_id: 'u', workshop_id: 'w', title: 'r' });
-      const good = Array.from({ length: 63 }, (_, i) => append(store, room.id, i));
+      const good = Array.from({ length: 63 }, (_, i) => append(store, room.id, i, large(i)));
       const bad = append(store, 'no-such-room', 99);
       await assert.rejects(bad, /no such room/);
       assert.deepEqual((await Promise.all(good)).map((r) => r.message.seq), Array.from({ length: 63 }, (_, i) => i + 1));
@@ -164,7 +170,10 @@ test('a worker whose checkpoints leave a long WAL behind (as under commits that 
     largest = Math.max(largest, statSync(wal).size);
     await new Promise((resolve) => setImmediate(resolve));
   }
-  assert.ok(largest < 4 * 1024 * 1024, `the WAL reached ${largest} bytes`);
+  // The limit plus one commit (a row of 1000 bytes: at most two frames of 4120 bytes).
+  assert.ok(largest <= WAL_LIMIT_BYTES + 2 * 4120, `the WAL reached ${largest} bytes`);
+  // Started over and cut back to journal_size_limit.
+  assert.ok(statSync(wal).size <= CHECKPOINT_BYTES, `the WAL is ${statSync(wal).size} bytes`);
   await checkpointer.close();
   db.close();
 });

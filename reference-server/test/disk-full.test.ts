@@ -1,11 +1,25 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, statfsSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, statfsSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import pino from 'pino';
 import WebSocket from 'ws';
-import { api, createRoom, type Frame, startTestServer, tempDir, TestSocket, token, unique } from './helpers/harness.js';
+import { CHECKPOINT_BYTES, WAL_LIMIT_BYTES } from '../src/store/checkpointer.js';
+import {
+  api,
+  createRoom,
+  eventually,
+  type Frame,
+  SECRET,
+  type ServerProcess,
+  spawnServer,
+  startTestServer,
+  tempDir,
+  TestSocket,
+  token,
+  unique,
+} from './helpers/harness.js';
 
 /**
  * The real thing: DATA_DIR on a 4 MB tmpfs that the conversation fills up.
@@ -158,3 +172,144 @@ test('a full disk: sends are unavailable and store nothing, reads work, and send
     `stored ${stored.size}; refused then stored on retry: ${refusedRest.length} REST, ${refusedWs.length} WS; ${logged.length} log lines`,
   );
 });
+
+/** A tmpfs of `size` at a fresh directory, unmounted after the test; null (the test skipped) where mounting needs root. */
+function tmpfs(t: TestContext, size: string): string | null {
+  const base = tempDir();
+  const disk = join(base, 'disk');
+  mkdirSync(disk);
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', disk], { encoding: 'utf8' });
+  if (mounted.status !== 0) {
+    rmSync(base, { recursive: true, force: true });
+    t.skip(`cannot mount a tmpfs here (needs root): ${mounted.stderr.trim() || `exit ${mounted.status}`}`);
+    return null;
+  }
+  t.after(() => {
+    spawnSync('umount', [disk]);
+    rmSync(base, { recursive: true, force: true });
+  });
+  return disk;
+}
+
+/** Fills the disk to the last block. */
+function fill(disk: string): string {
+  const filler = join(disk, 'filler');
+  const { bsize, bavail } = statfsSync(disk);
+  writeFileSync(filler, Buffer.alloc(bsize * bavail));
+  assert.equal(statfsSync(disk).bavail, 0);
+  return filler;
+}
+
+/** A body of 4,000 characters, 12 KB of UTF-8: the largest the default limit lets through, byte for byte. */
+const LARGE = (tag: string) => `${tag}:${'€'.repeat(3990)}`;
+
+test('bursts of 12 KB messages: the WAL stays within WAL_LIMIT_BYTES plus one burst, and is cut back to CHECKPOINT_BYTES', async (t) => {
+  const disk = tmpfs(t, '96m');
+  if (!disk) return;
+  const dataDir = join(disk, 'data');
+  const server = await startTestServer({ dataDir, limits: { wsRateLimit: 0, wsUserRateLimit: 0, httpRateLimit: 0 } });
+  const workshopId = unique('w');
+  const ana = token({ sub: unique('u'), role: 'user', name: 'Ana' });
+  const room = await createRoom(server.url, ana, workshopId);
+  const socket = new TestSocket(`${server.wsUrl}/ws/service-chat/${room.id}/?token=${encodeURIComponent(ana)}`);
+  try {
+    await socket.ready();
+    await burstsWithinTheBound(t, server.url, ana, room.id, socket, join(dataDir, 'motoreach-chat.sqlite3-wal'));
+  } finally {
+    // Before the tmpfs is unmounted.
+    await socket.close();
+    await server.close();
+  }
+});
+
+async function burstsWithinTheBound(t: TestContext, url: string, ana: string, roomId: string, socket: TestSocket, wal: string) {
+  const walBytes = () => statSync(wal, { throwIfNoEntry: false })?.size ?? 0;
+  let peak = 0;
+  const BURST = 40;
+  // 60 bursts of 40 messages: 29 MB of messages, each burst sent at once (one commit, or a few) and waited for.
+  for (let burst = 0; burst < 60; burst++) {
+    const ids = Array.from({ length: BURST }, (_, i) => `b${burst}-${i}`);
+    for (const id of ids) socket.send({ type: 'message', body: LARGE(id), client_id: id });
+    await socket.until(
+      (frames) => {
+        peak = Math.max(peak, walBytes());
+        const acked = new Set(frames.filter((f) => f.type === 'message').map((f) => f.message.client_id));
+        return ids.every((id) => acked.has(id));
+      },
+      `burst ${burst} stored`,
+      20_000,
+    );
+    peak = Math.max(peak, walBytes());
+    socket.frames.splice(1);
+  }
+  // One burst is at most 40 messages of 12 KB: under 1 MiB of pages.
+  assert.ok(peak <= WAL_LIMIT_BYTES + 1024 * 1024, `the WAL reached ${peak} bytes`);
+  assert.ok(peak > CHECKPOINT_BYTES, `the bursts made a WAL worth checkpointing (${peak} bytes)`);
+  // Once the checkpoints are done, the next write starts the WAL over and cuts the file back.
+  let n = 0;
+  await eventually(async () => {
+    const res = await api(url, 'POST', `/api/service-requests/${roomId}/messages/`, ana, { body: 'small', client_id: `after-${++n}` });
+    assert.equal(res.status, 201);
+    return walBytes() <= CHECKPOINT_BYTES;
+  }, 'the WAL cut back to CHECKPOINT_BYTES');
+  t.diagnostic(`WAL peak ${peak} bytes; bound ${WAL_LIMIT_BYTES + 1024 * 1024}`);
+}
+
+for (const stop of ['SIGTERM', 'SIGKILL'] as const) {
+  test(`a restart on a full disk (after ${stop}): it starts, serves history, the inbox and unread, refuses sends as unavailable, and takes them once space is back`, async (t) => {
+    const disk = tmpfs(t, '4m');
+    if (!disk) return;
+    const args = ['--port', '0', '--host', '127.0.0.1', '--data-dir', join(disk, 'data'), '--jwt-secret', SECRET, '--http-rate-limit', '0'];
+    const servers: ServerProcess[] = [];
+    const start = async () => {
+      const server = await spawnServer(args);
+      servers.push(server);
+      return server;
+    };
+    try {
+      const ana = token({ sub: unique('u'), role: 'user', name: 'Ana' });
+      const bo = token({ sub: unique('a'), role: 'workshop_admin', workshop_id: 'w-disk', name: 'Bo' });
+      const first = await start();
+      const room = await createRoom(first.url, ana, 'w-disk');
+      const path = `/api/service-requests/${room.id}/messages/`;
+      const sent: Frame[] = [];
+      for (let i = 0; i < 5; i++) {
+        const res = await api(first.url, 'POST', path, ana, { body: LARGE(`m${i}`), client_id: `m${i}` });
+        assert.equal(res.status, 201);
+        sent.push(res.body.message);
+      }
+      first.child.kill(stop);
+      await first.exited;
+
+      const filler = fill(disk);
+      const server = await start();
+      // A clean stop removed the WAL's shared-memory index, which a full disk has no room to make again.
+      if (stop === 'SIGTERM') assert.match(server.output(), /no space on the disk for the WAL index/);
+      const history = await api(server.url, 'GET', `${path}?limit=100`, ana);
+      assert.deepEqual([history.status, history.body.messages], [200, sent]);
+      const inbox = await api(server.url, 'GET', '/api/service-requests/', bo);
+      assert.equal(inbox.status, 200);
+      assert.deepEqual(
+        inbox.body.service_requests.map((r: Frame) => [r.id, r.unread, r.last_message.id]),
+        [[room.id, 5, sent[4]!.id]],
+      );
+      assert.deepEqual((await api(server.url, 'GET', '/api/notifications/unread/', bo)).body, { total: 5, rooms: { [room.id]: 5 } });
+
+      const refused = await api(server.url, 'POST', path, ana, { body: LARGE('late'), client_id: 'late' });
+      assert.deepEqual([refused.status, refused.body.error.code, refused.headers.get('retry-after')], [503, 'unavailable', '2']);
+
+      // Space comes back: the same send is taken, with no restart.
+      unlinkSync(filler);
+      const retried = await api(server.url, 'POST', path, ana, { body: LARGE('late'), client_id: 'late' });
+      assert.deepEqual([retried.status, retried.body.message.seq], [201, 6]);
+      const after = await api(server.url, 'GET', `${path}?limit=100`, ana);
+      assert.deepEqual(after.body.messages, [...sent, retried.body.message]);
+    } finally {
+      // Before the tmpfs is unmounted.
+      for (const server of servers) {
+        server.child.kill('SIGKILL');
+        await server.exited;
+      }
+    }
+  });
+}

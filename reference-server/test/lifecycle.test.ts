@@ -195,7 +195,7 @@ describe('configuration', () => {
   const publicPem = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
   const run = (cliArgs: string[], env: Record<string, string> = {}) => {
     const clean = Object.fromEntries(
-      Object.entries(process.env).filter(([k]) => !['JWT_SECRET', 'JWT_PUBLIC_KEY', 'PORT', 'DEV', 'MONGODB_URI'].includes(k)),
+      Object.entries(process.env).filter(([k]) => !['JWT_SECRET', 'JWT_PUBLIC_KEY', 'PORT', 'DEV', 'MOTOREACH_DEV', 'MONGODB_URI'].includes(k)),
     );
     const result = spawnSync(process.execPath, ['--import', 'tsx', BIN, ...cliArgs], {
       env: { ...clean, ...env },

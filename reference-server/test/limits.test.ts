@@ -94,6 +94,58 @@ describe('rate limits are per caller (side and id)', () => {
   });
 });
 
+describe('opening rooms has a budget per user', () => {
+  test('over ROOMS_PER_HOUR an owner gets 429 rate_limited with Retry-After; other owners are unaffected; the budget refills', async () => {
+    const time = manualClock();
+    const server = await startTestServer({ limits: { roomsPerHour: 3, httpRateLimit: 0 } }, { clock: time.clock });
+    try {
+      const ana = token({ sub: unique('u'), role: 'user', name: 'Ana' });
+      const open = (auth: string, workshop = unique('w')) =>
+        api(server.url, 'POST', '/api/service-requests/', auth, { workshop_id: workshop, title: 'Brakes' });
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) statuses.push((await open(ana)).status);
+      const over = await open(ana);
+      statuses.push(over.status);
+      assert.deepEqual(statuses, [201, 201, 201, 429]);
+      assert.deepEqual(over.body, { error: { code: 'rate_limited', message: 'too many new service requests; try again later' } });
+      // One room's worth of an hour: 3600 s / 3.
+      assert.equal(over.headers.get('retry-after'), '1200');
+      // Nothing was created by the refused call: the inbox holds the three.
+      assert.equal((await api(server.url, 'GET', '/api/service-requests/', ana)).body.service_requests.length, 3);
+      // Reads and other owners are not touched.
+      assert.equal((await open(token({ sub: unique('u'), role: 'user' }))).status, 201);
+      time.advance(1_199_000);
+      assert.equal((await open(ana)).status, 429);
+      time.advance(1000);
+      assert.deepEqual([(await open(ana)).status, (await open(ana)).status], [201, 429]);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('the default is 60 an hour; 0 turns the budget off', async () => {
+    const time = manualClock();
+    const limited = await startTestServer({ limits: { httpRateLimit: 0 } }, { clock: time.clock });
+    const unlimited = await startTestServer({ limits: { httpRateLimit: 0, roomsPerHour: 0 } }, { clock: time.clock });
+    try {
+      const ana = token({ sub: unique('u'), role: 'user' });
+      const statuses = async (base: string, n: number) => {
+        const out = new Map<number, number>();
+        for (let i = 0; i < n; i++) {
+          const { status } = await api(base, 'POST', '/api/service-requests/', ana, { workshop_id: unique('w'), title: 'Oil' });
+          out.set(status, (out.get(status) ?? 0) + 1);
+        }
+        return Object.fromEntries(out);
+      };
+      assert.deepEqual(await statuses(limited.url, 61), { 201: 60, 429: 1 });
+      assert.deepEqual(await statuses(unlimited.url, 61), { 201: 61 });
+    } finally {
+      await limited.stop();
+      await unlimited.stop();
+    }
+  });
+});
+
 describe('flood strikes', () => {
   test('refusals spread over time never close a socket; a burst of them still does', async () => {
     const time = manualClock();

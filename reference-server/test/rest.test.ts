@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { admin, api, createRoom, owner, startTestServer, suiteServer } from './helpers/harness.js';
+import jwt from 'jsonwebtoken';
+import { admin, api, createRoom, owner, SECRET, startTestServer, suiteServer } from './helpers/harness.js';
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
@@ -307,6 +309,38 @@ describe('REST limits and dev mode', () => {
       assert.deepEqual([rooms.status, rooms.headers.get('access-control-allow-origin')], [200, 'https://evil.example']);
     } finally {
       await server.stop();
+    }
+  });
+
+  test('dev mode signs demo tokens with a secret of its own: never valid under the configured key; with an RS256 key too', async () => {
+    const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const publicPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const withSecret = await startTestServer({ dev: true });
+    const withRsa = await startTestServer({ dev: true, jwtSecret: undefined, jwtPublicKey: publicPem });
+    const production = await startTestServer();
+    try {
+      for (const server of [withSecret, withRsa]) {
+        const minted = await api(server.url, 'POST', '/api/dev/token', null, { sub: 'u-demo', role: 'user' });
+        assert.equal(minted.status, 200);
+        assert.equal((await api(server.url, 'GET', '/api/service-requests/', minted.body.token)).status, 200);
+        // A server trusting the same key (SECRET) does not take it.
+        assert.throws(() => jwt.verify(minted.body.token, SECRET), /invalid signature/);
+        assert.equal((await api(production.url, 'GET', '/api/service-requests/', minted.body.token)).status, 401);
+      }
+      // The application's own tokens keep working beside the demo ones.
+      assert.equal((await api(withSecret.url, 'GET', '/api/service-requests/', owner())).status, 200);
+      // Derived from JWT_SECRET, the demo secret outlives a restart with it; another JWT_SECRET refuses the demo tokens.
+      const demo = (await api(withSecret.url, 'POST', '/api/dev/token', null, { sub: 'u-demo', role: 'user' })).body.token;
+      const restarted = await startTestServer({ dev: true });
+      const rekeyed = await startTestServer({ dev: true, jwtSecret: 'another-secret-of-at-least-32-characters' });
+      try {
+        assert.equal((await api(restarted.url, 'GET', '/api/service-requests/', demo)).status, 200);
+        assert.equal((await api(rekeyed.url, 'GET', '/api/service-requests/', demo)).status, 401);
+      } finally {
+        await Promise.all([restarted.stop(), rekeyed.stop()]);
+      }
+    } finally {
+      await Promise.all([withSecret.stop(), withRsa.stop(), production.stop()]);
     }
   });
 

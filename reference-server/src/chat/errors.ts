@@ -15,7 +15,7 @@ export class ChatError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    /** For `unavailable`: a hint for REST's Retry-After. */
+    /** For a transient refusal (`unavailable`, `rate_limited`): REST's Retry-After, in seconds. */
     readonly retryAfterSeconds?: number,
   ) {
     super(message);

@@ -21,6 +21,8 @@ export interface HttpDeps {
   verify: TokenVerifier;
   tickets: Tickets;
   rateLimiter: KeyedRateLimiter;
+  /** Each user's budget of rooms to open (ROOMS_PER_HOUR). */
+  roomLimiter: KeyedRateLimiter;
   logger: Logger;
   isReady: () => boolean;
   /** False while messages accepted here may not reach the other servers' sockets (Redis lost). */
@@ -94,7 +96,7 @@ export function createApp(deps: HttpDeps): express.Express {
   // Before the body is read: an anonymous or limited caller is answered without the server buffering its body.
   api.use(authenticate(deps));
   api.use(jsonBody);
-  api.use(apiRoutes(deps.service, deps.tickets));
+  api.use(apiRoutes(deps.service, deps.tickets, { limiter: deps.roomLimiter, roomsPerHour: config.limits.roomsPerHour }));
   api.use((_req, _res, next) => next(new ChatError('not_found', 'no such route')));
   api.use(errorHandler(logger));
   app.use('/api', api);
@@ -112,7 +114,7 @@ function devToken(deps: HttpDeps): RequestHandler {
     if (claims.role === 'workshop_admin' && !claims.workshop_id) {
       throw new ChatError('invalid', 'workshop_id: required for a workshop_admin');
     }
-    res.json({ token: signDevToken(deps.config.jwt, claims) });
+    res.json({ token: signDevToken(deps.config, claims) });
   };
 }
 

@@ -4,7 +4,8 @@ import { ChatError } from '../chat/errors.js';
 import { decodeInboxCursor, encodeInboxCursor } from '../chat/inbox-cursor.js';
 import { inboxQuery, messageInput, pageQuery, parse, readInput, roomInput } from '../chat/schemas.js';
 import type { ChatService } from '../chat/service.js';
-import type { Identity } from '../chat/types.js';
+import { callerKey, type Identity } from '../chat/types.js';
+import type { KeyedRateLimiter } from '../rate-limit.js';
 import type { Tickets } from '../tickets/tickets.js';
 
 function identityOf(req: Request): Identity {
@@ -16,8 +17,14 @@ function roomId(req: Request): string {
   return req.params.id as string;
 }
 
+/** What opening rooms may cost a user: `roomsPerHour`, refilled one at a time. */
+export interface RoomBudget {
+  limiter: KeyedRateLimiter;
+  roomsPerHour: number;
+}
+
 /** The contract's REST routes; each parses, calls the service, answers. */
-export function apiRoutes(service: ChatService, tickets: Tickets): Router {
+export function apiRoutes(service: ChatService, tickets: Tickets, roomBudget: RoomBudget): Router {
   const router = Router();
 
   router.post('/ws-tickets/', (req, res) => {
@@ -28,7 +35,12 @@ export function apiRoutes(service: ChatService, tickets: Tickets): Router {
 
   router.post('/service-requests/', async (req, res) => {
     const input = parse(roomInput, req.body ?? {});
-    res.status(201).json(await service.createRoom(identityOf(req), input));
+    const identity = identityOf(req);
+    // Each room names any workshop and lands in its inbox: without a budget, one owner floods every workshop's inbox.
+    if (!roomBudget.limiter.take(callerKey(identity))) {
+      throw new ChatError('rate_limited', 'too many new service requests; try again later', Math.ceil(3600 / roomBudget.roomsPerHour));
+    }
+    res.status(201).json(await service.createRoom(identity, input));
   });
 
   router.get('/service-requests/', async (req, res) => {

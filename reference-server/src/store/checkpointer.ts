@@ -1,18 +1,24 @@
+import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import type { Logger } from '../logger.js';
 
 // Plain CommonJS evaluated in the worker: no build step or TypeScript loader needed there.
+// `busy` is 1 while its checkpoint runs, so the main thread can wait for it (see #catchUp).
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
+const busy = new Int32Array(workerData.busy);
 const db = new Database(workerData.file);
 db.pragma('busy_timeout = 5000');
 parentPort.on('message', (command) => {
   if (command === 'checkpoint') {
+    Atomics.store(busy, 0, 1);
     let result = null;
     try { result = db.pragma('wal_checkpoint(PASSIVE)')[0]; } catch {}
+    Atomics.store(busy, 0, 0);
+    Atomics.notify(busy, 0);
     parentPort.postMessage(result);
   } else {
     db.close();
@@ -21,20 +27,27 @@ parentPort.on('message', (command) => {
 });
 `;
 
-/** Commits between checkpoints: SQLite's own default is about 1000 pages. */
-const COMMITS_PER_CHECKPOINT = 64;
+/** WAL bytes past which the worker checkpoints; also the size the WAL file is cut back to when it starts over (journal_size_limit). */
+export const CHECKPOINT_BYTES = 1024 * 1024;
 
-/** SQLite's default, in pages: what the main connection falls back to. */
-const SQLITE_AUTOCHECKPOINT_PAGES = 1000;
+/**
+ * WAL bytes past which the main thread checkpoints before the next write: the
+ * bound of the WAL file is this plus one commit (the writes of one event-loop turn).
+ */
+export const WAL_LIMIT_BYTES = 4 * 1024 * 1024;
 
-/** WAL frames (1 MiB of 4 KiB pages) past which a checkpoint the worker left unfinished is finished on the main thread. */
-const WAL_BOUND_FRAMES = 256;
+/** SQLite's autocheckpoint, in pages, when no worker checkpoints: WAL_LIMIT_BYTES of 4 KiB pages. */
+const AUTOCHECKPOINT_PAGES = WAL_LIMIT_BYTES / 4096;
+
+/** How long the main thread waits for the worker's checkpoint in progress before it catches up itself. */
+const CATCH_UP_WAIT_MS = 2000;
 
 /** How often, at most, a failed write tries a checkpoint of its own. */
 const RESCUE_INTERVAL_MS = 1000;
 
-/** `PRAGMA wal_checkpoint`'s answer: frames in the WAL, and how many of them are in the database file. */
+/** `PRAGMA wal_checkpoint`'s answer: 1 if another checkpoint held the lock; frames in the WAL, and how many of them are in the database file. */
 interface CheckpointResult {
+  busy: number;
   log: number;
   checkpointed: number;
 }
@@ -42,17 +55,21 @@ interface CheckpointResult {
 /** A worker busy longer than this at close is stopped: SQLite resumes an interrupted checkpoint later. */
 const CLOSE_TIMEOUT_MS = 10_000;
 
-/** Starts the thread that checkpoints the database file `file`; it answers each 'checkpoint' with its result (null if it failed). */
-export type CheckpointWorkerFactory = (file: string) => Worker;
+/**
+ * Starts the thread that checkpoints the database file `file`; it answers each
+ * 'checkpoint' with its result (null if it failed), and holds `busy[0]` at 1 while it runs.
+ */
+export type CheckpointWorkerFactory = (file: string, busy: SharedArrayBuffer) => Worker;
 
-export function spawnCheckpointWorker(file: string): Worker {
+export function spawnCheckpointWorker(file: string, busy: SharedArrayBuffer): Worker {
   const require = createRequire(import.meta.url);
-  return new Worker(WORKER_SOURCE, { eval: true, workerData: { file, driver: require.resolve('better-sqlite3') } });
+  return new Worker(WORKER_SOURCE, { eval: true, workerData: { file, busy, driver: require.resolve('better-sqlite3') } });
 }
 
 export interface CheckpointerOptions {
   logger?: Logger | undefined;
-  spawn?: CheckpointWorkerFactory;
+  /** null: no worker (the database is open in exclusive locking mode); SQLite checkpoints on the main thread. */
+  spawn?: CheckpointWorkerFactory | null;
 }
 
 /**
@@ -61,43 +78,57 @@ export interface CheckpointerOptions {
  * whichever commit crosses the threshold: on the event loop, stalling every
  * socket. Durability is unchanged: a commit is durable in the WAL.
  *
+ * Checkpoints follow the WAL's size in bytes, not a count of commits: one
+ * commit may hold a burst of large messages (64 commits of them once made a
+ * 56 MiB WAL). Past CHECKPOINT_BYTES after a commit, the worker checkpoints.
+ *
  * The WAL starts over only when a write begins after a checkpoint that took
- * in every frame. The worker's checkpoint runs beside the writes, so under a
- * stream of commits that never pauses, new frames always arrive while it runs:
- * the WAL would grow until the disk is full, and then, with no room left for a
- * checkpoint to grow the database file, stay full for good (seen on a full
- * disk that got space back: the retried backlog ate all of it). So once the
- * worker reports a WAL past WAL_BOUND_FRAMES, the main thread checkpoints at
- * once, between writes, where it catches up. And a write that failed
- * on the storage tries one too, so the WAL starts over in the space it already
- * has as soon as the database file can take its pages.
+ * in every frame, and is then cut back to CHECKPOINT_BYTES (journal_size_limit;
+ * without it, the file keeps its largest size for good). The worker's checkpoint
+ * runs beside the writes, so under a stream of commits that never pauses, new
+ * frames always arrive while it runs: the WAL would grow until the disk is
+ * full. So when the worker answers and the WAL is still past CHECKPOINT_BYTES,
+ * the main thread checkpoints what arrived meanwhile, between writes, where it
+ * catches up. And past WAL_LIMIT_BYTES (commits outran the worker), the main
+ * thread checkpoints before the next write, first waiting for a worker's
+ * checkpoint in progress (SQLite runs one at a time): the WAL file never holds
+ * more than WAL_LIMIT_BYTES plus one commit. A write that failed on the storage
+ * tries a checkpoint too, so the WAL starts over in the space it already has as
+ * soon as the database file can take its pages.
  *
  * If the worker dies (it cannot open the file, runs out of memory...), the
- * main connection's own autocheckpoint is turned back on: slower commits now
+ * main connection's own autocheckpoint is turned on: slower commits now
  * and then, but a WAL that stays bounded. Not a restarted worker: whatever
  * killed it would likely kill the next one, over and over.
  */
 export class Checkpointer {
   readonly #db: Database.Database;
+  readonly #wal: string;
   readonly #logger: Logger | undefined;
-  #worker: Worker | null;
+  readonly #busy = new Int32Array(new SharedArrayBuffer(4));
+  #worker: Worker | null = null;
   readonly #exited: Promise<void>;
-  #commits = 0;
   #running = false;
-  #unanswered = 0;
   #closing = false;
   #lastRescue = -Infinity;
 
   constructor(db: Database.Database, options: CheckpointerOptions = {}) {
     this.#db = db;
+    this.#wal = `${db.name}-wal`;
     this.#logger = options.logger;
-    const worker = (options.spawn ?? spawnCheckpointWorker)(db.name);
+    db.pragma(`journal_size_limit = ${CHECKPOINT_BYTES}`);
+    const spawn = options.spawn === undefined ? spawnCheckpointWorker : options.spawn;
+    if (spawn === null) {
+      db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
+      this.#exited = Promise.resolve();
+      return;
+    }
+    const worker = spawn(db.name, this.#busy.buffer as SharedArrayBuffer);
     this.#worker = worker;
     this.#exited = new Promise((resolve) => worker.once('exit', () => resolve()));
-    worker.on('message', (result: CheckpointResult | null) => {
+    worker.on('message', () => {
       this.#running = false;
-      this.#unanswered = 0;
-      if (result !== null && result.log > WAL_BOUND_FRAMES) this.#checkpointHere();
+      if (this.#walBytes() > CHECKPOINT_BYTES) this.#checkpointHere();
     });
     worker.on('error', (error: Error) => this.#lost(error));
     worker.once('exit', (code: number) => {
@@ -106,18 +137,14 @@ export class Checkpointer {
     worker.unref();
   }
 
-  /** Counts one committed write transaction. */
+  /** After each committed write transaction. */
   committed(): void {
-    // The worker's checkpoint has not answered for a long stretch of commits: it cannot keep up
-    // (or hangs). Catching up here fails harmlessly (busy) while it still holds the checkpoint.
-    if (this.#running && ++this.#unanswered > COMMITS_PER_CHECKPOINT * 4) {
-      this.#unanswered = 0;
-      this.#checkpointHere();
+    const bytes = this.#walBytes();
+    if (bytes > WAL_LIMIT_BYTES) this.#catchUp();
+    else if (bytes > CHECKPOINT_BYTES && this.#worker && !this.#running) {
+      this.#running = true;
+      this.#worker.postMessage('checkpoint');
     }
-    if (!this.#worker || ++this.#commits < COMMITS_PER_CHECKPOINT || this.#running) return;
-    this.#commits = 0;
-    this.#running = true;
-    this.#worker.postMessage('checkpoint');
   }
 
   /** A write failed on the storage (disk full, I/O). */
@@ -128,20 +155,39 @@ export class Checkpointer {
     this.#checkpointHere();
   }
 
-  #checkpointHere(): void {
+  /**
+   * The WAL's size. Past journal_size_limit it is also how much of it is in use:
+   * the file grows only by frames written past its end, and is cut back when the WAL starts over.
+   */
+  #walBytes(): number {
+    return statSync(this.#wal, { throwIfNoEntry: false })?.size ?? 0;
+  }
+
+  #catchUp(): void {
+    // A checkpoint the worker holds makes ours busy: wait for it to end (a no-op when it does not run), then copy the rest.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      Atomics.wait(this.#busy, 0, 1, CATCH_UP_WAIT_MS);
+      if (this.#checkpointHere()?.busy === 0) return;
+    }
+  }
+
+  #checkpointHere(): CheckpointResult | null {
     try {
-      this.#db.pragma('wal_checkpoint(PASSIVE)');
+      return (this.#db.pragma('wal_checkpoint(PASSIVE)') as CheckpointResult[])[0] ?? null;
     } catch {
       // Still no room for the database file to grow: the next failed write tries again.
+      return null;
     }
   }
 
   #lost(error: Error): void {
     if (!this.#worker) return;
     this.#worker = null;
+    // A worker that died inside its checkpoint left `busy` set: nothing is left to wait for.
+    Atomics.store(this.#busy, 0, 0);
     if (this.#closing || !this.#db.open) return;
     this.#logger?.error({ err: error }, 'WAL checkpoint worker failed; SQLite now checkpoints on the main thread');
-    this.#db.pragma(`wal_autocheckpoint = ${SQLITE_AUTOCHECKPOINT_PAGES}`);
+    this.#db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
   }
 
   async close(): Promise<void> {

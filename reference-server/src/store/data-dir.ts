@@ -34,8 +34,11 @@ export function prepareDataDir(dir: string): void {
  * The lock is SQLite's exclusive lock on a small file of its own, held by an
  * open connection in exclusive locking mode. It is an OS file lock, so it dies
  * with the process (a server killed with -9 restarts at once, no stale lock
- * to clear), and it needs no separate library. The chat database itself stays
- * in normal locking mode: the checkpointer opens a second connection to it.
+ * to clear), and it needs no separate library. Taking it writes nothing once
+ * the file exists: a restart on a full disk still gets it, and serves reads.
+ * The chat database itself stays in normal locking mode: the checkpointer
+ * opens a second connection to it (unless a full disk leaves no room for
+ * that, see SqliteStore).
  */
 export class DataDirLock {
   readonly #db: Database.Database;
@@ -54,9 +57,9 @@ export class DataDirLock {
     }
     try {
       db.pragma('locking_mode = EXCLUSIVE');
-      // The first write takes the exclusive lock; exclusive locking mode keeps it until close.
-      db.exec('CREATE TABLE IF NOT EXISTS holder (id INTEGER PRIMARY KEY CHECK (id = 1), pid INTEGER, since TEXT)');
-      db.prepare('INSERT OR REPLACE INTO holder (id, pid, since) VALUES (1, ?, ?)').run(process.pid, new Date().toISOString());
+      // An empty transaction that takes the exclusive lock, which exclusive locking mode keeps until
+      // close. Only a new, empty file gets its first page written here.
+      db.exec('BEGIN EXCLUSIVE; COMMIT');
     } catch (error) {
       db.close();
       if (reason(error).startsWith('SQLITE_BUSY')) {

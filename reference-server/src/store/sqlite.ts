@@ -83,6 +83,12 @@ interface PendingWrite {
   reject: (error: unknown) => void;
 }
 
+/** A storage error of a full disk: SQLITE_FULL, or an I/O error (growing the -shm file fails as SQLITE_IOERR_SHMSIZE). */
+function isOutOfSpace(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && (code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR'));
+}
+
 /** The schema version this server writes; each older version has a step in MIGRATIONS. */
 const SCHEMA_VERSION = 4;
 
@@ -307,13 +313,28 @@ export class SqliteStore implements ChatStore {
     prepareDataDir(options.dataDir);
     this.#lock = DataDirLock.acquire(options.dataDir);
     const file = join(options.dataDir, 'motoreach-chat.sqlite3');
+    let shared = true;
     try {
-      this.#db = this.#open(file, options.synchronous);
+      try {
+        this.#db = this.#open(file, options.synchronous, 'normal');
+      } catch (error) {
+        if (!isOutOfSpace(error)) throw error;
+        // No room on the disk for the WAL's shared-memory index (-shm), which the checkpoint worker's
+        // connection would share: exclusive locking mode keeps that index in this process's memory, so
+        // reads are served now and writes once space is back. Until the next start, SQLite checkpoints
+        // on the main thread.
+        this.#db = this.#open(file, options.synchronous, 'exclusive');
+        shared = false;
+        options.logger?.warn(
+          { err: error },
+          'no space on the disk for the WAL index: the database is open in exclusive mode, without the checkpoint worker, until the next start',
+        );
+      }
     } catch (error) {
       this.#lock.release();
       throw error;
     }
-    this.#checkpointer = new Checkpointer(this.#db, { logger: options.logger });
+    this.#checkpointer = new Checkpointer(this.#db, { logger: options.logger, ...(!shared && { spawn: null }) });
     const db = this.#db;
     this.#stmt = {
       insertRoom: db.prepare(
@@ -388,9 +409,11 @@ export class SqliteStore implements ChatStore {
     });
   }
 
-  #open(file: string, synchronous: SqliteStoreOptions['synchronous']): Database.Database {
+  #open(file: string, synchronous: SqliteStoreOptions['synchronous'], locking: 'normal' | 'exclusive'): Database.Database {
     const db = new Database(file);
     try {
+      // Before the first read: a connection that has used the shared-memory index keeps it.
+      if (locking === 'exclusive') db.pragma('locking_mode = EXCLUSIVE');
       db.pragma('journal_mode = WAL');
       db.pragma('wal_autocheckpoint = 0');
       db.pragma(`synchronous = ${synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
