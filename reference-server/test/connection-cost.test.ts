@@ -8,7 +8,7 @@ import { afterEach, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ChatClient } from '@motoreach/chat-client';
 import WS from 'ws';
-import { createRoom, owner, SECRET, socketTracker, startTestServer, tempDir, TestSocket, token, unique, type TestServer } from './helpers/harness.js';
+import { createRoom, manualClock, owner, SECRET, socketTracker, startTestServer, tempDir, TestSocket, token, unique, type TestServer } from './helpers/harness.js';
 
 /**
  * What one connection may cost the server (issue 15, item 6), against the real
@@ -19,17 +19,6 @@ import { createRoom, owner, SECRET, socketTracker, startTestServer, tempDir, Tes
 
 const { track, closeAll } = socketTracker();
 afterEach(closeAll);
-
-/** A test clock: time moves only when the test moves it. */
-function manualClock() {
-  let now = 0;
-  return {
-    clock: () => now,
-    advance(ms: number) {
-      now += ms;
-    },
-  };
-}
 
 /** The answer to a WebSocket upgrade request: 101, or the HTTP status it was refused with. */
 function handshake(server: TestServer, path: string, headers: Record<string, string> = {}) {

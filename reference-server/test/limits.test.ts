@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { type IncomingMessage, request } from 'node:http';
 import { after, afterEach, describe, test } from 'node:test';
-import { api, createRoom, eventually, socketTracker, startTestServer, TestSocket, token, unique } from './helpers/harness.js';
+import { api, createRoom, eventually, manualClock, socketTracker, startTestServer, TestSocket, token, unique } from './helpers/harness.js';
 
 /**
  * Per-caller limits against the real server: rate limits keyed by side and
@@ -31,17 +31,6 @@ function twins() {
     workshopId,
     owner: token({ sub: id, role: 'user', name: 'Ana' }),
     admin: token({ sub: id, role: 'workshop_admin', workshop_id: workshopId, name: 'Bo' }),
-  };
-}
-
-/** A test clock: time moves only when the test moves it. */
-function manualClock() {
-  let now = 0;
-  return {
-    clock: () => now,
-    advance(ms: number) {
-      now += ms;
-    },
   };
 }
 

@@ -33,7 +33,7 @@ import {
   unique,
 } from './helpers/harness.js';
 import { freePort, redisMissing, RedisServer } from './helpers/redis-server.js';
-import { dropTestDatabase, openTestStore, storeArgs, testStoreKind } from './helpers/test-store.js';
+import { dropTestDatabase, openTestStore, storeArgs, testStoreKind, unclosable } from './helpers/test-store.js';
 
 const BIN = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
 const inProcesses = testStoreKind === 'mongodb';
@@ -46,17 +46,6 @@ interface Node {
   /** SIGKILL: nothing drained, nothing closed cleanly. */
   kill(): Promise<void>;
   stop(): Promise<void>;
-}
-
-/** A store shared by servers in this process: each server closes its store on close, the test closes this one. */
-function unclosable(store: ChatStore): ChatStore {
-  return new Proxy(store, {
-    get(target, property) {
-      if (property === 'close') return async () => undefined;
-      const value = Reflect.get(target, property, target) as unknown;
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
 }
 
 /** `count` servers on one store and one Redis; `stop` stops them all and removes the store. */

@@ -15,20 +15,9 @@ import pino from 'pino';
 import type { ChatStore } from '../src/store/store.js';
 import { admin, api, createRoom, eventually, owner, SECRET, spawnServer, startTestServer, tempDir, TestSocket, unique, type TestServer } from './helpers/harness.js';
 import { redisMissing, RedisServer } from './helpers/redis-server.js';
-import { dropTestDatabase, openTestStore, storeArgs } from './helpers/test-store.js';
+import { dropTestDatabase, openTestStore, storeArgs, unclosable } from './helpers/test-store.js';
 
 const BIN = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
-
-/** A store shared by servers in this process: each server closes its store on close, the test closes this one. */
-function unclosable(store: ChatStore): ChatStore {
-  return new Proxy(store, {
-    get(target, property) {
-      if (property === 'close') return async () => undefined;
-      const value = Reflect.get(target, property, target) as unknown;
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-}
 
 type LogLine = { level: number; msg: string; [field: string]: unknown };
 

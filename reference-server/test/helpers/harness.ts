@@ -277,3 +277,14 @@ export async function spawnServer(args: string[], env: Record<string, string> = 
   const port = Number(new URL(url).port);
   return { child, url, wsUrl: url.replace(/^http/, 'ws'), port, output: () => output, exited };
 }
+
+/** A test clock: time moves only when the test moves it. */
+export function manualClock() {
+  let now = 0;
+  return {
+    clock: () => now,
+    advance(ms: number) {
+      now += ms;
+    },
+  };
+}

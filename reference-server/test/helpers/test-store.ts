@@ -58,3 +58,14 @@ export async function dropTestDatabase(dataDir: string): Promise<void> {
     await conn.close();
   }
 }
+
+/** A store shared by servers in this process: each server closes its store on close, the test closes this one. */
+export function unclosable(store: ChatStore): ChatStore {
+  return new Proxy(store, {
+    get(target, property) {
+      if (property === 'close') return async () => undefined;
+      const value = Reflect.get(target, property, target) as unknown;
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
