@@ -8,7 +8,7 @@ import { createLogger } from '../src/logger.js';
 import { MongoStore } from '../src/store/mongo.js';
 import type { AppendResult, NewMessage } from '../src/store/store.js';
 import { testStoreKind } from './helpers/test-store.js';
-import { describeStoreSuite } from './store-suite.js';
+import { clockPast, describeStoreSuite } from './store-suite.js';
 
 const MONGODB_URI = testStoreKind === 'mongodb' ? process.env.MONGODB_URI : undefined;
 const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
@@ -222,7 +222,11 @@ if (!MONGODB_URI) {
     test('an inbox page and an unread snapshot read only their own rooms, through their indexes', () =>
       withDb(async (store, db) => {
         const rooms: Room[] = [];
-        for (let i = 0; i < 30; i++) rooms.push(await store.createRoom({ user_id: `u-${i}`, workshop_id: 'w-big', title: `R${i}` }));
+        for (let i = 0; i < 30; i++) {
+          // Each in a later millisecond: rooms of one millisecond are ordered by their random ids.
+          if (i > 0) await clockPast(rooms[i - 1]!.created_at);
+          rooms.push(await store.createRoom({ user_id: `u-${i}`, workshop_id: 'w-big', title: `R${i}` }));
+        }
         await store.appendMessage(msg(rooms[3]!.id, ANA, 'to the workshop'));
         await store.appendMessage(msg(rooms[7]!.id, ANA, 'to the workshop too'));
         const workshop = { side: 'workshop', workshopId: 'w-big' } as const;

@@ -15,15 +15,15 @@ function msg(request_id: string, sender: Sender, body: string, client_id: string
   return { request_id, sender, side: sender.role === 'user' ? 'user' : 'workshop', body, client_id };
 }
 
-/** The rules every ChatStore follows, run against each implementation. */
-
 /**
  * Resolves once the clock reads past `time` (an ISO timestamp): times have millisecond precision,
  * and what a test orders by time must not fall in the same millisecond.
  */
-async function clockPast(time: string): Promise<void> {
+export async function clockPast(time: string): Promise<void> {
   while (new Date().toISOString() <= time) await new Promise((resolve) => setImmediate(resolve));
 }
+
+/** The rules every ChatStore follows, run against each implementation. */
 export function describeStoreSuite(name: string, open: () => Promise<OpenedStore>): void {
   describe(`${name} store`, () => {
     async function withStore(fn: (store: ChatStore) => Promise<void>): Promise<void> {
