@@ -311,6 +311,10 @@ export function describeStoreSuite(name: string, open: () => Promise<OpenedStore
         assert.deepEqual(await titlesOf(ws, { unread: true }), ['škoda service 100%_', 'Oil change', 'Škoda brakes']);
         assert.deepEqual(await titlesOf(ws, { unread: true, q: 'škoda' }), ['škoda service 100%_', 'Škoda brakes']);
         assert.deepEqual(await titlesOf({ side: 'workshop', workshopId: 'w-2' }, { q: 'škoda' }), ['Škoda elsewhere']);
+        const street = await store.createRoom({ user_id: 'u-9', workshop_id: 'w-3', title: 'Hauptstraße 1, ΟΔΟΣ' });
+        for (const q of ['STRASSE', 'straße', 'Ｓｔｒａｓｓｅ', 'οδος', 'ΟΔΟΣ']) {
+          assert.deepEqual(await titlesOf({ side: 'workshop', workshopId: 'w-3' }, { q }), [street.title], q);
+        }
 
         // Pages of a filtered list: the cursor continues it, and is null when no match follows.
         const first = await store.listRooms(ws, { limit: 2, after: null, q: 'ŠkOdA' });

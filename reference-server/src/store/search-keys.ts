@@ -12,14 +12,19 @@ export interface SearchKeys {
   workshop_search: string;
 }
 
-/** Case- and compatibility-folded text: "ＳＫＯＤＡ", "Škoda" and "ŠKODA" fold to what "škoda" folds to. */
+/**
+ * Case- and compatibility-folded text: "Ｓｋｏｄａ" (full width) and "Skoda" fold alike, "ŠKODA" and "škoda"
+ * too. Upper then lower case, so that letters whose upper case is two ("ß" → "SS") or whose lower case
+ * depends on the position (Greek "ς", "σ" → "Σ") fold like their other forms.
+ */
 export function foldForSearch(text: string): string {
-  return text.normalize('NFKC').toLowerCase();
+  return text.normalize('NFKC').toUpperCase().toLowerCase();
 }
 
 // A line break separates the parts: no `q` (trimmed, one line) matches across two of them.
 const join = (...parts: (string | null | undefined)[]) => foldForSearch(parts.filter((p) => p).join('\n'));
 
+/** A store writes these with every room, and again whenever it changes a room's title or a side's name. */
 export function searchKeys(room: { title: string }): SearchKeys {
   return { user_search: join(room.title), workshop_search: join(room.title) };
 }
