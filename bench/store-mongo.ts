@@ -170,7 +170,13 @@ try {
   };
   log(`\nplans for the ${last.toLocaleString('en')}-request workshop:`);
   log(`- inbox page: ${await plan({ workshop_id: `w-${last}` }, { last_activity: -1, _id: -1 }, 'rooms_inbox_of_workshop', 51)}`);
-  log(`- unread snapshot: ${await plan({ workshop_id: `w-${last}`, workshop_unread: { $gt: 0 } }, null, 'rooms_unread_of_workshop', 0)}`);
+  log(`- unread snapshot: ${await plan({ workshop_id: `w-${last}`, workshop_unread: { $gt: 0 } }, null, 'rooms_unread_inbox_of_workshop', 0)}`);
+  log(`- inbox page, unread=1: ${await plan(
+    { workshop_id: `w-${last}`, workshop_unread: { $gt: 0 } },
+    { last_activity: -1, _id: -1 },
+    'rooms_unread_inbox_of_workshop',
+    51,
+  )}`);
   process.exitCode = wrong === 0 ? 0 : 1;
 } finally {
   await raw.dropDatabase();

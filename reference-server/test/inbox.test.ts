@@ -63,6 +63,70 @@ describe('paged inbox and O(1) notifications', () => {
     }
   });
 
+  test('q and unread=1 filter the inbox, case-insensitively for non-ASCII too, and a filtered page’s cursor continues the filtered list', async () => {
+    const workshop = unique('w');
+    const admin = token({ sub: unique('a'), role: 'workshop_admin', workshop_id: workshop, name: 'Bo' });
+    const owner = token({ sub: unique('u'), role: 'user', name: 'Ana' });
+    // Times order the inbox: each room and message in its own millisecond.
+    const clockPast = async (time: string) => {
+      while (new Date().toISOString() <= time) await new Promise((resolve) => setImmediate(resolve));
+    };
+    const rooms = [];
+    for (const title of ['Škoda brakes', 'Oil change', 'ŠKODA tyres', 'škoda service']) {
+      const room = await createRoom(server.url, owner, workshop, title);
+      rooms.push(room);
+      await clockPast(room.created_at);
+    }
+    for (const i of [0, 1]) {
+      const sent = await api(server.url, 'POST', `/api/service-requests/${rooms[i]!.id}/messages/`, owner, { body: `to ${i}` });
+      await clockPast(sent.body.message.created_at);
+    }
+    const titles = (res: { body: { service_requests: { title: string }[] } }) => res.body.service_requests.map((r) => r.title);
+
+    assert.deepEqual(titles(await list(admin)), ['Oil change', 'Škoda brakes', 'škoda service', 'ŠKODA tyres']);
+    assert.deepEqual(titles(await list(admin, `?q=${encodeURIComponent('  škoda ')}`)), ['Škoda brakes', 'škoda service', 'ŠKODA tyres']);
+    assert.deepEqual(titles(await list(admin, '?unread=1')), ['Oil change', 'Škoda brakes']);
+    assert.deepEqual(titles(await list(admin, '?unread=0')), titles(await list(admin)), 'unread=0 is no filter');
+    assert.deepEqual(titles(await list(admin, `?unread=1&q=${encodeURIComponent('ŠKODA')}`)), ['Škoda brakes']);
+    assert.deepEqual(titles(await list(owner, `?q=${encodeURIComponent('TYRES')}`)), ['ŠKODA tyres'], 'the owner’s side');
+
+    const first = await list(admin, `?limit=2&q=${encodeURIComponent('šKoDa')}`);
+    assert.deepEqual(titles(first), ['Škoda brakes', 'škoda service']);
+    const second = await list(admin, `?limit=2&q=${encodeURIComponent('šKoDa')}&cursor=${first.body.next_cursor}`);
+    assert.deepEqual([titles(second), second.body.next_cursor], [['ŠKODA tyres'], null]);
+
+    // Read on the REST path: the room leaves the unread=1 list at once.
+    await api(server.url, 'POST', `/api/service-requests/${rooms[1]!.id}/messages/read/`, admin, {});
+    const unreadFirst = await list(admin, '?unread=1&limit=1');
+    assert.deepEqual(
+      [unreadFirst.body.service_requests.map((r: { title: string; unread: number }) => [r.title, r.unread]), unreadFirst.body.next_cursor],
+      [[['Škoda brakes', 1]], null],
+    );
+  });
+
+  test('a bad q or unread is 400 invalid naming the field; a 100-character q is fine', async () => {
+    const { admin } = await workshopWithRooms(1);
+    const cases: [string, string][] = [
+      ['?q=', 'q must not be empty'],
+      ['?q=%20%20', 'q must not be empty'],
+      [`?q=${'ž'.repeat(101)}`, 'q is longer than 100 characters'],
+      ['?q=a%0Ab', 'q: must be one line of text'],
+      ['?unread=2', 'unread: must be 1 or 0'],
+      ['?unread=true', 'unread: must be 1 or 0'],
+      ['?unread=', 'unread: must be 1 or 0'],
+    ];
+    for (const [query, message] of cases) {
+      const res = await list(admin, query);
+      assert.deepEqual([res.status, res.body.error?.code, res.body.error?.message], [400, 'invalid', message], query);
+    }
+    for (const query of ['?q=a&q=b', '?unread=1&unread=1']) {
+      const res = await list(admin, query);
+      assert.deepEqual([res.status, res.body.error?.code], [400, 'invalid'], query);
+    }
+    const longest = await list(admin, `?q=${encodeURIComponent(` ${'ž'.repeat(100)} `)}`);
+    assert.deepEqual([longest.status, longest.body.service_requests], [200, []]);
+  });
+
   test('a message to a workshop with many rooms holding unread is notified from the append’s counters: no snapshot query', async () => {
     const { admin, owner, rooms } = await workshopWithRooms(30);
     for (const room of rooms) {

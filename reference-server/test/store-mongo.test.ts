@@ -248,7 +248,25 @@ if (!MONGODB_URI) {
           snapshot = await store.unread(workshop);
         });
         assert.deepEqual(snapshot, { total: 2, rooms: { [rooms[3]!.id]: 1, [rooms[7]!.id]: 1 } });
-        assert.deepEqual(unread.map((q) => [q.planSummary, q.docsExamined]), [['IXSCAN { workshop_id: 1 }', 2]]);
+        assert.deepEqual(unread.map((q) => [q.planSummary, q.docsExamined]), [['IXSCAN { workshop_id: 1, last_activity: -1, _id: -1 }', 2]]);
+
+        // unread=1 walks the partial index of the rooms with unread: it examines those rows only.
+        const unreadPage = await profiled(db, 'rooms', async () => {
+          page = await store.listRooms(workshop, { limit: 5, after: null, unread: true });
+        });
+        assert.deepEqual(page.rooms.map((r) => r.title), ['R7', 'R3']);
+        assert.deepEqual(unreadPage.map((q) => [q.planSummary, q.docsExamined, q.hasSortStage ?? false]), [
+          ['IXSCAN { workshop_id: 1, last_activity: -1, _id: -1 }', 2, false],
+        ]);
+        // q walks the inbox's index and matches on the documents: the page's rows, the non-matching ones
+        // before and between them (R7, R3), and the one row past the page that says more follow.
+        const searched = await profiled(db, 'rooms', async () => {
+          page = await store.listRooms(workshop, { limit: 2, after: null, q: 'r2' });
+        });
+        assert.deepEqual([page.rooms.map((r) => r.title), page.next?.id], [['R29', 'R28'], rooms[28]!.id]);
+        assert.deepEqual(searched.map((q) => [q.planSummary, q.docsExamined, q.hasSortStage ?? false]), [
+          ['IXSCAN { workshop_id: 1, last_activity: -1, _id: -1 }', 5, false],
+        ]);
       }));
 
     test('an append answers the recipient’s total from its counter, not by counting rooms', () =>
@@ -313,7 +331,9 @@ if (!MONGODB_URI) {
           const next = await store.appendMessage(msg('r_old2', BO, 'new'));
           assert.deepEqual([next.message.seq, next.recipient_unread], [1, { count: 1, total: 2 }]);
           const indexes = (await db.db!.collection('rooms').indexes()).map((i) => i.name).sort();
-          assert.deepEqual(indexes, ['_id_', 'rooms_inbox_of_user', 'rooms_inbox_of_workshop', 'rooms_unread_of_user', 'rooms_unread_of_workshop']);
+          assert.deepEqual(indexes, ['_id_', 'rooms_inbox_of_user', 'rooms_inbox_of_workshop', 'rooms_unread_inbox_of_user', 'rooms_unread_inbox_of_workshop']);
+          const search = await store.listRooms({ side: 'workshop', workshopId: 'w-1' }, { limit: 10, after: null, q: 'OLD 2' });
+          assert.deepEqual(search.rooms.map((r) => r.id), ['r_old2'], 'the search keys were filled in');
         } finally {
           await store.close();
         }

@@ -282,6 +282,67 @@ export function describeStoreSuite(name: string, open: () => Promise<OpenedStore
         assert.deepEqual((await store.listRooms({ side: 'user', userId: 'u-nobody' }, { limit: 5, after: null })), { rooms: [], next: null });
       }));
 
+    test('the inbox filters by q (title, case-insensitive, non-ASCII, literal) and by unread, paging within the filters', () =>
+      withStore(async (store) => {
+        const ws: Principal = { side: 'workshop', workshopId: 'w-1' };
+        const titles = ['Škoda brakes', 'Oil change', 'ŠKODA tyres', 'škoda service 100%_', 'Tyres'];
+        const rooms = [];
+        for (const [i, title] of titles.entries()) {
+          const room = await store.createRoom({ user_id: `u-${i}`, workshop_id: 'w-1', title });
+          rooms.push(room);
+          await clockPast(room.created_at);
+        }
+        await store.createRoom({ user_id: 'u-9', workshop_id: 'w-2', title: 'Škoda elsewhere' });
+        // Owners write in rooms 0, 1 and 3, in that order: the inbox is 3, 1, 0, then 4, 2 by creation.
+        for (const i of [0, 1, 3]) {
+          const sent = await store.appendMessage(msg(rooms[i]!.id, { id: `u-${i}`, role: 'user', name: null }, `from ${i}`));
+          await clockPast(sent.message.created_at);
+        }
+        const titlesOf = async (principal: Principal, query: { q?: string; unread?: boolean }) =>
+          (await store.listRooms(principal, { limit: 100, after: null, ...query })).rooms.map((r) => r.title);
+        assert.deepEqual(await titlesOf(ws, {}), ['škoda service 100%_', 'Oil change', 'Škoda brakes', 'Tyres', 'ŠKODA tyres']);
+        assert.deepEqual(await titlesOf(ws, { q: 'škoda' }), ['škoda service 100%_', 'Škoda brakes', 'ŠKODA tyres']);
+        assert.deepEqual(await titlesOf(ws, { q: 'ŠKODA' }), ['škoda service 100%_', 'Škoda brakes', 'ŠKODA tyres']);
+        assert.deepEqual(await titlesOf(ws, { q: 'tyRES' }), ['Tyres', 'ŠKODA tyres']);
+        assert.deepEqual(await titlesOf(ws, { q: 'skoda' }), [], 'folding keeps the háček: Š is not S');
+        assert.deepEqual(await titlesOf(ws, { q: '%' }), ['škoda service 100%_'], '% is a character, not a wildcard');
+        assert.deepEqual(await titlesOf(ws, { q: '_' }), ['škoda service 100%_'], '_ is a character, not a wildcard');
+        assert.deepEqual(await titlesOf(ws, { q: '.*' }), [], 'no regular expression either');
+        assert.deepEqual(await titlesOf(ws, { unread: true }), ['škoda service 100%_', 'Oil change', 'Škoda brakes']);
+        assert.deepEqual(await titlesOf(ws, { unread: true, q: 'škoda' }), ['škoda service 100%_', 'Škoda brakes']);
+        assert.deepEqual(await titlesOf({ side: 'workshop', workshopId: 'w-2' }, { q: 'škoda' }), ['Škoda elsewhere']);
+        const street = await store.createRoom({ user_id: 'u-9', workshop_id: 'w-3', title: 'Hauptstraße 1, ΟΔΟΣ' });
+        for (const q of ['STRASSE', 'straße', 'Ｓｔｒａｓｓｅ', 'οδος', 'ΟΔΟΣ']) {
+          assert.deepEqual(await titlesOf({ side: 'workshop', workshopId: 'w-3' }, { q }), [street.title], q);
+        }
+
+        // Pages of a filtered list: the cursor continues it, and is null when no match follows.
+        const first = await store.listRooms(ws, { limit: 2, after: null, q: 'ŠkOdA' });
+        assert.deepEqual(first.rooms.map((r) => r.title), ['škoda service 100%_', 'Škoda brakes']);
+        assert.equal(first.next?.id, rooms[0]!.id);
+        const second = await store.listRooms(ws, { limit: 2, after: first.next, q: 'ŠkOdA' });
+        assert.deepEqual([second.rooms.map((r) => r.title), second.next], [['ŠKODA tyres'], null]);
+        const exact = await store.listRooms(ws, { limit: 2, after: null, q: 'tyres' });
+        assert.equal(exact.next, null, 'no cursor when only non-matching rooms follow');
+
+        // unread=1 after reads: a read room leaves the list, each row carries its count.
+        await store.advanceCursor(rooms[1]!.id, 'workshop', null);
+        const unreadFirst = await store.listRooms(ws, { limit: 1, after: null, unread: true });
+        assert.deepEqual(unreadFirst.rooms.map((r) => [r.title, r.unread]), [['škoda service 100%_', 1]]);
+        const unreadSecond = await store.listRooms(ws, { limit: 1, after: unreadFirst.next, unread: true });
+        assert.deepEqual([unreadSecond.rooms.map((r) => [r.title, r.unread]), unreadSecond.next], [[['Škoda brakes', 1]], null]);
+
+        // The owner's side: unread only once the workshop has written, and only the owner's own rooms.
+        const owner: Principal = { side: 'user', userId: 'u-0' };
+        assert.deepEqual(await titlesOf(owner, { unread: true }), []);
+        await store.appendMessage(msg(rooms[0]!.id, BO, 'reply'));
+        assert.deepEqual(await titlesOf(owner, { unread: true }), ['Škoda brakes']);
+        assert.deepEqual(await titlesOf(owner, { unread: true, q: 'ŠKODA' }), ['Škoda brakes']);
+        assert.deepEqual(await titlesOf(owner, { q: 'tyres' }), []);
+        await store.advanceCursor(rooms[0]!.id, 'user', null);
+        assert.deepEqual(await titlesOf(owner, { unread: true }), []);
+      }));
+
     test('a page walk never repeats a room while messages arrive; a room that moves goes to the first page', () =>
       withStore(async (store) => {
         const ws: Principal = { side: 'workshop', workshopId: 'w-1' };

@@ -48,10 +48,10 @@ test('sqlite: a data dir written by a newer schema is refused, not misread', asy
   const first = new SqliteStore({ dataDir });
   await first.close();
   const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'));
-  assert.equal(db.pragma('user_version', { simple: true }), 4);
-  db.pragma('user_version = 5');
+  assert.equal(db.pragma('user_version', { simple: true }), 5);
+  db.pragma('user_version = 6');
   db.close();
-  assert.throws(() => new SqliteStore({ dataDir }), /was written by a newer server \(schema 5; this one knows 4\): upgrade the server/);
+  assert.throws(() => new SqliteStore({ dataDir }), /was written by a newer server \(schema 6; this one knows 5\): upgrade the server/);
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -96,10 +96,10 @@ test('sqlite: a version-1 file is migrated: last activity, unread totals, the in
   const store = new SqliteStore({ dataDir });
   try {
     const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'), { readonly: true });
-    assert.equal(db.pragma('user_version', { simple: true }), 4);
+    assert.equal(db.pragma('user_version', { simple: true }), 5);
     assert.deepEqual(
       db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'rooms' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all(),
-      ['rooms_inbox_of_user', 'rooms_inbox_of_workshop', 'rooms_unread_of_user', 'rooms_unread_of_workshop'],
+      ['rooms_inbox_of_user', 'rooms_inbox_of_workshop', 'rooms_unread_inbox_of_user', 'rooms_unread_inbox_of_workshop'],
     );
     assert.deepEqual(
       db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'messages' ORDER BY name").pluck().all(),
@@ -179,7 +179,7 @@ test('sqlite: a version-3 file is migrated: its client_ids copied into their tab
   const store = new SqliteStore({ dataDir });
   try {
     const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'), { readonly: true });
-    assert.equal(db.pragma('user_version', { simple: true }), 4);
+    assert.equal(db.pragma('user_version', { simple: true }), 5);
     assert.deepEqual(
       db.prepare('SELECT request_id, client_id, side, sender_id, seq FROM client_ids').raw().all(),
       [['r_a', 'c-1', 'user', 'u-ana', 1], ['r_a', 'c-1', 'workshop', 'a-bo', 2], ['r_a', 'c-2', 'user', 'u-ana', 4]],
@@ -205,6 +205,62 @@ test('sqlite: a version-3 file is migrated: its client_ids copied into their tab
     const bosC2 = await store.appendMessage({ request_id: 'r_a', sender: bo, side: 'workshop', body: 'Bo’s own c-2', client_id: 'c-2' });
     assert.deepEqual([bosC2.created, bosC2.message.seq, bosC2.recipient_unread], [true, 5, { count: 3, total: 3 }]);
     assert.equal((await store.getRoom('r_a'))?.last_seq, 5);
+  } finally {
+    await store.close();
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** The schema as the version-4 server left it: version 3's and the client_ids tables. */
+const V4_SCHEMA = `${V3_SCHEMA.replace('PRAGMA user_version = 3;', '')}
+CREATE TABLE client_ids (
+  request_id TEXT NOT NULL, client_id TEXT NOT NULL, side TEXT NOT NULL, sender_id TEXT NOT NULL, seq INTEGER NOT NULL,
+  PRIMARY KEY (request_id, client_id, side, sender_id)
+) WITHOUT ROWID;
+CREATE TABLE client_ids_copied (through INTEGER NOT NULL);
+INSERT INTO client_ids_copied (through) VALUES (0);
+PRAGMA user_version = 4;
+`;
+
+test('sqlite: a version-4 file is migrated: its titles folded for q (non-ASCII too), unread=1 served by the new partial indexes', async () => {
+  const dataDir = tempDir();
+  const v4 = new Database(join(dataDir, 'motoreach-chat.sqlite3'));
+  v4.pragma('journal_mode = WAL');
+  v4.exec(V4_SCHEMA);
+  const room = v4.prepare(
+    'INSERT INTO rooms (id, user_id, workshop_id, title, created_at, last_seq, user_sent, workshop_sent, last_activity) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  );
+  // r_a: the workshop has 1 unread; r_b: none; r_c: another workshop's.
+  room.run('r_a', 'u-ana', 'w-1', 'ŠKODA Octavia brakes', '2026-01-01T00:00:00.000Z', 1, 1, 0, '2026-01-01T00:01:00.000Z');
+  room.run('r_b', 'u-cy', 'w-1', 'Škoda Fabia tyres', '2026-01-01T00:02:00.000Z', 0, 0, 0, '2026-01-01T00:02:00.000Z');
+  room.run('r_c', 'u-ana', 'w-2', 'škoda elsewhere', '2026-01-01T00:03:00.000Z', 0, 0, 0, '2026-01-01T00:03:00.000Z');
+  v4.prepare("INSERT INTO messages VALUES ('r_a', 1, 'm_1', 'user', 'u-ana', 'user', NULL, 'hello', NULL, '2026-01-01T00:01:00.000Z')").run();
+  v4.prepare("INSERT INTO unread_totals VALUES ('workshop', 'w-1', 1), ('user', 'u-ana', 0), ('user', 'u-cy', 0), ('workshop', 'w-2', 0)").run();
+  v4.close();
+
+  const store = new SqliteStore({ dataDir });
+  try {
+    const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'), { readonly: true });
+    assert.equal(db.pragma('user_version', { simple: true }), 5);
+    assert.deepEqual(db.prepare('SELECT id, user_search, workshop_search FROM rooms ORDER BY id').raw().all(), [
+      ['r_a', 'škoda octavia brakes', 'škoda octavia brakes'],
+      ['r_b', 'škoda fabia tyres', 'škoda fabia tyres'],
+      ['r_c', 'škoda elsewhere', 'škoda elsewhere'],
+    ]);
+    assert.deepEqual(
+      db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'rooms' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all(),
+      ['rooms_inbox_of_user', 'rooms_inbox_of_workshop', 'rooms_unread_inbox_of_user', 'rooms_unread_inbox_of_workshop'],
+    );
+    db.close();
+    const w1 = { side: 'workshop', workshopId: 'w-1' } as const;
+    const ids = async (query: { q?: string; unread?: boolean }) =>
+      (await store.listRooms(w1, { limit: 10, after: null, ...query })).rooms.map((r) => r.id);
+    assert.deepEqual(await ids({ q: 'škoda' }), ['r_b', 'r_a']);
+    assert.deepEqual(await ids({ q: 'OCTAVIA' }), ['r_a']);
+    assert.deepEqual(await ids({ unread: true }), ['r_a']);
+    assert.deepEqual(await store.unread(w1), { total: 1, rooms: { r_a: 1 } });
+    await store.advanceCursor('r_a', 'workshop', null);
+    assert.deepEqual(await ids({ unread: true }), []);
   } finally {
     await store.close();
   }

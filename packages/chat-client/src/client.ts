@@ -77,9 +77,22 @@ export class ChatClient {
     return (this.#notifier ??= new Notifications(this.#ctx));
   }
 
-  /** A page of the caller's rooms, the most recently active first: pass its `next_cursor` as `cursor` for the next page. */
-  rooms({ limit = 50, cursor = '' }: { limit?: number; cursor?: string | null } = {}): Promise<InboxPage> {
-    return this.#ctx.http.request<InboxPage>('GET', `/api/service-requests/?limit=${limit}&cursor=${encodeURIComponent(cursor ?? '')}`);
+  /**
+   * A page of the caller's rooms, the most recently active first: pass its `next_cursor` as `cursor` for the next page,
+   * with the same `q` (the title or the other side's name holds it, case-insensitively; blank is no filter) and `unread`
+   * (only rooms with unread), to page the filtered list.
+   */
+  rooms({
+    limit = 50,
+    cursor = '',
+    q = '',
+    unread,
+  }: { limit?: number; cursor?: string | null; q?: string; unread?: boolean } = {}): Promise<InboxPage> {
+    q = q.trim();
+    return this.#ctx.http.request<InboxPage>(
+      'GET',
+      `/api/service-requests/?limit=${limit}&cursor=${encodeURIComponent(cursor ?? '')}${q ? '&q=' + encodeURIComponent(q) : ''}${unread ? '&unread=1' : ''}`,
+    );
   }
 
   createRoom(input: { workshop_id: string; title: string }): Promise<RoomInfo> {

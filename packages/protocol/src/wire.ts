@@ -47,7 +47,10 @@ export interface RoomSummary extends RoomDetail {
   last_message: Message | null;
 }
 
-/** `GET /api/service-requests/?limit&cursor`: one page of the inbox; `next_cursor` is null on the last. */
+/**
+ * `GET /api/service-requests/?limit&cursor&q&unread`: one page of the inbox; `next_cursor` is null on the last, and
+ * continues the same filtered list when sent with the same `q` and `unread`.
+ */
 export interface InboxPage {
   service_requests: RoomSummary[];
   next_cursor: string | null;

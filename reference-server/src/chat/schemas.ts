@@ -53,6 +53,11 @@ export const pageQuery = z.object({
 export const inboxQuery = z.object({
   limit: nonNegativeInteger.optional(),
   cursor: z.string().max(512).optional(),
+  // Trimmed and bounded by the service; a line break would let it match across a room's title and name.
+  q: text()
+    .refine((value) => !/[\r\n]/.test(value), 'must be one line of text')
+    .optional(),
+  unread: z.enum(['0', '1'], { error: 'must be 1 or 0' }).optional(),
 });
 
 /** Parses `value` or throws `invalid` naming the first offending field. */

@@ -31,6 +31,8 @@ export interface ChatLimits {
 const PREVIEW_CHARS = 140;
 const MAX_PAGE = 100;
 const DEFAULT_PAGE = 50;
+/** An inbox search's longest `q`, in characters after trimming. */
+const MAX_QUERY_CHARS = 100;
 
 export function isParticipant(identity: Identity, room: RoomRef): boolean {
   return identity.role === 'user' ? room.user_id === identity.id : room.workshop_id === identity.workshopId;
@@ -79,11 +81,23 @@ export class ChatService {
     return this.store.createRoom({ user_id: identity.id, workshop_id: input.workshop_id, title });
   }
 
-  /** One page of the caller's inbox, newest activity first; `after` null for the first page. */
-  listRooms(identity: Identity, query: { limit?: number; after: InboxCursor | null }): Promise<InboxPage> {
+  /**
+   * One page of the caller's inbox, newest activity first; `after` null for the first page. `q` and
+   * `unread` filter it; a page's `next` continues the filtered list when the same filters come with it.
+   */
+  listRooms(
+    identity: Identity,
+    query: { limit?: number; after: InboxCursor | null; q?: string; unread?: boolean },
+  ): Promise<InboxPage> {
     const limit = Math.min(query.limit ?? DEFAULT_PAGE, MAX_PAGE);
     if (limit === 0) throw new ChatError('invalid', 'limit must be at least 1');
-    return this.store.listRooms(principalOf(identity), { limit, after: query.after });
+    const q = query.q === undefined ? undefined : boundedText(query.q, 'q', MAX_QUERY_CHARS);
+    return this.store.listRooms(principalOf(identity), {
+      limit,
+      after: query.after,
+      ...(q !== undefined && { q }),
+      ...(query.unread && { unread: true }),
+    });
   }
 
   /** The room, if it exists and the caller takes part in it. */

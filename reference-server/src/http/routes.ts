@@ -47,7 +47,12 @@ export function apiRoutes(service: ChatService, tickets: Tickets, roomBudget: Ro
     const query = parse(inboxQuery, req.query);
     // An empty cursor is no cursor: the first page.
     const after = query.cursor ? decodeInboxCursor(query.cursor) : null;
-    const page = await service.listRooms(identityOf(req), { ...(query.limit !== undefined && { limit: query.limit }), after });
+    const page = await service.listRooms(identityOf(req), {
+      ...(query.limit !== undefined && { limit: query.limit }),
+      after,
+      ...(query.q !== undefined && { q: query.q }),
+      unread: query.unread === '1',
+    });
     res.json({ service_requests: page.rooms, next_cursor: page.next && encodeInboxCursor(page.next) } satisfies InboxPage);
   });
 

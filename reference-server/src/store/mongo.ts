@@ -4,6 +4,7 @@ import { otherSide } from '../chat/types.js';
 import type { Logger } from '../logger.js';
 import { isStoreUnavailable, StoreUnavailableError } from './failures.js';
 import { newId } from '../ids.js';
+import { foldForSearch, searchKeys } from './search-keys.js';
 import type {
   AppendResult,
   ChatStore,
@@ -37,6 +38,9 @@ interface RoomDoc {
   /** A side's unread here: the other side's messages past this side's cursor, kept with each write. */
   user_unread: number;
   workshop_unread: number;
+  /** What each side's inbox `q` matches, folded (search-keys.ts). */
+  user_search: string;
+  workshop_search: string;
 }
 
 interface MessageDoc {
@@ -72,17 +76,23 @@ const roomSchema = new Schema<RoomDoc>(
     workshop_cursor: { type: Number, default: 0 },
     user_unread: { type: Number, default: 0 },
     workshop_unread: { type: Number, default: 0 },
+    user_search: String,
+    workshop_search: String,
   },
   { collection: 'rooms', versionKey: false, id: false },
 );
 // Keyset pages of a principal's inbox, newest activity first; their prefix also serves every lookup by principal.
 roomSchema.index({ user_id: 1, last_activity: -1, _id: -1 }, { name: 'rooms_inbox_of_user' });
 roomSchema.index({ workshop_id: 1, last_activity: -1, _id: -1 }, { name: 'rooms_inbox_of_workshop' });
-// Only the rooms holding unread: a snapshot reads those, not every room the principal ever had.
-roomSchema.index({ user_id: 1 }, { name: 'rooms_unread_of_user', partialFilterExpression: { user_unread: { $gt: 0 } } });
+// Only the rooms holding unread, in inbox order: a snapshot reads those, not every room the principal
+// ever had, and an `unread=1` page reads only its own rows.
 roomSchema.index(
-  { workshop_id: 1 },
-  { name: 'rooms_unread_of_workshop', partialFilterExpression: { workshop_unread: { $gt: 0 } } },
+  { user_id: 1, last_activity: -1, _id: -1 },
+  { name: 'rooms_unread_inbox_of_user', partialFilterExpression: { user_unread: { $gt: 0 } } },
+);
+roomSchema.index(
+  { workshop_id: 1, last_activity: -1, _id: -1 },
+  { name: 'rooms_unread_inbox_of_workshop', partialFilterExpression: { workshop_unread: { $gt: 0 } } },
 );
 
 const messageSchema = new Schema<MessageDoc>(
@@ -173,6 +183,15 @@ function unreadField(side: Side): 'user_unread' | 'workshop_unread' {
 
 function ownerField(side: Side): 'user_id' | 'workshop_id' {
   return side === 'user' ? 'user_id' : 'workshop_id';
+}
+
+function searchField(side: Side): 'user_search' | 'workshop_search' {
+  return side === 'user' ? 'user_search' : 'workshop_search';
+}
+
+/** `text` as a regular expression matching itself. */
+function literal(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 function principalId(principal: Principal): string {
@@ -290,6 +309,8 @@ export class MongoStore implements ChatStore {
     await store.#totals.createCollection();
     const upgraded = await store.#upgradeRooms();
     if (upgraded > 0) options.logger.info({ rooms: upgraded }, 'mongodb store: unread counters filled in for rooms of an earlier version');
+    const keyed = await store.#fillSearchKeys();
+    if (keyed > 0) options.logger.info({ rooms: keyed }, 'mongodb store: inbox search keys filled in for rooms of an earlier version');
     options.logger.info({ db: conn.name, topology }, 'mongodb store ready');
     return store;
   }
@@ -331,6 +352,18 @@ export class MongoStore implements ChatStore {
     return old.length;
   }
 
+  /** Rooms written before the inbox's `q` existed have no search keys: fold them once. Idempotent. */
+  async #fillSearchKeys(): Promise<number> {
+    const old = await this.#rooms.find({ user_search: { $exists: false } }, { title: 1 }).lean<Pick<RoomDoc, '_id' | 'title'>[]>();
+    for (const part of chunks(old)) {
+      await this.#rooms.bulkWrite(
+        part.map((room) => ({ updateOne: { filter: { _id: room._id }, update: { $set: searchKeys(room) } } })),
+        { ordered: false },
+      );
+    }
+    return old.length;
+  }
+
   async createRoom(input: NewRoom): Promise<Room> {
     const room: Room = {
       id: newId('r'),
@@ -358,6 +391,7 @@ export class MongoStore implements ChatStore {
       workshop_cursor: 0,
       user_unread: 0,
       workshop_unread: 0,
+      ...searchKeys(room),
     });
     return room;
   }
@@ -370,20 +404,24 @@ export class MongoStore implements ChatStore {
   async listRooms(principal: Principal, query: InboxQuery): Promise<InboxPage> {
     const owner = ownerField(principal.side);
     const after = query.after;
+    const unread = unreadField(principal.side);
     const docs = await this.#rooms
       .find({
         [owner]: principalId(principal),
         ...(after
           ? { $or: [{ last_activity: { $lt: after.last_activity } }, { last_activity: after.last_activity, _id: { $lt: after.id } }] }
           : {}),
+        // The partial index's own condition, so the planner may use it.
+        ...(query.unread && { [unread]: { $gt: 0 } }),
+        // Matched on the documents the index walk fetches: a page reads its rows and the non-matching ones between them.
+        ...(query.q !== undefined && { [searchField(principal.side)]: { $regex: literal(foldForSearch(query.q)) } }),
       })
       .sort({ last_activity: -1, _id: -1 })
       .limit(query.limit + 1)
-      .hint(`rooms_inbox_of_${principal.side}`)
+      .hint(`${query.unread ? 'rooms_unread_inbox_of_' : 'rooms_inbox_of_'}${principal.side}`)
       .lean<RoomDoc[]>();
     const page = docs.slice(0, query.limit);
     const last = await this.#lastMessages(page);
-    const unread = unreadField(principal.side);
     const rooms: RoomListing[] = page.map((doc) => ({
       ...toRoomState(doc),
       unread: doc[unread],
@@ -570,7 +608,7 @@ export class MongoStore implements ChatStore {
     const field = unreadField(principal.side);
     const docs = await this.#rooms
       .find({ [ownerField(principal.side)]: principalId(principal), [field]: { $gt: 0 } }, { [field]: 1 })
-      .hint(`rooms_unread_of_${principal.side}`)
+      .hint(`rooms_unread_inbox_of_${principal.side}`)
       .lean<Pick<RoomDoc, '_id' | 'user_unread' | 'workshop_unread'>[]>();
     const rooms: Record<string, number> = {};
     let total = 0;

@@ -7,6 +7,7 @@ import { DataDirLock, prepareDataDir } from './data-dir.js';
 import { isStoreUnavailable, StoreUnavailableError } from './failures.js';
 import { newId } from '../ids.js';
 import { RecentClientIds } from './recent-client-ids.js';
+import { foldForSearch, searchKeys } from './search-keys.js';
 import type {
   AppendResult,
   ChatStore,
@@ -90,7 +91,7 @@ function isOutOfSpace(error: unknown): boolean {
 }
 
 /** The schema version this server writes; each older version has a step in MIGRATIONS. */
-const SCHEMA_VERSION = 4;
+const SCHEMA_VERSION = 5;
 
 /**
  * How many client_ids wait in memory before a batch's transaction copies them into the
@@ -211,21 +212,61 @@ INSERT OR IGNORE INTO client_ids (request_id, client_id, side, sender_id, seq)
   ORDER BY request_id, client_id, side, sender_id, seq;
 INSERT INTO client_ids_copied (through) SELECT coalesce(max(rowid), 0) FROM messages;
 `,
+  4: `
+-- The inbox's filters. q: what each side's q matches (search-keys.ts), folded by the
+-- fold_for_search function this store registers, since SQLite's lower() is ASCII-only.
+ALTER TABLE rooms ADD COLUMN user_search TEXT NOT NULL DEFAULT '';
+ALTER TABLE rooms ADD COLUMN workshop_search TEXT NOT NULL DEFAULT '';
+UPDATE rooms SET user_search = fold_for_search(title), workshop_search = fold_for_search(title);
+-- unread=1: the rooms holding unread in inbox order, so a page reads only those; the snapshot
+-- uses the same index's prefix.
+DROP INDEX rooms_unread_of_user;
+DROP INDEX rooms_unread_of_workshop;
+CREATE INDEX rooms_unread_inbox_of_user ON rooms (user_id, last_activity, id) WHERE workshop_sent > user_seen;
+CREATE INDEX rooms_unread_inbox_of_workshop ON rooms (workshop_id, last_activity, id) WHERE user_sent > workshop_seen;
+`,
 };
 
 const INBOX_COLUMNS = `r.id, r.user_id, r.workshop_id, r.title, r.created_at, r.last_seq, r.user_cursor, r.workshop_cursor,
   r.last_activity, m.id AS m_id, m.sender_id AS m_sender_id, m.sender_role AS m_sender_role,
   m.sender_name AS m_sender_name, m.body AS m_body, m.client_id AS m_client_id, m.created_at AS m_created_at`;
 
-/** One inbox page of a side's principal; the newest message joins by the primary key (request_id, seq). */
-function inboxSql(side: Side, after: boolean): string {
-  const [owner, unread] =
-    side === 'user' ? ['user_id', 'r.workshop_sent - r.user_seen'] : ['workshop_id', 'r.user_sent - r.workshop_seen'];
-  return `SELECT ${INBOX_COLUMNS}, ${unread} AS unread
-    FROM rooms r INDEXED BY rooms_inbox_of_${side}
+/** Which variant of the inbox query a page needs; each is one prepared statement. */
+interface InboxShape {
+  side: Side;
+  after: boolean;
+  q: boolean;
+  unread: boolean;
+}
+
+/**
+ * One inbox page of a side's principal; the newest message joins by the primary key (request_id, seq).
+ * Walks the principal's rooms in inbox order, along the index of its rooms with unread when `unread`,
+ * and stops at the page's last match: a page reads its rows plus the non-matching ones between them.
+ */
+function inboxSql({ side, after, q, unread }: InboxShape): string {
+  const [owner, count, hasUnread] =
+    side === 'user'
+      ? ['user_id', 'r.workshop_sent - r.user_seen', 'r.workshop_sent > r.user_seen']
+      : ['workshop_id', 'r.user_sent - r.workshop_seen', 'r.user_sent > r.workshop_seen'];
+  const where = [
+    `r.${owner} = @principal`,
+    after && '(r.last_activity, r.id) < (@last_activity, @id)',
+    unread && hasUnread,
+    // instr: a plain substring of the folded key (LIKE would read % and _ in q as wildcards).
+    q && `instr(r.${side}_search, @q) > 0`,
+  ].filter(Boolean);
+  return `SELECT ${INBOX_COLUMNS}, ${count} AS unread
+    FROM rooms r INDEXED BY ${unread ? 'rooms_unread_inbox_of_' : 'rooms_inbox_of_'}${side}
     LEFT JOIN messages m ON m.request_id = r.id AND m.seq = r.last_seq
-    WHERE r.${owner} = @principal ${after ? 'AND (r.last_activity, r.id) < (@last_activity, @id)' : ''}
+    WHERE ${where.join(' AND ')}
     ORDER BY r.last_activity DESC, r.id DESC LIMIT @limit`;
+}
+
+type InboxParams = { principal: string; limit: number; last_activity?: string; id?: string; q?: string };
+
+function inboxKey({ side, after, q, unread }: InboxShape): string {
+  return `${side}:${after}:${q}:${unread}`;
 }
 
 const MESSAGE_COLUMNS = 'id, request_id, seq, sender_id, sender_role, sender_name, body, client_id, created_at';
@@ -304,7 +345,7 @@ export class SqliteStore implements ChatStore {
   #closed = false;
   readonly #checkpointer: Checkpointer;
   readonly #stmt;
-  readonly #inbox;
+  readonly #inbox = new Map<string, Database.Statement<InboxParams, InboxRow>>();
   readonly #runOne: (op: PendingWrite) => unknown;
   readonly #runBatch: (batch: PendingWrite[]) => unknown[];
   readonly #recentClientIds = new RecentClientIds();
@@ -338,7 +379,8 @@ export class SqliteStore implements ChatStore {
     const db = this.#db;
     this.#stmt = {
       insertRoom: db.prepare(
-        'INSERT INTO rooms (id, user_id, workshop_id, title, created_at, last_activity) VALUES (?, ?, ?, ?, ?, ?)',
+        `INSERT INTO rooms (id, user_id, workshop_id, title, created_at, last_activity, user_search, workshop_search)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       getRoom: db.prepare<[string], RoomRow>(`SELECT ${ROOM_COLUMNS} FROM rooms WHERE id = ?`),
       getMessage: db.prepare<[string, number], MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE request_id = ? AND seq = ?`),
@@ -384,21 +426,24 @@ export class SqliteStore implements ChatStore {
       advanceUser: db.prepare<{ seq: number; id: string }, RoomRow>(advanceCursorSql('user', 'workshop')),
       advanceWorkshop: db.prepare<{ seq: number; id: string }, RoomRow>(advanceCursorSql('workshop', 'user')),
       unreadOfUser: db.prepare<[string], { id: string; n: number }>(
-        `SELECT id, workshop_sent - user_seen AS n FROM rooms INDEXED BY rooms_unread_of_user
+        `SELECT id, workshop_sent - user_seen AS n FROM rooms INDEXED BY rooms_unread_inbox_of_user
          WHERE user_id = ? AND workshop_sent > user_seen`,
       ),
       unreadOfWorkshop: db.prepare<[string], { id: string; n: number }>(
-        `SELECT id, user_sent - workshop_seen AS n FROM rooms INDEXED BY rooms_unread_of_workshop
+        `SELECT id, user_sent - workshop_seen AS n FROM rooms INDEXED BY rooms_unread_inbox_of_workshop
          WHERE workshop_id = ? AND user_sent > workshop_seen`,
       ),
     };
-    type InboxParams = { principal: string; limit: number; last_activity?: string; id?: string };
-    this.#inbox = {
-      user: db.prepare<InboxParams, InboxRow>(inboxSql('user', false)),
-      userAfter: db.prepare<InboxParams, InboxRow>(inboxSql('user', true)),
-      workshop: db.prepare<InboxParams, InboxRow>(inboxSql('workshop', false)),
-      workshopAfter: db.prepare<InboxParams, InboxRow>(inboxSql('workshop', true)),
-    };
+    for (const side of ['user', 'workshop'] as const) {
+      for (const after of [false, true]) {
+        for (const q of [false, true]) {
+          for (const unread of [false, true]) {
+            const shape = { side, after, q, unread };
+            this.#inbox.set(inboxKey(shape), db.prepare<InboxParams, InboxRow>(inboxSql(shape)));
+          }
+        }
+      }
+    }
     for (const m of this.#stmt.uncopied.iterate()) this.#recentClientIds.add(m.request_id, m.side, m.sender_id, m.client_id, m.seq);
     this.#recentClientIds.commit();
     this.#runOne = db.transaction((op: PendingWrite) => op.run());
@@ -414,6 +459,8 @@ export class SqliteStore implements ChatStore {
     try {
       // Before the first read: a connection that has used the shared-memory index keeps it.
       if (locking === 'exclusive') db.pragma('locking_mode = EXCLUSIVE');
+      // Migration 4 folds the stored titles with it.
+      db.function('fold_for_search', { deterministic: true }, (text) => foldForSearch(String(text)));
       db.pragma('journal_mode = WAL');
       db.pragma('wal_autocheckpoint = 0');
       db.pragma(`synchronous = ${synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
@@ -505,7 +552,17 @@ export class SqliteStore implements ChatStore {
 
   async createRoom(input: NewRoom): Promise<Room> {
     const room: Room = { id: newId('r'), ...input, created_at: new Date().toISOString() };
-    this.#stmt.insertRoom.run(room.id, room.user_id, room.workshop_id, room.title, room.created_at, room.created_at);
+    const keys = searchKeys(room);
+    this.#stmt.insertRoom.run(
+      room.id,
+      room.user_id,
+      room.workshop_id,
+      room.title,
+      room.created_at,
+      room.created_at,
+      keys.user_search,
+      keys.workshop_search,
+    );
     this.#checkpointer.committed();
     return room;
   }
@@ -516,16 +573,10 @@ export class SqliteStore implements ChatStore {
   }
 
   async listRooms(principal: Principal, query: InboxQuery): Promise<InboxPage> {
-    const params = { principal: principalKey(principal), limit: query.limit + 1, ...query.after };
-    const stmt =
-      principal.side === 'user'
-        ? query.after
-          ? this.#inbox.userAfter
-          : this.#inbox.user
-        : query.after
-          ? this.#inbox.workshopAfter
-          : this.#inbox.workshop;
-    const rows = stmt.all(params);
+    const q = query.q === undefined ? undefined : foldForSearch(query.q);
+    const params = { principal: principalKey(principal), limit: query.limit + 1, ...query.after, ...(q !== undefined && { q }) };
+    const shape = { side: principal.side, after: query.after !== null, q: q !== undefined, unread: query.unread === true };
+    const rows = (this.#inbox.get(inboxKey(shape)) as Database.Statement<InboxParams, InboxRow>).all(params);
     const page = rows.slice(0, query.limit);
     const last = page.at(-1);
     const next = rows.length > query.limit && last ? { last_activity: last.last_activity, id: last.id } : null;

@@ -68,6 +68,10 @@ export interface InboxQuery {
   limit: number;
   /** null: the first page. */
   after: InboxCursor | null;
+  /** Only rooms whose title or other side's name holds this text, case-insensitively (trimmed, 1..100 characters). */
+  q?: string;
+  /** true: only rooms where the principal has unread. */
+  unread?: boolean;
 }
 
 export interface InboxPage {
@@ -94,6 +98,10 @@ export interface ChatStore {
    * the same read, with no query per row; the page is served by an index on
    * (principal, last_activity, id), not by skipping rows. `next` is the key of
    * the last row when at least one more row follows it, else null.
+   * Filters keep the order and the keys: `unread` pages along an index of the
+   * principal's rooms with unread, in the same order; `q` is matched against
+   * each side's folded search key (search-keys.ts) while walking the inbox's
+   * index, so its cost is the rows read until the page is full.
    */
   listRooms(principal: Principal, query: InboxQuery): Promise<InboxPage>;
   /**

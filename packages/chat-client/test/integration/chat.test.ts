@@ -158,6 +158,22 @@ test('REST helpers: rooms (the paged inbox), getRoom, and typed errors', async (
   assert.deepEqual([detail.last_seq, detail.read_cursors], [0, { user: 0, workshop: 0 }]);
   await assert.rejects(ana.getRoom('no-such-room'), { name: 'ChatError', code: 'not_found', status: 404 });
   await assert.rejects(ana.createRoom({ workshop_id: 'w-1', title: '' }), { code: 'invalid', status: 400 });
+  // Filters: q (trimmed, blank is none) and unread, paged with the same filters.
+  const ids = (page: { service_requests: { id: string }[] }) => page.service_requests.map((r) => r.id);
+  const brakes = await ana.createRoom({ workshop_id: 'w-1', title: 'Škoda brakes' });
+  assert.deepEqual(ids(await ana.rooms({ q: '  ŠKODA ' })), [brakes.id]);
+  assert.deepEqual(ids(await ana.rooms({ q: 'wipers & tyres?' })), []);
+  assert.deepEqual(ids(await ana.rooms({ q: '  ', limit: 2 })), ids(await ana.rooms({ limit: 2 })));
+  const bo = open(mintToken(ADMIN));
+  const reply = await bo.room(older.id).send('reply to Brakes');
+  // The inbox orders by time: the second reply in a later millisecond.
+  while (new Date().toISOString() <= reply.created_at) await new Promise((resolve) => setImmediate(resolve));
+  await bo.room(info.id).send('reply to Tyres');
+  const unread1 = await ana.rooms({ unread: true, limit: 1 });
+  assert.deepEqual([ids(unread1), unread1.service_requests[0]!.unread], [[info.id], 1]);
+  const unread2 = await ana.rooms({ unread: true, limit: 1, cursor: unread1.next_cursor });
+  assert.deepEqual([ids(unread2), unread2.next_cursor], [[older.id], null]);
+  assert.deepEqual(ids(await ana.rooms({ unread: true, q: 'BRAKES' })), [older.id]);
 });
 
 test('a final refusal marks the message failed with the reason; retry() sends it again', async () => {
