@@ -56,10 +56,10 @@ const TOKEN_MS = 200;
  * A slow uplink, as on a poor mobile link: the SDK writes its window of frames at once, but they
  * reach the server one at a time, each once the one before it is answered, and after a refusal
  * only when the server's budget holds a frame again (a link this slow is one nobody can keep
- * refusals off). `behindRefused` counts message frames delivered to the server while an earlier
+ * refusals off), or when `afterRefusal` says. `behindRefused` counts message frames delivered to the server while an earlier
  * refused message had not been sent again: the case where order is at stake.
  */
-function slowUplink() {
+function slowUplink(afterRefusal: () => Promise<void> = () => new Promise((r) => setTimeout(r, TOKEN_MS * 1.5))) {
   const log = { behindRefused: 0, refusals: 0 };
   class SlowUplink extends WS {
     #queue: string[] = [];
@@ -75,7 +75,7 @@ function slowUplink() {
         if (f.type !== 'error') return this.#next();
         log.refusals++;
         this.#refused.add(id);
-        setTimeout(() => this.#next(), TOKEN_MS * 1.5);
+        void afterRefusal().then(() => this.#next());
       });
     }
     override send(data: string): void {
@@ -120,4 +120,32 @@ test('refusals over the frame rate limit, with later messages already on their w
   );
   assert.deepEqual(room.messages.map((m) => [m.seq, m.body, m.state]), bodies.map((b, i) => [i + 1, b, 'sent']));
   assert.equal(room.status, 'open');
+});
+
+test('a message behind a refused one stalls on the uplink past the quiet period, and the writer sends another: still stored in the order written', { timeout: 30_000 }, async () => {
+  let refusedAt = 0;
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  const { log, SlowUplink } = slowUplink(() => ((refusedAt ||= Date.now()), released));
+  const c = client(server.url, mintToken(OWNER), { WebSocket: SlowUplink as unknown as typeof WS, ackTimeoutMs: 20_000 });
+  clients.push(c);
+  const id = (await c.createRoom({ workshop_id: 'w-1', title: 'Gearbox' })).id;
+  const room = c.room(id);
+  await room.connect();
+
+  const bodies = Array.from({ length: 14 }, (_, i) => `m${i}`);
+  const sending = bodies.map((b) => room.send(b));
+  // The uplink holds what follows the first refusal; the room's pause after it, and the quiet
+  // period after which it would use its full window again, pass meanwhile.
+  await waitFor(() => refusedAt > 0, 'a refusal');
+  await waitFor(() => Date.now() - refusedAt > 1000 + QUIET_MS + 200, 'the pause and the quiet period', 10_000);
+  sending.push(room.send('late'));
+  bodies.push('late');
+  release();
+  const sent = await Promise.all(sending);
+  assert.ok(log.behindRefused > 0, 'a message reached the server behind a refused one');
+
+  const expected = bodies.map((b, i) => [i + 1, b]);
+  assert.deepEqual(sent.map((m) => [m.seq, m.body]), expected);
+  assert.deepEqual((await storedMessages(server.url, id)).map((m) => [m.seq, m.body]), expected);
 });
