@@ -132,10 +132,7 @@ describe('a refused message fences its socket', () => {
       const room = await createRoom(server.url, ana);
       const socket = track(TestSocket.chat(server, room.id, ana));
       await socket.ready();
-      const answer = (clientId: string) =>
-        socket.next('message', (f) => f.message.client_id === clientId).then(
-          (f) => f.message.seq as number,
-        );
+      const answer = (clientId: string) => socket.next('message', (f) => f.message.client_id === clientId).then((f) => f.message.seq as number);
       const refusal = (clientId: string) => socket.next('error', (f) => f.client_id === clientId);
       const message = (clientId: string) => socket.send({ type: 'message', body: clientId, client_id: clientId });
       // The burst is twice the rate: c1 and c2 fit, c3 is over it.

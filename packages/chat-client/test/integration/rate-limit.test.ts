@@ -6,7 +6,8 @@ import { client, mintToken, OWNER, serverForFile, storedMessages, waitFor } from
 // A low per-socket frame budget (5 a second, bursts of 10), so that a burst of sends is refused.
 const { server, clients } = serverForFile({ env: { WS_RATE_LIMIT: '5', WS_USER_RATE_LIMIT: '0', HTTP_RATE_LIMIT: '0' } });
 
-// The SDK's quiet period after a refusal (room.ts QUIET_MS).
+// The SDK's pause after a refusal, and its quiet period before the full window (room.ts RATE_PAUSE_MS, QUIET_MS).
+const RATE_PAUSE_MS = 1000;
 const QUIET_MS = 2000;
 
 test('after rate-limit refusals one frame is in flight; after a quiet period a burst goes out with the full window again', { timeout: 20_000 }, async () => {
@@ -56,8 +57,8 @@ const TOKEN_MS = 200;
  * A slow uplink, as on a poor mobile link: the SDK writes its window of frames at once, but they
  * reach the server one at a time, each once the one before it is answered, and after a refusal
  * only when the server's budget holds a frame again (a link this slow is one nobody can keep
- * refusals off), or when `afterRefusal` says. `behindRefused` counts message frames delivered to the server while an earlier
- * refused message had not been sent again: the case where order is at stake.
+ * refusals off), or when `afterRefusal` says. `behindRefused` counts message frames delivered to
+ * the server while an earlier refused message had not been sent again: where order is at stake.
  */
 function slowUplink(afterRefusal: () => Promise<void> = () => new Promise((r) => setTimeout(r, TOKEN_MS * 1.5))) {
   const log = { behindRefused: 0, refusals: 0 };
@@ -138,7 +139,7 @@ test('a message behind a refused one stalls on the uplink past the quiet period,
   // The uplink holds what follows the first refusal; the room's pause after it, and the quiet
   // period after which it would use its full window again, pass meanwhile.
   await waitFor(() => refusedAt > 0, 'a refusal');
-  await waitFor(() => Date.now() - refusedAt > 1000 + QUIET_MS + 200, 'the pause and the quiet period', 10_000);
+  await waitFor(() => Date.now() - refusedAt > RATE_PAUSE_MS + QUIET_MS + 200, 'the pause and the quiet period', 10_000);
   sending.push(room.send('late'));
   bodies.push('late');
   release();
