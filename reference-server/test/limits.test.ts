@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { type IncomingMessage, request } from 'node:http';
 import { after, afterEach, describe, test } from 'node:test';
-import { api, createRoom, eventually, manualClock, socketTracker, startTestServer, TestSocket, token, unique } from './helpers/harness.js';
+import { api, createRoom, eventually, manualClock, owner, socketTracker, startTestServer, TestSocket, token, unique } from './helpers/harness.js';
 
 /**
  * Per-caller limits against the real server: rate limits keyed by side and
@@ -159,6 +159,46 @@ describe('flood strikes', () => {
       assert.equal(notes.of('pong').length, 12 * 2 + 2);
       assert.equal(notes.of('error').length, 12 + 3);
     } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe('a refused message fences its socket', () => {
+  test('messages behind a refused one are refused too, budget or not, until it is sent again: one writer is stored in the order written', async () => {
+    const time = manualClock();
+    const server = await startTestServer({ limits: { wsRateLimit: 1, wsUserRateLimit: 0, wsFloodStrikes: 1000 } }, { clock: time.clock });
+    try {
+      const ana = owner(unique('u'));
+      const room = await createRoom(server.url, ana);
+      const socket = track(TestSocket.chat(server, room.id, ana));
+      await socket.ready();
+      const answer = (clientId: string) => socket.next('message', (f) => f.message.client_id === clientId).then((f) => f.message.seq as number);
+      const refusal = (clientId: string) => socket.next('error', (f) => f.client_id === clientId);
+      const message = (clientId: string) => socket.send({ type: 'message', body: clientId, client_id: clientId });
+      // The burst is twice the rate: c1 and c2 fit, c3 is over it.
+      for (const id of ['c1', 'c2', 'c3']) message(id);
+      assert.deepEqual([await answer('c1'), await answer('c2')], [1, 2]);
+      assert.deepEqual(await refusal('c3'), { type: 'error', code: 'rate_limited', message: 'too many frames; slow down', client_id: 'c3' });
+
+      // The budget is back, but c4 was written behind c3: storing it now would put it before c3.
+      time.advance(5000);
+      message('c4');
+      assert.deepEqual(await refusal('c4'), {
+        type: 'error',
+        code: 'rate_limited',
+        message: 'an earlier message was refused; send it again first',
+        client_id: 'c4',
+      });
+      // Frames without a client_id are not messages a client re-sends: the fence lets them by.
+      socket.send({ type: 'ping' });
+      await socket.next('pong');
+      time.advance(5000);
+      message('c3');
+      message('c4');
+      assert.deepEqual([await answer('c3'), await answer('c4')], [3, 4]);
+    } finally {
+      await closeAll();
       await server.stop();
     }
   });

@@ -66,6 +66,8 @@ export class Room {
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #failures = 0;
   #limitedAt = 0;
+  // A message was refused while later ones may be in flight behind it (`#pump`).
+  #fenced = false;
   #connecting: { promise: Promise<void>; resolve: () => void; reject: (e: ChatError) => void } | undefined;
   #holds = 0;
   #direct = false;
@@ -329,6 +331,10 @@ export class Room {
     this.#check();
     // Until the principal is known the outbox cannot be keyed, nor what an earlier page left be sent first.
     if (!this.#outbox?.ready) return this.#identify();
+    // The server refuses what was written behind a refused message too (docs/protocol.md): nothing
+    // goes until all of it is answered, and then the refused one goes first, so order holds.
+    if (this.#fenced && this.#sends.some((s) => s.phase === 'ws')) return;
+    this.#fenced = false;
     const window = Date.now() - this.#limitedAt < QUIET_MS ? 1 : WINDOW;
     let inFlight = 0;
     for (const s of this.#sends) {
@@ -442,6 +448,7 @@ export class Room {
         if (isFinal(e)) return this.#fail(s, e);
         // Not stored (rate limited, or the server could not right now): it goes again, same client_id.
         s.requeue();
+        this.#fenced = true;
         if (e.code !== 'rate_limited') return this.#backoff();
         this.#limitedAt = Date.now();
         this.#later(RATE_PAUSE_MS);

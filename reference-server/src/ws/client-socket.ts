@@ -54,6 +54,12 @@ export class ClientSocket {
   alive = true;
   /** Made at the first refused frame: most sockets never have one. */
   #flood: BurstDetector | null = null;
+  /**
+   * The client_id of a frame refused here and not sent again yet. Frames with another client_id
+   * are refused until it comes again: those a client wrote behind it would otherwise be stored
+   * before it (docs/protocol.md, "Bad input and floods").
+   */
+  #fence: string | null = null;
   readonly #bucket: TokenBucket | null;
   #corked = false;
 
@@ -118,11 +124,22 @@ export class ClientSocket {
 
   /**
    * Whether one more frame may be handled; answers and counts the refusal when not. Asked before the
-   * frame is parsed: `clientIdOf` is read only for a refused frame, to echo its client_id.
+   * frame is parsed: `clientIdOf` is read only for a refused frame, to echo its client_id, and while
+   * an earlier refusal fences the socket.
    */
   admit(clientIdOf: () => string | null): boolean {
+    const clientId = this.#fence === null ? undefined : clientIdOf();
+    if (clientId && clientId !== this.#fence) return this.#refuse(clientId, 'an earlier message was refused; send it again first');
+    if (clientId) this.#fence = null;
     if ((this.#bucket?.take() ?? true) && this.userLimiter.take(callerKey(this.identity))) return true;
-    this.sendError('rate_limited', 'too many frames; slow down', clientIdOf());
+    const refused = clientId === undefined ? clientIdOf() : clientId;
+    if (refused) this.#fence = refused;
+    return this.#refuse(refused, 'too many frames; slow down');
+  }
+
+  /** Answers a refused frame and counts the refusal: a burst of them closes the socket. */
+  #refuse(clientId: string | null, message: string): false {
+    this.sendError('rate_limited', message, clientId);
     this.#flood ??= new BurstDetector(this.limits.wsFloodStrikes, this.limits.wsFloodWindowMs, this.clock);
     if (this.#flood.hit()) this.close(CLOSE.policy, 'rate limit exceeded');
     return false;
