@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Identity, Message, RoomState } from '../src/chat/types.js';
+import type { Message, Participant, RoomState } from '../src/chat/types.js';
 import {
   errorFrame,
   messageFrame,
@@ -15,8 +15,8 @@ import {
 // The frames' exact text, keys in the wire's order, as docs/protocol.md shows them: building them in
 // one module against @motoreach/protocol's types changed no byte.
 
-const ANA: Identity = { id: 'u-ana', role: 'user', workshopId: null, name: 'Ana', expiresAt: 1e15 };
-const BO: Identity = { id: 'a-bo', role: 'workshop_admin', workshopId: 'w-1', name: null, expiresAt: 1e15 };
+const ANA: Participant = { id: 'u-ana', role: 'user', workshopId: null, name: 'Ana', expiresAt: 1e15 };
+const BO: Participant = { id: 'a-bo', role: 'workshop_admin', workshopId: 'w-1', name: null, expiresAt: 1e15 };
 const MESSAGE: Message = {
   id: 'm_1',
   request_id: 'r_1',

@@ -9,7 +9,7 @@ import type {
   TypingFrame,
   UnreadFrame,
 } from '@motoreach/protocol';
-import type { Identity, Message, ReadCursors, RoomState, Side, UnreadSnapshot } from './types.js';
+import type { Participant, Message, ReadCursors, RoomState, Side, UnreadSnapshot } from './types.js';
 import type { UnreadCounts } from '../store/store.js';
 
 // Every frame the server sends is built below: the service publishes them, the sockets send them.
@@ -20,7 +20,7 @@ import type { UnreadCounts } from '../store/store.js';
 export const PONG = JSON.stringify({ type: 'pong' } satisfies PongFrame);
 
 /** The first frame of a chat socket: the room's state when the socket subscribed, and who the caller is. */
-export function readyFrame(state: RoomState, identity: Identity): string {
+export function readyFrame(state: RoomState, identity: Participant): string {
   return JSON.stringify({
     type: 'ready',
     request_id: state.id,
@@ -35,7 +35,7 @@ export function messageFrame(message: Message): string {
 }
 
 /** A side's read cursor moved: `reader` read up to `read_cursors[side]`. */
-export function readFrame(requestId: string, side: Side, reader: Identity, readCursors: ReadCursors): string {
+export function readFrame(requestId: string, side: Side, reader: Participant, readCursors: ReadCursors): string {
   return JSON.stringify({
     type: 'read',
     request_id: requestId,
@@ -46,7 +46,7 @@ export function readFrame(requestId: string, side: Side, reader: Identity, readC
   } satisfies ReadFrame);
 }
 
-export function typingFrame(typist: Identity, isTyping: boolean): string {
+export function typingFrame(typist: Participant, isTyping: boolean): string {
   return JSON.stringify({
     type: 'typing',
     user: { id: typist.id, role: typist.role, name: typist.name },

@@ -9,12 +9,14 @@ import { boundedText } from './schemas.js';
 import {
   type Identity,
   type Message,
+  type Participant,
   type Principal,
   type Room,
   type RoomListing,
   type RoomRef,
   type RoomState,
   type UnreadSnapshot,
+  isParticipant,
   otherSide,
   principalOf,
   principalOfRoomSide,
@@ -32,8 +34,16 @@ const PREVIEW_CHARS = 140;
 const MAX_PAGE = 100;
 const DEFAULT_PAGE = 50;
 
-export function isParticipant(identity: Identity, room: RoomRef): boolean {
+/** Whether the caller may see the room: its owner, its workshop's admins, or the host's backend. */
+export function mayAccess(identity: Identity, room: RoomRef): boolean {
+  if (!isParticipant(identity)) return true;
   return identity.role === 'user' ? room.user_id === identity.id : room.workshop_id === identity.workshopId;
+}
+
+/** The caller as a side's participant, for what only a side has (a read cursor, an inbox, a bubble). */
+function participant(identity: Identity, refusal: string): Participant {
+  if (!isParticipant(identity)) throw new ChatError('forbidden', refusal);
+  return identity;
 }
 
 function preview(body: string): string {
@@ -83,14 +93,15 @@ export class ChatService {
   listRooms(identity: Identity, query: { limit?: number; after: InboxCursor | null }): Promise<InboxPage> {
     const limit = Math.min(query.limit ?? DEFAULT_PAGE, MAX_PAGE);
     if (limit === 0) throw new ChatError('invalid', 'limit must be at least 1');
-    return this.store.listRooms(principalOf(identity), { limit, after: query.after });
+    const caller = participant(identity, 'a service has no inbox; it reads rooms by id');
+    return this.store.listRooms(principalOf(caller), { limit, after: query.after });
   }
 
   /** The room, if it exists and the caller takes part in it. */
   async authorize(identity: Identity, requestId: string): Promise<RoomState> {
     const room = await this.store.getRoom(requestId);
     if (!room) throw new ChatError('not_found', 'no such service request');
-    if (!isParticipant(identity, room)) throw new ChatError('forbidden', 'not a participant of this service request');
+    if (!mayAccess(identity, room)) throw new ChatError('forbidden', 'not a participant of this service request');
     return room;
   }
 
@@ -111,7 +122,8 @@ export class ChatService {
     return this.#track(this.#send(identity, room, body, clientId));
   }
 
-  async #send(identity: Identity, room: RoomRef, body: string, clientId: string | null): Promise<AppendResult> {
+  async #send(caller: Identity, room: RoomRef, body: string, clientId: string | null): Promise<AppendResult> {
+    const identity = participant(caller, 'a service cannot send messages');
     const text = boundedText(body, 'body', this.limits.maxBodyChars);
     const side = sideOf(identity.role);
     // The recipient's publishing turn is taken now, in call order, before the store answers.
@@ -161,7 +173,9 @@ export class ChatService {
     return this.#track(this.#markRead(identity, room, seq));
   }
 
-  async #markRead(identity: Identity, room: RoomRef, seq: number | null): Promise<ReadResult> {
+  async #markRead(caller: Identity, room: RoomRef, seq: number | null): Promise<ReadResult> {
+    // Read cursors are a side's; a service holds none, so its reading moves nothing.
+    const identity = participant(caller, 'a service has no read cursor');
     const side = sideOf(identity.role);
     const { read_cursors, moved, reader_unread } = await this.store.advanceCursor(room.id, side, seq);
     if (moved) {
@@ -173,7 +187,7 @@ export class ChatService {
     return { read_cursors, unread: reader_unread.count };
   }
 
-  typing(identity: Identity, room: RoomRef, isTyping: boolean, socketId: string): void {
+  typing(identity: Participant, room: RoomRef, isTyping: boolean, socketId: string): void {
     this.fanout.publish(roomGroup(room.id), {
       frame: typingFrame(identity, isTyping),
       exceptSocket: socketId,
@@ -181,7 +195,7 @@ export class ChatService {
   }
 
   unread(identity: Identity): Promise<UnreadSnapshot> {
-    return this.store.unread(principalOf(identity));
+    return this.store.unread(principalOf(participant(identity, 'a service has no unread counts')));
   }
 
   /** Resolves once every send and read already accepted has finished, and the snapshots they owe are out. */
