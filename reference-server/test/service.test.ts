@@ -70,3 +70,112 @@ describe('the service caller (contract v1.2)', () => {
     for (const auth of participantTokens) assert.equal((await call('GET', '/api/service-requests/', auth)).status, 200);
   });
 });
+
+describe('PUT /api/service-requests/{id}/: rooms under the host’s ids', () => {
+  const server = suiteServer();
+  const put = (id: string, body: unknown, auth = service()) => api(server.url, 'PUT', `/api/service-requests/${id}/`, auth, body);
+  const get = (id: string, auth = service()) => api(server.url, 'GET', `/api/service-requests/${id}/`, auth);
+
+  test('creates the room under the given id (201), then updates it (200), answering the room as GET gives it', async () => {
+    const id = `sr-2026:${unique('x')}.a_b`;
+    const user = unique('u');
+    const workshop = unique('w');
+    const created = await put(id, { user_id: user, workshop_id: workshop, title: '  Brakes  ', workshop_name: 'Garage Nord' });
+    assert.equal(created.status, 201);
+    assert.deepEqual(created.body, {
+      id,
+      user_id: user,
+      workshop_id: workshop,
+      title: 'Brakes',
+      created_at: created.body.created_at,
+      status: 'open',
+      user_name: null,
+      workshop_name: 'Garage Nord',
+      last_seq: 0,
+      read_cursors: { user: 0, workshop: 0 },
+    });
+    assert.deepEqual((await get(id)).body, created.body);
+
+    const same = await put(id, { user_id: user, workshop_id: workshop, title: 'Brakes' });
+    assert.equal(same.status, 200);
+    assert.deepEqual(same.body, created.body, 'omitted optional fields keep their values');
+
+    const renamed = await put(id, { user_id: user, workshop_id: workshop, title: 'Brakes and tyres', user_name: 'Ana', workshop_name: null });
+    assert.equal(renamed.status, 200);
+    assert.deepEqual(renamed.body, { ...created.body, title: 'Brakes and tyres', user_name: 'Ana', workshop_name: null });
+    assert.deepEqual((await get(id, owner(user))).body, renamed.body, 'the owner sees it as the service does');
+
+    const inbox = await api(server.url, 'GET', '/api/service-requests/', admin(unique('a'), workshop));
+    assert.deepEqual(inbox.body.service_requests, [{ ...renamed.body, unread: 0, last_message: null }]);
+  });
+
+  test('owner-created rooms carry status and names too', async () => {
+    const res = await api(server.url, 'POST', '/api/service-requests/', owner(unique('u')), { workshop_id: 'w-1', title: 'Oil' });
+    assert.equal(res.status, 201);
+    assert.equal(res.body.status, 'open');
+    assert.equal(res.body.user_name, null);
+    assert.equal(res.body.workshop_name, null);
+  });
+
+  test('bad ids and fields are 400 invalid, a participant is 403, and none of them writes anything', async () => {
+    const user = unique('u');
+    const good = { user_id: user, workshop_id: 'w-1', title: 'Brakes' };
+    const badIds = ['a'.repeat(65), 'a b', 'a%2Fb', 'é', 'a%00'];
+    for (const id of badIds) {
+      const res = await put(id, good);
+      assert.equal(res.status, 400, id);
+      assert.equal(res.body.error.code, 'invalid');
+    }
+    const id = unique('sr');
+    const badBodies: unknown[] = [
+      { ...good, user_id: '' },
+      { ...good, workshop_id: 7 },
+      { ...good, title: '  ' },
+      { ...good, title: 'x'.repeat(201) },
+      { ...good, status: 'archived' },
+      { ...good, user_name: 5 },
+      { ...good, workshop_name: 'x'.repeat(201) },
+      { ...good, colour: 'red' },
+      { user_id: user, title: 'no workshop' },
+      [],
+    ];
+    for (const body of badBodies) {
+      const res = await put(id, body);
+      assert.equal(res.status, 400, JSON.stringify(body));
+      assert.equal(res.body.error.code, 'invalid');
+    }
+    for (const auth of [owner(user), admin(unique('a'), 'w-1')]) {
+      const res = await put(id, good, auth);
+      assert.equal(res.status, 403);
+      assert.equal(res.body.error.code, 'forbidden');
+    }
+    assert.equal((await get(id)).status, 404);
+    assert.deepEqual((await api(server.url, 'GET', '/api/service-requests/', owner(user))).body.service_requests, []);
+  });
+
+  test('a put naming another workshop or owner is refused (409 conflict) and changes nothing', async () => {
+    const id = unique('sr');
+    const user = unique('u');
+    const created = await put(id, { user_id: user, workshop_id: 'w-1', title: 'Brakes' });
+    for (const body of [
+      { user_id: user, workshop_id: 'w-2', title: 'Moved' },
+      { user_id: unique('u'), workshop_id: 'w-1', title: 'Moved' },
+    ]) {
+      const res = await put(id, body);
+      assert.equal(res.status, 409);
+      assert.equal(res.body.error.code, 'conflict');
+    }
+    assert.deepEqual((await get(id)).body, created.body);
+  });
+
+  test('racing puts of one new id create one room: one 201, the others 200', async () => {
+    const id = unique('sr');
+    const body = { user_id: unique('u'), workshop_id: 'w-1', title: 'Brakes' };
+    const answers = await Promise.all(Array.from({ length: 8 }, () => put(id, body)));
+    assert.deepEqual(answers.map((a) => a.status).sort(), [200, 200, 200, 200, 200, 200, 200, 201]);
+    const created = answers.find((a) => a.status === 201)?.body;
+    for (const answer of answers) assert.deepEqual(answer.body, created);
+    const inbox = await api(server.url, 'GET', '/api/service-requests/', owner(body.user_id));
+    assert.deepEqual(inbox.body.service_requests.map((r: any) => r.id), [id]);
+  });
+});

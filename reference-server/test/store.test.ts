@@ -48,10 +48,10 @@ test('sqlite: a data dir written by a newer schema is refused, not misread', asy
   const first = new SqliteStore({ dataDir });
   await first.close();
   const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'));
-  assert.equal(db.pragma('user_version', { simple: true }), 4);
-  db.pragma('user_version = 5');
+  assert.equal(db.pragma('user_version', { simple: true }), 5);
+  db.pragma('user_version = 6');
   db.close();
-  assert.throws(() => new SqliteStore({ dataDir }), /was written by a newer server \(schema 5; this one knows 4\): upgrade the server/);
+  assert.throws(() => new SqliteStore({ dataDir }), /was written by a newer server \(schema 6; this one knows 5\): upgrade the server/);
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -96,7 +96,7 @@ test('sqlite: a version-1 file is migrated: last activity, unread totals, the in
   const store = new SqliteStore({ dataDir });
   try {
     const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'), { readonly: true });
-    assert.equal(db.pragma('user_version', { simple: true }), 4);
+    assert.equal(db.pragma('user_version', { simple: true }), 5);
     assert.deepEqual(
       db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'rooms' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all(),
       ['rooms_inbox_of_user', 'rooms_inbox_of_workshop', 'rooms_unread_of_user', 'rooms_unread_of_workshop'],
@@ -179,7 +179,7 @@ test('sqlite: a version-3 file is migrated: its client_ids copied into their tab
   const store = new SqliteStore({ dataDir });
   try {
     const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'), { readonly: true });
-    assert.equal(db.pragma('user_version', { simple: true }), 4);
+    assert.equal(db.pragma('user_version', { simple: true }), 5);
     assert.deepEqual(
       db.prepare('SELECT request_id, client_id, side, sender_id, seq FROM client_ids').raw().all(),
       [['r_a', 'c-1', 'user', 'u-ana', 1], ['r_a', 'c-1', 'workshop', 'a-bo', 2], ['r_a', 'c-2', 'user', 'u-ana', 4]],
@@ -205,6 +205,34 @@ test('sqlite: a version-3 file is migrated: its client_ids copied into their tab
     const bosC2 = await store.appendMessage({ request_id: 'r_a', sender: bo, side: 'workshop', body: 'Bo’s own c-2', client_id: 'c-2' });
     assert.deepEqual([bosC2.created, bosC2.message.seq, bosC2.recipient_unread], [true, 5, { count: 3, total: 3 }]);
     assert.equal((await store.getRoom('r_a'))?.last_seq, 5);
+  } finally {
+    await store.close();
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+test('sqlite: a version-4 file is migrated: its rooms open, with no names, and put under their ids', async () => {
+  const dataDir = tempDir();
+  // Version 4 is version 5 without the three columns of contract 1.2.
+  await new SqliteStore({ dataDir }).close();
+  const v4 = new Database(join(dataDir, 'motoreach-chat.sqlite3'));
+  v4.exec(`ALTER TABLE rooms DROP COLUMN status; ALTER TABLE rooms DROP COLUMN user_name; ALTER TABLE rooms DROP COLUMN workshop_name;
+    PRAGMA user_version = 4;`);
+  v4.prepare('INSERT INTO rooms (id, user_id, workshop_id, title, created_at, last_activity) VALUES (?, ?, ?, ?, ?, ?)').run(
+    'r_a', 'u-ana', 'w-1', 'A', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z',
+  );
+  v4.close();
+
+  const store = new SqliteStore({ dataDir });
+  try {
+    const before = { id: 'r_a', user_id: 'u-ana', workshop_id: 'w-1', title: 'A', created_at: '2026-01-01T00:00:00.000Z' };
+    const empty = { last_seq: 0, read_cursors: { user: 0, workshop: 0 } };
+    assert.deepEqual(await store.getRoom('r_a'), { ...before, status: 'open', user_name: null, workshop_name: null, ...empty });
+    const put = await store.putRoom({ id: 'r_a', user_id: 'u-ana', workshop_id: 'w-1', title: 'A', status: 'closed', user_name: 'Ana' });
+    assert.deepEqual(put, { outcome: 'updated', room: { ...before, status: 'closed', user_name: 'Ana', workshop_name: null, ...empty } });
+    const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'), { readonly: true });
+    assert.equal(db.pragma('user_version', { simple: true }), 5);
+    db.close();
   } finally {
     await store.close();
   }

@@ -28,12 +28,19 @@ export interface Message {
   created_at: string;
 }
 
+/** A closed room is read-only: sends are refused with `closed` (contract 1.2). */
+export type RoomStatus = 'open' | 'closed';
+
 export interface RoomInfo {
   id: string;
   user_id: string;
   workshop_id: string;
   title: string;
   created_at: string;
+  status: RoomStatus;
+  /** Display names the host's backend gave the room's two sides; null when unknown. */
+  user_name: string | null;
+  workshop_name: string | null;
 }
 
 export interface RoomDetail extends RoomInfo {

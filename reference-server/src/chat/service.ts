@@ -1,7 +1,7 @@
 import type { ReadResult } from '@motoreach/protocol';
 import type { Fanout } from '../fanout/fanout.js';
 import { roomGroup } from '../fanout/fanout.js';
-import type { AppendResult, ChatStore, CursorResult, InboxCursor, InboxPage, MessagePage, PageQuery, UnreadCounts } from '../store/store.js';
+import type { AppendResult, ChatStore, RoomPut, CursorResult, InboxCursor, InboxPage, MessagePage, PageQuery, UnreadCounts } from '../store/store.js';
 import { messageFrame, notificationFrame, readFrame, typingFrame } from './frames.js';
 import { ChatError } from './errors.js';
 import { PublishOrder, type PublishTurn } from './publish-order.js';
@@ -87,6 +87,21 @@ export class ChatService {
     if (identity.role !== 'user') throw new ChatError('forbidden', 'only a vehicle owner can open a service request');
     const title = boundedText(input.title, 'title', this.limits.maxTitleChars);
     return this.store.createRoom({ user_id: identity.id, workshop_id: input.workshop_id, title });
+  }
+
+  /**
+   * The host's backend creates or updates a room under its own id. `created` tells which; an
+   * unchanged room is an update too. Moving a room to another owner or workshop is refused.
+   */
+  async putRoom(identity: Identity, input: Omit<RoomPut, 'title'> & { title: string }): Promise<{ room: RoomState; created: boolean }> {
+    if (isParticipant(identity)) throw new ChatError('forbidden', 'only the host\'s service can put a service request');
+    const title = boundedText(input.title, 'title', this.limits.maxTitleChars);
+    const result = await this.store.putRoom({ ...input, title });
+    if (result.outcome === 'moved') {
+      const field = result.room.user_id === input.user_id ? 'workshop_id' : 'user_id';
+      throw new ChatError('conflict', `${field} differs from the stored room's; moving a service request is not supported yet`);
+    }
+    return { room: result.room, created: result.outcome === 'created' };
   }
 
   /** One page of the caller's inbox, newest activity first; `after` null for the first page. */

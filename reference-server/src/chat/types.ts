@@ -1,7 +1,7 @@
 import type { Role, RoomDetail, RoomInfo, RoomSummary } from '@motoreach/protocol';
 
 // The wire's objects are the contract's (@motoreach/protocol), under the names the server uses.
-export type { Message, ReadCursors, Role, Sender, UnreadSnapshot } from '@motoreach/protocol';
+export type { Message, ReadCursors, Role, RoomStatus, Sender, UnreadSnapshot } from '@motoreach/protocol';
 export type Room = RoomInfo;
 export type RoomState = RoomDetail;
 export type RoomListing = RoomSummary;

@@ -1,5 +1,5 @@
 import mongoose, { type ClientSession, type Connection, type Model, Schema } from 'mongoose';
-import type { Message, Principal, Room, RoomListing, RoomState, Sender, Side, UnreadSnapshot } from '../chat/types.js';
+import type { Message, Principal, Room, RoomListing, RoomState, RoomStatus, Sender, Side, UnreadSnapshot } from '../chat/types.js';
 import { otherSide } from '../chat/types.js';
 import type { Logger } from '../logger.js';
 import { isStoreUnavailable, StoreUnavailableError } from './failures.js';
@@ -13,6 +13,8 @@ import type {
   MessagePage,
   NewMessage,
   NewRoom,
+  PutResult,
+  RoomPut,
   PageQuery,
   UnreadCounts,
 } from './store.js';
@@ -29,6 +31,10 @@ interface RoomDoc {
   workshop_id: string;
   title: string;
   created_at: string;
+  /** Absent in rooms stored before contract 1.2: open, names unknown. */
+  status?: RoomStatus;
+  user_name?: string | null;
+  workshop_name?: string | null;
   /** The inbox's order: the newest message's created_at, or the room's without one; never decreases. */
   last_activity: string;
   last_seq: number;
@@ -66,6 +72,9 @@ const roomSchema = new Schema<RoomDoc>(
     workshop_id: String,
     title: String,
     created_at: String,
+    status: String,
+    user_name: String,
+    workshop_name: String,
     last_activity: String,
     last_seq: { type: Number, default: 0 },
     user_cursor: { type: Number, default: 0 },
@@ -140,6 +149,9 @@ function toRoom(doc: RoomDoc): Room {
     workshop_id: doc.workshop_id,
     title: doc.title,
     created_at: doc.created_at,
+    status: doc.status ?? 'open',
+    user_name: doc.user_name ?? null,
+    workshop_name: doc.workshop_name ?? null,
   };
 }
 
@@ -338,14 +350,11 @@ export class MongoStore implements ChatStore {
       workshop_id: input.workshop_id,
       title: input.title,
       created_at: new Date().toISOString(),
+      status: 'open',
+      user_name: null,
+      workshop_name: null,
     };
-    // The totals exist before any transaction moves them: an upsert inside racing transactions could fail on the key.
-    await this.#totals.bulkWrite(
-      (['user', 'workshop'] as const).map((side) => ({
-        updateOne: { filter: { _id: totalKey(side, room) }, update: { $setOnInsert: { total: 0 } }, upsert: true },
-      })),
-      { ordered: false },
-    );
+    await this.#ensureTotals(room);
     await this.#rooms.create({
       _id: room.id,
       user_id: room.user_id,
@@ -360,6 +369,63 @@ export class MongoStore implements ChatStore {
       workshop_unread: 0,
     });
     return room;
+  }
+
+  /** The totals exist before any transaction moves them: an upsert inside racing transactions could fail on the key. */
+  async #ensureTotals(room: Pick<RoomDoc, 'user_id' | 'workshop_id'>): Promise<void> {
+    await this.#totals.bulkWrite(
+      (['user', 'workshop'] as const).map((side) => ({
+        updateOne: { filter: { _id: totalKey(side, room) }, update: { $setOnInsert: { total: 0 } }, upsert: true },
+      })),
+      { ordered: false },
+    );
+  }
+
+  /**
+   * An insert that only a new id passes, then an update that only the same owner and workshop
+   * match: of racing puts (on any server) one creates and the others update, with no transaction.
+   */
+  async putRoom(input: RoomPut): Promise<PutResult> {
+    const { id, user_id, workshop_id, title } = input;
+    const changes = {
+      title,
+      ...(input.status !== undefined && { status: input.status }),
+      ...(input.user_name !== undefined && { user_name: input.user_name }),
+      ...(input.workshop_name !== undefined && { workshop_name: input.workshop_name }),
+    };
+    if (!(await this.#rooms.exists({ _id: id }))) {
+      await this.#ensureTotals(input);
+      const created_at = new Date().toISOString();
+      try {
+        const doc = await this.#rooms.create({
+          _id: id,
+          user_id,
+          workshop_id,
+          title,
+          created_at,
+          status: input.status ?? 'open',
+          user_name: input.user_name ?? null,
+          workshop_name: input.workshop_name ?? null,
+          last_activity: created_at,
+          last_seq: 0,
+          user_cursor: 0,
+          workshop_cursor: 0,
+          user_unread: 0,
+          workshop_unread: 0,
+        });
+        return { outcome: 'created', room: toRoomState(doc.toObject<RoomDoc>()) };
+      } catch (error) {
+        // Another put created it first: this one updates it.
+        if (!isDuplicateKey(error)) throw error;
+      }
+    }
+    const updated = await this.#rooms
+      .findOneAndUpdate({ _id: id, user_id, workshop_id }, { $set: changes }, { new: true })
+      .lean<RoomDoc>();
+    if (updated) return { outcome: 'updated', room: toRoomState(updated) };
+    const stored = await this.#rooms.findById(id).lean<RoomDoc>();
+    if (!stored) throw new Error(`room ${id} vanished during a put`);
+    return { outcome: 'moved', room: toRoomState(stored) };
   }
 
   async getRoom(id: string): Promise<RoomState | null> {

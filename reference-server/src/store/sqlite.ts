@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Message, Principal, Room, RoomListing, RoomState, Side, UnreadSnapshot } from '../chat/types.js';
+import type { Message, Principal, Room, RoomStatus, RoomListing, RoomState, Side, UnreadSnapshot } from '../chat/types.js';
 import type { Logger } from '../logger.js';
 import { Checkpointer } from './checkpointer.js';
 import { DataDirLock, prepareDataDir } from './data-dir.js';
@@ -17,6 +17,8 @@ import type {
   NewMessage,
   NewRoom,
   PageQuery,
+  PutResult,
+  RoomPut,
   UnreadCounts,
 } from './store.js';
 
@@ -34,6 +36,9 @@ interface RoomRow {
   workshop_id: string;
   title: string;
   created_at: string;
+  status: RoomStatus;
+  user_name: string | null;
+  workshop_name: string | null;
   last_seq: number;
   user_cursor: number;
   workshop_cursor: number;
@@ -44,7 +49,7 @@ interface RoomRow {
 }
 
 const ROOM_COLUMNS =
-  'id, user_id, workshop_id, title, created_at, last_seq, user_cursor, workshop_cursor, user_sent, workshop_sent, user_seen, workshop_seen';
+  'id, user_id, workshop_id, title, created_at, status, user_name, workshop_name, last_seq, user_cursor, workshop_cursor, user_sent, workshop_sent, user_seen, workshop_seen';
 
 interface MessageRow {
   id: string;
@@ -84,7 +89,7 @@ interface PendingWrite {
 }
 
 /** The schema version this server writes; each older version has a step in MIGRATIONS. */
-const SCHEMA_VERSION = 4;
+const SCHEMA_VERSION = 5;
 
 /**
  * How many client_ids wait in memory before a batch's transaction copies them into the
@@ -205,9 +210,15 @@ INSERT OR IGNORE INTO client_ids (request_id, client_id, side, sender_id, seq)
   ORDER BY request_id, client_id, side, sender_id, seq;
 INSERT INTO client_ids_copied (through) SELECT coalesce(max(rowid), 0) FROM messages;
 `,
+  4: `
+-- Contract 1.2: a closed room is read-only; the host's backend may name the two sides.
+ALTER TABLE rooms ADD COLUMN status TEXT NOT NULL DEFAULT 'open';
+ALTER TABLE rooms ADD COLUMN user_name TEXT;
+ALTER TABLE rooms ADD COLUMN workshop_name TEXT;
+`,
 };
 
-const INBOX_COLUMNS = `r.id, r.user_id, r.workshop_id, r.title, r.created_at, r.last_seq, r.user_cursor, r.workshop_cursor,
+const INBOX_COLUMNS = `r.id, r.user_id, r.workshop_id, r.title, r.created_at, r.status, r.user_name, r.workshop_name, r.last_seq, r.user_cursor, r.workshop_cursor,
   r.last_activity, m.id AS m_id, m.sender_id AS m_sender_id, m.sender_role AS m_sender_role,
   m.sender_name AS m_sender_name, m.body AS m_body, m.client_id AS m_client_id, m.created_at AS m_created_at`;
 
@@ -247,6 +258,9 @@ function toRoomState(row: Omit<RoomRow, 'user_sent' | 'workshop_sent' | 'user_se
     workshop_id: row.workshop_id,
     title: row.title,
     created_at: row.created_at,
+    status: row.status,
+    user_name: row.user_name,
+    workshop_name: row.workshop_name,
     last_seq: row.last_seq,
     read_cursors: { user: row.user_cursor, workshop: row.workshop_cursor },
   };
@@ -300,6 +314,7 @@ export class SqliteStore implements ChatStore {
   readonly #stmt;
   readonly #inbox;
   readonly #runOne: (op: PendingWrite) => unknown;
+  readonly #put: (input: RoomPut) => PutResult;
   readonly #runBatch: (batch: PendingWrite[]) => unknown[];
   readonly #recentClientIds = new RecentClientIds();
 
@@ -318,6 +333,14 @@ export class SqliteStore implements ChatStore {
     this.#stmt = {
       insertRoom: db.prepare(
         'INSERT INTO rooms (id, user_id, workshop_id, title, created_at, last_activity) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      insertRoomIfNew: db.prepare(
+        `INSERT INTO rooms (id, user_id, workshop_id, title, created_at, last_activity, status, user_name, workshop_name)
+         VALUES (@id, @user_id, @workshop_id, @title, @created_at, @created_at, @status, @user_name, @workshop_name)
+         ON CONFLICT (id) DO NOTHING`,
+      ),
+      updateRoom: db.prepare(
+        'UPDATE rooms SET title = @title, status = @status, user_name = @user_name, workshop_name = @workshop_name WHERE id = @id',
       ),
       getRoom: db.prepare<[string], RoomRow>(`SELECT ${ROOM_COLUMNS} FROM rooms WHERE id = ?`),
       getMessage: db.prepare<[string, number], MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE request_id = ? AND seq = ?`),
@@ -381,6 +404,8 @@ export class SqliteStore implements ChatStore {
     for (const m of this.#stmt.uncopied.iterate()) this.#recentClientIds.add(m.request_id, m.side, m.sender_id, m.client_id, m.seq);
     this.#recentClientIds.commit();
     this.#runOne = db.transaction((op: PendingWrite) => op.run());
+    const put = db.transaction((input: RoomPut) => this.#putRow(input));
+    this.#put = (input) => put.immediate(input);
     this.#runBatch = db.transaction((batch: PendingWrite[]) => {
       const results = batch.map((op) => op.run());
       if (this.#recentClientIds.size >= COPY_CLIENT_IDS_AT) this.#copyClientIds();
@@ -481,10 +506,55 @@ export class SqliteStore implements ChatStore {
   }
 
   async createRoom(input: NewRoom): Promise<Room> {
-    const room: Room = { id: newId('r'), ...input, created_at: new Date().toISOString() };
+    const room: Room = {
+      id: newId('r'),
+      ...input,
+      created_at: new Date().toISOString(),
+      status: 'open',
+      user_name: null,
+      workshop_name: null,
+    };
     this.#stmt.insertRoom.run(room.id, room.user_id, room.workshop_id, room.title, room.created_at, room.created_at);
     this.#checkpointer.committed();
     return room;
+  }
+
+  async putRoom(input: RoomPut): Promise<PutResult> {
+    const result = this.#put(input);
+    this.#checkpointer.committed();
+    return result;
+  }
+
+  /** Part of a transaction: the insert of a new id and the update of an existing one cannot interleave. */
+  #putRow(input: RoomPut): PutResult {
+    const inserted = this.#stmt.insertRoomIfNew.run({
+      id: input.id,
+      user_id: input.user_id,
+      workshop_id: input.workshop_id,
+      title: input.title,
+      created_at: new Date().toISOString(),
+      status: input.status ?? 'open',
+      user_name: input.user_name ?? null,
+      workshop_name: input.workshop_name ?? null,
+    });
+    const row = this.#stmt.getRoom.get(input.id) as RoomRow;
+    if (inserted.changes === 1) return { outcome: 'created', room: toRoomState(row) };
+    if (row.user_id !== input.user_id || row.workshop_id !== input.workshop_id) return { outcome: 'moved', room: toRoomState(row) };
+    const updated: RoomRow = {
+      ...row,
+      title: input.title,
+      status: input.status ?? row.status,
+      user_name: input.user_name === undefined ? row.user_name : input.user_name,
+      workshop_name: input.workshop_name === undefined ? row.workshop_name : input.workshop_name,
+    };
+    this.#stmt.updateRoom.run({
+      id: input.id,
+      title: updated.title,
+      status: updated.status,
+      user_name: updated.user_name,
+      workshop_name: updated.workshop_name,
+    });
+    return { outcome: 'updated', room: toRoomState(updated) };
   }
 
   async getRoom(id: string): Promise<RoomState | null> {

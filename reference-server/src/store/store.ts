@@ -1,10 +1,26 @@
-import type { Message, Principal, ReadCursors, Room, RoomListing, RoomState, Sender, Side, UnreadSnapshot } from '../chat/types.js';
+import type { Message, Principal, RoomStatus, ReadCursors, Room, RoomListing, RoomState, Sender, Side, UnreadSnapshot } from '../chat/types.js';
 
 export interface NewRoom {
   user_id: string;
   workshop_id: string;
   title: string;
 }
+
+/** A room under the host's own id (`PUT`): an omitted optional field keeps its stored value, or its default. */
+export interface RoomPut {
+  id: string;
+  user_id: string;
+  workshop_id: string;
+  title: string;
+  status?: RoomStatus;
+  user_name?: string | null;
+  workshop_name?: string | null;
+}
+
+export type PutResult =
+  | { outcome: 'created' | 'updated'; room: RoomState }
+  /** The stored room has another owner or workshop: nothing was written. */
+  | { outcome: 'moved'; room: RoomState };
 
 export interface NewMessage {
   request_id: string;
@@ -82,6 +98,12 @@ export interface InboxPage {
  */
 export interface ChatStore {
   createRoom(input: NewRoom): Promise<Room>;
+  /**
+   * Creates the room with the caller's id, or updates its title, status and names, atomically:
+   * of racing puts of one new id (on any server sharing the store) one creates it and the others
+   * update it. A put naming another `user_id` or `workshop_id` than the stored one writes nothing.
+   */
+  putRoom(input: RoomPut): Promise<PutResult>;
   getRoom(id: string): Promise<RoomState | null>;
   /**
    * One page of the principal's rooms (an owner's own, or all of a workshop's),
