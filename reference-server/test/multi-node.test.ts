@@ -30,6 +30,7 @@ import {
   startTestServer,
   tempDir,
   TestSocket,
+  token,
   unique,
 } from './helpers/harness.js';
 import { freePort, redisMissing, RedisServer } from './helpers/redis-server.js';
@@ -254,6 +255,19 @@ describe('several servers behind Redis', { skip: redisMissing }, () => {
       assert.deepEqual(seqsOf(socket), [1, 2]);
     }
     assert.deepEqual((await stored(b.url, room.id, ownerToken)).map((m) => m.client_id), ['c-dup', 'c-next']);
+  });
+
+  test('racing PUTs of one new room id on both servers create one room', async () => {
+    const id = unique('sr');
+    const serviceToken = token({ sub: 'host-backend', role: 'service' });
+    const body = { user_id: unique('u'), workshop_id: unique('w'), title: 'Brakes', user_name: 'Ana' };
+    const answers = await Promise.all(
+      [a, b, a, b].map((node) => api(node.url, 'PUT', `/api/service-requests/${id}/`, serviceToken, body)),
+    );
+    assert.deepEqual(answers.map((r) => r.status).sort(), [200, 200, 200, 201]);
+    for (const answer of answers) assert.deepEqual(answer.body, answers[0]!.body);
+    const inbox = await api(b.url, 'GET', '/api/service-requests/', owner(body.user_id));
+    assert.deepEqual(inbox.body.service_requests.map((r: { id: string }) => r.id), [id]);
   });
 
   test('concurrent sends to one room from both servers: every socket gets seq 1..n in order, once', async () => {

@@ -35,6 +35,37 @@ export function describeStoreSuite(name: string, open: () => Promise<OpenedStore
       }
     }
 
+    test('puts a room under the caller’s id: created once, then updated; another owner or workshop writes nothing', () =>
+      withStore(async (store) => {
+        const input = { id: 'sr-42', user_id: 'u-ana', workshop_id: 'w-1', title: 'Brakes' };
+        const racing = await Promise.all([store.putRoom(input), store.putRoom(input), store.putRoom(input)]);
+        assert.deepEqual(racing.map((r) => r.outcome).sort(), ['created', 'updated', 'updated']);
+        const room = racing[0]!.room;
+        assert.deepEqual(room, {
+          id: 'sr-42',
+          user_id: 'u-ana',
+          workshop_id: 'w-1',
+          title: 'Brakes',
+          created_at: room.created_at,
+          status: 'open',
+          user_name: null,
+          workshop_name: null,
+          last_seq: 0,
+          read_cursors: { user: 0, workshop: 0 },
+        });
+        for (const r of racing) assert.deepEqual(r.room, room);
+        const closed = await store.putRoom({ ...input, title: 'Brakes!', status: 'closed', workshop_name: 'Garage' });
+        assert.deepEqual(closed, { outcome: 'updated', room: { ...room, title: 'Brakes!', status: 'closed', workshop_name: 'Garage' } });
+        const kept = await store.putRoom({ ...input, user_name: 'Ana', workshop_name: null });
+        const after = { ...room, status: 'closed', user_name: 'Ana' };
+        assert.deepEqual(kept, { outcome: 'updated', room: after }, 'an omitted status keeps the stored one');
+        assert.deepEqual(await store.putRoom({ ...input, workshop_id: 'w-2', title: 'moved' }), { outcome: 'moved', room: after });
+        assert.deepEqual(await store.getRoom('sr-42'), after);
+        const inbox = await store.listRooms({ side: 'workshop', workshopId: 'w-1' }, { limit: 10, after: null });
+        assert.deepEqual(inbox.rooms, [{ ...after, unread: 0, last_message: null }]);
+        assert.deepEqual((await store.listRooms({ side: 'workshop', workshopId: 'w-2' }, { limit: 10, after: null })).rooms, []);
+      }));
+
     test('creates rooms and reads them back with zero cursors', () =>
       withStore(async (store) => {
         const room = await store.createRoom({ user_id: 'u-ana', workshop_id: 'w-1', title: 'Brakes' });
