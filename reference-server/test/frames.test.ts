@@ -9,6 +9,7 @@ import {
   readFrame,
   readyFrame,
   typingFrame,
+  roomFrame,
   unreadFrame,
 } from '../src/chat/frames.js';
 
@@ -69,6 +70,14 @@ test('notification and unread frames', () => {
       '"unread":{"count":2,"total":5}}',
   );
   assert.equal(unreadFrame({ total: 2, rooms: { r_1: 2 } }), '{"type":"unread","total":2,"rooms":{"r_1":2}}');
+});
+
+test('room frames carry the room’s own fields, not its cursors', () => {
+  assert.equal(
+    roomFrame(ROOM),
+    '{"type":"room","room":{"id":"r_1","user_id":"u-ana","workshop_id":"w-1","title":"Brakes",' +
+      `"created_at":"${ROOM.created_at}","status":"open","user_name":"Ana","workshop_name":null}}`,
+  );
 });
 
 test('error frames echo a client_id when there is one; pong', () => {

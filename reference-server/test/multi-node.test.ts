@@ -270,6 +270,24 @@ describe('several servers behind Redis', { skip: redisMissing }, () => {
     assert.deepEqual(inbox.body.service_requests.map((r: { id: string }) => r.id), [id]);
   });
 
+  test('a close on one server reaches chat and notifications sockets on the other, and both refuse sends', async () => {
+    const id = unique('sr');
+    const serviceToken = token({ sub: 'host-backend', role: 'service' });
+    const user = unique('u');
+    const ownerToken = owner(user);
+    const body = { user_id: user, workshop_id: unique('w'), title: 'Brakes' };
+    await api(a.url, 'PUT', `/api/service-requests/${id}/`, serviceToken, body);
+    const chat = open(TestSocket.chat(b, id, admin(unique('a'), body.workshop_id)));
+    const bell = open(TestSocket.notifications(b, ownerToken));
+    await Promise.all([chat.ready(), bell.ready()]);
+    assert.equal((await api(a.url, 'PUT', `/api/service-requests/${id}/`, serviceToken, { ...body, status: 'closed' })).status, 200);
+    for (const socket of [chat, bell]) assert.equal((await socket.next('room')).room.status, 'closed');
+    for (const node of [a, b]) {
+      const res = await api(node.url, 'POST', `/api/service-requests/${id}/messages/`, ownerToken, { body: 'hi' });
+      assert.deepEqual([res.status, res.body.error.code], [409, 'closed']);
+    }
+  });
+
   test('concurrent sends to one room from both servers: every socket gets seq 1..n in order, once', async () => {
     const workshop = unique('w');
     const ownerToken = owner(unique('u'));

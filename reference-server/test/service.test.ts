@@ -179,3 +179,84 @@ describe('PUT /api/service-requests/{id}/: rooms under the host’s ids', () => 
     assert.deepEqual(inbox.body.service_requests.map((r: any) => r.id), [id]);
   });
 });
+
+describe('closing and reopening a room', () => {
+  const server = suiteServer();
+  const put = (id: string, body: unknown) => api(server.url, 'PUT', `/api/service-requests/${id}/`, service(), body);
+
+  test('a closed room refuses sends on REST (409 closed) and WS (final error frame with the client_id); history, reads and the inbox keep working; reopening restores sends', async () => {
+    const id = unique('sr');
+    const user = unique('u');
+    const workshop = unique('w');
+    const ana = owner(user, 'Ana');
+    const bo = admin(unique('a'), workshop, 'Bo');
+    const base = { user_id: user, workshop_id: workshop, title: 'Brakes' };
+    const created = (await put(id, base)).body;
+    const sent = await api(server.url, 'POST', `/api/service-requests/${id}/messages/`, ana, { body: 'Before', client_id: 'c-1' });
+    assert.equal(sent.status, 201);
+
+    const chats = [TestSocket.chat(server, id, ana), TestSocket.chat(server, id, bo)];
+    const bells = [TestSocket.notifications(server, ana), TestSocket.notifications(server, bo)];
+    const sockets = [...chats, ...bells];
+    await Promise.all(sockets.map((s) => s.ready()));
+
+    const closed = await put(id, { ...base, status: 'closed' });
+    assert.equal(closed.status, 200);
+    assert.equal(closed.body.status, 'closed');
+    const { last_seq: _seq, read_cursors: _cursors, ...info } = created;
+    for (const socket of sockets) {
+      const frame = await socket.next('room');
+      assert.deepEqual(frame, { type: 'room', room: { ...info, status: 'closed' } });
+    }
+
+    const refused = await api(server.url, 'POST', `/api/service-requests/${id}/messages/`, ana, { body: 'After', client_id: 'c-2' });
+    assert.equal(refused.status, 409);
+    assert.deepEqual(refused.body, { error: { code: 'closed', message: 'this service request is closed; it takes no new messages' } });
+    chats[1]!.send({ type: 'message', body: 'After', client_id: 'c-ws' });
+    assert.deepEqual(await chats[1]!.next('error'), {
+      type: 'error',
+      code: 'closed',
+      message: 'this service request is closed; it takes no new messages',
+      client_id: 'c-ws',
+    });
+    // A retry of a message stored before the close is answered as before: it is no new message.
+    const retry = await api(server.url, 'POST', `/api/service-requests/${id}/messages/`, ana, { body: 'Before', client_id: 'c-1' });
+    assert.deepEqual([retry.status, retry.body.message.id], [200, sent.body.message.id]);
+
+    const history = await api(server.url, 'GET', `/api/service-requests/${id}/messages/`, bo);
+    assert.deepEqual(history.body.messages.map((m: any) => m.body), ['Before']);
+    const read = await api(server.url, 'POST', `/api/service-requests/${id}/messages/read/`, bo, {});
+    assert.deepEqual(read.body, { read_cursors: { user: 0, workshop: 1 }, unread: 0 });
+    const inbox = await api(server.url, 'GET', '/api/service-requests/', ana);
+    assert.deepEqual(inbox.body.service_requests.map((r: any) => [r.id, r.status, r.last_seq]), [[id, 'closed', 1]]);
+
+    assert.equal((await put(id, { ...base, status: 'closed' })).status, 200, 'unchanged: no frame');
+    const reopened = await put(id, base);
+    assert.equal(reopened.body.status, 'closed', 'an omitted status keeps the stored one');
+    await put(id, { ...base, status: 'open' });
+    for (const socket of sockets) {
+      await socket.next('room', (f) => f.room.status === 'open');
+      assert.deepEqual(socket.of('room').map((f) => f.room.status), ['closed', 'open']);
+    }
+    const again = await api(server.url, 'POST', `/api/service-requests/${id}/messages/`, ana, { body: 'After', client_id: 'c-2' });
+    assert.deepEqual([again.status, again.body.message.seq], [201, 2]);
+    await chats[1]!.next('message', (f) => f.message.seq === 2);
+    await Promise.all(sockets.map((s) => s.close()));
+  });
+
+  test('names and title changes reach the sockets as room frames too', async () => {
+    const id = unique('sr');
+    const user = unique('u');
+    const base = { user_id: user, workshop_id: unique('w'), title: 'Brakes' };
+    await put(id, base);
+    const chat = TestSocket.chat(server, id, owner(user));
+    await chat.ready();
+    await put(id, { ...base, title: 'Brakes and pads', workshop_name: 'Garage Nord' });
+    const frame = await chat.next('room');
+    assert.deepEqual(
+      [frame.room.title, frame.room.status, frame.room.user_name, frame.room.workshop_name],
+      ['Brakes and pads', 'open', null, 'Garage Nord'],
+    );
+    await chat.close();
+  });
+});

@@ -55,15 +55,35 @@ export function describeStoreSuite(name: string, open: () => Promise<OpenedStore
         });
         for (const r of racing) assert.deepEqual(r.room, room);
         const closed = await store.putRoom({ ...input, title: 'Brakes!', status: 'closed', workshop_name: 'Garage' });
-        assert.deepEqual(closed, { outcome: 'updated', room: { ...room, title: 'Brakes!', status: 'closed', workshop_name: 'Garage' } });
+        const closedRoom = { ...room, title: 'Brakes!', status: 'closed', workshop_name: 'Garage' };
+        assert.deepEqual(closed, { outcome: 'updated', room: closedRoom, before: room });
         const kept = await store.putRoom({ ...input, user_name: 'Ana', workshop_name: null });
         const after = { ...room, status: 'closed', user_name: 'Ana' };
-        assert.deepEqual(kept, { outcome: 'updated', room: after }, 'an omitted status keeps the stored one');
+        assert.deepEqual(kept, { outcome: 'updated', room: after, before: closedRoom }, 'an omitted status keeps the stored one');
         assert.deepEqual(await store.putRoom({ ...input, workshop_id: 'w-2', title: 'moved' }), { outcome: 'moved', room: after });
         assert.deepEqual(await store.getRoom('sr-42'), after);
         const inbox = await store.listRooms({ side: 'workshop', workshopId: 'w-1' }, { limit: 10, after: null });
         assert.deepEqual(inbox.rooms, [{ ...after, unread: 0, last_message: null }]);
         assert.deepEqual((await store.listRooms({ side: 'workshop', workshopId: 'w-2' }, { limit: 10, after: null })).rooms, []);
+      }));
+
+    test('a closed room takes no append, moves no counter, and takes them again once reopened', () =>
+      withStore(async (store) => {
+        const input = { id: 'sr-closed', user_id: 'u-ana', workshop_id: 'w-1', title: 'Brakes' };
+        await store.putRoom(input);
+        const first = await store.appendMessage(msg('sr-closed', ANA, 'before', 'c-1'));
+        await store.putRoom({ ...input, status: 'closed' });
+        await assert.rejects(store.appendMessage(msg('sr-closed', BO, 'refused', 'c-2')), { name: 'RoomClosedError' });
+        const retry = await store.appendMessage(msg('sr-closed', ANA, 'before', 'c-1'));
+        assert.deepEqual([retry.created, retry.message], [false, first.message]);
+        assert.equal((await store.getRoom('sr-closed'))?.last_seq, 1);
+        assert.deepEqual(await store.unread({ side: 'user', userId: 'u-ana' }), { total: 0, rooms: {} });
+        assert.deepEqual(await store.unread({ side: 'workshop', workshopId: 'w-1' }), { total: 1, rooms: { 'sr-closed': 1 } });
+        const read = await store.advanceCursor('sr-closed', 'workshop', null);
+        assert.deepEqual(read.reader_unread, { count: 0, total: 0 }, 'reads still work');
+        await store.putRoom({ ...input, status: 'open' });
+        const after = await store.appendMessage(msg('sr-closed', BO, 'after', 'c-2'));
+        assert.deepEqual([after.created, after.message.seq, after.recipient_unread], [true, 2, { count: 1, total: 1 }]);
       }));
 
     test('creates rooms and reads them back with zero cursors', () =>

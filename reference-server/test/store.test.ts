@@ -227,9 +227,10 @@ test('sqlite: a version-4 file is migrated: its rooms open, with no names, and p
   try {
     const before = { id: 'r_a', user_id: 'u-ana', workshop_id: 'w-1', title: 'A', created_at: '2026-01-01T00:00:00.000Z' };
     const empty = { last_seq: 0, read_cursors: { user: 0, workshop: 0 } };
-    assert.deepEqual(await store.getRoom('r_a'), { ...before, status: 'open', user_name: null, workshop_name: null, ...empty });
+    const migrated = { ...before, status: 'open', user_name: null, workshop_name: null, ...empty };
+    assert.deepEqual(await store.getRoom('r_a'), migrated);
     const put = await store.putRoom({ id: 'r_a', user_id: 'u-ana', workshop_id: 'w-1', title: 'A', status: 'closed', user_name: 'Ana' });
-    assert.deepEqual(put, { outcome: 'updated', room: { ...before, status: 'closed', user_name: 'Ana', workshop_name: null, ...empty } });
+    assert.deepEqual(put, { outcome: 'updated', room: { ...migrated, status: 'closed', user_name: 'Ana' }, before: migrated });
     const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'), { readonly: true });
     assert.equal(db.pragma('user_version', { simple: true }), 5);
     db.close();

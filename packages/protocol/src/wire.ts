@@ -126,7 +126,12 @@ export interface ErrorFrame {
 export interface PongFrame {
   type: 'pong';
 }
-export type ChatServerFrame = ReadyFrame | MessageFrame | ReadFrame | TypingFrame | ErrorFrame | PongFrame;
+/** v1.2: the room's status, title or names changed; on chat and notifications sockets alike. */
+export interface RoomFrame {
+  type: 'room';
+  room: RoomInfo;
+}
+export type ChatServerFrame = ReadyFrame | MessageFrame | ReadFrame | TypingFrame | RoomFrame | ErrorFrame | PongFrame;
 
 // Chat socket, client → server.
 export type ChatClientFrame =
@@ -146,4 +151,4 @@ export interface NotificationFrame {
   message: Pick<Message, 'id' | 'seq' | 'sender' | 'body' | 'created_at'>;
   unread: { count: number; total: number };
 }
-export type NotificationsServerFrame = UnreadFrame | NotificationFrame | ErrorFrame | PongFrame;
+export type NotificationsServerFrame = UnreadFrame | NotificationFrame | RoomFrame | ErrorFrame | PongFrame;

@@ -6,10 +6,11 @@ import type {
   PongFrame,
   ReadFrame,
   ReadyFrame,
+  RoomFrame,
   TypingFrame,
   UnreadFrame,
 } from '@motoreach/protocol';
-import type { Participant, Message, ReadCursors, RoomState, Side, UnreadSnapshot } from './types.js';
+import type { Participant, Message, Room, ReadCursors, RoomState, Side, UnreadSnapshot } from './types.js';
 import type { UnreadCounts } from '../store/store.js';
 
 // Every frame the server sends is built below: the service publishes them, the sockets send them.
@@ -63,6 +64,23 @@ export function notificationFrame(requestId: string, message: Message, body: str
     message: { id: message.id, seq: message.seq, sender: message.sender, body, created_at: message.created_at },
     unread: { count: unread.count, total: unread.total },
   } satisfies NotificationFrame);
+}
+
+/** The room's own fields after a change (status, title, names), without its cursors, which have their own frames. */
+export function roomFrame(room: Room): string {
+  return JSON.stringify({
+    type: 'room',
+    room: {
+      id: room.id,
+      user_id: room.user_id,
+      workshop_id: room.workshop_id,
+      title: room.title,
+      created_at: room.created_at,
+      status: room.status,
+      user_name: room.user_name,
+      workshop_name: room.workshop_name,
+    },
+  } satisfies RoomFrame);
 }
 
 export function unreadFrame(snapshot: UnreadSnapshot): string {

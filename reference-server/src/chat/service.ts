@@ -1,8 +1,9 @@
 import type { ReadResult } from '@motoreach/protocol';
 import type { Fanout } from '../fanout/fanout.js';
-import { roomGroup } from '../fanout/fanout.js';
+import { principalGroup, roomGroup } from '../fanout/fanout.js';
 import type { AppendResult, ChatStore, RoomPut, CursorResult, InboxCursor, InboxPage, MessagePage, PageQuery, UnreadCounts } from '../store/store.js';
-import { messageFrame, notificationFrame, readFrame, typingFrame } from './frames.js';
+import { messageFrame, notificationFrame, readFrame, roomFrame, typingFrame } from './frames.js';
+import { RoomClosedError } from '../store/failures.js';
 import { ChatError } from './errors.js';
 import { PublishOrder, type PublishTurn } from './publish-order.js';
 import { boundedText } from './schemas.js';
@@ -38,6 +39,15 @@ const DEFAULT_PAGE = 50;
 export function mayAccess(identity: Identity, room: RoomRef): boolean {
   if (!isParticipant(identity)) return true;
   return identity.role === 'user' ? room.user_id === identity.id : room.workshop_id === identity.workshopId;
+}
+
+function changed(before: Room, after: Room): boolean {
+  return (
+    before.title !== after.title ||
+    before.status !== after.status ||
+    before.user_name !== after.user_name ||
+    before.workshop_name !== after.workshop_name
+  );
 }
 
 /** The caller as a side's participant, for what only a side has (a read cursor, an inbox, a bubble). */
@@ -101,7 +111,15 @@ export class ChatService {
       const field = result.room.user_id === input.user_id ? 'workshop_id' : 'user_id';
       throw new ChatError('conflict', `${field} differs from the stored room's; moving a service request is not supported yet`);
     }
+    if (result.outcome === 'updated' && changed(result.before, result.room)) this.#announce(result.room);
     return { room: result.room, created: result.outcome === 'created' };
+  }
+
+  /** A room's change reaches its open chat sockets and both sides' notifications sockets. */
+  #announce(room: Room): void {
+    const frame = roomFrame(room);
+    this.fanout.publish(roomGroup(room.id), { frame });
+    for (const side of ['user', 'workshop'] as const) this.fanout.publish(principalGroup(principalOfRoomSide(room, side)), { frame });
   }
 
   /** One page of the caller's inbox, newest activity first; `after` null for the first page. */
@@ -154,6 +172,7 @@ export class ChatService {
       });
     } catch (error) {
       turn.skip();
+      if (error instanceof RoomClosedError) throw new ChatError('closed', 'this service request is closed; it takes no new messages');
       throw error;
     }
     if (!result.created) {

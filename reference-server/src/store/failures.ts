@@ -5,6 +5,11 @@
  * does not load the MongoDB driver into a server that stores in SQLite.
  */
 
+/** An append to a closed room: final, nothing was stored. */
+export class RoomClosedError extends Error {
+  override name = 'RoomClosedError';
+}
+
 /** A store's own transient refusal, such as a call after close() during a shutdown. */
 export class StoreUnavailableError extends Error {
   override name = 'StoreUnavailableError';

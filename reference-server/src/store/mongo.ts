@@ -2,7 +2,7 @@ import mongoose, { type ClientSession, type Connection, type Model, Schema } fro
 import type { Message, Principal, Room, RoomListing, RoomState, RoomStatus, Sender, Side, UnreadSnapshot } from '../chat/types.js';
 import { otherSide } from '../chat/types.js';
 import type { Logger } from '../logger.js';
-import { isStoreUnavailable, StoreUnavailableError } from './failures.js';
+import { isStoreUnavailable, RoomClosedError, StoreUnavailableError } from './failures.js';
 import { newId } from '../ids.js';
 import type {
   AppendResult,
@@ -419,10 +419,13 @@ export class MongoStore implements ChatStore {
         if (!isDuplicateKey(error)) throw error;
       }
     }
-    const updated = await this.#rooms
-      .findOneAndUpdate({ _id: id, user_id, workshop_id }, { $set: changes }, { new: true })
+    const before = await this.#rooms
+      .findOneAndUpdate({ _id: id, user_id, workshop_id }, { $set: changes }, { new: false })
       .lean<RoomDoc>();
-    if (updated) return { outcome: 'updated', room: toRoomState(updated) };
+    if (before) {
+      const room = toRoomState(before);
+      return { outcome: 'updated', room: { ...room, ...changes }, before: room };
+    }
     const stored = await this.#rooms.findById(id).lean<RoomDoc>();
     if (!stored) throw new Error(`room ${id} vanished during a put`);
     return { outcome: 'moved', room: toRoomState(stored) };
@@ -516,7 +519,8 @@ export class MongoStore implements ChatStore {
     const now = new Date().toISOString();
     const room = await this.#rooms
       .findOneAndUpdate(
-        { _id: input.request_id },
+        // Rooms stored before contract 1.2 have no status: open.
+        { _id: input.request_id, status: { $ne: 'closed' } },
         [
           {
             $set: {
@@ -535,7 +539,12 @@ export class MongoStore implements ChatStore {
         },
       )
       .lean<Pick<RoomDoc, '_id' | 'last_seq' | 'user_id' | 'workshop_id' | 'user_unread' | 'workshop_unread'>>();
-    if (!room) throw new Error(`no such room: ${input.request_id}`);
+    if (!room) {
+      if (await this.#rooms.exists({ _id: input.request_id }).session(session)) {
+        throw new RoomClosedError(`room ${input.request_id} is closed`);
+      }
+      throw new Error(`no such room: ${input.request_id}`);
+    }
     const message: Message = {
       id: newId('m'),
       request_id: input.request_id,

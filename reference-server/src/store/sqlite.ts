@@ -4,7 +4,7 @@ import type { Message, Principal, Room, RoomStatus, RoomListing, RoomState, Side
 import type { Logger } from '../logger.js';
 import { Checkpointer } from './checkpointer.js';
 import { DataDirLock, prepareDataDir } from './data-dir.js';
-import { isStoreUnavailable, StoreUnavailableError } from './failures.js';
+import { isStoreUnavailable, RoomClosedError, StoreUnavailableError } from './failures.js';
 import { newId } from '../ids.js';
 import { RecentClientIds } from './recent-client-ids.js';
 import type {
@@ -362,11 +362,11 @@ export class SqliteStore implements ChatStore {
       // RETURNING sees the row after the update: the recipient's count in the room includes this message.
       nextSeqOfUser: db.prepare<{ id: string; now: string }, { last_seq: number; recipient: string; count: number }>(
         `UPDATE rooms SET last_seq = last_seq + 1, user_sent = user_sent + 1, last_activity = max(last_activity, @now)
-         WHERE id = @id RETURNING last_seq, workshop_id AS recipient, user_sent - workshop_seen AS count`,
+         WHERE id = @id AND status = 'open' RETURNING last_seq, workshop_id AS recipient, user_sent - workshop_seen AS count`,
       ),
       nextSeqOfWorkshop: db.prepare<{ id: string; now: string }, { last_seq: number; recipient: string; count: number }>(
         `UPDATE rooms SET last_seq = last_seq + 1, workshop_sent = workshop_sent + 1, last_activity = max(last_activity, @now)
-         WHERE id = @id RETURNING last_seq, user_id AS recipient, workshop_sent - user_seen AS count`,
+         WHERE id = @id AND status = 'open' RETURNING last_seq, user_id AS recipient, workshop_sent - user_seen AS count`,
       ),
       insertMessage: db.prepare(
         `INSERT INTO messages (request_id, seq, id, side, sender_id, sender_role, sender_name, body, client_id, created_at)
@@ -458,7 +458,10 @@ export class SqliteStore implements ChatStore {
     const created_at = new Date().toISOString();
     const nextSeq = input.side === 'user' ? this.#stmt.nextSeqOfUser : this.#stmt.nextSeqOfWorkshop;
     const next = nextSeq.get({ id: input.request_id, now: created_at });
-    if (!next) throw new Error(`no such room: ${input.request_id}`);
+    if (!next) {
+      if (this.#stmt.getRoom.get(input.request_id)) throw new RoomClosedError(`room ${input.request_id} is closed`);
+      throw new Error(`no such room: ${input.request_id}`);
+    }
     const message: Message = {
       id: newId('m'),
       request_id: input.request_id,
@@ -554,7 +557,7 @@ export class SqliteStore implements ChatStore {
       user_name: updated.user_name,
       workshop_name: updated.workshop_name,
     });
-    return { outcome: 'updated', room: toRoomState(updated) };
+    return { outcome: 'updated', room: toRoomState(updated), before: toRoomState(row) };
   }
 
   async getRoom(id: string): Promise<RoomState | null> {

@@ -18,7 +18,9 @@ export interface RoomPut {
 }
 
 export type PutResult =
-  | { outcome: 'created' | 'updated'; room: RoomState }
+  | { outcome: 'created'; room: RoomState }
+  /** `before`: the room as it was stored, so that the caller can tell what changed. */
+  | { outcome: 'updated'; room: RoomState; before: RoomState }
   /** The stored room has another owner or workshop: nothing was written. */
   | { outcome: 'moved'; room: RoomState };
 
@@ -121,7 +123,8 @@ export interface ChatStore {
   /**
    * Stores a message with the next `seq` of its room (no gaps), or returns the
    * stored one when the sender already used this `client_id` in this room.
-   * The room must exist. Appends to one room resolve in the order of their
+   * The room must exist, and be open: an append to a closed room fails with RoomClosedError, decided
+   * in the append's own transaction, so no send passes a close that committed first. Appends to one room resolve in the order of their
    * seq, because the service broadcasts in resolution order and clients are
    * promised that messages sent one after another arrive in seq order.
    * In the same transaction: the room's `last_seq`, `last_activity` and the
