@@ -288,6 +288,21 @@ describe('several servers behind Redis', { skip: redisMissing }, () => {
     }
   });
 
+  test('a reassignment on one server closes the old workshop’s chat socket on the other (4403) and tells the new one', async () => {
+    const id = unique('sr');
+    const serviceToken = token({ sub: 'host-backend', role: 'service' });
+    const body = { user_id: unique('u'), workshop_id: unique('w-old'), title: 'Brakes' };
+    const newWorkshop = unique('w-new');
+    await api(a.url, 'PUT', `/api/service-requests/${id}/`, serviceToken, body);
+    const oldChat = open(TestSocket.chat(b, id, admin(unique('a'), body.workshop_id)));
+    const newBell = open(TestSocket.notifications(b, admin(unique('a'), newWorkshop)));
+    await Promise.all([oldChat.ready(), newBell.ready()]);
+    const moved = await api(a.url, 'PUT', `/api/service-requests/${id}/`, serviceToken, { ...body, workshop_id: newWorkshop });
+    assert.equal(moved.status, 200);
+    assert.equal((await oldChat.closed).code, 4403);
+    assert.equal((await newBell.next('room')).room.workshop_id, newWorkshop);
+  });
+
   test('concurrent sends to one room from both servers: every socket gets seq 1..n in order, once', async () => {
     const workshop = unique('w');
     const ownerToken = owner(unique('u'));

@@ -153,21 +153,6 @@ describe('PUT /api/service-requests/{id}/: rooms under the host’s ids', () => 
     assert.deepEqual((await api(server.url, 'GET', '/api/service-requests/', owner(user))).body.service_requests, []);
   });
 
-  test('a put naming another workshop or owner is refused (409 conflict) and changes nothing', async () => {
-    const id = unique('sr');
-    const user = unique('u');
-    const created = await put(id, { user_id: user, workshop_id: 'w-1', title: 'Brakes' });
-    for (const body of [
-      { user_id: user, workshop_id: 'w-2', title: 'Moved' },
-      { user_id: unique('u'), workshop_id: 'w-1', title: 'Moved' },
-    ]) {
-      const res = await put(id, body);
-      assert.equal(res.status, 409);
-      assert.equal(res.body.error.code, 'conflict');
-    }
-    assert.deepEqual((await get(id)).body, created.body);
-  });
-
   test('racing puts of one new id create one room: one 201, the others 200', async () => {
     const id = unique('sr');
     const body = { user_id: unique('u'), workshop_id: 'w-1', title: 'Brakes' };
@@ -258,5 +243,86 @@ describe('closing and reopening a room', () => {
       ['Brakes and pads', 'open', null, 'Garage Nord'],
     );
     await chat.close();
+  });
+});
+
+describe('reassigning a room to another workshop', () => {
+  const server = suiteServer();
+  const put = (id: string, body: unknown) => api(server.url, 'PUT', `/api/service-requests/${id}/`, service(), body);
+
+  test('the old workshop loses access at once on every path; the new one sees the whole history and the same unread, and writes', async () => {
+    const id = unique('sr');
+    const user = unique('u');
+    const [oldWorkshop, newWorkshop] = [unique('w-old'), unique('w-new')];
+    const ana = owner(user, 'Ana');
+    const oldAdmin = admin(unique('a'), oldWorkshop, 'Bo');
+    const newAdmin = admin(unique('a'), newWorkshop, 'Cy');
+    const base = { user_id: user, workshop_id: oldWorkshop, title: 'Brakes' };
+    await put(id, base);
+    for (const body of ['one', 'two']) {
+      assert.equal((await api(server.url, 'POST', `/api/service-requests/${id}/messages/`, ana, { body })).status, 201);
+    }
+    assert.deepEqual((await api(server.url, 'GET', '/api/notifications/unread/', oldAdmin)).body, { total: 2, rooms: { [id]: 2 } });
+
+    const ownerChat = TestSocket.chat(server, id, ana);
+    const oldChat = TestSocket.chat(server, id, oldAdmin);
+    const oldBell = TestSocket.notifications(server, oldAdmin);
+    const newBell = TestSocket.notifications(server, newAdmin);
+    await Promise.all([ownerChat, oldChat, oldBell, newBell].map((s) => s.ready()));
+
+    const moved = await put(id, { ...base, workshop_id: newWorkshop, workshop_name: 'Garage Nord' });
+    assert.equal(moved.status, 200);
+    assert.equal(moved.body.workshop_id, newWorkshop);
+    assert.deepEqual(moved.body.read_cursors, { user: 0, workshop: 0 });
+
+    assert.deepEqual(await oldChat.closed, { code: 4403, reason: 'no longer a participant of this service request' });
+    assert.deepEqual(oldChat.of('room'), [], 'the old workshop is not told where the room went');
+    assert.equal((await ownerChat.next('room')).room.workshop_id, newWorkshop);
+    assert.equal((await newBell.next('room')).room.workshop_id, newWorkshop);
+    await oldBell.next('unread', (f) => f.total === 0);
+    await newBell.next('unread', (f) => f.total === 2);
+    assert.deepEqual(oldBell.of('room'), []);
+
+    for (const [method, path, body] of [
+      ['GET', `/api/service-requests/${id}/`],
+      ['GET', `/api/service-requests/${id}/messages/`],
+      ['POST', `/api/service-requests/${id}/messages/`, { body: 'still here?' }],
+      ['POST', `/api/service-requests/${id}/messages/read/`, {}],
+    ] as const) {
+      const res = await api(server.url, method, path, oldAdmin, body);
+      assert.deepEqual([res.status, res.body.error.code], [403, 'forbidden'], path);
+    }
+    assert.deepEqual((await api(server.url, 'GET', '/api/service-requests/', oldAdmin)).body.service_requests, []);
+    assert.deepEqual((await api(server.url, 'GET', '/api/notifications/unread/', oldAdmin)).body, { total: 0, rooms: {} });
+    const oldChatAgain = TestSocket.chat(server, id, oldAdmin);
+    assert.equal((await oldChatAgain.closed).code, 4403);
+
+    const history = await api(server.url, 'GET', `/api/service-requests/${id}/messages/`, newAdmin);
+    assert.deepEqual(history.body.messages.map((m: any) => m.body), ['one', 'two']);
+    const inbox = await api(server.url, 'GET', '/api/service-requests/', newAdmin);
+    assert.deepEqual(inbox.body.service_requests.map((r: any) => [r.id, r.unread, r.workshop_name]), [[id, 2, 'Garage Nord']]);
+    assert.deepEqual((await api(server.url, 'GET', '/api/notifications/unread/', newAdmin)).body, { total: 2, rooms: { [id]: 2 } });
+
+    // The owner's open socket sends on: the notification reaches the new workshop, the count a recount.
+    ownerChat.send({ type: 'message', body: 'three', client_id: 'c-3' });
+    const note = await newBell.next('notification');
+    assert.deepEqual([note.request_id, note.message.body, note.unread], [id, 'three', { count: 3, total: 3 }]);
+    const reply = await api(server.url, 'POST', `/api/service-requests/${id}/messages/`, newAdmin, { body: 'on it' });
+    assert.deepEqual([reply.status, reply.body.message.seq], [201, 4]);
+    await ownerChat.next('message', (f) => f.message.seq === 4);
+    const read = await api(server.url, 'POST', `/api/service-requests/${id}/messages/read/`, newAdmin, {});
+    assert.deepEqual(read.body, { read_cursors: { user: 0, workshop: 4 }, unread: 0 });
+    assert.deepEqual((await api(server.url, 'GET', '/api/notifications/unread/', newAdmin)).body, { total: 0, rooms: {} });
+    assert.deepEqual((await api(server.url, 'GET', '/api/notifications/unread/', oldAdmin)).body, { total: 0, rooms: {} });
+    await Promise.all([ownerChat, oldBell, newBell].map((s) => s.close()));
+  });
+
+  test('another owner is refused (409 conflict) and changes nothing', async () => {
+    const id = unique('sr');
+    const body = { user_id: unique('u'), workshop_id: 'w-1', title: 'Brakes' };
+    const created = await put(id, body);
+    const res = await put(id, { ...body, user_id: unique('u') });
+    assert.deepEqual([res.status, res.body.error.code], [409, 'conflict']);
+    assert.deepEqual((await api(server.url, 'GET', `/api/service-requests/${id}/`, service())).body, created.body);
   });
 });

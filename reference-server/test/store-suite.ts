@@ -60,11 +60,11 @@ export function describeStoreSuite(name: string, open: () => Promise<OpenedStore
         const kept = await store.putRoom({ ...input, user_name: 'Ana', workshop_name: null });
         const after = { ...room, status: 'closed', user_name: 'Ana' };
         assert.deepEqual(kept, { outcome: 'updated', room: after, before: closedRoom }, 'an omitted status keeps the stored one');
-        assert.deepEqual(await store.putRoom({ ...input, workshop_id: 'w-2', title: 'moved' }), { outcome: 'moved', room: after });
+        assert.deepEqual(await store.putRoom({ ...input, user_id: 'u-cy', title: 'moved' }), { outcome: 'moved', room: after });
         assert.deepEqual(await store.getRoom('sr-42'), after);
         const inbox = await store.listRooms({ side: 'workshop', workshopId: 'w-1' }, { limit: 10, after: null });
         assert.deepEqual(inbox.rooms, [{ ...after, unread: 0, last_message: null }]);
-        assert.deepEqual((await store.listRooms({ side: 'workshop', workshopId: 'w-2' }, { limit: 10, after: null })).rooms, []);
+        assert.deepEqual((await store.listRooms({ side: 'user', userId: 'u-cy' }, { limit: 10, after: null })).rooms, []);
       }));
 
     test('a closed room takes no append, moves no counter, and takes them again once reopened', () =>
@@ -84,6 +84,41 @@ export function describeStoreSuite(name: string, open: () => Promise<OpenedStore
         await store.putRoom({ ...input, status: 'open' });
         const after = await store.appendMessage(msg('sr-closed', BO, 'after', 'c-2'));
         assert.deepEqual([after.created, after.message.seq, after.recipient_unread], [true, 2, { count: 1, total: 1 }]);
+      }));
+
+    test('a reassignment moves the room and its workshop unread to the new workshop; the old one can no longer append', () =>
+      withStore(async (store) => {
+        const input = { id: 'sr-moving', user_id: 'u-ana', workshop_id: 'w-old', title: 'Brakes' };
+        await store.putRoom(input);
+        await store.putRoom({ id: 'sr-other', user_id: 'u-ana', workshop_id: 'w-old', title: 'Tyres' });
+        await store.appendMessage({ ...msg('sr-moving', ANA, 'one'), holder: 'u-ana' });
+        await store.appendMessage({ ...msg('sr-moving', ANA, 'two'), holder: 'u-ana' });
+        await store.appendMessage({ ...msg('sr-moving', BO, 'reply'), holder: 'w-old' });
+        await store.appendMessage(msg('sr-other', ANA, 'other'));
+        await store.advanceCursor('sr-moving', 'workshop', 1);
+        await store.appendMessage(msg('sr-moving', ANA, 'three'));
+        // The workshop side read seq 1: unread here is 'two' and 'three'.
+        const old = { side: 'workshop', workshopId: 'w-old' } as const;
+        const fresh = { side: 'workshop', workshopId: 'w-new' } as const;
+        assert.deepEqual(await store.unread(old), { total: 3, rooms: { 'sr-moving': 2, 'sr-other': 1 } });
+
+        const moved = await store.putRoom({ ...input, workshop_id: 'w-new' });
+        assert.equal(moved.outcome, 'updated');
+        assert.deepEqual([moved.room.workshop_id, moved.room.read_cursors, moved.room.last_seq], ['w-new', { user: 0, workshop: 1 }, 4]);
+        assert.deepEqual(await store.unread(old), { total: 1, rooms: { 'sr-other': 1 } });
+        assert.deepEqual(await store.unread(fresh), { total: 2, rooms: { 'sr-moving': 2 } });
+        assert.deepEqual((await store.listRooms(old, { limit: 10, after: null })).rooms.map((r) => r.id), ['sr-other']);
+        assert.deepEqual(
+          (await store.listRooms(fresh, { limit: 10, after: null })).rooms.map((r) => [r.id, r.unread]),
+          [['sr-moving', 2]],
+        );
+
+        await assert.rejects(store.appendMessage({ ...msg('sr-moving', BO, 'late'), holder: 'w-old' }), { name: 'NotHolderError' });
+        const next = await store.appendMessage({ ...msg('sr-moving', ANA, 'four'), holder: 'u-ana' });
+        assert.deepEqual([next.message.seq, next.recipient_unread], [5, { count: 3, total: 3 }], 'counted for the new workshop');
+        const read = await store.advanceCursor('sr-moving', 'workshop', null);
+        assert.deepEqual(read.reader_unread, { count: 0, total: 0 });
+        assert.deepEqual(await store.unread(old), { total: 1, rooms: { 'sr-other': 1 } }, 'the old workshop’s total untouched');
       }));
 
     test('creates rooms and reads them back with zero cursors', () =>

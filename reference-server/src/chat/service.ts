@@ -3,7 +3,7 @@ import type { Fanout } from '../fanout/fanout.js';
 import { principalGroup, roomGroup } from '../fanout/fanout.js';
 import type { AppendResult, ChatStore, RoomPut, CursorResult, InboxCursor, InboxPage, MessagePage, PageQuery, UnreadCounts } from '../store/store.js';
 import { messageFrame, notificationFrame, readFrame, roomFrame, typingFrame } from './frames.js';
-import { RoomClosedError } from '../store/failures.js';
+import { NotHolderError, RoomClosedError } from '../store/failures.js';
 import { ChatError } from './errors.js';
 import { PublishOrder, type PublishTurn } from './publish-order.js';
 import { boundedText } from './schemas.js';
@@ -43,6 +43,7 @@ export function mayAccess(identity: Identity, room: RoomRef): boolean {
 
 function changed(before: Room, after: Room): boolean {
   return (
+    before.workshop_id !== after.workshop_id ||
     before.title !== after.title ||
     before.status !== after.status ||
     before.user_name !== after.user_name ||
@@ -101,25 +102,32 @@ export class ChatService {
 
   /**
    * The host's backend creates or updates a room under its own id. `created` tells which; an
-   * unchanged room is an update too. Moving a room to another owner or workshop is refused.
+   * unchanged room is an update too. Another `workshop_id` reassigns the room; another owner is refused.
    */
   async putRoom(identity: Identity, input: Omit<RoomPut, 'title'> & { title: string }): Promise<{ room: RoomState; created: boolean }> {
     if (isParticipant(identity)) throw new ChatError('forbidden', 'only the host\'s service can put a service request');
     const title = boundedText(input.title, 'title', this.limits.maxTitleChars);
     const result = await this.store.putRoom({ ...input, title });
     if (result.outcome === 'moved') {
-      const field = result.room.user_id === input.user_id ? 'workshop_id' : 'user_id';
-      throw new ChatError('conflict', `${field} differs from the stored room's; moving a service request is not supported yet`);
+      throw new ChatError('conflict', 'user_id differs from the stored room\'s: a service request keeps its owner');
     }
-    if (result.outcome === 'updated' && changed(result.before, result.room)) this.#announce(result.room);
+    if (result.outcome === 'updated' && changed(result.before, result.room)) this.#announce(result.room, result.before);
     return { room: result.room, created: result.outcome === 'created' };
   }
 
-  /** A room's change reaches its open chat sockets and both sides' notifications sockets. */
-  #announce(room: Room): void {
+  /**
+   * A room's change reaches its open chat sockets (those of a workshop it left close themselves
+   * on it) and its sides' notifications sockets. After a reassignment the workshops on both ends
+   * get fresh unread snapshots: the room's unread moved from one's total to the other's. The old
+   * workshop gets no room frame: where the room went is none of its business.
+   */
+  #announce(room: Room, before: Room): void {
     const frame = roomFrame(room);
     this.fanout.publish(roomGroup(room.id), { frame });
     for (const side of ['user', 'workshop'] as const) this.fanout.publish(principalGroup(principalOfRoomSide(room, side)), { frame });
+    if (room.workshop_id === before.workshop_id) return;
+    this.#snapshots.afterRead(principalOfRoomSide(before, 'workshop'));
+    this.#snapshots.afterRead(principalOfRoomSide(room, 'workshop'));
   }
 
   /** One page of the caller's inbox, newest activity first; `after` null for the first page. */
@@ -169,10 +177,12 @@ export class ChatService {
         side,
         body: text,
         client_id: clientId,
+        holder: identity.role === 'user' ? identity.id : (identity.workshopId as string),
       });
     } catch (error) {
       turn.skip();
       if (error instanceof RoomClosedError) throw new ChatError('closed', 'this service request is closed; it takes no new messages');
+      if (error instanceof NotHolderError) throw new ChatError('forbidden', 'not a participant of this service request');
       throw error;
     }
     if (!result.created) {

@@ -2,7 +2,7 @@ import mongoose, { type ClientSession, type Connection, type Model, Schema } fro
 import type { Message, Principal, Room, RoomListing, RoomState, RoomStatus, Sender, Side, UnreadSnapshot } from '../chat/types.js';
 import { otherSide } from '../chat/types.js';
 import type { Logger } from '../logger.js';
-import { isStoreUnavailable, RoomClosedError, StoreUnavailableError } from './failures.js';
+import { isStoreUnavailable, NotHolderError, RoomClosedError, StoreUnavailableError } from './failures.js';
 import { newId } from '../ids.js';
 import type {
   AppendResult,
@@ -419,12 +419,21 @@ export class MongoStore implements ChatStore {
         if (!isDuplicateKey(error)) throw error;
       }
     }
-    const before = await this.#rooms
-      .findOneAndUpdate({ _id: id, user_id, workshop_id }, { $set: changes }, { new: false })
-      .lean<RoomDoc>();
+    await this.#ensureTotals(input);
+    const before = await this.#transaction(async (session) => {
+      const doc = await this.#rooms
+        .findOneAndUpdate({ _id: id, user_id }, { $set: { ...changes, workshop_id } }, { new: false, session })
+        .lean<RoomDoc>();
+      // A reassignment: the workshop side's unread here leaves the old workshop's total for the new one's.
+      if (doc && doc.workshop_id !== workshop_id && doc.workshop_unread > 0) {
+        await this.#moveTotal(session, totalKey('workshop', doc), -doc.workshop_unread);
+        await this.#moveTotal(session, totalKey('workshop', input), doc.workshop_unread);
+      }
+      return doc;
+    });
     if (before) {
       const room = toRoomState(before);
-      return { outcome: 'updated', room: { ...room, ...changes }, before: room };
+      return { outcome: 'updated', room: { ...room, ...changes, workshop_id }, before: room };
     }
     const stored = await this.#rooms.findById(id).lean<RoomDoc>();
     if (!stored) throw new Error(`room ${id} vanished during a put`);
@@ -520,7 +529,11 @@ export class MongoStore implements ChatStore {
     const room = await this.#rooms
       .findOneAndUpdate(
         // Rooms stored before contract 1.2 have no status: open.
-        { _id: input.request_id, status: { $ne: 'closed' } },
+        {
+          _id: input.request_id,
+          status: { $ne: 'closed' },
+          ...(input.holder !== undefined && { [ownerField(input.side)]: input.holder }),
+        },
         [
           {
             $set: {
@@ -540,10 +553,10 @@ export class MongoStore implements ChatStore {
       )
       .lean<Pick<RoomDoc, '_id' | 'last_seq' | 'user_id' | 'workshop_id' | 'user_unread' | 'workshop_unread'>>();
     if (!room) {
-      if (await this.#rooms.exists({ _id: input.request_id }).session(session)) {
-        throw new RoomClosedError(`room ${input.request_id} is closed`);
-      }
-      throw new Error(`no such room: ${input.request_id}`);
+      const stored = await this.#rooms.findById(input.request_id, { status: 1 }).session(session).lean<Pick<RoomDoc, 'status'>>();
+      if (!stored) throw new Error(`no such room: ${input.request_id}`);
+      if (stored.status === 'closed') throw new RoomClosedError(`room ${input.request_id} is closed`);
+      throw new NotHolderError(`room ${input.request_id} is no longer held by ${input.holder}`);
     }
     const message: Message = {
       id: newId('m'),

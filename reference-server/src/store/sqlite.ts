@@ -4,7 +4,7 @@ import type { Message, Principal, Room, RoomStatus, RoomListing, RoomState, Side
 import type { Logger } from '../logger.js';
 import { Checkpointer } from './checkpointer.js';
 import { DataDirLock, prepareDataDir } from './data-dir.js';
-import { isStoreUnavailable, RoomClosedError, StoreUnavailableError } from './failures.js';
+import { isStoreUnavailable, NotHolderError, RoomClosedError, StoreUnavailableError } from './failures.js';
 import { newId } from '../ids.js';
 import { RecentClientIds } from './recent-client-ids.js';
 import type {
@@ -340,7 +340,8 @@ export class SqliteStore implements ChatStore {
          ON CONFLICT (id) DO NOTHING`,
       ),
       updateRoom: db.prepare(
-        'UPDATE rooms SET title = @title, status = @status, user_name = @user_name, workshop_name = @workshop_name WHERE id = @id',
+        `UPDATE rooms SET workshop_id = @workshop_id, title = @title, status = @status, user_name = @user_name,
+         workshop_name = @workshop_name WHERE id = @id`,
       ),
       getRoom: db.prepare<[string], RoomRow>(`SELECT ${ROOM_COLUMNS} FROM rooms WHERE id = ?`),
       getMessage: db.prepare<[string, number], MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE request_id = ? AND seq = ?`),
@@ -360,13 +361,13 @@ export class SqliteStore implements ChatStore {
       ),
       copiedThrough: db.prepare('UPDATE client_ids_copied SET through = (SELECT max(rowid) FROM messages)'),
       // RETURNING sees the row after the update: the recipient's count in the room includes this message.
-      nextSeqOfUser: db.prepare<{ id: string; now: string }, { last_seq: number; recipient: string; count: number }>(
+      nextSeqOfUser: db.prepare<{ id: string; now: string; holder: string | null }, { last_seq: number; recipient: string; count: number }>(
         `UPDATE rooms SET last_seq = last_seq + 1, user_sent = user_sent + 1, last_activity = max(last_activity, @now)
-         WHERE id = @id AND status = 'open' RETURNING last_seq, workshop_id AS recipient, user_sent - workshop_seen AS count`,
+         WHERE id = @id AND status = 'open' AND (@holder IS NULL OR user_id = @holder) RETURNING last_seq, workshop_id AS recipient, user_sent - workshop_seen AS count`,
       ),
-      nextSeqOfWorkshop: db.prepare<{ id: string; now: string }, { last_seq: number; recipient: string; count: number }>(
+      nextSeqOfWorkshop: db.prepare<{ id: string; now: string; holder: string | null }, { last_seq: number; recipient: string; count: number }>(
         `UPDATE rooms SET last_seq = last_seq + 1, workshop_sent = workshop_sent + 1, last_activity = max(last_activity, @now)
-         WHERE id = @id AND status = 'open' RETURNING last_seq, user_id AS recipient, workshop_sent - user_seen AS count`,
+         WHERE id = @id AND status = 'open' AND (@holder IS NULL OR workshop_id = @holder) RETURNING last_seq, user_id AS recipient, workshop_sent - user_seen AS count`,
       ),
       insertMessage: db.prepare(
         `INSERT INTO messages (request_id, seq, id, side, sender_id, sender_role, sender_name, body, client_id, created_at)
@@ -457,10 +458,12 @@ export class SqliteStore implements ChatStore {
     }
     const created_at = new Date().toISOString();
     const nextSeq = input.side === 'user' ? this.#stmt.nextSeqOfUser : this.#stmt.nextSeqOfWorkshop;
-    const next = nextSeq.get({ id: input.request_id, now: created_at });
+    const next = nextSeq.get({ id: input.request_id, now: created_at, holder: input.holder ?? null });
     if (!next) {
-      if (this.#stmt.getRoom.get(input.request_id)) throw new RoomClosedError(`room ${input.request_id} is closed`);
-      throw new Error(`no such room: ${input.request_id}`);
+      const room = this.#stmt.getRoom.get(input.request_id);
+      if (!room) throw new Error(`no such room: ${input.request_id}`);
+      if (room.status === 'closed') throw new RoomClosedError(`room ${input.request_id} is closed`);
+      throw new NotHolderError(`room ${input.request_id} is no longer held by ${input.holder}`);
     }
     const message: Message = {
       id: newId('m'),
@@ -542,9 +545,10 @@ export class SqliteStore implements ChatStore {
     });
     const row = this.#stmt.getRoom.get(input.id) as RoomRow;
     if (inserted.changes === 1) return { outcome: 'created', room: toRoomState(row) };
-    if (row.user_id !== input.user_id || row.workshop_id !== input.workshop_id) return { outcome: 'moved', room: toRoomState(row) };
+    if (row.user_id !== input.user_id) return { outcome: 'moved', room: toRoomState(row) };
     const updated: RoomRow = {
       ...row,
+      workshop_id: input.workshop_id,
       title: input.title,
       status: input.status ?? row.status,
       user_name: input.user_name === undefined ? row.user_name : input.user_name,
@@ -552,11 +556,18 @@ export class SqliteStore implements ChatStore {
     };
     this.#stmt.updateRoom.run({
       id: input.id,
+      workshop_id: updated.workshop_id,
       title: updated.title,
       status: updated.status,
       user_name: updated.user_name,
       workshop_name: updated.workshop_name,
     });
+    // A reassignment: the workshop side's unread here leaves the old workshop's total for the new one's.
+    const unread = row.user_sent - row.workshop_seen;
+    if (updated.workshop_id !== row.workshop_id && unread > 0) {
+      this.#stmt.addToTotal.get({ side: 'workshop', principal: row.workshop_id, n: -unread });
+      this.#stmt.addToTotal.get({ side: 'workshop', principal: updated.workshop_id, n: unread });
+    }
     return { outcome: 'updated', room: toRoomState(updated), before: toRoomState(row) };
   }
 

@@ -21,7 +21,7 @@ export type PutResult =
   | { outcome: 'created'; room: RoomState }
   /** `before`: the room as it was stored, so that the caller can tell what changed. */
   | { outcome: 'updated'; room: RoomState; before: RoomState }
-  /** The stored room has another owner or workshop: nothing was written. */
+  /** The stored room has another owner: nothing was written. */
   | { outcome: 'moved'; room: RoomState };
 
 export interface NewMessage {
@@ -30,6 +30,12 @@ export interface NewMessage {
   side: Side;
   body: string;
   client_id: string | null;
+  /**
+   * The principal the sender writes for (the owner's id, or the admin's workshop id): when given,
+   * the append fails with NotHolderError unless the room's side is still held by it, checked in
+   * the append's transaction so that no write passes a reassignment that committed first.
+   */
+  holder?: string;
 }
 
 /** A principal's unread counts as they stood in the same transaction as a write. */
@@ -103,7 +109,9 @@ export interface ChatStore {
   /**
    * Creates the room with the caller's id, or updates its title, status and names, atomically:
    * of racing puts of one new id (on any server sharing the store) one creates it and the others
-   * update it. A put naming another `user_id` or `workshop_id` than the stored one writes nothing.
+   * update it. A put naming another `workshop_id` reassigns the room: in the same transaction the
+   * workshop side's unread in the room moves from the old workshop's total to the new one's (the
+   * side's cursor stays). A put naming another `user_id` writes nothing (`moved`).
    */
   putRoom(input: RoomPut): Promise<PutResult>;
   getRoom(id: string): Promise<RoomState | null>;
