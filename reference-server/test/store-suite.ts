@@ -114,6 +114,8 @@ export function describeStoreSuite(name: string, open: () => Promise<OpenedStore
         );
 
         await assert.rejects(store.appendMessage({ ...msg('sr-moving', BO, 'late'), holder: 'w-old' }), { name: 'NotHolderError' });
+        await assert.rejects(store.advanceCursor('sr-moving', 'workshop', null, 'w-old'), { name: 'NotHolderError' });
+        assert.deepEqual((await store.getRoom('sr-moving'))?.read_cursors, { user: 0, workshop: 1 }, 'the refused read moved nothing');
         const next = await store.appendMessage({ ...msg('sr-moving', ANA, 'four'), holder: 'u-ana' });
         assert.deepEqual([next.message.seq, next.recipient_unread], [5, { count: 3, total: 3 }], 'counted for the new workshop');
         const read = await store.advanceCursor('sr-moving', 'workshop', null);

@@ -41,6 +41,19 @@ export function mayAccess(identity: Identity, room: RoomRef): boolean {
   return identity.role === 'user' ? room.user_id === identity.id : room.workshop_id === identity.workshopId;
 }
 
+/** Whom a participant writes and reads for: the owner, or the admin's workshop. */
+function holderOf(identity: Participant): string {
+  return identity.role === 'user' ? identity.id : (identity.workshopId as string);
+}
+
+/** The store's refusals as the caller's errors: decided in the write's transaction, after authorization. */
+function refusalOf(error: unknown): unknown {
+  if (error instanceof RoomClosedError) return new ChatError('closed', 'this service request is closed; it takes no new messages');
+  // Reassigned away from the caller's workshop between authorization and the write.
+  if (error instanceof NotHolderError) return new ChatError('forbidden', 'not a participant of this service request');
+  return error;
+}
+
 function changed(before: Room, after: Room): boolean {
   return (
     before.workshop_id !== after.workshop_id ||
@@ -177,13 +190,11 @@ export class ChatService {
         side,
         body: text,
         client_id: clientId,
-        holder: identity.role === 'user' ? identity.id : (identity.workshopId as string),
+        holder: holderOf(identity),
       });
     } catch (error) {
       turn.skip();
-      if (error instanceof RoomClosedError) throw new ChatError('closed', 'this service request is closed; it takes no new messages');
-      if (error instanceof NotHolderError) throw new ChatError('forbidden', 'not a participant of this service request');
-      throw error;
+      throw refusalOf(error);
     }
     if (!result.created) {
       turn.skip();
@@ -221,7 +232,9 @@ export class ChatService {
     // Read cursors are a side's; a service holds none, so its reading moves nothing.
     const identity = participant(caller, 'a service has no read cursor');
     const side = sideOf(identity.role);
-    const { read_cursors, moved, reader_unread } = await this.store.advanceCursor(room.id, side, seq);
+    const { read_cursors, moved, reader_unread } = await this.store
+      .advanceCursor(room.id, side, seq, holderOf(identity))
+      .catch((error: unknown) => Promise.reject(refusalOf(error)));
     if (moved) {
       this.fanout.publish(roomGroup(room.id), {
         frame: readFrame(room.id, side, identity, read_cursors),

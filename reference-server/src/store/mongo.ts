@@ -475,8 +475,8 @@ export class MongoStore implements ChatStore {
     return this.#inTurn(input.request_id, () => this.#append(input));
   }
 
-  advanceCursor(requestId: string, side: Side, seq: number | null): Promise<CursorResult> {
-    return this.#inTurn(requestId, () => this.#transaction((session) => this.#moveCursorIn(session, requestId, side, seq)));
+  advanceCursor(requestId: string, side: Side, seq: number | null, holder?: string): Promise<CursorResult> {
+    return this.#inTurn(requestId, () => this.#transaction((session) => this.#moveCursorIn(session, requestId, side, seq, holder)));
   }
 
   /** Runs `write` after the room's earlier writes settle, so a room's writes resolve in call order. */
@@ -625,9 +625,17 @@ export class MongoStore implements ChatStore {
    * passes come off the reader's counters; a concurrent append to the room
    * is a write conflict, and the driver reruns the whole body.
    */
-  async #moveCursorIn(session: ClientSession, requestId: string, side: Side, seq: number | null): Promise<CursorResult> {
+  async #moveCursorIn(
+    session: ClientSession,
+    requestId: string,
+    side: Side,
+    seq: number | null,
+    holder: string | undefined,
+  ): Promise<CursorResult> {
     const room = await this.#rooms.findById(requestId).session(session).lean<RoomDoc>();
     if (!room) throw new Error(`no such room: ${requestId}`);
+    // A reassignment that commits after this read conflicts with the cursor's write: the driver reruns this.
+    if (holder !== undefined && room[ownerField(side)] !== holder) throw new NotHolderError(`room ${requestId} is no longer held by ${holder}`);
     const cursor = cursorField(side);
     const unread = unreadField(side);
     const from = room[cursor];

@@ -79,6 +79,7 @@ interface CursorMove {
   requestId: string;
   side: Side;
   seq: number | null;
+  holder: string | undefined;
 }
 
 /** A write waiting for the commit of its event-loop turn; `run` is its part of the transaction. */
@@ -492,9 +493,12 @@ export class SqliteStore implements ChatStore {
     return { message, created: true, recipient_unread: { count: next.count, total } };
   }
 
-  #moveCursor({ requestId, side, seq }: CursorMove): CursorResult {
+  #moveCursor({ requestId, side, seq, holder }: CursorMove): CursorResult {
     const before = this.#stmt.getRoom.get(requestId);
     if (!before) throw new Error(`no such room: ${requestId}`);
+    if (holder !== undefined && before[`${side}_id` as const] !== holder) {
+      throw new NotHolderError(`room ${requestId} is no longer held by ${holder}`);
+    }
     const stmt = side === 'user' ? this.#stmt.advanceUser : this.#stmt.advanceWorkshop;
     const after = stmt.get({ seq: seq ?? Number.MAX_SAFE_INTEGER, id: requestId }) ?? before;
     const principal = side === 'user' ? before.user_id : before.workshop_id;
@@ -597,8 +601,8 @@ export class SqliteStore implements ChatStore {
     return this.#enqueue(() => this.#append(input));
   }
 
-  advanceCursor(requestId: string, side: Side, seq: number | null): Promise<CursorResult> {
-    return this.#enqueue(() => this.#moveCursor({ requestId, side, seq }));
+  advanceCursor(requestId: string, side: Side, seq: number | null, holder?: string): Promise<CursorResult> {
+    return this.#enqueue(() => this.#moveCursor({ requestId, side, seq, holder }));
   }
 
   #enqueue<T>(run: () => T): Promise<T> {

@@ -144,11 +144,12 @@ export interface ChatStore {
    * Moves a side's cursor forward to `seq` (null: the latest), clamped to the
    * room's last seq, and takes the other side's messages it passes off that
    * side's per-room and per-principal unread counters, in one transaction.
-   * The room must exist. Cursor moves and appends to one store resolve in the
+   * The room must exist; with `holder` (as for appendMessage), its side must still be held by it,
+   * or the move fails with NotHolderError. Cursor moves and appends to one store resolve in the
    * order they were called (a SQLite store commits those of one event-loop
    * turn together).
    */
-  advanceCursor(requestId: string, side: Side, seq: number | null): Promise<CursorResult>;
+  advanceCursor(requestId: string, side: Side, seq: number | null, holder?: string): Promise<CursorResult>;
   /**
    * The principal's unread snapshot: `rooms` holds exactly its rooms with a
    * count above 0, `total` their sum. One indexed read of the rooms with

@@ -126,8 +126,8 @@ export class FaultyStore implements ChatStore {
   listMessages(requestId: string, query: PageQuery) {
     return this.#call('listMessages', [requestId, query], () => this.inner.listMessages(requestId, query));
   }
-  advanceCursor(requestId: string, side: 'user' | 'workshop', seq: number | null) {
-    return this.#call('advanceCursor', [requestId, side, seq], () => this.inner.advanceCursor(requestId, side, seq));
+  advanceCursor(requestId: string, side: 'user' | 'workshop', seq: number | null, holder?: string) {
+    return this.#call('advanceCursor', [requestId, side, seq], () => this.inner.advanceCursor(requestId, side, seq, holder));
   }
   unread(principal: Principal) {
     return this.#call('unread', [principal], () => this.inner.unread(principal));
