@@ -1,7 +1,7 @@
 import type { ReadResult } from '@motoreach/protocol';
 import type { Fanout } from '../fanout/fanout.js';
 import { principalGroup, roomGroup } from '../fanout/fanout.js';
-import type { AppendResult, ChatStore, RoomPut, CursorResult, InboxCursor, InboxPage, MessagePage, PageQuery, UnreadCounts } from '../store/store.js';
+import type { AppendResult, ChatStore, CursorResult, InboxCursor, InboxPage, MessagePage, PageQuery, RoomPut, UnreadCounts } from '../store/store.js';
 import { messageFrame, notificationFrame, readFrame, roomFrame, typingFrame } from './frames.js';
 import { NotHolderError, RoomClosedError } from '../store/failures.js';
 import { ChatError } from './errors.js';
