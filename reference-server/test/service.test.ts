@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { admin, api, createRoom, owner, suiteServer, TestSocket, token, unique } from './helpers/harness.js';
+import { ChatService } from '../src/chat/service.js';
+import type { Identity } from '../src/chat/types.js';
+import { LocalFanout } from '../src/fanout/local.js';
+import { SqliteStore } from '../src/store/sqlite.js';
+import { admin, api, createRoom, owner, suiteServer, tempDir, TestSocket, token, unique } from './helpers/harness.js';
 
 /** The host's backend: `role: "service"`, signed with the same key as the participants' tokens. */
 const service = (id = 'host-backend') => token({ sub: id, role: 'service' });
@@ -324,5 +329,39 @@ describe('reassigning a room to another workshop', () => {
     const res = await put(id, { ...body, user_id: unique('u') });
     assert.deepEqual([res.status, res.body.error.code], [409, 'conflict']);
     assert.deepEqual((await api(server.url, 'GET', `/api/service-requests/${id}/`, service())).body, created.body);
+  });
+});
+
+describe('a send racing a reassignment', () => {
+  test('notifies the workshop that holds the room when the message is stored, not the one the sender’s view named', async () => {
+    const dataDir = tempDir();
+    const store = new SqliteStore({ dataDir });
+    const fanout = new LocalFanout();
+    const errors: unknown[] = [];
+    const chat = new ChatService(store, fanout, { maxBodyChars: 2000, maxTitleChars: 200, unreadSnapshotWindowMs: 1000 }, (e) => errors.push(e));
+    const heard: Record<string, string[]> = { old: [], new: [] };
+    const subscriptions = (['old', 'new'] as const).map((w) =>
+      fanout.subscribe(`workshop:w-${w}`, (event) => heard[w]!.push(JSON.parse(event.frame).type)),
+    );
+    try {
+      const host: Identity = { id: 'host', role: 'service', workshopId: null, name: null, expiresAt: Date.now() + 60_000 };
+      const ana: Identity = { id: 'u-ana', role: 'user', workshopId: null, name: 'Ana', expiresAt: Date.now() + 60_000 };
+      const { room: before } = await chat.putRoom(host, { id: 'sr-1', user_id: 'u-ana', workshop_id: 'w-old', title: 'Brakes' });
+      await chat.putRoom(host, { id: 'sr-1', user_id: 'u-ana', workshop_id: 'w-new', title: 'Brakes' });
+      await chat.drain();
+      heard.old = [];
+      heard.new = [];
+      // An open chat socket's view of the room, read before the reassignment.
+      const { created } = await chat.sendMessage(ana, before, 'hello', 'c-1');
+      await chat.drain();
+      assert.equal(created, true);
+      assert.deepEqual(heard, { old: [], new: ['notification'] });
+      assert.deepEqual(errors, []);
+    } finally {
+      for (const s of subscriptions) s.unsubscribe();
+      await chat.drain();
+      await store.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -181,7 +181,8 @@ export class ChatService {
     const text = boundedText(body, 'body', this.limits.maxBodyChars);
     const side = sideOf(identity.role);
     // The recipient's publishing turn is taken now, in call order, before the store answers.
-    const turn = this.#order.reserve(principalOfRoomSide(room, otherSide(side)));
+    const other = otherSide(side);
+    let turn = this.#order.reserve(principalOfRoomSide(room, other));
     let result: AppendResult;
     try {
       result = await this.store.appendMessage({
@@ -204,7 +205,15 @@ export class ChatService {
       frame: messageFrame(result.message),
       seq: result.message.seq,
     });
-    this.#notify(turn, room, result.message, result.recipient_unread);
+    const holder = other === 'user' ? room.user_id : room.workshop_id;
+    if (result.recipient !== null && result.recipient !== holder) {
+      // The room was reassigned after the caller's view of it was read: the notification and its
+      // counts are the new holder's, never the old one's.
+      turn.skip();
+      const holders = other === 'user' ? { ...room, user_id: result.recipient } : { ...room, workshop_id: result.recipient };
+      turn = this.#order.reserve(principalOfRoomSide(holders, other));
+    }
+    this.#notify(turn, result.message, result.recipient_unread);
     return result;
   }
 
@@ -212,10 +221,10 @@ export class ChatService {
    * Counts come with the append, from the store's counters: a notification costs no query. It goes
    * out in the recipient's publishing order, at once unless a snapshot of theirs is still being read.
    */
-  #notify(turn: PublishTurn, room: RoomRef, message: Message, counts: UnreadCounts): void {
+  #notify(turn: PublishTurn, message: Message, counts: UnreadCounts): void {
     void turn.run((group) => {
       try {
-        const frame = notificationFrame(room.id, message, preview(message.body), counts);
+        const frame = notificationFrame(message.request_id, message, preview(message.body), counts);
         this.fanout.publish(group, { frame });
       } catch (error) {
         // The message is stored and broadcast; a missed red dot is corrected by the next snapshot.

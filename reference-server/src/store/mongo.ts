@@ -511,7 +511,7 @@ export class MongoStore implements ChatStore {
       // Another server committed the same client_id between our check and our insert.
       if (input.client_id !== null && isDuplicateKey(error)) {
         const stored = await this.#byClientId(input, null);
-        if (stored) return { message: toMessage(stored), created: false, recipient_unread: NO_COUNTS };
+        if (stored) return { message: toMessage(stored), created: false, recipient_unread: NO_COUNTS, recipient: null };
       }
       throw error;
     }
@@ -521,7 +521,7 @@ export class MongoStore implements ChatStore {
   async #appendIn(session: ClientSession, input: NewMessage): Promise<AppendResult> {
     if (input.client_id !== null) {
       const stored = await this.#byClientId(input, session);
-      if (stored) return { message: toMessage(stored), created: false, recipient_unread: NO_COUNTS };
+      if (stored) return { message: toMessage(stored), created: false, recipient_unread: NO_COUNTS, recipient: null };
     }
     const recipient = otherSide(input.side);
     const unread = unreadField(recipient);
@@ -584,7 +584,7 @@ export class MongoStore implements ChatStore {
       { session },
     );
     const total = await this.#moveTotal(session, totalKey(recipient, room), 1);
-    return { message, created: true, recipient_unread: { count: room[unread], total } };
+    return { message, created: true, recipient_unread: { count: room[unread], total }, recipient: room[ownerField(recipient)] };
   }
 
   /**

@@ -455,7 +455,7 @@ export class SqliteStore implements ChatStore {
         this.#recentClientIds.seqOf(input.request_id, input.side, input.sender.id, input.client_id) ??
         this.#stmt.copiedSeq.get(input.request_id, input.client_id, input.side, input.sender.id);
       const existing = seq === undefined ? undefined : this.#stmt.getMessage.get(input.request_id, seq);
-      if (existing) return { message: toMessage(existing), created: false, recipient_unread: { count: 0, total: 0 } };
+      if (existing) return { message: toMessage(existing), created: false, recipient_unread: { count: 0, total: 0 }, recipient: null };
     }
     const created_at = new Date().toISOString();
     const nextSeq = input.side === 'user' ? this.#stmt.nextSeqOfUser : this.#stmt.nextSeqOfWorkshop;
@@ -490,7 +490,7 @@ export class SqliteStore implements ChatStore {
     if (input.client_id !== null) this.#recentClientIds.add(input.request_id, input.side, input.sender.id, input.client_id, message.seq);
     const recipientSide: Side = input.side === 'user' ? 'workshop' : 'user';
     const { total } = this.#stmt.addToTotal.get({ side: recipientSide, principal: next.recipient, n: 1 }) as { total: number };
-    return { message, created: true, recipient_unread: { count: next.count, total } };
+    return { message, created: true, recipient_unread: { count: next.count, total }, recipient: next.recipient };
   }
 
   #moveCursor({ requestId, side, seq, holder }: CursorMove): CursorResult {

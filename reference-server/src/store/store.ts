@@ -58,6 +58,12 @@ export interface AppendResult {
    * false nothing was written and the service ignores it: `{count: 0, total: 0}`.
    */
   recipient_unread: UnreadCounts;
+  /**
+   * Who held the recipient's side (the owner's id, or the workshop's) in the transaction that
+   * stored the message, so that the notification follows a reassignment that the caller's view of
+   * the room may not have caught up with. null when `created` is false.
+   */
+  recipient: string | null;
 }
 
 export interface PageQuery {
