@@ -4,8 +4,8 @@ import { describe, test } from 'node:test';
 import { ChatService } from '../src/chat/service.js';
 import type { Identity } from '../src/chat/types.js';
 import { LocalFanout } from '../src/fanout/local.js';
-import { SqliteStore } from '../src/store/sqlite.js';
 import { admin, api, createRoom, owner, suiteServer, tempDir, TestSocket, token, unique } from './helpers/harness.js';
+import { dropTestDatabase, openTestStore } from './helpers/test-store.js';
 
 /** The host's backend: `role: "service"`, signed with the same key as the participants' tokens. */
 const service = (id = 'host-backend') => token({ sub: id, role: 'service' });
@@ -335,7 +335,7 @@ describe('reassigning a room to another workshop', () => {
 describe('a send racing a reassignment', () => {
   test('notifies the workshop that holds the room when the message is stored, not the one the sender’s view named', async () => {
     const dataDir = tempDir();
-    const store = new SqliteStore({ dataDir });
+    const store = await openTestStore(dataDir);
     const fanout = new LocalFanout();
     const errors: unknown[] = [];
     const chat = new ChatService(store, fanout, { maxBodyChars: 2000, maxTitleChars: 200, unreadSnapshotWindowMs: 1000 }, (e) => errors.push(e));
@@ -361,6 +361,7 @@ describe('a send racing a reassignment', () => {
       for (const s of subscriptions) s.unsubscribe();
       await chat.drain();
       await store.close();
+      await dropTestDatabase(dataDir);
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
