@@ -47,6 +47,8 @@ export function createVerifier(key: JwtKey, expected: TokenClaims = { audience: 
     const expiresAt = claims.exp * 1000;
     if (role === 'user') return { id: sub, role, workshopId: null, name: name ?? null, expiresAt };
     if (role === 'workshop_admin' && nonEmptyString(workshopId)) return { id: sub, role, workshopId, name: name ?? null, expiresAt };
+    // The host's backend: `sub` names it; a workshop_id it may carry means nothing.
+    if (role === 'service') return { id: sub, role, workshopId: null, name: name ?? null, expiresAt };
     return null;
   };
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Identity, Message, RoomState } from '../src/chat/types.js';
+import type { Message, Participant, RoomState } from '../src/chat/types.js';
 import {
   errorFrame,
   messageFrame,
@@ -9,14 +9,15 @@ import {
   readFrame,
   readyFrame,
   typingFrame,
+  roomFrame,
   unreadFrame,
 } from '../src/chat/frames.js';
 
 // The frames' exact text, keys in the wire's order, as docs/protocol.md shows them: building them in
 // one module against @motoreach/protocol's types changed no byte.
 
-const ANA: Identity = { id: 'u-ana', role: 'user', workshopId: null, name: 'Ana', expiresAt: 1e15 };
-const BO: Identity = { id: 'a-bo', role: 'workshop_admin', workshopId: 'w-1', name: null, expiresAt: 1e15 };
+const ANA: Participant = { id: 'u-ana', role: 'user', workshopId: null, name: 'Ana', expiresAt: 1e15 };
+const BO: Participant = { id: 'a-bo', role: 'workshop_admin', workshopId: 'w-1', name: null, expiresAt: 1e15 };
 const MESSAGE: Message = {
   id: 'm_1',
   request_id: 'r_1',
@@ -31,6 +32,9 @@ const ROOM: RoomState = {
   user_id: 'u-ana',
   workshop_id: 'w-1',
   title: 'Brakes',
+  status: 'open',
+  user_name: 'Ana',
+  workshop_name: null,
   created_at: '2026-01-01T00:00:00.000Z',
   last_seq: 3,
   read_cursors: { user: 3, workshop: 1 },
@@ -66,6 +70,14 @@ test('notification and unread frames', () => {
       '"unread":{"count":2,"total":5}}',
   );
   assert.equal(unreadFrame({ total: 2, rooms: { r_1: 2 } }), '{"type":"unread","total":2,"rooms":{"r_1":2}}');
+});
+
+test('room frames carry the room’s own fields, not its cursors', () => {
+  assert.equal(
+    roomFrame(ROOM),
+    '{"type":"room","room":{"id":"r_1","user_id":"u-ana","workshop_id":"w-1","title":"Brakes",' +
+      `"created_at":"${ROOM.created_at}","status":"open","user_name":"Ana","workshop_name":null}}`,
+  );
 });
 
 test('error frames echo a client_id when there is one; pong', () => {

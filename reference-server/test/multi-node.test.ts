@@ -30,6 +30,7 @@ import {
   startTestServer,
   tempDir,
   TestSocket,
+  token,
   unique,
 } from './helpers/harness.js';
 import { freePort, redisMissing, RedisServer } from './helpers/redis-server.js';
@@ -243,6 +244,52 @@ describe('several servers behind Redis', { skip: redisMissing }, () => {
       assert.deepEqual(seqsOf(socket), [1, 2]);
     }
     assert.deepEqual((await stored(b.url, room.id, ownerToken)).map((m) => m.client_id), ['c-dup', 'c-next']);
+  });
+
+  test('racing PUTs of one new room id on both servers create one room', async () => {
+    const id = unique('sr');
+    const serviceToken = token({ sub: 'host-backend', role: 'service' });
+    const body = { user_id: unique('u'), workshop_id: unique('w'), title: 'Brakes', user_name: 'Ana' };
+    const answers = await Promise.all(
+      [a, b, a, b].map((node) => api(node.url, 'PUT', `/api/service-requests/${id}/`, serviceToken, body)),
+    );
+    assert.deepEqual(answers.map((r) => r.status).sort(), [200, 200, 200, 201]);
+    for (const answer of answers) assert.deepEqual(answer.body, answers[0]!.body);
+    const inbox = await api(b.url, 'GET', '/api/service-requests/', owner(body.user_id));
+    assert.deepEqual(inbox.body.service_requests.map((r: { id: string }) => r.id), [id]);
+  });
+
+  test('a close on one server reaches chat and notifications sockets on the other, and both refuse sends', async () => {
+    const id = unique('sr');
+    const serviceToken = token({ sub: 'host-backend', role: 'service' });
+    const user = unique('u');
+    const ownerToken = owner(user);
+    const body = { user_id: user, workshop_id: unique('w'), title: 'Brakes' };
+    await api(a.url, 'PUT', `/api/service-requests/${id}/`, serviceToken, body);
+    const chat = open(TestSocket.chat(b, id, admin(unique('a'), body.workshop_id)));
+    const bell = open(TestSocket.notifications(b, ownerToken));
+    await Promise.all([chat.ready(), bell.ready()]);
+    assert.equal((await api(a.url, 'PUT', `/api/service-requests/${id}/`, serviceToken, { ...body, status: 'closed' })).status, 200);
+    for (const socket of [chat, bell]) assert.equal((await socket.next('room')).room.status, 'closed');
+    for (const node of [a, b]) {
+      const res = await api(node.url, 'POST', `/api/service-requests/${id}/messages/`, ownerToken, { body: 'hi' });
+      assert.deepEqual([res.status, res.body.error.code], [409, 'closed']);
+    }
+  });
+
+  test('a reassignment on one server closes the old workshop’s chat socket on the other (4403) and tells the new one', async () => {
+    const id = unique('sr');
+    const serviceToken = token({ sub: 'host-backend', role: 'service' });
+    const body = { user_id: unique('u'), workshop_id: unique('w-old'), title: 'Brakes' };
+    const newWorkshop = unique('w-new');
+    await api(a.url, 'PUT', `/api/service-requests/${id}/`, serviceToken, body);
+    const oldChat = open(TestSocket.chat(b, id, admin(unique('a'), body.workshop_id)));
+    const newBell = open(TestSocket.notifications(b, admin(unique('a'), newWorkshop)));
+    await Promise.all([oldChat.ready(), newBell.ready()]);
+    const moved = await api(a.url, 'PUT', `/api/service-requests/${id}/`, serviceToken, { ...body, workshop_id: newWorkshop });
+    assert.equal(moved.status, 200);
+    assert.equal((await oldChat.closed).code, 4403);
+    assert.equal((await newBell.next('room')).room.workshop_id, newWorkshop);
   });
 
   test('concurrent sends to one room from both servers: every socket gets seq 1..n in order, once', async () => {

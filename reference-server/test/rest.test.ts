@@ -28,6 +28,9 @@ describe('REST', () => {
         workshop_id: 'w-1',
         title: 'Brakes squeak',
         created_at: res.body.created_at,
+        status: 'open',
+        user_name: null,
+        workshop_name: null,
       });
     });
 

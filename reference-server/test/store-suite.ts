@@ -35,6 +35,101 @@ export function describeStoreSuite(name: string, open: () => Promise<OpenedStore
       }
     }
 
+    test('puts a room under the caller’s id: created once, then updated; another owner or workshop writes nothing', () =>
+      withStore(async (store) => {
+        const input = { id: 'sr-42', user_id: 'u-ana', workshop_id: 'w-1', title: 'Brakes' };
+        const racing = await Promise.all([store.putRoom(input), store.putRoom(input), store.putRoom(input)]);
+        assert.deepEqual(racing.map((r) => r.outcome).sort(), ['created', 'updated', 'updated']);
+        const room = racing[0]!.room;
+        assert.deepEqual(room, {
+          id: 'sr-42',
+          user_id: 'u-ana',
+          workshop_id: 'w-1',
+          title: 'Brakes',
+          created_at: room.created_at,
+          status: 'open',
+          user_name: null,
+          workshop_name: null,
+          last_seq: 0,
+          read_cursors: { user: 0, workshop: 0 },
+        });
+        for (const r of racing) assert.deepEqual(r.room, room);
+        const closed = await store.putRoom({ ...input, title: 'Brakes!', status: 'closed', workshop_name: 'Garage' });
+        const closedRoom = { ...room, title: 'Brakes!', status: 'closed', workshop_name: 'Garage' };
+        assert.deepEqual(closed, { outcome: 'updated', room: closedRoom, before: room });
+        const kept = await store.putRoom({ ...input, user_name: 'Ana', workshop_name: null });
+        const after = { ...room, status: 'closed', user_name: 'Ana' };
+        assert.deepEqual(kept, { outcome: 'updated', room: after, before: closedRoom }, 'an omitted status keeps the stored one');
+        assert.deepEqual(await store.putRoom({ ...input, user_id: 'u-cy', title: 'moved' }), { outcome: 'moved', room: after });
+        assert.deepEqual(await store.getRoom('sr-42'), after);
+        const inbox = await store.listRooms({ side: 'workshop', workshopId: 'w-1' }, { limit: 10, after: null });
+        assert.deepEqual(inbox.rooms, [{ ...after, unread: 0, last_message: null }]);
+        assert.deepEqual((await store.listRooms({ side: 'user', userId: 'u-cy' }, { limit: 10, after: null })).rooms, []);
+        // q matches the other side's name as the last put left it: the workshop finds Ana, Ana no longer finds Garage.
+        const ids = async (principal: Principal, q: string) => (await store.listRooms(principal, { limit: 10, after: null, q })).rooms.map((r) => r.id);
+        assert.deepEqual(await ids({ side: 'workshop', workshopId: 'w-1' }, 'ana'), ['sr-42']);
+        assert.deepEqual(await ids({ side: 'user', userId: 'u-ana' }, 'garage'), []);
+        await store.putRoom({ ...input, workshop_name: 'Garáž Novák' });
+        assert.deepEqual(await ids({ side: 'user', userId: 'u-ana' }, 'GARÁŽ'), ['sr-42']);
+        assert.deepEqual(await ids({ side: 'workshop', workshopId: 'w-1' }, 'garáž'), [], 'a side does not find its own name');
+      }));
+
+    test('a closed room takes no append, moves no counter, and takes them again once reopened', () =>
+      withStore(async (store) => {
+        const input = { id: 'sr-closed', user_id: 'u-ana', workshop_id: 'w-1', title: 'Brakes' };
+        await store.putRoom(input);
+        const first = await store.appendMessage(msg('sr-closed', ANA, 'before', 'c-1'));
+        await store.putRoom({ ...input, status: 'closed' });
+        await assert.rejects(store.appendMessage(msg('sr-closed', BO, 'refused', 'c-2')), { name: 'RoomClosedError' });
+        const retry = await store.appendMessage(msg('sr-closed', ANA, 'before', 'c-1'));
+        assert.deepEqual([retry.created, retry.message], [false, first.message]);
+        assert.equal((await store.getRoom('sr-closed'))?.last_seq, 1);
+        assert.deepEqual(await store.unread({ side: 'user', userId: 'u-ana' }), { total: 0, rooms: {} });
+        assert.deepEqual(await store.unread({ side: 'workshop', workshopId: 'w-1' }), { total: 1, rooms: { 'sr-closed': 1 } });
+        const read = await store.advanceCursor('sr-closed', 'workshop', null);
+        assert.deepEqual(read.reader_unread, { count: 0, total: 0 }, 'reads still work');
+        await store.putRoom({ ...input, status: 'open' });
+        const after = await store.appendMessage(msg('sr-closed', BO, 'after', 'c-2'));
+        assert.deepEqual([after.created, after.message.seq, after.recipient_unread], [true, 2, { count: 1, total: 1 }]);
+      }));
+
+    test('a reassignment moves the room and its workshop unread to the new workshop; the old one can no longer append', () =>
+      withStore(async (store) => {
+        const input = { id: 'sr-moving', user_id: 'u-ana', workshop_id: 'w-old', title: 'Brakes' };
+        await store.putRoom(input);
+        await store.putRoom({ id: 'sr-other', user_id: 'u-ana', workshop_id: 'w-old', title: 'Tyres' });
+        await store.appendMessage({ ...msg('sr-moving', ANA, 'one'), holder: 'u-ana' });
+        await store.appendMessage({ ...msg('sr-moving', ANA, 'two'), holder: 'u-ana' });
+        await store.appendMessage({ ...msg('sr-moving', BO, 'reply'), holder: 'w-old' });
+        await store.appendMessage(msg('sr-other', ANA, 'other'));
+        await store.advanceCursor('sr-moving', 'workshop', 1);
+        await store.appendMessage(msg('sr-moving', ANA, 'three'));
+        // The workshop side read seq 1: unread here is 'two' and 'three'.
+        const old = { side: 'workshop', workshopId: 'w-old' } as const;
+        const fresh = { side: 'workshop', workshopId: 'w-new' } as const;
+        assert.deepEqual(await store.unread(old), { total: 3, rooms: { 'sr-moving': 2, 'sr-other': 1 } });
+
+        const moved = await store.putRoom({ ...input, workshop_id: 'w-new' });
+        assert.equal(moved.outcome, 'updated');
+        assert.deepEqual([moved.room.workshop_id, moved.room.read_cursors, moved.room.last_seq], ['w-new', { user: 0, workshop: 1 }, 4]);
+        assert.deepEqual(await store.unread(old), { total: 1, rooms: { 'sr-other': 1 } });
+        assert.deepEqual(await store.unread(fresh), { total: 2, rooms: { 'sr-moving': 2 } });
+        assert.deepEqual((await store.listRooms(old, { limit: 10, after: null })).rooms.map((r) => r.id), ['sr-other']);
+        assert.deepEqual(
+          (await store.listRooms(fresh, { limit: 10, after: null })).rooms.map((r) => [r.id, r.unread]),
+          [['sr-moving', 2]],
+        );
+
+        await assert.rejects(store.appendMessage({ ...msg('sr-moving', BO, 'late'), holder: 'w-old' }), { name: 'NotHolderError' });
+        await assert.rejects(store.advanceCursor('sr-moving', 'workshop', null, 'w-old'), { name: 'NotHolderError' });
+        assert.deepEqual((await store.getRoom('sr-moving'))?.read_cursors, { user: 0, workshop: 1 }, 'the refused read moved nothing');
+        const next = await store.appendMessage({ ...msg('sr-moving', ANA, 'four'), holder: 'u-ana' });
+        assert.deepEqual([next.message.seq, next.recipient_unread], [5, { count: 3, total: 3 }], 'counted for the new workshop');
+        const read = await store.advanceCursor('sr-moving', 'workshop', null);
+        assert.deepEqual(read.reader_unread, { count: 0, total: 0 });
+        assert.deepEqual(await store.unread(old), { total: 1, rooms: { 'sr-other': 1 } }, 'the old workshop’s total untouched');
+      }));
+
     test('creates rooms and reads them back with zero cursors', () =>
       withStore(async (store) => {
         const room = await store.createRoom({ user_id: 'u-ana', workshop_id: 'w-1', title: 'Brakes' });
@@ -100,7 +195,7 @@ export function describeStoreSuite(name: string, open: () => Promise<OpenedStore
         assert.equal(twin.created, true, 'an admin sharing the owner’s id is another sender');
         assert.equal(twin.message.seq, 3);
         const later = await store.appendMessage(msg(room.id, ANA, 'retry', 'c-1'));
-        assert.deepEqual(later, { message: first?.message, created: false, recipient_unread: { count: 0, total: 0 } });
+        assert.deepEqual(later, { message: first?.message, created: false, recipient_unread: { count: 0, total: 0 }, recipient: null });
         assert.equal((await store.getRoom(room.id))?.last_seq, 3);
       }));
 

@@ -8,6 +8,10 @@ export const ERROR_STATUS = {
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
+  /** The request contradicts the stored state (a service request put under another owner or workshop). */
+  conflict: 409,
+  /** The room is closed: it keeps its history and reads but takes no new messages. */
+  closed: 409,
   too_large: 413,
   rate_limited: 429,
   /** The reference server's answer to a bug of its own; any other 5xx means the same to a client. */
@@ -25,7 +29,7 @@ export type FrameErrorCode = Exclude<ErrorCode, 'internal'>;
  * `unauthorized` is final only once a freshly fetched token was refused too. Every other code is
  * transient: retried with backoff and the same client_id.
  */
-export const FINAL_CODES = ['invalid', 'too_large', 'forbidden', 'not_found', 'unauthorized'] as const satisfies readonly ErrorCode[];
+export const FINAL_CODES = ['invalid', 'too_large', 'forbidden', 'not_found', 'conflict', 'closed', 'unauthorized'] as const satisfies readonly ErrorCode[];
 
 // The contract's own close codes, each the WebSocket form of an error code. Separate constants, so
 // that a bundle keeps only those it uses.

@@ -28,12 +28,19 @@ export interface Message {
   created_at: string;
 }
 
+/** A closed room is read-only: sends are refused with `closed` (contract 1.2). */
+export type RoomStatus = 'open' | 'closed';
+
 export interface RoomInfo {
   id: string;
   user_id: string;
   workshop_id: string;
   title: string;
   created_at: string;
+  status: RoomStatus;
+  /** Display names the host's backend gave the room's two sides; null when unknown. */
+  user_name: string | null;
+  workshop_name: string | null;
 }
 
 export interface RoomDetail extends RoomInfo {
@@ -122,7 +129,12 @@ export interface ErrorFrame {
 export interface PongFrame {
   type: 'pong';
 }
-export type ChatServerFrame = ReadyFrame | MessageFrame | ReadFrame | TypingFrame | ErrorFrame | PongFrame;
+/** v1.2: the room's status, title or names changed; on chat and notifications sockets alike. */
+export interface RoomFrame {
+  type: 'room';
+  room: RoomInfo;
+}
+export type ChatServerFrame = ReadyFrame | MessageFrame | ReadFrame | TypingFrame | RoomFrame | ErrorFrame | PongFrame;
 
 // Chat socket, client → server.
 export type ChatClientFrame =
@@ -142,4 +154,4 @@ export interface NotificationFrame {
   message: Pick<Message, 'id' | 'seq' | 'sender' | 'body' | 'created_at'>;
   unread: { count: number; total: number };
 }
-export type NotificationsServerFrame = UnreadFrame | NotificationFrame | ErrorFrame | PongFrame;
+export type NotificationsServerFrame = UnreadFrame | NotificationFrame | RoomFrame | ErrorFrame | PongFrame;

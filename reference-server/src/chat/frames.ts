@@ -6,10 +6,11 @@ import type {
   PongFrame,
   ReadFrame,
   ReadyFrame,
+  RoomFrame,
   TypingFrame,
   UnreadFrame,
 } from '@motoreach/protocol';
-import type { Identity, Message, ReadCursors, RoomState, Side, UnreadSnapshot } from './types.js';
+import type { Participant, Message, Room, ReadCursors, RoomState, Side, UnreadSnapshot } from './types.js';
 import type { UnreadCounts } from '../store/store.js';
 
 // Every frame the server sends is built below: the service publishes them, the sockets send them.
@@ -20,7 +21,7 @@ import type { UnreadCounts } from '../store/store.js';
 export const PONG = JSON.stringify({ type: 'pong' } satisfies PongFrame);
 
 /** The first frame of a chat socket: the room's state when the socket subscribed, and who the caller is. */
-export function readyFrame(state: RoomState, identity: Identity): string {
+export function readyFrame(state: RoomState, identity: Participant): string {
   return JSON.stringify({
     type: 'ready',
     request_id: state.id,
@@ -35,7 +36,7 @@ export function messageFrame(message: Message): string {
 }
 
 /** A side's read cursor moved: `reader` read up to `read_cursors[side]`. */
-export function readFrame(requestId: string, side: Side, reader: Identity, readCursors: ReadCursors): string {
+export function readFrame(requestId: string, side: Side, reader: Participant, readCursors: ReadCursors): string {
   return JSON.stringify({
     type: 'read',
     request_id: requestId,
@@ -46,7 +47,7 @@ export function readFrame(requestId: string, side: Side, reader: Identity, readC
   } satisfies ReadFrame);
 }
 
-export function typingFrame(typist: Identity, isTyping: boolean): string {
+export function typingFrame(typist: Participant, isTyping: boolean): string {
   return JSON.stringify({
     type: 'typing',
     user: { id: typist.id, role: typist.role, name: typist.name },
@@ -63,6 +64,23 @@ export function notificationFrame(requestId: string, message: Message, body: str
     message: { id: message.id, seq: message.seq, sender: message.sender, body, created_at: message.created_at },
     unread: { count: unread.count, total: unread.total },
   } satisfies NotificationFrame);
+}
+
+/** The room's own fields after a change (status, title, names), without its cursors, which have their own frames. */
+export function roomFrame(room: Room): string {
+  return JSON.stringify({
+    type: 'room',
+    room: {
+      id: room.id,
+      user_id: room.user_id,
+      workshop_id: room.workshop_id,
+      title: room.title,
+      created_at: room.created_at,
+      status: room.status,
+      user_name: room.user_name,
+      workshop_name: room.workshop_name,
+    },
+  } satisfies RoomFrame);
 }
 
 export function unreadFrame(snapshot: UnreadSnapshot): string {

@@ -32,6 +32,20 @@ export const roomInput = z.object({
   title: text(),
 });
 
+/** The host's own ids: what fits a URL path segment unescaped, and a log line. */
+export const hostRoomId = z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1 to 64 of A-Z a-z 0-9 . _ : -');
+
+const displayName = text().max(200);
+
+export const roomPutInput = z.strictObject({
+  user_id: text().min(1).max(128),
+  workshop_id: text().min(1).max(128),
+  title: text(),
+  status: z.enum(['open', 'closed']).optional(),
+  user_name: displayName.nullable().optional(),
+  workshop_name: displayName.nullable().optional(),
+});
+
 export const devTokenInput = z.object({
   sub: z.string().min(1).max(128),
   role: z.enum(['user', 'workshop_admin']),

@@ -1,20 +1,23 @@
 import type { ReadResult } from '@motoreach/protocol';
 import type { Fanout } from '../fanout/fanout.js';
-import { roomGroup } from '../fanout/fanout.js';
-import type { AppendResult, ChatStore, CursorResult, InboxCursor, InboxPage, MessagePage, PageQuery, UnreadCounts } from '../store/store.js';
-import { messageFrame, notificationFrame, readFrame, typingFrame } from './frames.js';
+import { principalGroup, roomGroup } from '../fanout/fanout.js';
+import type { AppendResult, ChatStore, CursorResult, InboxCursor, InboxPage, MessagePage, PageQuery, RoomPut, UnreadCounts } from '../store/store.js';
+import { messageFrame, notificationFrame, readFrame, roomFrame, typingFrame } from './frames.js';
+import { NotHolderError, RoomClosedError } from '../store/failures.js';
 import { ChatError } from './errors.js';
 import { PublishOrder, type PublishTurn } from './publish-order.js';
 import { boundedText } from './schemas.js';
 import {
   type Identity,
   type Message,
+  type Participant,
   type Principal,
   type Room,
   type RoomListing,
   type RoomRef,
   type RoomState,
   type UnreadSnapshot,
+  isParticipant,
   otherSide,
   principalOf,
   principalOfRoomSide,
@@ -34,8 +37,39 @@ const DEFAULT_PAGE = 50;
 /** An inbox search's longest `q`, in characters after trimming. */
 const MAX_QUERY_CHARS = 100;
 
-export function isParticipant(identity: Identity, room: RoomRef): boolean {
+/** Whether the caller may see the room: its owner, its workshop's admins, or the host's backend. */
+export function mayAccess(identity: Identity, room: RoomRef): boolean {
+  if (!isParticipant(identity)) return true;
   return identity.role === 'user' ? room.user_id === identity.id : room.workshop_id === identity.workshopId;
+}
+
+/** Whom a participant writes and reads for: the owner, or the admin's workshop. */
+function holderOf(identity: Participant): string {
+  return identity.role === 'user' ? identity.id : (identity.workshopId as string);
+}
+
+/** The store's refusals as the caller's errors: decided in the write's transaction, after authorization. */
+function refusalOf(error: unknown): unknown {
+  if (error instanceof RoomClosedError) return new ChatError('closed', 'this service request is closed; it takes no new messages');
+  // Reassigned away from the caller's workshop between authorization and the write.
+  if (error instanceof NotHolderError) return new ChatError('forbidden', 'not a participant of this service request');
+  return error;
+}
+
+function changed(before: Room, after: Room): boolean {
+  return (
+    before.workshop_id !== after.workshop_id ||
+    before.title !== after.title ||
+    before.status !== after.status ||
+    before.user_name !== after.user_name ||
+    before.workshop_name !== after.workshop_name
+  );
+}
+
+/** The caller as a side's participant, for what only a side has (a read cursor, an inbox, a bubble). */
+function participant(identity: Identity, refusal: string): Participant {
+  if (!isParticipant(identity)) throw new ChatError('forbidden', refusal);
+  return identity;
 }
 
 function preview(body: string): string {
@@ -82,6 +116,36 @@ export class ChatService {
   }
 
   /**
+   * The host's backend creates or updates a room under its own id. `created` tells which; an
+   * unchanged room is an update too. Another `workshop_id` reassigns the room; another owner is refused.
+   */
+  async putRoom(identity: Identity, input: Omit<RoomPut, 'title'> & { title: string }): Promise<{ room: RoomState; created: boolean }> {
+    if (isParticipant(identity)) throw new ChatError('forbidden', 'only the host\'s service can put a service request');
+    const title = boundedText(input.title, 'title', this.limits.maxTitleChars);
+    const result = await this.store.putRoom({ ...input, title });
+    if (result.outcome === 'moved') {
+      throw new ChatError('conflict', 'user_id differs from the stored room\'s: a service request keeps its owner');
+    }
+    if (result.outcome === 'updated' && changed(result.before, result.room)) this.#announce(result.room, result.before);
+    return { room: result.room, created: result.outcome === 'created' };
+  }
+
+  /**
+   * A room's change reaches its open chat sockets (those of a workshop it left close themselves
+   * on it) and its sides' notifications sockets. After a reassignment the workshops on both ends
+   * get fresh unread snapshots: the room's unread moved from one's total to the other's. The old
+   * workshop gets no room frame: where the room went is none of its business.
+   */
+  #announce(room: Room, before: Room): void {
+    const frame = roomFrame(room);
+    this.fanout.publish(roomGroup(room.id), { frame });
+    for (const side of ['user', 'workshop'] as const) this.fanout.publish(principalGroup(principalOfRoomSide(room, side)), { frame });
+    if (room.workshop_id === before.workshop_id) return;
+    this.#snapshots.afterRead(principalOfRoomSide(before, 'workshop'));
+    this.#snapshots.afterRead(principalOfRoomSide(room, 'workshop'));
+  }
+
+  /**
    * One page of the caller's inbox, newest activity first; `after` null for the first page. `q` and
    * `unread` filter it; a page's `next` continues the filtered list when the same filters come with it.
    */
@@ -92,7 +156,8 @@ export class ChatService {
     const limit = Math.min(query.limit ?? DEFAULT_PAGE, MAX_PAGE);
     if (limit === 0) throw new ChatError('invalid', 'limit must be at least 1');
     const q = query.q === undefined ? undefined : boundedText(query.q, 'q', MAX_QUERY_CHARS);
-    return this.store.listRooms(principalOf(identity), {
+    const caller = participant(identity, 'a service has no inbox; it reads rooms by id');
+    return this.store.listRooms(principalOf(caller), {
       limit,
       after: query.after,
       ...(q !== undefined && { q }),
@@ -104,7 +169,7 @@ export class ChatService {
   async authorize(identity: Identity, requestId: string): Promise<RoomState> {
     const room = await this.store.getRoom(requestId);
     if (!room) throw new ChatError('not_found', 'no such service request');
-    if (!isParticipant(identity, room)) throw new ChatError('forbidden', 'not a participant of this service request');
+    if (!mayAccess(identity, room)) throw new ChatError('forbidden', 'not a participant of this service request');
     return room;
   }
 
@@ -125,11 +190,13 @@ export class ChatService {
     return this.#track(this.#send(identity, room, body, clientId));
   }
 
-  async #send(identity: Identity, room: RoomRef, body: string, clientId: string | null): Promise<AppendResult> {
+  async #send(caller: Identity, room: RoomRef, body: string, clientId: string | null): Promise<AppendResult> {
+    const identity = participant(caller, 'a service cannot send messages');
     const text = boundedText(body, 'body', this.limits.maxBodyChars);
     const side = sideOf(identity.role);
     // The recipient's publishing turn is taken now, in call order, before the store answers.
-    const turn = this.#order.reserve(principalOfRoomSide(room, otherSide(side)));
+    const other = otherSide(side);
+    let turn = this.#order.reserve(principalOfRoomSide(room, other));
     let result: AppendResult;
     try {
       result = await this.store.appendMessage({
@@ -138,10 +205,11 @@ export class ChatService {
         side,
         body: text,
         client_id: clientId,
+        holder: holderOf(identity),
       });
     } catch (error) {
       turn.skip();
-      throw error;
+      throw refusalOf(error);
     }
     if (!result.created) {
       turn.skip();
@@ -151,7 +219,15 @@ export class ChatService {
       frame: messageFrame(result.message),
       seq: result.message.seq,
     });
-    this.#notify(turn, room, result.message, result.recipient_unread);
+    const holder = other === 'user' ? room.user_id : room.workshop_id;
+    if (result.recipient !== null && result.recipient !== holder) {
+      // The room was reassigned after the caller's view of it was read: the notification and its
+      // counts are the new holder's, never the old one's.
+      turn.skip();
+      const holders = other === 'user' ? { ...room, user_id: result.recipient } : { ...room, workshop_id: result.recipient };
+      turn = this.#order.reserve(principalOfRoomSide(holders, other));
+    }
+    this.#notify(turn, result.message, result.recipient_unread);
     return result;
   }
 
@@ -159,10 +235,10 @@ export class ChatService {
    * Counts come with the append, from the store's counters: a notification costs no query. It goes
    * out in the recipient's publishing order, at once unless a snapshot of theirs is still being read.
    */
-  #notify(turn: PublishTurn, room: RoomRef, message: Message, counts: UnreadCounts): void {
+  #notify(turn: PublishTurn, message: Message, counts: UnreadCounts): void {
     void turn.run((group) => {
       try {
-        const frame = notificationFrame(room.id, message, preview(message.body), counts);
+        const frame = notificationFrame(message.request_id, message, preview(message.body), counts);
         this.fanout.publish(group, { frame });
       } catch (error) {
         // The message is stored and broadcast; a missed red dot is corrected by the next snapshot.
@@ -175,9 +251,13 @@ export class ChatService {
     return this.#track(this.#markRead(identity, room, seq));
   }
 
-  async #markRead(identity: Identity, room: RoomRef, seq: number | null): Promise<ReadResult> {
+  async #markRead(caller: Identity, room: RoomRef, seq: number | null): Promise<ReadResult> {
+    // Read cursors are a side's; a service holds none, so its reading moves nothing.
+    const identity = participant(caller, 'a service has no read cursor');
     const side = sideOf(identity.role);
-    const { read_cursors, moved, reader_unread } = await this.store.advanceCursor(room.id, side, seq);
+    const { read_cursors, moved, reader_unread } = await this.store
+      .advanceCursor(room.id, side, seq, holderOf(identity))
+      .catch((error: unknown) => Promise.reject(refusalOf(error)));
     if (moved) {
       this.fanout.publish(roomGroup(room.id), {
         frame: readFrame(room.id, side, identity, read_cursors),
@@ -187,7 +267,7 @@ export class ChatService {
     return { read_cursors, unread: reader_unread.count };
   }
 
-  typing(identity: Identity, room: RoomRef, isTyping: boolean, socketId: string): void {
+  typing(identity: Participant, room: RoomRef, isTyping: boolean, socketId: string): void {
     this.fanout.publish(roomGroup(room.id), {
       frame: typingFrame(identity, isTyping),
       exceptSocket: socketId,
@@ -195,7 +275,7 @@ export class ChatService {
   }
 
   unread(identity: Identity): Promise<UnreadSnapshot> {
-    return this.store.unread(principalOf(identity));
+    return this.store.unread(principalOf(participant(identity, 'a service has no unread counts')));
   }
 
   /** Resolves once every send and read already accepted has finished, and the snapshots they owe are out. */

@@ -1,17 +1,23 @@
 import type { Role, RoomDetail, RoomInfo, RoomSummary } from '@motoreach/protocol';
 
 // The wire's objects are the contract's (@motoreach/protocol), under the names the server uses.
-export type { Message, ReadCursors, Role, Sender, UnreadSnapshot } from '@motoreach/protocol';
+export type { Message, ReadCursors, Role, RoomStatus, Sender, UnreadSnapshot } from '@motoreach/protocol';
 export type Room = RoomInfo;
 export type RoomState = RoomDetail;
 export type RoomListing = RoomSummary;
 
 export type Side = 'user' | 'workshop';
 
+/**
+ * Who may call: a side's participant, or the host's backend (`service`, REST only), which takes
+ * part in no room and so holds no side, no read cursor and no inbox of its own.
+ */
+export type CallerRole = Role | 'service';
+
 /** Who is calling, as proven by a verified token. */
 export interface Identity {
   id: string;
-  role: Role;
+  role: CallerRole;
   workshopId: string | null;
   name: string | null;
   /** When the token expires (ms since the epoch): a socket opened with it is closed then. */
@@ -28,6 +34,13 @@ export type Principal = { side: 'user'; userId: string } | { side: 'workshop'; w
 /** What a chat needs of its room once authorized: which room, and who holds each side. */
 export type RoomRef = Pick<Room, 'id' | 'user_id' | 'workshop_id'>;
 
+/** A caller that holds a side of its rooms: an owner or a workshop's admin. */
+export type Participant = Identity & { role: Role };
+
+export function isParticipant(identity: Identity): identity is Participant {
+  return identity.role !== 'service';
+}
+
 export function sideOf(role: Role): Side {
   return role === 'user' ? 'user' : 'workshop';
 }
@@ -41,10 +54,10 @@ export function otherSide(side: Side): Side {
  * per side and an owner and an admin may share one.
  */
 export function callerKey(identity: Identity): string {
-  return `${sideOf(identity.role)}:${identity.id}`;
+  return `${identity.role === 'service' ? 'service' : sideOf(identity.role)}:${identity.id}`;
 }
 
-export function principalOf(identity: Identity): Principal {
+export function principalOf(identity: Participant): Principal {
   return identity.role === 'user'
     ? { side: 'user', userId: identity.id }
     : { side: 'workshop', workshopId: identity.workshopId as string };

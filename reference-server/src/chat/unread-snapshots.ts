@@ -35,7 +35,7 @@ export class UnreadSnapshots {
     private readonly onError: (error: unknown, context: string) => void,
   ) {}
 
-  /** A read of `reader` moved its cursor and has committed. */
+  /** A read of `reader` moved its cursor (or a reassignment moved a room's counts to or from it) and has committed. */
   afterRead(reader: Principal): void {
     const key = principalGroup(reader);
     const window = this.#windows.get(key);

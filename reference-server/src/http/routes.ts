@@ -2,7 +2,7 @@ import type { InboxPage, MessagesPage, SentMessage, WsTicket } from '@motoreach/
 import { Router, type Request } from 'express';
 import { ChatError } from '../chat/errors.js';
 import { decodeInboxCursor, encodeInboxCursor } from '../chat/inbox-cursor.js';
-import { inboxQuery, messageInput, pageQuery, parse, readInput, roomInput } from '../chat/schemas.js';
+import { hostRoomId, inboxQuery, messageInput, pageQuery, parse, readInput, roomInput, roomPutInput } from '../chat/schemas.js';
 import type { ChatService } from '../chat/service.js';
 import { callerKey, type Identity } from '../chat/types.js';
 import type { KeyedRateLimiter } from '../rate-limit.js';
@@ -54,6 +54,14 @@ export function apiRoutes(service: ChatService, tickets: Tickets, roomBudget: Ro
       unread: query.unread === '1',
     });
     res.json({ service_requests: page.rooms, next_cursor: page.next && encodeInboxCursor(page.next) } satisfies InboxPage);
+  });
+
+  router.put('/service-requests/:id/', async (req, res) => {
+    const identity = identityOf(req);
+    const id = parse(hostRoomId, roomId(req));
+    const input = parse(roomPutInput, req.body ?? {});
+    const { room, created } = await service.putRoom(identity, { ...input, id });
+    res.status(created ? 201 : 200).json(room);
   });
 
   router.get('/service-requests/:id/', async (req, res) => {

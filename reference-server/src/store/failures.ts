@@ -5,6 +5,16 @@
  * does not load the MongoDB driver into a server that stores in SQLite.
  */
 
+/** An append to a closed room: final, nothing was stored. */
+export class RoomClosedError extends Error {
+  override name = 'RoomClosedError';
+}
+
+/** An append by a sender whose side no longer holds the room (it was reassigned): final, nothing was stored. */
+export class NotHolderError extends Error {
+  override name = 'NotHolderError';
+}
+
 /** A store's own transient refusal, such as a call after close() during a shutdown. */
 export class StoreUnavailableError extends Error {
   override name = 'StoreUnavailableError';

@@ -1,8 +1,8 @@
 import mongoose, { type ClientSession, type Connection, type Model, Schema } from 'mongoose';
-import type { Message, Principal, Room, RoomListing, RoomState, Sender, Side, UnreadSnapshot } from '../chat/types.js';
+import type { Message, Principal, Room, RoomListing, RoomState, RoomStatus, Sender, Side, UnreadSnapshot } from '../chat/types.js';
 import { otherSide } from '../chat/types.js';
 import type { Logger } from '../logger.js';
-import { isStoreUnavailable, StoreUnavailableError } from './failures.js';
+import { isStoreUnavailable, NotHolderError, RoomClosedError, StoreUnavailableError } from './failures.js';
 import { newId } from '../ids.js';
 import { foldForSearch, searchKeys } from './search-keys.js';
 import type {
@@ -14,6 +14,8 @@ import type {
   MessagePage,
   NewMessage,
   NewRoom,
+  PutResult,
+  RoomPut,
   PageQuery,
   UnreadCounts,
 } from './store.js';
@@ -30,6 +32,10 @@ interface RoomDoc {
   workshop_id: string;
   title: string;
   created_at: string;
+  /** Absent in rooms stored before contract 1.2: open, names unknown. */
+  status?: RoomStatus;
+  user_name?: string | null;
+  workshop_name?: string | null;
   /** The inbox's order: the newest message's created_at, or the room's without one; never decreases. */
   last_activity: string;
   last_seq: number;
@@ -70,6 +76,9 @@ const roomSchema = new Schema<RoomDoc>(
     workshop_id: String,
     title: String,
     created_at: String,
+    status: String,
+    user_name: String,
+    workshop_name: String,
     last_activity: String,
     last_seq: { type: Number, default: 0 },
     user_cursor: { type: Number, default: 0 },
@@ -150,6 +159,9 @@ function toRoom(doc: RoomDoc): Room {
     workshop_id: doc.workshop_id,
     title: doc.title,
     created_at: doc.created_at,
+    status: doc.status ?? 'open',
+    user_name: doc.user_name ?? null,
+    workshop_name: doc.workshop_name ?? null,
   };
 }
 
@@ -354,7 +366,9 @@ export class MongoStore implements ChatStore {
 
   /** Rooms written before the inbox's `q` existed have no search keys: fold them once. Idempotent. */
   async #fillSearchKeys(): Promise<number> {
-    const old = await this.#rooms.find({ user_search: { $exists: false } }, { title: 1 }).lean<Pick<RoomDoc, '_id' | 'title'>[]>();
+    const old = await this.#rooms
+      .find({ user_search: { $exists: false } }, { title: 1, user_name: 1, workshop_name: 1 })
+      .lean<Pick<RoomDoc, '_id' | 'title' | 'user_name' | 'workshop_name'>[]>();
     for (const part of chunks(old)) {
       await this.#rooms.bulkWrite(
         part.map((room) => ({ updateOne: { filter: { _id: room._id }, update: { $set: searchKeys(room) } } })),
@@ -371,14 +385,11 @@ export class MongoStore implements ChatStore {
       workshop_id: input.workshop_id,
       title: input.title,
       created_at: new Date().toISOString(),
+      status: 'open',
+      user_name: null,
+      workshop_name: null,
     };
-    // The totals exist before any transaction moves them: an upsert inside racing transactions could fail on the key.
-    await this.#totals.bulkWrite(
-      (['user', 'workshop'] as const).map((side) => ({
-        updateOne: { filter: { _id: totalKey(side, room) }, update: { $setOnInsert: { total: 0 } }, upsert: true },
-      })),
-      { ordered: false },
-    );
+    await this.#ensureTotals(room);
     await this.#rooms.create({
       _id: room.id,
       user_id: room.user_id,
@@ -394,6 +405,78 @@ export class MongoStore implements ChatStore {
       ...searchKeys(room),
     });
     return room;
+  }
+
+  /** The totals exist before any transaction moves them: an upsert inside racing transactions could fail on the key. */
+  async #ensureTotals(room: Pick<RoomDoc, 'user_id' | 'workshop_id'>): Promise<void> {
+    await this.#totals.bulkWrite(
+      (['user', 'workshop'] as const).map((side) => ({
+        updateOne: { filter: { _id: totalKey(side, room) }, update: { $setOnInsert: { total: 0 } }, upsert: true },
+      })),
+      { ordered: false },
+    );
+  }
+
+  /**
+   * An insert that only a new id passes, then an update that only the same owner and workshop
+   * match: of racing puts (on any server) one creates and the others update, with no transaction.
+   */
+  async putRoom(input: RoomPut): Promise<PutResult> {
+    const { id, user_id, workshop_id, title } = input;
+    const changes = {
+      title,
+      ...(input.status !== undefined && { status: input.status }),
+      ...(input.user_name !== undefined && { user_name: input.user_name }),
+      ...(input.workshop_name !== undefined && { workshop_name: input.workshop_name }),
+    };
+    if (!(await this.#rooms.exists({ _id: id }))) {
+      await this.#ensureTotals(input);
+      const created_at = new Date().toISOString();
+      try {
+        const doc = await this.#rooms.create({
+          _id: id,
+          user_id,
+          workshop_id,
+          title,
+          created_at,
+          status: input.status ?? 'open',
+          user_name: input.user_name ?? null,
+          workshop_name: input.workshop_name ?? null,
+          ...searchKeys({ title, user_name: input.user_name ?? null, workshop_name: input.workshop_name ?? null }),
+          last_activity: created_at,
+          last_seq: 0,
+          user_cursor: 0,
+          workshop_cursor: 0,
+          user_unread: 0,
+          workshop_unread: 0,
+        });
+        return { outcome: 'created', room: toRoomState(doc.toObject<RoomDoc>()) };
+      } catch (error) {
+        // Another put created it first: this one updates it.
+        if (!isDuplicateKey(error)) throw error;
+      }
+    }
+    await this.#ensureTotals(input);
+    const before = await this.#transaction(async (session) => {
+      const doc = await this.#rooms
+        .findOneAndUpdate({ _id: id, user_id }, { $set: { ...changes, workshop_id } }, { new: false, session })
+        .lean<RoomDoc>();
+      // What q matches follows the title and the names, a name left out of the put being the stored one.
+      if (doc) await this.#rooms.updateOne({ _id: id }, { $set: searchKeys({ ...doc, ...changes }) }, { session });
+      // A reassignment: the workshop side's unread here leaves the old workshop's total for the new one's.
+      if (doc && doc.workshop_id !== workshop_id && doc.workshop_unread > 0) {
+        await this.#moveTotal(session, totalKey('workshop', doc), -doc.workshop_unread);
+        await this.#moveTotal(session, totalKey('workshop', input), doc.workshop_unread);
+      }
+      return doc;
+    });
+    if (before) {
+      const room = toRoomState(before);
+      return { outcome: 'updated', room: { ...room, ...changes, workshop_id }, before: room };
+    }
+    const stored = await this.#rooms.findById(id).lean<RoomDoc>();
+    if (!stored) throw new Error(`room ${id} vanished during a put`);
+    return { outcome: 'moved', room: toRoomState(stored) };
   }
 
   async getRoom(id: string): Promise<RoomState | null> {
@@ -435,8 +518,8 @@ export class MongoStore implements ChatStore {
     return this.#inTurn(input.request_id, () => this.#append(input));
   }
 
-  advanceCursor(requestId: string, side: Side, seq: number | null): Promise<CursorResult> {
-    return this.#inTurn(requestId, () => this.#transaction((session) => this.#moveCursorIn(session, requestId, side, seq)));
+  advanceCursor(requestId: string, side: Side, seq: number | null, holder?: string): Promise<CursorResult> {
+    return this.#inTurn(requestId, () => this.#transaction((session) => this.#moveCursorIn(session, requestId, side, seq, holder)));
   }
 
   /** Runs `write` after the room's earlier writes settle, so a room's writes resolve in call order. */
@@ -471,7 +554,7 @@ export class MongoStore implements ChatStore {
       // Another server committed the same client_id between our check and our insert.
       if (input.client_id !== null && isDuplicateKey(error)) {
         const stored = await this.#byClientId(input, null);
-        if (stored) return { message: toMessage(stored), created: false, recipient_unread: NO_COUNTS };
+        if (stored) return { message: toMessage(stored), created: false, recipient_unread: NO_COUNTS, recipient: null };
       }
       throw error;
     }
@@ -481,14 +564,19 @@ export class MongoStore implements ChatStore {
   async #appendIn(session: ClientSession, input: NewMessage): Promise<AppendResult> {
     if (input.client_id !== null) {
       const stored = await this.#byClientId(input, session);
-      if (stored) return { message: toMessage(stored), created: false, recipient_unread: NO_COUNTS };
+      if (stored) return { message: toMessage(stored), created: false, recipient_unread: NO_COUNTS, recipient: null };
     }
     const recipient = otherSide(input.side);
     const unread = unreadField(recipient);
     const now = new Date().toISOString();
     const room = await this.#rooms
       .findOneAndUpdate(
-        { _id: input.request_id },
+        // Rooms stored before contract 1.2 have no status: open.
+        {
+          _id: input.request_id,
+          status: { $ne: 'closed' },
+          ...(input.holder !== undefined && { [ownerField(input.side)]: input.holder }),
+        },
         [
           {
             $set: {
@@ -507,7 +595,12 @@ export class MongoStore implements ChatStore {
         },
       )
       .lean<Pick<RoomDoc, '_id' | 'last_seq' | 'user_id' | 'workshop_id' | 'user_unread' | 'workshop_unread'>>();
-    if (!room) throw new Error(`no such room: ${input.request_id}`);
+    if (!room) {
+      const stored = await this.#rooms.findById(input.request_id, { status: 1 }).session(session).lean<Pick<RoomDoc, 'status'>>();
+      if (!stored) throw new Error(`no such room: ${input.request_id}`);
+      if (stored.status === 'closed') throw new RoomClosedError(`room ${input.request_id} is closed`);
+      throw new NotHolderError(`room ${input.request_id} is no longer held by ${input.holder}`);
+    }
     const message: Message = {
       id: newId('m'),
       request_id: input.request_id,
@@ -534,7 +627,7 @@ export class MongoStore implements ChatStore {
       { session },
     );
     const total = await this.#moveTotal(session, totalKey(recipient, room), 1);
-    return { message, created: true, recipient_unread: { count: room[unread], total } };
+    return { message, created: true, recipient_unread: { count: room[unread], total }, recipient: room[ownerField(recipient)] };
   }
 
   /**
@@ -575,9 +668,17 @@ export class MongoStore implements ChatStore {
    * passes come off the reader's counters; a concurrent append to the room
    * is a write conflict, and the driver reruns the whole body.
    */
-  async #moveCursorIn(session: ClientSession, requestId: string, side: Side, seq: number | null): Promise<CursorResult> {
+  async #moveCursorIn(
+    session: ClientSession,
+    requestId: string,
+    side: Side,
+    seq: number | null,
+    holder: string | undefined,
+  ): Promise<CursorResult> {
     const room = await this.#rooms.findById(requestId).session(session).lean<RoomDoc>();
     if (!room) throw new Error(`no such room: ${requestId}`);
+    // A reassignment that commits after this read conflicts with the cursor's write: the driver reruns this.
+    if (holder !== undefined && room[ownerField(side)] !== holder) throw new NotHolderError(`room ${requestId} is no longer held by ${holder}`);
     const cursor = cursorField(side);
     const unread = unreadField(side);
     const from = room[cursor];

@@ -6,9 +6,9 @@
  * matched as a plain substring of the stored key.
  */
 export interface SearchKeys {
-  /** What an owner's `q` matches: the title (and, once rooms carry it, the workshop's name). */
+  /** What an owner's `q` matches: the title and the workshop's name. */
   user_search: string;
-  /** What a workshop's `q` matches: the title (and, once rooms carry it, the owner's name). */
+  /** What a workshop's `q` matches: the title and the owner's name. */
   workshop_search: string;
 }
 
@@ -25,6 +25,6 @@ export function foldForSearch(text: string): string {
 const join = (...parts: (string | null | undefined)[]) => foldForSearch(parts.filter((p) => p).join('\n'));
 
 /** A store writes these with every room, and again whenever it changes a room's title or a side's name. */
-export function searchKeys(room: { title: string }): SearchKeys {
-  return { user_search: join(room.title), workshop_search: join(room.title) };
+export function searchKeys(room: { title: string; user_name?: string | null; workshop_name?: string | null }): SearchKeys {
+  return { user_search: join(room.title, room.workshop_name), workshop_search: join(room.title, room.user_name) };
 }

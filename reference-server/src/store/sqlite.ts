@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Message, Principal, Room, RoomListing, RoomState, Side, UnreadSnapshot } from '../chat/types.js';
+import type { Message, Principal, Room, RoomStatus, RoomListing, RoomState, Side, UnreadSnapshot } from '../chat/types.js';
 import type { Logger } from '../logger.js';
 import { Checkpointer } from './checkpointer.js';
 import { DataDirLock, prepareDataDir } from './data-dir.js';
-import { isStoreUnavailable, StoreUnavailableError } from './failures.js';
+import { isStoreUnavailable, NotHolderError, RoomClosedError, StoreUnavailableError } from './failures.js';
 import { newId } from '../ids.js';
 import { RecentClientIds } from './recent-client-ids.js';
 import { foldForSearch, searchKeys } from './search-keys.js';
@@ -18,6 +18,8 @@ import type {
   NewMessage,
   NewRoom,
   PageQuery,
+  PutResult,
+  RoomPut,
   UnreadCounts,
 } from './store.js';
 
@@ -35,6 +37,9 @@ interface RoomRow {
   workshop_id: string;
   title: string;
   created_at: string;
+  status: RoomStatus;
+  user_name: string | null;
+  workshop_name: string | null;
   last_seq: number;
   user_cursor: number;
   workshop_cursor: number;
@@ -45,7 +50,7 @@ interface RoomRow {
 }
 
 const ROOM_COLUMNS =
-  'id, user_id, workshop_id, title, created_at, last_seq, user_cursor, workshop_cursor, user_sent, workshop_sent, user_seen, workshop_seen';
+  'id, user_id, workshop_id, title, created_at, status, user_name, workshop_name, last_seq, user_cursor, workshop_cursor, user_sent, workshop_sent, user_seen, workshop_seen';
 
 interface MessageRow {
   id: string;
@@ -75,6 +80,7 @@ interface CursorMove {
   requestId: string;
   side: Side;
   seq: number | null;
+  holder: string | undefined;
 }
 
 /** A write waiting for the commit of its event-loop turn; `run` is its part of the transaction. */
@@ -91,7 +97,7 @@ function isOutOfSpace(error: unknown): boolean {
 }
 
 /** The schema version this server writes; each older version has a step in MIGRATIONS. */
-const SCHEMA_VERSION = 5;
+const SCHEMA_VERSION = 6;
 
 /**
  * How many client_ids wait in memory before a batch's transaction copies them into the
@@ -225,9 +231,16 @@ DROP INDEX rooms_unread_of_workshop;
 CREATE INDEX rooms_unread_inbox_of_user ON rooms (user_id, last_activity, id) WHERE workshop_sent > user_seen;
 CREATE INDEX rooms_unread_inbox_of_workshop ON rooms (workshop_id, last_activity, id) WHERE user_sent > workshop_seen;
 `,
+  5: `
+-- Contract 1.2: a closed room is read-only; the host's backend may name the two sides. No room has
+-- names yet, so the search keys of migration 4 stand.
+ALTER TABLE rooms ADD COLUMN status TEXT NOT NULL DEFAULT 'open';
+ALTER TABLE rooms ADD COLUMN user_name TEXT;
+ALTER TABLE rooms ADD COLUMN workshop_name TEXT;
+`,
 };
 
-const INBOX_COLUMNS = `r.id, r.user_id, r.workshop_id, r.title, r.created_at, r.last_seq, r.user_cursor, r.workshop_cursor,
+const INBOX_COLUMNS = `r.id, r.user_id, r.workshop_id, r.title, r.created_at, r.status, r.user_name, r.workshop_name, r.last_seq, r.user_cursor, r.workshop_cursor,
   r.last_activity, m.id AS m_id, m.sender_id AS m_sender_id, m.sender_role AS m_sender_role,
   m.sender_name AS m_sender_name, m.body AS m_body, m.client_id AS m_client_id, m.created_at AS m_created_at`;
 
@@ -294,6 +307,9 @@ function toRoomState(row: Omit<RoomRow, 'user_sent' | 'workshop_sent' | 'user_se
     workshop_id: row.workshop_id,
     title: row.title,
     created_at: row.created_at,
+    status: row.status,
+    user_name: row.user_name,
+    workshop_name: row.workshop_name,
     last_seq: row.last_seq,
     read_cursors: { user: row.user_cursor, workshop: row.workshop_cursor },
   };
@@ -347,6 +363,7 @@ export class SqliteStore implements ChatStore {
   readonly #stmt;
   readonly #inbox = new Map<string, Database.Statement<InboxParams, InboxRow>>();
   readonly #runOne: (op: PendingWrite) => unknown;
+  readonly #put: (input: RoomPut) => PutResult;
   readonly #runBatch: (batch: PendingWrite[]) => unknown[];
   readonly #recentClientIds = new RecentClientIds();
 
@@ -382,6 +399,15 @@ export class SqliteStore implements ChatStore {
         `INSERT INTO rooms (id, user_id, workshop_id, title, created_at, last_activity, user_search, workshop_search)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
+      insertRoomIfNew: db.prepare(
+        `INSERT INTO rooms (id, user_id, workshop_id, title, created_at, last_activity, status, user_name, workshop_name, user_search, workshop_search)
+         VALUES (@id, @user_id, @workshop_id, @title, @created_at, @created_at, @status, @user_name, @workshop_name, @user_search, @workshop_search)
+         ON CONFLICT (id) DO NOTHING`,
+      ),
+      updateRoom: db.prepare(
+        `UPDATE rooms SET workshop_id = @workshop_id, title = @title, status = @status, user_name = @user_name,
+         workshop_name = @workshop_name, user_search = @user_search, workshop_search = @workshop_search WHERE id = @id`,
+      ),
       getRoom: db.prepare<[string], RoomRow>(`SELECT ${ROOM_COLUMNS} FROM rooms WHERE id = ?`),
       getMessage: db.prepare<[string, number], MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE request_id = ? AND seq = ?`),
       copiedSeq: db
@@ -400,13 +426,13 @@ export class SqliteStore implements ChatStore {
       ),
       copiedThrough: db.prepare('UPDATE client_ids_copied SET through = (SELECT max(rowid) FROM messages)'),
       // RETURNING sees the row after the update: the recipient's count in the room includes this message.
-      nextSeqOfUser: db.prepare<{ id: string; now: string }, { last_seq: number; recipient: string; count: number }>(
+      nextSeqOfUser: db.prepare<{ id: string; now: string; holder: string | null }, { last_seq: number; recipient: string; count: number }>(
         `UPDATE rooms SET last_seq = last_seq + 1, user_sent = user_sent + 1, last_activity = max(last_activity, @now)
-         WHERE id = @id RETURNING last_seq, workshop_id AS recipient, user_sent - workshop_seen AS count`,
+         WHERE id = @id AND status = 'open' AND (@holder IS NULL OR user_id = @holder) RETURNING last_seq, workshop_id AS recipient, user_sent - workshop_seen AS count`,
       ),
-      nextSeqOfWorkshop: db.prepare<{ id: string; now: string }, { last_seq: number; recipient: string; count: number }>(
+      nextSeqOfWorkshop: db.prepare<{ id: string; now: string; holder: string | null }, { last_seq: number; recipient: string; count: number }>(
         `UPDATE rooms SET last_seq = last_seq + 1, workshop_sent = workshop_sent + 1, last_activity = max(last_activity, @now)
-         WHERE id = @id RETURNING last_seq, user_id AS recipient, workshop_sent - user_seen AS count`,
+         WHERE id = @id AND status = 'open' AND (@holder IS NULL OR workshop_id = @holder) RETURNING last_seq, user_id AS recipient, workshop_sent - user_seen AS count`,
       ),
       insertMessage: db.prepare(
         `INSERT INTO messages (request_id, seq, id, side, sender_id, sender_role, sender_name, body, client_id, created_at)
@@ -447,6 +473,8 @@ export class SqliteStore implements ChatStore {
     for (const m of this.#stmt.uncopied.iterate()) this.#recentClientIds.add(m.request_id, m.side, m.sender_id, m.client_id, m.seq);
     this.#recentClientIds.commit();
     this.#runOne = db.transaction((op: PendingWrite) => op.run());
+    const put = db.transaction((input: RoomPut) => this.#putRow(input));
+    this.#put = (input) => put.immediate(input);
     this.#runBatch = db.transaction((batch: PendingWrite[]) => {
       const results = batch.map((op) => op.run());
       if (this.#recentClientIds.size >= COPY_CLIENT_IDS_AT) this.#copyClientIds();
@@ -498,12 +526,17 @@ export class SqliteStore implements ChatStore {
         this.#recentClientIds.seqOf(input.request_id, input.side, input.sender.id, input.client_id) ??
         this.#stmt.copiedSeq.get(input.request_id, input.client_id, input.side, input.sender.id);
       const existing = seq === undefined ? undefined : this.#stmt.getMessage.get(input.request_id, seq);
-      if (existing) return { message: toMessage(existing), created: false, recipient_unread: { count: 0, total: 0 } };
+      if (existing) return { message: toMessage(existing), created: false, recipient_unread: { count: 0, total: 0 }, recipient: null };
     }
     const created_at = new Date().toISOString();
     const nextSeq = input.side === 'user' ? this.#stmt.nextSeqOfUser : this.#stmt.nextSeqOfWorkshop;
-    const next = nextSeq.get({ id: input.request_id, now: created_at });
-    if (!next) throw new Error(`no such room: ${input.request_id}`);
+    const next = nextSeq.get({ id: input.request_id, now: created_at, holder: input.holder ?? null });
+    if (!next) {
+      const room = this.#stmt.getRoom.get(input.request_id);
+      if (!room) throw new Error(`no such room: ${input.request_id}`);
+      if (room.status === 'closed') throw new RoomClosedError(`room ${input.request_id} is closed`);
+      throw new NotHolderError(`room ${input.request_id} is no longer held by ${input.holder}`);
+    }
     const message: Message = {
       id: newId('m'),
       request_id: input.request_id,
@@ -528,12 +561,15 @@ export class SqliteStore implements ChatStore {
     if (input.client_id !== null) this.#recentClientIds.add(input.request_id, input.side, input.sender.id, input.client_id, message.seq);
     const recipientSide: Side = input.side === 'user' ? 'workshop' : 'user';
     const { total } = this.#stmt.addToTotal.get({ side: recipientSide, principal: next.recipient, n: 1 }) as { total: number };
-    return { message, created: true, recipient_unread: { count: next.count, total } };
+    return { message, created: true, recipient_unread: { count: next.count, total }, recipient: next.recipient };
   }
 
-  #moveCursor({ requestId, side, seq }: CursorMove): CursorResult {
+  #moveCursor({ requestId, side, seq, holder }: CursorMove): CursorResult {
     const before = this.#stmt.getRoom.get(requestId);
     if (!before) throw new Error(`no such room: ${requestId}`);
+    if (holder !== undefined && before[`${side}_id` as const] !== holder) {
+      throw new NotHolderError(`room ${requestId} is no longer held by ${holder}`);
+    }
     const stmt = side === 'user' ? this.#stmt.advanceUser : this.#stmt.advanceWorkshop;
     const after = stmt.get({ seq: seq ?? Number.MAX_SAFE_INTEGER, id: requestId }) ?? before;
     const principal = side === 'user' ? before.user_id : before.workshop_id;
@@ -551,7 +587,7 @@ export class SqliteStore implements ChatStore {
   }
 
   async createRoom(input: NewRoom): Promise<Room> {
-    const room: Room = { id: newId('r'), ...input, created_at: new Date().toISOString() };
+    const room: Room = { id: newId('r'), ...input, created_at: new Date().toISOString(), status: 'open', user_name: null, workshop_name: null };
     const keys = searchKeys(room);
     this.#stmt.insertRoom.run(
       room.id,
@@ -565,6 +601,53 @@ export class SqliteStore implements ChatStore {
     );
     this.#checkpointer.committed();
     return room;
+  }
+
+  async putRoom(input: RoomPut): Promise<PutResult> {
+    const result = this.#put(input);
+    this.#checkpointer.committed();
+    return result;
+  }
+
+  /** Part of a transaction: the insert of a new id and the update of an existing one cannot interleave. */
+  #putRow(input: RoomPut): PutResult {
+    const fresh = { title: input.title, user_name: input.user_name ?? null, workshop_name: input.workshop_name ?? null };
+    const inserted = this.#stmt.insertRoomIfNew.run({
+      id: input.id,
+      user_id: input.user_id,
+      workshop_id: input.workshop_id,
+      created_at: new Date().toISOString(),
+      status: input.status ?? 'open',
+      ...fresh,
+      ...searchKeys(fresh),
+    });
+    const row = this.#stmt.getRoom.get(input.id) as RoomRow;
+    if (inserted.changes === 1) return { outcome: 'created', room: toRoomState(row) };
+    if (row.user_id !== input.user_id) return { outcome: 'moved', room: toRoomState(row) };
+    const updated: RoomRow = {
+      ...row,
+      workshop_id: input.workshop_id,
+      title: input.title,
+      status: input.status ?? row.status,
+      user_name: input.user_name === undefined ? row.user_name : input.user_name,
+      workshop_name: input.workshop_name === undefined ? row.workshop_name : input.workshop_name,
+    };
+    this.#stmt.updateRoom.run({
+      id: input.id,
+      workshop_id: updated.workshop_id,
+      title: updated.title,
+      status: updated.status,
+      user_name: updated.user_name,
+      workshop_name: updated.workshop_name,
+      ...searchKeys(updated),
+    });
+    // A reassignment: the workshop side's unread here leaves the old workshop's total for the new one's.
+    const unread = row.user_sent - row.workshop_seen;
+    if (updated.workshop_id !== row.workshop_id && unread > 0) {
+      this.#stmt.addToTotal.get({ side: 'workshop', principal: row.workshop_id, n: -unread });
+      this.#stmt.addToTotal.get({ side: 'workshop', principal: updated.workshop_id, n: unread });
+    }
+    return { outcome: 'updated', room: toRoomState(updated), before: toRoomState(row) };
   }
 
   async getRoom(id: string): Promise<RoomState | null> {
@@ -587,8 +670,8 @@ export class SqliteStore implements ChatStore {
     return this.#enqueue(() => this.#append(input));
   }
 
-  advanceCursor(requestId: string, side: Side, seq: number | null): Promise<CursorResult> {
-    return this.#enqueue(() => this.#moveCursor({ requestId, side, seq }));
+  advanceCursor(requestId: string, side: Side, seq: number | null, holder?: string): Promise<CursorResult> {
+    return this.#enqueue(() => this.#moveCursor({ requestId, side, seq, holder }));
   }
 
   #enqueue<T>(run: () => T): Promise<T> {

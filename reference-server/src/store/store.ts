@@ -1,4 +1,4 @@
-import type { Message, Principal, ReadCursors, Room, RoomListing, RoomState, Sender, Side, UnreadSnapshot } from '../chat/types.js';
+import type { Message, Principal, RoomStatus, ReadCursors, Room, RoomListing, RoomState, Sender, Side, UnreadSnapshot } from '../chat/types.js';
 
 export interface NewRoom {
   user_id: string;
@@ -6,12 +6,36 @@ export interface NewRoom {
   title: string;
 }
 
+/** A room under the host's own id (`PUT`): an omitted optional field keeps its stored value, or its default. */
+export interface RoomPut {
+  id: string;
+  user_id: string;
+  workshop_id: string;
+  title: string;
+  status?: RoomStatus;
+  user_name?: string | null;
+  workshop_name?: string | null;
+}
+
+export type PutResult =
+  | { outcome: 'created'; room: RoomState }
+  /** `before`: the room as it was stored, so that the caller can tell what changed. */
+  | { outcome: 'updated'; room: RoomState; before: RoomState }
+  /** The stored room has another owner: nothing was written. */
+  | { outcome: 'moved'; room: RoomState };
+
 export interface NewMessage {
   request_id: string;
   sender: Sender;
   side: Side;
   body: string;
   client_id: string | null;
+  /**
+   * The principal the sender writes for (the owner's id, or the admin's workshop id): when given,
+   * the append fails with NotHolderError unless the room's side is still held by it, checked in
+   * the append's transaction so that no write passes a reassignment that committed first.
+   */
+  holder?: string;
 }
 
 /** A principal's unread counts as they stood in the same transaction as a write. */
@@ -34,6 +58,12 @@ export interface AppendResult {
    * false nothing was written and the service ignores it: `{count: 0, total: 0}`.
    */
   recipient_unread: UnreadCounts;
+  /**
+   * Who held the recipient's side (the owner's id, or the workshop's) in the transaction that
+   * stored the message, so that the notification follows a reassignment that the caller's view of
+   * the room may not have caught up with. null when `created` is false.
+   */
+  recipient: string | null;
 }
 
 export interface PageQuery {
@@ -86,6 +116,14 @@ export interface InboxPage {
  */
 export interface ChatStore {
   createRoom(input: NewRoom): Promise<Room>;
+  /**
+   * Creates the room with the caller's id, or updates its title, status and names, atomically:
+   * of racing puts of one new id (on any server sharing the store) one creates it and the others
+   * update it. A put naming another `workshop_id` reassigns the room: in the same transaction the
+   * workshop side's unread in the room moves from the old workshop's total to the new one's (the
+   * side's cursor stays). A put naming another `user_id` writes nothing (`moved`).
+   */
+  putRoom(input: RoomPut): Promise<PutResult>;
   getRoom(id: string): Promise<RoomState | null>;
   /**
    * One page of the principal's rooms (an owner's own, or all of a workshop's),
@@ -107,7 +145,8 @@ export interface ChatStore {
   /**
    * Stores a message with the next `seq` of its room (no gaps), or returns the
    * stored one when the sender already used this `client_id` in this room.
-   * The room must exist. Appends to one room resolve in the order of their
+   * The room must exist, and be open: an append to a closed room fails with RoomClosedError, decided
+   * in the append's own transaction, so no send passes a close that committed first. Appends to one room resolve in the order of their
    * seq, because the service broadcasts in resolution order and clients are
    * promised that messages sent one after another arrive in seq order.
    * In the same transaction: the room's `last_seq`, `last_activity` and the
@@ -119,11 +158,12 @@ export interface ChatStore {
    * Moves a side's cursor forward to `seq` (null: the latest), clamped to the
    * room's last seq, and takes the other side's messages it passes off that
    * side's per-room and per-principal unread counters, in one transaction.
-   * The room must exist. Cursor moves and appends to one store resolve in the
+   * The room must exist; with `holder` (as for appendMessage), its side must still be held by it,
+   * or the move fails with NotHolderError. Cursor moves and appends to one store resolve in the
    * order they were called (a SQLite store commits those of one event-loop
    * turn together).
    */
-  advanceCursor(requestId: string, side: Side, seq: number | null): Promise<CursorResult>;
+  advanceCursor(requestId: string, side: Side, seq: number | null, holder?: string): Promise<CursorResult>;
   /**
    * The principal's unread snapshot: `rooms` holds exactly its rooms with a
    * count above 0, `total` their sum. One indexed read of the rooms with

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import type { Identity, Role } from '../chat/types.js';
+import type { CallerRole, Identity } from '../chat/types.js';
 import type { SingleUse } from './single-use.js';
 
 /** How long a ticket may wait between being issued and opening its socket. */
@@ -84,7 +84,7 @@ export class Tickets {
     }
     // Sealed by a server with this key, so well formed: the checks guard against a key shared with other software.
     if (!Array.isArray(fields) || fields.length !== 6) return null;
-    const [id, role, workshopId, name, expiresAt, until] = fields as [string, Role, string | null, string | null, number, number];
+    const [id, role, workshopId, name, expiresAt, until] = fields as [string, CallerRole, string | null, string | null, number, number];
     if (typeof id !== 'string' || typeof expiresAt !== 'number' || typeof until !== 'number') return null;
     return { identity: { id, role, workshopId, name, expiresAt }, until, id: iv.toString('base64url') };
   }

@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream';
 import { CLOSE, type CloseCode, type FrameErrorCode } from '@motoreach/protocol';
 import type { WebSocket } from 'ws';
 import type { ChatError, ErrorCode } from '../chat/errors.js';
-import { callerKey, type Identity } from '../chat/types.js';
+import { callerKey, type Participant } from '../chat/types.js';
 import type { Limits } from '../config.js';
 import type { Logger } from '../logger.js';
 import { type Clock, BurstDetector, type KeyedRateLimiter, TokenBucket } from '../rate-limit.js';
@@ -67,7 +67,7 @@ export class ClientSocket {
     readonly ws: WebSocket,
     /** The connection under `ws`, the one its upgrade came on. */
     private readonly transport: Duplex,
-    readonly identity: Identity,
+    readonly identity: Participant,
     private readonly limits: Limits,
     private readonly userLimiter: KeyedRateLimiter,
     private readonly logger: Logger,

@@ -1,8 +1,8 @@
-import { CLOSE } from '@motoreach/protocol';
+import { CLOSE, type RoomFrame } from '@motoreach/protocol';
 import type { RawData } from 'ws';
 import { answerFor, ChatError } from '../chat/errors.js';
 import { messageInput, parse, readInput, typingInput } from '../chat/schemas.js';
-import type { ChatService } from '../chat/service.js';
+import { type ChatService, mayAccess } from '../chat/service.js';
 import { principalOf, type RoomRef, type RoomState } from '../chat/types.js';
 import { type Fanout, type FanoutEvent, principalGroup, roomGroup } from '../fanout/fanout.js';
 import type { Logger } from '../logger.js';
@@ -10,6 +10,9 @@ import { type ClientSocket, refusalCloseCode } from './client-socket.js';
 import { frameBytes } from './frame-bytes.js';
 import { messageFrame, PONG, readyFrame, unreadFrame } from '../chat/frames.js';
 import { decodeFrame, type IncomingFrame, peekClientId } from './frames.js';
+
+/** How a `room` frame starts (chat/frames.ts builds it so): the one frame a chat socket looks into. */
+const ROOM_FRAME = '{"type":"room",';
 
 export interface SocketDeps {
   service: ChatService;
@@ -32,7 +35,7 @@ export interface SocketDeps {
  * lost between servers close the socket with 1012: the client reconnects and
  * fetches what it lacks from the store.
  */
-function subscribeHeld(socket: ClientSocket, deps: SocketDeps, group: string) {
+function subscribeHeld(socket: ClientSocket, deps: SocketDeps, group: string, screen: (event: FanoutEvent) => boolean = () => true) {
   let held: FanoutEvent[] | null = [];
   let nextSeq = 0;
   /** Made when a frame first arrives ahead of its turn: most sockets never see one. */
@@ -44,7 +47,7 @@ function subscribeHeld(socket: ClientSocket, deps: SocketDeps, group: string) {
   };
   const deliver = (event: FanoutEvent) => {
     if (event.seq === undefined || nextSeq === 0) {
-      socket.send(frameBytes(event));
+      if (screen(event)) socket.send(frameBytes(event));
       return;
     }
     if (event.seq < nextSeq) return;
@@ -130,7 +133,19 @@ export async function openChatSocket(socket: ClientSocket, requestId: string, de
   const { identity } = socket;
   // Subscribed before the room is read, so the state the `ready` frame tells is read after the
   // subscription: one read both authorizes and tells it. Nothing held is sent to a refused socket.
-  const subscription = subscribeHeld(socket, deps, roomGroup(requestId));
+  // What the socket keeps for its life: not the title, times and cursors of the state read. Who
+  // holds each side follows the room's `room` frames: a reassignment moves the workshop side.
+  const room: RoomRef = { id: requestId, user_id: '', workshop_id: '' };
+  const subscription = subscribeHeld(socket, deps, roomGroup(requestId), (event) => {
+    if (!event.frame.startsWith(ROOM_FRAME)) return true;
+    const changed = (JSON.parse(event.frame) as RoomFrame).room;
+    room.user_id = changed.user_id;
+    room.workshop_id = changed.workshop_id;
+    if (mayAccess(identity, changed)) return true;
+    // Reassigned away from the caller's workshop: no further frame of the room, nor where it went.
+    socket.close(CLOSE.forbidden, 'no longer a participant of this service request');
+    return false;
+  });
   let state: RoomState;
   try {
     await subscription.ready;
@@ -141,8 +156,8 @@ export async function openChatSocket(socket: ClientSocket, requestId: string, de
     return;
   }
   if (!socket.open) return;
-  // What the socket keeps for its life: not the title, times and cursors of the state read.
-  const room: RoomRef = { id: state.id, user_id: state.user_id, workshop_id: state.workshop_id };
+  room.user_id = state.user_id;
+  room.workshop_id = state.workshop_id;
   socket.send(readyFrame(state, identity));
   subscription.release(state.last_seq);
 

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { CLOSE } from '@motoreach/protocol';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { TokenVerifier } from '../auth.js';
-import { callerKey, type Identity } from '../chat/types.js';
+import { callerKey, isParticipant, type Identity } from '../chat/types.js';
 import type { Config } from '../config.js';
 import { isOriginAllowed } from '../http/cors.js';
 import { pathOf } from '../logger.js';
@@ -124,6 +124,12 @@ export function attachWebSockets(
     if (!identity) {
       ws.resume();
       closeSocket(ws, CLOSE.unauthorized, 'invalid or expired token or ticket', closeTimeoutMs);
+      return;
+    }
+    // The host's backend calls REST only: it holds no side to chat from nor an inbox to be notified of.
+    if (!isParticipant(identity)) {
+      ws.resume();
+      closeSocket(ws, CLOSE.forbidden, 'a service token is for REST only', closeTimeoutMs);
       return;
     }
     if (!handshakes.admitUser(callerKey(identity))) {

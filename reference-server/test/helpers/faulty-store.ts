@@ -2,7 +2,8 @@ import Database from 'better-sqlite3';
 import type { ServerOptions } from '../../src/config.js';
 import type { Principal } from '../../src/chat/types.js';
 import type { Logger } from '../../src/logger.js';
-import type { AppendResult, ChatStore, InboxQuery, NewMessage, NewRoom, PageQuery } from '../../src/store/store.js';
+import type { AppendResult, ChatStore, InboxQuery, NewMessage, NewRoom,
+  RoomPut, PageQuery } from '../../src/store/store.js';
 import { startTestServer, tempDir, type TestServer } from './harness.js';
 import { openTestStore } from './test-store.js';
 
@@ -39,6 +40,7 @@ export class FaultyStore implements ChatStore {
   /** Calls that reached the real store, by method. */
   readonly calls: Record<StoreCall, number> = {
     createRoom: 0,
+    putRoom: 0,
     getRoom: 0,
     listRooms: 0,
     appendMessage: 0,
@@ -108,6 +110,10 @@ export class FaultyStore implements ChatStore {
   createRoom(input: NewRoom) {
     return this.#call('createRoom', [input], () => this.inner.createRoom(input));
   }
+
+  putRoom(input: RoomPut) {
+    return this.#call('putRoom', [input], () => this.inner.putRoom(input));
+  }
   getRoom(id: string) {
     return this.#call('getRoom', [id], () => this.inner.getRoom(id));
   }
@@ -120,8 +126,8 @@ export class FaultyStore implements ChatStore {
   listMessages(requestId: string, query: PageQuery) {
     return this.#call('listMessages', [requestId, query], () => this.inner.listMessages(requestId, query));
   }
-  advanceCursor(requestId: string, side: 'user' | 'workshop', seq: number | null) {
-    return this.#call('advanceCursor', [requestId, side, seq], () => this.inner.advanceCursor(requestId, side, seq));
+  advanceCursor(requestId: string, side: 'user' | 'workshop', seq: number | null, holder?: string) {
+    return this.#call('advanceCursor', [requestId, side, seq], () => this.inner.advanceCursor(requestId, side, seq, holder));
   }
   unread(principal: Principal) {
     return this.#call('unread', [principal], () => this.inner.unread(principal));
