@@ -1,7 +1,11 @@
 import { CLOSE_ERRORS, ERROR_STATUS, FINAL_CODES, type FrameErrorCode } from '@motoreach/protocol';
 
-/** The wire's codes (from the contract's one list) and the SDK's own for what never reached a server. */
-export type ChatErrorCode = FrameErrorCode | 'network' | 'unreachable' | 'timeout' | 'closed' | 'expired' | 'server';
+/**
+ * The wire's codes (from the contract's one list) and the SDK's own for what never reached a server.
+ * `aborted`: the SDK stopped waiting for the caller (close(), signOut(), another person signed in);
+ * unlike the wire's `closed` (the host closed the room) it is not final.
+ */
+export type ChatErrorCode = FrameErrorCode | 'network' | 'unreachable' | 'timeout' | 'aborted' | 'expired' | 'server';
 
 export interface ChatErrorInit {
   status?: number;
@@ -30,8 +34,10 @@ export class ChatError extends Error {
 export const codeForFrame = (code = ''): ChatErrorCode =>
   code !== 'internal' && Object.hasOwn(ERROR_STATUS, code) ? (code as FrameErrorCode) : 'server';
 
-export const codeForStatus = (status: number): ChatErrorCode =>
-  codeForFrame(Object.keys(ERROR_STATUS).find((code) => ERROR_STATUS[code as keyof typeof ERROR_STATUS] === status));
+// A REST answer: its body's `error.code` when the contract has it (409 is `conflict` or `closed`),
+// else what its status names.
+export const codeForStatus = (status: number, code?: string): ChatErrorCode =>
+  codeForFrame(code && Object.hasOwn(ERROR_STATUS, code) ? code : Object.keys(ERROR_STATUS).find((c) => ERROR_STATUS[c as keyof typeof ERROR_STATUS] === status));
 
 // The contract's close codes; any other close (1001, 1006, 1011, 1012, 1013, ...) is a lost
 // connection. Only 4403, 4404 and a second 4401 stop a connection (see Connection).

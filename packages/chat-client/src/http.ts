@@ -22,11 +22,11 @@ export class Http {
 
   // `author`: the request carries their words and goes only with a token of theirs (one client's
   // token provider may start answering for someone else, here or on the refresh after a 401).
-  // Otherwise it is not made: `closed`, and the caller sees who the token names now.
+  // Otherwise it is not made: `aborted`, and the caller sees who the token names now.
   async request<T>(method: 'GET' | 'POST', path: string, body?: unknown, author?: Me): Promise<T> {
     for (let renewed = false; ; renewed = true) {
       const token = await this.#tokens.get();
-      if (author && !samePerson(claimsOf(token) ?? author, author)) throw new ChatError('closed', OTHER_PERSON);
+      if (author && !samePerson(claimsOf(token) ?? author, author)) throw new ChatError('aborted', OTHER_PERSON);
       const res = await this.#call(method, path, token, body);
       if (res.status === 401 && !renewed) {
         await this.#tokens.refresh(token);
@@ -63,9 +63,9 @@ export class Http {
   }
 
   async #json<T>(res: Response, method: string, path: string): Promise<T> {
-    const data = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
+    const data = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
     if (!res.ok || data === null) {
-      throw new ChatError(codeForStatus(res.status), data?.error?.message ?? `${method} ${path}: HTTP ${res.status}`, { status: res.status });
+      throw new ChatError(codeForStatus(res.status, data?.error?.code), data?.error?.message ?? `${method} ${path}: HTTP ${res.status}`, { status: res.status });
     }
     return data as T;
   }

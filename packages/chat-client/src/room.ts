@@ -124,7 +124,7 @@ export class Room {
   hold(): RoomHandle {
     this.#holds++;
     const ready = this.#connect();
-    // A hold released before the room is ready rejects `ready` with `closed`; that is no error.
+    // A hold released before the room is ready rejects `ready` with `aborted`; that is no error.
     ready.catch(noop);
     let held = true;
     const release = (): void => {
@@ -219,12 +219,12 @@ export class Room {
     this.#closed = true;
     this.#conn?.close();
     this.#conn = undefined;
-    this.#connecting?.reject(new ChatError('closed', CLOSED));
+    this.#connecting?.reject(new ChatError('aborted', CLOSED));
     this.#connecting = undefined;
     this.#down();
     this.#stopWaiting();
     // Their promises reject; the messages stay queued, with fresh promises for a retry() after a reconnect.
-    this.#sends = this.#sends.map((s) => (s.pending ? (s.refused(new ChatError('closed', CLOSED, { clientId: s.id })), new PendingSend(s.message)) : s));
+    this.#sends = this.#sends.map((s) => (s.pending ? (s.refused(new ChatError('aborted', CLOSED, { clientId: s.id })), new PendingSend(s.message)) : s));
     // Released: `ChatClient.room()` makes a fresh Room, which finds the unsent messages in the outbox.
     if (this.#ctx.rooms.get(this.requestId) === this) this.#ctx.rooms.delete(this.requestId);
     if (wipe) this.#forget([]);
@@ -294,7 +294,7 @@ export class Room {
   // keeps `kept`, and nothing of theirs stays in the room, neither their messages nor the history they saw.
   #forget(kept: OutboxEntry[]): void {
     this.#outbox?.keep(kept);
-    for (const s of this.#sends) s.refused(new ChatError('closed', OTHER_PERSON, { clientId: s.id }));
+    for (const s of this.#sends) s.refused(new ChatError('aborted', OTHER_PERSON, { clientId: s.id }));
     this.#sends = [];
     this.#stored.length = 0;
     this.#synced = this.#older = false;
@@ -377,7 +377,7 @@ export class Room {
         s.phase = undefined;
         if (this.#closed) return;
         // The token names someone else now: the room becomes theirs, and this message stays its writer's.
-        if (e.code === 'closed') this.#identify();
+        if (e.code === 'aborted') this.#identify();
         if (!isFinal(e)) return this.#backoff();
         this.#fail(s, e);
         this.#pump();

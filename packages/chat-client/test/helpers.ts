@@ -22,7 +22,7 @@ const b64 = (v: object | Buffer): string => (Buffer.isBuffer(v) ? v : Buffer.fro
 
 export interface Claims {
   sub: string;
-  role: 'user' | 'workshop_admin';
+  role: 'user' | 'workshop_admin' | 'service';
   workshop_id?: string;
   name?: string;
 }
@@ -36,6 +36,8 @@ export function mintToken(claims: Claims, ttlSeconds = 3600): string {
 export const OWNER: Claims = { sub: 'u-ana', role: 'user', name: 'Ana' };
 export const ADMIN: Claims = { sub: 'a-bo', role: 'workshop_admin', workshop_id: 'w-1', name: 'Bo' };
 export const STRANGER: Claims = { sub: 'u-eve', role: 'user', name: 'Eve' };
+/** The host's backend (contract v1.2): REST only. */
+export const SERVICE: Claims = { sub: 'host-backend', role: 'service' };
 
 export async function waitFor(predicate: () => boolean, label: string, timeoutMs = 10_000): Promise<void> {
   const started = Date.now();

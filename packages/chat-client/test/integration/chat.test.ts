@@ -232,13 +232,13 @@ test('an outbox restored after a reload holding a message the server already sto
   assert.deepEqual(await storage.load(key), []);
 });
 
-test('close() rejects a pending connect() and pending sends with closed, and leaves the messages queued', async () => {
+test('close() rejects a pending connect() and pending sends with aborted, and leaves the messages queued', async () => {
   const id = await newRoom();
   const c = open(mintToken(OWNER));
   const room = c.room(id);
   const connecting = room.connect();
   c.close();
-  await assert.rejects(connecting, { code: 'closed' });
+  await assert.rejects(connecting, { code: 'aborted' });
   assert.equal(room.status, 'closed');
   const sending = room.send('later');
   assert.equal(room.outboxSize, 1);

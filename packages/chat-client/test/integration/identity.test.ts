@@ -48,7 +48,7 @@ test('Bo writes while the server is away, the provider switches to Cy: nothing g
   signedIn = mintToken(CY);
   server = await spawnServer({ port, dataDir });
   await room.connect();
-  await assert.rejects(bos, (e: ChatError) => e instanceof ChatError && e.code === 'closed' && e.message === 'Signed in as another person');
+  await assert.rejects(bos, (e: ChatError) => e instanceof ChatError && e.code === 'aborted' && e.message === 'Signed in as another person');
   assert.deepEqual(room.me, { id: 'a-cy', role: 'workshop_admin', name: 'Cy' });
   // Cy writes: sends go in order, so had Bo's message been relabelled it would be stored first.
   const cys = await room.send('Cy: I can take it');
@@ -85,7 +85,10 @@ test('a REST send whose token is refreshed to another person (401, then the prov
   };
   const room = open(() => signedIn, { outboxStorage: storage, fetch: spy as typeof fetch }).room(id);
   const bos = room.send('Bo: call me back');
-  await assert.rejects(bos, { code: 'closed', message: 'Signed in as another person' });
+  await assert.rejects(bos, { code: 'aborted', message: 'Signed in as another person' });
+  // Not a refusal of the message: it is not shown failed (nor at all: the room is Cy's now), it waits for Bo.
+  assert.deepEqual(room.messages, []);
+  assert.equal(room.outboxSize, 0);
   // One POST with Bo's (refused) token; none with Cy's.
   assert.deepEqual(posts, ['a-bo']);
   const cys = await room.send('Cy: on it');
@@ -132,7 +135,7 @@ test('signOut() closes everything and removes that person\'s unsent messages for
   await waitFor(() => (storage.load(key('workshop:a-bo', r1)) as OutboxEntry[]).length === 1, 'stored');
 
   await bo.signOut();
-  await assert.rejects(pending, { code: 'closed' });
+  await assert.rejects(pending, { code: 'aborted' });
   assert.equal(room.status, 'closed');
   assert.equal(notes.status, 'closed');
   assert.deepEqual(room.messages, []);

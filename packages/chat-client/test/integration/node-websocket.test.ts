@@ -91,7 +91,7 @@ test('over the global WebSocket a refusal (4403) is final and a base URL where n
   const lost = open(mintToken(OWNER), nowhere).room(id);
   const errors: ChatError[] = [];
   lost.on('error', (e) => errors.push(e));
-  lost.connect().catch(() => {}); // rejected with `closed` when the test ends
+  lost.connect().catch(() => {}); // rejected with `aborted` when the test ends
   await waitFor(() => errors.length === 1, 'unreachable');
   assert.equal(errors[0]!.code, 'unreachable');
   assert.equal(errors[0]!.baseUrl, nowhere);

@@ -49,12 +49,12 @@ test('openRoom never closes a room its owner connected with connect(); close() l
   assert.equal(room.status, 'closed');
 });
 
-test('a hold released before the room is ready: ready rejects with closed, nothing is left behind', { timeout: 10_000 }, async () => {
+test('a hold released before the room is ready: ready rejects with aborted, nothing is left behind', { timeout: 10_000 }, async () => {
   const id = await newRoom();
   const c = open(mintToken(OWNER));
   const h = c.openRoom(id);
   h.release();
-  await assert.rejects(h.ready, { code: 'closed' });
+  await assert.rejects(h.ready, { code: 'aborted' });
   assert.equal(h.room.status, 'closed');
 });
 

@@ -136,7 +136,7 @@ test('a base URL that is some other HTTP server (404 on the upgrade) is unreacha
   clients.push(c);
   const room = c.room('r_1');
   const r = watch(room);
-  room.connect().catch(() => {}); // rejected with `closed` when the test ends
+  room.connect().catch(() => {}); // rejected with `aborted` when the test ends
   await waitFor(() => r.errors.length === 1, 'unreachable');
   // The base URL as the client uses it, without the trailing slash. Its 404 to the ticket request
   // reads as a v1 server's: the socket then carried the token, and was refused.
@@ -161,7 +161,7 @@ test('an origin not in ALLOWED_ORIGINS (403 on the upgrade) is unreachable; an a
   const notes = c.notifications();
   const r = watch(room);
   const n = watch(notes);
-  room.connect().catch(() => {}); // rejected with `closed` when the test ends
+  room.connect().catch(() => {}); // rejected with `aborted` when the test ends
   await waitFor(() => r.errors.length === 1 && n.errors.length === 1, 'unreachable from both sockets');
   assertUnreachable(r.errors[0], server.url, token, 1006);
   assertUnreachable(n.errors[0], server.url, token, 1006);

@@ -4,7 +4,7 @@ import { ChatError, codeForClose, codeForFrame, codeForStatus, isFinal } from '.
 
 test('an HTTP status is read as the contract names it; a 500 or a status it does not name is a server fault', () => {
   const statuses = [400, 401, 403, 404, 409, 413, 429, 500, 502, 503];
-  assert.deepEqual(statuses.map(codeForStatus), [
+  assert.deepEqual(statuses.map((status) => codeForStatus(status)), [
     'invalid',
     'unauthorized',
     'forbidden',
@@ -17,6 +17,22 @@ test('an HTTP status is read as the contract names it; a 500 or a status it does
     'server',
     'unavailable',
   ]);
+});
+
+test("a REST answer's error.code is read when the contract has it; otherwise its status names it", () => {
+  assert.deepEqual(
+    [
+      [409, 'closed'],
+      [409, 'conflict'],
+      [409, undefined],
+      [400, 'too_large'],
+      [500, 'internal'],
+      [502, 'teapot'],
+      [409, 'toString'],
+      [404, ''],
+    ].map(([status, code]) => codeForStatus(status as number, code as string | undefined)),
+    ['closed', 'conflict', 'conflict', 'too_large', 'server', 'server', 'conflict', 'not_found'],
+  );
 });
 
 test("an error frame's code is kept when the contract has it; internal, unknown and inherited names are server faults", () => {
@@ -43,9 +59,9 @@ test("the contract's close codes are their errors; every other close is a lost c
   ]);
 });
 
-test('final: invalid, too_large, forbidden, not_found, conflict, closed, unauthorized; the rest are transient', () => {
+test('final: invalid, too_large, forbidden, not_found, conflict, closed, unauthorized; the rest (aborted too) are transient', () => {
   const final = ['invalid', 'too_large', 'forbidden', 'not_found', 'conflict', 'closed', 'unauthorized'] as const;
-  const transient = ['rate_limited', 'unavailable', 'network', 'unreachable', 'timeout', 'expired', 'server'] as const;
+  const transient = ['rate_limited', 'unavailable', 'network', 'unreachable', 'timeout', 'aborted', 'expired', 'server'] as const;
   assert.deepEqual(final.map((code) => isFinal(new ChatError(code, 'x'))), Array(final.length).fill(true));
   assert.deepEqual(transient.map((code) => isFinal(new ChatError(code, 'x'))), Array(transient.length).fill(false));
 });

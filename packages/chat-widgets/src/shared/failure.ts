@@ -25,4 +25,4 @@ export const isFinal = (error: ChatError): boolean => error.code === 'invalid' |
 
 /** A fault that passes: the server or the network, not the viewer or the message. */
 export const isTransient = (error: ChatError): boolean =>
-  error.closeCode === TOO_MANY_SOCKETS || (!isFinal(error) && error.code !== 'closed');
+  error.closeCode === TOO_MANY_SOCKETS || (!isFinal(error) && error.code !== 'aborted');
