@@ -2,7 +2,7 @@ export { ChatClient } from './client.js';
 export { Room } from './room.js';
 export type { RoomHandle } from './room.js';
 export { Notifications } from './notifications.js';
-export { ChatError } from './errors.js';
+export { ChatError, isFinal } from './errors.js';
 export type { ChatErrorCode } from './errors.js';
 export { localStorageOutbox, memoryOutbox } from './outbox.js';
 export type { OutboxEntry, OutboxStorage } from './outbox.js';

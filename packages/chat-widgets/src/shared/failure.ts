@@ -1,4 +1,4 @@
-import type { ChatError } from '@motoreach/chat-client';
+import { type ChatError, isFinal as isFinalCode } from '@motoreach/chat-client';
 
 // How the widgets read a ChatError (contract section 9): final refusals are shown as such and stop
 // the composer; everything else passes, and the SDK keeps retrying while the user waits.
@@ -20,8 +20,11 @@ export function isSignedOut(error: ChatError): boolean {
 /** The room refuses this viewer for good: not a participant, no such room, or signed out. */
 export const isRoomRefusal = (error: ChatError): boolean => error.code === 'forbidden' || error.code === 'not_found' || isSignedOut(error);
 
-/** Retrying cannot help: the room refuses the viewer, or the message itself was refused. */
-export const isFinal = (error: ChatError): boolean => error.code === 'invalid' || error.code === 'too_large' || isRoomRefusal(error);
+/**
+ * Retrying cannot help: the room refuses the viewer, the host closed it, or the message itself was
+ * refused (the contract's final codes). `unauthorized` only when the server itself refused the token.
+ */
+export const isFinal = (error: ChatError): boolean => (error.code === 'unauthorized' ? isSignedOut(error) : isFinalCode(error));
 
 /** A fault that passes: the server or the network, not the viewer or the message. */
 export const isTransient = (error: ChatError): boolean =>
