@@ -10,12 +10,15 @@ import { boundedText } from './schemas.js';
 import {
   type Identity,
   type Message,
+  type MessageData,
+  type MessageSide,
   type Participant,
   type Principal,
   type Room,
   type RoomListing,
   type RoomRef,
   type RoomState,
+  type Side,
   type UnreadSnapshot,
   isParticipant,
   otherSide,
@@ -183,51 +186,58 @@ export class ChatService {
 
   /**
    * Stores the message, then broadcasts it to the room, then notifies the
-   * other side. A repeated `client_id` answers the stored message and does
-   * neither again.
+   * other side (a system message: both sides). A repeated `client_id` answers
+   * the stored message and does neither again.
    */
-  sendMessage(identity: Identity, room: RoomRef, body: string, clientId: string | null): Promise<AppendResult> {
-    return this.#track(this.#send(identity, room, body, clientId));
+  sendMessage(identity: Identity, room: RoomRef, body: string, clientId: string | null, data?: MessageData): Promise<AppendResult> {
+    return this.#track(this.#send(identity, room, body, clientId, data));
   }
 
-  async #send(caller: Identity, room: RoomRef, body: string, clientId: string | null): Promise<AppendResult> {
-    const identity = participant(caller, 'a service cannot send messages');
-    const text = boundedText(body, 'body', this.limits.maxBodyChars);
-    const side = sideOf(identity.role);
-    // The recipient's publishing turn is taken now, in call order, before the store answers.
-    const other = otherSide(side);
-    let turn = this.#order.reserve(principalOfRoomSide(room, other));
+  async #send(caller: Identity, room: RoomRef, body: string, clientId: string | null, data: MessageData | undefined): Promise<AppendResult> {
+    // The host's backend writes system messages: they belong to neither side, so both are their recipients.
+    const side: MessageSide = isParticipant(caller) ? sideOf(caller.role) : 'system';
+    // A system message may be its data alone (a quote card, say); a side's message is always text.
+    const text = side === 'system' && data !== undefined && body.trim() === '' ? '' : boundedText(body, 'body', this.limits.maxBodyChars);
+    const recipients: Side[] = side === 'system' ? ['workshop', 'user'] : [otherSide(side)];
+    // The recipients' publishing turns are taken now, in call order, before the store answers.
+    const turns = recipients.map((recipient) => this.#order.reserve(principalOfRoomSide(room, recipient)));
     let result: AppendResult;
     try {
       result = await this.store.appendMessage({
         request_id: room.id,
-        sender: { id: identity.id, role: identity.role, name: identity.name },
+        sender: { id: caller.id, role: isParticipant(caller) ? caller.role : 'system', name: caller.name },
         side,
         body: text,
+        ...(data !== undefined && { data }),
         client_id: clientId,
-        holder: holderOf(identity),
+        ...(isParticipant(caller) && { holder: holderOf(caller) }),
       });
     } catch (error) {
-      turn.skip();
+      for (const turn of turns) turn.skip();
       throw refusalOf(error);
     }
     if (!result.created) {
-      turn.skip();
+      for (const turn of turns) turn.skip();
       return result;
     }
     this.fanout.publish(roomGroup(room.id), {
       frame: messageFrame(result.message),
       seq: result.message.seq,
     });
-    const holder = other === 'user' ? room.user_id : room.workshop_id;
-    if (result.recipient !== null && result.recipient !== holder) {
-      // The room was reassigned after the caller's view of it was read: the notification and its
-      // counts are the new holder's, never the old one's.
-      turn.skip();
-      const holders = other === 'user' ? { ...room, user_id: result.recipient } : { ...room, workshop_id: result.recipient };
-      turn = this.#order.reserve(principalOfRoomSide(holders, other));
-    }
-    this.#notify(turn, result.message, result.recipient_unread);
+    const held = [{ recipient: result.recipient, unread: result.recipient_unread }, result.owner_recipient];
+    recipients.forEach((recipientSide, i) => {
+      let turn = turns[i] as PublishTurn;
+      const { recipient, unread } = held[i] as { recipient: string | null; unread: UnreadCounts };
+      const holder = recipientSide === 'user' ? room.user_id : room.workshop_id;
+      if (recipient !== null && recipient !== holder) {
+        // The room was reassigned after the caller's view of it was read: the notification and its
+        // counts are the new holder's, never the old one's.
+        turn.skip();
+        const holders = recipientSide === 'user' ? { ...room, user_id: recipient } : { ...room, workshop_id: recipient };
+        turn = this.#order.reserve(principalOfRoomSide(holders, recipientSide));
+      }
+      this.#notify(turn, result.message, unread);
+    });
     return result;
   }
 
