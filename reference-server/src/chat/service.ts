@@ -198,9 +198,10 @@ export class ChatService {
     const side: MessageSide = isParticipant(caller) ? sideOf(caller.role) : 'system';
     // A system message may be its data alone (a quote card, say); a side's message is always text.
     const text = side === 'system' && data !== undefined && body.trim() === '' ? '' : boundedText(body, 'body', this.limits.maxBodyChars);
-    const recipients: Side[] = side === 'system' ? ['workshop', 'user'] : [otherSide(side)];
     // The recipients' publishing turns are taken now, in call order, before the store answers.
-    const turns = recipients.map((recipient) => this.#order.reserve(principalOfRoomSide(room, recipient)));
+    const recipient: Side = side === 'system' ? 'workshop' : otherSide(side);
+    const turn = this.#order.reserve(principalOfRoomSide(room, recipient));
+    const ownerTurn = side === 'system' ? this.#order.reserve(principalOfRoomSide(room, 'user')) : null;
     let result: AppendResult;
     try {
       result = await this.store.appendMessage({
@@ -213,32 +214,37 @@ export class ChatService {
         ...(isParticipant(caller) && { holder: holderOf(caller) }),
       });
     } catch (error) {
-      for (const turn of turns) turn.skip();
+      turn.skip();
+      ownerTurn?.skip();
       throw refusalOf(error);
     }
     if (!result.created) {
-      for (const turn of turns) turn.skip();
+      turn.skip();
+      ownerTurn?.skip();
       return result;
     }
     this.fanout.publish(roomGroup(room.id), {
       frame: messageFrame(result.message),
       seq: result.message.seq,
     });
-    const held = [{ recipient: result.recipient, unread: result.recipient_unread }, result.owner_recipient];
-    recipients.forEach((recipientSide, i) => {
-      let turn = turns[i] as PublishTurn;
-      const { recipient, unread } = held[i] as { recipient: string | null; unread: UnreadCounts };
-      const holder = recipientSide === 'user' ? room.user_id : room.workshop_id;
-      if (recipient !== null && recipient !== holder) {
-        // The room was reassigned after the caller's view of it was read: the notification and its
-        // counts are the new holder's, never the old one's.
-        turn.skip();
-        const holders = recipientSide === 'user' ? { ...room, user_id: recipient } : { ...room, workshop_id: recipient };
-        turn = this.#order.reserve(principalOfRoomSide(holders, recipientSide));
-      }
-      this.#notify(turn, result.message, unread);
-    });
+    this.#notifyHolder(turn, room, recipient, result.recipient, result.message, result.recipient_unread);
+    if (ownerTurn && result.owner_recipient) {
+      const { recipient: owner, unread } = result.owner_recipient;
+      this.#notifyHolder(ownerTurn, room, 'user', owner, result.message, unread);
+    }
     return result;
+  }
+
+  /** Notifies the principal that held `side` when the message was stored (`holder`, from the append). */
+  #notifyHolder(turn: PublishTurn, room: RoomRef, side: Side, holder: string | null, message: Message, counts: UnreadCounts): void {
+    if (holder !== null && holder !== (side === 'user' ? room.user_id : room.workshop_id)) {
+      // The room was reassigned after the caller's view of it was read: the notification and its
+      // counts are the new holder's, never the old one's.
+      turn.skip();
+      const holders = side === 'user' ? { ...room, user_id: holder } : { ...room, workshop_id: holder };
+      turn = this.#order.reserve(principalOfRoomSide(holders, side));
+    }
+    this.#notify(turn, message, counts);
   }
 
   /**

@@ -578,8 +578,10 @@ export class MongoStore implements ChatStore {
       const stored = await this.#byClientId(input, session);
       if (stored) return { message: toMessage(stored), created: false, recipient_unread: NO_COUNTS, recipient: null };
     }
-    // A system message is unread for both sides.
-    const recipients: Side[] = input.side === 'system' ? ['workshop', 'user'] : [otherSide(input.side)];
+    // A system message is unread for both sides: the workshop's is then `recipient`, and the owner's too.
+    const system = input.side === 'system';
+    const recipient: Side = input.side === 'system' ? 'workshop' : otherSide(input.side);
+    const unread = unreadField(recipient);
     const now = new Date().toISOString();
     const room = await this.#rooms
       .findOneAndUpdate(
@@ -593,7 +595,8 @@ export class MongoStore implements ChatStore {
           {
             $set: {
               last_seq: { $add: ['$last_seq', 1] },
-              ...Object.fromEntries(recipients.map((side) => [unreadField(side), { $add: [`$${unreadField(side)}`, 1] }])),
+              [unread]: { $add: [`$${unread}`, 1] },
+              ...(system && { user_unread: { $add: ['$user_unread', 1] } }),
               // A clock that steps back must not move a room down the inbox.
               last_activity: { $max: ['$last_activity', { $literal: now }] },
             },
@@ -640,13 +643,13 @@ export class MongoStore implements ChatStore {
       ],
       { session },
     );
-    const counts: { unread: UnreadCounts; recipient: string }[] = [];
-    for (const side of recipients) {
-      const total = await this.#moveTotal(session, totalKey(side, room), 1);
-      counts.push({ unread: { count: room[unreadField(side)], total }, recipient: room[ownerField(side)] });
+    const total = await this.#moveTotal(session, totalKey(recipient, room), 1);
+    const result: AppendResult = { message, created: true, recipient_unread: { count: room[unread], total }, recipient: room[ownerField(recipient)] };
+    if (system) {
+      const ownerTotal = await this.#moveTotal(session, totalKey('user', room), 1);
+      result.owner_recipient = { unread: { count: room.user_unread, total: ownerTotal }, recipient: room.user_id };
     }
-    const [first, owner] = counts as [{ unread: UnreadCounts; recipient: string }, { unread: UnreadCounts; recipient: string }?];
-    return { message, created: true, recipient_unread: first.unread, recipient: first.recipient, ...(owner && { owner_recipient: owner }) };
+    return result;
   }
 
   /**
