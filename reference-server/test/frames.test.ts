@@ -72,6 +72,30 @@ test('notification and unread frames', () => {
   assert.equal(unreadFrame({ total: 2, rooms: { r_1: 2 } }), '{"type":"unread","total":2,"rooms":{"r_1":2}}');
 });
 
+test('a system message with data: the data after the body, in the message and notification frames alike', () => {
+  const system: Message = {
+    id: 'm_2',
+    request_id: 'r_1',
+    seq: 4,
+    sender: { id: 'host', role: 'system', name: null },
+    body: '',
+    data: { quote: { total: 120 } },
+    client_id: null,
+    created_at: '2026-01-02T03:04:06.000Z',
+  };
+  const sender = '"sender":{"id":"host","role":"system","name":null}';
+  assert.equal(
+    messageFrame(system),
+    `{"type":"message","message":{"id":"m_2","request_id":"r_1","seq":4,${sender},"body":"","data":{"quote":{"total":120}},` +
+      '"client_id":null,"created_at":"2026-01-02T03:04:06.000Z"}}',
+  );
+  assert.equal(
+    notificationFrame('r_1', system, '', { count: 1, total: 1 }),
+    `{"type":"notification","kind":"message","request_id":"r_1","message":{"id":"m_2","seq":4,${sender},"body":"",` +
+      '"data":{"quote":{"total":120}},"created_at":"2026-01-02T03:04:06.000Z"},"unread":{"count":1,"total":1}}',
+  );
+});
+
 test('room frames carry the room’s own fields, not its cursors', () => {
   assert.equal(
     roomFrame(ROOM),

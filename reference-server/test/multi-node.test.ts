@@ -277,6 +277,26 @@ describe('several servers behind Redis', { skip: redisMissing }, () => {
     }
   });
 
+  test('a system message with data posted on one server reaches both sides’ chat and notifications sockets on the other, data and all', async () => {
+    const id = unique('sr');
+    const serviceToken = token({ sub: 'host-backend', role: 'service', name: 'MotoReach' });
+    const user = unique('u');
+    const workshop = unique('w');
+    await api(a.url, 'PUT', `/api/service-requests/${id}/`, serviceToken, { user_id: user, workshop_id: workshop, title: 'Brakes' });
+    const [ownerToken, adminToken] = [owner(user), admin(unique('a'), workshop)];
+    const chats = [open(TestSocket.chat(b, id, ownerToken)), open(TestSocket.chat(b, id, adminToken))];
+    const bells = [open(TestSocket.notifications(b, ownerToken)), open(TestSocket.notifications(b, adminToken))];
+    await Promise.all([...chats, ...bells].map((s) => s.ready()));
+    const data = { quote: { total: 120.5, currency: 'EUR', lines: [{ label: 'Pads – front', price: 80 }] } };
+    const sent = await api(a.url, 'POST', `/api/service-requests/${id}/messages/`, serviceToken, { body: 'Quote ready', data });
+    assert.equal(sent.status, 201);
+    for (const chat of chats) assert.deepEqual(await chat.next('message'), { type: 'message', message: sent.body.message });
+    for (const bell of bells) {
+      const note = await bell.next('notification');
+      assert.deepEqual([note.message.sender, note.message.data, note.unread], [sent.body.message.sender, data, { count: 1, total: 1 }]);
+    }
+  });
+
   test('a reassignment on one server closes the old workshop’s chat socket on the other (4403) and tells the new one', async () => {
     const id = unique('sr');
     const serviceToken = token({ sub: 'host-backend', role: 'service' });

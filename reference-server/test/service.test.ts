@@ -32,7 +32,7 @@ describe('the service caller (contract v1.2)', () => {
     assert.equal((await call('GET', '/api/service-requests/no-such-room/', service())).status, 404);
   });
 
-  test('has no side: no read cursor, no inbox, no unread, no sends, no owner’s room of its own (403)', async () => {
+  test('has no side: no read cursor, no inbox, no unread, no owner’s room of its own (403); its sends are system messages (system-messages.test.ts)', async () => {
     const user = unique('u');
     const room = await createRoom(server.url, owner(user), unique('w'));
     await call('POST', `/api/service-requests/${room.id}/messages/`, owner(user), { body: 'Hi' });
@@ -41,8 +41,6 @@ describe('the service caller (contract v1.2)', () => {
       await call('GET', '/api/service-requests/', service()),
       await call('GET', '/api/notifications/unread/', service()),
       await call('POST', '/api/service-requests/', service(), { workshop_id: 'w-1', title: 'Mine' }),
-      // Not a side's bubble: a service's messages are the system messages of their own step.
-      await call('POST', `/api/service-requests/${room.id}/messages/`, service(), { body: 'Quote ready' }),
     ];
     for (const res of refusals) {
       assert.equal(res.status, 403);

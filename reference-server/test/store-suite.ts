@@ -10,6 +10,8 @@ export interface OpenedStore {
 
 const ANA: Sender = { id: 'u-ana', role: 'user', name: 'Ana' };
 const BO: Sender = { id: 'a-bo', role: 'workshop_admin', name: 'Bo' };
+/** The host's backend, whose messages are system messages. */
+const HOST: Sender = { id: 'host-backend', role: 'system', name: 'MotoReach' };
 
 function msg(request_id: string, sender: Sender, body: string, client_id: string | null = null): NewMessage {
   return { request_id, sender, side: sender.role === 'user' ? 'user' : 'workshop', body, client_id };
@@ -21,6 +23,58 @@ function msg(request_id: string, sender: Sender, body: string, client_id: string
  */
 export async function clockPast(time: string): Promise<void> {
   while (new Date().toISOString() <= time) await new Promise((resolve) => setImmediate(resolve));
+}
+
+const OWN_ROLE = { user: 'user', workshop: 'workshop_admin' } as const;
+
+/**
+ * A principal's total unread from the store's own total (what appends and cursor moves answer), read by a
+ * cursor move to seq 0, which moves nothing. `room` is one of the principal's rooms.
+ */
+async function totalOf(store: ChatStore, room: { id: string }, side: 'user' | 'workshop'): Promise<number> {
+  const { moved, reader_unread } = await store.advanceCursor(room.id, side, 0);
+  assert.equal(moved, false);
+  return reader_unread.total;
+}
+
+/**
+ * Checks every counter against a recount of the rooms' messages (a side's unread: the messages not
+ * its own past its cursor): each room's count as the inbox and the unread snapshot give it, each
+ * principal's total, and `expected`. The rooms are all the principals' rooms.
+ */
+async function assertRecount(
+  store: ChatStore,
+  rooms: { id: string; user_id: string; workshop_id: string }[],
+  expected: Record<string, { user: number; workshop: number }>,
+): Promise<void> {
+  const recounted: Record<string, { user: number; workshop: number }> = {};
+  for (const room of rooms) {
+    const state = await store.getRoom(room.id);
+    const { messages } = await store.listMessages(room.id, { limit: 100 });
+    const count = (side: 'user' | 'workshop') =>
+      messages.filter((m) => m.sender.role !== OWN_ROLE[side] && m.seq > (state?.read_cursors[side] ?? 0)).length;
+    recounted[room.id] = { user: count('user'), workshop: count('workshop') };
+  }
+  assert.deepEqual(recounted, expected);
+  const principals = new Map<string, Principal>();
+  for (const room of rooms) {
+    principals.set(`user:${room.user_id}`, { side: 'user', userId: room.user_id });
+    principals.set(`workshop:${room.workshop_id}`, { side: 'workshop', workshopId: room.workshop_id });
+  }
+  for (const principal of principals.values()) {
+    const side = principal.side;
+    const mine = rooms.filter((room) => (side === 'user' ? room.user_id === principal.userId : room.workshop_id === principal.workshopId));
+    const counts = Object.fromEntries(mine.map((room) => [room.id, recounted[room.id]![side]]).filter(([, n]) => (n as number) > 0));
+    const total = mine.reduce((sum, room) => sum + recounted[room.id]![side], 0);
+    assert.deepEqual(await store.unread(principal), { total, rooms: counts }, `snapshot of ${side}`);
+    const inbox = await store.listRooms(principal, { limit: 100, after: null });
+    assert.deepEqual(
+      Object.fromEntries(inbox.rooms.map((r) => [r.id, r.unread])),
+      Object.fromEntries(mine.map((room) => [room.id, recounted[room.id]![side]])),
+      `inbox of ${side}`,
+    );
+    assert.equal(await totalOf(store, mine[0]!, side), total, `total of ${side}`);
+  }
 }
 
 /** The rules every ChatStore follows, run against each implementation. */
@@ -128,6 +182,64 @@ export function describeStoreSuite(name: string, open: () => Promise<OpenedStore
         const read = await store.advanceCursor('sr-moving', 'workshop', null);
         assert.deepEqual(read.reader_unread, { count: 0, total: 0 });
         assert.deepEqual(await store.unread(old), { total: 1, rooms: { 'sr-other': 1 } }, 'the old workshop’s total untouched');
+      }));
+
+    test('a system message is unread for both sides; every counter equals a recount after reads, a repeat, a reassignment and a close', () =>
+      withStore(async (store) => {
+        const A = { id: 'sr-a', user_id: 'u-ana', workshop_id: 'w-1', title: 'A' };
+        const B = { id: 'sr-b', user_id: 'u-ana', workshop_id: 'w-2', title: 'B' };
+        // w-1 keeps a room of its own after A leaves it, whose total tells what is left to w-1.
+        const C = { id: 'sr-c', user_id: 'u-cy', workshop_id: 'w-1', title: 'C' };
+        for (const room of [A, B, C]) await store.putRoom(room);
+        await store.appendMessage(msg('sr-c', { id: 'u-cy', role: 'user', name: null }, 'hi'));
+        const CY = { user: 0, workshop: 1 };
+        const system = (request_id: string, client_id: string | null, data?: Record<string, unknown>): NewMessage => ({
+          request_id,
+          sender: HOST,
+          side: 'system',
+          body: data ? '' : 'Quote sent',
+          ...(data && { data }),
+          client_id,
+        });
+        await store.appendMessage(msg('sr-a', ANA, 'one'));
+        const first = await store.appendMessage(system('sr-a', 's-1', { quote: { total: 120, currency: 'EUR' } }));
+        assert.deepEqual(first.message, {
+          id: first.message.id,
+          request_id: 'sr-a',
+          seq: 2,
+          sender: HOST,
+          body: '',
+          data: { quote: { total: 120, currency: 'EUR' } },
+          client_id: 's-1',
+          created_at: first.message.created_at,
+        });
+        assert.deepEqual(
+          [first.recipient, first.recipient_unread, first.owner_recipient],
+          ['w-1', { count: 2, total: 3 }, { recipient: 'u-ana', unread: { count: 1, total: 1 } }],
+          'the workshop has the owner’s message and the system’s (and C’s in its total); the owner the system’s',
+        );
+        await store.appendMessage(msg('sr-a', BO, 'three'));
+        await store.appendMessage(system('sr-b', null));
+        await assertRecount(store, [A, B, C], { 'sr-a': { user: 2, workshop: 2 }, 'sr-b': { user: 1, workshop: 1 }, 'sr-c': CY });
+
+        const again = await store.appendMessage(system('sr-a', 's-1', { other: true }));
+        assert.deepEqual([again.created, again.message], [false, first.message], 'a repeated client_id answers the stored message');
+        await store.advanceCursor('sr-a', 'user', 2);
+        await assertRecount(store, [A, B, C], { 'sr-a': { user: 1, workshop: 2 }, 'sr-b': { user: 1, workshop: 1 }, 'sr-c': CY });
+        await store.advanceCursor('sr-a', 'workshop', null);
+        const last = await store.appendMessage(system('sr-a', 's-2'));
+        assert.deepEqual([last.recipient_unread, last.owner_recipient?.unread], [{ count: 1, total: 2 }, { count: 2, total: 3 }]);
+        await assertRecount(store, [A, B, C], { 'sr-a': { user: 2, workshop: 1 }, 'sr-b': { user: 1, workshop: 1 }, 'sr-c': CY });
+
+        // Reassigned: the workshop side's unread of A, a system message's included, moves to w-2.
+        const moved = { ...A, workshop_id: 'w-2' };
+        await store.putRoom(moved);
+        await assertRecount(store, [moved, B, C], { 'sr-a': { user: 2, workshop: 1 }, 'sr-b': { user: 1, workshop: 1 }, 'sr-c': CY });
+        assert.deepEqual([await totalOf(store, moved, 'workshop'), await totalOf(store, C, 'workshop')], [2, 1], 'w-2 has A’s and B’s; w-1 only C’s');
+
+        await store.putRoom({ ...moved, status: 'closed' });
+        await assert.rejects(store.appendMessage(system('sr-a', 's-3')), { name: 'RoomClosedError' });
+        await assertRecount(store, [moved, B, C], { 'sr-a': { user: 2, workshop: 1 }, 'sr-b': { user: 1, workshop: 1 }, 'sr-c': CY });
       }));
 
     test('creates rooms and reads them back with zero cursors', () =>

@@ -48,10 +48,10 @@ test('sqlite: a data dir written by a newer schema is refused, not misread', asy
   const first = new SqliteStore({ dataDir });
   await first.close();
   const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'));
-  assert.equal(db.pragma('user_version', { simple: true }), 6);
-  db.pragma('user_version = 7');
+  assert.equal(db.pragma('user_version', { simple: true }), 7);
+  db.pragma('user_version = 8');
   db.close();
-  assert.throws(() => new SqliteStore({ dataDir }), /was written by a newer server \(schema 7; this one knows 6\): upgrade the server/);
+  assert.throws(() => new SqliteStore({ dataDir }), /was written by a newer server \(schema 8; this one knows 7\): upgrade the server/);
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -96,7 +96,7 @@ test('sqlite: a version-1 file is migrated: last activity, unread totals, the in
   const store = new SqliteStore({ dataDir });
   try {
     const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'), { readonly: true });
-    assert.equal(db.pragma('user_version', { simple: true }), 6);
+    assert.equal(db.pragma('user_version', { simple: true }), 7);
     assert.deepEqual(
       db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'rooms' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all(),
       ['rooms_inbox_of_user', 'rooms_inbox_of_workshop', 'rooms_unread_inbox_of_user', 'rooms_unread_inbox_of_workshop'],
@@ -179,7 +179,7 @@ test('sqlite: a version-3 file is migrated: its client_ids copied into their tab
   const store = new SqliteStore({ dataDir });
   try {
     const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'), { readonly: true });
-    assert.equal(db.pragma('user_version', { simple: true }), 6);
+    assert.equal(db.pragma('user_version', { simple: true }), 7);
     assert.deepEqual(
       db.prepare('SELECT request_id, client_id, side, sender_id, seq FROM client_ids').raw().all(),
       [['r_a', 'c-1', 'user', 'u-ana', 1], ['r_a', 'c-1', 'workshop', 'a-bo', 2], ['r_a', 'c-2', 'user', 'u-ana', 4]],
@@ -241,7 +241,7 @@ test('sqlite: a version-4 file is migrated: its titles folded for q (non-ASCII t
   const store = new SqliteStore({ dataDir });
   try {
     const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'), { readonly: true });
-    assert.equal(db.pragma('user_version', { simple: true }), 6);
+    assert.equal(db.pragma('user_version', { simple: true }), 7);
     assert.deepEqual(db.prepare('SELECT id, user_search, workshop_search FROM rooms ORDER BY id').raw().all(), [
       ['r_a', 'škoda octavia brakes', 'škoda octavia brakes'],
       ['r_b', 'škoda fabia tyres', 'škoda fabia tyres'],
@@ -267,12 +267,23 @@ test('sqlite: a version-4 file is migrated: its titles folded for q (non-ASCII t
   rmSync(dataDir, { recursive: true, force: true });
 });
 
+/** Takes a fresh file of this version back to version 6: no data column, no system_sent, the unread indexes of two counters. */
+const TO_V6 = `
+DROP INDEX rooms_unread_inbox_of_user;
+DROP INDEX rooms_unread_inbox_of_workshop;
+ALTER TABLE rooms DROP COLUMN system_sent;
+ALTER TABLE messages DROP COLUMN data;
+CREATE INDEX rooms_unread_inbox_of_user ON rooms (user_id, last_activity, id) WHERE workshop_sent > user_seen;
+CREATE INDEX rooms_unread_inbox_of_workshop ON rooms (workshop_id, last_activity, id) WHERE user_sent > workshop_seen;
+PRAGMA user_version = 6;`;
+
 test('sqlite: a version-5 file is migrated: its rooms open, with no names, and put under their ids, what q matches following the names', async () => {
   const dataDir = tempDir();
   // Version 5 is version 6 without the three columns of contract 1.2.
   await new SqliteStore({ dataDir }).close();
   const v5 = new Database(join(dataDir, 'motoreach-chat.sqlite3'));
-  v5.exec(`ALTER TABLE rooms DROP COLUMN status; ALTER TABLE rooms DROP COLUMN user_name; ALTER TABLE rooms DROP COLUMN workshop_name;
+  v5.exec(`${TO_V6}
+    ALTER TABLE rooms DROP COLUMN status; ALTER TABLE rooms DROP COLUMN user_name; ALTER TABLE rooms DROP COLUMN workshop_name;
     PRAGMA user_version = 5;`);
   v5.prepare('INSERT INTO rooms (id, user_id, workshop_id, title, created_at, last_activity) VALUES (?, ?, ?, ?, ?, ?)').run(
     'r_a', 'u-ana', 'w-1', 'A', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z',
@@ -288,7 +299,7 @@ test('sqlite: a version-5 file is migrated: its rooms open, with no names, and p
     const put = await store.putRoom({ id: 'r_a', user_id: 'u-ana', workshop_id: 'w-1', title: 'A', status: 'closed', user_name: 'Ana' });
     assert.deepEqual(put, { outcome: 'updated', room: { ...migrated, status: 'closed', user_name: 'Ana' }, before: migrated });
     const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'), { readonly: true });
-    assert.equal(db.pragma('user_version', { simple: true }), 6);
+    assert.equal(db.pragma('user_version', { simple: true }), 7);
     assert.deepEqual(db.prepare('SELECT user_search, workshop_search FROM rooms').raw().get(), ['a', 'a\nana']);
     db.close();
   } finally {
@@ -427,6 +438,52 @@ test('sqlite: a batch whose copy of client_ids rolls back keeps them findable, a
       [false, 1],
       [true, COPY_CLIENT_IDS_AT + 2],
     ]);
+  } finally {
+    await store.close();
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+test('sqlite: a version-6 file is migrated: its counters stand, its unread indexes serve, and system messages and data are stored from then on', async () => {
+  const dataDir = tempDir();
+  const first = new SqliteStore({ dataDir });
+  const room = await first.createRoom({ user_id: 'u-ana', workshop_id: 'w-1', title: 'A' });
+  await first.appendMessage({ request_id: room.id, sender: ANA, side: 'user', body: 'one', client_id: null });
+  await first.appendMessage({ request_id: room.id, sender: ANA, side: 'user', body: 'two', client_id: null });
+  await first.appendMessage({ request_id: room.id, sender: BO, side: 'workshop', body: 'three', client_id: null });
+  await first.close();
+  const v6 = new Database(join(dataDir, 'motoreach-chat.sqlite3'));
+  v6.exec(TO_V6);
+  v6.close();
+
+  const store = new SqliteStore({ dataDir });
+  try {
+    const workshop = { side: 'workshop', workshopId: 'w-1' } as const;
+    const owner = { side: 'user', userId: 'u-ana' } as const;
+    assert.deepEqual(await store.unread(workshop), { total: 2, rooms: { [room.id]: 2 } });
+    assert.deepEqual(await store.unread(owner), { total: 1, rooms: { [room.id]: 1 } });
+    const page = await store.listMessages(room.id, { limit: 10 });
+    assert.deepEqual(page.messages.map((m) => 'data' in m), [false, false, false], 'no data on the messages of before');
+    const system = await store.appendMessage({
+      request_id: room.id,
+      sender: { id: 'host', role: 'system', name: null },
+      side: 'system',
+      body: '',
+      data: { kind: 'quote', total: 120 },
+      client_id: 's-1',
+    });
+    assert.deepEqual(
+      [system.message.seq, system.message.data, system.recipient, system.recipient_unread, system.owner_recipient],
+      [4, { kind: 'quote', total: 120 }, 'w-1', { count: 3, total: 3 }, { recipient: 'u-ana', unread: { count: 2, total: 2 } }],
+    );
+    const unreadOnly = await store.listRooms(owner, { limit: 10, after: null, unread: true });
+    assert.deepEqual(unreadOnly.rooms.map((r) => [r.id, r.unread, r.last_message?.data]), [[room.id, 2, { kind: 'quote', total: 120 }]]);
+    const read = await store.advanceCursor(room.id, 'user', null);
+    assert.deepEqual(read.reader_unread, { count: 0, total: 0 }, 'the owner read the workshop’s message and the system’s');
+    const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'), { readonly: true });
+    assert.equal(db.pragma('user_version', { simple: true }), 7);
+    assert.deepEqual(db.prepare('SELECT system_sent, user_seen, workshop_seen FROM rooms').raw().get(), [1, 2, 0]);
+    db.close();
   } finally {
     await store.close();
   }

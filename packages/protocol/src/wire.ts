@@ -11,7 +11,18 @@ export interface Me {
   name: string | null;
 }
 
-export type Sender = Me;
+/**
+ * Who sent a message: a side's participant, or (contract 1.2) the host's backend as `system`, whose
+ * messages belong to neither side and are unread for both. `id` is then the service token's `sub`.
+ */
+export interface Sender {
+  id: string;
+  role: Role | 'system';
+  name: string | null;
+}
+
+/** Host-defined structured content a message may carry (contract 1.2): a JSON object of at most 4 KiB. */
+export type MessageData = Record<string, unknown>;
 
 export interface ReadCursors {
   user: number;
@@ -24,6 +35,8 @@ export interface Message {
   seq: number;
   sender: Sender;
   body: string;
+  /** Absent when the message carries none: never null. */
+  data?: MessageData;
   client_id: string | null;
   created_at: string;
 }
@@ -138,7 +151,7 @@ export type ChatServerFrame = ReadyFrame | MessageFrame | ReadFrame | TypingFram
 
 // Chat socket, client → server.
 export type ChatClientFrame =
-  | { type: 'message'; body: string; client_id: string }
+  | { type: 'message'; body: string; client_id: string; data?: MessageData }
   | { type: 'read'; last_read_seq?: number }
   | { type: 'typing'; is_typing: boolean }
   | { type: 'ping' };
@@ -151,7 +164,7 @@ export interface NotificationFrame {
   type: 'notification';
   kind: 'message';
   request_id: string;
-  message: Pick<Message, 'id' | 'seq' | 'sender' | 'body' | 'created_at'>;
+  message: Pick<Message, 'id' | 'seq' | 'sender' | 'body' | 'data' | 'created_at'>;
   unread: { count: number; total: number };
 }
 export type NotificationsServerFrame = UnreadFrame | NotificationFrame | RoomFrame | ErrorFrame | PongFrame;

@@ -14,9 +14,21 @@ const text = () =>
 
 const clientId = text().min(1).max(128);
 
+/** The most a message's `data` may take, in UTF-8 bytes of its JSON text (JSON.stringify's, without spaces). */
+export const MAX_DATA_BYTES = 4096;
+
+/**
+ * Host-defined structured content (contract 1.2): a JSON object, kept as given, never rebuilt (a
+ * zod record would copy it). Measured as JSON text, the form it is stored and sent in.
+ */
+const messageData = z
+  .custom<Record<string, unknown>>((value) => typeof value === 'object' && value !== null && !Array.isArray(value), 'must be a JSON object')
+  .refine((value) => Buffer.byteLength(JSON.stringify(value)) <= MAX_DATA_BYTES, `must be at most ${MAX_DATA_BYTES} bytes as JSON`);
+
 export const messageInput = z.object({
   body: text(),
   client_id: clientId.nullish(),
+  data: messageData.optional(),
 });
 
 export const readInput = z.object({

@@ -10,12 +10,15 @@ import { boundedText } from './schemas.js';
 import {
   type Identity,
   type Message,
+  type MessageData,
+  type MessageSide,
   type Participant,
   type Principal,
   type Room,
   type RoomListing,
   type RoomRef,
   type RoomState,
+  type Side,
   type UnreadSnapshot,
   isParticipant,
   otherSide,
@@ -183,52 +186,65 @@ export class ChatService {
 
   /**
    * Stores the message, then broadcasts it to the room, then notifies the
-   * other side. A repeated `client_id` answers the stored message and does
-   * neither again.
+   * other side (a system message: both sides). A repeated `client_id` answers
+   * the stored message and does neither again.
    */
-  sendMessage(identity: Identity, room: RoomRef, body: string, clientId: string | null): Promise<AppendResult> {
-    return this.#track(this.#send(identity, room, body, clientId));
+  sendMessage(identity: Identity, room: RoomRef, body: string, clientId: string | null, data?: MessageData): Promise<AppendResult> {
+    return this.#track(this.#send(identity, room, body, clientId, data));
   }
 
-  async #send(caller: Identity, room: RoomRef, body: string, clientId: string | null): Promise<AppendResult> {
-    const identity = participant(caller, 'a service cannot send messages');
-    const text = boundedText(body, 'body', this.limits.maxBodyChars);
-    const side = sideOf(identity.role);
-    // The recipient's publishing turn is taken now, in call order, before the store answers.
-    const other = otherSide(side);
-    let turn = this.#order.reserve(principalOfRoomSide(room, other));
+  async #send(caller: Identity, room: RoomRef, body: string, clientId: string | null, data: MessageData | undefined): Promise<AppendResult> {
+    // The host's backend writes system messages: they belong to neither side, so both are their recipients.
+    const side: MessageSide = isParticipant(caller) ? sideOf(caller.role) : 'system';
+    // A system message may be its data alone (a quote card, say); a side's message is always text.
+    const text = side === 'system' && data !== undefined && body.trim() === '' ? '' : boundedText(body, 'body', this.limits.maxBodyChars);
+    // The recipients' publishing turns are taken now, in call order, before the store answers.
+    const recipient: Side = side === 'system' ? 'workshop' : otherSide(side);
+    const turn = this.#order.reserve(principalOfRoomSide(room, recipient));
+    const ownerTurn = side === 'system' ? this.#order.reserve(principalOfRoomSide(room, 'user')) : null;
     let result: AppendResult;
     try {
       result = await this.store.appendMessage({
         request_id: room.id,
-        sender: { id: identity.id, role: identity.role, name: identity.name },
+        sender: { id: caller.id, role: isParticipant(caller) ? caller.role : 'system', name: caller.name },
         side,
         body: text,
+        ...(data !== undefined && { data }),
         client_id: clientId,
-        holder: holderOf(identity),
+        ...(isParticipant(caller) && { holder: holderOf(caller) }),
       });
     } catch (error) {
       turn.skip();
+      ownerTurn?.skip();
       throw refusalOf(error);
     }
     if (!result.created) {
       turn.skip();
+      ownerTurn?.skip();
       return result;
     }
     this.fanout.publish(roomGroup(room.id), {
       frame: messageFrame(result.message),
       seq: result.message.seq,
     });
-    const holder = other === 'user' ? room.user_id : room.workshop_id;
-    if (result.recipient !== null && result.recipient !== holder) {
+    this.#notifyHolder(turn, room, recipient, result.recipient, result.message, result.recipient_unread);
+    if (ownerTurn && result.owner_recipient) {
+      const { recipient: owner, unread } = result.owner_recipient;
+      this.#notifyHolder(ownerTurn, room, 'user', owner, result.message, unread);
+    }
+    return result;
+  }
+
+  /** Notifies the principal that held `side` when the message was stored (`holder`, from the append). */
+  #notifyHolder(turn: PublishTurn, room: RoomRef, side: Side, holder: string | null, message: Message, counts: UnreadCounts): void {
+    if (holder !== null && holder !== (side === 'user' ? room.user_id : room.workshop_id)) {
       // The room was reassigned after the caller's view of it was read: the notification and its
       // counts are the new holder's, never the old one's.
       turn.skip();
-      const holders = other === 'user' ? { ...room, user_id: result.recipient } : { ...room, workshop_id: result.recipient };
-      turn = this.#order.reserve(principalOfRoomSide(holders, other));
+      const holders = side === 'user' ? { ...room, user_id: holder } : { ...room, workshop_id: holder };
+      turn = this.#order.reserve(principalOfRoomSide(holders, side));
     }
-    this.#notify(turn, result.message, result.recipient_unread);
-    return result;
+    this.#notify(turn, message, counts);
   }
 
   /**

@@ -1,12 +1,15 @@
 import type { Role, RoomDetail, RoomInfo, RoomSummary } from '@motoreach/protocol';
 
 // The wire's objects are the contract's (@motoreach/protocol), under the names the server uses.
-export type { Message, ReadCursors, Role, RoomStatus, Sender, UnreadSnapshot } from '@motoreach/protocol';
+export type { Message, MessageData, ReadCursors, Role, RoomStatus, Sender, UnreadSnapshot } from '@motoreach/protocol';
 export type Room = RoomInfo;
 export type RoomState = RoomDetail;
 export type RoomListing = RoomSummary;
 
 export type Side = 'user' | 'workshop';
+
+/** Who a stored message is from: a side, or the host's backend (`system`), whose messages are unread for both sides. */
+export type MessageSide = Side | 'system';
 
 /**
  * Who may call: a side's participant, or the host's backend (`service`, REST only), which takes

@@ -79,7 +79,7 @@ export function apiRoutes(service: ChatService, tickets: Tickets, roomBudget: Ro
     const input = parse(messageInput, req.body ?? {});
     const identity = identityOf(req);
     const room = await service.authorize(identity, roomId(req));
-    const { message, created } = await service.sendMessage(identity, room, input.body, input.client_id ?? null);
+    const { message, created } = await service.sendMessage(identity, room, input.body, input.client_id ?? null, input.data);
     res.status(created ? 201 : 200).json({ message } satisfies SentMessage);
   });
 

@@ -1,5 +1,5 @@
 import mongoose, { type ClientSession, type Connection, type Model, Schema } from 'mongoose';
-import type { Message, Principal, Room, RoomListing, RoomState, RoomStatus, Sender, Side, UnreadSnapshot } from '../chat/types.js';
+import type { Message, MessageData, MessageSide, Principal, Room, RoomListing, RoomState, RoomStatus, Sender, Side, UnreadSnapshot } from '../chat/types.js';
 import { otherSide } from '../chat/types.js';
 import type { Logger } from '../logger.js';
 import { isStoreUnavailable, NotHolderError, RoomClosedError, StoreUnavailableError } from './failures.js';
@@ -41,7 +41,7 @@ interface RoomDoc {
   last_seq: number;
   user_cursor: number;
   workshop_cursor: number;
-  /** A side's unread here: the other side's messages past this side's cursor, kept with each write. */
+  /** A side's unread here: the other side's and system messages past this side's cursor, kept with each write. */
   user_unread: number;
   workshop_unread: number;
   /** What each side's inbox `q` matches, folded (search-keys.ts). */
@@ -53,9 +53,14 @@ interface MessageDoc {
   _id: string;
   request_id: string;
   seq: number;
-  side: Side;
+  side: MessageSide;
   sender: Sender;
   body: string;
+  /**
+   * The message's data as its JSON text, as SQLite keeps it: returned exactly as given whatever its
+   * keys (a `$` or `.` in a key, `__proto__`), and null or absent when the message carries none.
+   */
+  data?: string | null;
   client_id: string | null;
   created_at: string;
 }
@@ -112,6 +117,7 @@ const messageSchema = new Schema<MessageDoc>(
     side: String,
     sender: { id: String, role: String, name: { type: String, default: null } },
     body: String,
+    data: { type: String, default: undefined },
     client_id: { type: String, default: null },
     created_at: String,
   },
@@ -123,7 +129,7 @@ messageSchema.index(
   { request_id: 1, side: 1, 'sender.id': 1, client_id: 1 },
   { name: 'messages_by_client_id', unique: true, partialFilterExpression: { client_id: { $type: 'string' } } },
 );
-// Counts what a cursor move passes of the other side's messages.
+// Counts what a cursor move passes of the other side's and system messages.
 messageSchema.index({ request_id: 1, side: 1, seq: 1 }, { name: 'messages_by_side' });
 
 const unreadTotalSchema = new Schema<UnreadTotalDoc>(
@@ -180,6 +186,7 @@ function toMessage(doc: MessageDoc): Message {
     seq: doc.seq,
     sender: { id: doc.sender.id, role: doc.sender.role, name: doc.sender.name ?? null },
     body: doc.body,
+    ...(typeof doc.data === 'string' && { data: JSON.parse(doc.data) as MessageData }),
     client_id: doc.client_id ?? null,
     created_at: doc.created_at,
   };
@@ -191,6 +198,11 @@ function cursorField(side: Side): 'user_cursor' | 'workshop_cursor' {
 
 function unreadField(side: Side): 'user_unread' | 'workshop_unread' {
   return side === 'user' ? 'user_unread' : 'workshop_unread';
+}
+
+/** The messages that count as unread for `side`: all but its own. */
+function notOwn(side: Side): { $in: MessageSide[] } {
+  return { $in: [otherSide(side), 'system'] };
 }
 
 function ownerField(side: Side): 'user_id' | 'workshop_id' {
@@ -336,7 +348,7 @@ export class MongoStore implements ChatStore {
     const old = await this.#rooms.find({ last_activity: { $exists: false } }).lean<RoomDoc[]>();
     if (old.length === 0) return 0;
     const past = (room: RoomDoc, side: Side) =>
-      this.#messages.countDocuments({ request_id: room._id, side: otherSide(side), seq: { $gt: room[cursorField(side)] } });
+      this.#messages.countDocuments({ request_id: room._id, side: notOwn(side), seq: { $gt: room[cursorField(side)] } });
     for (const room of old) {
       const last = room.last_seq > 0 ? await this.#messages.findOne({ request_id: room._id, seq: room.last_seq }).lean<MessageDoc>() : null;
       await this.#rooms.updateOne(
@@ -566,7 +578,9 @@ export class MongoStore implements ChatStore {
       const stored = await this.#byClientId(input, session);
       if (stored) return { message: toMessage(stored), created: false, recipient_unread: NO_COUNTS, recipient: null };
     }
-    const recipient = otherSide(input.side);
+    // A system message is unread for both sides: the workshop's is then `recipient`, and the owner's too.
+    const system = input.side === 'system';
+    const recipient: Side = input.side === 'system' ? 'workshop' : otherSide(input.side);
     const unread = unreadField(recipient);
     const now = new Date().toISOString();
     const room = await this.#rooms
@@ -575,13 +589,14 @@ export class MongoStore implements ChatStore {
         {
           _id: input.request_id,
           status: { $ne: 'closed' },
-          ...(input.holder !== undefined && { [ownerField(input.side)]: input.holder }),
+          ...(input.holder !== undefined && input.side !== 'system' && { [ownerField(input.side)]: input.holder }),
         },
         [
           {
             $set: {
               last_seq: { $add: ['$last_seq', 1] },
               [unread]: { $add: [`$${unread}`, 1] },
+              ...(system && { user_unread: { $add: ['$user_unread', 1] } }),
               // A clock that steps back must not move a room down the inbox.
               last_activity: { $max: ['$last_activity', { $literal: now }] },
             },
@@ -591,7 +606,7 @@ export class MongoStore implements ChatStore {
           session,
           returnDocument: 'after',
           updatePipeline: true,
-          projection: { last_seq: 1, user_id: 1, workshop_id: 1, [unread]: 1 },
+          projection: { last_seq: 1, user_id: 1, workshop_id: 1, user_unread: 1, workshop_unread: 1 },
         },
       )
       .lean<Pick<RoomDoc, '_id' | 'last_seq' | 'user_id' | 'workshop_id' | 'user_unread' | 'workshop_unread'>>();
@@ -607,6 +622,7 @@ export class MongoStore implements ChatStore {
       seq: room.last_seq,
       sender: { id: input.sender.id, role: input.sender.role, name: input.sender.name },
       body: input.body,
+      ...(input.data !== undefined && { data: input.data }),
       client_id: input.client_id,
       created_at: now,
     };
@@ -620,6 +636,7 @@ export class MongoStore implements ChatStore {
           side: input.side,
           sender: message.sender,
           body: message.body,
+          ...(input.data !== undefined && { data: JSON.stringify(input.data) }),
           client_id: message.client_id,
           created_at: message.created_at,
         },
@@ -627,7 +644,12 @@ export class MongoStore implements ChatStore {
       { session },
     );
     const total = await this.#moveTotal(session, totalKey(recipient, room), 1);
-    return { message, created: true, recipient_unread: { count: room[unread], total }, recipient: room[ownerField(recipient)] };
+    const result: AppendResult = { message, created: true, recipient_unread: { count: room[unread], total }, recipient: room[ownerField(recipient)] };
+    if (system) {
+      const ownerTotal = await this.#moveTotal(session, totalKey('user', room), 1);
+      result.owner_recipient = { unread: { count: room.user_unread, total: ownerTotal }, recipient: room.user_id };
+    }
+    return result;
   }
 
   /**
@@ -693,7 +715,7 @@ export class MongoStore implements ChatStore {
       };
     }
     const read = await this.#messages
-      .countDocuments({ request_id: requestId, side: otherSide(side), seq: { $gt: from, $lte: to } })
+      .countDocuments({ request_id: requestId, side: notOwn(side), seq: { $gt: from, $lte: to } })
       .session(session);
     await this.#rooms.updateOne({ _id: requestId }, { $set: { [cursor]: to }, $inc: { [unread]: -read } }, { session });
     const total = await this.#moveTotal(session, key, -read);

@@ -1,6 +1,6 @@
-import type { Side } from '../chat/types.js';
+import type { MessageSide } from '../chat/types.js';
 
-function keyOf(requestId: string, side: Side, senderId: string, clientId: string): string {
+function keyOf(requestId: string, side: MessageSide, senderId: string, clientId: string): string {
   return `${requestId}\n${side}\n${senderId}\n${clientId}`;
 }
 
@@ -26,11 +26,11 @@ export class RecentClientIds {
   }
 
   /** The seq of the message `senderId` stored in the room with this client_id, if it is not copied yet. */
-  seqOf(requestId: string, side: Side, senderId: string, clientId: string): number | undefined {
+  seqOf(requestId: string, side: MessageSide, senderId: string, clientId: string): number | undefined {
     return this.#seqs.get(keyOf(requestId, side, senderId, clientId));
   }
 
-  add(requestId: string, side: Side, senderId: string, clientId: string, seq: number): void {
+  add(requestId: string, side: MessageSide, senderId: string, clientId: string, seq: number): void {
     const key = keyOf(requestId, side, senderId, clientId);
     this.#seqs.set(key, seq);
     this.#uncommitted.push(key);

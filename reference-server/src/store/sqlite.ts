@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Message, Principal, Room, RoomStatus, RoomListing, RoomState, Side, UnreadSnapshot } from '../chat/types.js';
+import type { Message, MessageData, MessageSide, Principal, Room, RoomStatus, RoomListing, RoomState, Sender, Side, UnreadSnapshot } from '../chat/types.js';
 import type { Logger } from '../logger.js';
 import { Checkpointer } from './checkpointer.js';
 import { DataDirLock, prepareDataDir } from './data-dir.js';
@@ -47,31 +47,41 @@ interface RoomRow {
   workshop_sent: number;
   user_seen: number;
   workshop_seen: number;
+  system_sent: number;
 }
 
 const ROOM_COLUMNS =
-  'id, user_id, workshop_id, title, created_at, status, user_name, workshop_name, last_seq, user_cursor, workshop_cursor, user_sent, workshop_sent, user_seen, workshop_seen';
+  'id, user_id, workshop_id, title, created_at, status, user_name, workshop_name, last_seq, user_cursor, workshop_cursor, user_sent, workshop_sent, user_seen, workshop_seen, system_sent';
+
+/** A side's unread in a room from its counters (schema 7): what the other side and the host's backend sent, less what of it the side has seen. */
+const UNREAD = {
+  user: 'workshop_sent + system_sent - user_seen',
+  workshop: 'user_sent + system_sent - workshop_seen',
+} as const;
 
 interface MessageRow {
   id: string;
   request_id: string;
   seq: number;
   sender_id: string;
-  sender_role: 'user' | 'workshop_admin';
+  sender_role: Sender['role'];
   sender_name: string | null;
   body: string;
+  /** JSON text; null when the message carries none. */
+  data: string | null;
   client_id: string | null;
   created_at: string;
 }
 
-interface InboxRow extends Omit<RoomRow, 'user_sent' | 'workshop_sent' | 'user_seen' | 'workshop_seen'> {
+interface InboxRow extends Omit<RoomRow, 'user_sent' | 'workshop_sent' | 'user_seen' | 'workshop_seen' | 'system_sent'> {
   last_activity: string;
   unread: number;
   m_id: string | null;
   m_sender_id: string;
-  m_sender_role: 'user' | 'workshop_admin';
+  m_sender_role: Sender['role'];
   m_sender_name: string | null;
   m_body: string;
+  m_data: string | null;
   m_client_id: string | null;
   m_created_at: string;
 }
@@ -97,7 +107,7 @@ function isOutOfSpace(error: unknown): boolean {
 }
 
 /** The schema version this server writes; each older version has a step in MIGRATIONS. */
-const SCHEMA_VERSION = 6;
+const SCHEMA_VERSION = 7;
 
 /**
  * How many client_ids wait in memory before a batch's transaction copies them into the
@@ -238,11 +248,27 @@ ALTER TABLE rooms ADD COLUMN status TEXT NOT NULL DEFAULT 'open';
 ALTER TABLE rooms ADD COLUMN user_name TEXT;
 ALTER TABLE rooms ADD COLUMN workshop_name TEXT;
 `,
+  6: `
+-- Contract 1.2: a message may carry data (its JSON text; NULL when none), and the host's backend
+-- writes system messages (side 'system'), which belong to neither side and so are unread for both.
+-- A side's unread is now what the other side and the system sent, less what of it lies at or below
+-- the side's cursor: system_sent counts the system messages, and a side's seen counts every message
+-- not its own under its cursor. A counter of their own rather than one added to both sides' sent:
+-- user_sent and workshop_sent keep meaning what each side sent. No system message exists yet, so
+-- the stored seen counts stand. The unread indexes take the new count, written as "unread > 0":
+-- SQLite turns "a + b > c" around in a query, and then no longer finds an index on it.
+ALTER TABLE messages ADD COLUMN data TEXT;
+ALTER TABLE rooms ADD COLUMN system_sent INTEGER NOT NULL DEFAULT 0;
+DROP INDEX rooms_unread_inbox_of_user;
+DROP INDEX rooms_unread_inbox_of_workshop;
+CREATE INDEX rooms_unread_inbox_of_user ON rooms (user_id, last_activity, id) WHERE workshop_sent + system_sent - user_seen > 0;
+CREATE INDEX rooms_unread_inbox_of_workshop ON rooms (workshop_id, last_activity, id) WHERE user_sent + system_sent - workshop_seen > 0;
+`,
 };
 
 const INBOX_COLUMNS = `r.id, r.user_id, r.workshop_id, r.title, r.created_at, r.status, r.user_name, r.workshop_name, r.last_seq, r.user_cursor, r.workshop_cursor,
   r.last_activity, m.id AS m_id, m.sender_id AS m_sender_id, m.sender_role AS m_sender_role,
-  m.sender_name AS m_sender_name, m.body AS m_body, m.client_id AS m_client_id, m.created_at AS m_created_at`;
+  m.sender_name AS m_sender_name, m.body AS m_body, m.data AS m_data, m.client_id AS m_client_id, m.created_at AS m_created_at`;
 
 /** Which variant of the inbox query a page needs; each is one prepared statement. */
 interface InboxShape {
@@ -260,8 +286,8 @@ interface InboxShape {
 function inboxSql({ side, after, q, unread }: InboxShape): string {
   const [owner, count, hasUnread] =
     side === 'user'
-      ? ['user_id', 'r.workshop_sent - r.user_seen', 'r.workshop_sent > r.user_seen']
-      : ['workshop_id', 'r.user_sent - r.workshop_seen', 'r.user_sent > r.workshop_seen'];
+      ? ['user_id', 'r.workshop_sent + r.system_sent - r.user_seen', 'r.workshop_sent + r.system_sent - r.user_seen > 0']
+      : ['workshop_id', 'r.user_sent + r.system_sent - r.workshop_seen', 'r.user_sent + r.system_sent - r.workshop_seen > 0'];
   const where = [
     `r.${owner} = @principal`,
     after && '(r.last_activity, r.id) < (@last_activity, @id)',
@@ -282,17 +308,17 @@ function inboxKey({ side, after, q, unread }: InboxShape): string {
   return `${side}:${after}:${q}:${unread}`;
 }
 
-const MESSAGE_COLUMNS = 'id, request_id, seq, sender_id, sender_role, sender_name, body, client_id, created_at';
+const MESSAGE_COLUMNS = 'id, request_id, seq, sender_id, sender_role, sender_name, body, data, client_id, created_at';
 
 /**
- * Moves a side's cursor forward and adds to its `seen` count the other side's
- * messages the move covers (SET expressions see the row's values before the update).
+ * Moves a side's cursor forward and adds to its `seen` count the messages the move covers that are
+ * not its own: the other side's and system messages (SET expressions see the row's values before the update).
  */
-function advanceCursorSql(side: 'user' | 'workshop', other: 'user' | 'workshop'): string {
+function advanceCursorSql(side: Side): string {
   const target = 'min(@seq, rooms.last_seq)';
   return `UPDATE rooms SET ${side}_cursor = ${target},
     ${side}_seen = ${side}_seen + (SELECT count(*) FROM messages m
-      WHERE m.request_id = rooms.id AND m.side = '${other}' AND m.seq > rooms.${side}_cursor AND m.seq <= ${target})
+      WHERE m.request_id = rooms.id AND m.side <> '${side}' AND m.seq > rooms.${side}_cursor AND m.seq <= ${target})
     WHERE id = @id AND ${side}_cursor < ${target} RETURNING ${ROOM_COLUMNS}`;
 }
 
@@ -300,7 +326,7 @@ function principalKey(principal: Principal): string {
   return principal.side === 'user' ? principal.userId : principal.workshopId;
 }
 
-function toRoomState(row: Omit<RoomRow, 'user_sent' | 'workshop_sent' | 'user_seen' | 'workshop_seen'>): RoomState {
+function toRoomState(row: Omit<RoomRow, 'user_sent' | 'workshop_sent' | 'user_seen' | 'workshop_seen' | 'system_sent'>): RoomState {
   return {
     id: row.id,
     user_id: row.user_id,
@@ -325,6 +351,7 @@ function toListing(row: InboxRow): RoomListing {
           seq: row.last_seq,
           sender: { id: row.m_sender_id, role: row.m_sender_role, name: row.m_sender_name },
           body: row.m_body,
+          ...(row.m_data !== null && { data: JSON.parse(row.m_data) as MessageData }),
           client_id: row.m_client_id,
           created_at: row.m_created_at,
         };
@@ -338,6 +365,7 @@ function toMessage(row: MessageRow): Message {
     seq: row.seq,
     sender: { id: row.sender_id, role: row.sender_role, name: row.sender_name },
     body: row.body,
+    ...(row.data !== null && { data: JSON.parse(row.data) as MessageData }),
     client_id: row.client_id,
     created_at: row.created_at,
   };
@@ -411,11 +439,11 @@ export class SqliteStore implements ChatStore {
       getRoom: db.prepare<[string], RoomRow>(`SELECT ${ROOM_COLUMNS} FROM rooms WHERE id = ?`),
       getMessage: db.prepare<[string, number], MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE request_id = ? AND seq = ?`),
       copiedSeq: db
-        .prepare<[string, string, Side, string], number>(
+        .prepare<[string, string, MessageSide, string], number>(
           'SELECT seq FROM client_ids WHERE request_id = ? AND client_id = ? AND side = ? AND sender_id = ?',
         )
         .pluck(),
-      uncopied: db.prepare<[], { request_id: string; side: Side; sender_id: string; client_id: string; seq: number }>(
+      uncopied: db.prepare<[], { request_id: string; side: MessageSide; sender_id: string; client_id: string; seq: number }>(
         `SELECT request_id, side, sender_id, client_id, seq FROM messages
          WHERE rowid > (SELECT through FROM client_ids_copied) AND client_id IS NOT NULL`,
       ),
@@ -428,15 +456,24 @@ export class SqliteStore implements ChatStore {
       // RETURNING sees the row after the update: the recipient's count in the room includes this message.
       nextSeqOfUser: db.prepare<{ id: string; now: string; holder: string | null }, { last_seq: number; recipient: string; count: number }>(
         `UPDATE rooms SET last_seq = last_seq + 1, user_sent = user_sent + 1, last_activity = max(last_activity, @now)
-         WHERE id = @id AND status = 'open' AND (@holder IS NULL OR user_id = @holder) RETURNING last_seq, workshop_id AS recipient, user_sent - workshop_seen AS count`,
+         WHERE id = @id AND status = 'open' AND (@holder IS NULL OR user_id = @holder) RETURNING last_seq, workshop_id AS recipient, ${UNREAD.workshop} AS count`,
       ),
       nextSeqOfWorkshop: db.prepare<{ id: string; now: string; holder: string | null }, { last_seq: number; recipient: string; count: number }>(
         `UPDATE rooms SET last_seq = last_seq + 1, workshop_sent = workshop_sent + 1, last_activity = max(last_activity, @now)
-         WHERE id = @id AND status = 'open' AND (@holder IS NULL OR workshop_id = @holder) RETURNING last_seq, user_id AS recipient, workshop_sent - user_seen AS count`,
+         WHERE id = @id AND status = 'open' AND (@holder IS NULL OR workshop_id = @holder) RETURNING last_seq, user_id AS recipient, ${UNREAD.user} AS count`,
+      ),
+      // A system message is unread for both sides: each one's count, and who holds it.
+      nextSeqOfSystem: db.prepare<
+        { id: string; now: string },
+        { last_seq: number; user_id: string; workshop_id: string; user_count: number; workshop_count: number }
+      >(
+        `UPDATE rooms SET last_seq = last_seq + 1, system_sent = system_sent + 1, last_activity = max(last_activity, @now)
+         WHERE id = @id AND status = 'open'
+         RETURNING last_seq, user_id, workshop_id, ${UNREAD.user} AS user_count, ${UNREAD.workshop} AS workshop_count`,
       ),
       insertMessage: db.prepare(
-        `INSERT INTO messages (request_id, seq, id, side, sender_id, sender_role, sender_name, body, client_id, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO messages (request_id, seq, id, side, sender_id, sender_role, sender_name, body, data, client_id, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       addToTotal: db.prepare<{ side: Side; principal: string; n: number }, { total: number }>(
         `INSERT INTO unread_totals (side, principal, total) VALUES (@side, @principal, @n)
@@ -449,15 +486,15 @@ export class SqliteStore implements ChatStore {
       pageBefore: db.prepare<[string, number, number, number], MessageRow>(
         `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE request_id = ? AND seq > ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
       ),
-      advanceUser: db.prepare<{ seq: number; id: string }, RoomRow>(advanceCursorSql('user', 'workshop')),
-      advanceWorkshop: db.prepare<{ seq: number; id: string }, RoomRow>(advanceCursorSql('workshop', 'user')),
+      advanceUser: db.prepare<{ seq: number; id: string }, RoomRow>(advanceCursorSql('user')),
+      advanceWorkshop: db.prepare<{ seq: number; id: string }, RoomRow>(advanceCursorSql('workshop')),
       unreadOfUser: db.prepare<[string], { id: string; n: number }>(
-        `SELECT id, workshop_sent - user_seen AS n FROM rooms INDEXED BY rooms_unread_inbox_of_user
-         WHERE user_id = ? AND workshop_sent > user_seen`,
+        `SELECT id, ${UNREAD.user} AS n FROM rooms INDEXED BY rooms_unread_inbox_of_user
+         WHERE user_id = ? AND ${UNREAD.user} > 0`,
       ),
       unreadOfWorkshop: db.prepare<[string], { id: string; n: number }>(
-        `SELECT id, user_sent - workshop_seen AS n FROM rooms INDEXED BY rooms_unread_inbox_of_workshop
-         WHERE workshop_id = ? AND user_sent > workshop_seen`,
+        `SELECT id, ${UNREAD.workshop} AS n FROM rooms INDEXED BY rooms_unread_inbox_of_workshop
+         WHERE workshop_id = ? AND ${UNREAD.workshop} > 0`,
       ),
     };
     for (const side of ['user', 'workshop'] as const) {
@@ -529,20 +566,49 @@ export class SqliteStore implements ChatStore {
       if (existing) return { message: toMessage(existing), created: false, recipient_unread: { count: 0, total: 0 }, recipient: null };
     }
     const created_at = new Date().toISOString();
+    if (input.side === 'system') return this.#appendSystem(input, created_at);
     const nextSeq = input.side === 'user' ? this.#stmt.nextSeqOfUser : this.#stmt.nextSeqOfWorkshop;
     const next = nextSeq.get({ id: input.request_id, now: created_at, holder: input.holder ?? null });
-    if (!next) {
-      const room = this.#stmt.getRoom.get(input.request_id);
-      if (!room) throw new Error(`no such room: ${input.request_id}`);
-      if (room.status === 'closed') throw new RoomClosedError(`room ${input.request_id} is closed`);
-      throw new NotHolderError(`room ${input.request_id} is no longer held by ${input.holder}`);
-    }
+    if (!next) throw this.#refusal(input);
+    const message = this.#insert(input, next.last_seq, created_at);
+    const recipientSide: Side = input.side === 'user' ? 'workshop' : 'user';
+    const { total } = this.#stmt.addToTotal.get({ side: recipientSide, principal: next.recipient, n: 1 }) as { total: number };
+    return { message, created: true, recipient_unread: { count: next.count, total }, recipient: next.recipient };
+  }
+
+  /** A system message: one more unread for each side, in the room and in its holder's total. */
+  #appendSystem(input: NewMessage, created_at: string): AppendResult {
+    const next = this.#stmt.nextSeqOfSystem.get({ id: input.request_id, now: created_at });
+    if (!next) throw this.#refusal(input);
+    const message = this.#insert(input, next.last_seq, created_at);
+    const workshop = this.#stmt.addToTotal.get({ side: 'workshop', principal: next.workshop_id, n: 1 }) as { total: number };
+    const user = this.#stmt.addToTotal.get({ side: 'user', principal: next.user_id, n: 1 }) as { total: number };
+    return {
+      message,
+      created: true,
+      recipient_unread: { count: next.workshop_count, total: workshop.total },
+      recipient: next.workshop_id,
+      owner_recipient: { unread: { count: next.user_count, total: user.total }, recipient: next.user_id },
+    };
+  }
+
+  /** Why an append found no room to take its seq from. */
+  #refusal(input: NewMessage): Error {
+    const room = this.#stmt.getRoom.get(input.request_id);
+    if (!room) return new Error(`no such room: ${input.request_id}`);
+    if (room.status === 'closed') return new RoomClosedError(`room ${input.request_id} is closed`);
+    return new NotHolderError(`room ${input.request_id} is no longer held by ${input.holder}`);
+  }
+
+  /** Stores the message under the seq its room's update took; part of the append's transaction. */
+  #insert(input: NewMessage, seq: number, created_at: string): Message {
     const message: Message = {
       id: newId('m'),
       request_id: input.request_id,
-      seq: next.last_seq,
+      seq,
       sender: input.sender,
       body: input.body,
+      ...(input.data !== undefined && { data: input.data }),
       client_id: input.client_id,
       created_at,
     };
@@ -555,13 +621,12 @@ export class SqliteStore implements ChatStore {
       message.sender.role,
       message.sender.name,
       message.body,
+      input.data === undefined ? null : JSON.stringify(input.data),
       message.client_id,
       message.created_at,
     );
     if (input.client_id !== null) this.#recentClientIds.add(input.request_id, input.side, input.sender.id, input.client_id, message.seq);
-    const recipientSide: Side = input.side === 'user' ? 'workshop' : 'user';
-    const { total } = this.#stmt.addToTotal.get({ side: recipientSide, principal: next.recipient, n: 1 }) as { total: number };
-    return { message, created: true, recipient_unread: { count: next.count, total }, recipient: next.recipient };
+    return message;
   }
 
   #moveCursor({ requestId, side, seq, holder }: CursorMove): CursorResult {
@@ -578,7 +643,8 @@ export class SqliteStore implements ChatStore {
       read > 0
         ? (this.#stmt.addToTotal.get({ side, principal, n: -read }) as { total: number }).total
         : (this.#stmt.total.get(side, principal)?.total ?? 0);
-    const count = side === 'user' ? after.workshop_sent - after.user_seen : after.user_sent - after.workshop_seen;
+    const count =
+      side === 'user' ? after.workshop_sent + after.system_sent - after.user_seen : after.user_sent + after.system_sent - after.workshop_seen;
     return {
       read_cursors: { user: after.user_cursor, workshop: after.workshop_cursor },
       moved: after !== before,
@@ -642,7 +708,7 @@ export class SqliteStore implements ChatStore {
       ...searchKeys(updated),
     });
     // A reassignment: the workshop side's unread here leaves the old workshop's total for the new one's.
-    const unread = row.user_sent - row.workshop_seen;
+    const unread = row.user_sent + row.system_sent - row.workshop_seen;
     if (updated.workshop_id !== row.workshop_id && unread > 0) {
       this.#stmt.addToTotal.get({ side: 'workshop', principal: row.workshop_id, n: -unread });
       this.#stmt.addToTotal.get({ side: 'workshop', principal: updated.workshop_id, n: unread });

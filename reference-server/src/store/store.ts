@@ -1,4 +1,4 @@
-import type { Message, Principal, RoomStatus, ReadCursors, Room, RoomListing, RoomState, Sender, Side, UnreadSnapshot } from '../chat/types.js';
+import type { Message, MessageData, MessageSide, Principal, RoomStatus, ReadCursors, Room, RoomListing, RoomState, Sender, Side, UnreadSnapshot } from '../chat/types.js';
 
 export interface NewRoom {
   user_id: string;
@@ -27,8 +27,10 @@ export type PutResult =
 export interface NewMessage {
   request_id: string;
   sender: Sender;
-  side: Side;
+  side: MessageSide;
   body: string;
+  /** Stored and returned as given; absent when the message carries none. */
+  data?: MessageData;
   client_id: string | null;
   /**
    * The principal the sender writes for (the owner's id, or the admin's workshop id): when given,
@@ -64,6 +66,12 @@ export interface AppendResult {
    * the room may not have caught up with. null when `created` is false.
    */
   recipient: string | null;
+  /**
+   * A system message (side `system`) has two recipients: `recipient_unread` and `recipient` are
+   * then the workshop side's, and this the owner side's, read in the same transaction. Absent
+   * otherwise, and when `created` is false.
+   */
+  owner_recipient?: { unread: UnreadCounts; recipient: string };
 }
 
 export interface PageQuery {
@@ -150,14 +158,15 @@ export interface ChatStore {
    * seq, because the service broadcasts in resolution order and clients are
    * promised that messages sent one after another arrive in seq order.
    * In the same transaction: the room's `last_seq`, `last_activity` and the
-   * recipient's per-room and per-principal unread counters move by one.
+   * recipient's per-room and per-principal unread counters move by one (a system message's: both
+   * sides' counters).
    */
   appendMessage(input: NewMessage): Promise<AppendResult>;
   listMessages(requestId: string, query: PageQuery): Promise<MessagePage>;
   /**
    * Moves a side's cursor forward to `seq` (null: the latest), clamped to the
-   * room's last seq, and takes the other side's messages it passes off that
-   * side's per-room and per-principal unread counters, in one transaction.
+   * room's last seq, and takes the messages it passes that are not the side's own (the other
+   * side's and system messages) off that side's per-room and per-principal unread counters, in one transaction.
    * The room must exist; with `holder` (as for appendMessage), its side must still be held by it,
    * or the move fails with NotHolderError. Cursor moves and appends to one store resolve in the
    * order they were called (a SQLite store commits those of one event-loop
