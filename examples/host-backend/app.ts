@@ -169,7 +169,7 @@ export async function startHostBackend({ port = 3000, chatUrl, jwt, log = consol
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (error instanceof HostError) return void res.status(error.status).json({ error: { code: error.code, message: error.message } });
     if (error instanceof ChatApiError) {
-      log(`chat refused: ${error.status ?? 'no answer'} ${error.code} (${error.message})`);
+      log(`chat ${error.final ? 'refused' : 'unavailable'}: ${[error.status, error.code].filter(Boolean).join(' ')}, ${error.message}`);
       const status = !error.final ? 503 : error.status === 409 ? 409 : 502;
       return void res.status(status).json({ error: { code: error.code, message: error.message } });
     }

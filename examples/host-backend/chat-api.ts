@@ -3,7 +3,7 @@
 // DELETE), so a call that failed for a passing reason is simply made again, with backoff. A
 // refusal (4xx but 429) is final: it is thrown at once as a ChatApiError with the chat's code.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Message, RoomDetail, SentMessage } from '@motoreach/protocol';
+import type { Message, RoomDetail, SentMessage, WireErrorBody } from '@motoreach/protocol';
 
 /** `PUT /api/service-requests/{id}/`: the whole room as the backend's record has it. */
 export interface RoomPut {
@@ -111,9 +111,10 @@ export class ChatApi {
           ...(payload && { body: JSON.stringify(payload) }),
           signal: AbortSignal.timeout(this.#timeoutMs),
         });
-        const body = (await res.json().catch(() => null)) as T | { error?: { code?: string; message?: string } } | null;
+        // A proxy in front of the chat may answer an error as HTML: no body then.
+        const body: unknown = await res.json().catch(() => null);
         if (res.ok) return { status: res.status, body: body as T };
-        const error = (body as { error?: { code?: string; message?: string } } | null)?.error;
+        const error = (body as Partial<WireErrorBody> | null)?.error;
         // 429 and every 5xx pass (contract section 9); any other refusal stays a refusal.
         const final = res.status < 500 && res.status !== 429;
         failure = new ChatApiError(res.status, error?.code ?? `http_${res.status}`, error?.message ?? res.statusText, final);
@@ -125,7 +126,7 @@ export class ChatApi {
       }
       if (failure.final || attempt >= this.#attempts) throw failure;
       const delayMs = Math.max(retryAfterMs, Math.min(this.#maxDelayMs, this.#minDelayMs * 2 ** (attempt - 1)));
-      this.#log(`chat ${method} ${path}: ${failure.status ?? 'no answer'} ${failure.code}; attempt ${attempt} of ${this.#attempts}, again in ${delayMs} ms`);
+      this.#log(`chat ${method} ${path}: ${[failure.status, failure.code].filter(Boolean).join(' ')}; attempt ${attempt} of ${this.#attempts}, again in ${delayMs} ms`);
       await sleep(delayMs);
     }
   }

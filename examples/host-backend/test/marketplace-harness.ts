@@ -23,6 +23,8 @@ export interface TestMarketplace {
   chatApi(userId: string, path: string, init?: { method: string; body: object }): Promise<{ status: number; body: any }>;
   /** The SDK as that user's browser would run it, its tokens from the backend's `/chat-token`. */
   client(userId: string): ChatClient;
+  /** Stops the chat server, leaving the backend up. */
+  stopChat(): Promise<void>;
   /** The owner (42) opens a request with Garage Nord (w-7); its id. */
   openRequest(title: string): Promise<string>;
   stop(): Promise<void>;
@@ -39,6 +41,8 @@ export async function startMarketplace(): Promise<TestMarketplace> {
     retry: { minDelayMs: 10 },
   });
   const clients: ChatClient[] = [];
+  let chatStopped: Promise<void> | undefined;
+  const stopChat = () => (chatStopped ??= chat.stop());
 
   const as = (userId: string, method: string, path: string, body?: object) =>
     fetch(host.url + path, {
@@ -71,6 +75,7 @@ export async function startMarketplace(): Promise<TestMarketplace> {
       clients.push(client);
       return client;
     },
+    stopChat,
     async openRequest(title) {
       const res = await as('42', 'POST', '/service-requests', { workshop_id: 'w-7', title });
       if (res.status !== 201) throw new Error(`opening a request: ${res.status} ${await res.text()}`);
@@ -79,7 +84,7 @@ export async function startMarketplace(): Promise<TestMarketplace> {
     async stop() {
       for (const client of clients) client.close();
       await host.close();
-      await chat.stop();
+      await stopChat();
     },
   };
 }

@@ -127,6 +127,22 @@ test('a refusal by the chat is answered at once, not retried, and changes nothin
   const res = await market.as('42', 'POST', '/service-requests', { workshop_id: 'w-7', title: 'x'.repeat(201) });
   assert.equal(res.status, 502);
   assert.deepEqual(await res.json(), { error: { code: 'invalid', message: 'title is longer than 200 characters' } });
-  assert.deepEqual(market.log, ['chat refused: 400 invalid (title is longer than 200 characters)']);
+  assert.deepEqual(market.log, ['chat refused: 400 invalid, title is longer than 200 characters']);
   assert.equal((await market.chatApi('42', '/api/service-requests/sr-2026-0042/')).status, 404);
+});
+
+test('a chat server unreachable through every retry: the caller gets 503, and nothing is saved', async () => {
+  await market.stopChat();
+  const res = await market.as('42', 'POST', '/service-requests', { workshop_id: 'w-7', title: 'Brake pads' });
+  assert.equal(res.status, 503);
+  assert.deepEqual(await res.json(), { error: { code: 'network', message: 'no answer from the chat server (ECONNREFUSED)' } });
+  assert.deepEqual(market.log, [
+    'chat PUT /api/service-requests/sr-2026-0042/: network; attempt 1 of 5, again in 10 ms',
+    'chat PUT /api/service-requests/sr-2026-0042/: network; attempt 2 of 5, again in 20 ms',
+    'chat PUT /api/service-requests/sr-2026-0042/: network; attempt 3 of 5, again in 40 ms',
+    'chat PUT /api/service-requests/sr-2026-0042/: network; attempt 4 of 5, again in 80 ms',
+    'chat unavailable: network, no answer from the chat server (ECONNREFUSED)',
+  ]);
+  const reassign = await market.as('ops-1', 'POST', '/service-requests/sr-2026-0042/reassign', { workshop_id: 'w-9' });
+  assert.equal(reassign.status, 404);
 });
