@@ -49,8 +49,8 @@ export async function startHostBackend({ port = 3000, chatUrl, jwt, log = consol
     if (user.kind !== kind) throw new HostError(403, 'forbidden', `only ${kind} users may do this`);
     return user as Extract<User, { kind: K }>;
   };
-  const requestOf = (req: Request): ServiceRequest => {
-    const request = marketplace.request(req.params.id as string);
+  const requestOf = (id: string): ServiceRequest => {
+    const request = marketplace.request(id);
     if (!request) throw new HostError(404, 'not_found', 'no such service request');
     return request;
   };
@@ -71,6 +71,20 @@ export async function startHostBackend({ port = 3000, chatUrl, jwt, log = consol
     await chat.putRoom(request.id, room);
     marketplace.saveRequest(request);
     return request;
+  }
+
+  // One change of a request at a time, each made to the record the one before saved: two changes
+  // at once (a reassignment and a close) would each put the room from the same old record, and the
+  // later PUT would undo the other change. In your database: a row lock, or a version check.
+  const changing = new Map<string, Promise<unknown>>();
+  function changeRequest(id: string, change: (request: ServiceRequest) => ServiceRequest): Promise<ServiceRequest> {
+    const settled = () => {};
+    // After the change before it, whether that one worked or not.
+    const done = (changing.get(id) ?? Promise.resolve()).then(settled, settled).then(() => syncRoom(change(requestOf(id))));
+    changing.set(id, done);
+    const forget = () => void (changing.get(id) === done && changing.delete(id));
+    done.then(forget, forget);
+    return done;
   }
   // #endregion sync-room
 
@@ -101,7 +115,7 @@ export async function startHostBackend({ port = 3000, chatUrl, jwt, log = consol
   // quote's own id, so a retry of this call (or of the whole request) posts it once.
   app.post('/service-requests/:id/quotes', async (req, res) => {
     const staff = signedInAs(req, 'staff');
-    const request = requestOf(req);
+    const request = requestOf(req.params.id as string);
     if (request.workshopId !== staff.workshopId) throw new HostError(403, 'forbidden', 'not your workshop\'s request');
     const { amount_cents: amountCents, currency } = req.body ?? {};
     if (!Number.isSafeInteger(amountCents) || amountCents <= 0 || !/^[A-Z]{3}$/.test(currency)) {
@@ -122,21 +136,20 @@ export async function startHostBackend({ port = 3000, chatUrl, jwt, log = consol
   // one sees its whole history.
   app.post('/service-requests/:id/reassign', async (req, res) => {
     signedInAs(req, 'ops');
-    const request = requestOf(req);
     const workshopId = req.body?.workshop_id;
     if (!marketplace.workshop(workshopId)) throw new HostError(400, 'invalid', 'a known workshop_id');
-    res.json(await syncRoom({ ...request, workshopId }));
+    res.json(await changeRequest(req.params.id as string, (request) => ({ ...request, workshopId })));
   });
 
   // A closed request's chat is read-only: sends are refused with `closed`, history stays.
   app.post('/service-requests/:id/close', async (req, res) => {
     signedInAs(req, 'ops');
-    res.json(await syncRoom({ ...requestOf(req), status: 'closed' }));
+    res.json(await changeRequest(req.params.id as string, (request) => ({ ...request, status: 'closed' })));
   });
 
   app.post('/service-requests/:id/reopen', async (req, res) => {
     signedInAs(req, 'ops');
-    res.json(await syncRoom({ ...requestOf(req), status: 'open' }));
+    res.json(await changeRequest(req.params.id as string, (request) => ({ ...request, status: 'open' })));
   });
   // #endregion operations
 
@@ -157,7 +170,7 @@ export async function startHostBackend({ port = 3000, chatUrl, jwt, log = consol
     const userId = req.params.id as string;
     await chat.eraseUser(userId);
     marketplace.forgetUser(userId);
-    for (const request of marketplace.requestsOf(userId)) await syncRoom(request);
+    for (const request of marketplace.requestsOf(userId)) await changeRequest(request.id, (unchanged) => unchanged);
     res.status(204).end();
   });
   // #endregion privacy

@@ -34,7 +34,7 @@ export class ChatTokens {
     return null;
   }
 
-  #sign(claims: object, expiresIn: '5m' | '15m'): string {
+  #sign(claims: object, expiresIn: jwt.SignOptions['expiresIn']): string {
     const { secret, audience, issuer } = this.#settings;
     return jwt.sign(claims, secret, {
       algorithm: 'HS256',

@@ -123,6 +123,19 @@ test('a closed request refuses sends with closed (409) and keeps its history; re
   assert.equal((await heard).body, 'One more question.');
 });
 
+test('a reassignment and a close at once both take effect, in the chat as in the marketplace', async () => {
+  const id = await market.openRequest('Brake pads');
+  const [reassigned, closed] = await Promise.all([
+    market.as('ops-1', 'POST', `/service-requests/${id}/reassign`, { workshop_id: 'w-9' }),
+    market.as('ops-1', 'POST', `/service-requests/${id}/close`),
+  ]);
+  assert.deepEqual([reassigned.status, closed.status], [200, 200]);
+  const { body: room } = await market.chatApi('42', `/api/service-requests/${id}/`);
+  assert.deepEqual([room.workshop_id, room.workshop_name, room.status], ['w-9', 'Garage Sud', 'closed']);
+  const reopened = await market.as('ops-1', 'POST', `/service-requests/${id}/reopen`);
+  assert.deepEqual(await reopened.json(), { id, ownerId: '42', workshopId: 'w-9', title: 'Brake pads', status: 'open' });
+});
+
 test('a refusal by the chat is answered at once, not retried, and changes nothing', async () => {
   const res = await market.as('42', 'POST', '/service-requests', { workshop_id: 'w-7', title: 'x'.repeat(201) });
   assert.equal(res.status, 502);
