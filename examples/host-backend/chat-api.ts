@@ -1,7 +1,7 @@
 // The backend's calls to the chat server's REST API, as its service. Every call here is
 // idempotent (a PUT by id, a system message with a client_id of the backend's own, a GET, a
 // DELETE), so a call that failed for a passing reason is simply made again, with backoff. A
-// refusal (4xx but 429) is final: it is thrown at once as a ChatApiError with the chat's code.
+// refusal (a 4xx but 408 and 429) is final: it is thrown at once as a ChatApiError with the chat's code.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Message, RoomDetail, SentMessage, WireErrorBody } from '@motoreach/protocol';
 
@@ -101,26 +101,28 @@ export class ChatApi {
     for (let attempt = 1; ; attempt++) {
       let failure: ChatApiError;
       let retryAfterMs = 0;
+      const token = this.#token();
       try {
         const res = await fetch(this.#baseUrl + path, {
           method,
           headers: {
-            authorization: `Bearer ${this.#token()}`,
+            authorization: `Bearer ${token}`,
             ...(payload && { 'content-type': 'application/json' }),
           },
           ...(payload && { body: JSON.stringify(payload) }),
           signal: AbortSignal.timeout(this.#timeoutMs),
         });
-        // A proxy in front of the chat may answer an error as HTML: no body then.
-        const body: unknown = await res.json().catch(() => null);
+        const text = await res.text();
+        // A proxy in front of the chat may answer an error as HTML: no body of the contract's then.
+        const body: unknown = res.headers.get('content-type')?.startsWith('application/json') ? JSON.parse(text) : null;
         if (res.ok) return { status: res.status, body: body as T };
         const error = (body as Partial<WireErrorBody> | null)?.error;
-        // 429 and every 5xx pass (contract section 9); any other refusal stays a refusal.
-        const final = res.status < 500 && res.status !== 429;
+        // 408, 429 and every 5xx may pass (contract section 9); any other 4xx is a refusal.
+        const final = res.status < 500 && res.status !== 408 && res.status !== 429;
         failure = new ChatApiError(res.status, error?.code ?? `http_${res.status}`, error?.message ?? res.statusText, final);
         retryAfterMs = 1000 * (Number(res.headers.get('retry-after')) || 0);
       } catch (error) {
-        // No answer: refused connection, reset, DNS, or our own timeout.
+        // No whole answer: refused connection, reset, DNS, or our own timeout.
         const cause = error instanceof Error ? ((error.cause as { code?: string } | undefined)?.code ?? error.name) : String(error);
         failure = new ChatApiError(null, 'network', `no answer from the chat server (${cause})`, false);
       }

@@ -50,9 +50,10 @@ function api(baseUrl: string, log: string[], options: { attempts?: number; timeo
   return new ChatApi({ baseUrl, token: () => `token-${++tokens}`, minDelayMs: 5, log: (line) => log.push(line), ...options });
 }
 
-test('passing failures (a proxy\'s 502, 429, 503) are retried with backoff, with a fresh token, until the chat answers', async () => {
+test('passing failures (a proxy\'s 502, 408, 429, 503) are retried with backoff, with a fresh token, until the chat answers', async () => {
   const chat = await standIn([
     (res) => res.writeHead(502, { 'content-type': 'text/html' }).end('<h1>502 Bad Gateway</h1>'),
+    (res) => res.writeHead(408).end(),
     json(429, { error: { code: 'rate_limited', message: 'slow down' } }, { 'retry-after': '0' }),
     json(503, { error: { code: 'unavailable', message: 'storage failing' } }),
     json(201, { id: 'sr-2026-0042', ...ROOM }),
@@ -62,12 +63,13 @@ test('passing failures (a proxy\'s 502, 429, 503) are retried with backoff, with
   assert.deepEqual([room.id, created], ['sr-2026-0042', true]);
   assert.deepEqual(
     chat.seen.map(({ method, url, authorization, body }) => [method, url, authorization, JSON.parse(body)]),
-    [1, 2, 3, 4].map((n) => ['PUT', '/api/service-requests/sr-2026-0042/', `Bearer token-${n}`, ROOM]),
+    [1, 2, 3, 4, 5].map((n) => ['PUT', '/api/service-requests/sr-2026-0042/', `Bearer token-${n}`, ROOM]),
   );
   assert.deepEqual(log, [
     'chat PUT /api/service-requests/sr-2026-0042/: 502 http_502; attempt 1 of 5, again in 5 ms',
-    'chat PUT /api/service-requests/sr-2026-0042/: 429 rate_limited; attempt 2 of 5, again in 10 ms',
-    'chat PUT /api/service-requests/sr-2026-0042/: 503 unavailable; attempt 3 of 5, again in 20 ms',
+    'chat PUT /api/service-requests/sr-2026-0042/: 408 http_408; attempt 2 of 5, again in 10 ms',
+    'chat PUT /api/service-requests/sr-2026-0042/: 429 rate_limited; attempt 3 of 5, again in 20 ms',
+    'chat PUT /api/service-requests/sr-2026-0042/: 503 unavailable; attempt 4 of 5, again in 40 ms',
   ]);
 });
 
