@@ -11,7 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
-const documents = ['README.md', 'docs/widgets.md', 'docs/sdk.md', 'docs/reference-server.md'];
+const documents = ['README.md', 'docs/widgets.md', 'docs/sdk.md', 'docs/reference-server.md', 'docs/protocol.md'];
 const check = process.argv.includes('--check');
 const languages = { '.ts': 'ts', '.tsx': 'tsx', '.mjs': 'js', '.vue': 'vue', '.html': 'html' };
 

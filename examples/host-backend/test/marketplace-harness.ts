@@ -1,0 +1,98 @@
+// The marketplace's backend in front of a real reference server (a SQLite file of its own), both on
+// 127.0.0.1; the server checks the audience and issuer the backend signs. People act as a browser
+// would: on the backend's API as themselves, on the chat with the token the backend gives them.
+import WebSocket from 'ws';
+import { ChatClient, type ChatMessage, type Room } from '@motoreach/chat-client';
+import { SECRET, startChatServer, type TestChatServer } from '../../test-support/chat-server.js';
+import { startHostBackend } from '../app.js';
+
+export const AUDIENCE = 'motoreach-chat';
+export const ISSUER = 'repairs-marketplace';
+
+export interface TestMarketplace {
+  /** The backend's own API. */
+  url: string;
+  chat: TestChatServer;
+  /** Everything the backend logged. */
+  log: string[];
+  /** A call to the backend's own API as a signed-in user. */
+  as(userId: string, method: string, path: string, body?: object): Promise<Response>;
+  /** The chat token the backend gives the user's browser. */
+  chatToken(userId: string): Promise<string>;
+  /** A call to the chat's REST API with the user's chat token, answered as JSON. */
+  chatApi(userId: string, path: string, init?: { method: string; body: object }): Promise<{ status: number; body: any }>;
+  /** The SDK as that user's browser would run it, its tokens from the backend's `/chat-token`. */
+  client(userId: string): ChatClient;
+  /** Stops the chat server, leaving the backend up. */
+  stopChat(): Promise<void>;
+  /** The owner (42) opens a request with Garage Nord (w-7); its id. */
+  openRequest(title: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startMarketplace(): Promise<TestMarketplace> {
+  const chat = await startChatServer({ jwtAudience: AUDIENCE, jwtIssuer: ISSUER });
+  const log: string[] = [];
+  const host = await startHostBackend({
+    port: 0,
+    chatUrl: chat.url,
+    jwt: { secret: SECRET, audience: AUDIENCE, issuer: ISSUER },
+    log: (line) => log.push(line),
+    retry: { minDelayMs: 10 },
+  });
+  const clients: ChatClient[] = [];
+  let chatStopped: Promise<void> | undefined;
+  const stopChat = () => (chatStopped ??= chat.stop());
+
+  const as = (userId: string, method: string, path: string, body?: object) =>
+    fetch(host.url + path, {
+      method,
+      headers: { 'x-demo-user': userId, ...(body && { 'content-type': 'application/json' }) },
+      ...(body && { body: JSON.stringify(body) }),
+    });
+  const chatToken = async (userId: string) => {
+    const res = await as(userId, 'GET', '/chat-token');
+    if (!res.ok) throw new Error(`no chat token for ${userId}: ${res.status}`);
+    return res.text();
+  };
+
+  return {
+    url: host.url,
+    chat,
+    log,
+    as,
+    chatToken,
+    async chatApi(userId, path, init) {
+      const res = await fetch(chat.url + path, {
+        method: init?.method ?? 'GET',
+        headers: { authorization: `Bearer ${await chatToken(userId)}`, ...(init && { 'content-type': 'application/json' }) },
+        ...(init && { body: JSON.stringify(init.body) }),
+      });
+      return { status: res.status, body: await res.json() };
+    },
+    client(userId) {
+      const client = new ChatClient({ baseUrl: chat.url, token: () => chatToken(userId), WebSocket });
+      clients.push(client);
+      return client;
+    },
+    stopChat,
+    async openRequest(title) {
+      const res = await as('42', 'POST', '/service-requests', { workshop_id: 'w-7', title });
+      if (res.status !== 201) throw new Error(`opening a request: ${res.status} ${await res.text()}`);
+      return ((await res.json()) as { id: string }).id;
+    },
+    async stop() {
+      for (const client of clients) client.close();
+      await host.close();
+      await stopChat();
+    },
+  };
+}
+
+/** The next message from someone else in the room. */
+export const nextMessage = (room: Room): Promise<ChatMessage> =>
+  new Promise((resolve) => {
+    const off = room.on('message', ({ message, own }) => {
+      if (!own) (off(), resolve(message));
+    });
+  });
