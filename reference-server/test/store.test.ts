@@ -48,10 +48,10 @@ test('sqlite: a data dir written by a newer schema is refused, not misread', asy
   const first = new SqliteStore({ dataDir });
   await first.close();
   const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'));
-  assert.equal(db.pragma('user_version', { simple: true }), 6);
-  db.pragma('user_version = 7');
+  assert.equal(db.pragma('user_version', { simple: true }), 8);
+  db.pragma('user_version = 9');
   db.close();
-  assert.throws(() => new SqliteStore({ dataDir }), /was written by a newer server \(schema 7; this one knows 6\): upgrade the server/);
+  assert.throws(() => new SqliteStore({ dataDir }), /was written by a newer server \(schema 9; this one knows 8\): upgrade the server/);
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -96,7 +96,7 @@ test('sqlite: a version-1 file is migrated: last activity, unread totals, the in
   const store = new SqliteStore({ dataDir });
   try {
     const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'), { readonly: true });
-    assert.equal(db.pragma('user_version', { simple: true }), 6);
+    assert.equal(db.pragma('user_version', { simple: true }), 8);
     assert.deepEqual(
       db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'rooms' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all(),
       ['rooms_inbox_of_user', 'rooms_inbox_of_workshop', 'rooms_unread_inbox_of_user', 'rooms_unread_inbox_of_workshop'],
@@ -179,7 +179,7 @@ test('sqlite: a version-3 file is migrated: its client_ids copied into their tab
   const store = new SqliteStore({ dataDir });
   try {
     const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'), { readonly: true });
-    assert.equal(db.pragma('user_version', { simple: true }), 6);
+    assert.equal(db.pragma('user_version', { simple: true }), 8);
     assert.deepEqual(
       db.prepare('SELECT request_id, client_id, side, sender_id, seq FROM client_ids').raw().all(),
       [['r_a', 'c-1', 'user', 'u-ana', 1], ['r_a', 'c-1', 'workshop', 'a-bo', 2], ['r_a', 'c-2', 'user', 'u-ana', 4]],
@@ -241,7 +241,7 @@ test('sqlite: a version-4 file is migrated: its titles folded for q (non-ASCII t
   const store = new SqliteStore({ dataDir });
   try {
     const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'), { readonly: true });
-    assert.equal(db.pragma('user_version', { simple: true }), 6);
+    assert.equal(db.pragma('user_version', { simple: true }), 8);
     assert.deepEqual(db.prepare('SELECT id, user_search, workshop_search FROM rooms ORDER BY id').raw().all(), [
       ['r_a', 'škoda octavia brakes', 'škoda octavia brakes'],
       ['r_b', 'škoda fabia tyres', 'škoda fabia tyres'],
@@ -269,11 +269,11 @@ test('sqlite: a version-4 file is migrated: its titles folded for q (non-ASCII t
 
 test('sqlite: a version-5 file is migrated: its rooms open, with no names, and put under their ids, what q matches following the names', async () => {
   const dataDir = tempDir();
-  // Version 5 is version 6 without the three columns of contract 1.2.
+  // Version 5 is version 6 without the three columns of contract 1.2 (and 6 is 8 without the messages' redacted).
   await new SqliteStore({ dataDir }).close();
   const v5 = new Database(join(dataDir, 'motoreach-chat.sqlite3'));
   v5.exec(`ALTER TABLE rooms DROP COLUMN status; ALTER TABLE rooms DROP COLUMN user_name; ALTER TABLE rooms DROP COLUMN workshop_name;
-    PRAGMA user_version = 5;`);
+    ALTER TABLE messages DROP COLUMN redacted; PRAGMA user_version = 5;`);
   v5.prepare('INSERT INTO rooms (id, user_id, workshop_id, title, created_at, last_activity) VALUES (?, ?, ?, ?, ?, ?)').run(
     'r_a', 'u-ana', 'w-1', 'A', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z',
   );
@@ -288,7 +288,7 @@ test('sqlite: a version-5 file is migrated: its rooms open, with no names, and p
     const put = await store.putRoom({ id: 'r_a', user_id: 'u-ana', workshop_id: 'w-1', title: 'A', status: 'closed', user_name: 'Ana' });
     assert.deepEqual(put, { outcome: 'updated', room: { ...migrated, status: 'closed', user_name: 'Ana' }, before: migrated });
     const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'), { readonly: true });
-    assert.equal(db.pragma('user_version', { simple: true }), 6);
+    assert.equal(db.pragma('user_version', { simple: true }), 8);
     assert.deepEqual(db.prepare('SELECT user_search, workshop_search FROM rooms').raw().get(), ['a', 'a\nana']);
     db.close();
   } finally {
@@ -299,6 +299,32 @@ test('sqlite: a version-5 file is migrated: its rooms open, with no names, and p
 
 const ANA = { id: 'u-ana', role: 'user', name: 'Ana' } as const;
 const BO = { id: 'a-bo', role: 'workshop_admin', name: 'Bo' } as const;
+
+test('sqlite: a version-6 file is migrated: its messages are not redacted, and an erasure redacts them', async () => {
+  const dataDir = tempDir();
+  // Version 6 is version 8 without the messages' redacted column (7, the data column, comes from branch i16-system).
+  const first = new SqliteStore({ dataDir });
+  const room = await first.createRoom({ user_id: 'u-ana', workshop_id: 'w-1', title: 'A' });
+  const { message } = await first.appendMessage({ request_id: room.id, sender: ANA, side: 'user', body: 'Hello', client_id: 'c-1' });
+  await first.close();
+  const v6 = new Database(join(dataDir, 'motoreach-chat.sqlite3'));
+  v6.exec('ALTER TABLE messages DROP COLUMN redacted; PRAGMA user_version = 6;');
+  v6.close();
+
+  const store = new SqliteStore({ dataDir });
+  try {
+    assert.deepEqual((await store.listMessages(room.id, { limit: 10 })).messages, [message]);
+    const parts: unknown[] = [];
+    assert.equal(await store.redactMessagesOf('u-ana', (part) => parts.push(part)), 1);
+    assert.deepEqual(parts, [[{ request_id: room.id, seq: 1 }]]);
+    assert.deepEqual((await store.listMessages(room.id, { limit: 10 })).messages, [
+      { ...message, sender: { ...ANA, name: null }, body: '', redacted: true },
+    ]);
+  } finally {
+    await store.close();
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+});
 
 /** Appends `n` messages to a room, owner and admin in turn, with client_ids `<prefix>-<seq>`, 1,000 per transaction. */
 async function fill(store: SqliteStore, requestId: string, prefix: string, n: number): Promise<void> {
