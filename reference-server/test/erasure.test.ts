@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import mongoose from 'mongoose';
 import type { Message } from '../src/chat/types.js';
 import type { ChatStore } from '../src/store/store.js';
 import {
@@ -19,7 +20,7 @@ import {
   type TestServer,
 } from './helpers/harness.js';
 import { redisMissing, RedisServer } from './helpers/redis-server.js';
-import { dropTestDatabase, openTestStore, testStoreKind, unclosable } from './helpers/test-store.js';
+import { dbNameFor, dropTestDatabase, openTestStore, testMongoUri, testStoreKind, unclosable } from './helpers/test-store.js';
 
 /** The host's backend: `role: "service"`, signed with the same key as the participants' tokens. */
 const service = (id = 'host-backend') => token({ sub: id, role: 'service' });
@@ -263,5 +264,35 @@ describe('nothing of an erased message is left in the SQLite files', { skip: tes
     // The others' messages are all there, unchanged.
     const kept = await api(server.url, 'GET', `/api/service-requests/${otherRoom.id}/messages/?before=151&limit=100`, other);
     assert.equal(kept.body.messages.at(-1).body, `filler 149 ${'x'.repeat(200)}`);
+  });
+});
+
+describe('an erasure rewrites the MongoDB documents themselves', { skip: testStoreKind === 'sqlite' && 'about the MongoDB documents' }, () => {
+  const server = suiteServer();
+
+  test('the stored document keeps no text, name, data or attachments, whatever fields it held', async () => {
+    const ana = unique('u');
+    const room = await createRoom(server.url, owner(ana, 'Ana'), 'w-1');
+    const sent = await api(server.url, 'POST', `/api/service-requests/${room.id}/messages/`, owner(ana, 'Ana'), { body: 'My plate is 1234-ABC' });
+    const conn = await mongoose.createConnection(testMongoUri(), { dbName: dbNameFor(server.dataDir) }).asPromise();
+    try {
+      const messages = conn.collection<{ _id: string }>('messages');
+      // Content fields other versions of the server store beside the body (contract 1.2's data and attachments).
+      await messages.updateOne({ _id: sent.body.message.id }, { $set: { data: { plate: '1234-ABC' }, attachments: [{ id: 'a_1', name: 'plate.jpg' }] } });
+      assert.deepEqual((await api(server.url, 'DELETE', `/api/users/${ana}/messages/`, service())).body, { redacted: 1 });
+      assert.deepEqual(await messages.findOne({ _id: sent.body.message.id }), {
+        _id: sent.body.message.id,
+        request_id: room.id,
+        seq: 1,
+        side: 'user',
+        sender: { id: ana, role: 'user', name: null },
+        body: '',
+        client_id: null,
+        created_at: sent.body.message.created_at,
+        redacted: true,
+      });
+    } finally {
+      await conn.close();
+    }
   });
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { describe, test } from 'node:test';
+import type { UserExport } from '@motoreach/protocol';
 import type { Message } from '../src/chat/types.js';
 import { admin, api, createRoom, owner, startTestServer, suiteServer, tempDir, token, unique } from './helpers/harness.js';
 import { dropTestDatabase, openTestStore, testStoreKind, unclosable } from './helpers/test-store.js';
@@ -49,15 +50,15 @@ describe('GET /api/users/{user_id}/export/ (contract v1.2)', () => {
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-type'), 'application/json; charset=utf-8');
     assert.equal(res.headers.get('cache-control'), 'no-store');
-    const body = await res.json();
+    const body = (await res.json()) as UserExport;
 
     const detail = async (id: string, unread: number) => ({ ...(await call('GET', `/api/service-requests/${id}/`, service())).body, unread });
     assert.deepEqual(Object.keys(body), ['user_id', 'rooms', 'messages']);
     assert.equal(body.user_id, ana);
     // Newest activity first, as her inbox orders them; her unread in each as stored.
     assert.deepEqual(body.rooms, [await detail(own.id, 0), await detail(hostId, 0)]);
-    assert.equal(body.rooms[1].user_name, 'Ana Pérez');
-    assert.equal(body.rooms[1].workshop_name, 'Garage Bo');
+    assert.equal(body.rooms[1]?.user_name, 'Ana Pérez');
+    assert.equal(body.rooms[1]?.workshop_name, 'Garage Bo');
     assert.deepEqual([...body.messages].sort(bySeat), [...sent].sort(bySeat));
     assert.deepEqual(
       sent.map((m) => [m.sender.role, m.sender.name, m.client_id]),
