@@ -159,3 +159,37 @@ describe('an export larger than a page', () => {
     }
   });
 });
+
+describe('an export that fails midway', () => {
+  test('cuts the connection after the pages already sent: the client never gets a complete-looking answer', async () => {
+    const dataDir = tempDir();
+    const real = await openTestStore(dataDir);
+    // The store fails after its first page of messages, as a disk or a database lost midway would.
+    const store = new Proxy(unclosable(real), {
+      get(target, property) {
+        if (property !== 'exportMessages') return Reflect.get(target, property, target);
+        return (senderId: string) =>
+          (async function* () {
+            for await (const page of real.exportMessages(senderId)) yield page;
+            throw new Error('the storage went away');
+          })();
+      },
+    });
+    const server = await startTestServer({ dataDir }, { store });
+    try {
+      const ana = unique('u');
+      const room = await createRoom(server.url, owner(ana), 'w-1');
+      assert.equal((await api(server.url, 'POST', `/api/service-requests/${room.id}/messages/`, owner(ana), { body: 'Hello' })).status, 201);
+      const res = await fetch(`${server.url}/api/users/${ana}/export/`, { headers: { authorization: `Bearer ${service()}` } });
+      assert.equal(res.status, 200);
+      await assert.rejects(res.text(), /terminated/);
+      // The server goes on serving.
+      assert.equal((await api(server.url, 'GET', `/api/users/${ana}/export/`, owner(ana))).status, 403);
+    } finally {
+      await server.stop();
+      await real.close();
+      await dropTestDatabase(dataDir);
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
