@@ -156,8 +156,8 @@ const COMMAND_NOT_FOUND = 59;
 
 const NO_COUNTS: UnreadCounts = { count: 0, total: 0 };
 
-/** Messages per page of an export, and per update of an erasure. */
-const ERASURE_BATCH = 500;
+/** Messages of one sender per page of an export, and per update of an erasure. */
+const SENDER_SCAN_BATCH = 500;
 
 /** What an erasure writes: the message stays in its room's seq and counts, its content goes. */
 const REDACTION = {
@@ -737,11 +737,11 @@ export class MongoStore implements ChatStore {
 
   async *exportMessages(senderId: string): AsyncIterable<Message[]> {
     // No sort: without an index by sender, sorting would hold every match in the server's memory.
-    const cursor = this.#messages.find({ 'sender.id': senderId }).lean<MessageDoc[]>().cursor({ batchSize: ERASURE_BATCH });
+    const cursor = this.#messages.find({ 'sender.id': senderId }).lean<MessageDoc[]>().cursor({ batchSize: SENDER_SCAN_BATCH });
     let page: Message[] = [];
     for await (const doc of cursor as AsyncIterable<MessageDoc>) {
       page.push(toMessage(doc));
-      if (page.length < ERASURE_BATCH) continue;
+      if (page.length < SENDER_SCAN_BATCH) continue;
       yield page;
       page = [];
     }
@@ -758,7 +758,7 @@ export class MongoStore implements ChatStore {
     const cursor = this.#messages
       .find(pending, { request_id: 1, seq: 1 })
       .lean<Pick<MessageDoc, '_id' | 'request_id' | 'seq'>[]>()
-      .cursor({ batchSize: ERASURE_BATCH });
+      .cursor({ batchSize: SENDER_SCAN_BATCH });
     let count = 0;
     let batch: Pick<MessageDoc, '_id' | 'request_id' | 'seq'>[] = [];
     const redact = async () => {
@@ -773,7 +773,7 @@ export class MongoStore implements ChatStore {
     };
     for await (const doc of cursor as AsyncIterable<Pick<MessageDoc, '_id' | 'request_id' | 'seq'>>) {
       batch.push(doc);
-      if (batch.length === ERASURE_BATCH) await redact();
+      if (batch.length === SENDER_SCAN_BATCH) await redact();
     }
     if (batch.length > 0) await redact();
     return count;
