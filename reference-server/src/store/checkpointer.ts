@@ -175,13 +175,22 @@ export class Checkpointer {
    * Copies the whole WAL into the database file and cuts the WAL to zero bytes, so that no earlier
    * version of a page is left in it (an erasure). Waits for a worker's checkpoint in progress, as
    * #catchUp does; false when the WAL could not be truncated (another checkpoint or a reader held it).
+   * A stall of the event loop of one checkpoint, as #catchUp's.
    */
   truncate(): boolean {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      Atomics.wait(this.#busy, 0, 1, CATCH_UP_WAIT_MS);
-      if (this.#checkpointHere('TRUNCATE')?.busy === 0) return true;
+    // Unlike a passive one, a truncating checkpoint would wait out the busy timeout for a lock or a
+    // reader, on the event loop: the worker is waited for here instead, and nothing else holds them.
+    const busyTimeout = this.#db.pragma('busy_timeout', { simple: true }) as number;
+    this.#db.pragma('busy_timeout = 0');
+    try {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        Atomics.wait(this.#busy, 0, 1, CATCH_UP_WAIT_MS);
+        if (this.#checkpointHere('TRUNCATE')?.busy === 0) return true;
+      }
+      return false;
+    } finally {
+      this.#db.pragma(`busy_timeout = ${busyTimeout}`);
     }
-    return false;
   }
 
   #checkpointHere(mode: 'PASSIVE' | 'TRUNCATE' = 'PASSIVE'): CheckpointResult | null {
