@@ -47,6 +47,28 @@ const within = <T>(promise: Promise<T>, ms = 5000) =>
 const evalWorker = (source: string) => () => new Worker(source, { eval: true });
 
 describe('checkpointer', () => {
+  test('truncate() empties the WAL file; while a reader holds the WAL it answers false and leaves it', async () => {
+    const db = walDatabase();
+    const checkpointer = new Checkpointer(db, { spawn: null });
+    db.prepare('INSERT INTO t (body) VALUES (?)').run('x'.repeat(10_000));
+    const wal = `${db.name}-wal`;
+    assert.ok(statSync(wal).size > 10_000);
+    // A read transaction on another connection still needs the WAL's frames: they cannot go.
+    const reader = new Database(db.name);
+    reader.exec('BEGIN');
+    reader.prepare('SELECT count(*) FROM t').get();
+    db.prepare('INSERT INTO t (body) VALUES (?)').run('y');
+    assert.equal(checkpointer.truncate(), false);
+    assert.ok(statSync(wal).size > 10_000);
+    reader.exec('COMMIT');
+    reader.close();
+    assert.equal(checkpointer.truncate(), true);
+    assert.equal(statSync(wal).size, 0);
+    assert.equal(db.prepare('SELECT count(*) FROM t').pluck().get(), 2);
+    await checkpointer.close();
+    db.close();
+  });
+
   test('a worker that dies at start: no crash, SQLite checkpoints on the main thread, close() ends, the WAL stays bounded', async () => {
     const db = walDatabase();
     const { lines, logger } = capturingLogger();

@@ -645,5 +645,49 @@ export function describeStoreSuite(name: string, open: () => Promise<OpenedStore
         );
         assert.deepEqual((await Promise.all(rooms.map((room) => store.getRoom(room.id)))).map((r) => r?.last_seq), [300, 300]);
       }));
+
+    test('a sender’s messages, in any room and role: exported as stored, redacted in place with every counter kept, once', () =>
+      withStore(async (store) => {
+        const own = await store.createRoom({ user_id: 'u-ana', workshop_id: 'w-1', title: 'Mine' });
+        const theirs = await store.createRoom({ user_id: 'u-cy', workshop_id: 'w-1', title: 'Theirs' });
+        const sent = [
+          (await store.appendMessage(msg(own.id, ANA, 'one', 'c-1'))).message,
+          (await store.appendMessage(msg(own.id, ANA, 'two'))).message,
+          // Ids are a person's, whatever the role: Ana answering at the workshop's desk.
+          (await store.appendMessage(msg(theirs.id, { id: 'u-ana', role: 'workshop_admin', name: 'Ana W' }, 'desk'))).message,
+        ];
+        const kept = (await store.appendMessage(msg(own.id, BO, 'from Bo'))).message;
+        await store.advanceCursor(own.id, 'workshop', 1);
+        // A closed room's messages are redacted too.
+        await store.putRoom({ id: theirs.id, user_id: 'u-cy', workshop_id: 'w-1', title: 'Theirs', status: 'closed' });
+        const bySeat = (a: { request_id: string; seq: number }, b: { request_id: string; seq: number }) =>
+          a.request_id.localeCompare(b.request_id) || a.seq - b.seq;
+        const exported = async () => {
+          const all = [];
+          for await (const page of store.exportMessages('u-ana')) all.push(...page);
+          return all.sort(bySeat);
+        };
+        assert.deepEqual(await exported(), [...sent].sort(bySeat));
+
+        const counters = async () => [
+          await store.getRoom(own.id),
+          await store.getRoom(theirs.id),
+          await store.unread({ side: 'workshop', workshopId: 'w-1' }),
+          await store.unread({ side: 'user', userId: 'u-cy' }),
+        ];
+        const before = await counters();
+        const parts: Array<{ request_id: string; seq: number }> = [];
+        assert.equal(await store.redactMessagesOf('u-ana', (part) => parts.push(...part)), 3);
+        assert.deepEqual(parts.sort(bySeat), sent.map(({ request_id, seq }) => ({ request_id, seq })).sort(bySeat));
+        assert.deepEqual(await counters(), before);
+        const redacted = sent.map((m) => ({ ...m, sender: { ...m.sender, name: null }, body: '', redacted: true as const }));
+        assert.deepEqual((await store.listMessages(own.id, { limit: 10 })).messages, [redacted[0], redacted[1], kept]);
+        assert.deepEqual((await store.listMessages(theirs.id, { limit: 10 })).messages, [redacted[2]]);
+        assert.deepEqual(await exported(), [...redacted].sort(bySeat));
+
+        const again: unknown[] = [];
+        assert.equal(await store.redactMessagesOf('u-ana', (part) => again.push(...part)), 0);
+        assert.deepEqual(again, []);
+      }));
   });
 }

@@ -48,10 +48,10 @@ test('sqlite: a data dir written by a newer schema is refused, not misread', asy
   const first = new SqliteStore({ dataDir });
   await first.close();
   const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'));
-  assert.equal(db.pragma('user_version', { simple: true }), 7);
-  db.pragma('user_version = 8');
+  assert.equal(db.pragma('user_version', { simple: true }), 8);
+  db.pragma('user_version = 9');
   db.close();
-  assert.throws(() => new SqliteStore({ dataDir }), /was written by a newer server \(schema 8; this one knows 7\): upgrade the server/);
+  assert.throws(() => new SqliteStore({ dataDir }), /was written by a newer server \(schema 9; this one knows 8\): upgrade the server/);
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -96,7 +96,7 @@ test('sqlite: a version-1 file is migrated: last activity, unread totals, the in
   const store = new SqliteStore({ dataDir });
   try {
     const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'), { readonly: true });
-    assert.equal(db.pragma('user_version', { simple: true }), 7);
+    assert.equal(db.pragma('user_version', { simple: true }), 8);
     assert.deepEqual(
       db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'rooms' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all(),
       ['rooms_inbox_of_user', 'rooms_inbox_of_workshop', 'rooms_unread_inbox_of_user', 'rooms_unread_inbox_of_workshop'],
@@ -179,7 +179,7 @@ test('sqlite: a version-3 file is migrated: its client_ids copied into their tab
   const store = new SqliteStore({ dataDir });
   try {
     const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'), { readonly: true });
-    assert.equal(db.pragma('user_version', { simple: true }), 7);
+    assert.equal(db.pragma('user_version', { simple: true }), 8);
     assert.deepEqual(
       db.prepare('SELECT request_id, client_id, side, sender_id, seq FROM client_ids').raw().all(),
       [['r_a', 'c-1', 'user', 'u-ana', 1], ['r_a', 'c-1', 'workshop', 'a-bo', 2], ['r_a', 'c-2', 'user', 'u-ana', 4]],
@@ -241,7 +241,7 @@ test('sqlite: a version-4 file is migrated: its titles folded for q (non-ASCII t
   const store = new SqliteStore({ dataDir });
   try {
     const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'), { readonly: true });
-    assert.equal(db.pragma('user_version', { simple: true }), 7);
+    assert.equal(db.pragma('user_version', { simple: true }), 8);
     assert.deepEqual(db.prepare('SELECT id, user_search, workshop_search FROM rooms ORDER BY id').raw().all(), [
       ['r_a', 'škoda octavia brakes', 'škoda octavia brakes'],
       ['r_b', 'škoda fabia tyres', 'škoda fabia tyres'],
@@ -267,12 +267,13 @@ test('sqlite: a version-4 file is migrated: its titles folded for q (non-ASCII t
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-/** Takes a fresh file of this version back to version 6: no data column, no system_sent, the unread indexes of two counters. */
+/** Takes a fresh file of this version back to version 6: no data or redacted column, no system_sent, the unread indexes of two counters. */
 const TO_V6 = `
 DROP INDEX rooms_unread_inbox_of_user;
 DROP INDEX rooms_unread_inbox_of_workshop;
 ALTER TABLE rooms DROP COLUMN system_sent;
 ALTER TABLE messages DROP COLUMN data;
+ALTER TABLE messages DROP COLUMN redacted;
 CREATE INDEX rooms_unread_inbox_of_user ON rooms (user_id, last_activity, id) WHERE workshop_sent > user_seen;
 CREATE INDEX rooms_unread_inbox_of_workshop ON rooms (workshop_id, last_activity, id) WHERE user_sent > workshop_seen;
 PRAGMA user_version = 6;`;
@@ -299,7 +300,7 @@ test('sqlite: a version-5 file is migrated: its rooms open, with no names, and p
     const put = await store.putRoom({ id: 'r_a', user_id: 'u-ana', workshop_id: 'w-1', title: 'A', status: 'closed', user_name: 'Ana' });
     assert.deepEqual(put, { outcome: 'updated', room: { ...migrated, status: 'closed', user_name: 'Ana' }, before: migrated });
     const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'), { readonly: true });
-    assert.equal(db.pragma('user_version', { simple: true }), 7);
+    assert.equal(db.pragma('user_version', { simple: true }), 8);
     assert.deepEqual(db.prepare('SELECT user_search, workshop_search FROM rooms').raw().get(), ['a', 'a\nana']);
     db.close();
   } finally {
@@ -310,6 +311,31 @@ test('sqlite: a version-5 file is migrated: its rooms open, with no names, and p
 
 const ANA = { id: 'u-ana', role: 'user', name: 'Ana' } as const;
 const BO = { id: 'a-bo', role: 'workshop_admin', name: 'Bo' } as const;
+
+test('sqlite: a version-6 file is migrated: its messages are not redacted, and an erasure redacts them', async () => {
+  const dataDir = tempDir();
+  const first = new SqliteStore({ dataDir });
+  const room = await first.createRoom({ user_id: 'u-ana', workshop_id: 'w-1', title: 'A' });
+  const { message } = await first.appendMessage({ request_id: room.id, sender: ANA, side: 'user', body: 'Hello', client_id: 'c-1' });
+  await first.close();
+  const v6 = new Database(join(dataDir, 'motoreach-chat.sqlite3'));
+  v6.exec(TO_V6);
+  v6.close();
+
+  const store = new SqliteStore({ dataDir });
+  try {
+    assert.deepEqual((await store.listMessages(room.id, { limit: 10 })).messages, [message]);
+    const parts: unknown[] = [];
+    assert.equal(await store.redactMessagesOf('u-ana', (part) => parts.push(part)), 1);
+    assert.deepEqual(parts, [[{ request_id: room.id, seq: 1 }]]);
+    assert.deepEqual((await store.listMessages(room.id, { limit: 10 })).messages, [
+      { ...message, sender: { ...ANA, name: null }, body: '', redacted: true },
+    ]);
+  } finally {
+    await store.close();
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+});
 
 /** Appends `n` messages to a room, owner and admin in turn, with client_ids `<prefix>-<seq>`, 1,000 per transaction. */
 async function fill(store: SqliteStore, requestId: string, prefix: string, n: number): Promise<void> {
@@ -481,7 +507,7 @@ test('sqlite: a version-6 file is migrated: its counters stand, its unread index
     const read = await store.advanceCursor(room.id, 'user', null);
     assert.deepEqual(read.reader_unread, { count: 0, total: 0 }, 'the owner read the workshop’s message and the system’s');
     const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'), { readonly: true });
-    assert.equal(db.pragma('user_version', { simple: true }), 7);
+    assert.equal(db.pragma('user_version', { simple: true }), 8);
     assert.deepEqual(db.prepare('SELECT system_sent, user_seen, workshop_seen FROM rooms').raw().get(), [1, 2, 0]);
     db.close();
   } finally {

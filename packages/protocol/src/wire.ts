@@ -39,6 +39,8 @@ export interface Message {
   data?: MessageData;
   client_id: string | null;
   created_at: string;
+  /** v1.2: the sender's messages were erased: `body` is "", `sender.name` null, no `data` or `attachments`. */
+  redacted?: true;
 }
 
 /** A closed room is read-only: sends are refused with `closed` (contract 1.2). */
@@ -104,6 +106,25 @@ export interface WsTicket {
   expires_in: number;
 }
 
+/** v1.2, `GET /api/users/{user_id}/export/`: one owned room as stored, with the owner's unread in it. */
+export interface ExportedRoom extends RoomDetail {
+  unread: number;
+}
+
+/** v1.2, `GET /api/users/{user_id}/export/`: everything stored about the person (service only). */
+export interface UserExport {
+  user_id: string;
+  /** The rooms the person owns (`user_id`). */
+  rooms: ExportedRoom[];
+  /** Every message the person sent (`sender.id`), in any room and any role. */
+  messages: Message[];
+}
+
+/** v1.2, `DELETE /api/users/{user_id}/messages/`: how many messages this call redacted (0 when repeated). */
+export interface ErasureResult {
+  redacted: number;
+}
+
 export interface WireErrorBody {
   error: { code: ErrorCode; message: string };
 }
@@ -147,7 +168,13 @@ export interface RoomFrame {
   type: 'room';
   room: RoomInfo;
 }
-export type ChatServerFrame = ReadyFrame | MessageFrame | ReadFrame | TypingFrame | RoomFrame | ErrorFrame | PongFrame;
+/** v1.2: the message with this seq was redacted; it now reads as its redacted form (Message.redacted). */
+export interface MessageRedactedFrame {
+  type: 'message_redacted';
+  request_id: string;
+  seq: number;
+}
+export type ChatServerFrame = ReadyFrame | MessageFrame | ReadFrame | TypingFrame | RoomFrame | MessageRedactedFrame | ErrorFrame | PongFrame;
 
 // Chat socket, client → server.
 export type ChatClientFrame =

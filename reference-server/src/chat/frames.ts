@@ -2,6 +2,7 @@ import type {
   ErrorFrame,
   FrameErrorCode,
   MessageFrame,
+  MessageRedactedFrame,
   NotificationFrame,
   PongFrame,
   ReadFrame,
@@ -33,6 +34,11 @@ export function readyFrame(state: RoomState, identity: Participant): string {
 
 export function messageFrame(message: Message): string {
   return JSON.stringify({ type: 'message', message } satisfies MessageFrame);
+}
+
+/** The message `seq` of the room was redacted (erasure): clients show it as removed. */
+export function messageRedactedFrame(requestId: string, seq: number): string {
+  return JSON.stringify({ type: 'message_redacted', request_id: requestId, seq } satisfies MessageRedactedFrame);
 }
 
 /** A side's read cursor moved: `reader` read up to `read_cursors[side]`. */

@@ -47,6 +47,9 @@ export const roomInput = z.object({
 /** The host's own ids: what fits a URL path segment unescaped, and a log line. */
 export const hostRoomId = z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1 to 64 of A-Z a-z 0-9 . _ : -');
 
+/** A person's id, as a token's `sub` or a room's `user_id` holds it (a `sub` may be longer than a `user_id`). */
+export const userIdParam = text().min(1).max(1024);
+
 const displayName = text().max(200);
 
 export const roomPutInput = z.strictObject({

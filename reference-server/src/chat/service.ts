@@ -1,8 +1,8 @@
-import type { ReadResult } from '@motoreach/protocol';
+import type { ExportedRoom, ReadResult } from '@motoreach/protocol';
 import type { Fanout } from '../fanout/fanout.js';
 import { principalGroup, roomGroup } from '../fanout/fanout.js';
 import type { AppendResult, ChatStore, CursorResult, InboxCursor, InboxPage, MessagePage, PageQuery, RoomPut, UnreadCounts } from '../store/store.js';
-import { messageFrame, notificationFrame, readFrame, roomFrame, typingFrame } from './frames.js';
+import { messageFrame, messageRedactedFrame, notificationFrame, readFrame, roomFrame, typingFrame } from './frames.js';
 import { NotHolderError, RoomClosedError } from '../store/failures.js';
 import { ChatError } from './errors.js';
 import { PublishOrder, type PublishTurn } from './publish-order.js';
@@ -288,6 +288,39 @@ export class ChatService {
       frame: typingFrame(identity, isTyping),
       exceptSocket: socketId,
     });
+  }
+
+  /**
+   * Everything stored about a person, for the host's backend, as pages read while the answer is
+   * written: the rooms they own (with their unread), and every message they sent, in any role.
+   */
+  exportUser(identity: Identity, userId: string): { rooms: AsyncIterable<ExportedRoom[]>; messages: AsyncIterable<Message[]> } {
+    if (isParticipant(identity)) throw new ChatError('forbidden', 'only the host\'s service can export a person\'s data');
+    return { rooms: this.#ownedRooms(userId), messages: this.store.exportMessages(userId) };
+  }
+
+  /** The owner's inbox, page after page, without each row's last message (which may be the other side's). */
+  async *#ownedRooms(userId: string): AsyncIterable<ExportedRoom[]> {
+    let after: InboxCursor | null = null;
+    do {
+      const page: InboxPage = await this.store.listRooms({ side: 'user', userId }, { limit: MAX_PAGE, after });
+      if (page.rooms.length > 0) yield page.rooms.map(({ last_message: _, ...room }) => room);
+      after = page.next;
+    } while (after !== null);
+  }
+
+  /**
+   * Redacts every message the person sent, in every room and role, and tells each room's open chat
+   * sockets (on every server) which seqs, part by part as the store commits them. Resolves with the
+   * number this call redacted: a repeat finds none left, and redacts nothing.
+   */
+  eraseMessages(identity: Identity, userId: string): Promise<number> {
+    if (isParticipant(identity)) return Promise.reject(new ChatError('forbidden', 'only the host\'s service can erase a person\'s messages'));
+    return this.#track(
+      this.store.redactMessagesOf(userId, (part) => {
+        for (const { request_id, seq } of part) this.fanout.publish(roomGroup(request_id), { frame: messageRedactedFrame(request_id, seq) });
+      }),
+    );
   }
 
   unread(identity: Identity): Promise<UnreadSnapshot> {

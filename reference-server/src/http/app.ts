@@ -143,6 +143,12 @@ function authenticate(deps: HttpDeps): RequestHandler {
 
 function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    if (res.headersSent) {
+      // A streamed answer failed midway (json-stream.ts): its status is gone, a cut connection tells the client.
+      answerFor(error, logger, { req_id: req.id, user: req.identity?.id, path: pathOf(req.originalUrl) });
+      res.destroy();
+      return;
+    }
     if (error instanceof ChatError) {
       sendError(res, error);
       return;

@@ -1,12 +1,13 @@
-import type { InboxPage, MessagesPage, SentMessage, WsTicket } from '@motoreach/protocol';
+import type { ErasureResult, InboxPage, MessagesPage, SentMessage, UserExport, WsTicket } from '@motoreach/protocol';
 import { Router, type Request } from 'express';
 import { ChatError } from '../chat/errors.js';
 import { decodeInboxCursor, encodeInboxCursor } from '../chat/inbox-cursor.js';
-import { hostRoomId, inboxQuery, messageInput, pageQuery, parse, readInput, roomInput, roomPutInput } from '../chat/schemas.js';
+import { hostRoomId, inboxQuery, messageInput, pageQuery, parse, readInput, roomInput, roomPutInput, userIdParam } from '../chat/schemas.js';
 import type { ChatService } from '../chat/service.js';
 import { callerKey, type Identity } from '../chat/types.js';
 import type { KeyedRateLimiter } from '../rate-limit.js';
 import type { Tickets } from '../tickets/tickets.js';
+import { streamJson } from './json-stream.js';
 
 function identityOf(req: Request): Identity {
   if (!req.identity) throw new ChatError('unauthorized', 'a valid bearer token is required');
@@ -88,6 +89,23 @@ export function apiRoutes(service: ChatService, tickets: Tickets, roomBudget: Ro
     const identity = identityOf(req);
     const room = await service.authorize(identity, roomId(req));
     res.json(await service.markRead(identity, room, input.last_read_seq ?? null));
+  });
+
+  router.get('/users/:id/export/', async (req, res) => {
+    const identity = identityOf(req);
+    const userId = parse(userIdParam, req.params.id);
+    const { rooms, messages } = service.exportUser(identity, userId);
+    // A person's data: no cache on the way may keep a copy.
+    res.setHeader('Cache-Control', 'no-store');
+    // The UserExport shape, written as the store reads it (json-stream.ts).
+    const head: Pick<UserExport, 'user_id'> = { user_id: userId };
+    await streamJson(res, head, { rooms, messages } satisfies Record<Exclude<keyof UserExport, 'user_id'>, AsyncIterable<unknown[]>>);
+  });
+
+  router.delete('/users/:id/messages/', async (req, res) => {
+    const identity = identityOf(req);
+    const userId = parse(userIdParam, req.params.id);
+    res.json({ redacted: await service.eraseMessages(identity, userId) } satisfies ErasureResult);
   });
 
   router.get('/notifications/unread/', async (req, res) => {

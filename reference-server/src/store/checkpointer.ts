@@ -171,9 +171,31 @@ export class Checkpointer {
     }
   }
 
-  #checkpointHere(): CheckpointResult | null {
+  /**
+   * Copies the whole WAL into the database file and cuts the WAL to zero bytes, so that no earlier
+   * version of a page is left in it (an erasure). Waits for a worker's checkpoint in progress, as
+   * #catchUp does; false when the WAL could not be truncated (another checkpoint or a reader held it).
+   * A stall of the event loop of one checkpoint, as #catchUp's.
+   */
+  truncate(): boolean {
+    // Unlike a passive one, a truncating checkpoint would wait out the busy timeout for a lock or a
+    // reader, on the event loop: the worker is waited for here instead, and nothing else holds them.
+    const busyTimeout = this.#db.pragma('busy_timeout', { simple: true }) as number;
+    this.#db.pragma('busy_timeout = 0');
     try {
-      return (this.#db.pragma('wal_checkpoint(PASSIVE)') as CheckpointResult[])[0] ?? null;
+      for (let attempt = 0; attempt < 3; attempt++) {
+        Atomics.wait(this.#busy, 0, 1, CATCH_UP_WAIT_MS);
+        if (this.#checkpointHere('TRUNCATE')?.busy === 0) return true;
+      }
+      return false;
+    } finally {
+      this.#db.pragma(`busy_timeout = ${busyTimeout}`);
+    }
+  }
+
+  #checkpointHere(mode: 'PASSIVE' | 'TRUNCATE' = 'PASSIVE'): CheckpointResult | null {
+    try {
+      return (this.#db.pragma(`wal_checkpoint(${mode})`) as CheckpointResult[])[0] ?? null;
     } catch {
       // Still no room for the database file to grow: the next failed write tries again.
       return null;

@@ -15,6 +15,7 @@ import type {
   NewMessage,
   NewRoom,
   PutResult,
+  RedactedMessage,
   RoomPut,
   PageQuery,
   UnreadCounts,
@@ -63,6 +64,8 @@ interface MessageDoc {
   data?: string | null;
   client_id: string | null;
   created_at: string;
+  /** Set by an erasure; absent otherwise. */
+  redacted?: true;
 }
 
 /** A principal's unread over all its rooms, so a notification's total is one document, whatever the inbox's size. */
@@ -120,6 +123,7 @@ const messageSchema = new Schema<MessageDoc>(
     data: { type: String, default: undefined },
     client_id: { type: String, default: null },
     created_at: String,
+    redacted: Boolean,
   },
   { collection: 'messages', versionKey: false, id: false },
 );
@@ -158,6 +162,16 @@ const COMMAND_NOT_FOUND = 59;
 
 const NO_COUNTS: UnreadCounts = { count: 0, total: 0 };
 
+/** Messages of one sender per page of an export, and per update of an erasure. */
+const SENDER_SCAN_BATCH = 500;
+
+/** What an erasure writes: the message stays in its room's seq and counts, its content goes. */
+const REDACTION = {
+  $set: { body: '', 'sender.name': null, redacted: true },
+  // Whatever content fields the message may carry (data, attachments), named in the schema or not.
+  $unset: { data: '', attachments: '' },
+};
+
 function toRoom(doc: RoomDoc): Room {
   return {
     id: doc._id,
@@ -189,6 +203,7 @@ function toMessage(doc: MessageDoc): Message {
     ...(typeof doc.data === 'string' && { data: JSON.parse(doc.data) as MessageData }),
     client_id: doc.client_id ?? null,
     created_at: doc.created_at,
+    ...(doc.redacted && { redacted: true as const }),
   };
 }
 
@@ -740,6 +755,50 @@ export class MongoStore implements ChatStore {
       total += doc[field];
     }
     return { total, rooms };
+  }
+
+  async *exportMessages(senderId: string): AsyncIterable<Message[]> {
+    // No sort: without an index by sender, sorting would hold every match in the server's memory.
+    const cursor = this.#messages.find({ 'sender.id': senderId }).lean<MessageDoc[]>().cursor({ batchSize: SENDER_SCAN_BATCH });
+    let page: Message[] = [];
+    for await (const doc of cursor as AsyncIterable<MessageDoc>) {
+      page.push(toMessage(doc));
+      if (page.length < SENDER_SCAN_BATCH) continue;
+      yield page;
+      page = [];
+    }
+    if (page.length > 0) yield page;
+  }
+
+  /**
+   * The documents themselves are updated (what the oplog and backups still hold is in
+   * docs/reference-server.md). No transaction: each batch is one update, repeated safely.
+   */
+  async redactMessagesOf(senderId: string, onRedacted: (part: RedactedMessage[]) => void): Promise<number> {
+    if (this.#closing) throw new StoreUnavailableError('store is closed');
+    const pending = { 'sender.id': senderId, redacted: { $ne: true as const } };
+    const cursor = this.#messages
+      .find(pending, { request_id: 1, seq: 1 })
+      .lean<Pick<MessageDoc, '_id' | 'request_id' | 'seq'>[]>()
+      .cursor({ batchSize: SENDER_SCAN_BATCH });
+    let count = 0;
+    let batch: Pick<MessageDoc, '_id' | 'request_id' | 'seq'>[] = [];
+    const redact = async () => {
+      const result = await this.#messages.updateMany({ _id: { $in: batch.map((doc) => doc._id) }, ...pending }, REDACTION, {
+        strict: false,
+        writeConcern: { w: 'majority' },
+      });
+      // Fewer when an erasure on another server redacted some first; their frames go out twice, harmlessly.
+      count += result.modifiedCount;
+      onRedacted(batch.map(({ request_id, seq }) => ({ request_id, seq })));
+      batch = [];
+    };
+    for await (const doc of cursor as AsyncIterable<Pick<MessageDoc, '_id' | 'request_id' | 'seq'>>) {
+      batch.push(doc);
+      if (batch.length === SENDER_SCAN_BATCH) await redact();
+    }
+    if (batch.length > 0) await redact();
+    return count;
   }
 
   /** A room's last message is the one with its last_seq: both are written in one transaction. */

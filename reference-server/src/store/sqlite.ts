@@ -19,6 +19,7 @@ import type {
   NewRoom,
   PageQuery,
   PutResult,
+  RedactedMessage,
   RoomPut,
   UnreadCounts,
 } from './store.js';
@@ -71,6 +72,7 @@ interface MessageRow {
   data: string | null;
   client_id: string | null;
   created_at: string;
+  redacted: 0 | 1;
 }
 
 interface InboxRow extends Omit<RoomRow, 'user_sent' | 'workshop_sent' | 'user_seen' | 'workshop_seen' | 'system_sent'> {
@@ -84,6 +86,7 @@ interface InboxRow extends Omit<RoomRow, 'user_sent' | 'workshop_sent' | 'user_s
   m_data: string | null;
   m_client_id: string | null;
   m_created_at: string;
+  m_redacted: 0 | 1;
 }
 
 interface CursorMove {
@@ -107,7 +110,7 @@ function isOutOfSpace(error: unknown): boolean {
 }
 
 /** The schema version this server writes; each older version has a step in MIGRATIONS. */
-const SCHEMA_VERSION = 7;
+const SCHEMA_VERSION = 8;
 
 /**
  * How many client_ids wait in memory before a batch's transaction copies them into the
@@ -115,6 +118,15 @@ const SCHEMA_VERSION = 7;
  * that opening the store reads them back in a few milliseconds.
  */
 export const COPY_CLIENT_IDS_AT = 2000;
+
+/**
+ * Rows of the messages table an export or an erasure reads per step (there is no index by sender):
+ * a few milliseconds of the event loop, so the sockets are served between steps.
+ */
+const SCAN_ROWS = 20_000;
+
+/** Messages per page of an export. */
+const EXPORT_PAGE = 500;
 
 /** Version 1, as the first servers wrote it; newer versions are migrations from it. */
 const SCHEMA_V1 = `
@@ -264,11 +276,15 @@ DROP INDEX rooms_unread_inbox_of_workshop;
 CREATE INDEX rooms_unread_inbox_of_user ON rooms (user_id, last_activity, id) WHERE workshop_sent + system_sent - user_seen > 0;
 CREATE INDEX rooms_unread_inbox_of_workshop ON rooms (workshop_id, last_activity, id) WHERE user_sent + system_sent - workshop_seen > 0;
 `,
+  7: `
+-- Contract 1.2: an erased message stays in its room's seq and counts, redacted.
+ALTER TABLE messages ADD COLUMN redacted INTEGER NOT NULL DEFAULT 0;
+`,
 };
 
 const INBOX_COLUMNS = `r.id, r.user_id, r.workshop_id, r.title, r.created_at, r.status, r.user_name, r.workshop_name, r.last_seq, r.user_cursor, r.workshop_cursor,
   r.last_activity, m.id AS m_id, m.sender_id AS m_sender_id, m.sender_role AS m_sender_role,
-  m.sender_name AS m_sender_name, m.body AS m_body, m.data AS m_data, m.client_id AS m_client_id, m.created_at AS m_created_at`;
+  m.sender_name AS m_sender_name, m.body AS m_body, m.data AS m_data, m.client_id AS m_client_id, m.created_at AS m_created_at, m.redacted AS m_redacted`;
 
 /** Which variant of the inbox query a page needs; each is one prepared statement. */
 interface InboxShape {
@@ -308,7 +324,7 @@ function inboxKey({ side, after, q, unread }: InboxShape): string {
   return `${side}:${after}:${q}:${unread}`;
 }
 
-const MESSAGE_COLUMNS = 'id, request_id, seq, sender_id, sender_role, sender_name, body, data, client_id, created_at';
+const MESSAGE_COLUMNS = 'id, request_id, seq, sender_id, sender_role, sender_name, body, data, client_id, created_at, redacted';
 
 /**
  * Moves a side's cursor forward and adds to its `seen` count the messages the move covers that are
@@ -354,6 +370,7 @@ function toListing(row: InboxRow): RoomListing {
           ...(row.m_data !== null && { data: JSON.parse(row.m_data) as MessageData }),
           client_id: row.m_client_id,
           created_at: row.m_created_at,
+          ...(row.m_redacted === 1 && { redacted: true as const }),
         };
   return { ...toRoomState(row), unread: row.unread, last_message };
 }
@@ -368,6 +385,7 @@ function toMessage(row: MessageRow): Message {
     ...(row.data !== null && { data: JSON.parse(row.data) as MessageData }),
     client_id: row.client_id,
     created_at: row.created_at,
+    ...(row.redacted === 1 && { redacted: true as const }),
   };
 }
 
@@ -488,6 +506,16 @@ export class SqliteStore implements ChatStore {
       ),
       advanceUser: db.prepare<{ seq: number; id: string }, RoomRow>(advanceCursorSql('user')),
       advanceWorkshop: db.prepare<{ seq: number; id: string }, RoomRow>(advanceCursorSql('workshop')),
+      lastRowid: db.prepare<[], number>('SELECT coalesce(max(rowid), 0) FROM messages').pluck(),
+      messagesOfSender: db.prepare<{ from: number; to: number; sender: string; limit: number }, MessageRow & { position: number }>(
+        `SELECT rowid AS position, ${MESSAGE_COLUMNS} FROM messages
+         WHERE rowid > @from AND rowid <= @to AND sender_id = @sender ORDER BY rowid LIMIT @limit`,
+      ),
+      // secure_delete (see #open) zeroes the bytes the old body leaves in its page, and any overflow page it frees.
+      redactOfSender: db.prepare<{ from: number; to: number; sender: string }, RedactedMessage>(
+        `UPDATE messages SET body = '', data = NULL, sender_name = NULL, redacted = 1
+         WHERE rowid > @from AND rowid <= @to AND sender_id = @sender AND redacted = 0 RETURNING request_id, seq`,
+      ),
       unreadOfUser: db.prepare<[string], { id: string; n: number }>(
         `SELECT id, ${UNREAD.user} AS n FROM rooms INDEXED BY rooms_unread_inbox_of_user
          WHERE user_id = ? AND ${UNREAD.user} > 0`,
@@ -530,6 +558,9 @@ export class SqliteStore implements ChatStore {
       db.pragma('wal_autocheckpoint = 0');
       db.pragma(`synchronous = ${synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
       db.pragma('foreign_keys = ON');
+      // Erasure: what an update or delete frees on a page is overwritten with zeros, not left for a
+      // later write to cover. Only this connection changes rows; the checkpoint worker's copies pages.
+      db.pragma('secure_delete = ON');
       db.pragma('busy_timeout = 5000');
       // SQLite's default page cache is 2 MB: the hot pages of a few thousand rooms. Past it, every
       // room lookup is a read from the OS; 32 MB holds those of tens of thousands, and is only used as filled.
@@ -812,6 +843,42 @@ export class SqliteStore implements ChatStore {
     const rows = this.#stmt.pageBefore.all(requestId, lower, upper, query.limit + 1);
     const has_more = rows.length > query.limit;
     return { messages: rows.slice(0, query.limit).reverse().map(toMessage), has_more };
+  }
+
+  async *exportMessages(senderId: string): AsyncIterable<Message[]> {
+    for (let from = 0; from < this.#readable().lastRowid.get()!; from += SCAN_ROWS) {
+      const to = from + SCAN_ROWS;
+      for (let after = from; ; ) {
+        const rows = this.#readable().messagesOfSender.all({ from: after, to, sender: senderId, limit: EXPORT_PAGE });
+        if (rows.length > 0) yield rows.map(toMessage);
+        if (rows.length < EXPORT_PAGE) break;
+        after = (rows.at(-1) as { position: number }).position;
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  async redactMessagesOf(senderId: string, onRedacted: (part: RedactedMessage[]) => void): Promise<number> {
+    let count = 0;
+    for (let from = 0; from < this.#readable().lastRowid.get()!; from += SCAN_ROWS) {
+      const to = from + SCAN_ROWS;
+      // With the appends of its turn, in their order and their transaction.
+      const part = await this.#enqueue(() => this.#stmt.redactOfSender.all({ from, to, sender: senderId }));
+      if (part.length === 0) continue;
+      count += part.length;
+      onRedacted(part);
+    }
+    // The WAL still holds the pages as they were before the update, and those of the inserts.
+    if (!this.#checkpointer.truncate()) {
+      throw new StoreUnavailableError('the WAL could not be checkpointed and truncated after an erasure; repeat it');
+    }
+    return count;
+  }
+
+  /** The statements, while the store is open. */
+  #readable() {
+    if (this.#closed) throw new StoreUnavailableError('store is closed');
+    return this.#stmt;
   }
 
   async unread(principal: Principal): Promise<UnreadSnapshot> {

@@ -95,6 +95,12 @@ export interface CursorResult {
   reader_unread: UnreadCounts;
 }
 
+/** A message an erasure redacted. */
+export interface RedactedMessage {
+  request_id: string;
+  seq: number;
+}
+
 /** Where an inbox page starts: the sort key of the last row of the page before. */
 export interface InboxCursor {
   last_activity: string;
@@ -179,6 +185,22 @@ export interface ChatStore {
    * unread, not a scan of all of the principal's rooms.
    */
   unread(principal: Principal): Promise<UnreadSnapshot>;
+  /**
+   * Every message whose `sender.id` is `senderId` (in any room, as any role), as stored, in pages of
+   * at most a few hundred, in the order the store holds them. There is no index by sender (it would
+   * cost every append a write): an export reads the whole message store once, a bounded part per step.
+   */
+  exportMessages(senderId: string): AsyncIterable<Message[]>;
+  /**
+   * Redacts every message whose `sender.id` is `senderId` and that is not redacted yet: `body` "",
+   * `sender.name` null, `redacted` set, its `data` and attachments removed; its seq, the room's
+   * counters and cursors stay. Reads the message store once, in parts: each part is written in one
+   * transaction and then given to `onRedacted`, so a failure leaves some parts redacted and a repeat
+   * finishes (it skips what is redacted). When it resolves, the old content is gone from the storage
+   * this store controls (SQLite: overwritten, and the WAL checkpointed and truncated). Resolves with
+   * the number of messages this call redacted.
+   */
+  redactMessagesOf(senderId: string, onRedacted: (part: RedactedMessage[]) => void): Promise<number>;
   /** Finishes the appends already accepted, then releases the storage; later calls fail. */
   close(): Promise<void>;
 }

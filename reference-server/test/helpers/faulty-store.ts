@@ -3,7 +3,7 @@ import type { ServerOptions } from '../../src/config.js';
 import type { Principal } from '../../src/chat/types.js';
 import type { Logger } from '../../src/logger.js';
 import type { AppendResult, ChatStore, InboxQuery, NewMessage, NewRoom,
-  RoomPut, PageQuery } from '../../src/store/store.js';
+  RedactedMessage, RoomPut, PageQuery } from '../../src/store/store.js';
 import { startTestServer, tempDir, type TestServer } from './harness.js';
 import { openTestStore } from './test-store.js';
 
@@ -47,6 +47,8 @@ export class FaultyStore implements ChatStore {
     listMessages: 0,
     advanceCursor: 0,
     unread: 0,
+    exportMessages: 0,
+    redactMessagesOf: 0,
   };
 
   constructor(readonly inner: ChatStore) {}
@@ -131,6 +133,13 @@ export class FaultyStore implements ChatStore {
   }
   unread(principal: Principal) {
     return this.#call('unread', [principal], () => this.inner.unread(principal));
+  }
+  exportMessages(senderId: string) {
+    this.calls.exportMessages++;
+    return this.inner.exportMessages(senderId);
+  }
+  redactMessagesOf(senderId: string, onRedacted: (part: RedactedMessage[]) => void) {
+    return this.#call('redactMessagesOf', [senderId], () => this.inner.redactMessagesOf(senderId, onRedacted));
   }
   close() {
     return this.inner.close();
