@@ -11,7 +11,12 @@ export interface Me {
   name: string | null;
 }
 
-export type Sender = Me;
+/** Who wrote a message: a participant, or (v1.2) the host's backend, `system`, which is neither side. */
+export interface Sender {
+  id: string;
+  role: Role | 'system';
+  name: string | null;
+}
 
 export interface ReadCursors {
   user: number;
@@ -26,6 +31,10 @@ export interface Message {
   body: string;
   client_id: string | null;
   created_at: string;
+  /** v1.2: host-defined structured content (a JSON object of at most 4 KiB), stored and returned as given. */
+  data?: Record<string, unknown>;
+  /** v1.2: erased (`DELETE /api/users/{id}/messages/`): `body` is "", `sender.name` null, no `data`. */
+  redacted?: true;
 }
 
 /** A closed room is read-only: sends are refused with `closed` (contract 1.2). */
@@ -134,11 +143,17 @@ export interface RoomFrame {
   type: 'room';
   room: RoomInfo;
 }
-export type ChatServerFrame = ReadyFrame | MessageFrame | ReadFrame | TypingFrame | RoomFrame | ErrorFrame | PongFrame;
+/** v1.2: the message `seq` of the room was erased; a history fetch returns its redacted form. */
+export interface MessageRedactedFrame {
+  type: 'message_redacted';
+  request_id: string;
+  seq: number;
+}
+export type ChatServerFrame = ReadyFrame | MessageFrame | ReadFrame | TypingFrame | RoomFrame | MessageRedactedFrame | ErrorFrame | PongFrame;
 
 // Chat socket, client → server.
 export type ChatClientFrame =
-  | { type: 'message'; body: string; client_id: string }
+  | { type: 'message'; body: string; client_id: string; data?: Record<string, unknown> }
   | { type: 'read'; last_read_seq?: number }
   | { type: 'typing'; is_typing: boolean }
   | { type: 'ping' };
