@@ -487,10 +487,6 @@ export class Room {
   async #resync(lastSeq: number, epoch: number): Promise<void> {
     for (let attempt = 0; epoch === this.#epoch; ) {
       try {
-        // The room may have changed while no socket told (closed, renamed): asked beside the history.
-        const held = this.#info;
-        const detail = this.#ctx.http.request<RoomDetail>('GET', `/api/service-requests/${encodeURIComponent(this.requestId)}/`);
-        detail.catch(noop);
         if (!this.#synced) {
           const page = await this.#page(`limit=${PAGE}`);
           this.#older = page.has_more;
@@ -506,10 +502,12 @@ export class Room {
           after = page.messages[page.messages.length - 1]?.seq ?? lastSeq;
           if (!page.has_more) break;
         }
-        const { read_cursors, last_seq, ...info } = await detail;
-        // A `room` frame that came meanwhile is newer than the detail.
-        if (held === this.#info) this.#setInfo(info);
         if (after > from) this.#emitter.emit('resync', { after: from, fetched });
+        // The room may have changed while no socket told (closed, renamed). After the history, which
+        // shows first; a `room` frame that comes while this is asked is newer than the answer.
+        const held = this.#info;
+        const { read_cursors, last_seq, ...info } = await this.#ctx.http.request<RoomDetail>('GET', `/api/service-requests/${encodeURIComponent(this.requestId)}/`);
+        if (held === this.#info) this.#setInfo(info);
         // Resolved here, not after the first page: a connect() after close() waits for the gap too.
         this.#connecting?.resolve();
         return;
