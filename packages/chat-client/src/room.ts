@@ -101,7 +101,7 @@ export class Room {
   get readCursors(): ReadCursors {
     return { ...this.#cursors };
   }
-  /** The service request (status, title, names): known from the first `ready` on, null before. */
+  /** The service request (status, title, names): read on every connect, then followed live; null before the first. */
   get info(): RoomInfo | null {
     return this.#info;
   }
