@@ -81,8 +81,9 @@ test("an erasure reaches an open room as message_redacted: the message becomes t
   await waitFor(() => bo.messages.length === 2, 'both messages on the other side');
   const redacted: ChatMessage[] = [];
   bo.on('redacted', (e) => redacted.push(e.message));
+  // The contract names no status for it: any success will do, the room is the subject here.
   const res = await service('DELETE', `/api/users/${OWNER.sub}/messages/`);
-  assert.equal(res.status, 200);
+  assert.equal(res.ok, true, `DELETE answered ${res.status}`);
   await waitFor(() => redacted.length === 1, 'the redacted event');
   const fromServer = await storedMessages(server.url, id);
   assert.deepEqual(bo.messages.map(wire), fromServer);
