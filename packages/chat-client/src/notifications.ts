@@ -56,6 +56,8 @@ export class Notifications {
     } else if (f.type === 'notification') {
       this.#set(f.unread.total, { ...this.#rooms, [f.request_id]: f.unread.count });
       this.#emitter.emit('notification', f);
+    } else if (f.type === 'room') {
+      this.#emitter.emit('room', f.room);
     }
   }
 

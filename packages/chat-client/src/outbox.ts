@@ -6,6 +6,7 @@ export interface OutboxEntry {
   client_id: string;
   body: string;
   created_at: string;
+  data?: Record<string, unknown>;
 }
 
 // Where unsent messages survive a page reload. `key` names the backend, the principal and the room:

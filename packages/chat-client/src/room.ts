@@ -11,7 +11,7 @@ import { PendingSend } from './sender.js';
 import { claimsOf } from './token.js';
 import type { ChatMessage, ConnectionStatus, RoomEvents, Side } from './types.js';
 import type { ClientContext } from './client.js';
-import type { ChatServerFrame, Me, Message, MessagesPage, ReadCursors, ReadResult, SentMessage } from './wire.js';
+import type { ChatServerFrame, Me, Message, MessagesPage, ReadCursors, ReadResult, RoomDetail, RoomInfo, SentMessage } from './wire.js';
 import { noop } from './noop.js';
 
 const PAGE = 50;
@@ -52,6 +52,7 @@ export class Room {
   #token: string | undefined;
   #claims: Me | undefined;
   #cursors: ReadCursors = { user: 0, workshop: 0 };
+  #info: RoomInfo | null = null;
   #older = false;
   #outbox: Outbox | undefined;
   readonly #ctx: ClientContext;
@@ -99,6 +100,10 @@ export class Room {
   }
   get readCursors(): ReadCursors {
     return { ...this.#cursors };
+  }
+  /** The service request (status, title, names): read on every connect, then followed live; null before the first. */
+  get info(): RoomInfo | null {
+    return this.#info;
   }
   get hasOlder(): boolean {
     return this.#older;
@@ -155,10 +160,13 @@ export class Room {
     return promise;
   }
 
-  send(text: string): Promise<ChatMessage> {
+  /** `data`: the host's structured content (a JSON object), stored and returned with the message as given. */
+  send(text: string, data?: Record<string, unknown>): Promise<ChatMessage> {
     // Written by whom the token in use names now, even if an open socket was opened for someone else.
     this.#check();
-    return this.#enqueue(new PendingSend(this.#pendingMessage({ client_id: randomId(), body: text.trim(), created_at: new Date().toISOString() })));
+    return this.#enqueue(
+      new PendingSend(this.#pendingMessage({ client_id: randomId(), body: text.trim(), created_at: new Date().toISOString(), ...(data && { data }) })),
+    );
   }
 
   retry(message: ChatMessage | string): Promise<ChatMessage> {
@@ -202,9 +210,10 @@ export class Room {
   }
 
   unread(): number {
-    const side = this.side;
-    if (!side) return 0;
-    return this.#stored.filter((m) => sideOf(m.sender.role) !== side && m.seq! > this.#cursors[side]).length;
+    const me = this.#me;
+    if (!me) return 0;
+    // The other side's messages, and the system's, which are unread for both sides.
+    return this.#stored.filter((m) => m.sender.role !== me.role && m.seq! > this.#cursors[sideOf(me.role)]).length;
   }
 
   // Ends the caller's own use (from connect()). While `openRoom()` holds remain, the socket stays
@@ -299,13 +308,13 @@ export class Room {
     this.#stored.length = 0;
     this.#synced = this.#older = false;
     this.#cursors = { user: 0, workshop: 0 };
-    this.#me = null;
+    this.#me = this.#info = null;
     this.#outbox = this.#author = undefined;
     this.#changed();
   }
 
   #entries(): OutboxEntry[] {
-    return this.#sends.filter((s) => s.pending).map(({ message: { client_id, body, created_at } }) => ({ client_id: client_id!, body, created_at }));
+    return this.#sends.filter((s) => s.pending).map(({ message: { client_id, body, created_at, data } }) => ({ client_id: client_id!, body, created_at, data }));
   }
 
   #find(clientId: string | null | undefined): PendingSend | undefined {
@@ -354,7 +363,7 @@ export class Room {
       if (this.#retryTimer) return;
       if (this.#wsReady) {
         if (inFlight >= window) return;
-        if (this.#conn?.send({ type: 'message', body: s.message.body, client_id: s.id })) {
+        if (this.#conn?.send({ type: 'message', body: s.message.body, client_id: s.id, data: s.message.data })) {
           inFlight++;
           s.onSocket(this.#ctx.ackTimeoutMs, () => this.#conn?.drop(new ChatError('timeout', NO_ANSWER, { clientId: s.id })));
           continue;
@@ -367,7 +376,7 @@ export class Room {
 
   #post(s: PendingSend): void {
     s.phase = 'http';
-    this.#ctx.http.request<SentMessage>('POST', this.#path(), { body: s.message.body, client_id: s.id }, this.#author).then(
+    this.#ctx.http.request<SentMessage>('POST', this.#path(), { body: s.message.body, client_id: s.id, data: s.message.data }, this.#author).then(
       (r) => {
         s.phase = undefined;
         this.#insert([r.message], true);
@@ -441,6 +450,20 @@ export class Room {
       case 'typing':
         this.#emitter.emit('typing', { user: f.user, is_typing: f.is_typing });
         break;
+      case 'room':
+        this.#setInfo(f.room);
+        break;
+      case 'message_redacted': {
+        const i = this.#stored.findIndex((m) => m.seq === f.seq);
+        const held = this.#stored[i];
+        if (!held) break;
+        // As the server now holds it (contract 1.2): no body, no data, no name.
+        const { data, ...kept } = held;
+        const message = (this.#stored[i] = { ...kept, body: '', sender: { ...held.sender, name: null }, redacted: true });
+        this.#changed();
+        this.#emitter.emit('redacted', { message });
+        break;
+      }
       case 'error': {
         const s = this.#find(f.client_id);
         const e = new ChatError(codeForFrame(f.code), f.message, { clientId: f.client_id });
@@ -480,6 +503,11 @@ export class Room {
           if (!page.has_more) break;
         }
         if (after > from) this.#emitter.emit('resync', { after: from, fetched });
+        // The room may have changed while no socket told (closed, renamed). After the history, which
+        // shows first; a `room` frame that comes while this is asked is newer than the answer.
+        const held = this.#info;
+        const { read_cursors, last_seq, ...info } = await this.#ctx.http.request<RoomDetail>('GET', `/api/service-requests/${encodeURIComponent(this.requestId)}/`);
+        if (held === this.#info) this.#setInfo(info);
         // Resolved here, not after the first page: a connect() after close() waits for the gap too.
         this.#connecting?.resolve();
         return;
@@ -519,11 +547,16 @@ export class Room {
     return added;
   }
 
-  // A sender is its side and its id: ids are opaque, so an owner and an admin may share one.
+  // A sender is its role and its id (samePerson): a system message is never one's own.
   // `unknown` answers for a room that does not know yet who it is.
   #isMine(m: ChatMessage, unknown = false): boolean {
     const me = this.#me ?? this.#author;
-    return me ? m.sender.id === me.id && sideOf(m.sender.role) === sideOf(me.role) : unknown;
+    return me ? samePerson(m.sender, me) : unknown;
+  }
+
+  #setInfo(info: RoomInfo): void {
+    this.#info = info;
+    this.#emitter.emit('room', info);
   }
 
   #applyCursors(c: ReadCursors): void {

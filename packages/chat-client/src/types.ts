@@ -1,5 +1,5 @@
 import type { ChatError } from './errors.js';
-import type { Me, NotificationFrame, ReadCursors } from './wire.js';
+import type { Me, Message, NotificationFrame, ReadCursors, RoomInfo } from './wire.js';
 import type { OutboxStorage } from './outbox.js';
 
 // Just the part of the WebSocket API the SDK uses. The handlers take `any` so that both the browser's
@@ -38,14 +38,10 @@ export type ConnectionStatus = 'idle' | 'connecting' | 'open' | 'reconnecting' |
 export type MessageState = 'pending' | 'sent' | 'failed';
 export type Side = 'user' | 'workshop';
 
-export interface ChatMessage {
+/** A wire `Message` with its local state: `id` and `seq` are null until the server stores it. */
+export interface ChatMessage extends Omit<Message, 'id' | 'seq'> {
   id: string | null;
-  request_id: string;
   seq: number | null;
-  sender: Me;
-  body: string;
-  client_id: string | null;
-  created_at: string;
   state: MessageState;
   error?: ChatError;
 }
@@ -58,12 +54,18 @@ export interface RoomEvents {
   /** `reason`: why the socket is not open (the last failure), absent while open or after a clean close. */
   status: { status: ConnectionStatus; reason?: ChatError };
   resync: { after: number; fetched: number };
+  /** The service request itself: fetched on every (re)connect, then live from `room` frames (status, title, names). */
+  room: RoomInfo;
+  /** A message held here was erased on the server: `message` is its redacted form, now in `messages`. */
+  redacted: { message: ChatMessage };
   error: ChatError;
 }
 
 export interface NotificationsEvents {
   unread: { total: number; rooms: Record<string, number> };
   notification: NotificationFrame;
+  /** One of the user's rooms changed (status, title, names): the wire `room` frame's `room`. */
+  room: RoomInfo;
   /** `reason`: why the socket is not open (the last failure), absent while open or after a clean close. */
   status: { status: ConnectionStatus; reason?: ChatError };
   error: ChatError;

@@ -158,6 +158,8 @@ export class TcpProxy {
   private readonly pairs = new Set<[Socket, Socket]>();
   // Connections whose server→client bytes are withheld (to lose an ack on the wire).
   private readonly held = new Set<Socket>();
+  // Connections that were upgraded to WebSockets (their first request asked for it).
+  private readonly sockets = new Set<Socket>();
   upstreamText = '';
   port = 0;
 
@@ -166,6 +168,9 @@ export class TcpProxy {
       const up = createConnection(this.target, '127.0.0.1');
       const pair: [Socket, Socket] = [down, up];
       this.pairs.add(pair);
+      down.once('data', (d: Buffer) => {
+        if (/^upgrade: websocket\r$/im.test(d.toString('latin1'))) this.sockets.add(down);
+      });
       down.on('data', (d: Buffer) => {
         this.upstreamText += d.toString('latin1');
         up.write(d);
@@ -176,6 +181,7 @@ export class TcpProxy {
       const end = (): void => {
         this.pairs.delete(pair);
         this.held.delete(down);
+        this.sockets.delete(down);
         down.destroy();
         up.destroy();
       };
@@ -194,9 +200,10 @@ export class TcpProxy {
     return this;
   }
 
-  // From now on nothing the server says reaches the clients of the current connections.
-  holdReplies(): void {
-    for (const [down] of this.pairs) this.held.add(down);
+  // From now on nothing the server says reaches the clients of the current connections (with
+  // `socketsOnly`, of the current WebSockets: idle HTTP keep-alive connections still answer).
+  holdReplies({ socketsOnly = false } = {}): void {
+    for (const [down] of this.pairs) if (!socketsOnly || this.sockets.has(down)) this.held.add(down);
   }
 
   // Drops every current connection at once, like a network that went away.

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Message } from '../src/wire.js';
+import type { Message, RoomDetail } from '../src/wire.js';
 
 export interface ChatFrame {
   type: string;
@@ -65,6 +65,22 @@ export class ContractPeer {
     );
   }
 
+  /** What `GET /api/service-requests/{id}/` answers: an open room between Ana and Bo's workshop. */
+  detail(): RoomDetail {
+    return {
+      id: this.requestId,
+      user_id: 'u-ana',
+      workshop_id: 'w-1',
+      title: 'Brakes',
+      created_at: '2026-01-01T00:00:00.000Z',
+      status: 'open',
+      user_name: null,
+      workshop_name: null,
+      read_cursors: { user: 0, workshop: 0 },
+      last_seq: this.stored.length,
+    };
+  }
+
   save(clientId: string, body: string): Message {
     const known = this.stored.find((m) => m.client_id === clientId);
     if (known) return known;
@@ -93,7 +109,9 @@ export class ContractPeer {
       this.posts.push(body);
       return this.onPost(res, body);
     }
-    const after = Number(new URL(req.url!, this.url).searchParams.get('after') ?? 0);
+    const url = new URL(req.url!, this.url);
+    if (url.pathname === `/api/service-requests/${this.requestId}/`) return json(res, 200, this.detail());
+    const after = Number(url.searchParams.get('after') ?? 0);
     json(res, 200, { messages: this.stored.filter((m) => m.seq > after), has_more: false, read_cursors: { user: 0, workshop: 0 } });
   }
 

@@ -8,6 +8,7 @@ import {
   type MessageReceivedDetail,
   type ReadDetail,
   type ConnectionChangeDetail,
+  type RoomChangeDetail,
   type ErrorDetail,
   type TokenErrorDetail,
   type UnreadChangeDetail,
@@ -27,6 +28,8 @@ export const MotoreachChat = createComponent({
     onRead: 'motoreach-read' as EventName<CustomEvent<ReadDetail>>,
     /** The connection status changed. */
     onConnectionChange: 'motoreach-connection-change' as EventName<CustomEvent<ConnectionChangeDetail>>,
+    /** The service request changed: known on connect, then live (closed, reopened, renamed). */
+    onRoomChange: 'motoreach-room-change' as EventName<CustomEvent<RoomChangeDetail>>,
     /** Something failed (refused room, failed send, …); `final` tells a refusal from a fault that passes. */
     onError: 'motoreach-error' as EventName<CustomEvent<ErrorDetail>>,
     /** `token-url` gave no token (the widget tries again with backoff). */

@@ -7,12 +7,14 @@ export { MotoreachBadge } from './badge/badge.js';
 export { define } from './shared/define.js';
 export { defaultChatStrings, defaultBadgeStrings } from './shared/strings.js';
 export type { ChatStrings, BadgeStrings } from './shared/strings.js';
+export type { DataRenderer } from './shared/data.js';
 export type {
   MotoreachEventMap,
   MessageSentDetail,
   MessageReceivedDetail,
   ReadDetail,
   ConnectionChangeDetail,
+  RoomChangeDetail,
   ErrorDetail,
   UnreadChangeDetail,
   TokenErrorDetail,

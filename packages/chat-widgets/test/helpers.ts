@@ -15,7 +15,8 @@ export const startServer = (payload?: { maxBodyChars?: number; jwtSecret?: strin
 
 export interface Identity {
   sub: string;
-  role: 'user' | 'workshop_admin';
+  /** `service`: the host's backend (contract v1.2), REST only; sign it with `signedToken`. */
+  role: 'user' | 'workshop_admin' | 'service';
   workshop_id?: string;
   name?: string;
 }
@@ -39,6 +40,18 @@ export async function signedToken(secret: string, identity: Identity): Promise<s
   const signed = await executeServerCommand<string, { secret: string; claims: Identity }>('sign-token', { secret, claims: identity });
   if (!signed) throw new Error('sign-token: no answer');
   return signed;
+}
+
+/**
+ * A call of the host's backend (contract v1.2) with a service token, made by the test runner as a
+ * backend makes it: rooms under its own ids, system messages, erasure. Fails unless the server answers
+ * `status` (`ok`: any success, where the contract names none).
+ */
+export async function asService(method: 'PUT' | 'POST' | 'DELETE', path: string, body: object | undefined, status: number | 'ok'): Promise<unknown> {
+  const res = await executeServerCommand<{ status: number; body: string }, { method: string; path: string; body?: object }>('as-service', { method, path, body });
+  const answered = res?.status ?? 0;
+  if (status === 'ok' ? answered < 200 || answered > 299 : answered !== status) throw new Error(`${method} ${path}: ${answered} ${res?.body}`);
+  return res!.body ? JSON.parse(res!.body) : null;
 }
 
 /**

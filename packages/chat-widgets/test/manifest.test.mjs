@@ -21,6 +21,7 @@ test('the manifest is exported and lists exactly the two elements with public me
     ['motoreach-message-received', 'CustomEvent<MessageReceivedDetail>'],
     ['motoreach-read', 'CustomEvent<ReadDetail>'],
     ['motoreach-connection-change', 'CustomEvent<ConnectionChangeDetail>'],
+    ['motoreach-room-change', 'CustomEvent<RoomChangeDetail>'],
     ['motoreach-error', 'CustomEvent<ErrorDetail>'],
     ['motoreach-token-error', 'CustomEvent<TokenErrorDetail>'],
   ]);
@@ -40,8 +41,9 @@ test("the chat's header, avatars and new theme properties are in the manifest, f
   const chat = manifest.modules.flatMap((m) => m.declarations).find((d) => d.tagName === 'motoreach-chat');
   assert.deepEqual(chat.slots.map((s) => s.name), ['header']);
   const parts = chat.cssParts.map((p) => p.name);
-  for (const part of ['header', 'avatar', 'connection', 'meta']) assert.ok(parts.includes(part), part);
+  for (const part of ['header', 'avatar', 'connection', 'meta', 'system', 'data', 'closed']) assert.ok(parts.includes(part), part);
   const properties = chat.cssProperties.map((p) => p.name);
   for (const property of ['--motoreach-log-bg', '--motoreach-online']) assert.ok(properties.includes(property), property);
   assert.equal(chat.attributes.find((a) => a.name === 'heading')?.fieldName, 'heading');
+  assert.equal(chat.members.find((m) => m.name === 'renderData')?.type?.text, 'DataRenderer | null');
 });

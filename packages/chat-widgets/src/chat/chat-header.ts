@@ -1,5 +1,5 @@
 import { html, nothing, type TemplateResult } from 'lit';
-import type { Me } from '@motoreach/chat-client';
+import type { Sender } from '@motoreach/chat-client';
 import { renderAvatar } from '../shared/avatar.js';
 import type { ChatStrings } from '../shared/strings.js';
 
@@ -10,8 +10,8 @@ export interface HeaderContext {
   strings: ChatStrings;
   /** The `heading` attribute, else the request's title once known. */
   title: string | null;
-  /** Who the conversation is with: the host's `peer-name`, else the other side's latest writer once one has written. */
-  peer: Me | null;
+  /** Who the conversation is with: the host's `peer-name`, else the room's name for the other side, else its latest writer. */
+  peer: Sender | null;
   connection: HeaderConnection | string;
 }
 

@@ -368,6 +368,28 @@ export const chatStyles = css`
   .msg.pending .bubble {
     opacity: 0.85;
   }
+  /* The host's backend, to both sides: across the log, in nobody's colours. */
+  .system {
+    align-self: center;
+    max-inline-size: min(90%, 36rem);
+    margin-block: 0.625rem;
+    padding: 0.375rem 0.875rem;
+    border: 1px solid var(--motoreach-border);
+    border-radius: 0.75rem;
+    background: var(--motoreach-bg);
+    color: var(--motoreach-fg);
+    font-size: 0.8125rem;
+    text-align: center;
+    white-space: pre-wrap;
+    overflow-wrap: anywhere;
+  }
+  .data {
+    max-inline-size: 100%;
+    margin-block-start: 0.25rem;
+  }
+  .removed {
+    font-style: italic;
+  }
   button {
     font: inherit;
     cursor: pointer;
@@ -432,6 +454,15 @@ export const chatStyles = css`
     .dots span {
       animation: none;
     }
+  }
+  .closed {
+    margin: 0;
+    padding: 0.875rem;
+    background: var(--motoreach-bg);
+    border-block-start: 1px solid var(--motoreach-border);
+    color: var(--motoreach-muted);
+    font-size: 0.875rem;
+    text-align: center;
   }
   .notice {
     margin: 0;

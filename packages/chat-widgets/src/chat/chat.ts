@@ -1,8 +1,9 @@
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
-import type { ChatClient, ChatError, ChatMessage, ConnectionStatus, Me, Room, RoomEvents, RoomHandle } from '@motoreach/chat-client';
+import type { ChatClient, ChatError, ChatMessage, ConnectionStatus, Me, Room, RoomEvents, RoomHandle, Sender } from '@motoreach/chat-client';
 import { ClientHolder } from '../shared/client.js';
+import type { DataRenderer } from '../shared/data.js';
 import { emit } from '../shared/events.js';
 import { isFinal, isRoomRefusal, isSignedOut, isTransient } from '../shared/failure.js';
 import { personKey, samePerson } from '../shared/person.js';
@@ -35,6 +36,8 @@ const TYPING_EXPIRE_MS = 6000;
  * @csspart message - A message (also `message-own` or `message-other`).
  * @csspart sender - The sender's name above the first message of a group.
  * @csspart bubble - The message text.
+ * @csspart system - A message from the host's backend (`sender.role` `system`): a notice across the log, text only.
+ * @csspart data - What `renderData` gave for a message's `data`: under its bubble, or inside its system notice.
  * @csspart meta - Time and delivery ticks (one: sent, two: read), inside the bubble; below it when sending failed.
  * @csspart retry-button - Retry control of a failed message.
  * @csspart link - An auto-linked URL (with `linkify`).
@@ -42,6 +45,7 @@ const TYPING_EXPIRE_MS = 6000;
  * @csspart jump-button - The "new messages" button shown when scrolled up.
  * @csspart typing - The typing indicator.
  * @csspart notice - Why the composer is disabled.
+ * @csspart closed - In place of the composer while the host has closed the conversation.
  * @csspart composer - The form around the text area.
  * @csspart textarea - The text area.
  * @csspart counter - The character counter.
@@ -72,6 +76,7 @@ const TYPING_EXPIRE_MS = 6000;
  * @fires {CustomEvent<MessageReceivedDetail>} motoreach-message-received - A message from someone else arrived.
  * @fires {CustomEvent<ReadDetail>} motoreach-read - A read cursor moved (`own` tells whose).
  * @fires {CustomEvent<ConnectionChangeDetail>} motoreach-connection-change - The connection status changed.
+ * @fires {CustomEvent<RoomChangeDetail>} motoreach-room-change - The service request changed: known on connect, then live (closed, reopened, renamed).
  * @fires {CustomEvent<ErrorDetail>} motoreach-error - Something failed (refused room, failed send, …); `final` tells a refusal from a fault that passes.
  * @fires {CustomEvent<TokenErrorDetail>} motoreach-token-error - `token-url` gave no token (the widget tries again with backoff).
  */
@@ -88,12 +93,12 @@ export class MotoreachChat extends LitElement {
   @property({ attribute: 'token-url' }) tokenUrl: string | null = null;
   /** The service request whose conversation to show. */
   @property({ attribute: 'request-id' }) requestId: string | null = null;
-  /** The header's title; defaults to the request's title (fetched once per room). */
+  /** The header's title; defaults to the request's title (from the server, kept up to date). */
   @property() heading: string | null = null;
   /**
    * Who the conversation is with, for the header (the workshop's name on an owner's page, the
-   * owner's on a workshop's), shown from the start. Unset, the header names the other side's
-   * latest writer once one has written: the server knows names only from what people send.
+   * owner's on a workshop's), shown from the start. Unset: the name the host's backend gave the
+   * room (`workshop_name` / `user_name`), else the other side's latest writer once one has written.
    */
   @property({ attribute: 'peer-name' }) peerName: string | null = null;
   /** Character limit of the composer (Unicode code points, as the server counts). */
@@ -106,13 +111,14 @@ export class MotoreachChat extends LitElement {
   @property() locale: string | null = null;
   /** Replacement texts. */
   @property({ attribute: false }) strings: Partial<ChatStrings> = {};
+  /** Shows a message's `data` (the host's structured content) under its text: see `DataRenderer`. */
+  @property({ attribute: false }) renderData: DataRenderer | null = null;
 
   @state() private status: ConnectionStatus = 'idle';
   @state() private refusal: ChatError | null = null;
   @state() private typers = new Map<string, string>();
   @state() private announcement = '';
   @state() private dividerSeq: number | null = null;
-  @state() private requestTitle: string | null = null;
 
   // A person signed out takes their unsent draft along.
   private holder = new ClientHolder(this, () => this.composer.clear());
@@ -128,7 +134,9 @@ export class MotoreachChat extends LitElement {
     send: (room, text) => this.send(room, text),
   });
   private room: Room | null = null;
-  private titleAsked: Room | null = null;
+  private dataViews = new WeakMap<ChatMessage, [DataRenderer, unknown]>();
+  /** The room last announced as closed: a reconnect's fresh copy of the same status says nothing. */
+  private closedFor: Room | null = null;
   private roomHandle: RoomHandle | null = null;
   private unsubscribe: Array<() => void> = [];
   private dividerPlaced = false;
@@ -187,7 +195,6 @@ export class MotoreachChat extends LitElement {
     if (signedInAgain || changed.has('client') || changed.has('baseUrl') || changed.has('token') || changed.has('tokenUrl') || changed.has('requestId') || !this.room) {
       this.openRoom(signedInAgain);
     }
-    if (changed.has('heading')) this.fetchTitle();
   }
 
   override render(): TemplateResult {
@@ -195,10 +202,19 @@ export class MotoreachChat extends LitElement {
     const room = this.room;
     const lang = this.resolvedLocale;
     const list = this.messageWindow;
-    const row: RowContext = { strings: s, lang, room, dividerSeq: this.dividerSeq, linkify: this.linkify, retry: (m) => this.retry(m) };
+    const row: RowContext = {
+      strings: s,
+      lang,
+      room,
+      dividerSeq: this.dividerSeq,
+      linkify: this.linkify,
+      retry: (m) => this.retry(m),
+      renderData: this.renderData,
+      dataViews: this.dataViews,
+    };
     return html`
       <div part="base" class="base">
-        ${renderHeader({ strings: s, title: this.heading ?? this.requestTitle, peer: this.peer(), connection: this.headerConnection() })}
+        ${renderHeader({ strings: s, title: this.heading ?? room?.info?.title ?? null, peer: this.peer(), connection: this.headerConnection() })}
         ${room && !this.refusal ? this.banner.render(this.s, room.outboxSize, this.resolvedLocale) : nothing}
         <div class="log-area">
           <div
@@ -226,32 +242,34 @@ export class MotoreachChat extends LitElement {
         </div>
         <div part="typing" class="typing">${this.renderTyping()}</div>
         <div class="sr-only" role="status" aria-live="polite" aria-atomic="true">${this.announcement}</div>
-        ${this.composer.render(s, lang)}
+        ${room?.info?.status === 'closed' ? html`<p part="closed" class="closed">${s.conversationClosed}</p>` : this.composer.render(s, lang)}
       </div>
     `;
   }
 
   private peerFrom: [readonly ChatMessage[], Me | null] | null = null;
-  private peerFound: Me | null = null;
+  private peerFound: Sender | null = null;
 
-  /** Who the header names: the host's `peer-name`, else the other side's latest writer. */
-  private peer(): Me | null {
-    if (!this.peerName) return this.latestPeer();
+  /** Who the header names: the host's `peer-name`, else the room's name for the other side, else its latest writer. */
+  private peer(): Sender | null {
+    const me = this.room?.me;
+    const info = this.room?.info;
+    const name = this.peerName ?? (me && info && (me.role === 'user' ? info.workshop_name : info.user_name));
+    if (!name) return this.latestPeer();
     // The avatar's colour comes from an id and a role: the name stands for the id.
-    const role = this.room?.me?.role === 'workshop_admin' ? 'user' : 'workshop_admin';
-    return { id: this.peerName, role, name: this.peerName };
+    return { id: name, role: me?.role === 'workshop_admin' ? 'user' : 'workshop_admin', name };
   }
 
   /** The other side's latest writer: a scan of the messages, done again only when they change. */
-  private latestPeer(): Me | null {
+  private latestPeer(): Sender | null {
     const messages = this.messageWindow.messages;
     const me = this.room?.me ?? null;
     if (messages !== this.peerFrom?.[0] || me !== this.peerFrom[1]) {
       this.peerFrom = [messages, me ?? null];
-      let found: Me | null = null;
+      let found: Sender | null = null;
       for (let i = messages.length - 1; i >= 0 && me; i--) {
         const sender = messages[i]!.sender;
-        if (sender.role !== me.role) {
+        if (sender.role !== me.role && sender.role !== 'system') {
           found = sender;
           break;
         }
@@ -292,14 +310,11 @@ export class MotoreachChat extends LitElement {
     this.dividerPlaced = false;
     this.typers = new Map();
     this.announcement = '';
-    this.requestTitle = null;
-    this.titleAsked = null;
     this.peerFrom = null;
     this.status = handle?.room.status ?? 'idle';
     this.banner.reset(this.status, handle?.room.statusReason);
     if (!handle || !client) return;
     const next = handle.room;
-    this.fetchTitle();
     const on = <K extends keyof RoomEvents>(type: K, handler: (e: RoomEvents[K]) => void) => this.unsubscribe.push(next.on(type, handler));
     on('change', (e) => this.messageWindow.setMessages(e.messages));
     on('message', (e) => this.onMessage(e.message, e.own));
@@ -314,6 +329,16 @@ export class MotoreachChat extends LitElement {
       });
     });
     on('typing', (e) => this.onTyping(e.user, e.is_typing));
+    on('room', (info) => {
+      this.requestUpdate();
+      if (info.status === 'closed') {
+        this.composer.stopTyping();
+        // Announced once per closing (on opening a closed room, or live); the text stays where the composer was.
+        if (this.closedFor !== next) this.announcement = this.s.conversationClosed;
+      }
+      this.closedFor = info.status === 'closed' ? next : null;
+      emit(this, 'motoreach-room-change', { requestId: next.requestId, room: info });
+    });
     on('status', (e) => {
       this.status = e.status;
       this.banner.update(e.status, e.reason);
@@ -340,21 +365,6 @@ export class MotoreachChat extends LitElement {
     );
   }
 
-  /** The request's title for the header, once per room opening, unless `heading` gives one. */
-  private fetchTitle(): void {
-    const client = this.holder.client;
-    const room = this.room;
-    if (!client || !room || this.heading !== null || this.titleAsked === room) return;
-    this.titleAsked = room;
-    // Only for the header: a room that cannot be read says why through `ready`, not here.
-    client.getRoom(room.requestId).then(
-      (detail) => {
-        if (this.room === room) this.requestTitle = detail.title;
-      },
-      () => {},
-    );
-  }
-
   private closeRoom(): void {
     for (const off of this.unsubscribe) off();
     this.unsubscribe = [];
@@ -378,7 +388,8 @@ export class MotoreachChat extends LitElement {
     if (own) return;
     const requestId = this.room?.requestId ?? '';
     this.messageWindow.countArrival();
-    this.announcement = this.s.announceMessage(message.sender.name ?? this.s.unknownSender, message.body);
+    // A system notice is nobody's words: its text alone.
+    this.announcement = message.sender.role === 'system' ? message.body : this.s.announceMessage(message.sender.name ?? this.s.unknownSender, message.body);
     this.typers.delete(personKey(message.sender));
     this.typers = new Map(this.typers);
     emit(this, 'motoreach-message-received', { requestId, message });

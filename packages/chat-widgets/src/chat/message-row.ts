@@ -1,5 +1,6 @@
 import { html, nothing, type TemplateResult } from 'lit';
 import type { ChatMessage, Room } from '@motoreach/chat-client';
+import type { DataRenderer } from '../shared/data.js';
 import { renderAvatar } from '../shared/avatar.js';
 import { renderBody } from '../shared/linkify.js';
 import type { ChatStrings } from '../shared/strings.js';
@@ -18,6 +19,10 @@ export interface RowContext {
   dividerSeq: number | null;
   linkify: boolean;
   retry: (message: ChatMessage) => void;
+  /** The host's view of a message's `data`, if it gave one. */
+  renderData: DataRenderer | null;
+  /** What `renderData` gave, per message: one widget's own, since a DOM node can be in one place only. */
+  dataViews: WeakMap<ChatMessage, [DataRenderer, unknown]>;
 }
 
 interface MessageTime {
@@ -60,14 +65,25 @@ export function renderRow(m: ChatMessage, prev: ChatMessage | undefined, next: C
   const first = newDay || !prev || !samePerson(prev.sender, m.sender) || t.ms - prevT.ms > GROUP_MS;
   const last = !next || !nextT || !samePerson(next.sender, m.sender) || nextT.day !== t.day || nextT.ms - t.ms > GROUP_MS;
   const divider = ctx.dividerSeq !== null && m.seq === ctx.dividerSeq;
+  const above = html`${newDay ? html`<div part="day-separator" class="day">${formatDay(t.date, lang)}</div>` : nothing}
+  ${divider ? html`<div part="unread-divider" class="unread">${s.unreadDivider}</div>` : nothing}`;
+  // An erased message keeps its place and says so; its content is gone from the server too.
+  const body = m.redacted ? html`<span class="removed">${s.messageRemoved}</span>` : renderBody(m.body, ctx.linkify);
+  const data = m.data && ctx.renderData ? html`<div part="data" class="data">${hostView(m, ctx.renderData, ctx.dataViews)}</div>` : nothing;
+  // The host's backend speaks to both sides: a notice across the log, nobody's bubble.
+  if (m.sender.role === 'system') {
+    return html`<div class="row" data-key=${messageKey(m)}>
+      ${above}
+      <div part="system" class="system" data-key=${messageKey(m)} data-seq=${m.seq ?? ''} title=${t.full}>${body}${data}</div>
+    </div>`;
+  }
   let state: string = m.state;
   if (own && m.state === 'sent' && room?.isReadByOtherSide(m)) state = 'read';
   const name = own ? s.you : (m.sender.name ?? s.unknownSender);
   // The bubble reserves room for the time (and ticks) on its last line, through `data-meta`, so the
   // meta can sit inside it as in a messenger; a failed message keeps its meta and retry control below.
   return html`<div class="row" data-key=${messageKey(m)}>
-    ${newDay ? html`<div part="day-separator" class="day">${formatDay(t.date, lang)}</div>` : nothing}
-    ${divider ? html`<div part="unread-divider" class="unread">${s.unreadDivider}</div>` : nothing}
+    ${above}
     <div
       part="message ${own ? 'message-own' : 'message-other'}"
       class="msg ${own ? 'own' : 'other'} ${first ? 'first' : ''} ${last ? 'last' : ''} ${m.state}"
@@ -77,7 +93,7 @@ export function renderRow(m: ChatMessage, prev: ChatMessage | undefined, next: C
       ${first && !own ? html`<div part="sender" class="sender">${name}</div>` : nothing}
       <div class="content">
         ${last && !own ? renderAvatar(m.sender) : nothing}
-        <div part="bubble" class="bubble" data-key=${messageKey(m)} data-meta=${t.time}>${first && own ? html`<span class="sr-only">${name}: </span>` : nothing}${renderBody(m.body, ctx.linkify)}</div>
+        <div part="bubble" class="bubble" data-key=${messageKey(m)} data-meta=${t.time}>${first && own ? html`<span class="sr-only">${name}: </span>` : nothing}${body}</div>
         <div part="meta" class="meta">
           <time datetime=${m.created_at} title=${t.full}>${t.time}</time>
           ${own ? renderState(state, s) : nothing}
@@ -86,8 +102,17 @@ export function renderRow(m: ChatMessage, prev: ChatMessage | undefined, next: C
             : nothing}
         </div>
       </div>
+      ${data}
     </div>
   </div>`;
+}
+
+// What the host rendered for a message, once per message object (and renderer): a message that does
+// not change keeps its view, and whatever state the host's element holds, through every render of the log.
+function hostView(m: ChatMessage, render: DataRenderer, views: RowContext['dataViews']): unknown {
+  let view = views.get(m);
+  if (view?.[0] !== render) views.set(m, (view = [render, render(m) ?? nothing]));
+  return view[1];
 }
 
 // One tick: stored by the server; two: read by the other side; a clock while waiting. The glyphs are

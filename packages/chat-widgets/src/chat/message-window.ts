@@ -12,6 +12,8 @@ const EDGE = 160;
 const STICK = 24;
 
 /** Stays the same when a pending message is stored, so its row is kept rather than rebuilt. */
+const ANCHOR = '.bubble,.system';
+
 export const messageKey = (m: ChatMessage): string => (m.client_id ? `${personKey(m.sender)}/${m.client_id}` : (m.id ?? ''));
 
 interface Anchor {
@@ -45,7 +47,7 @@ export interface MessageWindowOptions {
  * messages while the reader is at the bottom, keeps the reader's place while rows come and go above,
  * reveals (or loads) more at either edge, counts arrivals for the jump button, and marks read once the
  * newest row is on screen. The host renders `.log` with `onScroll`, rows carrying `.row`, and a
- * `.bubble` with `data-key` set to `messageKey` in each row.
+ * `.bubble` (a system message: a `.system`) with `data-key` set to `messageKey` in each row.
  */
 export class MessageWindow implements ReactiveController {
   private shown: Shown = { messages: [], start: 0, end: null, newCount: 0, atBottom: true, loadingOlder: false };
@@ -235,13 +237,13 @@ export class MessageWindow implements ReactiveController {
     if (last - this.start > MAX_WINDOW) this.set('start', last - MAX_WINDOW);
   }
 
-  // The anchor is a bubble: day separators, sender names and group spacing above it change as older messages load.
+  // The anchor is a bubble (or a system notice): day separators, sender names and group spacing above it change as older messages load.
   // Measured against the log's box rather than by offsetTop, which a positioned wrapper in the row would change.
   private captureAnchor(): Anchor | null {
     const log = this.log;
     if (!log) return null;
     const top = log.getBoundingClientRect().top;
-    for (const msg of log.querySelectorAll<HTMLElement>('.bubble')) {
+    for (const msg of log.querySelectorAll<HTMLElement>(ANCHOR)) {
       const box = msg.getBoundingClientRect();
       if (box.bottom > top) return { key: msg.dataset['key'] ?? '', offset: box.top - top };
     }
@@ -250,7 +252,7 @@ export class MessageWindow implements ReactiveController {
 
   private restoreAnchor(anchor: Anchor): void {
     const log = this.log;
-    const msg = log?.querySelector<HTMLElement>(`.bubble[data-key="${CSS.escape(anchor.key)}"]`);
+    const msg = log?.querySelector<HTMLElement>(`:is(${ANCHOR})[data-key="${CSS.escape(anchor.key)}"]`);
     if (log && msg) log.scrollTop += msg.getBoundingClientRect().top - log.getBoundingClientRect().top - anchor.offset;
   }
 

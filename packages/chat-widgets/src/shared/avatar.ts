@@ -1,5 +1,5 @@
 import { html, type TemplateResult } from 'lit';
-import type { Me } from '@motoreach/chat-client';
+import type { Sender } from '@motoreach/chat-client';
 import { personKey } from './person.js';
 
 /** How many avatar colours the styles define (`.avatar[data-color]`). */
@@ -20,7 +20,7 @@ export function initials(name: string | null | undefined): string {
  * A colour index that is the same for a person on every device and every render: FNV-1a of the
  * person key, its high half folded into the low bits (which alone spread poorly over a few colours).
  */
-export function avatarColor(person: Pick<Me, 'id' | 'role'>): number {
+export function avatarColor(person: Pick<Sender, 'id' | 'role'>): number {
   let hash = 0x811c9dc5;
   for (const ch of personKey(person)) {
     hash ^= ch.codePointAt(0)!;
@@ -30,6 +30,6 @@ export function avatarColor(person: Pick<Me, 'id' | 'role'>): number {
 }
 
 /** Decorative: the sender's name is in the text next to it (or announced with the message). */
-export function renderAvatar(person: Me): TemplateResult {
+export function renderAvatar(person: Sender): TemplateResult {
   return html`<span part="avatar" class="avatar" data-color=${avatarColor(person)} aria-hidden="true">${initials(person.name)}</span>`;
 }

@@ -1,4 +1,4 @@
-import type { ChatError, ChatMessage, ConnectionStatus, ReadCursors, Side } from '@motoreach/chat-client';
+import type { ChatError, ChatMessage, ConnectionStatus, ReadCursors, RoomInfo, Side } from '@motoreach/chat-client';
 
 export interface MessageSentDetail {
   requestId: string;
@@ -24,6 +24,11 @@ export interface ConnectionChangeDetail {
   waiting: number;
   /** Why the socket is not open (the last failure), where the SDK says; absent while open. */
   reason?: ChatError;
+}
+export interface RoomChangeDetail {
+  requestId: string;
+  /** The service request as the server has it now: `status` (`closed`: read-only), `title`, `user_name`, `workshop_name`. */
+  room: RoomInfo;
 }
 export interface ErrorDetail {
   requestId: string | null;
@@ -54,6 +59,7 @@ export interface MotoreachEventMap {
   'motoreach-message-received': CustomEvent<MessageReceivedDetail>;
   'motoreach-read': CustomEvent<ReadDetail>;
   'motoreach-connection-change': CustomEvent<ConnectionChangeDetail>;
+  'motoreach-room-change': CustomEvent<RoomChangeDetail>;
   'motoreach-error': CustomEvent<ErrorDetail>;
   'motoreach-unread-change': CustomEvent<UnreadChangeDetail>;
   'motoreach-token-error': CustomEvent<TokenErrorDetail>;

@@ -1,6 +1,6 @@
-import type { Me } from '@motoreach/chat-client';
+import type { Sender } from '@motoreach/chat-client';
 
-type Person = Pick<Me, 'id' | 'role'>;
+type Person = Pick<Sender, 'id' | 'role'>;
 
 // Ids are opaque strings from the host's auth system, so a vehicle owner and a workshop admin may
 // share one: a person is the role and the id together, as the server keys `client_id` too.

@@ -41,6 +41,10 @@ export interface ChatStrings {
   /** The server refused the token, a fresh one too: the composer is disabled until a new token. */
   unauthorized: string;
   notConfigured: string;
+  /** In place of the composer (and announced) while the host has closed the conversation. */
+  conversationClosed: string;
+  /** In place of a message whose content was erased. */
+  messageRemoved: string;
   charactersUsed: (used: string, max: string) => string;
   tooLong: (over: number, formatted: string) => string;
   announceMessage: (sender: string, body: string) => string;
@@ -84,6 +88,8 @@ export const defaultChatStrings: ChatStrings = {
   notFound: 'This conversation does not exist.',
   unauthorized: 'Your session has expired. Sign in again to chat.',
   notConfigured: 'The chat is not configured.',
+  conversationClosed: 'This conversation is closed',
+  messageRemoved: 'Message removed',
   charactersUsed: (used, max) => `${used} / ${max}`,
   tooLong: (n, f) => `${f} ${n === 1 ? 'character' : 'characters'} too many`,
   announceMessage: (sender, body) => `${sender}: ${body}`,
