@@ -268,6 +268,12 @@ test('sqlite: a version-4 file is migrated: its titles folded for q (non-ASCII t
 });
 
 /** Takes a fresh file of this version back to version 6: no data or redacted column, no system_sent, the unread indexes of two counters. */
+function backToVersion6(dataDir: string): void {
+  const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'));
+  db.exec(TO_V6);
+  db.close();
+}
+
 const TO_V6 = `
 DROP INDEX rooms_unread_inbox_of_user;
 DROP INDEX rooms_unread_inbox_of_workshop;
@@ -318,9 +324,7 @@ test('sqlite: a version-6 file is migrated: its messages are not redacted, and a
   const room = await first.createRoom({ user_id: 'u-ana', workshop_id: 'w-1', title: 'A' });
   const { message } = await first.appendMessage({ request_id: room.id, sender: ANA, side: 'user', body: 'Hello', client_id: 'c-1' });
   await first.close();
-  const v6 = new Database(join(dataDir, 'motoreach-chat.sqlite3'));
-  v6.exec(TO_V6);
-  v6.close();
+  backToVersion6(dataDir);
 
   const store = new SqliteStore({ dataDir });
   try {
@@ -478,9 +482,7 @@ test('sqlite: a version-6 file is migrated: its counters stand, its unread index
   await first.appendMessage({ request_id: room.id, sender: ANA, side: 'user', body: 'two', client_id: null });
   await first.appendMessage({ request_id: room.id, sender: BO, side: 'workshop', body: 'three', client_id: null });
   await first.close();
-  const v6 = new Database(join(dataDir, 'motoreach-chat.sqlite3'));
-  v6.exec(TO_V6);
-  v6.close();
+  backToVersion6(dataDir);
 
   const store = new SqliteStore({ dataDir });
   try {

@@ -15,6 +15,15 @@ type Pair = Awaited<ReturnType<typeof pair>>;
 const putRoom = (p: Pair, fields: Partial<Pick<RoomInfo, 'status' | 'user_name' | 'workshop_name'>>) =>
   asService('PUT', `/api/service-requests/${p.room.id}/`, { user_id: p.ownerId, workshop_id: p.workshop, title: p.room.title, ...fields }, 200);
 
+/** The owner's chat and the admin's, side by side. */
+async function bothSides(p: Pair): Promise<[MotoreachChat, MotoreachChat]> {
+  const wrap = await fixture<HTMLElement>(html`<div>
+    <motoreach-chat id="owner" .client=${p.owner} request-id=${p.room.id}></motoreach-chat>
+    <motoreach-chat id="admin" .client=${p.admin} request-id=${p.room.id}></motoreach-chat>
+  </div>`);
+  return [wrap.querySelector<MotoreachChat>('#owner')!, wrap.querySelector<MotoreachChat>('#admin')!];
+}
+
 describe('<motoreach-chat> and the host', () => {
   const clients: ChatClient[] = [];
   afterEach(() => {
@@ -67,12 +76,7 @@ describe('<motoreach-chat> and the host', () => {
     const p = await pair('Brakes squeak');
     clients.push(p.owner, p.admin);
     await putRoom(p, { user_name: 'Ana Sousa', workshop_name: 'MotoWerk Porto' });
-    const wrap = await fixture<HTMLElement>(html`<div>
-      <motoreach-chat id="owner" .client=${p.owner} request-id=${p.room.id}></motoreach-chat>
-      <motoreach-chat id="admin" .client=${p.admin} request-id=${p.room.id}></motoreach-chat>
-    </div>`);
-    const ownerEl = wrap.querySelector<MotoreachChat>('#owner')!;
-    const adminEl = wrap.querySelector<MotoreachChat>('#admin')!;
+    const [ownerEl, adminEl] = await bothSides(p);
     await waitFor(() => $(ownerEl, '.header .peer') && $(adminEl, '.header .peer'), 'both headers name the other side');
     expect($$(ownerEl, '.msg').length).to.equal(0);
     expect([text($(ownerEl, '.header .title')), text($(ownerEl, '.header .peer')), text($(ownerEl, '.header [part=avatar]'))]).to.deep.equal([
@@ -124,12 +128,7 @@ describe('<motoreach-chat> and the host', () => {
   it('shows "Message removed" in place of an erased message, on both sides, live', async () => {
     const p = await pair();
     clients.push(p.owner, p.admin);
-    const wrap = await fixture<HTMLElement>(html`<div>
-      <motoreach-chat id="owner" .client=${p.owner} request-id=${p.room.id}></motoreach-chat>
-      <motoreach-chat id="admin" .client=${p.admin} request-id=${p.room.id}></motoreach-chat>
-    </div>`);
-    const ownerEl = wrap.querySelector<MotoreachChat>('#owner')!;
-    const adminEl = wrap.querySelector<MotoreachChat>('#admin')!;
+    const [ownerEl, adminEl] = await bothSides(p);
     await connected(ownerEl);
     await connected(adminEl);
     await typeAndSubmit(ownerEl, 'my phone is 555 0100');
