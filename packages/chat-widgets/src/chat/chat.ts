@@ -140,6 +140,7 @@ export class MotoreachChat extends LitElement {
   private roomHandle: RoomHandle | null = null;
   private unsubscribe: Array<() => void> = [];
   private dividerPlaced = false;
+  private openedCursor: number | null = null;
   private typerTimers = new Map<string, ReturnType<typeof setTimeout>>();
 
   override connectedCallback(): void {
@@ -308,6 +309,7 @@ export class MotoreachChat extends LitElement {
     this.refusal = null;
     this.dividerSeq = null;
     this.dividerPlaced = false;
+    this.openedCursor = null;
     this.typers = new Map();
     this.announcement = '';
     this.peerFrom = null;
@@ -316,7 +318,10 @@ export class MotoreachChat extends LitElement {
     if (!handle || !client) return;
     const next = handle.room;
     const on = <K extends keyof RoomEvents>(type: K, handler: (e: RoomEvents[K]) => void) => this.unsubscribe.push(next.on(type, handler));
-    on('change', (e) => this.messageWindow.setMessages(e.messages));
+    on('change', (e) => {
+      this.cursorAtOpening();
+      this.messageWindow.setMessages(e.messages);
+    });
     on('message', (e) => this.onMessage(e.message, e.own));
     on('read', (e) => {
       this.requestUpdate();
@@ -395,12 +400,22 @@ export class MotoreachChat extends LitElement {
     emit(this, 'motoreach-message-received', { requestId, message });
   }
 
+  /**
+   * The reader's cursor when the history first arrived: the view shows it and marks it read before
+   * `ready` resolves (which also waits for the room's detail), so the divider must not read it later.
+   */
+  private cursorAtOpening(): number | null {
+    const room = this.room;
+    if (this.openedCursor === null && room?.side && room.me) this.openedCursor = room.readCursors[room.side];
+    return this.openedCursor;
+  }
+
   /** Once per room opening: above the first message of the other side that was unread then. */
   private placeUnreadDivider(): void {
     const room = this.room;
-    if (this.dividerPlaced || !room?.side || !room.me || room.messages.length === 0) return;
+    const cursor = this.cursorAtOpening();
+    if (this.dividerPlaced || cursor === null || !room?.me || room.messages.length === 0) return;
     this.dividerPlaced = true;
-    const cursor = room.readCursors[room.side];
     const firstUnread = room.messages.find((m) => m.seq !== null && m.seq > cursor && m.sender.role !== room.me?.role);
     this.dividerSeq = firstUnread?.seq ?? null;
   }
