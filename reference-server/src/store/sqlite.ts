@@ -83,6 +83,16 @@ interface CursorMove {
   holder: string | undefined;
 }
 
+type NextSeqParams = { id: string; now: string; holder: string | null; client_id: string | null; sender_id: string };
+
+/**
+ * A condition of the seq's update: no copied client_id of the sender's is the append's (a null one
+ * never is). In the update, the lookup costs a new message no statement of its own.
+ */
+function notCopiedSql(side: Side): string {
+  return `NOT EXISTS (SELECT 1 FROM client_ids WHERE request_id = @id AND client_id = @client_id AND side = '${side}' AND sender_id = @sender_id)`;
+}
+
 /** A write waiting for the commit of its event-loop turn; `run` is its part of the transaction. */
 interface PendingWrite {
   run: () => unknown;
@@ -426,13 +436,16 @@ export class SqliteStore implements ChatStore {
       ),
       copiedThrough: db.prepare('UPDATE client_ids_copied SET through = (SELECT max(rowid) FROM messages)'),
       // RETURNING sees the row after the update: the recipient's count in the room includes this message.
-      nextSeqOfUser: db.prepare<{ id: string; now: string; holder: string | null }, { last_seq: number; recipient: string; count: number }>(
+      // A copied client_id of the sender's also leaves the room as it is: the append answers the stored message.
+      nextSeqOfUser: db.prepare<NextSeqParams, { last_seq: number; recipient: string; count: number }>(
         `UPDATE rooms SET last_seq = last_seq + 1, user_sent = user_sent + 1, last_activity = max(last_activity, @now)
-         WHERE id = @id AND status = 'open' AND (@holder IS NULL OR user_id = @holder) RETURNING last_seq, workshop_id AS recipient, user_sent - workshop_seen AS count`,
+         WHERE id = @id AND status = 'open' AND (@holder IS NULL OR user_id = @holder) AND ${notCopiedSql('user')}
+         RETURNING last_seq, workshop_id AS recipient, user_sent - workshop_seen AS count`,
       ),
-      nextSeqOfWorkshop: db.prepare<{ id: string; now: string; holder: string | null }, { last_seq: number; recipient: string; count: number }>(
+      nextSeqOfWorkshop: db.prepare<NextSeqParams, { last_seq: number; recipient: string; count: number }>(
         `UPDATE rooms SET last_seq = last_seq + 1, workshop_sent = workshop_sent + 1, last_activity = max(last_activity, @now)
-         WHERE id = @id AND status = 'open' AND (@holder IS NULL OR workshop_id = @holder) RETURNING last_seq, user_id AS recipient, workshop_sent - user_seen AS count`,
+         WHERE id = @id AND status = 'open' AND (@holder IS NULL OR workshop_id = @holder) AND ${notCopiedSql('workshop')}
+         RETURNING last_seq, user_id AS recipient, workshop_sent - user_seen AS count`,
       ),
       insertMessage: db.prepare(
         `INSERT INTO messages (request_id, seq, id, side, sender_id, sender_role, sender_name, body, client_id, created_at)
@@ -521,17 +534,25 @@ export class SqliteStore implements ChatStore {
   }
 
   #append(input: NewMessage): AppendResult {
-    if (input.client_id !== null) {
-      const seq =
-        this.#recentClientIds.seqOf(input.request_id, input.side, input.sender.id, input.client_id) ??
-        this.#stmt.copiedSeq.get(input.request_id, input.client_id, input.side, input.sender.id);
-      const existing = seq === undefined ? undefined : this.#stmt.getMessage.get(input.request_id, seq);
-      if (existing) return { message: toMessage(existing), created: false, recipient_unread: { count: 0, total: 0 }, recipient: null };
-    }
+    const recent =
+      input.client_id === null ? undefined : this.#recentClientIds.seqOf(input.request_id, input.side, input.sender.id, input.client_id);
+    const stored = recent === undefined ? undefined : this.#stored(input.request_id, recent);
+    if (stored) return stored;
     const created_at = new Date().toISOString();
     const nextSeq = input.side === 'user' ? this.#stmt.nextSeqOfUser : this.#stmt.nextSeqOfWorkshop;
-    const next = nextSeq.get({ id: input.request_id, now: created_at, holder: input.holder ?? null });
+    const next = nextSeq.get({
+      id: input.request_id,
+      now: created_at,
+      holder: input.holder ?? null,
+      client_id: input.client_id,
+      sender_id: input.sender.id,
+    });
     if (!next) {
+      // The rare way: say which of the update's conditions failed, a retry first, as it is answered in any room.
+      const copied =
+        input.client_id === null ? undefined : this.#stmt.copiedSeq.get(input.request_id, input.client_id, input.side, input.sender.id);
+      const retried = copied === undefined ? undefined : this.#stored(input.request_id, copied);
+      if (retried) return retried;
       const room = this.#stmt.getRoom.get(input.request_id);
       if (!room) throw new Error(`no such room: ${input.request_id}`);
       if (room.status === 'closed') throw new RoomClosedError(`room ${input.request_id} is closed`);
@@ -562,6 +583,12 @@ export class SqliteStore implements ChatStore {
     const recipientSide: Side = input.side === 'user' ? 'workshop' : 'user';
     const { total } = this.#stmt.addToTotal.get({ side: recipientSide, principal: next.recipient, n: 1 }) as { total: number };
     return { message, created: true, recipient_unread: { count: next.count, total }, recipient: next.recipient };
+  }
+
+  /** The answer to a retried send: the message stored under its client_id. */
+  #stored(requestId: string, seq: number): AppendResult | undefined {
+    const existing = this.#stmt.getMessage.get(requestId, seq);
+    return existing && { message: toMessage(existing), created: false, recipient_unread: { count: 0, total: 0 }, recipient: null };
   }
 
   #moveCursor({ requestId, side, seq, holder }: CursorMove): CursorResult {
