@@ -114,7 +114,7 @@ const SCHEMA_VERSION = 6;
  * client_ids table: enough that a copy shares pages between messages of a room, few enough
  * that opening the store reads them back in a few milliseconds.
  */
-export const COPY_CLIENT_IDS_AT = 2000;
+export const COPY_CLIENT_IDS_AT = 5000;
 
 /** Version 1, as the first servers wrote it; newer versions are migrations from it. */
 const SCHEMA_V1 = `
