@@ -76,17 +76,17 @@ describe('checkpointer', () => {
     await eventually(() => lines.some((l) => l.msg.startsWith('WAL checkpoint worker failed')), 'the failure logged');
     assert.equal(lines.length, 1);
     assert.equal(lines[0]!.err.message, 'cannot open the database');
-    assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 1024);
+    assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), WAL_LIMIT_BYTES / 4096);
 
-    // 12 MB in 3,000 commits: with checkpoints off, the WAL would hold all of it.
+    // Three times WAL_LIMIT_BYTES in commits of 4 KB: with checkpoints off, the WAL would hold all of it.
     const insert = db.prepare('INSERT INTO t (body) VALUES (?)');
     const row = 'x'.repeat(4000);
-    for (let i = 0; i < 3000; i++) {
+    for (let i = 0; i < (3 * WAL_LIMIT_BYTES) / 4000; i++) {
       insert.run(row);
       checkpointer.committed();
     }
     const wal = statSync(`${db.name}-wal`).size;
-    assert.ok(wal < 6 * 1024 * 1024, `the WAL is ${wal} bytes`);
+    assert.ok(wal < 1.5 * WAL_LIMIT_BYTES, `the WAL is ${wal} bytes`);
     assert.equal(await within(checkpointer.close()), 'done');
     db.close();
   });
@@ -100,11 +100,11 @@ describe('checkpointer', () => {
     });
     // Past CHECKPOINT_BYTES: the worker is asked for a checkpoint, and dies.
     const insert = db.prepare('INSERT INTO t (body) VALUES (?)');
-    for (let i = 0; i < 300; i++) insert.run('x'.repeat(4000));
+    for (let i = 0; i < (1.2 * CHECKPOINT_BYTES) / 4000; i++) insert.run('x'.repeat(4000));
     checkpointer.committed();
     await eventually(() => lines.length > 0, 'the failure logged');
     assert.equal(lines[0]!.err.message, 'the checkpoint worker exited with code 3');
-    assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 1024);
+    assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), WAL_LIMIT_BYTES / 4096);
     for (let i = 0; i < 200; i++) checkpointer.committed();
     assert.equal(await within(checkpointer.close()), 'done');
     db.close();
@@ -144,32 +144,37 @@ describe('every commit of the SQLite store checks the WAL for a checkpoint', () 
       body,
       client_id: `c${i}`,
     });
-  /** Rows of 20 KB: 64 of them pass CHECKPOINT_BYTES. */
+  /** Rows of 20 KB, and how many of them pass CHECKPOINT_BYTES. */
   const large = (i: number) => `${i}:${'x'.repeat(20_000)}`;
+  const LARGE_PAST_CHECKPOINT = Math.ceil((1.25 * CHECKPOINT_BYTES) / 20_000);
 
   test('room creations', async () => {
     await checkpointed(async (store) => {
-      for (let i = 0; i < 64; i++) await store.createRoom({ user_id: 'u', workshop_id: 'w', title: large(i) });
+      for (let i = 0; i < LARGE_PAST_CHECKPOINT; i++) await store.createRoom({ user_id: 'u', workshop_id: 'w', title: large(i) });
     });
   });
 
   test('cursor moves', async () => {
     await checkpointed(async (store) => {
       const room = await store.createRoom({ user_id: 'u', workshop_id: 'w', title: 'r' });
+      // Each move rewrites the room's page: a frame of 4 KiB each at least.
+      const moves = Math.ceil((1.5 * CHECKPOINT_BYTES) / 4096);
       // One turn, one batch, one commit: a small WAL.
-      await Promise.all(Array.from({ length: 400 }, (_, i) => append(store, room.id, i)));
-      // Each move rewrites the room's page: a frame each, past CHECKPOINT_BYTES in about 255.
-      for (let seq = 1; seq <= 400; seq++) assert.equal((await store.advanceCursor(room.id, 'workshop', seq)).moved, true);
+      await Promise.all(Array.from({ length: moves }, (_, i) => append(store, room.id, i)));
+      for (let seq = 1; seq <= moves; seq++) assert.equal((await store.advanceCursor(room.id, 'workshop', seq)).moved, true);
     });
   });
 
   test('the one-by-one commits after a batch failed on one bad append', async () => {
     await checkpointed(async (store) => {
       const room = await store.createRoom({ user_id: 'u', workshop_id: 'w', title: 'r' });
-      const good = Array.from({ length: 63 }, (_, i) => append(store, room.id, i, large(i)));
-      const bad = append(store, 'no-such-room', 99);
+      const good = Array.from({ length: LARGE_PAST_CHECKPOINT }, (_, i) => append(store, room.id, i, large(i)));
+      const bad = append(store, 'no-such-room', -1);
       await assert.rejects(bad, /no such room/);
-      assert.deepEqual((await Promise.all(good)).map((r) => r.message.seq), Array.from({ length: 63 }, (_, i) => i + 1));
+      assert.deepEqual(
+        (await Promise.all(good)).map((r) => r.message.seq),
+        Array.from({ length: LARGE_PAST_CHECKPOINT }, (_, i) => i + 1),
+      );
     });
   });
 });
@@ -185,8 +190,8 @@ test('a worker whose checkpoints leave a long WAL behind (as under commits that 
   const insert = db.prepare('INSERT INTO t (body) VALUES (?)');
   const body = 'x'.repeat(1000);
   let largest = 0;
-  // 24 MB, a commit per event-loop turn, as the store commits.
-  for (let i = 0; i < 24_000; i++) {
+  // One and a half times WAL_LIMIT_BYTES, a commit per event-loop turn, as the store commits.
+  for (let i = 0; i < (1.5 * WAL_LIMIT_BYTES) / 1000; i++) {
     insert.run(body);
     checkpointer.committed();
     largest = Math.max(largest, statSync(wal).size);

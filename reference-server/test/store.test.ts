@@ -517,3 +517,28 @@ test('sqlite: a version-6 file is migrated: its counters stand, its unread index
   }
   rmSync(dataDir, { recursive: true, force: true });
 });
+
+test('sqlite: a retry of a copied client_id answers the stored message in a closed room and from a sender no longer holding it, and moves nothing', async () => {
+  const dataDir = tempDir();
+  const store = new SqliteStore({ dataDir, synchronous: 'normal' });
+  try {
+    const input = { id: 'sr-copied', user_id: 'u-ana', workshop_id: 'w-1', title: 'Copied' };
+    await store.putRoom(input);
+    await fill(store, input.id, 'c', COPY_CLIENT_IDS_AT);
+    assert.deepEqual(copiedThrough(dataDir), [COPY_CLIENT_IDS_AT, COPY_CLIENT_IDS_AT]);
+    await store.putRoom({ ...input, status: 'closed' });
+    const closed = await store.appendMessage(retry(input.id, 'c', 2));
+    assert.deepEqual([closed.created, closed.message.seq, closed.message.body, closed.recipient], [false, 2, 'c 2', null]);
+    await assert.rejects(store.appendMessage({ ...retry(input.id, 'c', 2), client_id: 'new' }), { name: 'RoomClosedError' });
+    await store.putRoom({ ...input, workshop_id: 'w-2', status: 'open' });
+    const moved = await store.appendMessage({ ...retry(input.id, 'c', 4), holder: 'w-1' });
+    assert.deepEqual([moved.created, moved.message.seq, moved.message.body], [false, 4, 'c 4']);
+    await assert.rejects(store.appendMessage({ ...retry(input.id, 'c', 4), client_id: 'new', holder: 'w-1' }), { name: 'NotHolderError' });
+    const room = await store.getRoom(input.id);
+    assert.equal(room?.last_seq, COPY_CLIENT_IDS_AT);
+    assert.equal((await store.unread({ side: 'workshop', workshopId: 'w-2' })).total, COPY_CLIENT_IDS_AT / 2);
+  } finally {
+    await store.close();
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+});

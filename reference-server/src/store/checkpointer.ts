@@ -27,14 +27,19 @@ parentPort.on('message', (command) => {
 });
 `;
 
-/** WAL bytes past which the worker checkpoints; also the size the WAL file is cut back to when it starts over (journal_size_limit). */
-export const CHECKPOINT_BYTES = 1024 * 1024;
+/**
+ * WAL bytes past which the worker checkpoints; also the size the WAL file is cut back to when it
+ * starts over (journal_size_limit). Each checkpoint copies again the pages nearly every commit
+ * writes (the rooms' rows, the ends of the indexes), so checkpoints farther apart write fewer bytes
+ * per message: at 4 MiB, not 1, about a sixth fewer (docs/benchmarks.md).
+ */
+export const CHECKPOINT_BYTES = 4 * 1024 * 1024;
 
 /**
  * WAL bytes past which the main thread checkpoints before the next write: the
  * bound of the WAL file is this plus one commit (the writes of one event-loop turn).
  */
-export const WAL_LIMIT_BYTES = 4 * 1024 * 1024;
+export const WAL_LIMIT_BYTES = 16 * 1024 * 1024;
 
 /** SQLite's autocheckpoint, in pages, when no worker checkpoints: WAL_LIMIT_BYTES of 4 KiB pages. */
 const AUTOCHECKPOINT_PAGES = WAL_LIMIT_BYTES / 4096;

@@ -96,6 +96,16 @@ interface CursorMove {
   holder: string | undefined;
 }
 
+type NextSeqParams = { id: string; now: string; holder: string | null; client_id: string | null; sender_id: string };
+
+/**
+ * A condition of the seq's update: no copied client_id of the sender's is the append's (a null one
+ * never is). In the update, the lookup costs a new message no statement of its own.
+ */
+function notCopiedSql(side: MessageSide): string {
+  return `NOT EXISTS (SELECT 1 FROM client_ids WHERE request_id = @id AND client_id = @client_id AND side = '${side}' AND sender_id = @sender_id)`;
+}
+
 /** A write waiting for the commit of its event-loop turn; `run` is its part of the transaction. */
 interface PendingWrite {
   run: () => unknown;
@@ -114,10 +124,11 @@ const SCHEMA_VERSION = 8;
 
 /**
  * How many client_ids wait in memory before a batch's transaction copies them into the
- * client_ids table: enough that a copy shares pages between messages of a room, few enough
- * that opening the store reads them back in a few milliseconds.
+ * client_ids table: enough that a copy shares pages between messages of a room (copies of 2,000
+ * wrote a fifth more bytes per message), few enough that opening the store reads them back in a
+ * few milliseconds and a copy holds the event loop for about 10 ms.
  */
-export const COPY_CLIENT_IDS_AT = 2000;
+export const COPY_CLIENT_IDS_AT = 5000;
 
 /**
  * Rows of the messages table an export or an erasure reads per step (there is no index by sender):
@@ -472,21 +483,24 @@ export class SqliteStore implements ChatStore {
       ),
       copiedThrough: db.prepare('UPDATE client_ids_copied SET through = (SELECT max(rowid) FROM messages)'),
       // RETURNING sees the row after the update: the recipient's count in the room includes this message.
-      nextSeqOfUser: db.prepare<{ id: string; now: string; holder: string | null }, { last_seq: number; recipient: string; count: number }>(
+      // A copied client_id of the sender's also leaves the room as it is: the append answers the stored message.
+      nextSeqOfUser: db.prepare<NextSeqParams, { last_seq: number; recipient: string; count: number }>(
         `UPDATE rooms SET last_seq = last_seq + 1, user_sent = user_sent + 1, last_activity = max(last_activity, @now)
-         WHERE id = @id AND status = 'open' AND (@holder IS NULL OR user_id = @holder) RETURNING last_seq, workshop_id AS recipient, ${UNREAD.workshop} AS count`,
+         WHERE id = @id AND status = 'open' AND (@holder IS NULL OR user_id = @holder) AND ${notCopiedSql('user')}
+         RETURNING last_seq, workshop_id AS recipient, ${UNREAD.workshop} AS count`,
       ),
-      nextSeqOfWorkshop: db.prepare<{ id: string; now: string; holder: string | null }, { last_seq: number; recipient: string; count: number }>(
+      nextSeqOfWorkshop: db.prepare<NextSeqParams, { last_seq: number; recipient: string; count: number }>(
         `UPDATE rooms SET last_seq = last_seq + 1, workshop_sent = workshop_sent + 1, last_activity = max(last_activity, @now)
-         WHERE id = @id AND status = 'open' AND (@holder IS NULL OR workshop_id = @holder) RETURNING last_seq, user_id AS recipient, ${UNREAD.user} AS count`,
+         WHERE id = @id AND status = 'open' AND (@holder IS NULL OR workshop_id = @holder) AND ${notCopiedSql('workshop')}
+         RETURNING last_seq, user_id AS recipient, ${UNREAD.user} AS count`,
       ),
       // A system message is unread for both sides: each one's count, and who holds it.
       nextSeqOfSystem: db.prepare<
-        { id: string; now: string },
+        Omit<NextSeqParams, 'holder'>,
         { last_seq: number; user_id: string; workshop_id: string; user_count: number; workshop_count: number }
       >(
         `UPDATE rooms SET last_seq = last_seq + 1, system_sent = system_sent + 1, last_activity = max(last_activity, @now)
-         WHERE id = @id AND status = 'open'
+         WHERE id = @id AND status = 'open' AND ${notCopiedSql('system')}
          RETURNING last_seq, user_id, workshop_id, ${UNREAD.user} AS user_count, ${UNREAD.workshop} AS workshop_count`,
       ),
       insertMessage: db.prepare(
@@ -589,18 +603,21 @@ export class SqliteStore implements ChatStore {
   }
 
   #append(input: NewMessage): AppendResult {
-    if (input.client_id !== null) {
-      const seq =
-        this.#recentClientIds.seqOf(input.request_id, input.side, input.sender.id, input.client_id) ??
-        this.#stmt.copiedSeq.get(input.request_id, input.client_id, input.side, input.sender.id);
-      const existing = seq === undefined ? undefined : this.#stmt.getMessage.get(input.request_id, seq);
-      if (existing) return { message: toMessage(existing), created: false, recipient_unread: { count: 0, total: 0 }, recipient: null };
-    }
+    const recent =
+      input.client_id === null ? undefined : this.#recentClientIds.seqOf(input.request_id, input.side, input.sender.id, input.client_id);
+    const stored = recent === undefined ? undefined : this.#stored(input.request_id, recent);
+    if (stored) return stored;
     const created_at = new Date().toISOString();
     if (input.side === 'system') return this.#appendSystem(input, created_at);
     const nextSeq = input.side === 'user' ? this.#stmt.nextSeqOfUser : this.#stmt.nextSeqOfWorkshop;
-    const next = nextSeq.get({ id: input.request_id, now: created_at, holder: input.holder ?? null });
-    if (!next) throw this.#refusal(input);
+    const next = nextSeq.get({
+      id: input.request_id,
+      now: created_at,
+      holder: input.holder ?? null,
+      client_id: input.client_id,
+      sender_id: input.sender.id,
+    });
+    if (!next) return this.#noSeq(input);
     const message = this.#insert(input, next.last_seq, created_at);
     const recipientSide: Side = input.side === 'user' ? 'workshop' : 'user';
     const { total } = this.#stmt.addToTotal.get({ side: recipientSide, principal: next.recipient, n: 1 }) as { total: number };
@@ -609,8 +626,8 @@ export class SqliteStore implements ChatStore {
 
   /** A system message: one more unread for each side, in the room and in its holder's total. */
   #appendSystem(input: NewMessage, created_at: string): AppendResult {
-    const next = this.#stmt.nextSeqOfSystem.get({ id: input.request_id, now: created_at });
-    if (!next) throw this.#refusal(input);
+    const next = this.#stmt.nextSeqOfSystem.get({ id: input.request_id, now: created_at, client_id: input.client_id, sender_id: input.sender.id });
+    if (!next) return this.#noSeq(input);
     const message = this.#insert(input, next.last_seq, created_at);
     const workshop = this.#stmt.addToTotal.get({ side: 'workshop', principal: next.workshop_id, n: 1 }) as { total: number };
     const user = this.#stmt.addToTotal.get({ side: 'user', principal: next.user_id, n: 1 }) as { total: number };
@@ -623,12 +640,19 @@ export class SqliteStore implements ChatStore {
     };
   }
 
-  /** Why an append found no room to take its seq from. */
-  #refusal(input: NewMessage): Error {
+  /**
+   * The rare way, when the seq's update took nothing: says which of its conditions failed, a retry
+   * first (answered in any room, closed or not), then no room, closed, not the holder.
+   */
+  #noSeq(input: NewMessage): AppendResult {
+    const copied =
+      input.client_id === null ? undefined : this.#stmt.copiedSeq.get(input.request_id, input.client_id, input.side, input.sender.id);
+    const retried = copied === undefined ? undefined : this.#stored(input.request_id, copied);
+    if (retried) return retried;
     const room = this.#stmt.getRoom.get(input.request_id);
-    if (!room) return new Error(`no such room: ${input.request_id}`);
-    if (room.status === 'closed') return new RoomClosedError(`room ${input.request_id} is closed`);
-    return new NotHolderError(`room ${input.request_id} is no longer held by ${input.holder}`);
+    if (!room) throw new Error(`no such room: ${input.request_id}`);
+    if (room.status === 'closed') throw new RoomClosedError(`room ${input.request_id} is closed`);
+    throw new NotHolderError(`room ${input.request_id} is no longer held by ${input.holder}`);
   }
 
   /** Stores the message under the seq its room's update took; part of the append's transaction. */
@@ -658,6 +682,12 @@ export class SqliteStore implements ChatStore {
     );
     if (input.client_id !== null) this.#recentClientIds.add(input.request_id, input.side, input.sender.id, input.client_id, message.seq);
     return message;
+  }
+
+  /** The answer to a retried send: the message stored under its client_id. */
+  #stored(requestId: string, seq: number): AppendResult | undefined {
+    const existing = this.#stmt.getMessage.get(requestId, seq);
+    return existing && { message: toMessage(existing), created: false, recipient_unread: { count: 0, total: 0 }, recipient: null };
   }
 
   #moveCursor({ requestId, side, seq, holder }: CursorMove): CursorResult {
