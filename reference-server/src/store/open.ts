@@ -49,7 +49,7 @@ export async function openStore(config: Config, logger: Logger): Promise<ChatSto
     return MongoStore.connect(config.mongodbUri, { logger });
   }
   loadSqliteDriver();
-  return new SqliteStore({ dataDir: config.dataDir, synchronous: config.sqliteSynchronous, logger });
+  return new SqliteStore({ dataDir: config.dataDir, synchronous: config.sqliteSynchronous, logger, events: config.webhook !== null });
 }
 
 // mongoose is an optional peer dependency: a SQLite deployment does not install its ~10 MB.

@@ -8,6 +8,7 @@ import { isStoreUnavailable, NotHolderError, RoomClosedError, StoreUnavailableEr
 import { newId } from '../ids.js';
 import { RecentClientIds } from './recent-client-ids.js';
 import { foldForSearch, searchKeys } from './search-keys.js';
+import { type EventOutbox, type PendingEvent, type RecordedEvent, messageCreated, roomCreated, roomRead, roomUpdated } from '../webhooks/events.js';
 import type {
   AppendResult,
   ChatStore,
@@ -30,6 +31,8 @@ export interface SqliteStoreOptions {
   synchronous?: 'full' | 'normal';
   /** Where a failing checkpoint worker is reported. */
   logger?: Logger;
+  /** Record webhook events (WEBHOOK_URL is set): one more INSERT in each write's transaction. */
+  events?: boolean;
 }
 
 interface RoomRow {
@@ -110,7 +113,7 @@ function isOutOfSpace(error: unknown): boolean {
 }
 
 /** The schema version this server writes; each older version has a step in MIGRATIONS. */
-const SCHEMA_VERSION = 8;
+const SCHEMA_VERSION = 9;
 
 /**
  * How many client_ids wait in memory before a batch's transaction copies them into the
@@ -280,6 +283,23 @@ CREATE INDEX rooms_unread_inbox_of_workshop ON rooms (workshop_id, last_activity
 -- Contract 1.2: an erased message stays in its room's seq and counts, redacted.
 ALTER TABLE messages ADD COLUMN redacted INTEGER NOT NULL DEFAULT 0;
 `,
+  8: `
+-- Webhook events (webhooks/), written in the transaction of the change they report and deleted once
+-- delivered or given up. position orders them, within each room too: a new row's rowid is above every
+-- stored one's. due_at: when the next attempt may start (ms since the epoch).
+CREATE TABLE webhook_events (
+  position INTEGER PRIMARY KEY,
+  id TEXT NOT NULL,
+  request_id TEXT NOT NULL,
+  body TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  due_at INTEGER NOT NULL DEFAULT 0
+);
+-- Each room's oldest event; the delivery loop reads only those.
+CREATE INDEX webhook_events_by_room ON webhook_events (request_id, position);
+CREATE UNIQUE INDEX webhook_events_by_id ON webhook_events (id);
+`,
 };
 
 const INBOX_COLUMNS = `r.id, r.user_id, r.workshop_id, r.title, r.created_at, r.status, r.user_name, r.workshop_name, r.last_seq, r.user_cursor, r.workshop_cursor,
@@ -412,6 +432,10 @@ export class SqliteStore implements ChatStore {
   readonly #put: (input: RoomPut) => PutResult;
   readonly #runBatch: (batch: PendingWrite[]) => unknown[];
   readonly #recentClientIds = new RecentClientIds();
+  readonly outbox: EventOutbox | null;
+  /** Whether the transaction under way recorded a webhook event: its commit wakes the delivery loop. */
+  #recorded = false;
+  #onRecorded: (() => void) | null = null;
 
   constructor(options: SqliteStoreOptions) {
     prepareDataDir(options.dataDir);
@@ -524,7 +548,22 @@ export class SqliteStore implements ChatStore {
         `SELECT id, ${UNREAD.workshop} AS n FROM rooms INDEXED BY rooms_unread_inbox_of_workshop
          WHERE workshop_id = ? AND ${UNREAD.workshop} > 0`,
       ),
+      insertEvent: db.prepare<[string, string, string, string]>(
+        'INSERT INTO webhook_events (id, request_id, body, created_at) VALUES (?, ?, ?, ?)',
+      ),
+      // Each room's oldest event (the index's first entry per room), if it is due.
+      dueEvents: db.prepare<{ now: number; limit: number }, PendingEvent>(
+        `SELECT id, request_id, body, created_at, attempts FROM webhook_events
+         WHERE position IN (SELECT min(position) FROM webhook_events GROUP BY request_id) AND due_at <= @now
+         ORDER BY position LIMIT @limit`,
+      ),
+      removeEvent: db.prepare<[string]>('DELETE FROM webhook_events WHERE id = ?'),
+      retryEvent: db.prepare<[number, number, string]>('UPDATE webhook_events SET attempts = ?, due_at = ? WHERE id = ?'),
+      eventBacklog: db.prepare<[], { count: number; oldest: string | null }>(
+        'SELECT count(*) AS count, (SELECT created_at FROM webhook_events ORDER BY position LIMIT 1) AS oldest FROM webhook_events',
+      ),
     };
+    this.outbox = options.events ? this.#eventOutbox() : null;
     for (const side of ['user', 'workshop'] as const) {
       for (const after of [false, true]) {
         for (const q of [false, true]) {
@@ -657,6 +696,7 @@ export class SqliteStore implements ChatStore {
       message.created_at,
     );
     if (input.client_id !== null) this.#recentClientIds.add(input.request_id, input.side, input.sender.id, input.client_id, message.seq);
+    if (this.outbox) this.#record(messageCreated(message));
     return message;
   }
 
@@ -676,8 +716,10 @@ export class SqliteStore implements ChatStore {
         : (this.#stmt.total.get(side, principal)?.total ?? 0);
     const count =
       side === 'user' ? after.workshop_sent + after.system_sent - after.user_seen : after.user_sent + after.system_sent - after.workshop_seen;
+    const read_cursors = { user: after.user_cursor, workshop: after.workshop_cursor };
+    if (this.outbox && after !== before) this.#record(roomRead(requestId, side, read_cursors, count));
     return {
-      read_cursors: { user: after.user_cursor, workshop: after.workshop_cursor },
+      read_cursors,
       moved: after !== before,
       reader_unread: { count, total },
     };
@@ -685,6 +727,25 @@ export class SqliteStore implements ChatStore {
 
   async createRoom(input: NewRoom): Promise<Room> {
     const room: Room = { id: newId('r'), ...input, created_at: new Date().toISOString(), status: 'open', user_name: null, workshop_name: null };
+    if (this.outbox) {
+      try {
+        this.#db.transaction(() => {
+          this.#insertRoom(room);
+          this.#record(roomCreated({ ...room, last_seq: 0, read_cursors: { user: 0, workshop: 0 } }));
+        })();
+      } catch (error) {
+        this.#recorded = false;
+        throw error;
+      }
+      this.#afterCommit();
+    } else {
+      this.#insertRoom(room);
+    }
+    this.#checkpointer.committed();
+    return room;
+  }
+
+  #insertRoom(room: Room): void {
     const keys = searchKeys(room);
     this.#stmt.insertRoom.run(
       room.id,
@@ -696,14 +757,48 @@ export class SqliteStore implements ChatStore {
       keys.user_search,
       keys.workshop_search,
     );
-    this.#checkpointer.committed();
-    return room;
   }
 
   async putRoom(input: RoomPut): Promise<PutResult> {
-    const result = this.#put(input);
+    let result: PutResult;
+    try {
+      result = this.#put(input);
+    } catch (error) {
+      this.#recorded = false;
+      throw error;
+    }
+    this.#afterCommit();
     this.#checkpointer.committed();
     return result;
+  }
+
+  /** Part of a write's transaction. */
+  #record(event: RecordedEvent): void {
+    this.#stmt.insertEvent.run(event.id, event.request_id, event.body, event.created_at);
+    this.#recorded = true;
+  }
+
+  /** After a commit: the delivery loop hears of the events it recorded. */
+  #afterCommit(): void {
+    if (!this.#recorded) return;
+    this.#recorded = false;
+    this.#onRecorded?.();
+  }
+
+  #eventOutbox(): EventOutbox {
+    const write = (run: () => void) => {
+      run();
+      this.#checkpointer.committed();
+    };
+    return {
+      due: async (now, limit) => this.#readable().dueEvents.all({ now, limit }),
+      remove: async (id) => write(() => this.#readable().removeEvent.run(id)),
+      retryAt: async (id, attempts, dueAt) => write(() => this.#readable().retryEvent.run(attempts, dueAt, id)),
+      backlog: async () => this.#readable().eventBacklog.get() as { count: number; oldest: string | null },
+      onRecorded: (listener) => {
+        this.#onRecorded = listener;
+      },
+    };
   }
 
   /** Part of a transaction: the insert of a new id and the update of an existing one cannot interleave. */
@@ -719,7 +814,10 @@ export class SqliteStore implements ChatStore {
       ...searchKeys(fresh),
     });
     const row = this.#stmt.getRoom.get(input.id) as RoomRow;
-    if (inserted.changes === 1) return { outcome: 'created', room: toRoomState(row) };
+    if (inserted.changes === 1) {
+      if (this.outbox) this.#record(roomCreated(toRoomState(row)));
+      return { outcome: 'created', room: toRoomState(row) };
+    }
     if (row.user_id !== input.user_id) return { outcome: 'moved', room: toRoomState(row) };
     const updated: RoomRow = {
       ...row,
@@ -744,6 +842,8 @@ export class SqliteStore implements ChatStore {
       this.#stmt.addToTotal.get({ side: 'workshop', principal: row.workshop_id, n: -unread });
       this.#stmt.addToTotal.get({ side: 'workshop', principal: updated.workshop_id, n: unread });
     }
+    const event = this.outbox ? roomUpdated(toRoomState(updated), toRoomState(row)) : null;
+    if (event) this.#record(event);
     return { outcome: 'updated', room: toRoomState(updated), before: toRoomState(row) };
   }
 
@@ -818,9 +918,11 @@ export class SqliteStore implements ChatStore {
       const result = transaction();
       this.#recentClientIds.commit();
       this.#checkpointer.committed();
+      this.#afterCommit();
       return result;
     } catch (error) {
       this.#recentClientIds.rollback();
+      this.#recorded = false;
       throw error;
     }
   }

@@ -1,0 +1,70 @@
+import type { Message, RoomState, Side } from '../chat/types.js';
+import { newId } from '../ids.js';
+
+/**
+ * A webhook event as a store records it, in the transaction of the change it reports: `body` is
+ * the payload's JSON text, signed and sent as it is on every attempt, so a retry is byte for byte
+ * the first one.
+ */
+export interface RecordedEvent {
+  /** `evt_…`: the `webhook-id` of every attempt, the receiver's dedupe key. */
+  id: string;
+  request_id: string;
+  body: string;
+  created_at: string;
+}
+
+/** A recorded event waiting for delivery. */
+export interface PendingEvent extends RecordedEvent {
+  /** Failed attempts so far. */
+  attempts: number;
+}
+
+/**
+ * What the delivery loop reads from the store. Events of one room come out in the order they were
+ * recorded; an event leaves the outbox once delivered or given up (pruned, not kept).
+ */
+export interface EventOutbox {
+  /**
+   * The oldest pending event of each room, when its time has come (`now`, ms since the epoch), in
+   * recording order, at most `limit`. A room's later events wait behind it.
+   */
+  due(now: number, limit: number): Promise<PendingEvent[]>;
+  /** Delivered or given up: the event is deleted. */
+  remove(id: string): Promise<void>;
+  /** A failed attempt: the event waits until `dueAt` (ms since the epoch). */
+  retryAt(id: string, attempts: number, dueAt: number): Promise<void>;
+  /** How many events wait, and when the oldest was recorded (null: none). */
+  backlog(): Promise<{ count: number; oldest: string | null }>;
+  /** Called after a commit that recorded events, so that delivery starts without polling. */
+  onRecorded(listener: () => void): void;
+}
+
+export type EventType = 'message.created' | 'room.read' | 'room.created' | 'room.updated';
+
+function event(type: EventType, request_id: string, timestamp: string, data: unknown): RecordedEvent {
+  return { id: newId('evt'), request_id, body: JSON.stringify({ type, timestamp, data }), created_at: timestamp };
+}
+
+/** `data.message`: the message as history returns it. */
+export function messageCreated(message: Message): RecordedEvent {
+  return event('message.created', message.request_id, message.created_at, { message });
+}
+
+/** A side's read cursor moved: where both cursors stand now. */
+export function roomRead(request_id: string, side: Side, read_cursors: RoomState['read_cursors'], unread: number): RecordedEvent {
+  return event('room.read', request_id, new Date().toISOString(), { request_id, side, read_cursors, unread });
+}
+
+export function roomCreated(room: RoomState): RecordedEvent {
+  return event('room.created', room.id, room.created_at, { room });
+}
+
+/** `changed`: the fields that differ from `before` (status, reassignment, title, names). */
+export function roomUpdated(room: RoomState, before: RoomState): RecordedEvent | null {
+  const fields = ['workshop_id', 'title', 'status', 'user_name', 'workshop_name'] as const;
+  const changed = fields.filter((field) => room[field] !== before[field]);
+  if (changed.length === 0) return null;
+  const previous = Object.fromEntries(changed.map((field) => [field, before[field]]));
+  return event('room.updated', room.id, new Date().toISOString(), { room, changed, previous });
+}
