@@ -12,8 +12,10 @@ export interface Delivery {
   body: string;
   /** The payload as `Webhook.verify` returned it: set only when the signature verified. */
   payload: { type: string; timestamp: string; data: any } | null;
-  /** What the receiver answered. */
+  /** What the receiver answered (0: nothing, it hung). */
   status: number;
+  /** When it arrived (ms since the epoch). */
+  at: number;
 }
 
 export type Answer = { status: number; headers?: Record<string, string> } | 'hang';
@@ -44,7 +46,7 @@ export class WebhookReceiver {
         } catch {
           payload = null;
         }
-        const delivery: Delivery = { id: String(req.headers['webhook-id']), headers: req.headers, body, payload, status: 0 };
+        const delivery: Delivery = { id: String(req.headers['webhook-id']), headers: req.headers, body, payload, status: 0, at: Date.now() };
         const answer = this.answer(delivery);
         this.deliveries.push(delivery);
         if (answer !== 'hang') {
