@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import Database from 'better-sqlite3';
 import { loadConfig } from '../src/config.js';
 import { checkedAddress, isPrivateAddress } from '../src/webhooks/address.js';
 import { api, createRoom, owner, SECRET, startTestServer, unique } from './helpers/harness.js';
 import { LogCapture } from './helpers/log-capture.js';
+import { pendingEvents } from './helpers/webhook-outbox.js';
 import { WebhookReceiver, WEBHOOK_SECRET } from './helpers/webhook-receiver.js';
 
 describe('webhook receiver address (SSRF)', () => {
@@ -39,12 +38,7 @@ describe('webhook receiver address (SSRF)', () => {
       const line = await log.until((l) => l.msg === 'webhook attempt failed; it is retried' && l.attempts === 2, 'a second refused attempt');
       assert.equal(line.reason, '127.0.0.1 resolves to 127.0.0.1, a loopback, private or link-local address: refused (WEBHOOK_ALLOW_PRIVATE=1 allows it)');
       assert.equal(line.request_id, room.id);
-      const db = new Database(join(server.dataDir, 'motoreach-chat.sqlite3'), { readonly: true });
-      try {
-        assert.equal((db.prepare('SELECT count(*) AS n FROM webhook_events').get() as { n: number }).n, 2);
-      } finally {
-        db.close();
-      }
+      assert.equal(await pendingEvents(server.dataDir), 2);
       assert.equal(receiver.deliveries.length, 0);
     } finally {
       await server.stop();

@@ -24,7 +24,7 @@ describe('webhook delivery across kill -9', () => {
     let second: Awaited<ReturnType<typeof spawnServer>> | undefined;
     try {
       const ana = owner(unique('u'));
-      const rooms = [];
+      const rooms: Array<{ id: string }> = [];
       for (let r = 0; r < 3; r++) rooms.push(await createRoom(first.url, ana));
       for (let i = 1; i <= 10; i++) {
         for (const room of rooms) {

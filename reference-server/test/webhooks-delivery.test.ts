@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import Database from 'better-sqlite3';
 import { Webhook } from 'standardwebhooks';
 import type { ServerOptions } from '../src/config.js';
 import type { DeliveryTuning } from '../src/webhooks/delivery.js';
 import { admin, api, createRoom, owner, startTestServer, unique } from './helpers/harness.js';
 import { LogCapture } from './helpers/log-capture.js';
+import { pendingEvents } from './helpers/webhook-outbox.js';
 import { PREVIOUS_SECRET, WebhookReceiver, WEBHOOK_SECRET } from './helpers/webhook-receiver.js';
 
 const FAST: Partial<DeliveryTuning> = { retryScheduleMs: [20, 20, 20, 20], pollMs: 20, backlogLogMs: 50 };
@@ -19,15 +18,6 @@ async function serverFor(receiver: WebhookReceiver, options: ServerOptions = {},
     { logger: log.logger, webhookTuning: tuning },
   );
   return { server, log };
-}
-
-function pendingEvents(dataDir: string): number {
-  const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'), { readonly: true });
-  try {
-    return (db.prepare('SELECT count(*) AS n FROM webhook_events').get() as { n: number }).n;
-  } finally {
-    db.close();
-  }
 }
 
 describe('webhook delivery', () => {
@@ -83,11 +73,15 @@ describe('webhook delivery', () => {
     const delivery = receiver.accepted().find((d) => d.payload!.data.room?.id === room.id)!;
     const signatures = String(delivery.headers['webhook-signature']).split(' ');
     assert.equal(signatures.length, 2);
-    for (const [secret, signature] of [[WEBHOOK_SECRET, signatures[0]], [PREVIOUS_SECRET, signatures[1]]] as const) {
-      const headers = { ...delivery.headers, 'webhook-signature': signature } as Record<string, string>;
-      assert.deepEqual(new Webhook(secret).verify(delivery.body, headers), delivery.payload);
+    const headers = (signature: string) => ({
+      'webhook-id': delivery.id,
+      'webhook-timestamp': String(delivery.headers['webhook-timestamp']),
+      'webhook-signature': signature,
+    });
+    for (const [secret, signature] of [[WEBHOOK_SECRET, signatures[0]!], [PREVIOUS_SECRET, signatures[1]!]] as const) {
+      assert.deepEqual(new Webhook(secret).verify(delivery.body, headers(signature)), delivery.payload);
     }
-    assert.throws(() => new Webhook(PREVIOUS_SECRET).verify(delivery.body, { ...delivery.headers, 'webhook-signature': signatures[0] } as Record<string, string>));
+    assert.throws(() => new Webhook(PREVIOUS_SECRET).verify(delivery.body, headers(signatures[0]!)));
   });
 
   test('410 Gone turns delivery off, logged; the events stay recorded', async () => {
@@ -99,7 +93,7 @@ describe('webhook delivery', () => {
     await api(server.url, 'POST', `/api/service-requests/${room.id}/messages/`, ana, { body: 'after the 410' });
     await log.until((l) => l.msg === 'webhook events waiting' && l.backlog === 2 && l.disabled === true, 'the backlog with both events');
     assert.equal(receiver.deliveries.length, 1);
-    assert.equal(pendingEvents(server.dataDir), 2);
+    assert.equal(await pendingEvents(server.dataDir), 2);
   });
 
   test('a redirect is not followed: a 3xx is a failed attempt, retried at the configured URL', async () => {
@@ -155,6 +149,6 @@ describe('webhook delivery', () => {
       const sent = await api(server.url, 'POST', `/api/service-requests/${room.id}/messages/`, i % 2 ? ana : bo, { body: `m${i}` });
       assert.equal(sent.status, 201);
     }
-    assert.equal(pendingEvents(server.dataDir), 21);
+    assert.equal(await pendingEvents(server.dataDir), 21);
   });
 });

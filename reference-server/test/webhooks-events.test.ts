@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import Database from 'better-sqlite3';
 import { admin, api, createRoom, eventually, owner, startTestServer, TestSocket, token, unique } from './helpers/harness.js';
+import { pendingEvents } from './helpers/webhook-outbox.js';
 import { WebhookReceiver, WEBHOOK_SECRET } from './helpers/webhook-receiver.js';
 
 const service = () => token({ sub: 'host-backend', role: 'service', name: 'MotoReach' });
@@ -118,13 +117,7 @@ describe('webhook events: recorded with the change, delivered signed (Standard W
   test('every request verifies, and a delivered event leaves the store (pruned)', async () => {
     await receiver.until(() => receiver.deliveries.length > 0, 'a delivery');
     assert.ok(receiver.deliveries.every((d) => d.payload !== null && d.status === 200));
-    const db = new Database(join(server.dataDir, 'motoreach-chat.sqlite3'), { readonly: true });
-    try {
-      const left = () => (db.prepare('SELECT count(*) AS n FROM webhook_events').get() as { n: number }).n;
-      await eventually(() => left() === 0, 'the delivered events pruned');
-    } finally {
-      db.close();
-    }
+    await eventually(async () => (await pendingEvents(server.dataDir)) === 0, 'the delivered events pruned');
   });
 });
 
@@ -135,13 +128,7 @@ describe('webhook events: off without WEBHOOK_URL', () => {
       const ana = owner(unique('u'));
       const room = await createRoom(server.url, ana);
       await api(server.url, 'POST', `/api/service-requests/${room.id}/messages/`, ana, { body: 'Hi' });
-      const db = new Database(join(server.dataDir, 'motoreach-chat.sqlite3'), { readonly: true });
-      try {
-        assert.equal((db.prepare('SELECT count(*) AS n FROM webhook_events').get() as { n: number }).n, 0);
-        assert.equal(db.pragma('user_version', { simple: true }), 9);
-      } finally {
-        db.close();
-      }
+      assert.equal(await pendingEvents(server.dataDir), 0);
     } finally {
       await server.stop();
     }

@@ -46,7 +46,7 @@ function loadSqliteDriver(): void {
 export async function openStore(config: Config, logger: Logger): Promise<ChatStore> {
   if (config.mongodbUri) {
     const { MongoStore } = await importMongoStore();
-    return MongoStore.connect(config.mongodbUri, { logger });
+    return MongoStore.connect(config.mongodbUri, { logger, events: config.webhook !== null });
   }
   loadSqliteDriver();
   return new SqliteStore({ dataDir: config.dataDir, synchronous: config.sqliteSynchronous, logger, events: config.webhook !== null });
