@@ -496,11 +496,11 @@ export class MongoStore implements ChatStore {
         ]);
         return heads.map((doc): PendingEvent => ({ id: doc._id, request_id: doc.request_id, body: doc.body, created_at: doc.created_at, attempts: doc.attempts }));
       },
-      remove: async (id) => {
-        await this.#events.deleteOne({ _id: id });
+      remove: async (event) => {
+        await this.#events.deleteOne({ _id: event.id });
       },
-      retryAt: async (id, attempts, dueAt) => {
-        await this.#events.updateOne({ _id: id }, { $set: { attempts, due_at: dueAt } });
+      retryAt: async (event, attempts, dueAt) => {
+        await this.#events.updateOne({ _id: event.id }, { $set: { attempts, due_at: dueAt } });
       },
       backlog: async () => {
         const count = await this.#events.estimatedDocumentCount();

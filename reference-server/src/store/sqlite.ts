@@ -296,9 +296,9 @@ CREATE TABLE webhook_events (
   attempts INTEGER NOT NULL DEFAULT 0,
   due_at INTEGER NOT NULL DEFAULT 0
 );
--- Each room's oldest event; the delivery loop reads only those.
+-- Each room's oldest event; the delivery loop reads only those, and finds an event by its room (no
+-- index by id: each insert would write a page of it in a random place).
 CREATE INDEX webhook_events_by_room ON webhook_events (request_id, position);
-CREATE UNIQUE INDEX webhook_events_by_id ON webhook_events (id);
 `,
 };
 
@@ -557,8 +557,10 @@ export class SqliteStore implements ChatStore {
          WHERE position IN (SELECT min(position) FROM webhook_events GROUP BY request_id) AND due_at <= @now
          ORDER BY position LIMIT @limit`,
       ),
-      removeEvent: db.prepare<[string]>('DELETE FROM webhook_events WHERE id = ?'),
-      retryEvent: db.prepare<[number, number, string]>('UPDATE webhook_events SET attempts = ?, due_at = ? WHERE id = ?'),
+      removeEvent: db.prepare<[string, string]>('DELETE FROM webhook_events WHERE request_id = ? AND id = ?'),
+      retryEvent: db.prepare<[number, number, string, string]>(
+        'UPDATE webhook_events SET attempts = ?, due_at = ? WHERE request_id = ? AND id = ?',
+      ),
       eventBacklog: db.prepare<[], { count: number; oldest: string | null }>(
         'SELECT count(*) AS count, (SELECT created_at FROM webhook_events ORDER BY position LIMIT 1) AS oldest FROM webhook_events',
       ),
@@ -792,8 +794,8 @@ export class SqliteStore implements ChatStore {
     };
     return {
       due: async (now, limit) => this.#readable().dueEvents.all({ now, limit }),
-      remove: async (id) => write(() => this.#readable().removeEvent.run(id)),
-      retryAt: async (id, attempts, dueAt) => write(() => this.#readable().retryEvent.run(attempts, dueAt, id)),
+      remove: async (event) => write(() => this.#readable().removeEvent.run(event.request_id, event.id)),
+      retryAt: async (event, attempts, dueAt) => write(() => this.#readable().retryEvent.run(attempts, dueAt, event.request_id, event.id)),
       backlog: async () => this.#readable().eventBacklog.get() as { count: number; oldest: string | null },
       onRecorded: (listener) => {
         this.#onRecorded = listener;

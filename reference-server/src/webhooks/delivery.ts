@@ -137,7 +137,7 @@ export class WebhookDelivery {
     if (this.#closed) return;
     try {
       if (outcome.kind === 'delivered') {
-        await this.#outbox.remove(event.id);
+        await this.#outbox.remove(event);
         return;
       }
       if (outcome.kind === 'gone') {
@@ -151,7 +151,7 @@ export class WebhookDelivery {
       const attempts = event.attempts + 1;
       const schedule = this.#tuning.retryScheduleMs;
       if (attempts > schedule.length) {
-        await this.#outbox.remove(event.id);
+        await this.#outbox.remove(event);
         this.#logger.error(
           { webhook_id: event.id, request_id: event.request_id, attempts, reason: outcome.reason },
           'webhook event given up after its last attempt',
@@ -159,7 +159,7 @@ export class WebhookDelivery {
         return;
       }
       const wait = outcome.retryAfterMs ?? jittered(schedule[attempts - 1] as number);
-      await this.#outbox.retryAt(event.id, attempts, Date.now() + wait);
+      await this.#outbox.retryAt(event, attempts, Date.now() + wait);
       this.#logger.warn(
         { webhook_id: event.id, request_id: event.request_id, attempts, reason: outcome.reason, retry_in_ms: wait },
         'webhook attempt failed; it is retried',

@@ -31,9 +31,9 @@ export interface EventOutbox {
    */
   due(now: number, limit: number): Promise<PendingEvent[]>;
   /** Delivered or given up: the event is deleted. */
-  remove(id: string): Promise<void>;
+  remove(event: PendingEvent): Promise<void>;
   /** A failed attempt: the event waits until `dueAt` (ms since the epoch). */
-  retryAt(id: string, attempts: number, dueAt: number): Promise<void>;
+  retryAt(event: PendingEvent, attempts: number, dueAt: number): Promise<void>;
   /** How many events wait, and when the oldest was recorded (null: none). */
   backlog(): Promise<{ count: number; oldest: string | null }>;
   /** Called after a commit that recorded events, so that delivery starts without polling. */
