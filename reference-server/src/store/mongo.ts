@@ -484,13 +484,13 @@ export class MongoStore implements ChatStore {
 
   #eventOutbox(): EventOutbox {
     return {
-      due: async (now, limit) => {
+      due: async (now, limit, busy) => {
         // Each room's first event (the index's order), if it is due, oldest first.
         const heads = await this.#events.aggregate<EventDoc>([
           { $sort: { request_id: 1, order: 1 } },
           { $group: { _id: '$request_id', head: { $first: '$$ROOT' } } },
           { $replaceRoot: { newRoot: '$head' } },
-          { $match: { due_at: { $lte: now } } },
+          { $match: { due_at: { $lte: now }, request_id: { $nin: [...busy] } } },
           { $sort: { created_at: 1, _id: 1 } },
           { $limit: limit },
         ]);

@@ -433,8 +433,14 @@ export class SqliteStore implements ChatStore {
   readonly #runBatch: (batch: PendingWrite[]) => unknown[];
   readonly #recentClientIds = new RecentClientIds();
   readonly outbox: EventOutbox | null;
-  /** Whether the transaction under way recorded a webhook event: its commit wakes the delivery loop. */
-  #recorded = false;
+  /** The rooms whose webhook events the transaction under way recorded: its commit wakes the delivery loop. */
+  #recorded: string[] = [];
+  /**
+   * Each room holding webhook events, and when its oldest may be attempted (ms since the epoch): the
+   * delivery loop looks up these rooms' oldest events one by one, rather than grouping the whole
+   * backlog by room on every look. Only this process writes the file, so it is exact; read at start.
+   */
+  readonly #eventRooms = new Map<string, number>();
   #onRecorded: (() => void) | null = null;
 
   constructor(options: SqliteStoreOptions) {
@@ -551,11 +557,14 @@ export class SqliteStore implements ChatStore {
       insertEvent: db.prepare<[string, string, string, string]>(
         'INSERT INTO webhook_events (id, request_id, body, created_at) VALUES (?, ?, ?, ?)',
       ),
-      // Each room's oldest event (the index's first entry per room), if it is due.
-      dueEvents: db.prepare<{ now: number; limit: number }, PendingEvent>(
-        `SELECT id, request_id, body, created_at, attempts FROM webhook_events
-         WHERE position IN (SELECT min(position) FROM webhook_events GROUP BY request_id) AND due_at <= @now
-         ORDER BY position LIMIT @limit`,
+      // Each room's oldest event and when it is due: read once, when the store opens.
+      eventHeads: db.prepare<[], { request_id: string; due_at: number }>(
+        `SELECT request_id, due_at FROM webhook_events
+         WHERE position IN (SELECT min(position) FROM webhook_events GROUP BY request_id)`,
+      ),
+      headOf: db.prepare<[string], PendingEvent & { position: number }>(
+        `SELECT position, id, request_id, body, created_at, attempts FROM webhook_events
+         WHERE request_id = ? ORDER BY position LIMIT 1`,
       ),
       removeEvent: db.prepare<[string, string]>('DELETE FROM webhook_events WHERE request_id = ? AND id = ?'),
       retryEvent: db.prepare<[number, number, string, string]>(
@@ -736,7 +745,7 @@ export class SqliteStore implements ChatStore {
           this.#record(roomCreated({ ...room, last_seq: 0, read_cursors: { user: 0, workshop: 0 } }));
         })();
       } catch (error) {
-        this.#recorded = false;
+        this.#recorded = [];
         throw error;
       }
       this.#afterCommit();
@@ -766,7 +775,7 @@ export class SqliteStore implements ChatStore {
     try {
       result = this.#put(input);
     } catch (error) {
-      this.#recorded = false;
+      this.#recorded = [];
       throw error;
     }
     this.#afterCommit();
@@ -777,25 +786,41 @@ export class SqliteStore implements ChatStore {
   /** Part of a write's transaction. */
   #record(event: RecordedEvent): void {
     this.#stmt.insertEvent.run(event.id, event.request_id, event.body, event.created_at);
-    this.#recorded = true;
+    this.#recorded.push(event.request_id);
   }
 
   /** After a commit: the delivery loop hears of the events it recorded. */
   #afterCommit(): void {
-    if (!this.#recorded) return;
-    this.#recorded = false;
+    if (this.#recorded.length === 0) return;
+    for (const room of this.#recorded) if (!this.#eventRooms.has(room)) this.#eventRooms.set(room, 0);
+    this.#recorded = [];
     this.#onRecorded?.();
   }
 
   #eventOutbox(): EventOutbox {
-    const write = (run: () => void) => {
-      run();
-      this.#checkpointer.committed();
-    };
+    for (const { request_id, due_at } of this.#stmt.eventHeads.iterate()) this.#eventRooms.set(request_id, due_at);
     return {
-      due: async (now, limit) => this.#readable().dueEvents.all({ now, limit }),
-      remove: async (event) => write(() => this.#readable().removeEvent.run(event.request_id, event.id)),
-      retryAt: async (event, attempts, dueAt) => write(() => this.#readable().retryEvent.run(attempts, dueAt, event.request_id, event.id)),
+      due: async (now, limit, busy) => {
+        const stmt = this.#readable().headOf;
+        const heads: Array<PendingEvent & { position: number }> = [];
+        for (const [room, dueAt] of this.#eventRooms) {
+          if (heads.length === limit) break;
+          if (dueAt > now || busy.has(room)) continue;
+          const head = stmt.get(room);
+          if (head) heads.push(head);
+          // Delivered to the last: the room leaves the map until it records again.
+          else this.#eventRooms.delete(room);
+        }
+        return heads.sort((a, b) => a.position - b.position).map(({ position: _, ...event }) => event);
+      },
+      // In the transaction of the turn's appends: a delivered event costs no commit of its own.
+      remove: async (event) => {
+        await this.#enqueue(() => this.#stmt.removeEvent.run(event.request_id, event.id));
+      },
+      retryAt: async (event, attempts, dueAt) => {
+        await this.#enqueue(() => this.#stmt.retryEvent.run(attempts, dueAt, event.request_id, event.id));
+        this.#eventRooms.set(event.request_id, dueAt);
+      },
       backlog: async () => this.#readable().eventBacklog.get() as { count: number; oldest: string | null },
       onRecorded: (listener) => {
         this.#onRecorded = listener;
@@ -924,7 +949,7 @@ export class SqliteStore implements ChatStore {
       return result;
     } catch (error) {
       this.#recentClientIds.rollback();
-      this.#recorded = false;
+      this.#recorded = [];
       throw error;
     }
   }

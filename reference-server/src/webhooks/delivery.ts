@@ -112,8 +112,7 @@ export class WebhookDelivery {
         this.#again = false;
         const { concurrency } = this.#tuning;
         if (this.#inFlight.size >= concurrency) break;
-        // The heads of rooms in flight come back too: ask for enough to fill the free slots anyway.
-        const due = await this.#outbox.due(Date.now(), concurrency + this.#inFlight.size);
+        const due = await this.#outbox.due(Date.now(), concurrency - this.#inFlight.size, new Set(this.#inFlight.keys()));
         for (const event of due) {
           if (this.#closed || this.#disabled || this.#inFlight.size >= concurrency) break;
           if (this.#inFlight.has(event.request_id)) continue;

@@ -26,10 +26,10 @@ export interface PendingEvent extends RecordedEvent {
  */
 export interface EventOutbox {
   /**
-   * The oldest pending event of each room, when its time has come (`now`, ms since the epoch), in
-   * recording order, at most `limit`. A room's later events wait behind it.
+   * The oldest pending event of each room but the `busy` ones, when its time has come (`now`, ms
+   * since the epoch), in recording order, at most `limit`. A room's later events wait behind it.
    */
-  due(now: number, limit: number): Promise<PendingEvent[]>;
+  due(now: number, limit: number, busy: ReadonlySet<string>): Promise<PendingEvent[]>;
   /** Delivered or given up: the event is deleted. */
   remove(event: PendingEvent): Promise<void>;
   /** A failed attempt: the event waits until `dueAt` (ms since the epoch). */
