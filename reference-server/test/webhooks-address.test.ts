@@ -30,7 +30,10 @@ describe('webhook receiver address (SSRF)', () => {
     const server = await startTestServer(
       { webhookUrl: receiver.url, webhookSecret: WEBHOOK_SECRET },
       { logger: log.logger, webhookTuning: { retryScheduleMs: [20, 20, 20, 20, 20, 20], pollMs: 20 } },
-    );
+    ).catch(async (error: unknown) => {
+      await receiver.close();
+      throw error;
+    });
     try {
       const ana = owner(unique('u'));
       const room = await createRoom(server.url, ana);

@@ -494,7 +494,9 @@ export class MongoStore implements ChatStore {
           { $sort: { created_at: 1, _id: 1 } },
           { $limit: limit },
         ]);
-        return heads.map((doc): PendingEvent => ({ id: doc._id, request_id: doc.request_id, body: doc.body, created_at: doc.created_at, attempts: doc.attempts }));
+        return heads.map(
+          (doc): PendingEvent => ({ id: doc._id, request_id: doc.request_id, position: doc.order, body: doc.body, created_at: doc.created_at, attempts: doc.attempts }),
+        );
       },
       remove: async (event) => {
         await this.#events.deleteOne({ _id: event.id });

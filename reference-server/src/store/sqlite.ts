@@ -99,6 +99,13 @@ interface CursorMove {
   holder: string | undefined;
 }
 
+/** Where a room's webhook events lie in webhook_events, by position. */
+interface EventRoom {
+  from: number;
+  tail: number;
+  dueAt: number;
+}
+
 /** A write waiting for the commit of its event-loop turn; `run` is its part of the transaction. */
 interface PendingWrite {
   run: () => unknown;
@@ -285,10 +292,11 @@ ALTER TABLE messages ADD COLUMN redacted INTEGER NOT NULL DEFAULT 0;
 `,
   8: `
 -- Webhook events (webhooks/), written in the transaction of the change they report and deleted once
--- delivered or given up. position orders them, within each room too: a new row's rowid is above every
--- stored one's. due_at: when the next attempt may start (ms since the epoch).
+-- delivered or given up. position orders them, within each room too; AUTOINCREMENT: never one of a
+-- deleted event again, so the store's memory of where a room's events lie stays true.
+-- due_at: when the next attempt may start (ms since the epoch).
 CREATE TABLE webhook_events (
-  position INTEGER PRIMARY KEY,
+  position INTEGER PRIMARY KEY AUTOINCREMENT,
   id TEXT NOT NULL,
   request_id TEXT NOT NULL,
   body TEXT NOT NULL,
@@ -296,9 +304,8 @@ CREATE TABLE webhook_events (
   attempts INTEGER NOT NULL DEFAULT 0,
   due_at INTEGER NOT NULL DEFAULT 0
 );
--- Each room's oldest event; the delivery loop reads only those, and finds an event by its room (no
--- index by id: each insert would write a page of it in a random place).
-CREATE INDEX webhook_events_by_room ON webhook_events (request_id, position);
+-- No index: one by room would write a page in the room's place for each event, as many bytes again as
+-- the message's own index. The store keeps each room's first and last position in memory instead.
 `,
 };
 
@@ -433,14 +440,15 @@ export class SqliteStore implements ChatStore {
   readonly #runBatch: (batch: PendingWrite[]) => unknown[];
   readonly #recentClientIds = new RecentClientIds();
   readonly outbox: EventOutbox | null;
-  /** The rooms whose webhook events the transaction under way recorded: its commit wakes the delivery loop. */
-  #recorded: string[] = [];
+  /** The webhook events the transaction under way recorded: its commit wakes the delivery loop. */
+  #recorded: Array<{ room: string; position: number }> = [];
   /**
-   * Each room holding webhook events, and when its oldest may be attempted (ms since the epoch): the
-   * delivery loop looks up these rooms' oldest events one by one, rather than grouping the whole
-   * backlog by room on every look. Only this process writes the file, so it is exact; read at start.
+   * Each room holding webhook events: where its oldest lies (`from`: no event of the room is below
+   * it), its newest, and when the oldest may be attempted (ms since the epoch). A room's oldest is a
+   * scan of positions from `from`, which passes only the other rooms' events recorded in between.
+   * Only this process writes the file, so it is exact; read once when the store opens.
    */
-  readonly #eventRooms = new Map<string, number>();
+  readonly #eventRooms = new Map<string, EventRoom>();
   #onRecorded: (() => void) | null = null;
 
   constructor(options: SqliteStoreOptions) {
@@ -557,19 +565,17 @@ export class SqliteStore implements ChatStore {
       insertEvent: db.prepare<[string, string, string, string]>(
         'INSERT INTO webhook_events (id, request_id, body, created_at) VALUES (?, ?, ?, ?)',
       ),
-      // Each room's oldest event and when it is due: read once, when the store opens.
-      eventHeads: db.prepare<[], { request_id: string; due_at: number }>(
-        `SELECT request_id, due_at FROM webhook_events
-         WHERE position IN (SELECT min(position) FROM webhook_events GROUP BY request_id)`,
+      // Where each room's events lie, and when its oldest is due: read once, when the store opens.
+      eventRooms: db.prepare<[], { request_id: string; first: number; last: number }>(
+        'SELECT request_id, min(position) AS first, max(position) AS last FROM webhook_events GROUP BY request_id',
       ),
-      headOf: db.prepare<[string], PendingEvent & { position: number }>(
+      eventDueAt: db.prepare<[number], number>('SELECT due_at FROM webhook_events WHERE position = ?').pluck(),
+      headOf: db.prepare<{ room: string; from: number; tail: number }, PendingEvent>(
         `SELECT position, id, request_id, body, created_at, attempts FROM webhook_events
-         WHERE request_id = ? ORDER BY position LIMIT 1`,
+         WHERE position >= @from AND position <= @tail AND request_id = @room ORDER BY position LIMIT 1`,
       ),
-      removeEvent: db.prepare<[string, string]>('DELETE FROM webhook_events WHERE request_id = ? AND id = ?'),
-      retryEvent: db.prepare<[number, number, string, string]>(
-        'UPDATE webhook_events SET attempts = ?, due_at = ? WHERE request_id = ? AND id = ?',
-      ),
+      removeEvent: db.prepare<[number]>('DELETE FROM webhook_events WHERE position = ?'),
+      retryEvent: db.prepare<[number, number, number]>('UPDATE webhook_events SET attempts = ?, due_at = ? WHERE position = ?'),
       eventBacklog: db.prepare<[], { count: number; oldest: string | null }>(
         'SELECT count(*) AS count, (SELECT created_at FROM webhook_events ORDER BY position LIMIT 1) AS oldest FROM webhook_events',
       ),
@@ -785,41 +791,56 @@ export class SqliteStore implements ChatStore {
 
   /** Part of a write's transaction. */
   #record(event: RecordedEvent): void {
-    this.#stmt.insertEvent.run(event.id, event.request_id, event.body, event.created_at);
-    this.#recorded.push(event.request_id);
+    const { lastInsertRowid } = this.#stmt.insertEvent.run(event.id, event.request_id, event.body, event.created_at);
+    this.#recorded.push({ room: event.request_id, position: Number(lastInsertRowid) });
   }
 
   /** After a commit: the delivery loop hears of the events it recorded. */
   #afterCommit(): void {
     if (this.#recorded.length === 0) return;
-    for (const room of this.#recorded) if (!this.#eventRooms.has(room)) this.#eventRooms.set(room, 0);
+    for (const { room, position } of this.#recorded) {
+      const known = this.#eventRooms.get(room);
+      if (known) known.tail = position;
+      else this.#eventRooms.set(room, { from: position, tail: position, dueAt: 0 });
+    }
     this.#recorded = [];
     this.#onRecorded?.();
   }
 
   #eventOutbox(): EventOutbox {
-    for (const { request_id, due_at } of this.#stmt.eventHeads.iterate()) this.#eventRooms.set(request_id, due_at);
+    for (const { request_id, first, last } of this.#stmt.eventRooms.all()) {
+      this.#eventRooms.set(request_id, { from: first, tail: last, dueAt: this.#stmt.eventDueAt.get(first) ?? 0 });
+    }
     return {
       due: async (now, limit, busy) => {
         const stmt = this.#readable().headOf;
-        const heads: Array<PendingEvent & { position: number }> = [];
-        for (const [room, dueAt] of this.#eventRooms) {
+        const heads: PendingEvent[] = [];
+        for (const [room, known] of this.#eventRooms) {
           if (heads.length === limit) break;
-          if (dueAt > now || busy.has(room)) continue;
-          const head = stmt.get(room);
-          if (head) heads.push(head);
-          // Delivered to the last: the room leaves the map until it records again.
-          else this.#eventRooms.delete(room);
+          if (known.dueAt > now || busy.has(room)) continue;
+          const head = stmt.get({ room, from: known.from, tail: known.tail });
+          if (head) {
+            known.from = head.position;
+            heads.push(head);
+          } else {
+            this.#eventRooms.delete(room);
+          }
         }
-        return heads.sort((a, b) => a.position - b.position).map(({ position: _, ...event }) => event);
+        return heads.sort((a, b) => a.position - b.position);
       },
       // In the transaction of the turn's appends: a delivered event costs no commit of its own.
       remove: async (event) => {
-        await this.#enqueue(() => this.#stmt.removeEvent.run(event.request_id, event.id));
+        await this.#enqueue(() => this.#stmt.removeEvent.run(event.position));
+        const known = this.#eventRooms.get(event.request_id);
+        if (!known) return;
+        known.from = event.position + 1;
+        known.dueAt = 0;
+        if (known.from > known.tail) this.#eventRooms.delete(event.request_id);
       },
       retryAt: async (event, attempts, dueAt) => {
-        await this.#enqueue(() => this.#stmt.retryEvent.run(attempts, dueAt, event.request_id, event.id));
-        this.#eventRooms.set(event.request_id, dueAt);
+        await this.#enqueue(() => this.#stmt.retryEvent.run(attempts, dueAt, event.position));
+        const known = this.#eventRooms.get(event.request_id);
+        if (known) known.dueAt = dueAt;
       },
       backlog: async () => this.#readable().eventBacklog.get() as { count: number; oldest: string | null },
       onRecorded: (listener) => {

@@ -16,6 +16,8 @@ export interface RecordedEvent {
 
 /** A recorded event waiting for delivery. */
 export interface PendingEvent extends RecordedEvent {
+  /** Its place in the store's order of events (a room's events are in ascending order). */
+  position: number;
   /** Failed attempts so far. */
   attempts: number;
 }
