@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { loadConfig } from '../src/config.js';
-import { checkedAddress, isPrivateAddress } from '../src/webhooks/address.js';
+import { request } from 'node:http';
+import { checkedAddress, isPrivateAddress, pinnedLookup } from '../src/webhooks/address.js';
 import { api, createRoom, owner, SECRET, startTestServer, unique } from './helpers/harness.js';
 import { LogCapture } from './helpers/log-capture.js';
 import { pendingEvents } from './helpers/webhook-outbox.js';
@@ -22,6 +23,28 @@ describe('webhook receiver address (SSRF)', () => {
     await assert.rejects(checkedAddress('localhost', false), /localhost resolves to (127\.0\.0\.1|::1), a loopback, private or link-local address: refused \(WEBHOOK_ALLOW_PRIVATE=1 allows it\)/);
     await assert.rejects(checkedAddress('[::ffff:7f00:1]', false), /refused/);
     assert.deepEqual(await checkedAddress('127.0.0.1', true), { address: '127.0.0.1', family: 4 });
+  });
+
+  test('the connection goes to the checked address, with no second resolution of the name', async () => {
+    const receiver = await WebhookReceiver.start();
+    try {
+      const port = new URL(receiver.url).port;
+      // .invalid never resolves (RFC 2606): the request arrives only if the pinned address is used.
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = request(`http://hooks.invalid:${port}/hooks`, { method: 'POST', lookup: pinnedLookup({ address: '127.0.0.1', family: 4 }) }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end('{}');
+      });
+      assert.equal(status, 200);
+      assert.equal(receiver.deliveries.length, 1);
+      assert.equal(receiver.deliveries[0]!.headers.host, `hooks.invalid:${port}`);
+      await assert.rejects(checkedAddress('hooks.invalid', true), /ENOTFOUND/);
+    } finally {
+      await receiver.close();
+    }
   });
 
   test('a loopback receiver without WEBHOOK_ALLOW_PRIVATE gets nothing: the refusal is logged and the events stay pending', async () => {
@@ -54,7 +77,7 @@ describe('webhook settings are checked at start', () => {
   const env = (extra: Record<string, string>) => ({ JWT_SECRET: SECRET, ...extra });
   const start = (extra: Record<string, string>) => () => loadConfig([], env(extra));
 
-  test('clear errors for a bad URL, a missing or malformed secret, a secret without a URL, a bad WEBHOOK_ALLOW_PRIVATE or WEBHOOK_UNREAD_AFTER', () => {
+  test('clear errors for a bad URL, a missing or malformed secret, a secret without a URL, a bad WEBHOOK_ALLOW_PRIVATE', () => {
     const url = 'https://host.example/hooks';
     assert.throws(start({ WEBHOOK_URL: 'not a url', WEBHOOK_SECRET }), /WEBHOOK_URL is not a URL: "not a url"/);
     assert.throws(start({ WEBHOOK_URL: 'ftp://host.example/', WEBHOOK_SECRET }), /WEBHOOK_URL must be an http or https URL, got ftp:/);
@@ -65,7 +88,6 @@ describe('webhook settings are checked at start', () => {
     assert.throws(start({ WEBHOOK_URL: url, WEBHOOK_SECRET, WEBHOOK_SECRET_PREVIOUS: 'whsec_!!' }), /WEBHOOK_SECRET_PREVIOUS must be "whsec_"/);
     assert.throws(start({ WEBHOOK_SECRET }), /WEBHOOK_SECRET is set but WEBHOOK_URL is not/);
     assert.throws(start({ WEBHOOK_URL: url, WEBHOOK_SECRET, WEBHOOK_ALLOW_PRIVATE: 'yes' }), /WEBHOOK_ALLOW_PRIVATE must be 1 or 0, got "yes"/);
-    assert.throws(start({ WEBHOOK_URL: url, WEBHOOK_SECRET, WEBHOOK_UNREAD_AFTER: '5' }), /WEBHOOK_UNREAD_AFTER must be between 60 and 604800, got 5/);
   });
 
   test('a valid setup, and none at all', () => {
@@ -75,7 +97,6 @@ describe('webhook settings are checked at start', () => {
       secret: WEBHOOK_SECRET,
       previousSecret: null,
       allowPrivate: true,
-      unreadAfterS: 300,
     });
     assert.equal(loadConfig([], env({})).webhook, null);
   });
