@@ -114,6 +114,35 @@ describe('webhook events: recorded with the change, delivered signed (Standard W
     });
   });
 
+  test('a refused write records nothing: a send to a closed room, a read of a room reassigned away', async () => {
+    const id = unique('sr');
+    const user = unique('u');
+    const put = (body: Record<string, unknown>) => api(server.url, 'PUT', `/api/service-requests/${id}/`, service(), body);
+    const base = { user_id: user, workshop_id: 'w-x', title: 'Brakes' };
+    await put(base);
+    const bo = admin(unique('a'), 'w-x');
+    await api(server.url, 'POST', `/api/service-requests/${id}/messages/`, owner(user), { body: 'Hello' });
+    await put({ ...base, status: 'closed' });
+    const refused = await api(server.url, 'POST', `/api/service-requests/${id}/messages/`, owner(user), { body: 'Too late' });
+    assert.equal(refused.status, 409);
+    await put({ ...base, workshop_id: 'w-y', status: 'closed' });
+    const read = await api(server.url, 'POST', `/api/service-requests/${id}/messages/read/`, bo, { last_read_seq: 1 });
+    assert.equal(read.status, 403);
+    await put({ ...base, workshop_id: 'w-y', status: 'open' });
+
+    await receiver.until(() => receiver.acceptedFor(id).length === 5, 'five events of the room');
+    assert.deepEqual(
+      receiver.acceptedFor(id).map((e) => [e.type, e.data.message?.body ?? e.data.changed ?? null]),
+      [
+        ['room.created', null],
+        ['message.created', 'Hello'],
+        ['room.updated', ['status']],
+        ['room.updated', ['workshop_id']],
+        ['room.updated', ['status']],
+      ],
+    );
+  });
+
   test('every request verifies, and a delivered event leaves the store (pruned)', async () => {
     await receiver.until(() => receiver.deliveries.length > 0, 'a delivery');
     assert.ok(receiver.deliveries.every((d) => d.payload !== null && d.status === 200));
