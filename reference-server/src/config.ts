@@ -65,6 +65,8 @@ export interface WebhookConfig {
   previousSecret: string | null;
   /** Loopback, private and link-local receivers are allowed (tests, internal networks). */
   allowPrivate: boolean;
+  /** Seconds a side's unread waits, unread, before a `room.unread_reminder`. */
+  unreadAfterS: number;
 }
 
 export interface Config {
@@ -164,6 +166,7 @@ const SETTINGS = {
   'webhook-secret': 'WEBHOOK_SECRET',
   'webhook-secret-previous': 'WEBHOOK_SECRET_PREVIOUS',
   'webhook-allow-private': 'WEBHOOK_ALLOW_PRIVATE',
+  'webhook-unread-after': 'WEBHOOK_UNREAD_AFTER',
 } as const;
 
 type Setting = keyof typeof SETTINGS;
@@ -293,6 +296,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     webhookSecret: value('webhook-secret'),
     webhookSecretPrevious: value('webhook-secret-previous'),
     webhookAllowPrivate: allowPrivate === '1',
+    webhookUnreadAfter: limit('webhook-unread-after', 60, 7 * 24 * 3600),
   });
 }
 
@@ -328,6 +332,8 @@ export interface ServerOptions {
   /** The secret being rotated out, signed with too while set. */
   webhookSecretPrevious?: string | undefined;
   webhookAllowPrivate?: boolean;
+  /** Seconds; default 300. */
+  webhookUnreadAfter?: number | undefined;
 }
 
 function webhookSecret(name: string, raw: string): string {
@@ -361,6 +367,7 @@ function webhookConfig(options: ServerOptions): WebhookConfig | null {
     secret: webhookSecret('WEBHOOK_SECRET', secret),
     previousSecret: previous === undefined ? null : webhookSecret('WEBHOOK_SECRET_PREVIOUS', previous),
     allowPrivate: options.webhookAllowPrivate === true,
+    unreadAfterS: options.webhookUnreadAfter ?? 300,
   };
 }
 

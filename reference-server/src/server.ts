@@ -15,6 +15,7 @@ import type { ChatStore } from './store/store.js';
 import { type SingleUse, MemorySingleUse } from './tickets/single-use.js';
 import { ticketKey, Tickets } from './tickets/tickets.js';
 import { attachWebSockets } from './ws/upgrade.js';
+import { Presence } from './ws/presence.js';
 import { type DeliveryTuning, WebhookDelivery } from './webhooks/delivery.js';
 
 /** Redis when REDIS_URL is set (several servers), else in-process (one server). */
@@ -71,6 +72,7 @@ export async function startServer(options: Config | ServerOptions, extras: Start
     await store.close();
     throw error;
   }
+  const presence = new Presence();
   let webhooks: WebhookDelivery | null = null;
   if (config.webhook) {
     if (!store.outbox) {
@@ -79,7 +81,7 @@ export async function startServer(options: Config | ServerOptions, extras: Start
       await store.close();
       throw new ConfigError('WEBHOOK_URL is set but this store records no webhook events (open it with events on)');
     }
-    webhooks = new WebhookDelivery(config.webhook, store.outbox, logger, extras.webhookTuning);
+    webhooks = new WebhookDelivery(config.webhook, store.outbox, logger, (principal) => presence.connected(principal), extras.webhookTuning);
   }
   const tickets = new Tickets(ticketKey(config.clusterSecret), singleUse);
   const service = new ChatService(store, fanout, config.limits, (err, context) =>
@@ -114,7 +116,7 @@ export async function startServer(options: Config | ServerOptions, extras: Start
     },
     drain.listener(app),
   );
-  const sockets = attachWebSockets(server, config, verify, tickets, { service, fanout, logger, gapMs: config.limits.seqGapMs }, clock);
+  const sockets = attachWebSockets(server, config, verify, tickets, { service, fanout, logger, gapMs: config.limits.seqGapMs, presence }, clock);
 
   try {
     await new Promise<void>((resolve, reject) => {

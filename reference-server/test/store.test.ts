@@ -99,7 +99,7 @@ test('sqlite: a version-1 file is migrated: last activity, unread totals, the in
     assert.equal(db.pragma('user_version', { simple: true }), 9);
     assert.deepEqual(
       db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'rooms' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all(),
-      ['rooms_inbox_of_user', 'rooms_inbox_of_workshop', 'rooms_unread_inbox_of_user', 'rooms_unread_inbox_of_workshop'],
+      ['rooms_inbox_of_user', 'rooms_inbox_of_workshop', 'rooms_unread_inbox_of_user', 'rooms_unread_inbox_of_workshop', 'rooms_unread_since_user', 'rooms_unread_since_workshop'],
     );
     assert.deepEqual(
       db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'messages' ORDER BY name").pluck().all(),
@@ -249,7 +249,7 @@ test('sqlite: a version-4 file is migrated: its titles folded for q (non-ASCII t
     ]);
     assert.deepEqual(
       db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'rooms' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all(),
-      ['rooms_inbox_of_user', 'rooms_inbox_of_workshop', 'rooms_unread_inbox_of_user', 'rooms_unread_inbox_of_workshop'],
+      ['rooms_inbox_of_user', 'rooms_inbox_of_workshop', 'rooms_unread_inbox_of_user', 'rooms_unread_inbox_of_workshop', 'rooms_unread_since_user', 'rooms_unread_since_workshop'],
     );
     db.close();
     const w1 = { side: 'workshop', workshopId: 'w-1' } as const;
@@ -276,6 +276,10 @@ function backToVersion6(dataDir: string): void {
 
 const TO_V6 = `
 DROP TABLE webhook_events;
+DROP INDEX rooms_unread_since_user;
+DROP INDEX rooms_unread_since_workshop;
+ALTER TABLE rooms DROP COLUMN user_unread_since;
+ALTER TABLE rooms DROP COLUMN workshop_unread_since;
 DROP INDEX rooms_unread_inbox_of_user;
 DROP INDEX rooms_unread_inbox_of_workshop;
 ALTER TABLE rooms DROP COLUMN system_sent;

@@ -77,7 +77,7 @@ describe('webhook settings are checked at start', () => {
   const env = (extra: Record<string, string>) => ({ JWT_SECRET: SECRET, ...extra });
   const start = (extra: Record<string, string>) => () => loadConfig([], env(extra));
 
-  test('clear errors for a bad URL, a missing or malformed secret, a secret without a URL, a bad WEBHOOK_ALLOW_PRIVATE', () => {
+  test('clear errors for a bad URL, a missing or malformed secret, a secret without a URL, a bad WEBHOOK_ALLOW_PRIVATE or WEBHOOK_UNREAD_AFTER', () => {
     const url = 'https://host.example/hooks';
     assert.throws(start({ WEBHOOK_URL: 'not a url', WEBHOOK_SECRET }), /WEBHOOK_URL is not a URL: "not a url"/);
     assert.throws(start({ WEBHOOK_URL: 'ftp://host.example/', WEBHOOK_SECRET }), /WEBHOOK_URL must be an http or https URL, got ftp:/);
@@ -88,6 +88,7 @@ describe('webhook settings are checked at start', () => {
     assert.throws(start({ WEBHOOK_URL: url, WEBHOOK_SECRET, WEBHOOK_SECRET_PREVIOUS: 'whsec_!!' }), /WEBHOOK_SECRET_PREVIOUS must be "whsec_"/);
     assert.throws(start({ WEBHOOK_SECRET }), /WEBHOOK_SECRET is set but WEBHOOK_URL is not/);
     assert.throws(start({ WEBHOOK_URL: url, WEBHOOK_SECRET, WEBHOOK_ALLOW_PRIVATE: 'yes' }), /WEBHOOK_ALLOW_PRIVATE must be 1 or 0, got "yes"/);
+    assert.throws(start({ WEBHOOK_URL: url, WEBHOOK_SECRET, WEBHOOK_UNREAD_AFTER: '5' }), /WEBHOOK_UNREAD_AFTER must be between 60 and 604800, got 5/);
   });
 
   test('a valid setup, and none at all', () => {
@@ -97,6 +98,7 @@ describe('webhook settings are checked at start', () => {
       secret: WEBHOOK_SECRET,
       previousSecret: null,
       allowPrivate: true,
+      unreadAfterS: 300,
     });
     assert.equal(loadConfig([], env({})).webhook, null);
   });

@@ -5,7 +5,16 @@ import type { Logger } from '../logger.js';
 import { isStoreUnavailable, NotHolderError, RoomClosedError, StoreUnavailableError } from './failures.js';
 import { newId } from '../ids.js';
 import { foldForSearch, searchKeys } from './search-keys.js';
-import { type EventOutbox, type PendingEvent, type RecordedEvent, messageCreated, roomCreated, roomRead, roomUpdated } from '../webhooks/events.js';
+import {
+  type EventOutbox,
+  type PendingEvent,
+  type RecordedEvent,
+  messageCreated,
+  roomCreated,
+  roomRead,
+  roomUpdated,
+  unreadReminder,
+} from '../webhooks/events.js';
 import type {
   AppendResult,
   ChatStore,
@@ -53,6 +62,9 @@ interface RoomDoc {
   workshop_search: string;
   /** The order of the room's latest webhook event; absent until webhooks record one. */
   event_seq?: number;
+  /** When each side's current unread began (null or absent: none since it last read; '': reminded). */
+  user_unread_since?: string | null;
+  workshop_unread_since?: string | null;
 }
 
 /** A webhook event (webhooks/events.ts), written in the transaction of the change it reports. */
@@ -115,9 +127,18 @@ const roomSchema = new Schema<RoomDoc>(
     user_search: String,
     workshop_search: String,
     event_seq: Number,
+    user_unread_since: String,
+    workshop_unread_since: String,
   },
   { collection: 'rooms', versionKey: false, id: false },
 );
+// The sides waiting for a room.unread_reminder, and only those.
+for (const side of ['user', 'workshop'] as const) {
+  roomSchema.index(
+    { [`${side}_unread_since`]: 1 },
+    { name: `rooms_unread_since_${side}`, partialFilterExpression: { [`${side}_unread_since`]: { $gt: '' } } },
+  );
+}
 // Keyset pages of a principal's inbox, newest activity first; their prefix also serves every lookup by principal.
 roomSchema.index({ user_id: 1, last_activity: -1, _id: -1 }, { name: 'rooms_inbox_of_user' });
 roomSchema.index({ workshop_id: 1, last_activity: -1, _id: -1 }, { name: 'rooms_inbox_of_workshop' });
@@ -512,6 +533,40 @@ export class MongoStore implements ChatStore {
       onRecorded: (listener) => {
         this.#onRecorded = listener;
       },
+      remindUnread: async (before, connected) => {
+        let recorded = 0;
+        for (const side of ['user', 'workshop'] as const) {
+          const field = `${side}_unread_since` as const;
+          const waiting = await this.#rooms
+            .find({ [field]: { $gt: '', $lte: before } }, { _id: 1, [field]: 1 })
+            .limit(200)
+            .lean<RoomDoc[]>();
+          for (const { _id, [field]: since } of waiting) {
+            // Marked reminded only if still waiting as read: of servers racing, one records it.
+            const reminded = await this.#transaction(async (session) => {
+              const doc = await this.#rooms
+                .findOneAndUpdate({ _id, [field]: since }, { $set: { [field]: '' }, $inc: { event_seq: 1 } }, { session, returnDocument: 'before' })
+                .lean<RoomDoc>();
+              if (!doc) return false;
+              const unread = doc[unreadField(side)];
+              if (unread <= 0) return false;
+              const oldest = await this.#messages
+                .findOne({ request_id: _id, side: notOwn(side), seq: { $gt: doc[cursorField(side)] } })
+                .sort({ seq: 1 })
+                .session(session)
+                .lean<MessageDoc>();
+              const room = toRoomState(doc);
+              const principal: Principal = side === 'user' ? { side, userId: room.user_id } : { side, workshopId: room.workshop_id };
+              const event = unreadReminder(room, side, unread, oldest ? toMessage(oldest) : null, since as string, connected(principal));
+              await this.#record(session, (doc.event_seq ?? 0) + 1, event);
+              return true;
+            });
+            if (reminded) recorded++;
+          }
+        }
+        if (recorded > 0) this.#onRecorded?.();
+        return recorded;
+      },
     };
   }
 
@@ -721,7 +776,12 @@ export class MongoStore implements ChatStore {
               last_seq: { $add: ['$last_seq', 1] },
               [unread]: { $add: [`$${unread}`, 1] },
               ...(system && { user_unread: { $add: ['$user_unread', 1] } }),
-              ...(this.outbox && { event_seq: { $add: [{ $ifNull: ['$event_seq', 0] }, 1] } }),
+              ...(this.outbox && {
+                event_seq: { $add: [{ $ifNull: ['$event_seq', 0] }, 1] },
+                // An unread episode begins for the recipients that had none.
+                ...(input.side !== 'user' && { user_unread_since: { $ifNull: ['$user_unread_since', { $literal: now }] } }),
+                ...(input.side !== 'workshop' && { workshop_unread_since: { $ifNull: ['$workshop_unread_since', { $literal: now }] } }),
+              }),
               // A clock that steps back must not move a room down the inbox.
               last_activity: { $max: ['$last_activity', { $literal: now }] },
             },
@@ -845,7 +905,10 @@ export class MongoStore implements ChatStore {
       .session(session);
     await this.#rooms.updateOne(
       { _id: requestId },
-      { $set: { [cursor]: to }, $inc: { [unread]: -read, ...(this.outbox && { event_seq: 1 }) } },
+      {
+        $set: { [cursor]: to, ...(this.outbox && { [`${side}_unread_since`]: null }) },
+        $inc: { [unread]: -read, ...(this.outbox && { event_seq: 1 }) },
+      },
       { session },
     );
     const total = await this.#moveTotal(session, key, -read);

@@ -8,7 +8,16 @@ import { isStoreUnavailable, NotHolderError, RoomClosedError, StoreUnavailableEr
 import { newId } from '../ids.js';
 import { RecentClientIds } from './recent-client-ids.js';
 import { foldForSearch, searchKeys } from './search-keys.js';
-import { type EventOutbox, type PendingEvent, type RecordedEvent, messageCreated, roomCreated, roomRead, roomUpdated } from '../webhooks/events.js';
+import {
+  type EventOutbox,
+  type PendingEvent,
+  type RecordedEvent,
+  messageCreated,
+  roomCreated,
+  roomRead,
+  roomUpdated,
+  unreadReminder,
+} from '../webhooks/events.js';
 import type {
   AppendResult,
   ChatStore,
@@ -306,6 +315,12 @@ CREATE TABLE webhook_events (
 );
 -- No index: one by room would write a page in the room's place for each event, as many bytes again as
 -- the message's own index. The store keeps each room's first and last position in memory instead.
+-- room.unread_reminder: when each side's current unread began (NULL: it has none since it last read;
+-- '': reminded). Written only while webhooks are on; the indexes hold only the sides waiting.
+ALTER TABLE rooms ADD COLUMN user_unread_since TEXT;
+ALTER TABLE rooms ADD COLUMN workshop_unread_since TEXT;
+CREATE INDEX rooms_unread_since_user ON rooms (user_unread_since) WHERE user_unread_since > '';
+CREATE INDEX rooms_unread_since_workshop ON rooms (workshop_unread_since) WHERE workshop_unread_since > '';
 `,
 };
 
@@ -570,6 +585,29 @@ export class SqliteStore implements ChatStore {
         'SELECT request_id, min(position) AS first, max(position) AS last FROM webhook_events GROUP BY request_id',
       ),
       eventDueAt: db.prepare<[number], number>('SELECT due_at FROM webhook_events WHERE position = ?').pluck(),
+      startUnread: {
+        user: db.prepare('UPDATE rooms SET user_unread_since = @now WHERE id = @id AND user_unread_since IS NULL'),
+        workshop: db.prepare('UPDATE rooms SET workshop_unread_since = @now WHERE id = @id AND workshop_unread_since IS NULL'),
+      },
+      endUnread: {
+        user: db.prepare<[string]>('UPDATE rooms SET user_unread_since = NULL WHERE id = ?'),
+        workshop: db.prepare<[string]>('UPDATE rooms SET workshop_unread_since = NULL WHERE id = ?'),
+      },
+      unreadSince: {
+        user: db.prepare<[string], RoomRow & { since: string }>(
+          `SELECT ${ROOM_COLUMNS}, user_unread_since AS since FROM rooms WHERE user_unread_since > '' AND user_unread_since <= ? LIMIT 200`,
+        ),
+        workshop: db.prepare<[string], RoomRow & { since: string }>(
+          `SELECT ${ROOM_COLUMNS}, workshop_unread_since AS since FROM rooms WHERE workshop_unread_since > '' AND workshop_unread_since <= ? LIMIT 200`,
+        ),
+      },
+      reminded: {
+        user: db.prepare<[string]>("UPDATE rooms SET user_unread_since = '' WHERE id = ?"),
+        workshop: db.prepare<[string]>("UPDATE rooms SET workshop_unread_since = '' WHERE id = ?"),
+      },
+      oldestUnread: db.prepare<[string, number, string], MessageRow>(
+        `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE request_id = ? AND seq > ? AND side <> ? ORDER BY seq LIMIT 1`,
+      ),
       headOf: db.prepare<{ room: string; from: number; tail: number }, PendingEvent>(
         `SELECT position, id, request_id, body, created_at, attempts FROM webhook_events
          WHERE position >= @from AND position <= @tail AND request_id = @room ORDER BY position LIMIT 1`,
@@ -713,7 +751,13 @@ export class SqliteStore implements ChatStore {
       message.created_at,
     );
     if (input.client_id !== null) this.#recentClientIds.add(input.request_id, input.side, input.sender.id, input.client_id, message.seq);
-    if (this.outbox) this.#record(messageCreated(message));
+    if (this.outbox) {
+      this.#record(messageCreated(message));
+      // An unread episode begins for the recipients that had none.
+      const at = { id: message.request_id, now: message.created_at };
+      if (input.side !== 'user') this.#stmt.startUnread.user.run(at);
+      if (input.side !== 'workshop') this.#stmt.startUnread.workshop.run(at);
+    }
     return message;
   }
 
@@ -734,7 +778,10 @@ export class SqliteStore implements ChatStore {
     const count =
       side === 'user' ? after.workshop_sent + after.system_sent - after.user_seen : after.user_sent + after.system_sent - after.workshop_seen;
     const read_cursors = { user: after.user_cursor, workshop: after.workshop_cursor };
-    if (this.outbox && after !== before) this.#record(roomRead(requestId, side, read_cursors, count));
+    if (this.outbox && after !== before) {
+      this.#record(roomRead(requestId, side, read_cursors, count));
+      this.#stmt.endUnread[side].run(requestId);
+    }
     return {
       read_cursors,
       moved: after !== before,
@@ -846,6 +893,26 @@ export class SqliteStore implements ChatStore {
       onRecorded: (listener) => {
         this.#onRecorded = listener;
       },
+      remindUnread: (before, connected) =>
+        this.#enqueue(() => {
+          let recorded = 0;
+          for (const side of ['user', 'workshop'] as const) {
+            for (const row of this.#stmt.unreadSince[side].all(before)) {
+              const unread = side === 'user' ? row.workshop_sent + row.system_sent - row.user_seen : row.user_sent + row.system_sent - row.workshop_seen;
+              if (unread <= 0) {
+                this.#stmt.endUnread[side].run(row.id);
+                continue;
+              }
+              this.#stmt.reminded[side].run(row.id);
+              const oldest = this.#stmt.oldestUnread.get(row.id, row[`${side}_cursor`], side);
+              const room = toRoomState(row);
+              const principal: Principal = side === 'user' ? { side, userId: room.user_id } : { side, workshopId: room.workshop_id };
+              this.#record(unreadReminder(room, side, unread, oldest ? toMessage(oldest) : null, row.since, connected(principal)));
+              recorded++;
+            }
+          }
+          return recorded;
+        }),
     };
   }
 

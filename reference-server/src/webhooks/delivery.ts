@@ -1,5 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import type { Principal } from '../chat/types.js';
 import type { WebhookConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import { checkedAddress, pinnedLookup } from './address.js';
@@ -22,6 +23,10 @@ export interface DeliveryTuning {
   backlogLogMs: number;
   /** Rooms whose events are in flight at once. */
   concurrency: number;
+  /** How long a side's unread waits before its reminder (default: WEBHOOK_UNREAD_AFTER). */
+  unreadAfterMs: number | null;
+  /** How often the store is asked for sides due a reminder. */
+  reminderScanMs: number;
 }
 
 export const DEFAULT_TUNING: DeliveryTuning = {
@@ -30,6 +35,8 @@ export const DEFAULT_TUNING: DeliveryTuning = {
   pollMs: 1000,
   backlogLogMs: 60_000,
   concurrency: 16,
+  unreadAfterMs: null,
+  reminderScanMs: 5000,
 };
 
 /** The longest Retry-After honoured: the schedule's longest wait. */
@@ -71,9 +78,20 @@ export class WebhookDelivery {
   #closed = false;
   #poll: NodeJS.Timeout | null = null;
   #backlogTimer: NodeJS.Timeout | null = null;
+  #reminderTimer: NodeJS.Timeout | null = null;
+  #scanning = false;
+  readonly #connected: (principal: Principal) => boolean;
 
-  constructor(config: WebhookConfig, outbox: EventOutbox, logger: Logger, tuning: Partial<DeliveryTuning> = {}) {
+  /** `connected`: whether a socket of the principal is open (for reminders). */
+  constructor(
+    config: WebhookConfig,
+    outbox: EventOutbox,
+    logger: Logger,
+    connected: (principal: Principal) => boolean,
+    tuning: Partial<DeliveryTuning> = {},
+  ) {
     this.#config = config;
+    this.#connected = connected;
     this.#outbox = outbox;
     this.#logger = logger;
     this.#tuning = { ...DEFAULT_TUNING, ...tuning };
@@ -83,7 +101,22 @@ export class WebhookDelivery {
   start(): void {
     this.#outbox.onRecorded(() => this.#wake());
     this.#backlogTimer = setInterval(() => void this.#logBacklog(), this.#tuning.backlogLogMs).unref();
+    this.#reminderTimer = setInterval(() => void this.#remind(), this.#tuning.reminderScanMs).unref();
     this.#wake();
+  }
+
+  /** Records the reminders that came due; they are delivered as any event, in their room's order. */
+  async #remind(): Promise<void> {
+    if (this.#scanning || this.#closed) return;
+    this.#scanning = true;
+    try {
+      const afterMs = this.#tuning.unreadAfterMs ?? this.#config.unreadAfterS * 1000;
+      await this.#outbox.remindUnread(new Date(Date.now() - afterMs).toISOString(), this.#connected);
+    } catch (error) {
+      if (!this.#closed) this.#logger.error({ err: error }, 'unread reminders could not be recorded; they are tried again');
+    } finally {
+      this.#scanning = false;
+    }
   }
 
   /** Stops reading the outbox and abandons the attempts in flight: their events stay pending. */
@@ -91,6 +124,7 @@ export class WebhookDelivery {
     this.#closed = true;
     if (this.#poll) clearTimeout(this.#poll);
     if (this.#backlogTimer) clearInterval(this.#backlogTimer);
+    if (this.#reminderTimer) clearInterval(this.#reminderTimer);
     this.#abort.abort();
     await Promise.allSettled([...this.#inFlight.values()]);
   }

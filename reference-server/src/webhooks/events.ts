@@ -1,4 +1,4 @@
-import type { Message, RoomState, Side } from '../chat/types.js';
+import type { Message, Principal, RoomState, Side } from '../chat/types.js';
 import { newId } from '../ids.js';
 
 /**
@@ -40,9 +40,16 @@ export interface EventOutbox {
   backlog(): Promise<{ count: number; oldest: string | null }>;
   /** Called after a commit that recorded events, so that delivery starts without polling. */
   onRecorded(listener: () => void): void;
+  /**
+   * Records a `room.unread_reminder` for each room side whose unread began at or before `before`
+   * (ISO time) and that has read nothing since, once per such episode (across servers too), each in
+   * the transaction that marks the side reminded. `connected` says whether a socket of the side's
+   * principal is open. Resolves with how many it recorded (at most a few hundred per call).
+   */
+  remindUnread(before: string, connected: (principal: Principal) => boolean): Promise<number>;
 }
 
-export type EventType = 'message.created' | 'room.read' | 'room.created' | 'room.updated';
+export type EventType = 'message.created' | 'room.read' | 'room.created' | 'room.updated' | 'room.unread_reminder';
 
 function event(type: EventType, request_id: string, timestamp: string, data: unknown): RecordedEvent {
   return { id: newId('evt'), request_id, body: JSON.stringify({ type, timestamp, data }), created_at: timestamp };
@@ -56,6 +63,31 @@ export function messageCreated(message: Message): RecordedEvent {
 /** A side's read cursor moved: where both cursors stand now. */
 export function roomRead(request_id: string, side: Side, read_cursors: RoomState['read_cursors'], unread: number): RecordedEvent {
   return event('room.read', request_id, new Date().toISOString(), { request_id, side, read_cursors, unread });
+}
+
+/**
+ * A side has had unread in the room since `unread_since` and read nothing since: whom to notify (the
+ * owner, or the workshop), how much is unread, the oldest unread message, and whether a socket of
+ * the side was open when it fired.
+ */
+export function unreadReminder(
+  room: RoomState,
+  side: Side,
+  unread: number,
+  oldest: Message | null,
+  unread_since: string,
+  connected: boolean,
+): RecordedEvent {
+  const notify = side === 'user' ? { user_id: room.user_id } : { workshop_id: room.workshop_id };
+  return event('room.unread_reminder', room.id, new Date().toISOString(), {
+    room,
+    side,
+    notify,
+    unread,
+    oldest_unread: oldest,
+    unread_since,
+    connected,
+  });
 }
 
 export function roomCreated(room: RoomState): RecordedEvent {
