@@ -79,6 +79,8 @@ interface EventDoc {
   attempts: number;
   /** When the next attempt may start (ms since the epoch). */
   due_at: number;
+  /** Until when a server holds it for an attempt (ms since the epoch); absent or past: nobody. */
+  lease_until?: number;
 }
 
 interface MessageDoc {
@@ -178,7 +180,16 @@ messageSchema.index(
 messageSchema.index({ request_id: 1, side: 1, seq: 1 }, { name: 'messages_by_side' });
 
 const eventSchema = new Schema<EventDoc>(
-  { _id: String, request_id: String, order: Number, body: String, created_at: String, attempts: { type: Number, default: 0 }, due_at: { type: Number, default: 0 } },
+  {
+    _id: String,
+    request_id: String,
+    order: Number,
+    body: String,
+    created_at: String,
+    attempts: { type: Number, default: 0 },
+    due_at: { type: Number, default: 0 },
+    lease_until: Number,
+  },
   { collection: 'webhook_events', versionKey: false, id: false },
 );
 // Each room's events in order: the delivery loop reads each room's first.
@@ -505,17 +516,24 @@ export class MongoStore implements ChatStore {
 
   #eventOutbox(): EventOutbox {
     return {
-      due: async (now, limit, busy) => {
-        // Each room's first event (the index's order), if it is due, oldest first.
+      due: async (now, limit, busy, leaseUntil) => {
+        const free = { $not: { $gt: now } };
+        // Each room's first event (the index's order), if it is due and no server holds it, oldest first.
         const heads = await this.#events.aggregate<EventDoc>([
           { $sort: { request_id: 1, order: 1 } },
           { $group: { _id: '$request_id', head: { $first: '$$ROOT' } } },
           { $replaceRoot: { newRoot: '$head' } },
-          { $match: { due_at: { $lte: now }, request_id: { $nin: [...busy] } } },
+          { $match: { due_at: { $lte: now }, lease_until: free, request_id: { $nin: [...busy] } } },
           { $sort: { created_at: 1, _id: 1 } },
           { $limit: limit },
         ]);
-        return heads.map(
+        const leased: EventDoc[] = [];
+        for (const doc of heads) {
+          // Of servers racing for it, the first one's lease makes the others' filter fail.
+          const taken = await this.#events.updateOne({ _id: doc._id, lease_until: free }, { $set: { lease_until: leaseUntil } });
+          if (taken.modifiedCount === 1) leased.push(doc);
+        }
+        return leased.map(
           (doc): PendingEvent => ({ id: doc._id, request_id: doc.request_id, position: doc.order, body: doc.body, created_at: doc.created_at, attempts: doc.attempts }),
         );
       },
@@ -523,7 +541,7 @@ export class MongoStore implements ChatStore {
         await this.#events.deleteOne({ _id: event.id });
       },
       retryAt: async (event, attempts, dueAt) => {
-        await this.#events.updateOne({ _id: event.id }, { $set: { attempts, due_at: dueAt } });
+        await this.#events.updateOne({ _id: event.id }, { $set: { attempts, due_at: dueAt }, $unset: { lease_until: '' } });
       },
       backlog: async () => {
         const count = await this.#events.estimatedDocumentCount();

@@ -27,6 +27,12 @@ export interface DeliveryTuning {
   unreadAfterMs: number | null;
   /** How often the store is asked for sides due a reminder. */
   reminderScanMs: number;
+  /**
+   * How long an event taken for an attempt stays this server's (MongoDB, several servers); null:
+   * the attempt's timeout and 15 s, so that the attempt ends first. A server that dies leaves its
+   * events to the others after that long.
+   */
+  leaseMs: number | null;
 }
 
 export const DEFAULT_TUNING: DeliveryTuning = {
@@ -37,6 +43,7 @@ export const DEFAULT_TUNING: DeliveryTuning = {
   concurrency: 16,
   unreadAfterMs: null,
   reminderScanMs: 5000,
+  leaseMs: null,
 };
 
 /** The longest Retry-After honoured: the schedule's longest wait. */
@@ -146,7 +153,9 @@ export class WebhookDelivery {
         this.#again = false;
         const { concurrency } = this.#tuning;
         if (this.#inFlight.size >= concurrency) break;
-        const due = await this.#outbox.due(Date.now(), concurrency - this.#inFlight.size, new Set(this.#inFlight.keys()));
+        const now = Date.now();
+        const leaseUntil = now + (this.#tuning.leaseMs ?? this.#tuning.timeoutMs + 15_000);
+        const due = await this.#outbox.due(now, concurrency - this.#inFlight.size, new Set(this.#inFlight.keys()), leaseUntil);
         for (const event of due) {
           if (this.#closed || this.#disabled || this.#inFlight.size >= concurrency) break;
           if (this.#inFlight.has(event.request_id)) continue;

@@ -30,8 +30,11 @@ export interface EventOutbox {
   /**
    * The oldest pending event of each room but the `busy` ones, when its time has come (`now`, ms
    * since the epoch), in recording order, at most `limit`. A room's later events wait behind it.
+   * Where several servers share the store, each event returned is leased to this server until
+   * `leaseUntil` (ms since the epoch): no other server gets it before then, unless it is retried
+   * or removed first, so one server at a time delivers it, and one that dies hands it over.
    */
-  due(now: number, limit: number, busy: ReadonlySet<string>): Promise<PendingEvent[]>;
+  due(now: number, limit: number, busy: ReadonlySet<string>, leaseUntil: number): Promise<PendingEvent[]>;
   /** Delivered or given up: the event is deleted. */
   remove(event: PendingEvent): Promise<void>;
   /** A failed attempt: the event waits until `dueAt` (ms since the epoch). */
