@@ -57,6 +57,18 @@ export interface Limits {
   unreadSnapshotWindowMs: number;
 }
 
+/** Where events go (webhooks/); the secrets are `whsec_` and base64. */
+export interface WebhookConfig {
+  url: URL;
+  secret: string;
+  /** The secret being rotated out: while set, every request carries a signature of each. */
+  previousSecret: string | null;
+  /** Loopback, private and link-local receivers are allowed (tests, internal networks). */
+  allowPrivate: boolean;
+  /** Seconds a side's unread waits, unread, before a `room.unread_reminder`. */
+  unreadAfterS: number;
+}
+
 export interface Config {
   port: number;
   host: string;
@@ -94,6 +106,8 @@ export interface Config {
   logLevel: string;
   shutdownTimeoutMs: number;
   limits: Limits;
+  /** null: WEBHOOK_URL is not set, no event is recorded. */
+  webhook: WebhookConfig | null;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -148,6 +162,11 @@ const SETTINGS = {
   'rooms-per-hour': 'ROOMS_PER_HOUR',
   'request-timeout-ms': 'REQUEST_TIMEOUT_MS',
   'heartbeat-ms': 'HEARTBEAT_MS',
+  'webhook-url': 'WEBHOOK_URL',
+  'webhook-secret': 'WEBHOOK_SECRET',
+  'webhook-secret-previous': 'WEBHOOK_SECRET_PREVIOUS',
+  'webhook-allow-private': 'WEBHOOK_ALLOW_PRIVATE',
+  'webhook-unread-after': 'WEBHOOK_UNREAD_AFTER',
 } as const;
 
 type Setting = keyof typeof SETTINGS;
@@ -249,6 +268,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   if (env.DEV === '1' || env.DEV === 'true') {
     throw new ConfigError('DEV is no longer read: development mode is --dev or MOTOREACH_DEV=1 (and unset DEV)');
   }
+  const allowPrivate = value('webhook-allow-private');
+  if (allowPrivate !== undefined && allowPrivate !== '0' && allowPrivate !== '1') {
+    throw new ConfigError(`WEBHOOK_ALLOW_PRIVATE must be 1 or 0, got "${allowPrivate}"`);
+  }
   const rawOrigins = value('allowed-origins');
   const rawTrustProxy = value('trust-proxy');
   return resolveConfig({
@@ -269,6 +292,11 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     sqliteSynchronous: synchronous,
     logLevel: value('log-level'),
     limits,
+    webhookUrl: value('webhook-url'),
+    webhookSecret: value('webhook-secret'),
+    webhookSecretPrevious: value('webhook-secret-previous'),
+    webhookAllowPrivate: allowPrivate === '1',
+    webhookUnreadAfter: limit('webhook-unread-after', 60, 7 * 24 * 3600),
   });
 }
 
@@ -297,6 +325,50 @@ export interface ServerOptions {
   logLevel?: string | undefined;
   shutdownTimeoutMs?: number;
   limits?: Partial<Limits>;
+  /** An http(s) URL; events are recorded and delivered only when it is set. */
+  webhookUrl?: string | undefined;
+  /** `whsec_` and the base64 of 24 to 64 random bytes; required with webhookUrl. */
+  webhookSecret?: string | undefined;
+  /** The secret being rotated out, signed with too while set. */
+  webhookSecretPrevious?: string | undefined;
+  webhookAllowPrivate?: boolean;
+  /** Seconds; default 300. */
+  webhookUnreadAfter?: number | undefined;
+}
+
+function webhookSecret(name: string, raw: string): string {
+  const key = raw.startsWith('whsec_') ? raw.slice('whsec_'.length) : null;
+  const bytes = key !== null && /^[A-Za-z0-9+/]+={0,2}$/.test(key) ? Buffer.from(key, 'base64').length : 0;
+  if (bytes < 24 || bytes > 64) {
+    throw new ConfigError(
+      `${name} must be "whsec_" followed by the base64 of 24 to 64 random bytes (e.g. whsec_$(openssl rand -base64 32))`,
+    );
+  }
+  return raw;
+}
+
+function webhookConfig(options: ServerOptions): WebhookConfig | null {
+  const { webhookUrl, webhookSecret: secret, webhookSecretPrevious: previous } = options;
+  if (webhookUrl === undefined) {
+    if (secret !== undefined || previous !== undefined) throw new ConfigError('WEBHOOK_SECRET is set but WEBHOOK_URL is not: set both, or neither');
+    return null;
+  }
+  let url: URL;
+  try {
+    url = new URL(webhookUrl);
+  } catch {
+    throw new ConfigError(`WEBHOOK_URL is not a URL: "${webhookUrl}"`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(`WEBHOOK_URL must be an http or https URL, got ${url.protocol}`);
+  if (url.username || url.password) throw new ConfigError('WEBHOOK_URL must not hold credentials: the signature proves the sender');
+  if (secret === undefined) throw new ConfigError('WEBHOOK_URL needs WEBHOOK_SECRET: whsec_ followed by the base64 of 24 to 64 random bytes');
+  return {
+    url,
+    secret: webhookSecret('WEBHOOK_SECRET', secret),
+    previousSecret: previous === undefined ? null : webhookSecret('WEBHOOK_SECRET_PREVIOUS', previous),
+    allowPrivate: options.webhookAllowPrivate === true,
+    unreadAfterS: options.webhookUnreadAfter ?? 300,
+  };
 }
 
 function isLoopback(host: string): boolean {
@@ -396,6 +468,7 @@ export function resolveConfig(options: ServerOptions): Config {
     logLevel: options.logLevel ?? 'info',
     shutdownTimeoutMs: options.shutdownTimeoutMs ?? 10_000,
     limits: { ...DEFAULT_LIMITS, ...options.limits },
+    webhook: webhookConfig(options),
   };
   refuseUnsafe(config);
   return config;

@@ -20,6 +20,7 @@ export function randomId(): string {
   return id;
 }
 
-export function newId(prefix: 'r' | 'm'): string {
+/** `evt_`: a webhook event's id, its `webhook-id` on every attempt. */
+export function newId(prefix: 'r' | 'm' | 'evt'): string {
   return `${prefix}_${randomId()}`;
 }

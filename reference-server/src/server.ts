@@ -2,7 +2,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { verifierFor } from './auth.js';
 import { ChatService } from './chat/service.js';
-import { type Config, resolveConfig, type ServerOptions } from './config.js';
+import { type Config, ConfigError, resolveConfig, type ServerOptions } from './config.js';
 import type { Fanout } from './fanout/fanout.js';
 import { LocalFanout } from './fanout/local.js';
 import { EventSigner, fanoutKey } from './fanout/signing.js';
@@ -15,6 +15,8 @@ import type { ChatStore } from './store/store.js';
 import { type SingleUse, MemorySingleUse } from './tickets/single-use.js';
 import { ticketKey, Tickets } from './tickets/tickets.js';
 import { attachWebSockets } from './ws/upgrade.js';
+import { Presence } from './ws/presence.js';
+import { type DeliveryTuning, WebhookDelivery } from './webhooks/delivery.js';
 
 /** Redis when REDIS_URL is set (several servers), else in-process (one server). */
 async function openFanout(config: Config, logger: Logger): Promise<Fanout> {
@@ -47,6 +49,8 @@ export interface StartOptions {
   store?: ChatStore;
   /** The time the rate limits run on (tests move it instead of waiting). */
   clock?: Clock;
+  /** The webhook delivery's schedule and timings (tests shorten them). */
+  webhookTuning?: Partial<DeliveryTuning>;
 }
 
 export async function startServer(options: Config | ServerOptions, extras: StartOptions = {}): Promise<RunningServer> {
@@ -67,6 +71,17 @@ export async function startServer(options: Config | ServerOptions, extras: Start
     await fanout.close();
     await store.close();
     throw error;
+  }
+  const presence = new Presence();
+  let webhooks: WebhookDelivery | null = null;
+  if (config.webhook) {
+    if (!store.outbox) {
+      await singleUse.close();
+      await fanout.close();
+      await store.close();
+      throw new ConfigError('WEBHOOK_URL is set but this store records no webhook events (open it with events on)');
+    }
+    webhooks = new WebhookDelivery(config.webhook, store.outbox, logger, (principal) => presence.connected(principal), extras.webhookTuning);
   }
   const tickets = new Tickets(ticketKey(config.clusterSecret), singleUse);
   const service = new ChatService(store, fanout, config.limits, (err, context) =>
@@ -101,7 +116,7 @@ export async function startServer(options: Config | ServerOptions, extras: Start
     },
     drain.listener(app),
   );
-  const sockets = attachWebSockets(server, config, verify, tickets, { service, fanout, logger, gapMs: config.limits.seqGapMs }, clock);
+  const sockets = attachWebSockets(server, config, verify, tickets, { service, fanout, logger, gapMs: config.limits.seqGapMs, presence }, clock);
 
   try {
     await new Promise<void>((resolve, reject) => {
@@ -122,6 +137,7 @@ export async function startServer(options: Config | ServerOptions, extras: Start
     throw error;
   }
   ready = true;
+  webhooks?.start();
   const { port } = server.address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
@@ -135,6 +151,7 @@ export async function startServer(options: Config | ServerOptions, extras: Start
       drain.start(server);
       await sockets.close();
       await service.drain();
+      await webhooks?.close();
       await httpClosed;
       rateLimiter.close();
       roomLimiter.close();

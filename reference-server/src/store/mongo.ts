@@ -5,6 +5,16 @@ import type { Logger } from '../logger.js';
 import { isStoreUnavailable, NotHolderError, RoomClosedError, StoreUnavailableError } from './failures.js';
 import { newId } from '../ids.js';
 import { foldForSearch, searchKeys } from './search-keys.js';
+import {
+  type EventOutbox,
+  type PendingEvent,
+  type RecordedEvent,
+  messageCreated,
+  roomCreated,
+  roomRead,
+  roomUpdated,
+  unreadReminder,
+} from '../webhooks/events.js';
 import type {
   AppendResult,
   ChatStore,
@@ -25,6 +35,8 @@ export interface MongoStoreOptions {
   logger: Logger;
   /** Overrides the database named in the URI (tests use one database each). */
   dbName?: string;
+  /** Record webhook events (WEBHOOK_URL is set): one more insert in each write's transaction. */
+  events?: boolean;
 }
 
 interface RoomDoc {
@@ -48,6 +60,27 @@ interface RoomDoc {
   /** What each side's inbox `q` matches, folded (search-keys.ts). */
   user_search: string;
   workshop_search: string;
+  /** The order of the room's latest webhook event; absent until webhooks record one. */
+  event_seq?: number;
+  /** When each side's current unread began (null or absent: none since it last read; '': reminded). */
+  user_unread_since?: string | null;
+  workshop_unread_since?: string | null;
+}
+
+/** A webhook event (webhooks/events.ts), written in the transaction of the change it reports. */
+interface EventDoc {
+  /** Its webhook-id. */
+  _id: string;
+  request_id: string;
+  /** Its place among the room's events: the room's event_seq, taken in the same transaction. */
+  order: number;
+  body: string;
+  created_at: string;
+  attempts: number;
+  /** When the next attempt may start (ms since the epoch). */
+  due_at: number;
+  /** Until when a server holds it for an attempt (ms since the epoch); absent or past: nobody. */
+  lease_until?: number;
 }
 
 interface MessageDoc {
@@ -95,9 +128,19 @@ const roomSchema = new Schema<RoomDoc>(
     workshop_unread: { type: Number, default: 0 },
     user_search: String,
     workshop_search: String,
+    event_seq: Number,
+    user_unread_since: String,
+    workshop_unread_since: String,
   },
   { collection: 'rooms', versionKey: false, id: false },
 );
+// The sides waiting for a room.unread_reminder, and only those.
+for (const side of ['user', 'workshop'] as const) {
+  roomSchema.index(
+    { [`${side}_unread_since`]: 1 },
+    { name: `rooms_unread_since_${side}`, partialFilterExpression: { [`${side}_unread_since`]: { $gt: '' } } },
+  );
+}
 // Keyset pages of a principal's inbox, newest activity first; their prefix also serves every lookup by principal.
 roomSchema.index({ user_id: 1, last_activity: -1, _id: -1 }, { name: 'rooms_inbox_of_user' });
 roomSchema.index({ workshop_id: 1, last_activity: -1, _id: -1 }, { name: 'rooms_inbox_of_workshop' });
@@ -135,6 +178,22 @@ messageSchema.index(
 );
 // Counts what a cursor move passes of the other side's and system messages.
 messageSchema.index({ request_id: 1, side: 1, seq: 1 }, { name: 'messages_by_side' });
+
+const eventSchema = new Schema<EventDoc>(
+  {
+    _id: String,
+    request_id: String,
+    order: Number,
+    body: String,
+    created_at: String,
+    attempts: { type: Number, default: 0 },
+    due_at: { type: Number, default: 0 },
+    lease_until: Number,
+  },
+  { collection: 'webhook_events', versionKey: false, id: false },
+);
+// Each room's events in order: the delivery loop reads each room's first.
+eventSchema.index({ request_id: 1, order: 1 }, { name: 'webhook_events_by_room', unique: true });
 
 const unreadTotalSchema = new Schema<UnreadTotalDoc>(
   { _id: String, total: { type: Number, default: 0 } },
@@ -291,15 +350,20 @@ export class MongoStore implements ChatStore {
   readonly #rooms: Model<RoomDoc>;
   readonly #messages: Model<MessageDoc>;
   readonly #totals: Model<UnreadTotalDoc>;
+  readonly #events: Model<EventDoc>;
   /** Per room, the settlement of its latest write: the next one starts after it. */
   readonly #tails = new Map<string, Promise<void>>();
   #closing: Promise<void> | null = null;
+  readonly outbox: EventOutbox | null;
+  #onRecorded: (() => void) | null = null;
 
-  private constructor(conn: Connection) {
+  private constructor(conn: Connection, events: boolean) {
     this.#conn = conn;
     this.#rooms = conn.model<RoomDoc>('Room', roomSchema);
     this.#messages = conn.model<MessageDoc>('Message', messageSchema);
     this.#totals = conn.model<UnreadTotalDoc>('UnreadTotal', unreadTotalSchema);
+    this.#events = conn.model<EventDoc>('WebhookEvent', eventSchema);
+    this.outbox = events ? this.#eventOutbox() : null;
   }
 
   /**
@@ -338,7 +402,7 @@ export class MongoStore implements ChatStore {
 
   static async #setUp(conn: Connection, options: MongoStoreOptions): Promise<MongoStore> {
     const topology = await assertTransactionsSupported(conn);
-    const store = new MongoStore(conn);
+    const store = new MongoStore(conn, options.events === true);
     // One collection at a time: racing creations of one collection (several servers starting) are
     // handled by the server, but there is no reason to race them within one process.
     await store.#rooms.createCollection();
@@ -346,6 +410,8 @@ export class MongoStore implements ChatStore {
     await store.#messages.createCollection();
     await store.#messages.syncIndexes();
     await store.#totals.createCollection();
+    await store.#events.createCollection();
+    await store.#events.syncIndexes();
     const upgraded = await store.#upgradeRooms();
     if (upgraded > 0) options.logger.info({ rooms: upgraded }, 'mongodb store: unread counters filled in for rooms of an earlier version');
     const keyed = await store.#fillSearchKeys();
@@ -417,7 +483,7 @@ export class MongoStore implements ChatStore {
       workshop_name: null,
     };
     await this.#ensureTotals(room);
-    await this.#rooms.create({
+    const doc = {
       _id: room.id,
       user_id: room.user_id,
       workshop_id: room.workshop_id,
@@ -430,8 +496,105 @@ export class MongoStore implements ChatStore {
       user_unread: 0,
       workshop_unread: 0,
       ...searchKeys(room),
+    };
+    if (!this.outbox) {
+      await this.#rooms.create(doc);
+      return room;
+    }
+    await this.#transaction(async (session) => {
+      await this.#rooms.create([{ ...doc, event_seq: 1 }], { session });
+      await this.#record(session, 1, roomCreated({ ...room, last_seq: 0, read_cursors: { user: 0, workshop: 0 } }));
     });
+    this.#onRecorded?.();
     return room;
+  }
+
+  /** Part of a write's transaction: the event takes its place `order` in its room. */
+  async #record(session: ClientSession, order: number, event: RecordedEvent): Promise<void> {
+    await this.#events.create([{ _id: event.id, request_id: event.request_id, order, body: event.body, created_at: event.created_at }], { session });
+  }
+
+  #eventOutbox(): EventOutbox {
+    return {
+      due: async (now, limit, busy, leaseUntil) => {
+        const free = { $not: { $gt: now } };
+        // Each room's first event (the index's order), if it is due and no server holds it, oldest first.
+        const heads = await this.#events.aggregate<EventDoc>([
+          { $sort: { request_id: 1, order: 1 } },
+          { $group: { _id: '$request_id', head: { $first: '$$ROOT' } } },
+          { $replaceRoot: { newRoot: '$head' } },
+          { $match: { due_at: { $lte: now }, lease_until: free, request_id: { $nin: [...busy] } } },
+          { $sort: { created_at: 1, _id: 1 } },
+          { $limit: limit },
+        ]);
+        const leased: EventDoc[] = [];
+        for (const doc of heads) {
+          // Of servers racing for it, the first one's lease makes the others' filter fail.
+          const taken = await this.#events.updateOne({ _id: doc._id, lease_until: free }, { $set: { lease_until: leaseUntil } });
+          if (taken.modifiedCount === 1) leased.push(doc);
+        }
+        return leased.map(
+          (doc): PendingEvent => ({ id: doc._id, request_id: doc.request_id, position: doc.order, body: doc.body, created_at: doc.created_at, attempts: doc.attempts }),
+        );
+      },
+      remove: async (event) => {
+        await this.#events.deleteOne({ _id: event.id });
+      },
+      retryAt: async (event, attempts, dueAt) => {
+        await this.#events.updateOne({ _id: event.id }, { $set: { attempts, due_at: dueAt }, $unset: { lease_until: '' } });
+      },
+      backlog: async () => {
+        const count = await this.#events.estimatedDocumentCount();
+        const oldest = count === 0 ? null : await this.#events.findOne({}, { created_at: 1 }).sort({ created_at: 1 }).lean<Pick<EventDoc, 'created_at'>>();
+        return { count, oldest: oldest?.created_at ?? null };
+      },
+      onRecorded: (listener) => {
+        this.#onRecorded = listener;
+      },
+      remindUnread: async (before, connected) => {
+        let recorded = 0;
+        for (const side of ['user', 'workshop'] as const) {
+          const field = `${side}_unread_since` as const;
+          const waiting = await this.#rooms
+            .find({ [field]: { $gt: '', $lte: before } }, { _id: 1, [field]: 1 })
+            .limit(200)
+            .lean<RoomDoc[]>();
+          for (const { _id, [field]: since } of waiting) {
+            // Marked reminded only if still waiting as read: of servers racing, one records it.
+            const reminded = await this.#transaction(async (session) => {
+              const doc = await this.#rooms
+                .findOneAndUpdate({ _id, [field]: since }, { $set: { [field]: '' }, $inc: { event_seq: 1 } }, { session, returnDocument: 'before' })
+                .lean<RoomDoc>();
+              if (!doc) return false;
+              const unread = doc[unreadField(side)];
+              if (unread <= 0) return false;
+              const oldest = await this.#messages
+                .findOne({ request_id: _id, side: notOwn(side), seq: { $gt: doc[cursorField(side)] } })
+                .sort({ seq: 1 })
+                .session(session)
+                .lean<MessageDoc>();
+              const room = toRoomState(doc);
+              const principal: Principal = side === 'user' ? { side, userId: room.user_id } : { side, workshopId: room.workshop_id };
+              const event = unreadReminder(room, side, unread, oldest ? toMessage(oldest) : null, since as string, connected(principal));
+              await this.#record(session, (doc.event_seq ?? 0) + 1, event);
+              return true;
+            });
+            if (reminded) recorded++;
+          }
+        }
+        if (recorded > 0) this.#onRecorded?.();
+        return recorded;
+      },
+    };
+  }
+
+  /** After a write that may have recorded an event: the delivery loop looks (a look that finds nothing costs one read). */
+  #recorded<T>(write: Promise<T>): Promise<T> {
+    if (!this.outbox) return write;
+    return write.then((result) => {
+      this.#onRecorded?.();
+      return result;
+    });
   }
 
   /** The totals exist before any transaction moves them: an upsert inside racing transactions could fail on the key. */
@@ -460,7 +623,7 @@ export class MongoStore implements ChatStore {
       await this.#ensureTotals(input);
       const created_at = new Date().toISOString();
       try {
-        const doc = await this.#rooms.create({
+        const fields = {
           _id: id,
           user_id,
           workshop_id,
@@ -476,8 +639,18 @@ export class MongoStore implements ChatStore {
           workshop_cursor: 0,
           user_unread: 0,
           workshop_unread: 0,
+        };
+        if (!this.outbox) {
+          const doc = await this.#rooms.create(fields);
+          return { outcome: 'created', room: toRoomState(doc.toObject<RoomDoc>()) };
+        }
+        const room = toRoomState(fields as RoomDoc);
+        await this.#transaction(async (session) => {
+          await this.#rooms.create([{ ...fields, event_seq: 1 }], { session });
+          await this.#record(session, 1, roomCreated(room));
         });
-        return { outcome: 'created', room: toRoomState(doc.toObject<RoomDoc>()) };
+        this.#onRecorded?.();
+        return { outcome: 'created', room };
       } catch (error) {
         // Another put created it first: this one updates it.
         if (!isDuplicateKey(error)) throw error;
@@ -486,8 +659,14 @@ export class MongoStore implements ChatStore {
     await this.#ensureTotals(input);
     const before = await this.#transaction(async (session) => {
       const doc = await this.#rooms
-        .findOneAndUpdate({ _id: id, user_id }, { $set: { ...changes, workshop_id } }, { new: false, session })
+        .findOneAndUpdate(
+          { _id: id, user_id },
+          { $set: { ...changes, workshop_id }, ...(this.outbox && { $inc: { event_seq: 1 } }) },
+          { new: false, session },
+        )
         .lean<RoomDoc>();
+      const event = doc && this.outbox ? roomUpdated({ ...toRoomState(doc), ...changes, workshop_id }, toRoomState(doc)) : null;
+      if (doc && event) await this.#record(session, (doc.event_seq ?? 0) + 1, event);
       // What q matches follows the title and the names, a name left out of the put being the stored one.
       if (doc) await this.#rooms.updateOne({ _id: id }, { $set: searchKeys({ ...doc, ...changes }) }, { session });
       // A reassignment: the workshop side's unread here leaves the old workshop's total for the new one's.
@@ -498,6 +677,7 @@ export class MongoStore implements ChatStore {
       return doc;
     });
     if (before) {
+      if (this.outbox) this.#onRecorded?.();
       const room = toRoomState(before);
       return { outcome: 'updated', room: { ...room, ...changes, workshop_id }, before: room };
     }
@@ -542,11 +722,13 @@ export class MongoStore implements ChatStore {
   }
 
   appendMessage(input: NewMessage): Promise<AppendResult> {
-    return this.#inTurn(input.request_id, () => this.#append(input));
+    return this.#recorded(this.#inTurn(input.request_id, () => this.#append(input)));
   }
 
   advanceCursor(requestId: string, side: Side, seq: number | null, holder?: string): Promise<CursorResult> {
-    return this.#inTurn(requestId, () => this.#transaction((session) => this.#moveCursorIn(session, requestId, side, seq, holder)));
+    return this.#recorded(
+      this.#inTurn(requestId, () => this.#transaction((session) => this.#moveCursorIn(session, requestId, side, seq, holder))),
+    );
   }
 
   /** Runs `write` after the room's earlier writes settle, so a room's writes resolve in call order. */
@@ -612,6 +794,12 @@ export class MongoStore implements ChatStore {
               last_seq: { $add: ['$last_seq', 1] },
               [unread]: { $add: [`$${unread}`, 1] },
               ...(system && { user_unread: { $add: ['$user_unread', 1] } }),
+              ...(this.outbox && {
+                event_seq: { $add: [{ $ifNull: ['$event_seq', 0] }, 1] },
+                // An unread episode begins for the recipients that had none.
+                ...(input.side !== 'user' && { user_unread_since: { $ifNull: ['$user_unread_since', { $literal: now }] } }),
+                ...(input.side !== 'workshop' && { workshop_unread_since: { $ifNull: ['$workshop_unread_since', { $literal: now }] } }),
+              }),
               // A clock that steps back must not move a room down the inbox.
               last_activity: { $max: ['$last_activity', { $literal: now }] },
             },
@@ -621,10 +809,10 @@ export class MongoStore implements ChatStore {
           session,
           returnDocument: 'after',
           updatePipeline: true,
-          projection: { last_seq: 1, user_id: 1, workshop_id: 1, user_unread: 1, workshop_unread: 1 },
+          projection: { last_seq: 1, user_id: 1, workshop_id: 1, user_unread: 1, workshop_unread: 1, event_seq: 1 },
         },
       )
-      .lean<Pick<RoomDoc, '_id' | 'last_seq' | 'user_id' | 'workshop_id' | 'user_unread' | 'workshop_unread'>>();
+      .lean<Pick<RoomDoc, '_id' | 'last_seq' | 'user_id' | 'workshop_id' | 'user_unread' | 'workshop_unread' | 'event_seq'>>();
     if (!room) {
       const stored = await this.#rooms.findById(input.request_id, { status: 1 }).session(session).lean<Pick<RoomDoc, 'status'>>();
       if (!stored) throw new Error(`no such room: ${input.request_id}`);
@@ -658,6 +846,7 @@ export class MongoStore implements ChatStore {
       ],
       { session },
     );
+    if (this.outbox) await this.#record(session, room.event_seq as number, messageCreated(message));
     const total = await this.#moveTotal(session, totalKey(recipient, room), 1);
     const result: AppendResult = { message, created: true, recipient_unread: { count: room[unread], total }, recipient: room[ownerField(recipient)] };
     if (system) {
@@ -732,11 +921,20 @@ export class MongoStore implements ChatStore {
     const read = await this.#messages
       .countDocuments({ request_id: requestId, side: notOwn(side), seq: { $gt: from, $lte: to } })
       .session(session);
-    await this.#rooms.updateOne({ _id: requestId }, { $set: { [cursor]: to }, $inc: { [unread]: -read } }, { session });
+    await this.#rooms.updateOne(
+      { _id: requestId },
+      {
+        $set: { [cursor]: to, ...(this.outbox && { [`${side}_unread_since`]: null }) },
+        $inc: { [unread]: -read, ...(this.outbox && { event_seq: 1 }) },
+      },
+      { session },
+    );
     const total = await this.#moveTotal(session, key, -read);
     const moved = { ...room, [cursor]: to };
+    const read_cursors = { user: moved.user_cursor, workshop: moved.workshop_cursor };
+    if (this.outbox) await this.#record(session, (room.event_seq ?? 0) + 1, roomRead(requestId, side, read_cursors, room[unread] - read));
     return {
-      read_cursors: { user: moved.user_cursor, workshop: moved.workshop_cursor },
+      read_cursors,
       moved: true,
       reader_unread: { count: room[unread] - read, total },
     };

@@ -46,10 +46,10 @@ function loadSqliteDriver(): void {
 export async function openStore(config: Config, logger: Logger): Promise<ChatStore> {
   if (config.mongodbUri) {
     const { MongoStore } = await importMongoStore();
-    return MongoStore.connect(config.mongodbUri, { logger });
+    return MongoStore.connect(config.mongodbUri, { logger, events: config.webhook !== null });
   }
   loadSqliteDriver();
-  return new SqliteStore({ dataDir: config.dataDir, synchronous: config.sqliteSynchronous, logger });
+  return new SqliteStore({ dataDir: config.dataDir, synchronous: config.sqliteSynchronous, logger, events: config.webhook !== null });
 }
 
 // mongoose is an optional peer dependency: a SQLite deployment does not install its ~10 MB.

@@ -8,6 +8,16 @@ import { isStoreUnavailable, NotHolderError, RoomClosedError, StoreUnavailableEr
 import { newId } from '../ids.js';
 import { RecentClientIds } from './recent-client-ids.js';
 import { foldForSearch, searchKeys } from './search-keys.js';
+import {
+  type EventOutbox,
+  type PendingEvent,
+  type RecordedEvent,
+  messageCreated,
+  roomCreated,
+  roomRead,
+  roomUpdated,
+  unreadReminder,
+} from '../webhooks/events.js';
 import type {
   AppendResult,
   ChatStore,
@@ -30,6 +40,8 @@ export interface SqliteStoreOptions {
   synchronous?: 'full' | 'normal';
   /** Where a failing checkpoint worker is reported. */
   logger?: Logger;
+  /** Record webhook events (WEBHOOK_URL is set): one more INSERT in each write's transaction. */
+  events?: boolean;
 }
 
 interface RoomRow {
@@ -106,6 +118,13 @@ function notCopiedSql(side: MessageSide): string {
   return `NOT EXISTS (SELECT 1 FROM client_ids WHERE request_id = @id AND client_id = @client_id AND side = '${side}' AND sender_id = @sender_id)`;
 }
 
+/** Where a room's webhook events lie in webhook_events, by position. */
+interface EventRoom {
+  from: number;
+  tail: number;
+  dueAt: number;
+}
+
 /** A write waiting for the commit of its event-loop turn; `run` is its part of the transaction. */
 interface PendingWrite {
   run: () => unknown;
@@ -120,7 +139,7 @@ function isOutOfSpace(error: unknown): boolean {
 }
 
 /** The schema version this server writes; each older version has a step in MIGRATIONS. */
-const SCHEMA_VERSION = 8;
+const SCHEMA_VERSION = 9;
 
 /**
  * How many client_ids wait in memory before a batch's transaction copies them into the
@@ -291,6 +310,29 @@ CREATE INDEX rooms_unread_inbox_of_workshop ON rooms (workshop_id, last_activity
 -- Contract 1.2: an erased message stays in its room's seq and counts, redacted.
 ALTER TABLE messages ADD COLUMN redacted INTEGER NOT NULL DEFAULT 0;
 `,
+  8: `
+-- Webhook events (webhooks/), written in the transaction of the change they report and deleted once
+-- delivered or given up. position orders them, within each room too; AUTOINCREMENT: never one of a
+-- deleted event again, so the store's memory of where a room's events lie stays true.
+-- due_at: when the next attempt may start (ms since the epoch).
+CREATE TABLE webhook_events (
+  position INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL,
+  request_id TEXT NOT NULL,
+  body TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  due_at INTEGER NOT NULL DEFAULT 0
+);
+-- No index: one by room would write a page in the room's place for each event, as many bytes again as
+-- the message's own index. The store keeps each room's first and last position in memory instead.
+-- room.unread_reminder: when each side's current unread began (NULL: it has none since it last read;
+-- '': reminded). Written only while webhooks are on; the indexes hold only the sides waiting.
+ALTER TABLE rooms ADD COLUMN user_unread_since TEXT;
+ALTER TABLE rooms ADD COLUMN workshop_unread_since TEXT;
+CREATE INDEX rooms_unread_since_user ON rooms (user_unread_since) WHERE user_unread_since > '';
+CREATE INDEX rooms_unread_since_workshop ON rooms (workshop_unread_since) WHERE workshop_unread_since > '';
+`,
 };
 
 const INBOX_COLUMNS = `r.id, r.user_id, r.workshop_id, r.title, r.created_at, r.status, r.user_name, r.workshop_name, r.last_seq, r.user_cursor, r.workshop_cursor,
@@ -423,6 +465,17 @@ export class SqliteStore implements ChatStore {
   readonly #put: (input: RoomPut) => PutResult;
   readonly #runBatch: (batch: PendingWrite[]) => unknown[];
   readonly #recentClientIds = new RecentClientIds();
+  readonly outbox: EventOutbox | null;
+  /** The webhook events the transaction under way recorded: its commit wakes the delivery loop. */
+  #recorded: Array<{ room: string; position: number }> = [];
+  /**
+   * Each room holding webhook events: where its oldest lies (`from`: no event of the room is below
+   * it), its newest, and when the oldest may be attempted (ms since the epoch). A room's oldest is a
+   * scan of positions from `from`, which passes only the other rooms' events recorded in between.
+   * Only this process writes the file, so it is exact; read once when the store opens.
+   */
+  readonly #eventRooms = new Map<string, EventRoom>();
+  #onRecorded: (() => void) | null = null;
 
   constructor(options: SqliteStoreOptions) {
     prepareDataDir(options.dataDir);
@@ -538,7 +591,48 @@ export class SqliteStore implements ChatStore {
         `SELECT id, ${UNREAD.workshop} AS n FROM rooms INDEXED BY rooms_unread_inbox_of_workshop
          WHERE workshop_id = ? AND ${UNREAD.workshop} > 0`,
       ),
+      insertEvent: db.prepare<[string, string, string, string]>(
+        'INSERT INTO webhook_events (id, request_id, body, created_at) VALUES (?, ?, ?, ?)',
+      ),
+      // Where each room's events lie, and when its oldest is due: read once, when the store opens.
+      eventRooms: db.prepare<[], { request_id: string; first: number; last: number }>(
+        'SELECT request_id, min(position) AS first, max(position) AS last FROM webhook_events GROUP BY request_id',
+      ),
+      eventDueAt: db.prepare<[number], number>('SELECT due_at FROM webhook_events WHERE position = ?').pluck(),
+      startUnread: {
+        user: db.prepare('UPDATE rooms SET user_unread_since = @now WHERE id = @id AND user_unread_since IS NULL'),
+        workshop: db.prepare('UPDATE rooms SET workshop_unread_since = @now WHERE id = @id AND workshop_unread_since IS NULL'),
+      },
+      endUnread: {
+        user: db.prepare<[string]>('UPDATE rooms SET user_unread_since = NULL WHERE id = ?'),
+        workshop: db.prepare<[string]>('UPDATE rooms SET workshop_unread_since = NULL WHERE id = ?'),
+      },
+      unreadSince: {
+        user: db.prepare<[string], RoomRow & { since: string }>(
+          `SELECT ${ROOM_COLUMNS}, user_unread_since AS since FROM rooms WHERE user_unread_since > '' AND user_unread_since <= ? LIMIT 200`,
+        ),
+        workshop: db.prepare<[string], RoomRow & { since: string }>(
+          `SELECT ${ROOM_COLUMNS}, workshop_unread_since AS since FROM rooms WHERE workshop_unread_since > '' AND workshop_unread_since <= ? LIMIT 200`,
+        ),
+      },
+      reminded: {
+        user: db.prepare<[string]>("UPDATE rooms SET user_unread_since = '' WHERE id = ?"),
+        workshop: db.prepare<[string]>("UPDATE rooms SET workshop_unread_since = '' WHERE id = ?"),
+      },
+      oldestUnread: db.prepare<[string, number, string], MessageRow>(
+        `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE request_id = ? AND seq > ? AND side <> ? ORDER BY seq LIMIT 1`,
+      ),
+      headOf: db.prepare<{ room: string; from: number; tail: number }, PendingEvent>(
+        `SELECT position, id, request_id, body, created_at, attempts FROM webhook_events
+         WHERE position >= @from AND position <= @tail AND request_id = @room ORDER BY position LIMIT 1`,
+      ),
+      removeEvent: db.prepare<[number]>('DELETE FROM webhook_events WHERE position = ?'),
+      retryEvent: db.prepare<[number, number, number]>('UPDATE webhook_events SET attempts = ?, due_at = ? WHERE position = ?'),
+      eventBacklog: db.prepare<[], { count: number; oldest: string | null }>(
+        'SELECT count(*) AS count, (SELECT created_at FROM webhook_events ORDER BY position LIMIT 1) AS oldest FROM webhook_events',
+      ),
     };
+    this.outbox = options.events ? this.#eventOutbox() : null;
     for (const side of ['user', 'workshop'] as const) {
       for (const after of [false, true]) {
         for (const q of [false, true]) {
@@ -681,6 +775,13 @@ export class SqliteStore implements ChatStore {
       message.created_at,
     );
     if (input.client_id !== null) this.#recentClientIds.add(input.request_id, input.side, input.sender.id, input.client_id, message.seq);
+    if (this.outbox) {
+      this.#record(messageCreated(message));
+      // An unread episode begins for the recipients that had none.
+      const at = { id: message.request_id, now: message.created_at };
+      if (input.side !== 'user') this.#stmt.startUnread.user.run(at);
+      if (input.side !== 'workshop') this.#stmt.startUnread.workshop.run(at);
+    }
     return message;
   }
 
@@ -706,8 +807,13 @@ export class SqliteStore implements ChatStore {
         : (this.#stmt.total.get(side, principal)?.total ?? 0);
     const count =
       side === 'user' ? after.workshop_sent + after.system_sent - after.user_seen : after.user_sent + after.system_sent - after.workshop_seen;
+    const read_cursors = { user: after.user_cursor, workshop: after.workshop_cursor };
+    if (this.outbox && after !== before) {
+      this.#record(roomRead(requestId, side, read_cursors, count));
+      this.#stmt.endUnread[side].run(requestId);
+    }
     return {
-      read_cursors: { user: after.user_cursor, workshop: after.workshop_cursor },
+      read_cursors,
       moved: after !== before,
       reader_unread: { count, total },
     };
@@ -715,6 +821,25 @@ export class SqliteStore implements ChatStore {
 
   async createRoom(input: NewRoom): Promise<Room> {
     const room: Room = { id: newId('r'), ...input, created_at: new Date().toISOString(), status: 'open', user_name: null, workshop_name: null };
+    if (this.outbox) {
+      try {
+        this.#db.transaction(() => {
+          this.#insertRoom(room);
+          this.#record(roomCreated({ ...room, last_seq: 0, read_cursors: { user: 0, workshop: 0 } }));
+        })();
+      } catch (error) {
+        this.#recorded = [];
+        throw error;
+      }
+      this.#afterCommit();
+    } else {
+      this.#insertRoom(room);
+    }
+    this.#checkpointer.committed();
+    return room;
+  }
+
+  #insertRoom(room: Room): void {
     const keys = searchKeys(room);
     this.#stmt.insertRoom.run(
       room.id,
@@ -726,14 +851,99 @@ export class SqliteStore implements ChatStore {
       keys.user_search,
       keys.workshop_search,
     );
-    this.#checkpointer.committed();
-    return room;
   }
 
   async putRoom(input: RoomPut): Promise<PutResult> {
-    const result = this.#put(input);
+    let result: PutResult;
+    try {
+      result = this.#put(input);
+    } catch (error) {
+      this.#recorded = [];
+      throw error;
+    }
+    this.#afterCommit();
     this.#checkpointer.committed();
     return result;
+  }
+
+  /** Part of a write's transaction. */
+  #record(event: RecordedEvent): void {
+    const { lastInsertRowid } = this.#stmt.insertEvent.run(event.id, event.request_id, event.body, event.created_at);
+    this.#recorded.push({ room: event.request_id, position: Number(lastInsertRowid) });
+  }
+
+  /** After a commit: the delivery loop hears of the events it recorded. */
+  #afterCommit(): void {
+    if (this.#recorded.length === 0) return;
+    for (const { room, position } of this.#recorded) {
+      const known = this.#eventRooms.get(room);
+      if (known) known.tail = position;
+      else this.#eventRooms.set(room, { from: position, tail: position, dueAt: 0 });
+    }
+    this.#recorded = [];
+    this.#onRecorded?.();
+  }
+
+  #eventOutbox(): EventOutbox {
+    for (const { request_id, first, last } of this.#stmt.eventRooms.all()) {
+      this.#eventRooms.set(request_id, { from: first, tail: last, dueAt: this.#stmt.eventDueAt.get(first) ?? 0 });
+    }
+    return {
+      due: async (now, limit, busy) => {
+        const stmt = this.#readable().headOf;
+        const heads: PendingEvent[] = [];
+        for (const [room, known] of this.#eventRooms) {
+          if (heads.length === limit) break;
+          if (known.dueAt > now || busy.has(room)) continue;
+          const head = stmt.get({ room, from: known.from, tail: known.tail });
+          if (head) {
+            known.from = head.position;
+            heads.push(head);
+          } else {
+            this.#eventRooms.delete(room);
+          }
+        }
+        return heads.sort((a, b) => a.position - b.position);
+      },
+      // In the transaction of the turn's appends: a delivered event costs no commit of its own.
+      remove: async (event) => {
+        await this.#enqueue(() => this.#stmt.removeEvent.run(event.position));
+        const known = this.#eventRooms.get(event.request_id);
+        if (!known) return;
+        known.from = event.position + 1;
+        known.dueAt = 0;
+        if (known.from > known.tail) this.#eventRooms.delete(event.request_id);
+      },
+      retryAt: async (event, attempts, dueAt) => {
+        await this.#enqueue(() => this.#stmt.retryEvent.run(attempts, dueAt, event.position));
+        const known = this.#eventRooms.get(event.request_id);
+        if (known) known.dueAt = dueAt;
+      },
+      backlog: async () => this.#readable().eventBacklog.get() as { count: number; oldest: string | null },
+      onRecorded: (listener) => {
+        this.#onRecorded = listener;
+      },
+      remindUnread: (before, connected) =>
+        this.#enqueue(() => {
+          let recorded = 0;
+          for (const side of ['user', 'workshop'] as const) {
+            for (const row of this.#stmt.unreadSince[side].all(before)) {
+              const unread = side === 'user' ? row.workshop_sent + row.system_sent - row.user_seen : row.user_sent + row.system_sent - row.workshop_seen;
+              if (unread <= 0) {
+                this.#stmt.endUnread[side].run(row.id);
+                continue;
+              }
+              this.#stmt.reminded[side].run(row.id);
+              const oldest = this.#stmt.oldestUnread.get(row.id, row[`${side}_cursor`], side);
+              const room = toRoomState(row);
+              const principal: Principal = side === 'user' ? { side, userId: room.user_id } : { side, workshopId: room.workshop_id };
+              this.#record(unreadReminder(room, side, unread, oldest ? toMessage(oldest) : null, row.since, connected(principal)));
+              recorded++;
+            }
+          }
+          return recorded;
+        }),
+    };
   }
 
   /** Part of a transaction: the insert of a new id and the update of an existing one cannot interleave. */
@@ -749,7 +959,10 @@ export class SqliteStore implements ChatStore {
       ...searchKeys(fresh),
     });
     const row = this.#stmt.getRoom.get(input.id) as RoomRow;
-    if (inserted.changes === 1) return { outcome: 'created', room: toRoomState(row) };
+    if (inserted.changes === 1) {
+      if (this.outbox) this.#record(roomCreated(toRoomState(row)));
+      return { outcome: 'created', room: toRoomState(row) };
+    }
     if (row.user_id !== input.user_id) return { outcome: 'moved', room: toRoomState(row) };
     const updated: RoomRow = {
       ...row,
@@ -774,6 +987,8 @@ export class SqliteStore implements ChatStore {
       this.#stmt.addToTotal.get({ side: 'workshop', principal: row.workshop_id, n: -unread });
       this.#stmt.addToTotal.get({ side: 'workshop', principal: updated.workshop_id, n: unread });
     }
+    const event = this.outbox ? roomUpdated(toRoomState(updated), toRoomState(row)) : null;
+    if (event) this.#record(event);
     return { outcome: 'updated', room: toRoomState(updated), before: toRoomState(row) };
   }
 
@@ -848,9 +1063,11 @@ export class SqliteStore implements ChatStore {
       const result = transaction();
       this.#recentClientIds.commit();
       this.#checkpointer.committed();
+      this.#afterCommit();
       return result;
     } catch (error) {
       this.#recentClientIds.rollback();
+      this.#recorded = [];
       throw error;
     }
   }

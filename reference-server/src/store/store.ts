@@ -1,3 +1,4 @@
+import type { EventOutbox } from '../webhooks/events.js';
 import type { Message, MessageData, MessageSide, Principal, RoomStatus, ReadCursors, Room, RoomListing, RoomState, Sender, Side, UnreadSnapshot } from '../chat/types.js';
 
 export interface NewRoom {
@@ -129,6 +130,12 @@ export interface InboxPage {
  * Every method is atomic: a failure leaves nothing half-written.
  */
 export interface ChatStore {
+  /**
+   * Webhook events (webhooks/), when the store was opened to record them: each is written in the
+   * transaction of the change it reports (an append, a cursor move, a room's creation or update).
+   * Absent or null: nothing is recorded, and a write costs nothing more.
+   */
+  readonly outbox?: EventOutbox | null;
   createRoom(input: NewRoom): Promise<Room>;
   /**
    * Creates the room with the caller's id, or updates its title, status and names, atomically:

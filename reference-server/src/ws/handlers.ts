@@ -10,6 +10,7 @@ import { type ClientSocket, refusalCloseCode } from './client-socket.js';
 import { frameBytes } from './frame-bytes.js';
 import { messageFrame, PONG, readyFrame, unreadFrame } from '../chat/frames.js';
 import { decodeFrame, type IncomingFrame, peekClientId } from './frames.js';
+import type { Presence } from './presence.js';
 
 /** How a `room` frame starts (chat/frames.ts builds it so): the one frame a chat socket looks into. */
 const ROOM_FRAME = '{"type":"room",';
@@ -20,6 +21,8 @@ export interface SocketDeps {
   logger: Logger;
   /** How long a room socket waits for a missing seq before it is closed to resynchronise. */
   gapMs: number;
+  /** Which principals have a socket open here (for webhooks' unread reminders). */
+  presence?: Presence;
 }
 
 /**

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { CLOSE } from '@motoreach/protocol';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { TokenVerifier } from '../auth.js';
-import { callerKey, isParticipant, type Identity } from '../chat/types.js';
+import { callerKey, isParticipant, principalOf, type Identity } from '../chat/types.js';
 import type { Config } from '../config.js';
 import { isOriginAllowed } from '../http/cors.js';
 import { pathOf } from '../logger.js';
@@ -146,9 +146,12 @@ export function attachWebSockets(
     }
     const client = new ClientSocket(ws, transport, identity, config.limits, userLimiter, logger, clock);
     sockets.add(client);
+    const principal = isParticipant(identity) ? principalOf(identity) : null;
+    if (principal) deps.presence?.opened(principal);
     ws.on('close', (code: number) => {
       sockets.delete(client);
       socketCap.release(callerKey(identity));
+      if (principal) deps.presence?.closed(principal);
       logger.debug({ request: requestId, user: identity.id, code }, 'websocket closed');
     });
     ws.on('error', (err: Error) => logger.warn({ request: requestId, user: identity.id, err: err.message }, 'websocket error'));
