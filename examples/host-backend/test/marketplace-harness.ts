@@ -34,8 +34,8 @@ export interface TestMarketplace {
   dataDir: string | undefined;
   /** With webhooks: settles when every event the backend accepted so far has been acted on. */
   webhooksIdle(): Promise<void>;
-  /** With webhooks: the next event of this type the backend acts on (wait for it before it can arrive). */
-  nextHandled(type: ChatEvent['type']): Promise<ChatEvent>;
+  /** With webhooks: the next event of this type (and matching) the backend acts on; asked before it can arrive. */
+  nextHandled(type: ChatEvent['type'], matches?: (event: ChatEvent) => boolean): Promise<ChatEvent>;
   /** The e-mails the backend has "sent": its outbox file. */
   outbox(): Mail[];
   /** Stops the backend and starts it again on the same port and files (its records in memory start over). */
@@ -81,10 +81,10 @@ export async function startMarketplace({ webhooks, startChat }: MarketplaceOptio
     });
   let host = await startHost();
   port = Number(new URL(host.url).port);
-  const handledWaiters = new Set<{ type: ChatEvent['type']; resolve: (event: ChatEvent) => void }>();
+  const handledWaiters = new Set<{ matches: (event: ChatEvent) => boolean; resolve: (event: ChatEvent) => void }>();
   const listen = () =>
     host.webhooks?.onHandled((_id, event) => {
-      for (const waiter of handledWaiters) if (waiter.type === event.type) (handledWaiters.delete(waiter), waiter.resolve(event));
+      for (const waiter of handledWaiters) if (waiter.matches(event)) (handledWaiters.delete(waiter), waiter.resolve(event));
     });
   listen();
   const clients: ChatClient[] = [];
@@ -109,7 +109,8 @@ export async function startMarketplace({ webhooks, startChat }: MarketplaceOptio
     log,
     dataDir,
     webhooksIdle: () => host.webhooks?.idle() ?? Promise.resolve(),
-    nextHandled: (type) => new Promise((resolve) => handledWaiters.add({ type, resolve })),
+    nextHandled: (type, matches = () => true) =>
+      new Promise((resolve) => handledWaiters.add({ matches: (event) => event.type === type && matches(event), resolve })),
     outbox() {
       try {
         return readFileSync(join(dataDir!, 'outbox.jsonl'), 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
