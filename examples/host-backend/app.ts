@@ -250,7 +250,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
       webhooks: {
         secret: process.env.WEBHOOK_SECRET,
         ...(process.env.WEBHOOK_PREVIOUS_SECRET && { previousSecret: process.env.WEBHOOK_PREVIOUS_SECRET }),
-        dataDir: process.env.DATA_DIR ?? 'host-data',
+        dataDir: process.env.DATA_DIR ?? '.data',
       },
     }),
   });
