@@ -3,7 +3,7 @@
 // backend stopped is acted on when it starts again. One JSON line per delivery accepted
 // (`{"id", "event"}`) and one when its work is done (`{"done": id}`). In your backend: a table with
 // the webhook id as its primary key, written before you answer 2xx.
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, truncateSync } from 'node:fs';
 import type { ChatEvent } from './chat-events.js';
 
 type Line = { id: string; event: ChatEvent } | { done: string };
@@ -21,7 +21,11 @@ export class WebhookInbox {
     this.#file = file;
     this.#act = act;
     this.#log = log;
-    const lines: Line[] = existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line)) : [];
+    const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    // A line cut off by a crash was never answered 2xx, so the chat sends it again: it goes.
+    const whole = text.slice(0, text.lastIndexOf('\n') + 1);
+    if (whole.length < text.length) truncateSync(file, Buffer.byteLength(whole));
+    const lines: Line[] = whole.split('\n').filter(Boolean).map((line) => JSON.parse(line));
     const done = new Set(lines.flatMap((line) => ('done' in line ? [line.done] : [])));
     for (const line of lines) {
       if ('done' in line) continue;

@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
@@ -174,6 +174,33 @@ test('a redelivery of the same webhook-id is answered 204 and acted on once, aft
   assert.equal(market.outbox().length, 1);
   assert.equal(inboxLines().length, 2);
   assert.deepEqual(market.log, []);
+});
+
+test('an event kept but not acted on when the backend stopped is acted on when it starts; a line cut off by a crash is dropped', async () => {
+  const update = (at: string): ChatEvent => ({
+    type: 'room.updated',
+    timestamp: at,
+    data: {
+      room: {
+        id, user_id: '42', workshop_id: 'w-9', title: 'Brake pads', created_at: '2026-12-07T09:00:00.000Z', status: 'open',
+        user_name: 'Ana Ruiz', workshop_name: 'Garage Sud', last_seq: 0, read_cursors: { user: 0, workshop: 0 },
+      },
+    },
+  });
+  // As a crash leaves it: one event kept and answered, its work not done; one cut off mid-write.
+  const inbox = join(market.dataDir!, 'webhooks.jsonl');
+  appendFileSync(inbox, `${JSON.stringify({ id: 'msg_kept', event: update('2026-12-07T11:00:00.000Z') })}\n{"id":"msg_torn","ev`);
+  await market.restartBackend();
+  await market.webhooksIdle();
+  // The records in memory started over: the request is opened again (the chat's room is the same).
+  assert.equal(await market.openRequest('Brake pads'), id);
+  assert.deepEqual((await requestAsOps()).room_changes, [{ at: '2026-12-07T11:00:00.000Z', status: 'open', workshopId: 'w-9', title: 'Brake pads' }]);
+
+  assert.equal((await deliver(update('2026-12-07T11:00:00.000Z'), { webhookId: 'msg_kept' })).status, 204);
+  assert.equal((await deliver(update('2026-12-07T12:00:00.000Z'), { webhookId: 'msg_torn' })).status, 204);
+  await market.webhooksIdle();
+  assert.deepEqual((await requestAsOps()).room_changes.map((change: { at: string }) => change.at), ['2026-12-07T11:00:00.000Z', '2026-12-07T12:00:00.000Z']);
+  assert.deepEqual(inboxLines().map((line) => JSON.parse(line).id ?? `done ${JSON.parse(line).done}`), ['msg_kept', 'done msg_kept', 'msg_torn', 'done msg_torn']);
 });
 
 test('during a rotation a delivery signed with the previous secret is accepted, as is one signed with both', async () => {
