@@ -38,6 +38,7 @@ export interface ChatEventContext {
   log: (line: string) => void;
 }
 
+// #region act
 /** An event of a type this backend does not know (a newer chat server's) is received and ignored. */
 export function actOnChatEvent(event: ChatEvent, { marketplace, outbox, log }: ChatEventContext): void {
   switch (event.type) {
@@ -79,3 +80,4 @@ export function actOnChatEvent(event: ChatEvent, { marketplace, outbox, log }: C
       return;
   }
 }
+// #endregion act

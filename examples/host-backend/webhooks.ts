@@ -21,6 +21,7 @@ const HEADERS = ['webhook-id', 'webhook-timestamp', 'webhook-signature'] as cons
 export function webhookRoute(settings: WebhookSettings, inbox: WebhookInbox, log: (line: string) => void) {
   const verifiers = [settings.secret, settings.previousSecret].filter((secret) => secret !== undefined).map((secret) => new Webhook(secret));
 
+  // #region verify
   // The library checks the timestamp (5 minutes either way: a replay of an old delivery fails) and
   // every signature in the header against the secret, in constant time. Null when one secret accepts.
   const refusal = (body: Buffer, headers: Record<string, string>): string | null => {
@@ -60,6 +61,7 @@ export function webhookRoute(settings: WebhookSettings, inbox: WebhookInbox, log
     inbox.accept(headers['webhook-id']!, payload);
     res.status(204).end();
   };
+  // #endregion verify
 
   return [express.raw({ type: () => true, limit: '1mb' }), receive] as const;
 }
