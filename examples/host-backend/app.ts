@@ -222,6 +222,12 @@ export async function startHostBackend({ port = 3000, chatUrl, jwt, log = consol
       const status = !error.final ? 503 : error.status === 409 ? 409 : 502;
       return void res.status(status).json({ error: { code: error.code, message: error.message } });
     }
+    // The body parsers' own refusals: a body that is not JSON, or too large.
+    const parser = error as { status?: number; type?: string; expose?: boolean };
+    if (parser.expose && (parser.status === 400 || parser.status === 413)) {
+      const code = parser.status === 413 ? 'too_large' : 'invalid';
+      return void res.status(parser.status).json({ error: { code, message: parser.status === 413 ? 'the body is too large' : 'the body is not valid JSON' } });
+    }
     log(`internal error: ${error instanceof Error ? error.message : String(error)}`);
     res.status(500).json({ error: { code: 'internal', message: 'internal error' } });
   });

@@ -126,7 +126,7 @@ test('room.updated goes into the request\'s dispute log, with the chat\'s time; 
   assert.equal('room_changes' in (await (await market.as('42', 'GET', `/service-requests/${id}`)).json()), false);
 });
 
-test('a tampered body, a wrong secret, a stale or a future timestamp are refused 401; missing headers and a non-event 400; none changes anything', async () => {
+test('a tampered body, a wrong secret, a stale or a future timestamp are refused 401; missing headers and a non-event 400, more than 1 MiB 413; none changes anything', async () => {
   const event = created(message(1, BO, 'Bring it on Tuesday.'));
   const tampered = JSON.stringify(created(message(1, BO, 'Bring it on Wednesday.')));
   const unauthorized = { status: 401, body: JSON.stringify({ error: { code: 'unauthorized', message: 'the signature or the timestamp is not valid' } }) };
@@ -142,6 +142,9 @@ test('a tampered body, a wrong secret, a stale or a future timestamp are refused
   assert.deepEqual(await deliver(notAnEvent, { webhookId: 'msg_shape' }), {
     status: 400, body: JSON.stringify({ error: { code: 'invalid', message: 'the body is not an event {type, timestamp, data}' } }),
   });
+
+  const huge = await post('/chat-webhooks', { 'content-type': 'application/json', 'webhook-id': 'msg_huge', 'webhook-timestamp': '1', 'webhook-signature': 'v1,x' }, 'x'.repeat(1024 * 1024 + 1));
+  assert.deepEqual(huge, { status: 413, body: JSON.stringify({ error: { code: 'too_large', message: 'the body is too large' } }) });
 
   await market.webhooksIdle();
   assert.equal((await requestAsOps()).progress, null);
