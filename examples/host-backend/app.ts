@@ -255,7 +255,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     ...(process.env.WEBHOOK_SECRET && {
       webhooks: {
         secret: process.env.WEBHOOK_SECRET,
-        ...(process.env.WEBHOOK_PREVIOUS_SECRET && { previousSecret: process.env.WEBHOOK_PREVIOUS_SECRET }),
+        ...(process.env.WEBHOOK_SECRET_PREVIOUS && { previousSecret: process.env.WEBHOOK_SECRET_PREVIOUS }),
         dataDir: process.env.DATA_DIR ?? '.data',
       },
     }),

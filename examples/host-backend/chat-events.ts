@@ -6,10 +6,23 @@ import type { Message, RoomDetail } from '@motoreach/protocol';
 import type { Marketplace } from './marketplace.js';
 import type { Outbox } from './outbox.js';
 
+/** What a room's change may change. */
+export type RoomField = 'workshop_id' | 'title' | 'status' | 'user_name' | 'workshop_name';
+
 export type ChatEvent =
   | { type: 'message.created'; timestamp: string; data: { message: Message } }
-  | { type: 'room.created' | 'room.updated'; timestamp: string; data: { room: RoomDetail } }
-  | { type: 'room.read'; timestamp: string; data: { request_id: string; side: 'user' | 'workshop'; read_cursors: RoomDetail['read_cursors'] } }
+  | { type: 'room.created'; timestamp: string; data: { room: RoomDetail } }
+  | {
+      type: 'room.updated';
+      timestamp: string;
+      /** The room as it is now; the fields that changed, and what they were before. */
+      data: { room: RoomDetail; changed: RoomField[]; previous: Partial<Pick<RoomDetail, RoomField>> };
+    }
+  | {
+      type: 'room.read';
+      timestamp: string;
+      data: { request_id: string; side: 'user' | 'workshop'; read_cursors: RoomDetail['read_cursors']; unread: number };
+    }
   | {
       type: 'room.unread_reminder';
       timestamp: string;
@@ -51,8 +64,8 @@ export function actOnChatEvent(event: ChatEvent, { marketplace, outbox, log }: C
       return;
     }
     case 'room.updated': {
-      const { id, status, workshop_id: workshopId, title } = event.data.room;
-      marketplace.recordRoomChange(id, { at: event.timestamp, status, workshopId, title });
+      const { room, changed, previous } = event.data;
+      marketplace.recordRoomChange(room.id, { at: event.timestamp, changed, previous, status: room.status, workshopId: room.workshop_id, title: room.title });
       return;
     }
     case 'room.unread_reminder': {

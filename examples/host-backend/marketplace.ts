@@ -28,6 +28,9 @@ export type Progress = 'awaiting_workshop' | 'awaiting_customer';
 export interface RoomChange {
   /** When the chat made the change (the event's timestamp). */
   at: string;
+  /** The room's fields that changed, and what they were before. */
+  changed: string[];
+  previous: Record<string, string | null>;
   status: 'open' | 'closed';
   workshopId: string;
   title: string;

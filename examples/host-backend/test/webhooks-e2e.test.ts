@@ -1,17 +1,14 @@
 // End to end: the real reference server sends its webhooks to the backend's POST /chat-webhooks,
-// configured as an operator would (WEBHOOK_URL, WEBHOOK_SECRET, WEBHOOK_ALLOW_PRIVATE=1 for the
-// loopback receiver, a short WEBHOOK_UNREAD_AFTER). Needs the server's webhooks (issue 17): a
-// server whose settings name no WEBHOOK_URL skips these tests, saying so. The timeouts only bound a
+// started as the other tests start it, with its webhook settings (WEBHOOK_URL at the backend,
+// WEBHOOK_SECRET, WEBHOOK_ALLOW_PRIVATE=1 for the loopback receiver, a WEBHOOK_UNREAD_AFTER of one
+// second, shorter than the command line allows). Needs the server's webhooks (issue 17): a server
+// whose settings name no WEBHOOK_URL skips these tests, saying so. The timeouts only bound a
 // delivery that never comes; every step waits for its event.
 import { afterEach, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import jwt from 'jsonwebtoken';
-import { loadConfig, startServer } from '@motoreach/reference-server';
-import { SECRET, type TestChatServer } from '../../test-support/chat-server.js';
+import { loadConfig, type ServerOptions } from '@motoreach/reference-server';
+import { startChatServer } from '../../test-support/chat-server.js';
 import { AUDIENCE, ISSUER, startMarketplace, type TestMarketplace } from './marketplace-harness.js';
 
 /** The server's usage text lists every setting it reads. */
@@ -27,23 +24,16 @@ const skip = serverHasWebhooks ? false : 'the reference server has no webhooks y
 
 const WEBHOOK_SECRET = `whsec_${randomBytes(32).toString('base64')}`;
 
-/** The reference server from its build, configured by its environment variables as `npm start` would be. */
-async function startChatWithWebhooks(webhookUrl: string): Promise<TestChatServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'motoreach-example-'));
-  const server = await startServer(loadConfig([], {
-    HOST: '127.0.0.1', PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'silent',
-    JWT_SECRET: SECRET, JWT_AUDIENCE: AUDIENCE, JWT_ISSUER: ISSUER,
-    WEBHOOK_URL: webhookUrl, WEBHOOK_SECRET, WEBHOOK_ALLOW_PRIVATE: '1', WEBHOOK_UNREAD_AFTER: '1',
-  }));
-  return {
-    url: server.url,
-    token: (claims) => jwt.sign(claims, SECRET, { algorithm: 'HS256', expiresIn: '1h' }),
-    async stop() {
-      await server.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-}
+// The webhook options by the names the server's ServerOptions gives them (WEBHOOK_* in its environment).
+const startChatWithWebhooks = (webhookUrl: string) =>
+  startChatServer({
+    jwtAudience: AUDIENCE,
+    jwtIssuer: ISSUER,
+    webhookUrl,
+    webhookSecret: WEBHOOK_SECRET,
+    webhookAllowPrivate: true,
+    webhookUnreadAfter: 1,
+  } as ServerOptions);
 
 let market: TestMarketplace;
 beforeEach(async () => {

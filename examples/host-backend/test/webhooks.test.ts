@@ -112,14 +112,19 @@ test('room.updated goes into the request\'s dispute log, with the chat\'s time; 
     user_name: 'Ana Ruiz', workshop_name: workshopId === 'w-7' ? 'Garage Nord' : 'Garage Sud', last_seq: 0, read_cursors: { user: 0, workshop: 0 },
   });
   assert.equal((await deliver({ type: 'room.created', timestamp: '2026-12-07T09:00:00.000Z', data: { room: room('open', 'w-7') } })).status, 204);
-  assert.equal((await deliver({ type: 'room.updated', timestamp: '2026-12-07T11:00:00.000Z', data: { room: room('open', 'w-9') } })).status, 204);
-  assert.equal((await deliver({ type: 'room.read', timestamp: '2026-12-07T11:30:00.000Z', data: { request_id: id, side: 'user', read_cursors: { user: 0, workshop: 0 } } })).status, 204);
-  assert.equal((await deliver({ type: 'room.updated', timestamp: '2026-12-07T12:00:00.000Z', data: { room: room('closed', 'w-9') } })).status, 204);
+  const reassigned = { room: room('open', 'w-9'), changed: ['workshop_id', 'workshop_name'], previous: { workshop_id: 'w-7', workshop_name: 'Garage Nord' } };
+  assert.equal((await deliver({ type: 'room.updated', timestamp: '2026-12-07T11:00:00.000Z', data: reassigned } as ChatEvent)).status, 204);
+  const read = { request_id: id, side: 'user', read_cursors: { user: 0, workshop: 0 }, unread: 0 };
+  assert.equal((await deliver({ type: 'room.read', timestamp: '2026-12-07T11:30:00.000Z', data: read } as ChatEvent)).status, 204);
+  assert.equal((await deliver({ type: 'room.updated', timestamp: '2026-12-07T12:00:00.000Z', data: { room: room('closed', 'w-9'), changed: ['status'], previous: { status: 'open' } } })).status, 204);
   await market.webhooksIdle();
   const { room_changes: changes, progress } = await requestAsOps();
   assert.deepEqual(changes, [
-    { at: '2026-12-07T11:00:00.000Z', status: 'open', workshopId: 'w-9', title: 'Brake pads' },
-    { at: '2026-12-07T12:00:00.000Z', status: 'closed', workshopId: 'w-9', title: 'Brake pads' },
+    {
+      at: '2026-12-07T11:00:00.000Z', changed: ['workshop_id', 'workshop_name'], previous: { workshop_id: 'w-7', workshop_name: 'Garage Nord' },
+      status: 'open', workshopId: 'w-9', title: 'Brake pads',
+    },
+    { at: '2026-12-07T12:00:00.000Z', changed: ['status'], previous: { status: 'open' }, status: 'closed', workshopId: 'w-9', title: 'Brake pads' },
   ]);
   assert.equal(progress, null);
   // The dispute log is for operations only.
@@ -188,6 +193,8 @@ test('an event kept but not acted on when the backend stopped is acted on when i
         id, user_id: '42', workshop_id: 'w-9', title: 'Brake pads', created_at: '2026-12-07T09:00:00.000Z', status: 'open',
         user_name: 'Ana Ruiz', workshop_name: 'Garage Sud', last_seq: 0, read_cursors: { user: 0, workshop: 0 },
       },
+      changed: ['workshop_id'],
+      previous: { workshop_id: 'w-7' },
     },
   });
   // As a crash leaves it: one event kept and answered, its work not done; one cut off mid-write.
@@ -197,7 +204,9 @@ test('an event kept but not acted on when the backend stopped is acted on when i
   await market.webhooksIdle();
   // The records in memory started over: the request is opened again (the chat's room is the same).
   assert.equal(await market.openRequest('Brake pads'), id);
-  assert.deepEqual((await requestAsOps()).room_changes, [{ at: '2026-12-07T11:00:00.000Z', status: 'open', workshopId: 'w-9', title: 'Brake pads' }]);
+  assert.deepEqual((await requestAsOps()).room_changes, [
+    { at: '2026-12-07T11:00:00.000Z', changed: ['workshop_id'], previous: { workshop_id: 'w-7' }, status: 'open', workshopId: 'w-9', title: 'Brake pads' },
+  ]);
 
   assert.equal((await deliver(update('2026-12-07T11:00:00.000Z'), { webhookId: 'msg_kept' })).status, 204);
   assert.equal((await deliver(update('2026-12-07T12:00:00.000Z'), { webhookId: 'msg_torn' })).status, 204);
