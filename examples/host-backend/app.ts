@@ -2,14 +2,22 @@
 // service request gets a chat room under the marketplace's own id; a workshop's quote appears in
 // the chat as a system message carrying the quote as data; operations reassign a request to another
 // workshop, close and reopen it, and answer a person's export and erasure requests. The browsers get
-// their chat tokens from GET /chat-token (the widgets' `token-url`). Run with `npm start` (README.md).
+// their chat tokens from GET /chat-token (the widgets' `token-url`). The chat's webhooks come to
+// POST /chat-webhooks: a workshop's answer moves the request on, a room's change goes into the
+// dispute log, an unread reminder is e-mailed. Run with `npm start` (README.md).
 import type { Server } from 'node:http';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { once } from 'node:events';
 import { pathToFileURL } from 'node:url';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { ChatApi, ChatApiError, type RoomPut } from './chat-api.js';
+import { actOnChatEvent } from './chat-events.js';
 import { ChatTokens, type TokenSettings } from './chat-tokens.js';
 import { Marketplace, type ServiceRequest, type User } from './marketplace.js';
+import { Outbox } from './outbox.js';
+import { WebhookInbox } from './webhook-inbox.js';
+import { webhookRoute, type WebhookSettings } from './webhooks.js';
 
 export interface HostBackendOptions {
   port?: number;
@@ -20,6 +28,8 @@ export interface HostBackendOptions {
   log?: (line: string) => void;
   /** Tuning of the retries (tests make them quick). */
   retry?: { attempts?: number; minDelayMs?: number; maxDelayMs?: number };
+  /** Receives the chat's webhooks on POST /chat-webhooks when given. */
+  webhooks?: WebhookSettings;
 }
 
 /** An answer of the backend's own API: `{error: {code, message}}` with this status. */
@@ -33,7 +43,7 @@ class HostError extends Error {
   }
 }
 
-export async function startHostBackend({ port = 3000, chatUrl, jwt, log = console.warn, retry = {} }: HostBackendOptions) {
+export async function startHostBackend({ port = 3000, chatUrl, jwt, log = console.warn, retry = {}, webhooks }: HostBackendOptions) {
   const marketplace = new Marketplace();
   const tokens = new ChatTokens(jwt);
   const chat = new ChatApi({ baseUrl: chatUrl, token: () => tokens.service(), log, ...retry });
@@ -89,6 +99,18 @@ export async function startHostBackend({ port = 3000, chatUrl, jwt, log = consol
   // #endregion sync-room
 
   const app = express();
+
+  // #region webhooks
+  // Before the JSON parser: the signature is over the body's bytes as the chat sent them.
+  let inbox: WebhookInbox | undefined;
+  if (webhooks) {
+    mkdirSync(webhooks.dataDir, { recursive: true });
+    const outbox = new Outbox(join(webhooks.dataDir, 'outbox.jsonl'));
+    inbox = new WebhookInbox(join(webhooks.dataDir, 'webhooks.jsonl'), (event) => actOnChatEvent(event, { marketplace, outbox, log }), log);
+    app.post('/chat-webhooks', ...webhookRoute(webhooks, inbox, log));
+  }
+  // #endregion webhooks
+
   app.use(express.json());
 
   // #region chat-token
@@ -107,6 +129,20 @@ export async function startHostBackend({ port = 3000, chatUrl, jwt, log = consol
     if (typeof title !== 'string' || !marketplace.workshop(workshopId)) throw new HostError(400, 'invalid', 'a title and a known workshop_id');
     const request = { id: marketplace.newRequestId(), ownerId: owner.id, workshopId, title, status: 'open' } as const;
     res.status(201).json(await syncRoom(request));
+  });
+
+  // What the marketplace knows of a request: its record, who it waits on (from the chat's
+  // messages), and for operations the room's changes as the chat reported them.
+  app.get('/service-requests/:id', (req, res) => {
+    const user = signedIn(req);
+    const request = requestOf(req.params.id as string);
+    const mine = user.kind === 'ops' || request.ownerId === user.id || (user.kind === 'staff' && request.workshopId === user.workshopId);
+    if (!mine) throw new HostError(403, 'forbidden', 'not your service request');
+    res.json({
+      ...request,
+      progress: marketplace.progress(request.id),
+      ...(user.kind === 'ops' && { room_changes: marketplace.roomChanges(request.id) }),
+    });
   });
 
   // #region quote
@@ -186,6 +222,12 @@ export async function startHostBackend({ port = 3000, chatUrl, jwt, log = consol
       const status = !error.final ? 503 : error.status === 409 ? 409 : 502;
       return void res.status(status).json({ error: { code: error.code, message: error.message } });
     }
+    // The body parsers' own refusals: a body that is not JSON, or too large.
+    const parser = error as { status?: number; type?: string; expose?: boolean };
+    if (parser.expose && (parser.status === 400 || parser.status === 413)) {
+      const code = parser.status === 413 ? 'too_large' : 'invalid';
+      return void res.status(parser.status).json({ error: { code, message: parser.status === 413 ? 'the body is too large' : 'the body is not valid JSON' } });
+    }
     log(`internal error: ${error instanceof Error ? error.message : String(error)}`);
     res.status(500).json({ error: { code: 'internal', message: 'internal error' } });
   });
@@ -196,6 +238,8 @@ export async function startHostBackend({ port = 3000, chatUrl, jwt, log = consol
   const address = http.address();
   return {
     url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : port}`,
+    /** The webhooks' work queue: settles when every event accepted so far has been acted on. */
+    webhooks: inbox,
     close: () => new Promise<void>((resolve) => http.close(() => resolve())),
   };
 }
@@ -208,6 +252,13 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     port: Number(process.env.PORT ?? 3000),
     chatUrl: process.env.CHAT_URL ?? 'http://127.0.0.1:8080',
     jwt: { secret, ...(process.env.JWT_AUDIENCE && { audience: process.env.JWT_AUDIENCE }), ...(process.env.JWT_ISSUER && { issuer: process.env.JWT_ISSUER }) },
+    ...(process.env.WEBHOOK_SECRET && {
+      webhooks: {
+        secret: process.env.WEBHOOK_SECRET,
+        ...(process.env.WEBHOOK_SECRET_PREVIOUS && { previousSecret: process.env.WEBHOOK_SECRET_PREVIOUS }),
+        dataDir: process.env.DATA_DIR ?? '.data',
+      },
+    }),
   });
   console.log(`marketplace backend on ${running.url}`);
   process.once('SIGINT', () => void running.close());

@@ -1,10 +1,17 @@
 // The marketplace's backend in front of a real reference server (a SQLite file of its own), both on
 // 127.0.0.1; the server checks the audience and issuer the backend signs. People act as a browser
 // would: on the backend's API as themselves, on the chat with the token the backend gives them.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import WebSocket from 'ws';
 import { ChatClient, type ChatMessage, type Room } from '@motoreach/chat-client';
 import { SECRET, startChatServer, type TestChatServer } from '../../test-support/chat-server.js';
 import { startHostBackend } from '../app.js';
+import type { ChatEvent } from '../chat-events.js';
+import type { Mail } from '../outbox.js';
 
 export const AUDIENCE = 'motoreach-chat';
 export const ISSUER = 'repairs-marketplace';
@@ -23,6 +30,16 @@ export interface TestMarketplace {
   chatApi(userId: string, path: string, init?: { method: string; body: object }): Promise<{ status: number; body: any }>;
   /** The SDK as that user's browser would run it, its tokens from the backend's `/chat-token`. */
   client(userId: string): ChatClient;
+  /** With webhooks: the directory of the backend's inbox and outbox. */
+  dataDir: string | undefined;
+  /** With webhooks: settles when every event the backend accepted so far has been acted on. */
+  webhooksIdle(): Promise<void>;
+  /** With webhooks: the next event of this type (and matching) the backend acts on; asked before it can arrive. */
+  nextHandled(type: ChatEvent['type'], matches?: (event: ChatEvent) => boolean): Promise<ChatEvent>;
+  /** The e-mails the backend has "sent": its outbox file. */
+  outbox(): Mail[];
+  /** Stops the backend and starts it again on the same port and files (its records in memory start over). */
+  restartBackend(): Promise<void>;
   /** Stops the chat server, leaving the backend up. */
   stopChat(): Promise<void>;
   /** The owner (42) opens a request with Garage Nord (w-7); its id. */
@@ -30,16 +47,46 @@ export interface TestMarketplace {
   stop(): Promise<void>;
 }
 
-export async function startMarketplace(): Promise<TestMarketplace> {
-  const chat = await startChatServer({ jwtAudience: AUDIENCE, jwtIssuer: ISSUER });
+export interface MarketplaceOptions {
+  /** The backend takes the chat's webhooks, verified with these secrets, into a directory of its own. */
+  webhooks?: { secret: string; previousSecret?: string };
+  /** Starts the chat server in place of the default one, told the backend's webhook URL. */
+  startChat?: (webhookUrl: string) => Promise<TestChatServer>;
+}
+
+/** A port free now: the chat server is told the backend's URL before the backend starts. */
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export async function startMarketplace({ webhooks, startChat }: MarketplaceOptions = {}): Promise<TestMarketplace> {
+  let port = startChat ? await freePort() : 0;
+  const chat = startChat
+    ? await startChat(`http://127.0.0.1:${port}/chat-webhooks`)
+    : await startChatServer({ jwtAudience: AUDIENCE, jwtIssuer: ISSUER });
   const log: string[] = [];
-  const host = await startHostBackend({
-    port: 0,
-    chatUrl: chat.url,
-    jwt: { secret: SECRET, audience: AUDIENCE, issuer: ISSUER },
-    log: (line) => log.push(line),
-    retry: { minDelayMs: 10 },
-  });
+  const dataDir = webhooks && mkdtempSync(join(tmpdir(), 'motoreach-host-backend-'));
+  const startHost = () =>
+    startHostBackend({
+      port,
+      chatUrl: chat.url,
+      jwt: { secret: SECRET, audience: AUDIENCE, issuer: ISSUER },
+      log: (line) => log.push(line),
+      retry: { minDelayMs: 10 },
+      ...(webhooks && dataDir && { webhooks: { ...webhooks, dataDir } }),
+    });
+  let host = await startHost();
+  port = Number(new URL(host.url).port);
+  const handledWaiters = new Set<{ matches: (event: ChatEvent) => boolean; resolve: (event: ChatEvent) => void }>();
+  const listen = () =>
+    host.webhooks?.onHandled((_id, event) => {
+      for (const waiter of handledWaiters) if (waiter.matches(event)) (handledWaiters.delete(waiter), waiter.resolve(event));
+    });
+  listen();
   const clients: ChatClient[] = [];
   let chatStopped: Promise<void> | undefined;
   const stopChat = () => (chatStopped ??= chat.stop());
@@ -60,6 +107,23 @@ export async function startMarketplace(): Promise<TestMarketplace> {
     url: host.url,
     chat,
     log,
+    dataDir,
+    webhooksIdle: () => host.webhooks?.idle() ?? Promise.resolve(),
+    nextHandled: (type, matches = () => true) =>
+      new Promise((resolve) => handledWaiters.add({ matches: (event) => event.type === type && matches(event), resolve })),
+    outbox() {
+      try {
+        return readFileSync(join(dataDir!, 'outbox.jsonl'), 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+        throw error;
+      }
+    },
+    async restartBackend() {
+      await host.close();
+      host = await startHost();
+      listen();
+    },
     as,
     chatToken,
     async chatApi(userId, path, init) {
@@ -85,6 +149,7 @@ export async function startMarketplace(): Promise<TestMarketplace> {
       for (const client of clients) client.close();
       await host.close();
       await stopChat();
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

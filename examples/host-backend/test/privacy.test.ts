@@ -29,7 +29,7 @@ test('the export holds the person\'s record, requests, rooms and the messages th
   const res = await market.as('ops-1', 'GET', '/users/42/export');
   assert.equal(res.status, 200);
   const { user, service_requests, chat } = (await res.json()) as { user: object; service_requests: object[]; chat: any };
-  assert.deepEqual(user, { id: '42', name: 'Ana Ruiz', kind: 'owner' });
+  assert.deepEqual(user, { id: '42', name: 'Ana Ruiz', email: 'ana.ruiz@example.com', kind: 'owner' });
   assert.deepEqual(service_requests, [{ id, ownerId: '42', workshopId: 'w-7', title: 'Brake pads', status: 'open' }]);
   assert.equal(chat.user_id, '42');
   assert.deepEqual(chat.rooms.map((r: any) => [r.id, r.user_name, r.workshop_name]), [[id, 'Ana Ruiz', 'Garage Nord']]);

@@ -144,6 +144,14 @@ test('a refusal by the chat is answered at once, not retried, and changes nothin
   assert.equal((await market.chatApi('42', '/api/service-requests/sr-2026-0042/')).status, 404);
 });
 
+test('a body that is not JSON is refused 400 invalid, not answered as an internal error, and nothing is saved', async () => {
+  const res = await fetch(`${market.url}/service-requests`, { method: 'POST', headers: { 'x-demo-user': '42', 'content-type': 'application/json' }, body: '{"workshop_id": "w-7",' });
+  assert.equal(res.status, 400);
+  assert.deepEqual(await res.json(), { error: { code: 'invalid', message: 'the body is not valid JSON' } });
+  assert.deepEqual(market.log, []);
+  assert.equal((await market.chatApi('42', '/api/service-requests/sr-2026-0042/')).status, 404);
+});
+
 test('a chat server unreachable through every retry: the caller gets 503, and nothing is saved', async () => {
   await market.stopChat();
   const res = await market.as('42', 'POST', '/service-requests', { workshop_id: 'w-7', title: 'Brake pads' });
