@@ -27,13 +27,15 @@ export type ChatEvent =
       type: 'room.unread_reminder';
       timestamp: string;
       data: {
-        request_id: string;
+        room: RoomDetail;
         /** The side that has not read. */
         side: 'user' | 'workshop';
-        /** Who to tell: the owner's id, or the workshop's (its id or its admins' ids). */
-        notify: string[];
+        /** Who to tell: the owner, or the workshop (its staff). */
+        notify: { user_id: string } | { workshop_id: string };
         unread: number;
         oldest_unread: Message;
+        /** When the unread episode began. */
+        unread_since: string;
         /** Whether a socket of that side was open when the reminder fired. */
         connected: boolean;
       };
@@ -69,14 +71,13 @@ export function actOnChatEvent(event: ChatEvent, { marketplace, outbox, log }: C
       return;
     }
     case 'room.unread_reminder': {
-      const { request_id: requestId, notify, unread } = event.data;
+      const { room, notify, unread } = event.data;
+      const requestId = room.id;
       const request = marketplace.request(requestId);
       if (!request) return log(`webhook room.unread_reminder: no service request ${requestId} here`);
-      // An id the chat names is a person (the owner, an admin) or a workshop, whose staff are told.
-      const people = notify.flatMap((id) => {
-        const person = marketplace.user(id);
-        return person ? [person] : marketplace.staffOf(id);
-      });
+      // The chat names the owner, or the workshop, whose staff are told.
+      const owner = 'user_id' in notify ? marketplace.user(notify.user_id) : undefined;
+      const people = 'user_id' in notify ? (owner ? [owner] : []) : marketplace.staffOf(notify.workshop_id);
       if (people.length === 0) return log(`webhook room.unread_reminder: nobody to tell in ${requestId}`);
       outbox.send({
         to: [...new Set(people.map((person) => person.email))],

@@ -66,8 +66,8 @@ test('an owner who does not read gets one reminder e-mail; reading ends the epis
   const reminder = await reminded;
   assert.ok(reminder.type === 'room.unread_reminder');
   assert.deepEqual(
-    (({ request_id, side, notify, unread, connected }) => ({ request_id, side, notify, unread, connected, oldest: reminder.data.oldest_unread.seq }))(reminder.data),
-    { request_id: id, side: 'user', notify: ['42'], unread: 1, connected: false, oldest: 1 },
+    (({ room, side, notify, unread, connected }) => ({ id: room.id, side, notify, unread, connected, oldest: reminder.data.oldest_unread.seq }))(reminder.data),
+    { id, side: 'user', notify: { user_id: '42' }, unread: 1, connected: false, oldest: 1 },
   );
   // The read is delivered after anything the server recorded before it (one room's events in
   // order): once it is handled, no second reminder of this episode can still be on its way.
