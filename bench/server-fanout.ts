@@ -6,7 +6,8 @@
  * `synchronous` setting.
  *
  *   node --import tsx bench/server-fanout.ts [--rounds 3] [--rooms 50] [--messages 200]
- *     [--warmup 20] [--idle 5000] [--synchronous full,normal] [--variants a,b,c] (n: (b) + notification frames)
+ *     [--warmup 20] [--idle 5000] [--synchronous full,normal] [--variants a,b,c] (n: (b) + notification frames;
+ *     w: (c) with webhooks on, delivered to a receiver process)
  *     [--compare-with DIR] [--cpu-prof] [--skip-memory]
  *
  * Every server runs in its own child process; this process is the load generator.
@@ -21,6 +22,8 @@ import { isReferenceServer, REPO_ROOT, type ServerSettings, startServerUnderTest
 
 /** Issue 8: at least the durable baseline's throughput, at most its p99, at either `synchronous` setting. */
 const TARGETS = { throughput: 1.0, p99: 1.0, memory: 1.3 } as const;
+/** Issue 17: sending with webhooks on keeps at least this share of the throughput with them off. */
+const WEBHOOKS_THROUGHPUT = 0.9;
 
 type Synchronous = ServerSettings['synchronous'];
 
@@ -47,7 +50,7 @@ const compareWith = opts['compare-with'] ? resolve(opts['compare-with']) : null;
 const KEYS = [...opts.variants.split(','), ...(compareWith ? ['r'] : [])].filter(
   (k, i, all): k is VariantKey => k in VARIANTS && all.indexOf(k) === i,
 );
-if (KEYS.length === 0) throw new Error('--variants is a comma-separated subset of a,b,n,c');
+if (KEYS.length === 0) throw new Error('--variants is a comma-separated subset of a,b,n,c,w');
 if (KEYS.includes('r') && !compareWith) throw new Error('variant r is the reference server of --compare-with DIR');
 const SETTINGS = opts.synchronous.split(',').filter((s): s is Synchronous => s === 'full' || s === 'normal');
 if (SETTINGS.length === 0) throw new Error('--synchronous is full, normal or full,normal');
@@ -92,7 +95,7 @@ log(`fan-out bench: ${rooms} rooms × 2 participants × ${messages} messages (+$
   `synchronous=${SETTINGS.join(',')}, ${idle} idle connections; node ${process.version}, ${availableParallelism()} CPUs` +
   (compareWith ? `; (r) = ${compareWith}` : ''));
 
-const noLoops = (): Record<VariantKey, LoopResult[]> => ({ a: [], b: [], n: [], c: [], r: [] });
+const noLoops = (): Record<VariantKey, LoopResult[]> => ({ a: [], b: [], n: [], c: [], w: [], r: [] });
 const loops: Record<Synchronous, Record<VariantKey, LoopResult[]>> = { full: noLoops(), normal: noLoops() };
 for (let round = 1; round <= rounds; round++) {
   // Interleaved, so a noisy minute hurts every variant and setting rather than one.
@@ -196,6 +199,12 @@ for (const sync of SETTINGS) {
   // Doing what the contract asks is part of the target: a fast run that lost a seq or a notification fails.
   checks.push(check(sync, 'seq errors + missing notifications = 0', c.seqErrors + c.missingNotifications, c.seqErrors + c.missingNotifications === 0));
 }
+for (const sync of SETTINGS) {
+  const { c, w } = summary[sync];
+  if (!c || !w) continue;
+  const throughput = w.msgsPerSecond / c.msgsPerSecond;
+  checks.push(check(sync, `(w) throughput ≥ ${WEBHOOKS_THROUGHPUT}× (c)`, throughput, throughput >= WEBHOOKS_THROUGHPUT));
+}
 if (memory.b && memory.c) {
   const ratio = memory.c.kibPerConnection / memory.b.kibPerConnection;
   checks.push(check(null, `memory/conn ≤ ${TARGETS.memory}× (b)`, ratio, ratio <= TARGETS.memory));
@@ -212,7 +221,11 @@ for (const sync of SETTINGS) {
     log(`| (${key}) ${s.variant} | ${fmt(s.msgsPerSecond, 0)} | ${fmt(s.p50Ms, 2)} | ${fmt(s.p99Ms, 2)} | ` +
       `${kib === undefined ? '–' : fmt(kib, 2)} | ${fmt(s.serverCpu * 100, 0)}% | ${fmt(s.serverCpuUsPerMessage, 0)} | ${fmt(s.loadCpu * 100, 0)}% |`);
   }
-  const { c, r } = summary[sync];
+  const { c, r, w } = summary[sync];
+  if (c && w) {
+    log(`(w) / (c): throughput ${fmt(w.msgsPerSecond / c.msgsPerSecond, 2)}×, p99 ${fmt(w.p99Ms / c.p99Ms, 2)}×, ` +
+      `server µs/msg ${fmt(w.serverCpuUsPerMessage / c.serverCpuUsPerMessage, 2)}×`);
+  }
   if (c && r) {
     log(`(c) / (r): throughput ${fmt(c.msgsPerSecond / r.msgsPerSecond, 2)}×, p99 ${fmt(c.p99Ms / r.p99Ms, 2)}×, ` +
       `server µs/msg ${fmt(c.serverCpuUsPerMessage / r.serverCpuUsPerMessage, 2)}×`);
@@ -225,7 +238,7 @@ if (Object.keys(memory).length > 0) {
   log(`JS heap per idle connection: ${Object.entries(memory).map(([k, m]) => `(${k}) ${fmt(m.heapKibPerConnection, 2)} KiB`).join(', ')}`);
 }
 log('');
-log('| synchronous | (c) / (b) | ratio | result |');
+log('| synchronous | target | ratio | result |');
 log('| --- | --- | ---: | --- |');
 for (const c of checks) log(`| ${c.synchronous ?? '–'} | ${c.target} | ${fmt(c.ratio, 2)} | ${c.result} |`);
 

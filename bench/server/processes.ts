@@ -1,23 +1,45 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-export type VariantKey = 'a' | 'b' | 'n' | 'c' | 'r';
+export type VariantKey = 'a' | 'b' | 'n' | 'c' | 'w' | 'r';
 
 export const VARIANTS: Record<VariantKey, string> = {
   a: 'bare ws broadcast',
   b: 'ws + sync SQLite INSERT',
   n: '(b) + a notification frame',
   c: 'reference server',
+  w: '(c) with webhooks on',
   r: 'reference server, other checkout',
 };
 
-/** (c) and (r) run the reference server (authenticated rooms, the contract's frames); (a) and (b) the baselines. */
+/** (c), (w) and (r) run the reference server (authenticated rooms, the contract's frames); (a) and (b) the baselines. */
 export function isReferenceServer(key: VariantKey): boolean {
-  return key === 'c' || key === 'r';
+  return key === 'c' || key === 'w' || key === 'r';
+}
+
+/**
+ * (w)'s webhook receiver: a process of its own (not the load generator's CPU), answering every
+ * delivery 204 at once, the way a receiver that queues the work does.
+ */
+async function startWebhookReceiver(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [
+    '-e',
+    `require('node:http').createServer((req, res) => { req.resume(); req.on('end', () => { res.statusCode = 204; res.end(); }); }).listen(${port}, '127.0.0.1', () => process.send('ready'));`,
+  ], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  await new Promise((resolve) => child.once('message', resolve));
+  return {
+    url: `http://127.0.0.1:${port}/hooks`,
+    async stop() {
+      child.kill('SIGKILL');
+      await exited(child);
+    },
+  };
 }
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -132,11 +154,15 @@ export async function startServerUnderTest(key: VariantKey, settings: ServerSett
       ...(key === 'n' ? ['--notify'] : []),
     ];
   }
+  const receiver = key === 'w' ? await startWebhookReceiver() : null;
+  const webhooks = receiver
+    ? { WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: `whsec_${randomBytes(32).toString('base64')}`, WEBHOOK_ALLOW_PRIVATE: '1' }
+    : {};
   const child = spawn(process.execPath, [...nodeArgs, ...args], {
     cwd: REPO_ROOT,
     // Every load socket comes from 127.0.0.1, and a few users open thousands: the handshake limits
     // are off. As variables, which a reference server older than them (variant r) ignores.
-    env: { ...process.env, WS_HANDSHAKES_PER_IP: '0', WS_HANDSHAKES_PER_USER: '0' },
+    env: { ...process.env, WS_HANDSHAKES_PER_IP: '0', WS_HANDSHAKES_PER_USER: '0', ...webhooks },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   let output = '';
@@ -154,6 +180,7 @@ export async function startServerUnderTest(key: VariantKey, settings: ServerSett
     }
   } catch (error) {
     child.kill('SIGKILL');
+    await receiver?.stop();
     rmSync(dataDir, { recursive: true, force: true });
     throw error;
   }
@@ -191,6 +218,7 @@ export async function startServerUnderTest(key: VariantKey, settings: ServerSett
       const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
       await gone;
       clearTimeout(timer);
+      await receiver?.stop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
