@@ -26,8 +26,9 @@ async function devToken(identity) {
 }
 
 class Side {
-  constructor(section, client, { autoSelect }) {
+  constructor(section, client, { autoSelect, peerName }) {
     this.section = section;
+    this.peerName = peerName;
     this.autoSelect = autoSelect;
     this.client = client;
     this.selected = null;
@@ -79,10 +80,20 @@ class Side {
         const title = document.createElement('span');
         title.className = 'title';
         title.textContent = room.title;
+        const label = document.createElement('span');
+        label.append(title);
+        // The other side, when the host's backend named it (contract v1.2: user_name, workshop_name).
+        const peer = this.peerName(room);
+        if (peer) {
+          const name = document.createElement('span');
+          name.className = 'peer';
+          name.textContent = peer;
+          label.append(name);
+        }
         const badge = document.createElement('motoreach-badge');
         badge.client = this.client;
         badge.requestId = room.id;
-        button.append(title, badge);
+        button.append(label, badge);
         button.addEventListener('click', () => this.select(room));
         li.append(button);
         return li;
@@ -123,7 +134,10 @@ async function start(name) {
   }
   const token = await devToken(PEOPLE[name]);
   // The owner lands in their latest request; the workshop picks from its list (and its badges).
-  const side = new Side(section, new ChatClient({ baseUrl: location.origin, token }), { autoSelect: name === 'owner' });
+  const side = new Side(section, new ChatClient({ baseUrl: location.origin, token }), {
+    autoSelect: name === 'owner',
+    peerName: (room) => (name === 'owner' ? room.workshop_name : room.user_name),
+  });
   await side.refresh();
 }
 

@@ -8,12 +8,13 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 
-export function startDemo() {
+/** `jwtSecret`: the server's JWT_SECRET, so that a test can sign a token of the host's backend (a service's). */
+export function startDemo({ jwtSecret } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'motoreach-demo-'));
   const proc = spawn(
     process.execPath,
     ['--import', 'tsx', 'reference-server/src/bin.ts', '--dev', '--static-dir', 'examples/demo'],
-    { cwd: root, env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'inherit'] },
+    { cwd: root, env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, ...(jwtSecret && { JWT_SECRET: jwtSecret }) }, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const stop = () =>
     new Promise((resolve) => {

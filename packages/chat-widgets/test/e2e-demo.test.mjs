@@ -3,14 +3,23 @@
 // the owner sees the answer and the "Read" state of their own message.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHmac, randomBytes } from 'node:crypto';
 import { chromium } from 'playwright-core';
 import { chromiumOptions, startDemo } from './demo-server.mjs';
 
 let demo;
 let browser;
+const jwtSecret = randomBytes(32).toString('hex');
+
+/** A token of the host's backend (role "service"), as it would sign one: HS256 with the server's JWT_SECRET. */
+function serviceToken() {
+  const part = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const unsigned = `${part({ alg: 'HS256', typ: 'JWT' })}.${part({ sub: 'host-backend', role: 'service', exp: Math.floor(Date.now() / 1000) + 300 })}`;
+  return `${unsigned}.${createHmac('sha256', jwtSecret).update(unsigned).digest('base64url')}`;
+}
 
 before(async () => {
-  demo = await startDemo();
+  demo = await startDemo({ jwtSecret });
   browser = await chromium.launch(chromiumOptions);
 });
 
@@ -165,3 +174,23 @@ for (const width of [320, 360]) {
     await context.close();
   });
 }
+
+test('a request the host named shows the other side in each list: the workshop to the owner, the owner to the workshop', async () => {
+  const res = await fetch(`${demo.url}/api/service-requests/sr-named-1/`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${serviceToken()}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ user_id: 'u-ana', workshop_id: 'w-1', title: 'Named request', user_name: 'Ana Sousa', workshop_name: 'MotoWerk Porto' }),
+  });
+  assert.equal(res.status, 201);
+  const owner = await strictPage();
+  const admin = await strictPage();
+  await owner.goto(`${demo.url}/?side=owner`);
+  await admin.goto(`${demo.url}/?side=workshop`);
+  const named = (page) => page.locator('.rooms button', { hasText: 'Named request' }).locator('.peer');
+  await named(owner).waitFor();
+  await named(admin).waitFor();
+  assert.equal(await named(owner).textContent(), 'MotoWerk Porto');
+  assert.equal(await named(admin).textContent(), 'Ana Sousa');
+  // A request nobody named shows its title alone.
+  assert.equal(await owner.locator('.rooms button', { hasText: 'Front brake squeals' }).locator('.peer').count(), 0);
+});
