@@ -9,6 +9,7 @@ import {
   admin,
   api,
   createRoom,
+  eventually,
   owner,
   socketTracker,
   startTestServer,
@@ -20,6 +21,8 @@ import {
   type TestServer,
 } from './helpers/harness.js';
 import { redisMissing, RedisServer } from './helpers/redis-server.js';
+import { pendingEventBodies } from './helpers/webhook-outbox.js';
+import { WebhookReceiver, WEBHOOK_SECRET } from './helpers/webhook-receiver.js';
 import { dbNameFor, dropTestDatabase, openTestStore, testMongoUri, testStoreKind, unclosable } from './helpers/test-store.js';
 
 /** The host's backend: `role: "service"`, signed with the same key as the participants' tokens. */
@@ -268,6 +271,71 @@ describe('nothing of an erased message is left in the SQLite files', { skip: tes
     // The others' messages are all there, unchanged.
     const kept = await api(server.url, 'GET', `/api/service-requests/${otherRoom.id}/messages/?before=151&limit=100`, other);
     assert.equal(kept.body.messages.at(-1).body, `filler 149 ${'x'.repeat(200)}`);
+  });
+});
+
+describe('webhook events waiting for delivery lose the erased content too', () => {
+  let receiver: WebhookReceiver;
+  let server: Awaited<ReturnType<typeof startTestServer>>;
+  before(async () => {
+    // Down until the test says otherwise: every attempt fails and is retried soon, so the events wait.
+    receiver = await WebhookReceiver.start();
+    receiver.answer = () => ({ status: 503 });
+    server = await startTestServer(
+      { webhookUrl: receiver.url, webhookSecret: WEBHOOK_SECRET, webhookAllowPrivate: true },
+      { webhookTuning: { retryScheduleMs: Array(10_000).fill(50), pollMs: 20, unreadAfterMs: 100, reminderScanMs: 50 } },
+    );
+  });
+  after(async () => {
+    await server.stop();
+    await receiver.close();
+  });
+
+  test("message.created and a reminder's oldest unread hold the text and data until the erasure, then go out redacted", async () => {
+    const ana = unique('u');
+    const room = await createRoom(server.url, owner(ana, 'Ana'), unique('w'));
+    const text = `secret-${unique('marker')}`;
+    const inData = `data-${unique('marker')}`;
+    const post = async (body: string, data?: object) => {
+      const res = await api(server.url, 'POST', `/api/service-requests/${room.id}/messages/`, owner(ana, 'Ana'), { body, ...(data && { data }) });
+      assert.equal(res.status, 201);
+      return res.body.message as Message;
+    };
+    const sent = [await post(`My plate: ${text}`, { address: inData }), await post(`Still ${text}`)];
+    // The workshop has read nothing: its reminder names Ana's first message as the oldest unread.
+    await eventually(async () => (await pendingEventBodies(server.dataDir)).some((body) => body.includes('"room.unread_reminder"')), 'the reminder recorded');
+    const waiting = () => pendingEventBodies(server.dataDir);
+    const holding = async (marker: string) => (await waiting()).filter((body) => body.includes(marker)).length;
+    // room.created waits first in the room's order, so every message-bearing event is still there.
+    assert.equal(await holding(text), 3, 'both message.created and the reminder hold the text before the erasure');
+    assert.equal(await holding(inData), 2, 'the first message.created and the reminder hold the data');
+
+    assert.deepEqual((await api(server.url, 'DELETE', `/api/users/${ana}/messages/`, service())).body, { redacted: 2 });
+
+    assert.equal((await waiting()).length, 4, 'no event is dropped');
+    assert.equal(await holding(text), 0);
+    assert.equal(await holding(inData), 0);
+    if (testStoreKind === 'sqlite') {
+      const files = ['motoreach-chat.sqlite3', 'motoreach-chat.sqlite3-wal', 'motoreach-chat.sqlite3-shm'].map((name) => join(server.dataDir, name));
+      const bytes = (file: string) => (existsSync(file) ? readFileSync(file) : Buffer.alloc(0));
+      assert.deepEqual(files.filter((file) => bytes(file).includes(text) || bytes(file).includes(inData)), []);
+    }
+
+    // Back up; an attempt that read its event before the erasure is refused, so only what the store now holds is taken.
+    receiver.answer = (delivery) => ({ status: delivery.body.includes(text) || delivery.body.includes(inData) ? 503 : 200 });
+    await receiver.until(() => receiver.acceptedFor(room.id).length === 4, 'the four events delivered');
+    const events = receiver.acceptedFor(room.id);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['room.created', 'message.created', 'message.created', 'room.unread_reminder'],
+    );
+    const redacted = sent.map(({ data: _data, ...m }) => redactedForm(m));
+    assert.deepEqual(
+      events.slice(1, 3).map((e) => e.data.message),
+      redacted,
+    );
+    assert.deepEqual(events[3]!.data.oldest_unread, redacted[0]);
+    assert.equal(events[3]!.data.unread, 2);
   });
 });
 

@@ -10,9 +10,11 @@ import {
   type PendingEvent,
   type RecordedEvent,
   messageCreated,
+  redactedEventBody,
   roomCreated,
   roomRead,
   roomUpdated,
+  senderMention,
   unreadReminder,
 } from '../webhooks/events.js';
 import type {
@@ -996,7 +998,18 @@ export class MongoStore implements ChatStore {
       if (batch.length === SENDER_SCAN_BATCH) await redact();
     }
     if (batch.length > 0) await redact();
+    await this.#redactEventsOf(senderId);
     return count;
+  }
+
+  /** Events waiting for delivery carry messages in full: they go out redacted too. A scan: few wait. */
+  async #redactEventsOf(senderId: string): Promise<void> {
+    const waiting = this.#events.find({ body: { $regex: literal(senderMention(senderId)) } }, { body: 1 }).lean<Pick<EventDoc, '_id' | 'body'>[]>();
+    for (const event of await waiting) {
+      const body = redactedEventBody(event.body, senderId);
+      // Matched on the old body too: a delivery that removed the event meanwhile is left alone.
+      if (body !== null) await this.#events.updateOne({ _id: event._id, body: event.body }, { $set: { body } }, { writeConcern: { w: 'majority' } });
+    }
   }
 
   /** A room's last message is the one with its last_seq: both are written in one transaction. */

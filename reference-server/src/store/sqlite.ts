@@ -13,9 +13,11 @@ import {
   type PendingEvent,
   type RecordedEvent,
   messageCreated,
+  redactedEventBody,
   roomCreated,
   roomRead,
   roomUpdated,
+  senderMention,
   unreadReminder,
 } from '../webhooks/events.js';
 import type {
@@ -594,6 +596,11 @@ export class SqliteStore implements ChatStore {
       insertEvent: db.prepare<[string, string, string, string]>(
         'INSERT INTO webhook_events (id, request_id, body, created_at) VALUES (?, ?, ?, ?)',
       ),
+      // An erasure's: the events waiting that may carry the sender's messages (a scan: few wait).
+      eventsMentioning: db.prepare<[string], { position: number; body: string }>(
+        'SELECT position, body FROM webhook_events WHERE instr(body, ?) > 0',
+      ),
+      rewriteEvent: db.prepare<[string, number]>('UPDATE webhook_events SET body = ? WHERE position = ?'),
       // Where each room's events lie, and when its oldest is due: read once, when the store opens.
       eventRooms: db.prepare<[], { request_id: string; first: number; last: number }>(
         'SELECT request_id, min(position) AS first, max(position) AS last FROM webhook_events GROUP BY request_id',
@@ -1115,6 +1122,12 @@ export class SqliteStore implements ChatStore {
       count += part.length;
       onRedacted(part);
     }
+    await this.#enqueue(() => {
+      for (const { position, body } of this.#stmt.eventsMentioning.all(senderMention(senderId))) {
+        const redacted = redactedEventBody(body, senderId);
+        if (redacted !== null) this.#stmt.rewriteEvent.run(redacted, position);
+      }
+    });
     // The WAL still holds the pages as they were before the update, and those of the inserts.
     if (!this.#checkpointer.truncate()) {
       throw new StoreUnavailableError('the WAL could not be checkpointed and truncated after an erasure; repeat it');

@@ -105,3 +105,26 @@ export function roomUpdated(room: RoomState, before: RoomState): RecordedEvent |
   const previous = Object.fromEntries(changed.map((field) => [field, before[field]]));
   return event('room.updated', room.id, new Date().toISOString(), { room, changed, previous });
 }
+
+/**
+ * What an event body holds of a sender's messages, found by text: the stores pick the pending
+ * events an erasure must rewrite with it (a superset; `redactedEventBody` decides).
+ */
+export function senderMention(senderId: string): string {
+  return `"id":${JSON.stringify(senderId)}`;
+}
+
+/**
+ * An event waiting for delivery carries messages in full (`message.created`'s message, a
+ * reminder's oldest unread): once their sender is erased, the event goes out as history now
+ * shows them, redacted, under the same `webhook-id`. Null: the event holds no message of theirs.
+ */
+export function redactedEventBody(body: string, senderId: string): string | null {
+  const payload = JSON.parse(body) as { data: Record<string, unknown> };
+  const key = 'message' in payload.data ? 'message' : 'oldest_unread';
+  const message = payload.data[key] as (Message & { attachments?: unknown }) | null | undefined;
+  if (!message || message.sender.id !== senderId || message.redacted) return null;
+  const { data: _data, attachments: _attachments, ...kept } = message;
+  payload.data[key] = { ...kept, sender: { ...message.sender, name: null }, body: '', redacted: true };
+  return JSON.stringify(payload);
+}

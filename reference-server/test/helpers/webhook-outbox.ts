@@ -20,3 +20,22 @@ export async function pendingEvents(dataDir: string): Promise<number> {
     db.close();
   }
 }
+
+/** The bodies of the webhook events the store of `dataDir` still holds, in recording order, read beside the server. */
+export async function pendingEventBodies(dataDir: string): Promise<string[]> {
+  if (testStoreKind === 'mongodb') {
+    const conn = await mongoose.createConnection(testMongoUri(), { dbName: dbNameFor(dataDir) }).asPromise();
+    try {
+      const events = await conn.collection<{ body: string }>('webhook_events').find({}, { sort: { request_id: 1, order: 1 } }).toArray();
+      return events.map((event) => event.body);
+    } finally {
+      await conn.close();
+    }
+  }
+  const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'), { readonly: true });
+  try {
+    return db.prepare('SELECT body FROM webhook_events ORDER BY position').pluck().all() as string[];
+  } finally {
+    db.close();
+  }
+}
