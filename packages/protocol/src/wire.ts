@@ -136,6 +136,14 @@ export interface ReadyFrame {
   last_seq: number;
   read_cursors: ReadCursors;
   me: Me;
+  /**
+   * Only on a socket opened with `?history=N` (extension of 1.2): the room as its detail reads, and
+   * up to N messages at or below `last_seq`: the newest, or those after `?after=S`, ascending.
+   * `has_more`: older ones exist (newest), or more up to `last_seq` (after).
+   */
+  room?: RoomDetail;
+  messages?: Message[];
+  has_more?: boolean;
 }
 export interface MessageFrame {
   type: 'message';

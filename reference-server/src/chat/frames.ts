@@ -12,7 +12,7 @@ import type {
   UnreadFrame,
 } from '@motoreach/protocol';
 import type { Participant, Message, Room, ReadCursors, RoomState, Side, UnreadSnapshot } from './types.js';
-import type { UnreadCounts } from '../store/store.js';
+import type { MessagePage, UnreadCounts } from '../store/store.js';
 
 // Every frame the server sends is built below: the service publishes them, the sockets send them.
 // Each `satisfies` its type in @motoreach/protocol, the types the SDK reads: a frame that leaves the
@@ -21,14 +21,18 @@ import type { UnreadCounts } from '../store/store.js';
 
 export const PONG = JSON.stringify({ type: 'pong' } satisfies PongFrame);
 
-/** The first frame of a chat socket: the room's state when the socket subscribed, and who the caller is. */
-export function readyFrame(state: RoomState, identity: Participant): string {
+/**
+ * The first frame of a chat socket: the room's state when the socket subscribed, and who the caller
+ * is; with the room and a page of its messages when the socket asked for them (`?history=`).
+ */
+export function readyFrame(state: RoomState, identity: Participant, page?: MessagePage): string {
   return JSON.stringify({
     type: 'ready',
     request_id: state.id,
     last_seq: state.last_seq,
     read_cursors: state.read_cursors,
     me: { id: identity.id, role: identity.role, name: identity.name },
+    ...(page && { room: state, messages: page.messages, has_more: page.has_more }),
   } satisfies ReadyFrame);
 }
 

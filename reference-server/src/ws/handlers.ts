@@ -11,6 +11,8 @@ import { frameBytes } from './frame-bytes.js';
 import { messageFrame, PONG, readyFrame, unreadFrame } from '../chat/frames.js';
 import { decodeFrame, type IncomingFrame, peekClientId } from './frames.js';
 import type { Presence } from './presence.js';
+import { type ReadyHistory, readyPageQuery } from './ready-history.js';
+import type { MessagePage } from '../store/store.js';
 
 /** How a `room` frame starts (chat/frames.ts builds it so): the one frame a chat socket looks into. */
 const ROOM_FRAME = '{"type":"room",';
@@ -131,7 +133,7 @@ export function refuse(socket: ClientSocket, error: unknown, logger: Logger): vo
   socket.close(refusalCloseCode(answer), answer.message);
 }
 
-export async function openChatSocket(socket: ClientSocket, requestId: string, deps: SocketDeps): Promise<void> {
+export async function openChatSocket(socket: ClientSocket, requestId: string, deps: SocketDeps, history: ReadyHistory = null): Promise<void> {
   const { service, logger } = deps;
   const { identity } = socket;
   // Subscribed before the room is read, so the state the `ready` frame tells is read after the
@@ -150,10 +152,12 @@ export async function openChatSocket(socket: ClientSocket, requestId: string, de
     return false;
   });
   let state: RoomState;
+  let page: MessagePage | undefined;
   try {
     await subscription.ready;
     if (!socket.open) return;
     state = await service.authorize(identity, requestId);
+    if (history && 'limit' in history) page = await service.listMessages(state, readyPageQuery(history, state.last_seq));
   } catch (error) {
     refuse(socket, error, logger);
     return;
@@ -161,7 +165,8 @@ export async function openChatSocket(socket: ClientSocket, requestId: string, de
   if (!socket.open) return;
   room.user_id = state.user_id;
   room.workshop_id = state.workshop_id;
-  socket.send(readyFrame(state, identity));
+  socket.send(readyFrame(state, identity, page));
+  if (history && 'invalid' in history) socket.sendError('invalid', history.invalid);
   subscription.release(state.last_seq);
 
   onFrames(socket, logger, (frame, clientId) => {

@@ -11,6 +11,7 @@ import { type Clock, KeyedRateLimiter, monotonicClock } from '../rate-limit.js';
 import type { Tickets } from '../tickets/tickets.js';
 import { ClientSocket, closeSocket } from './client-socket.js';
 import { openChatSocket, openNotificationsSocket, refuse, type SocketDeps } from './handlers.js';
+import { readyHistoryOf, type ReadyHistory } from './ready-history.js';
 import { HandshakeLimits } from './handshake-limits.js';
 import { SocketCap } from './socket-cap.js';
 
@@ -96,14 +97,15 @@ export function attachWebSockets(
       if (closing) reject(socket, 503, 'Service Unavailable');
       else wss.handleUpgrade(req, socket, head, then);
     };
+    const history = requestId !== null ? readyHistoryOf(url.searchParams) : null;
     const ticket = url.searchParams.get('ticket');
     if (ticket === null) {
       const identity = verify(url.searchParams.get('token'));
-      upgrade((ws) => accept(ws, socket, identity, requestId));
+      upgrade((ws) => accept(ws, socket, identity, requestId, history));
       return;
     }
     tickets.redeem(ticket).then(
-      (identity) => upgrade((ws) => accept(ws, socket, identity, requestId)),
+      (identity) => upgrade((ws) => accept(ws, socket, identity, requestId, history)),
       (error: unknown) => {
         // Whether the ticket was used cannot be told (Redis is away): "try again later", with a new ticket.
         logger.warn({ path: pathOf(req.url), err: (error as Error).message }, 'websocket ticket not checked');
@@ -118,7 +120,7 @@ export function attachWebSockets(
    * whole URL, token included, and a kept slice keeps all of it (300 bytes a socket, and the token).
    * The request id is a new string (`decodeURIComponent` copies).
    */
-  function accept(ws: WebSocket, transport: Duplex, identity: Identity | null, requestId: string | null): void {
+  function accept(ws: WebSocket, transport: Duplex, identity: Identity | null, requestId: string | null, history: ReadyHistory): void {
     // Frames that arrive before the socket is set up wait in the kernel, not in a lost event.
     ws.pause();
     if (!identity) {
@@ -156,7 +158,7 @@ export function attachWebSockets(
     });
     ws.on('error', (err: Error) => logger.warn({ request: requestId, user: identity.id, err: err.message }, 'websocket error'));
     logger.debug({ request: requestId, user: identity.id }, 'websocket open');
-    const opened = requestId !== null ? openChatSocket(client, requestId, deps) : openNotificationsSocket(client, deps);
+    const opened = requestId !== null ? openChatSocket(client, requestId, deps, history) : openNotificationsSocket(client, deps);
     opened.catch((error: unknown) => refuse(client, error, logger));
   }
 
