@@ -105,6 +105,10 @@ describe('<motoreach-chat> on the page around it', () => {
     expect(getComputedStyle(send).backgroundColor).to.equal('rgb(10, 88, 202)');
     // 30 of the widget's own rem, 16px each, not of the page's 10px.
     expect(el.getBoundingClientRect().height).to.equal(480);
+    await expect(el).to.be.accessible();
+    el.theme = 'dark';
+    await el.updateComplete;
+    await expect(el).to.be.accessible();
     await badge.updateComplete;
     const base = badge.shadowRoot!.querySelector<HTMLElement>('[part="base"]')!;
     expect([getComputedStyle(base).fontSize, getComputedStyle(base).textAlign, base.getBoundingClientRect().height]).to.deep.equal(['12px', 'start', 20]);

@@ -68,6 +68,32 @@ describe('<motoreach-chat> states', () => {
     expect($(el, '.empty')!.textContent!.trim()).to.equal('No messages yet. Say hello!');
   });
 
+  it('goes from placeholder rows to the history of a room that has one, never through the empty state', async () => {
+    const p = await pair();
+    clients.push(p.owner, p.admin);
+    await seed(p.baseUrl, p.adminToken, p.room.id, 3);
+    // A client of its own, which learns who the reader is only once the room opens.
+    const el = document.createElement('motoreach-chat');
+    el.baseUrl = p.baseUrl;
+    el.token = p.ownerToken;
+    el.requestId = p.room.id;
+    const seen = new Set<string>();
+    const wrap = await fixture<HTMLElement>(html`<div></div>`);
+    wrap.append(el);
+    const watch = new MutationObserver(() => {
+      if ($(el, '.empty')) seen.add('empty');
+      if ($(el, '.skeleton')) seen.add('skeleton');
+    });
+    watch.observe(el.shadowRoot!, { childList: true, subtree: true });
+    await el.updateComplete;
+    seen.add($(el, '.skeleton') ? 'skeleton' : 'no skeleton at first');
+    await waitFor(() => $$(el, '.msg').length === 3, 'history');
+    await connected(el);
+    watch.disconnect();
+    expect([...seen]).to.deep.equal(['skeleton']);
+    expect($(el, '.skeleton')).to.equal(null);
+  });
+
   it('shows offline as soon as the browser says so, and reconnects as soon as it is back', async () => {
     const p = await pair();
     clients.push(p.owner, p.admin);

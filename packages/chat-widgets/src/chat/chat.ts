@@ -335,7 +335,8 @@ export class MotoreachChat extends LitElement {
     const next = handle.room;
     const on = <K extends keyof RoomEvents>(type: K, handler: (e: RoomEvents[K]) => void) => this.unsubscribe.push(next.on(type, handler));
     on('change', (e) => {
-      this.loaded = true;
+      // An empty change says nothing: the SDK sends one when it learns who the reader is, before any history.
+      if (e.messages.length > 0) this.loaded = true;
       this.cursorAtOpening();
       this.messageWindow.setMessages(e.messages);
     });
