@@ -2,7 +2,7 @@ import { expect, fixture, html } from '@open-wc/testing';
 import { ChatClient } from '@motoreach/chat-client';
 import '../index.js';
 import type { MotoreachChat } from './chat.js';
-import { networkGone, networkRestored, nextEvent, pair, seed, startServer, waitFor } from '../../test/helpers.js';
+import { asService, networkGone, networkRestored, nextEvent, pair, seed, startServer, waitFor } from '../../test/helpers.js';
 import { $, $$, bubbles, connected, typeAndSubmit } from '../../test/dom.js';
 
 /** axe finds nothing, in the light theme and the dark one. */
@@ -213,6 +213,12 @@ describe('<motoreach-chat> states', () => {
     // The ticks' words belong to their message, and the body is the message's own words only.
     expect(own.querySelector('.state .sr-only')!.textContent).to.equal('Sent');
     expect(bubbles(el, 'own')).to.deep.equal(['Yes, see you then']);
+    // The host backend's notice is one too, named by its time.
+    await asService('POST', `/api/service-requests/${p.room.id}/messages/`, { body: 'Your quote is ready' }, 201);
+    await waitFor(() => $(el, '[part=system]'), 'the notice');
+    const notice = $(el, '[part=system]')!;
+    expect([notice.getAttribute('role'), notice.getAttribute('aria-label'), notice.getAttribute('dir')]).to.deep.equal(['article', notice.title, 'auto']);
+    expect(notice.textContent).to.equal('Your quote is ready');
     await accessibleInBothThemes(el);
   });
 });

@@ -55,7 +55,7 @@ const TYPING_EXPIRE_MS = 6000;
  * @csspart textarea - The text area.
  * @csspart counter - The character counter.
  * @csspart send-button - The send button.
- * @cssprop --motoreach-chat-height - Height of the widget (default 30rem); or set `height` on the element.
+ * @cssprop --motoreach-chat-height - Height of the widget (default 480px at the default font size, scaling with it); or set `height` on the element.
  * @cssprop --motoreach-font-size - Text size (default 15px), from which every size of the widget follows; never the page's root font size.
  * @cssprop --motoreach-font - Font shorthand (default: `var(--motoreach-font-size)/1.4 system-ui, …`).
  * @cssprop --motoreach-radius - Bubble corner radius.

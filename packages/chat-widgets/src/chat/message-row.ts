@@ -78,15 +78,13 @@ export function renderRow(m: ChatMessage, prev: ChatMessage | undefined, next: C
   if (m.sender.role === 'system') {
     return html`<div class="row" data-key=${messageKey(m)}>
       ${above}
-      <div part="system" class="system" role="article" aria-label=${t.full} dir="auto" data-key=${messageKey(m)} data-seq=${m.seq ?? ''} title=${t.full}>
-        ${body}${data}
-      </div>
+      <div part="system" class="system" role="article" aria-label=${t.full} dir="auto" data-key=${messageKey(m)} data-seq=${m.seq ?? ''} title=${t.full}>${body}${data}</div>
     </div>`;
   }
   let state: string = m.state;
   if (own && m.state === 'sent' && room?.isReadByOtherSide(m)) state = 'read';
   const name = own ? s.you : (m.sender.name ?? s.unknownSender);
-  // One unit for a screen reader: who, when and (one's own) the state name it, the ticks' words are in it.
+  // One unit for a screen reader, named by who, when and (for one's own) its state; the ticks' words are inside it.
   const label = s.messageLabel(name, t.full, own ? stateText(state, s) : undefined);
   // The bubble reserves room for the time (and ticks) on its last line, through `data-meta`, so the
   // meta can sit inside it as in a messenger; a failed message keeps its meta and retry control below.
