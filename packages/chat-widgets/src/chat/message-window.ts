@@ -62,6 +62,8 @@ export class MessageWindow implements ReactiveController {
   private observedRow: Element | null = null;
   private observer: IntersectionObserver | null = null;
   private resizes: ResizeObserver | null = null;
+  /** The log's height when last seen: a change not handled yet is the page's doing, not the reader's scrolling. */
+  private height = 0;
 
   constructor(
     private readonly host: MessageWindowHost,
@@ -113,6 +115,7 @@ export class MessageWindow implements ReactiveController {
   }
 
   hostUpdate(): void {
+    this.followResize();
     // Where the reader is now, not at the last scroll event: a scroll may still be on its way.
     if (!this.pin) this.stick = this.readerAtBottom();
     this.anchor = this.stick ? null : this.captureAnchor();
@@ -122,6 +125,7 @@ export class MessageWindow implements ReactiveController {
     const log = this.log;
     if (!log) return;
     if (!this.resizes) {
+      this.height = log.clientHeight;
       this.resizes = new ResizeObserver(this.keepBottom);
       this.resizes.observe(log);
     }
@@ -200,12 +204,22 @@ export class MessageWindow implements ReactiveController {
    */
   private keepBottom = (): void => {
     const log = this.log;
-    if (log && this.stick) log.scrollTop = log.scrollHeight;
+    if (!log) return;
+    this.height = log.clientHeight;
+    if (this.stick) log.scrollTop = log.scrollHeight;
   };
+
+  // A frame dispatches scroll events before it runs ResizeObservers: a scroll event (or an update)
+  // that comes between a resize and its observer must not take the resize for the reader scrolling up.
+  private followResize(): void {
+    const log = this.log;
+    if (log && this.resizes && log.clientHeight !== this.height) this.keepBottom();
+  }
 
   onScroll = (): void => {
     const log = this.log;
     if (!log) return;
+    this.followResize();
     const fromBottom = log.scrollHeight - log.scrollTop - log.clientHeight;
     this.stick = this.shown.end === null && fromBottom <= STICK;
     this.set('atBottom', this.stick);
