@@ -89,6 +89,7 @@ function stopServer() {
 }
 
 const port = () => Number(new URL(url).port);
+const cdpSessions = {};
 
 const serverPlugin = {
   name: 'motoreach-server',
@@ -105,8 +106,16 @@ const serverPlugin = {
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(strictDataDir, { recursive: true, force: true });
   },
-  async executeCommand({ command, payload }) {
+  async executeCommand({ command, payload, session }) {
     if (command === 'server-url') return url;
+    // A DevTools Protocol call on the test's page, for what the page cannot do to itself: a touch
+    // screen (pointer: coarse), a phone's safe areas. The CDP session stays, or its overrides would go.
+    if (command === 'cdp') {
+      const page = session.browser.getPage(session.id);
+      const cdp = (cdpSessions[session.id] ??= await page.createCDPSession());
+      await cdp.send(payload.method, payload.params);
+      return true;
+    }
     if (command === 'strict-server-url') {
       strict ??= await startServer(0, ['--allowed-origins', 'https://shop.example'], secret, strictDataDir);
       return strict.url;

@@ -28,6 +28,7 @@ export interface ConnectionOptions {
 
 const OPEN = 1;
 export const NO_ANSWER = 'No answer from the server';
+const OFFLINE = 'Offline';
 // Failed opens in a row (no first frame) after which the server counts as unreachable: the browser
 // hides why an upgrade failed (an origin the server refuses, nothing listening, another HTTP server).
 const UNREACHABLE_AFTER = 3;
@@ -115,9 +116,12 @@ export class Connection {
 
   // `online`, or the page became visible: try now rather than when the backoff says so,
   // and check an open socket at once since a sleeping device may have lost it silently.
+  // `offline`: the browser knows the network is gone, so say so now rather than when pings time out.
   readonly #wake = (ev: Event): void => {
     if (ev.type === 'visibilitychange' && document.visibilityState !== 'visible') return;
-    if (this.#status === 'open') {
+    if (ev.type == 'offline') {
+      this.#ws ? this.drop(new ChatError('network', OFFLINE)) : this.#live() && this.#to('offline', this.#reason);
+    } else if (this.#status === 'open') {
       this.#ping();
     } else if (this.#live()) {
       this.#attempt = 0;
@@ -265,6 +269,6 @@ const CLOSE_MESSAGES: Record<number, string> = {
 
 function listen(handler: (ev: Event) => void, on: boolean): void {
   const method = on ? 'addEventListener' : 'removeEventListener';
-  if (typeof globalThis.addEventListener === 'function') globalThis[method]('online', handler);
+  if (typeof globalThis.addEventListener === 'function') globalThis[method]('online', handler), globalThis[method]('offline', handler);
   if (typeof document !== 'undefined') document[method]('visibilitychange', handler);
 }

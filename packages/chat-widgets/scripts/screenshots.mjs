@@ -1,11 +1,15 @@
 // Regenerates docs/images/*.png from the demo: a short conversation, then the demo page at 1280 px
-// (both sides) and the owner's side at 360 px, each light and dark. Run after `npm run build:standalone`.
+// (both sides) and the owner's side at 360 px, each light and dark, and the owner's chat on a 390 px
+// phone with the keyboard open. Run after `npm run build:standalone`; name images (without .png) to
+// regenerate only those.
 import { mkdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { chromiumOptions, startDemo } from '../test/demo-server.mjs';
 
 const out = fileURLToPath(new URL('../../../docs/images/', import.meta.url));
+const only = process.argv.slice(2);
+const wanted = (name) => only.length === 0 || only.includes(name);
 mkdirSync(out, { recursive: true });
 
 const demo = await startDemo();
@@ -38,6 +42,7 @@ try {
     // The whole page, as a visitor sees it: both sides at a desktop width (the workshop with the
     // conversation open and read), the owner's side alone at a phone width.
     const shoot = async (name, { width, height, colorScheme, query }) => {
+      if (!wanted(name)) return;
       const context = await browser.newContext({ viewport: { width, height }, colorScheme, deviceScaleFactor: 1 });
       const page = await context.newPage();
       await page.goto(`${demo.url}/${query}`);
@@ -61,6 +66,27 @@ try {
     await shoot('demo-1280-dark', { width: 1280, height: 820, colorScheme: 'dark', query: '' });
     await shoot('chat-360-light', { width: 360, height: 740, colorScheme: 'light', query: '?side=owner' });
     await shoot('chat-360-dark', { width: 360, height: 740, colorScheme: 'dark', query: '?side=owner' });
+    // A 390 x 844 phone with its keyboard open: 336 px of keyboard and 148 px of browser bars leave
+    // the chat 360 px, as a page with interactive-widget=resizes-content gives it; a draft in the
+    // composer, the newest message still in view above it.
+    if (wanted('chat-390-keyboard')) {
+      const context = await browser.newContext({ viewport: { width: 390, height: 844 }, colorScheme: 'light', deviceScaleFactor: 1, hasTouch: true, isMobile: true });
+      const page = await context.newPage();
+      await page.goto(`${demo.url}/?side=owner`);
+      const chat = page.locator('motoreach-chat').first();
+      await chat.locator('.msg.own').last().waitFor();
+      await chat.locator('.header .peer').waitFor();
+      await chat.evaluate((el) => (el.style.height = '360px'));
+      await chat.locator('textarea').fill('Should I bring the spare pads I bought?');
+      await page.waitForFunction(() => {
+        const log = document.querySelector('motoreach-chat').shadowRoot.querySelector('.log');
+        return log.scrollHeight - log.scrollTop - log.clientHeight <= 1;
+      });
+      const file = `${out}chat-390-keyboard.png`;
+      await chat.screenshot({ path: file });
+      console.log(`chat-390-keyboard.png ${(statSync(file).size / 1024).toFixed(0)} KB`);
+      await context.close();
+    }
   } finally {
     await browser.close();
   }

@@ -107,3 +107,21 @@ export async function storedBodies(baseUrl: string, authToken: string, requestId
 
 /** What the browser does when the network comes back: the SDK tries again at once instead of after its backoff. */
 export const networkBack = () => window.dispatchEvent(new Event('online'));
+
+/** A DevTools Protocol command on this test page (see the `cdp` command of web-test-runner.config.mjs). */
+export const cdp = (method: string, params: object) => executeServerCommand('cdp', { method, params });
+
+/**
+ * What the browser does when the network goes: `navigator.onLine` turns false, then `offline` fires.
+ * The page's own connection to the server stays up, so only these two tell the SDK. `networkBack` undoes it.
+ */
+export function networkGone(): void {
+  Object.defineProperty(navigator, 'onLine', { value: false, configurable: true });
+  window.dispatchEvent(new Event('offline'));
+}
+
+/** The network is back: `onLine` as the browser has it again, and the `online` event. */
+export function networkRestored(): void {
+  delete (navigator as { onLine?: boolean }).onLine;
+  networkBack();
+}

@@ -39,11 +39,11 @@ test('every path in the manifest is a shipped file under dist/', () => {
 
 test("the chat's header, avatars and new theme properties are in the manifest, for the generated framework types", () => {
   const chat = manifest.modules.flatMap((m) => m.declarations).find((d) => d.tagName === 'motoreach-chat');
-  assert.deepEqual(chat.slots.map((s) => s.name), ['header']);
+  assert.deepEqual(chat.slots.map((s) => s.name), ['header', 'empty']);
   const parts = chat.cssParts.map((p) => p.name);
-  for (const part of ['header', 'avatar', 'connection', 'meta', 'system', 'data', 'closed']) assert.ok(parts.includes(part), part);
+  for (const part of ['header', 'avatar', 'connection', 'meta', 'system', 'data', 'closed', 'skeleton', 'empty', 'failure', 'read-more']) assert.ok(parts.includes(part), part);
   const properties = chat.cssProperties.map((p) => p.name);
-  for (const property of ['--motoreach-log-bg', '--motoreach-online']) assert.ok(properties.includes(property), property);
+  for (const property of ['--motoreach-log-bg', '--motoreach-online', '--motoreach-font-size']) assert.ok(properties.includes(property), property);
   assert.equal(chat.attributes.find((a) => a.name === 'heading')?.fieldName, 'heading');
   assert.equal(chat.members.find((m) => m.name === 'renderData')?.type?.text, 'DataRenderer | null');
 });

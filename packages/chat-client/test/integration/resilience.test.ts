@@ -351,6 +351,29 @@ test('a device that is offline shows offline, not reconnecting, and the online e
   }
 });
 
+test('the offline event shows offline at once, without waiting for pings to time out, and online reconnects at once', async () => {
+  const id = await newRoom();
+  const { win, nav, restore } = fakeBrowser();
+  try {
+    const ana = open(server.url, mintToken(OWNER), { reconnect: { minDelayMs: 60_000, maxDelayMs: 60_000 } }).room(id);
+    const statuses: string[] = [];
+    ana.on('status', ({ status }) => statuses.push(status));
+    await ana.connect();
+    // The browser sets onLine before it fires `offline`; the socket itself may look open for many seconds.
+    nav.onLine = false;
+    win.dispatchEvent(new Event('offline'));
+    assert.equal(ana.status, 'offline');
+    assert.equal(ana.statusReason?.code, 'network');
+    nav.onLine = true;
+    win.dispatchEvent(new Event('online'));
+    await waitFor(() => ana.status === 'open', 'open again right after online', 3000);
+    assert.deepEqual(statuses, ['connecting', 'open', 'offline', 'open']);
+    await ana.send('after the network came back');
+  } finally {
+    restore();
+  }
+});
+
 test('no listener or timer leaks across reconnects, and none left after close()', async () => {
   const id = await newRoom();
   const p = await proxy();

@@ -137,8 +137,8 @@ describe('<motoreach-chat> and the host', () => {
     await waitFor(() => bubbles(ownerEl, 'other').length === 1, 'the owner has the answer');
     await asService('DELETE', `/api/users/${p.ownerId}/messages/`, undefined, 'ok');
     await waitFor(() => bubbles(adminEl, 'other')[0] === 'Message removed', 'removed on the admin side');
-    await waitFor(() => bubbles(ownerEl, 'own')[0] === 'You: Message removed', 'removed on the owner side');
-    expect(bubbles(adminEl, 'own')).to.deep.equal(['You: noted']);
+    await waitFor(() => bubbles(ownerEl, 'own')[0] === 'Message removed', 'removed on the owner side');
+    expect(bubbles(adminEl, 'own')).to.deep.equal(['noted']);
     expect(text($(adminEl, '.msg.other .sender'))).to.equal('Unknown');
     expect($(adminEl, '.msg.other .bubble .removed')).to.not.equal(null);
   });

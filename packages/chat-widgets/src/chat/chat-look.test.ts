@@ -291,8 +291,16 @@ describe('<motoreach-chat> look', () => {
     ]);
     expect(parseFloat(bubble.lineHeight) / parseFloat(bubble.fontSize)).to.be.closeTo(1.4, 0.01);
     expect(getComputedStyle($(el, 'textarea')!).textAlign).to.equal('start');
-    // A rule on the element itself still wins: the page can choose.
+    // A rule on the element stops at it as a page's `*` rule does; the page chooses through ::part.
     el.style.textAlign = 'right';
-    expect(getComputedStyle($(el, '.msg.other .bubble')!).textAlign).to.equal('right');
+    expect(getComputedStyle($(el, '.msg.other .bubble')!).textAlign).to.equal('start');
+    const partRule = document.createElement('style');
+    partRule.textContent = 'motoreach-chat::part(bubble) { text-align: right }';
+    document.head.append(partRule);
+    try {
+      expect(getComputedStyle($(el, '.msg.other .bubble')!).textAlign).to.equal('right');
+    } finally {
+      partRule.remove();
+    }
   });
 });

@@ -35,7 +35,7 @@ describe('<motoreach-chat> failures', () => {
     expect((await sent).detail.message.seq).to.equal(1);
     await waitFor(() => $(el, '.msg.own')?.dataset['state'] === 'sent', 'sent after retry');
     expect($(el, '.retry')).to.equal(null);
-    expect(bubbles(el, 'own')).to.deep.equal(['You: a body longer than ten']);
+    expect(bubbles(el, 'own')).to.deep.equal(['a body longer than ten']);
   });
 
   it('shows a banner while the server is away, with the waiting messages, and loses nothing when it returns', async () => {

@@ -141,7 +141,7 @@ describe('<motoreach-chat> and <motoreach-badge> signing in and out', () => {
     const el = await fixture<MotoreachChat>(html`<motoreach-chat base-url=${p.baseUrl} token=${p.ownerToken} request-id=${p.room.id}></motoreach-chat>`);
     await connected(el);
     await waitFor(() => ownState(el) === 'failed', 'shown as not sent');
-    expect(bubbles(el, 'own')).to.deep.equal(['You: PRIVATE: my door code is 4711']);
+    expect(bubbles(el, 'own')).to.deep.equal(['PRIVATE: my door code is 4711']);
     expect($(el, '.msg.own .state')!.textContent!.trim()).to.equal('Not sent');
     expect($(el, '.msg.own .retry')).to.not.equal(null);
     await waitFor(() => stored('4711').length === 0, 'gone from localStorage');

@@ -111,7 +111,7 @@ describe('<motoreach-chat> sharing rooms and clients', () => {
 
       el.token = refreshed;
       await el.updateComplete;
-      expect(bubbles(el, 'own')).to.deep.equal(['You: written while the server was away']);
+      expect(bubbles(el, 'own')).to.deep.equal(['written while the server was away']);
 
       await startServer();
       networkBack();
@@ -194,7 +194,7 @@ describe('<motoreach-chat> sharing rooms and clients', () => {
 
       const second = await fixture<MotoreachChat>(html`<motoreach-chat base-url=${p.baseUrl} token=${later} request-id=${p.room.id}></motoreach-chat>`);
       await waitFor(() => bubbles(second, 'own').length === 1, 'the pending message is back');
-      expect(bubbles(second, 'own')).to.deep.equal(['You: left in the outbox']);
+      expect(bubbles(second, 'own')).to.deep.equal(['left in the outbox']);
       expect(ownState(second)).to.equal('pending');
 
       await startServer();
@@ -231,9 +231,9 @@ describe('<motoreach-chat> sharing rooms and clients', () => {
       owner = wrap.querySelector<MotoreachChat>('#owner')!;
       admin = wrap.querySelector<MotoreachChat>('#admin')!;
       await waitFor(() => bubbles(owner, 'own').length === 1 && bubbles(admin, 'own').length === 1, 'each draft back');
-      expect(bubbles(owner, 'own')).to.deep.equal(['You: draft of the owner']);
+      expect(bubbles(owner, 'own')).to.deep.equal(['draft of the owner']);
       expect(bubbles(owner, 'other')).to.deep.equal([]);
-      expect(bubbles(admin, 'own')).to.deep.equal(['You: draft of the admin']);
+      expect(bubbles(admin, 'own')).to.deep.equal(['draft of the admin']);
       expect(bubbles(admin, 'other')).to.deep.equal([]);
 
       await startServer();

@@ -47,20 +47,23 @@ const dark = css`
 
 // Defaults live on :host so a page overrides any of them with a plain rule on the element;
 // nothing here reaches the page, and nothing of the page's CSS but inherited properties reaches in.
-// Inherited text properties are reset at the host (inheritedTextReset). The font comes from
-// --motoreach-font.
+// Inherited text properties are reset inside the shadow root (inheritedTextReset on .base), where a
+// page's `* {}` rule, which beats :host, does not reach. The font comes from --motoreach-font, sizes
+// from --motoreach-font-size (through --_rem), never from the page's root font size.
 export const chatStyles = css`
   :host {
     ${light}
-    --motoreach-font: 0.9375rem/1.4 system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif;
-    --motoreach-radius: 1.125rem;
-    --motoreach-chat-height: 30rem;
+    --motoreach-font-size: 15px;
+    /* The widget's own rem: 16px at the default font size, and never the page's root font size. */
+    --_rem: calc(var(--motoreach-font-size) / 15 * 16);
+    --motoreach-font: var(--motoreach-font-size)/1.4 system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif;
+    --motoreach-radius: calc(1.125 * var(--_rem));
+    --motoreach-chat-height: calc(30 * var(--_rem));
     display: block;
     block-size: var(--motoreach-chat-height);
-    min-block-size: 12rem;
+    min-block-size: calc(12 * var(--_rem));
     contain: content;
     color-scheme: light;
-    ${inheritedTextReset}
   }
   @media (prefers-color-scheme: dark) {
     :host(:not([theme='light'])) {
@@ -88,23 +91,25 @@ export const chatStyles = css`
     background: var(--motoreach-bg);
     color: var(--motoreach-fg);
     font: var(--motoreach-font);
+    ${inheritedTextReset}
     border: 1px solid var(--motoreach-border);
-    border-radius: 0.75rem;
+    border-radius: calc(0.75 * var(--_rem));
     overflow: hidden;
   }
   .header {
     display: flex;
     align-items: center;
-    gap: 0.625rem;
-    min-block-size: 3.5rem;
-    padding: 0.5rem 0.875rem;
+    gap: calc(0.625 * var(--_rem));
+    min-block-size: calc(3.5 * var(--_rem));
+    padding: max(calc(0.5 * var(--_rem)), env(safe-area-inset-top)) max(calc(0.875 * var(--_rem)), env(safe-area-inset-right))
+      calc(0.5 * var(--_rem)) max(calc(0.875 * var(--_rem)), env(safe-area-inset-left));
     background: var(--motoreach-bg);
     border-block-end: 1px solid var(--motoreach-border);
   }
   .header .avatar {
-    inline-size: 2.5rem;
-    block-size: 2.5rem;
-    font-size: 0.9375rem;
+    inline-size: calc(2.5 * var(--_rem));
+    block-size: calc(2.5 * var(--_rem));
+    font-size: calc(0.9375 * var(--_rem));
   }
   .heading {
     min-inline-size: 0;
@@ -120,22 +125,22 @@ export const chatStyles = css`
     display: flex;
     flex-wrap: wrap;
     align-items: center;
-    column-gap: 0.375rem;
+    column-gap: calc(0.375 * var(--_rem));
     color: var(--motoreach-muted);
-    font-size: 0.8125rem;
+    font-size: calc(0.8125 * var(--_rem));
   }
   .peer + .connection::before {
     content: '·' / '';
-    margin-inline-end: 0.375rem;
+    margin-inline-end: calc(0.375 * var(--_rem));
   }
   .dot {
     display: inline-block;
-    inline-size: 0.5rem;
-    block-size: 0.5rem;
-    margin-inline-end: 0.3125rem;
+    inline-size: calc(0.5 * var(--_rem));
+    block-size: calc(0.5 * var(--_rem));
+    margin-inline-end: calc(0.3125 * var(--_rem));
     border-radius: 50%;
     background: var(--motoreach-muted);
-    vertical-align: 0.0625rem;
+    vertical-align: calc(0.0625 * var(--_rem));
   }
   .connection[data-state='open'] .dot {
     background: var(--motoreach-online);
@@ -149,12 +154,12 @@ export const chatStyles = css`
     display: inline-grid;
     place-items: center;
     flex: none;
-    inline-size: 1.75rem;
-    block-size: 1.75rem;
+    inline-size: calc(1.75 * var(--_rem));
+    block-size: calc(1.75 * var(--_rem));
     border-radius: 50%;
     color: #fff;
     background: #455a64;
-    font-size: 0.6875rem;
+    font-size: calc(0.6875 * var(--_rem));
     font-weight: 600;
     line-height: 1;
     user-select: none;
@@ -181,10 +186,10 @@ export const chatStyles = css`
     background: #ad1457;
   }
   .banner {
-    padding: 0.375rem 0.875rem;
+    padding: calc(0.375 * var(--_rem)) calc(0.875 * var(--_rem));
     background: var(--motoreach-banner-bg);
     color: var(--motoreach-banner-fg);
-    font-size: 0.875rem;
+    font-size: calc(0.875 * var(--_rem));
   }
   .log-area {
     position: relative;
@@ -199,15 +204,15 @@ export const chatStyles = css`
     min-block-size: 0;
     overflow-y: auto;
     overflow-anchor: none;
-    padding-block: 0.5rem 0.75rem;
-    padding-inline: 0.75rem;
+    padding-block: calc(0.5 * var(--_rem)) calc(0.75 * var(--_rem));
+    padding-inline: calc(0.75 * var(--_rem));
     overscroll-behavior: contain;
   }
   .edge {
     text-align: center;
     color: var(--motoreach-muted);
-    font-size: 0.8125rem;
-    padding-block: 0.25rem;
+    font-size: calc(0.8125 * var(--_rem));
+    padding-block: calc(0.25 * var(--_rem));
   }
   .row {
     display: flex;
@@ -215,22 +220,22 @@ export const chatStyles = css`
   }
   .day {
     align-self: center;
-    margin-block: 0.75rem 0.375rem;
-    padding: 0.1875rem 0.75rem;
+    margin-block: calc(0.75 * var(--_rem)) calc(0.375 * var(--_rem));
+    padding: calc(0.1875 * var(--_rem)) calc(0.75 * var(--_rem));
     border-radius: 999px;
     background: var(--motoreach-bg);
     box-shadow: 0 1px 1px rgb(0 0 0 / 0.08);
     color: var(--motoreach-muted);
-    font-size: 0.75rem;
+    font-size: calc(0.75 * var(--_rem));
     font-weight: 600;
   }
   .unread {
     display: flex;
     align-items: center;
-    gap: 0.5rem;
-    margin-block: 0.5rem;
+    gap: calc(0.5 * var(--_rem));
+    margin-block: calc(0.5 * var(--_rem));
     color: var(--motoreach-divider);
-    font-size: 0.8125rem;
+    font-size: calc(0.8125 * var(--_rem));
     font-weight: 600;
   }
   .unread::before,
@@ -242,27 +247,27 @@ export const chatStyles = css`
   .msg {
     display: flex;
     flex-direction: column;
-    max-inline-size: min(80%, 36rem);
-    margin-block-start: 0.125rem;
+    max-inline-size: min(80%, calc(36 * var(--_rem)));
+    margin-block-start: calc(0.125 * var(--_rem));
     align-self: start;
     align-items: start;
   }
   .msg.other {
-    max-inline-size: min(calc(80% + 2.25rem), 38.25rem);
-    padding-inline-start: 2.25rem;
+    max-inline-size: min(calc(80% + calc(2.25 * var(--_rem))), calc(38.25 * var(--_rem)));
+    padding-inline-start: calc(2.25 * var(--_rem));
   }
   .msg.first {
-    margin-block-start: 0.625rem;
+    margin-block-start: calc(0.625 * var(--_rem));
   }
   .msg.own {
     align-self: end;
     align-items: end;
   }
   .sender {
-    margin-inline: 0.75rem;
-    margin-block-end: 0.125rem;
+    margin-inline: calc(0.75 * var(--_rem));
+    margin-block-end: calc(0.125 * var(--_rem));
     color: var(--motoreach-muted);
-    font-size: 0.75rem;
+    font-size: calc(0.75 * var(--_rem));
     font-weight: 600;
   }
   .content {
@@ -274,12 +279,12 @@ export const chatStyles = css`
   }
   .content > .avatar {
     position: absolute;
-    inset-inline-start: -2.25rem;
+    inset-inline-start: calc(-2.25 * var(--_rem));
     inset-block-end: 0;
   }
   .bubble {
     max-inline-size: 100%;
-    padding: 0.375rem 0.625rem 0.4375rem 0.75rem;
+    padding: calc(0.375 * var(--_rem)) calc(0.625 * var(--_rem)) calc(0.4375 * var(--_rem)) calc(0.75 * var(--_rem));
     border-radius: var(--motoreach-radius);
     background: var(--motoreach-other-bg);
     color: var(--motoreach-other-fg);
@@ -293,30 +298,30 @@ export const chatStyles = css`
     content: attr(data-meta);
     display: inline-block;
     visibility: hidden;
-    margin-inline-start: 0.625rem;
-    font-size: 0.6875rem;
+    margin-inline-start: calc(0.625 * var(--_rem));
+    font-size: calc(0.6875 * var(--_rem));
     line-height: 1;
   }
   .own .bubble::after {
-    padding-inline-end: 1.125rem;
+    padding-inline-end: calc(1.125 * var(--_rem));
   }
   .own .bubble {
     background: var(--motoreach-own-bg);
     color: var(--motoreach-own-fg);
   }
   .msg:not(.first) .bubble {
-    border-start-start-radius: 0.3125rem;
+    border-start-start-radius: calc(0.3125 * var(--_rem));
   }
   .msg:not(.last) .bubble {
-    border-end-start-radius: 0.3125rem;
+    border-end-start-radius: calc(0.3125 * var(--_rem));
   }
   .own.msg:not(.first) .bubble {
     border-start-start-radius: var(--motoreach-radius);
-    border-start-end-radius: 0.3125rem;
+    border-start-end-radius: calc(0.3125 * var(--_rem));
   }
   .own.msg:not(.last) .bubble {
     border-end-start-radius: var(--motoreach-radius);
-    border-end-end-radius: 0.3125rem;
+    border-end-end-radius: calc(0.3125 * var(--_rem));
   }
   .bubble a {
     color: var(--motoreach-link-other);
@@ -327,13 +332,13 @@ export const chatStyles = css`
   }
   .meta {
     position: absolute;
-    inset-inline-end: 0.625rem;
-    inset-block-end: 0.3125rem;
+    inset-inline-end: calc(0.625 * var(--_rem));
+    inset-block-end: calc(0.3125 * var(--_rem));
     display: flex;
-    gap: 0.1875rem;
+    gap: calc(0.1875 * var(--_rem));
     align-items: center;
     color: var(--motoreach-muted);
-    font-size: 0.6875rem;
+    font-size: calc(0.6875 * var(--_rem));
     line-height: 1;
     white-space: nowrap;
   }
@@ -347,8 +352,8 @@ export const chatStyles = css`
     display: inline-flex;
   }
   .state svg {
-    inline-size: 1rem;
-    block-size: 0.75rem;
+    inline-size: calc(1 * var(--_rem));
+    block-size: calc(0.75 * var(--_rem));
     fill: none;
     stroke: currentColor;
     stroke-width: 1.5;
@@ -360,10 +365,10 @@ export const chatStyles = css`
   }
   .msg.failed .meta {
     position: static;
-    gap: 0.375rem;
-    margin-block-start: 0.25rem;
+    gap: calc(0.375 * var(--_rem));
+    margin-block-start: calc(0.25 * var(--_rem));
     color: var(--motoreach-danger);
-    font-size: 0.75rem;
+    font-size: calc(0.75 * var(--_rem));
   }
   .msg.pending .bubble {
     opacity: 0.85;
@@ -371,21 +376,63 @@ export const chatStyles = css`
   /* The host's backend, to both sides: across the log, in nobody's colours. */
   .system {
     align-self: center;
-    max-inline-size: min(90%, 36rem);
-    margin-block: 0.625rem;
-    padding: 0.375rem 0.875rem;
+    max-inline-size: min(90%, calc(36 * var(--_rem)));
+    margin-block: calc(0.625 * var(--_rem));
+    padding: calc(0.375 * var(--_rem)) calc(0.875 * var(--_rem));
     border: 1px solid var(--motoreach-border);
-    border-radius: 0.75rem;
+    border-radius: calc(0.75 * var(--_rem));
     background: var(--motoreach-bg);
     color: var(--motoreach-fg);
-    font-size: 0.8125rem;
+    font-size: calc(0.8125 * var(--_rem));
     text-align: center;
     white-space: pre-wrap;
     overflow-wrap: anywhere;
   }
+  /* A bubble in the other direction than the widget: its time goes on a line of its own, not over the text. */
+  :host(:dir(ltr)) .bubble:dir(rtl)::after,
+  :host(:dir(rtl)) .bubble:dir(ltr)::after {
+    display: block;
+  }
+  .more {
+    display: block;
+    margin-block-start: calc(0.25 * var(--_rem));
+    min-block-size: max(32px, calc(2 * var(--_rem)));
+    padding: 0;
+    border: 0;
+    background: none;
+    color: inherit;
+    font-weight: 600;
+    text-decoration: underline;
+  }
+  .skeleton {
+    display: flex;
+    flex-direction: column;
+    justify-content: end;
+    gap: calc(0.5 * var(--_rem));
+    min-block-size: 100%;
+  }
+  .bone {
+    inline-size: 55%;
+    block-size: calc(2.25 * var(--_rem));
+    border-radius: var(--motoreach-radius);
+    background: var(--motoreach-border);
+    opacity: 0.6;
+  }
+  .bone.own {
+    align-self: end;
+    inline-size: 40%;
+  }
+  .empty {
+    display: grid;
+    place-items: center;
+    min-block-size: 100%;
+    padding: calc(1 * var(--_rem));
+    color: var(--motoreach-muted);
+    text-align: center;
+  }
   .data {
     max-inline-size: 100%;
-    margin-block-start: 0.25rem;
+    margin-block-start: calc(0.25 * var(--_rem));
   }
   .removed {
     font-style: italic;
@@ -394,42 +441,48 @@ export const chatStyles = css`
     font: inherit;
     cursor: pointer;
   }
+  .failure::before {
+    content: '·' / '';
+    margin-inline-end: calc(0.375 * var(--_rem));
+  }
+  /* A target a finger can hit, whatever the font size. */
   .retry {
+    min-block-size: max(32px, calc(2 * var(--_rem)));
     border: 1px solid currentColor;
     border-radius: 999px;
     background: transparent;
     color: var(--motoreach-danger);
-    padding: 0.125rem 0.5rem;
-    font-size: 0.75rem;
+    padding: calc(0.125 * var(--_rem)) calc(0.5 * var(--_rem));
+    font-size: calc(0.75 * var(--_rem));
   }
   .jump {
     position: absolute;
-    inset-inline-end: 1rem;
-    inset-block-end: 0.75rem;
+    inset-inline-end: calc(1 * var(--_rem));
+    inset-block-end: calc(0.75 * var(--_rem));
     border: 0;
     border-radius: 999px;
-    padding: 0.375rem 0.875rem;
+    padding: calc(0.375 * var(--_rem)) calc(0.875 * var(--_rem));
     background: var(--motoreach-accent);
     color: var(--motoreach-accent-fg);
     box-shadow: 0 2px 6px rgb(0 0 0 / 0.25);
   }
   .typing {
-    min-block-size: 1.25rem;
+    min-block-size: calc(1.25 * var(--_rem));
     background: var(--motoreach-log-bg);
-    padding-inline: 0.875rem;
+    padding-inline: calc(0.875 * var(--_rem));
     color: var(--motoreach-muted);
-    font-size: 0.8125rem;
+    font-size: calc(0.8125 * var(--_rem));
     font-style: italic;
   }
   .dots {
     display: inline-flex;
-    gap: 0.1875rem;
-    margin-inline-end: 0.375rem;
+    gap: calc(0.1875 * var(--_rem));
+    margin-inline-end: calc(0.375 * var(--_rem));
     vertical-align: middle;
   }
   .dots span {
-    inline-size: 0.3125rem;
-    block-size: 0.3125rem;
+    inline-size: calc(0.3125 * var(--_rem));
+    block-size: calc(0.3125 * var(--_rem));
     border-radius: 50%;
     background: currentColor;
     animation: dot 1.2s infinite ease-in-out;
@@ -457,27 +510,30 @@ export const chatStyles = css`
   }
   .closed {
     margin: 0;
-    padding: 0.875rem;
+    padding: calc(0.875 * var(--_rem));
+    padding-block-end: max(calc(0.875 * var(--_rem)), env(safe-area-inset-bottom));
     background: var(--motoreach-bg);
     border-block-start: 1px solid var(--motoreach-border);
     color: var(--motoreach-muted);
-    font-size: 0.875rem;
+    font-size: calc(0.875 * var(--_rem));
     text-align: center;
   }
   .notice {
     margin: 0;
-    padding: 0.5rem 0.875rem;
+    padding: calc(0.5 * var(--_rem)) calc(0.875 * var(--_rem));
     background: var(--motoreach-bg);
     color: var(--motoreach-danger);
-    font-size: 0.875rem;
+    font-size: calc(0.875 * var(--_rem));
   }
   .composer {
     display: grid;
     grid-template-columns: 1fr auto;
     grid-template-areas: 'input send' 'counter counter';
     align-items: end;
-    gap: 0 0.5rem;
-    padding: 0.5rem 0.625rem;
+    gap: 0 calc(0.5 * var(--_rem));
+    /* On a phone with a notch or a home indicator, the page's viewport-fit=cover puts the edges under them. */
+    padding: calc(0.5 * var(--_rem)) max(calc(0.625 * var(--_rem)), env(safe-area-inset-right))
+      max(calc(0.5 * var(--_rem)), env(safe-area-inset-bottom)) max(calc(0.625 * var(--_rem)), env(safe-area-inset-left));
     background: var(--motoreach-bg);
     border-block-start: 1px solid var(--motoreach-border);
   }
@@ -486,17 +542,23 @@ export const chatStyles = css`
     display: block;
     inline-size: 100%;
     resize: none;
-    min-block-size: 2.5rem;
-    max-block-size: 8.5rem;
-    padding: 0.5625rem 1rem;
+    min-block-size: calc(2.5 * var(--_rem));
+    max-block-size: calc(8.5 * var(--_rem));
+    padding: calc(0.5625 * var(--_rem)) calc(1 * var(--_rem));
     border: 1px solid var(--motoreach-border);
-    border-radius: 1.25rem;
+    border-radius: calc(1.25 * var(--_rem));
     background: var(--motoreach-log-bg);
     color: var(--motoreach-fg);
     font: inherit;
     line-height: 1.4;
     overflow-y: auto;
     field-sizing: content;
+  }
+  /* Below 16px, iOS Safari zooms the page into a focused field. */
+  @media (pointer: coarse) {
+    textarea {
+      font-size: max(16px, 1em);
+    }
   }
   textarea::placeholder {
     color: var(--motoreach-muted);
@@ -509,8 +571,8 @@ export const chatStyles = css`
     grid-area: send;
     display: grid;
     place-items: center;
-    inline-size: 2.5rem;
-    block-size: 2.5rem;
+    inline-size: calc(2.5 * var(--_rem));
+    block-size: calc(2.5 * var(--_rem));
     padding: 0;
     border: 0;
     border-radius: 50%;
@@ -518,8 +580,8 @@ export const chatStyles = css`
     color: var(--motoreach-accent-fg);
   }
   .send svg {
-    inline-size: 1.25rem;
-    block-size: 1.25rem;
+    inline-size: calc(1.25 * var(--_rem));
+    block-size: calc(1.25 * var(--_rem));
     fill: currentColor;
   }
   :host(:dir(rtl)) .send svg {
@@ -532,10 +594,10 @@ export const chatStyles = css`
   .counter {
     grid-area: counter;
     justify-self: end;
-    padding-block-start: 0.25rem;
-    padding-inline-end: 3rem;
+    padding-block-start: calc(0.25 * var(--_rem));
+    padding-inline-end: calc(3 * var(--_rem));
     color: var(--motoreach-muted);
-    font-size: 0.75rem;
+    font-size: calc(0.75 * var(--_rem));
     font-variant-numeric: tabular-nums;
   }
   .counter:empty {

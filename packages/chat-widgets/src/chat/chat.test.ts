@@ -34,7 +34,7 @@ describe('<motoreach-chat>', () => {
     const el = await fixture<MotoreachChat>(html`<motoreach-chat .client=${p.owner} request-id=${p.room.id}></motoreach-chat>`);
     await open(el);
     await waitFor(() => $$(el, '.msg').length === 3, 'three messages');
-    expect(bubbles(el, 'own')).to.deep.equal(['You: message 1', 'message 2', 'message 3']);
+    expect(bubbles(el, 'own')).to.deep.equal(['message 1', 'message 2', 'message 3']);
     expect($$(el, '.day').map((d) => d.textContent!.trim())).to.deep.equal(['Today']);
     expect($$(el, '.msg.first').length).to.equal(1);
     expect($$(el, '.msg.last').length).to.equal(1);
@@ -70,9 +70,9 @@ describe('<motoreach-chat>', () => {
     await waitFor(() => bubbles(adminEl, 'other').length === 1, 'the admin sees it from the other side');
     await typeAndSubmit(adminEl, 'from the admin');
     await waitFor(() => bubbles(ownerEl, 'other').length === 1, 'the owner sees the answer from the other side');
-    expect(bubbles(ownerEl, 'own')).to.deep.equal(['You: from the owner']);
+    expect(bubbles(ownerEl, 'own')).to.deep.equal(['from the owner']);
     expect(bubbles(ownerEl, 'other')).to.deep.equal(['from the admin']);
-    expect(bubbles(adminEl, 'own')).to.deep.equal(['You: from the admin']);
+    expect(bubbles(adminEl, 'own')).to.deep.equal(['from the admin']);
     expect(bubbles(adminEl, 'other')).to.deep.equal(['from the owner']);
   });
 
@@ -94,7 +94,7 @@ describe('<motoreach-chat>', () => {
     await typeAndSubmit(adminEl, 'Bring it in on Monday');
     await waitFor(() => bubbles(ownerEl, 'other').length === 1, 'owner sees the answer');
     expect(bubbles(ownerEl, 'other')).to.deep.equal(['Bring it in on Monday']);
-    expect(bubbles(ownerEl, 'own')).to.deep.equal(['You: My brakes squeak']);
+    expect(bubbles(ownerEl, 'own')).to.deep.equal(['My brakes squeak']);
     expect(($(ownerEl, 'textarea') as HTMLTextAreaElement).value).to.equal('');
   });
 
@@ -186,7 +186,7 @@ describe('<motoreach-chat>', () => {
     const sent = nextEvent<CustomEvent>(el, 'motoreach-message-sent');
     await sendKeys({ press: 'Enter' });
     expect((await sent).detail.message.body).to.equal('first line\nsecond line');
-    expect(bubbles(el, 'own')).to.deep.equal(['You: first line\nsecond line']);
+    expect(bubbles(el, 'own')).to.deep.equal(['first line\nsecond line']);
     expect(el.shadowRoot!.activeElement?.tagName).to.equal('TEXTAREA');
     before.remove();
   });

@@ -25,6 +25,7 @@ const TYPING_EXPIRE_MS = 6000;
  *
  * @tag motoreach-chat
  * @slot header - Replaces the header's content (title, the other side's name, the connection state).
+ * @slot empty - The host's text for a conversation without messages (default: "No messages yet. Say hello!").
  * @csspart base - The whole widget.
  * @csspart header - The bar above the messages (hide it with `display: none` if the page has its own).
  * @csspart avatar - An initials avatar: in the header, and beside the last message of each run of the other side's.
@@ -33,16 +34,20 @@ const TYPING_EXPIRE_MS = 6000;
  * @csspart log - The scrolling message list (role="log").
  * @csspart day-separator - A day heading between messages.
  * @csspart unread-divider - The line above the first unread message.
+ * @csspart skeleton - Placeholder rows while the first page of history loads (the log is `aria-busy` then).
+ * @csspart empty - Around the `empty` slot, in a conversation without messages.
  * @csspart message - A message (also `message-own` or `message-other`).
  * @csspart sender - The sender's name above the first message of a group.
  * @csspart bubble - The message text.
  * @csspart system - A message from the host's backend (`sender.role` `system`): a notice across the log, text only.
  * @csspart data - What `renderData` gave for a message's `data`: under its bubble, or inside its system notice.
  * @csspart meta - Time and delivery ticks (one: sent, two: read), inside the bubble; below it when sending failed.
+ * @csspart failure - Why a message was not sent, after "Not sent".
  * @csspart retry-button - Retry control of a failed message.
- * @csspart link - An auto-linked URL (with `linkify`).
+ * @csspart read-more - Unfolds a message of more than 600 characters, shown folded.
+ * @csspart link - An auto-linked URL (unless `linkify` is off).
  * @csspart link-host - After a link whose host is not written in ASCII: the real host, in punycode, in parentheses.
- * @csspart jump-button - The "new messages" button shown when scrolled up.
+ * @csspart jump-button - The "new messages" button shown when scrolled up by more than a screen, or with new messages below.
  * @csspart typing - The typing indicator.
  * @csspart notice - Why the composer is disabled.
  * @csspart closed - In place of the composer while the host has closed the conversation.
@@ -50,8 +55,9 @@ const TYPING_EXPIRE_MS = 6000;
  * @csspart textarea - The text area.
  * @csspart counter - The character counter.
  * @csspart send-button - The send button.
- * @cssprop --motoreach-chat-height - Height of the widget (default 30rem); or set `height` on the element.
- * @cssprop --motoreach-font - Font shorthand.
+ * @cssprop --motoreach-chat-height - Height of the widget (default 480px at the default font size, scaling with it); or set `height` on the element.
+ * @cssprop --motoreach-font-size - Text size (default 15px), from which every size of the widget follows; never the page's root font size.
+ * @cssprop --motoreach-font - Font shorthand (default: `var(--motoreach-font-size)/1.4 system-ui, …`).
  * @cssprop --motoreach-radius - Bubble corner radius.
  * @cssprop --motoreach-bg - Background of the header, the composer and the day separators.
  * @cssprop --motoreach-log-bg - Background behind the bubbles.
@@ -103,8 +109,8 @@ export class MotoreachChat extends LitElement {
   @property({ attribute: 'peer-name' }) peerName: string | null = null;
   /** Character limit of the composer (Unicode code points, as the server counts). */
   @property({ attribute: 'max-length', type: Number }) maxLength = 4000;
-  /** Turn http(s) URLs in messages into links (rel="noopener noreferrer"). */
-  @property({ type: Boolean }) linkify = false;
+  /** Turn http(s) URLs in messages into links (rel="noopener noreferrer"); on by default, `linkify="false"` turns it off. */
+  @property({ converter: { fromAttribute: (value: string | null) => value !== 'false' } }) linkify = true;
   /** `light`, `dark`, or `auto` (default: follows prefers-color-scheme). */
   @property({ reflect: true }) theme: 'light' | 'dark' | 'auto' = 'auto';
   /** BCP 47 locale for dates and numbers; defaults to the nearest `lang` attribute, then the browser's. */
@@ -119,6 +125,9 @@ export class MotoreachChat extends LitElement {
   @state() private typers = new Map<string, string>();
   @state() private announcement = '';
   @state() private dividerSeq: number | null = null;
+  /** The first page of history arrived (or the room already had messages): until then, placeholder rows. */
+  @state() private loaded = false;
+  @state() private unfolded = new Set<string>();
 
   // A person signed out takes their unsent draft along.
   private holder = new ClientHolder(this, () => this.composer.clear());
@@ -212,7 +221,10 @@ export class MotoreachChat extends LitElement {
       retry: (m) => this.retry(m),
       renderData: this.renderData,
       dataViews: this.dataViews,
+      unfolded: this.unfolded,
+      unfold: (m) => (this.unfolded = new Set(this.unfolded).add(messageKey(m))),
     };
+    const loading = !!room && !this.refusal && !this.loaded;
     return html`
       <div part="base" class="base">
         ${renderHeader({ strings: s, title: this.heading ?? room?.info?.title ?? null, peer: this.peer(), connection: this.headerConnection() })}
@@ -224,7 +236,7 @@ export class MotoreachChat extends LitElement {
             role="log"
             aria-live="off"
             aria-label=${s.logLabel}
-            aria-busy=${list.loadingOlder ? 'true' : 'false'}
+            aria-busy=${list.loadingOlder || loading ? 'true' : 'false'}
             tabindex="0"
             @scroll=${list.onScroll}
           >
@@ -234,6 +246,7 @@ export class MotoreachChat extends LitElement {
                 ? html`<div class="edge">${s.loadingOlder}</div>`
                 : nothing}
             ${repeat(list.rows, messageKey, (m, i) => renderRow(m, list.messages[list.start + i - 1], list.messages[list.start + i + 1], row))}
+            ${loading ? renderSkeleton(s) : this.loaded && list.messages.length === 0 ? html`<div part="empty" class="empty"><slot name="empty">${s.empty}</slot></div>` : nothing}
           </div>
           ${list.canJump
             ? html`<button part="jump-button" class="jump" type="button" @click=${list.jumpToLatest}>
@@ -284,7 +297,8 @@ export class MotoreachChat extends LitElement {
     if (this.refusal || !this.room) return 'closed';
     const state = this.banner.state;
     if (state !== 'hidden') return state;
-    return this.status === 'open' ? 'open' : 'closed';
+    // Connected, and the history still on its way, is not ready to chat yet.
+    return this.status === 'open' ? (this.loaded ? 'open' : 'connecting') : 'closed';
   }
 
   private renderTyping(): TemplateResult | string {
@@ -313,12 +327,16 @@ export class MotoreachChat extends LitElement {
     this.typers = new Map();
     this.announcement = '';
     this.peerFrom = null;
+    this.unfolded = new Set();
+    this.loaded = (handle?.room.messages.length ?? 0) > 0;
     this.status = handle?.room.status ?? 'idle';
     this.banner.reset(this.status, handle?.room.statusReason);
     if (!handle || !client) return;
     const next = handle.room;
     const on = <K extends keyof RoomEvents>(type: K, handler: (e: RoomEvents[K]) => void) => this.unsubscribe.push(next.on(type, handler));
     on('change', (e) => {
+      // An empty change says nothing: the SDK sends one when it learns who the reader is, before any history.
+      if (e.messages.length > 0) this.loaded = true;
       this.cursorAtOpening();
       this.messageWindow.setMessages(e.messages);
     });
@@ -361,6 +379,7 @@ export class MotoreachChat extends LitElement {
     handle.ready.then(
       () => {
         if (this.room !== next) return;
+        this.loaded = true;
         this.messageWindow.setMessages(next.messages);
         this.placeUnreadDivider();
       },
@@ -455,11 +474,23 @@ export class MotoreachChat extends LitElement {
   private retry(message: ChatMessage): void {
     const room = this.room;
     if (!room) return;
+    // The retry control goes away with the failure: focus goes where the reader writes, not to the page.
+    this.composer.focus();
     room.retry(message).then(
       (stored) => emit(this, 'motoreach-message-sent', { requestId: room.requestId, message: stored }),
       (error: ChatError) => this.onError(error, room.requestId),
     );
   }
+}
+
+// Placeholder rows while the first page loads: the shape of a conversation, not an empty one.
+function renderSkeleton(s: ChatStrings): TemplateResult {
+  return html`<div part="skeleton" class="skeleton">
+    <span class="sr-only">${s.loadingMessages}</span>
+    <div class="bone" aria-hidden="true"></div>
+    <div class="bone own" aria-hidden="true"></div>
+    <div class="bone" aria-hidden="true"></div>
+  </div>`;
 }
 
 declare global {

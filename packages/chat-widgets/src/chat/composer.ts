@@ -86,6 +86,7 @@ export class Composer {
           rows="1"
           .value=${this.draft}
           placeholder=${s.composerPlaceholder}
+          dir=${this.draft ? 'auto' : nothing}
           aria-describedby=${refused ? 'notice counter' : 'counter'}
           aria-invalid=${over > 0 ? 'true' : 'false'}
           ?disabled=${refused}

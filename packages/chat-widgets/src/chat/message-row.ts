@@ -7,6 +7,7 @@ import type { ChatStrings } from '../shared/strings.js';
 import { samePerson } from '../shared/person.js';
 import { dayKey, formatDay, formatFull, formatTime } from '../shared/time.js';
 import { messageKey } from './message-window.js';
+import { foldedText } from './read-more.js';
 
 /** Consecutive messages of one sender within this time form one group. */
 const GROUP_MS = 5 * 60_000;
@@ -23,6 +24,9 @@ export interface RowContext {
   renderData: DataRenderer | null;
   /** What `renderData` gave, per message: one widget's own, since a DOM node can be in one place only. */
   dataViews: WeakMap<ChatMessage, [DataRenderer, unknown]>;
+  /** Keys of the long messages the reader unfolded. */
+  unfolded: ReadonlySet<string>;
+  unfold: (message: ChatMessage) => void;
 }
 
 interface MessageTime {
@@ -68,35 +72,40 @@ export function renderRow(m: ChatMessage, prev: ChatMessage | undefined, next: C
   const above = html`${newDay ? html`<div part="day-separator" class="day">${formatDay(t.date, lang)}</div>` : nothing}
   ${divider ? html`<div part="unread-divider" class="unread">${s.unreadDivider}</div>` : nothing}`;
   // An erased message keeps its place and says so; its content is gone from the server too.
-  const body = m.redacted ? html`<span class="removed">${s.messageRemoved}</span>` : renderBody(m.body, ctx.linkify);
+  const body = m.redacted ? html`<span class="removed">${s.messageRemoved}</span>` : renderFoldable(m, ctx);
   const data = m.data && ctx.renderData ? html`<div part="data" class="data">${hostView(m, ctx.renderData, ctx.dataViews)}</div>` : nothing;
   // The host's backend speaks to both sides: a notice across the log, nobody's bubble.
   if (m.sender.role === 'system') {
     return html`<div class="row" data-key=${messageKey(m)}>
       ${above}
-      <div part="system" class="system" data-key=${messageKey(m)} data-seq=${m.seq ?? ''} title=${t.full}>${body}${data}</div>
+      <div part="system" class="system" role="article" aria-label=${t.full} dir="auto" data-key=${messageKey(m)} data-seq=${m.seq ?? ''} title=${t.full}>${body}${data}</div>
     </div>`;
   }
   let state: string = m.state;
   if (own && m.state === 'sent' && room?.isReadByOtherSide(m)) state = 'read';
   const name = own ? s.you : (m.sender.name ?? s.unknownSender);
+  // One unit for a screen reader, named by who, when and (for one's own) its state; the ticks' words are inside it.
+  const label = s.messageLabel(name, t.full, own ? stateText(state, s) : undefined);
   // The bubble reserves room for the time (and ticks) on its last line, through `data-meta`, so the
   // meta can sit inside it as in a messenger; a failed message keeps its meta and retry control below.
+  // `dir="auto"`: a Hebrew message on an English page (or English on an Arabic one) in its own direction.
   return html`<div class="row" data-key=${messageKey(m)}>
     ${above}
     <div
       part="message ${own ? 'message-own' : 'message-other'}"
       class="msg ${own ? 'own' : 'other'} ${first ? 'first' : ''} ${last ? 'last' : ''} ${m.state}"
+      role="article"
+      aria-label=${label}
       data-state=${state}
       data-seq=${m.seq ?? ''}
     >
-      ${first && !own ? html`<div part="sender" class="sender">${name}</div>` : nothing}
+      ${first && !own ? html`<div part="sender" class="sender" aria-hidden="true">${name}</div>` : nothing}
       <div class="content">
         ${last && !own ? renderAvatar(m.sender) : nothing}
-        <div part="bubble" class="bubble" data-key=${messageKey(m)} data-meta=${t.time}>${first && own ? html`<span class="sr-only">${name}: </span>` : nothing}${body}</div>
+        <div part="bubble" class="bubble" dir="auto" data-key=${messageKey(m)} data-meta=${t.time}>${body}</div>
         <div part="meta" class="meta">
           <time datetime=${m.created_at} title=${t.full}>${t.time}</time>
-          ${own ? renderState(state, s) : nothing}
+          ${own ? renderState(state, s, m.error?.code) : nothing}
           ${m.state === 'failed'
             ? html`<button part="retry-button" class="retry" type="button" @click=${() => ctx.retry(m)}>${s.retry}</button>`
             : nothing}
@@ -124,8 +133,19 @@ const glyphs: Record<string, TemplateResult> = {
   read: html`<svg viewBox="0 0 16 12" aria-hidden="true"><path d=${tick} /><path d="M7.5 9.5L14 2.5" /></svg>`,
 };
 
-function renderState(state: string, s: ChatStrings): TemplateResult {
-  if (state === 'failed') return html`<span class="state">${s.stateFailed}</span>`;
-  const text = state === 'pending' ? s.statePending : state === 'read' ? s.stateRead : s.stateSent;
-  return html`<span class="state" data-ticks=${state}>${glyphs[state] ?? glyphs['sent']}<span class="sr-only">${text}</span></span>`;
+const stateText = (state: string, s: ChatStrings): string =>
+  state === 'failed' ? s.stateFailed : state === 'pending' ? s.statePending : state === 'read' ? s.stateRead : s.stateSent;
+
+function renderState(state: string, s: ChatStrings, failure: string | undefined): TemplateResult {
+  if (state === 'failed') return html`<span class="state">${s.stateFailed}</span><span part="failure" class="failure">${s.failedBecause(failure)}</span>`;
+  return html`<span class="state" data-ticks=${state}>${glyphs[state] ?? glyphs['sent']}<span class="sr-only">${stateText(state, s)}</span></span>`;
+}
+
+/** A body over `FOLD_OVER` characters shows its start and a "Read more" that unfolds it (for good, in this widget). */
+function renderFoldable(m: ChatMessage, ctx: RowContext): TemplateResult | string {
+  const folded = ctx.unfolded.has(messageKey(m)) ? null : foldedText(m.body);
+  if (!folded) return renderBody(m.body, ctx.linkify);
+  // On one line: the bubble keeps white space as written.
+  const more = html`<button part="read-more" class="more" type="button" @click=${() => ctx.unfold(m)}>${ctx.strings.readMore}</button>`;
+  return html`${renderBody(folded.shown, ctx.linkify && folded.whole)}…${more}`;
 }

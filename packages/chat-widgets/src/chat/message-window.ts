@@ -29,6 +29,8 @@ interface Shown {
   end: number | null;
   newCount: number;
   atBottom: boolean;
+  /** More than a screen above the newest message. */
+  far: boolean;
   loadingOlder: boolean;
 }
 
@@ -50,7 +52,7 @@ export interface MessageWindowOptions {
  * `.bubble` (a system message: a `.system`) with `data-key` set to `messageKey` in each row.
  */
 export class MessageWindow implements ReactiveController {
-  private shown: Shown = { messages: [], start: 0, end: null, newCount: 0, atBottom: true, loadingOlder: false };
+  private shown: Shown = { messages: [], start: 0, end: null, newCount: 0, atBottom: true, far: false, loadingOlder: false };
   private stick = true;
   /** Go to the bottom on the next render whatever the scroll position (after a jump or an own send). */
   private pin = false;
@@ -59,6 +61,9 @@ export class MessageWindow implements ReactiveController {
   private lastRowVisible = false;
   private observedRow: Element | null = null;
   private observer: IntersectionObserver | null = null;
+  private resizes: ResizeObserver | null = null;
+  /** The log's height when last seen: a change not handled yet is the page's doing, not the reader's scrolling. */
+  private height = 0;
 
   constructor(
     private readonly host: MessageWindowHost,
@@ -93,18 +98,24 @@ export class MessageWindow implements ReactiveController {
 
   /** Whether to offer a way back to the newest message. */
   get canJump(): boolean {
-    return !this.shown.atBottom && (this.shown.newCount > 0 || this.shown.end !== null);
+    return !this.shown.atBottom && (this.shown.newCount > 0 || this.shown.end !== null || this.shown.far);
   }
 
   hostConnected(): void {
     document.addEventListener('visibilitychange', this.onVisibility);
+    // A phone's keyboard shrinks the visual viewport (and, with `interactive-widget`, the chat).
+    globalThis.visualViewport?.addEventListener('resize', this.keepBottom);
   }
 
   hostDisconnected(): void {
     document.removeEventListener('visibilitychange', this.onVisibility);
+    globalThis.visualViewport?.removeEventListener('resize', this.keepBottom);
+    this.resizes?.disconnect();
+    this.resizes = null;
   }
 
   hostUpdate(): void {
+    this.followResize();
     // Where the reader is now, not at the last scroll event: a scroll may still be on its way.
     if (!this.pin) this.stick = this.readerAtBottom();
     this.anchor = this.stick ? null : this.captureAnchor();
@@ -113,6 +124,11 @@ export class MessageWindow implements ReactiveController {
   hostUpdated(): void {
     const log = this.log;
     if (!log) return;
+    if (!this.resizes) {
+      this.height = log.clientHeight;
+      this.resizes = new ResizeObserver(this.keepBottom);
+      this.resizes.observe(log);
+    }
     if (this.stick) {
       log.scrollTop = log.scrollHeight;
       this.pin = false;
@@ -131,6 +147,7 @@ export class MessageWindow implements ReactiveController {
     this.stick = true;
     this.set('atBottom', true);
     this.set('newCount', 0);
+    this.set('far', false);
     this.markedSeq = 0;
   }
 
@@ -177,15 +194,36 @@ export class MessageWindow implements ReactiveController {
     this.pin = true;
     this.set('atBottom', true);
     this.set('newCount', 0);
+    this.set('far', false);
     this.host.requestUpdate();
   };
+
+  /**
+   * The log got shorter or taller (a keyboard opened, the page resized it): a reader at the newest
+   * message stays there. The scroll position does not change by itself, and no scroll event says so.
+   */
+  private keepBottom = (): void => {
+    const log = this.log;
+    if (!log) return;
+    this.height = log.clientHeight;
+    if (this.stick) log.scrollTop = log.scrollHeight;
+  };
+
+  // A frame dispatches scroll events before it runs ResizeObservers: a scroll event (or an update)
+  // that comes between a resize and its observer must not take the resize for the reader scrolling up.
+  private followResize(): void {
+    const log = this.log;
+    if (log && this.resizes && log.clientHeight !== this.height) this.keepBottom();
+  }
 
   onScroll = (): void => {
     const log = this.log;
     if (!log) return;
+    this.followResize();
     const fromBottom = log.scrollHeight - log.scrollTop - log.clientHeight;
     this.stick = this.shown.end === null && fromBottom <= STICK;
     this.set('atBottom', this.stick);
+    this.set('far', fromBottom > log.clientHeight);
     if (this.stick) this.set('newCount', 0);
     if (log.scrollTop < EDGE) this.revealOlder();
     if (fromBottom < EDGE && this.shown.end !== null) this.revealNewer();

@@ -48,6 +48,16 @@ export interface ChatStrings {
   charactersUsed: (used: string, max: string) => string;
   tooLong: (over: number, formatted: string) => string;
   announceMessage: (sender: string, body: string) => string;
+  /** A message's accessible name: who wrote it (`you` for one's own), when, and, for one's own, its state. */
+  messageLabel: (sender: string, time: string, state?: string) => string;
+  /** Why a message was not sent, after `stateFailed`, from the SDK's error code. */
+  failedBecause: (code: string | undefined) => string;
+  /** Said while the first page of history loads (the placeholder rows are not read out). */
+  loadingMessages: string;
+  /** A conversation without messages; the `empty` slot replaces it. */
+  empty: string;
+  /** Unfolds a long message. */
+  readMore: string;
 }
 
 export interface BadgeStrings {
@@ -93,6 +103,20 @@ export const defaultChatStrings: ChatStrings = {
   charactersUsed: (used, max) => `${used} / ${max}`,
   tooLong: (n, f) => `${f} ${n === 1 ? 'character' : 'characters'} too many`,
   announceMessage: (sender, body) => `${sender}: ${body}`,
+  messageLabel: (sender, time, state) => `${sender}, ${time}${state ? `, ${state}` : ''}`,
+  failedBecause: (code) =>
+    code === 'invalid' || code === 'too_large'
+      ? 'the server refused it'
+      : code === 'closed'
+        ? 'the conversation is closed'
+        : code === 'expired'
+          ? 'it waited too long'
+          : code === 'forbidden' || code === 'unauthorized'
+            ? 'you may not write here'
+            : 'no connection',
+  loadingMessages: 'Loading messages…',
+  empty: 'No messages yet. Say hello!',
+  readMore: 'Read more',
 };
 
 export const defaultBadgeStrings: BadgeStrings = {

@@ -15,9 +15,10 @@ export const srOnly = css`
 `;
 
 /**
- * The inherited text properties a page may set on an ancestor (Vite's starter centres its body's
- * text), put back to their defaults on a widget's host. Direction and language are kept: they are
- * the page's to give; a rule on the element itself still wins.
+ * The inherited text properties a page may set (Vite's starter centres its body's text; some pages
+ * have `* { text-align: center }`), put back to their defaults on a widget's outermost element inside
+ * its shadow root: a page's rule on the host beats `:host`, but no page selector reaches in there.
+ * Direction and language are kept: they are the page's to give.
  */
 export const inheritedTextReset = css`
   text-align: start;
