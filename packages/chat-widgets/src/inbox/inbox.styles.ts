@@ -32,7 +32,8 @@ const dark = css`
 `;
 
 // As the chat's: defaults on :host, where a page's rule on the element overrides them. Every size is
-// in em of --motoreach-font-size (pixels), so a page's root font size (62.5% is common) changes nothing.
+// in em of --motoreach-font-size (pixels), set inside, so a page's root font size (62.5% is common)
+// changes nothing.
 export const inboxStyles = css`
   :host {
     ${light}
@@ -44,7 +45,6 @@ export const inboxStyles = css`
     font-size: var(--motoreach-font-size);
     color-scheme: light;
     contain: content;
-    ${inheritedTextReset}
   }
   @media (prefers-color-scheme: dark) {
     :host(:not([theme='light'])) {
@@ -71,9 +71,11 @@ export const inboxStyles = css`
     overflow: hidden;
     background: var(--motoreach-bg);
     color: var(--motoreach-fg);
-    font: 400 1em/1.4 var(--motoreach-font-family);
+    font: 400 var(--motoreach-font-size)/1.4 var(--motoreach-font-family);
     border: 1px solid var(--motoreach-border);
     border-radius: 0.75em;
+    /* Here, not on the host, where a page's * rule (text-align: center, say) would win. */
+    ${inheritedTextReset}
   }
   .toolbar {
     display: flex;

@@ -100,6 +100,7 @@ export class MotoreachInbox extends LitElement {
   private clock: ReturnType<typeof setInterval> | undefined;
   private moreObserver: IntersectionObserver | null = null;
   private observed: Element | null = null;
+  private observedPage: string | null = null;
   private keyed = false;
   private connected = false;
   // One's own messages reach no notifications socket of one's own: a chat on the page says when it sent one
@@ -261,16 +262,19 @@ export class MotoreachInbox extends LitElement {
     this.watchMore();
   }
 
-  // The next page loads when its button scrolls into view.
+  // The next page loads when its button scrolls into view. Observed anew for each page: a button still in view after
+  // a page arrived (a tall list, short rows) reports so again, and the next page follows.
   private watchMore(): void {
     const more = this.renderRoot.querySelector('.more');
-    if (more === this.observed) return;
+    const page = this.list.loadingMore ? null : this.list.next;
+    if (more === this.observed && page === this.observedPage) return;
     this.moreObserver ??= new IntersectionObserver((entries) => {
       if (entries.some((e) => e.isIntersecting)) void this.list.loadMore();
     }, { root: this.renderRoot.querySelector('.scroller') });
     if (this.observed) this.moreObserver.unobserve(this.observed);
     this.observed = more;
-    if (more) this.moreObserver.observe(more);
+    this.observedPage = page;
+    if (more && page) this.moreObserver.observe(more);
   }
 
   private onSearch = (e: InputEvent): void => {
