@@ -17,8 +17,8 @@ const SEARCH_DELAY_MS = 250;
 const CLOCK_MS = 60_000;
 
 /**
- * The signed-in person's service requests, most recent activity first, for either side: each row
- * with the title, the other side's name, the last message, how long ago, and the unread count.
+ * The signed-in person's service requests, most recent activity first, for either side.
+ * Each row shows the title, the other side's name, the last message, how long ago, and the unread count.
  * Live from the notifications socket of its client (shared with every widget using the client);
  * search, an "Unread" filter, pages as the list scrolls. A listbox: arrow keys, Home and End move,
  * Enter picks, which fires `motoreach-select`.
