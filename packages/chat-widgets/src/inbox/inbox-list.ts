@@ -33,8 +33,10 @@ export class InboxList {
   private filter: InboxFilter = { q: '', unread: false };
   // Answers to an older question (another client or filter) are dropped when they arrive.
   private generation = 0;
-  private reloading = false;
-  private reloadAgain = false;
+  // Reads of one question run one after another: a re-read and the next page must not interleave
+  // (a re-read started before a page arrived would drop that page; a page asked after it would skip rows).
+  private queue: Promise<void> = Promise.resolve();
+  private reloadQueued = false;
 
   constructor(
     private readonly host: ReactiveControllerHost,
@@ -51,6 +53,8 @@ export class InboxList {
     this.client = client;
     this.filter = filter;
     this.generation++;
+    this.queue = Promise.resolve();
+    this.reloadQueued = false;
     this.next = null;
     this.failure = null;
     this.loading = !!client;
@@ -66,60 +70,62 @@ export class InboxList {
   }
 
   /** The first page again (after a failure), or the rows already loaded, fresh. */
-  async reload(): Promise<void> {
-    if (this.reloading) {
-      this.reloadAgain = true;
-      return;
-    }
-    const client = this.client;
-    if (!client) return;
-    this.reloading = true;
-    const generation = this.generation;
-    const limit = Math.min(MAX_PAGE, Math.max(this.pageSize(), this.rows.length));
-    try {
-      const page = await client.rooms({ limit, q: this.filter.q, unread: this.filter.unread });
-      if (generation !== this.generation) return;
-      this.rows = page.service_requests;
-      this.next = page.next_cursor;
-      this.loading = false;
-      this.failure = null;
-    } catch (e) {
-      if (generation !== this.generation) return;
-      if (this.loading) {
+  reload(): Promise<void> {
+    if (!this.client) return Promise.resolve();
+    // One re-read waiting is enough: it reads whatever is loaded when its turn comes.
+    if (this.reloadQueued) return this.queue;
+    this.reloadQueued = true;
+    return this.enqueue(async (client, generation) => {
+      this.reloadQueued = false;
+      const limit = Math.min(MAX_PAGE, Math.max(this.pageSize(), this.rows.length));
+      try {
+        const page = await client.rooms({ limit, q: this.filter.q, unread: this.filter.unread });
+        if (generation !== this.generation) return;
+        this.rows = page.service_requests;
+        this.next = page.next_cursor;
         this.loading = false;
-        this.failure = e as ChatError;
+        this.failure = null;
+      } catch (e) {
+        if (generation !== this.generation) return;
+        if (this.loading) {
+          this.loading = false;
+          this.failure = e as ChatError;
+        }
+        this.onError(e as ChatError);
       }
-      this.onError(e as ChatError);
-    } finally {
-      this.reloading = false;
-      this.host.requestUpdate();
-      if (this.reloadAgain) {
-        this.reloadAgain = false;
-        void this.reload();
-      }
-    }
+    });
   }
 
   /** The next page, appended. */
-  async loadMore(): Promise<void> {
-    const client = this.client;
-    if (!client || !this.next || this.loadingMore || this.loading) return;
+  loadMore(): Promise<void> {
+    if (!this.client || !this.next || this.loadingMore || this.loading) return Promise.resolve();
     this.loadingMore = true;
     this.host.requestUpdate();
+    return this.enqueue(async (client, generation) => {
+      try {
+        if (!this.next) return;
+        const page = await client.rooms({ limit: this.pageSize(), cursor: this.next, q: this.filter.q, unread: this.filter.unread });
+        if (generation !== this.generation) return;
+        // A room that moved to the top meanwhile is already shown.
+        const shown = new Set(this.rows.map((r) => r.id));
+        this.rows = [...this.rows, ...page.service_requests.filter((r) => !shown.has(r.id))];
+        this.next = page.next_cursor;
+      } catch (e) {
+        if (generation === this.generation) this.onError(e as ChatError);
+      } finally {
+        if (generation === this.generation) this.loadingMore = false;
+      }
+    });
+  }
+
+  private enqueue(read: (client: ChatClient, generation: number) => Promise<void>): Promise<void> {
+    const client = this.client!;
     const generation = this.generation;
-    try {
-      const page = await client.rooms({ limit: this.pageSize(), cursor: this.next, q: this.filter.q, unread: this.filter.unread });
+    return (this.queue = this.queue.then(async () => {
       if (generation !== this.generation) return;
-      // A room that moved to the top meanwhile is already shown.
-      const shown = new Set(this.rows.map((r) => r.id));
-      this.rows = [...this.rows, ...page.service_requests.filter((r) => !shown.has(r.id))];
-      this.next = page.next_cursor;
-    } catch (e) {
-      if (generation === this.generation) this.onError(e as ChatError);
-    } finally {
-      if (generation === this.generation) this.loadingMore = false;
+      await read(client, generation);
       this.host.requestUpdate();
-    }
+    }));
   }
 
   /**

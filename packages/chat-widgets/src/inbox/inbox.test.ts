@@ -10,6 +10,7 @@ import type { MotoreachChat } from '../chat/chat.js';
 import type { SelectDetail } from '../shared/events.js';
 import { defaultInboxStrings } from '../shared/strings.js';
 import { renderRow } from './inbox-row.js';
+import { formatAgo } from '../shared/time.js';
 import { asService, seed, serverUrl, token, uid, waitFor } from '../../test/helpers.js';
 import { $, $$ } from '../../test/dom.js';
 
@@ -320,5 +321,20 @@ describe('<motoreach-inbox>', () => {
       previewOf(message({ redacted: true })),
       previewOf(null),
     ]).to.deep.equal(['Photo', '2 photos', '2 files · both', 'File', 'Message removed', 'No messages yet']);
+  });
+
+  it('says how long ago: now, minutes, hours, days within a week, then the date', () => {
+    const now = new Date(2026, 11, 7, 15, 0, 0);
+    const ago = (ms: number) => formatAgo(new Date(now.getTime() - ms), 'now', 'en', now);
+    expect([
+      ago(59_000),
+      ago(5 * 60_000),
+      ago(3 * 3600_000),
+      formatAgo(new Date(2026, 11, 6, 9, 0), 'now', 'en', now),
+      formatAgo(new Date(2026, 11, 3, 9, 0), 'now', 'en', now),
+      formatAgo(new Date(2026, 10, 20, 9, 0), 'now', 'en', now),
+      formatAgo(new Date(2025, 10, 20, 9, 0), 'now', 'en', now),
+      formatAgo(new Date(2026, 11, 6, 9, 0), 'now', 'de', now),
+    ]).to.deep.equal(['now', '5 min. ago', '3 hr. ago', 'yesterday', '4 days ago', 'Nov 20', 'Nov 20, 2025', 'gestern']);
   });
 });
