@@ -224,7 +224,8 @@ export const inboxStyles = css`
     color: var(--motoreach-muted);
     text-align: center;
   }
-  .failed {
+  .failed p {
+    margin: 0;
     color: var(--motoreach-danger);
   }
   .retry {

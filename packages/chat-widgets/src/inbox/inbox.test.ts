@@ -260,6 +260,7 @@ describe('<motoreach-inbox>', () => {
     expect($(el, '[role=listbox]')!.getAttribute('aria-busy')).to.equal('false');
     expect((el.shadowRoot!.querySelector('slot[name=empty]') as HTMLSlotElement).assignedNodes().map((n) => n.textContent)).to.deep.equal(['Nothing yet, Bruno.']);
     expect($$(el, '[part=skeleton]').length).to.equal(0);
+    await expect(el).to.be.accessible();
 
     const id = await w.put('Exhaust', { user_name: 'Ana Sousa' });
     await seed(w.baseUrl, w.ownerToken, id, 2);
@@ -270,6 +271,34 @@ describe('<motoreach-inbox>', () => {
       await el.updateComplete;
       await expect(el).to.be.accessible();
     }
+  });
+
+  it('says why the first page failed, as a passing fault, and loads it on Retry', async () => {
+    const w = await workshop();
+    clients.push(w.admin, w.owner);
+    await w.put('Clutch slips');
+    // The network fails the first request for the list only (the device was offline a moment).
+    let failures = 1;
+    const flaky = new ChatClient({
+      baseUrl: w.baseUrl,
+      token: w.adminToken,
+      fetch: (input, init) =>
+        String(input).includes('/api/service-requests/?') && failures-- > 0 ? Promise.reject(new TypeError('Failed to fetch')) : fetch(input, init),
+    });
+    clients.push(flaky);
+    const errors: Array<[string, boolean]> = [];
+    const el = await fixture<MotoreachInbox>(html`<motoreach-inbox .client=${flaky} @motoreach-error=${(e: CustomEvent) => errors.push([e.detail.error.code, e.detail.final])}></motoreach-inbox>`);
+    await waitFor(() => $(el, '[part=error]'), 'the failure');
+    expect(text($(el, '[part=error] [role=alert]'))).to.equal("The requests couldn't be loaded.");
+    expect(text($(el, '[part=error] button'))).to.equal('Retry');
+    await expect(el).to.be.accessible();
+    expect(errors).to.deep.equal([['network', false]]);
+    expect($(el, '[role=listbox]')!.hidden).to.equal(true);
+    ($(el, '.retry') as HTMLButtonElement).click();
+    await waitFor(() => titles(el).length === 1, 'loaded on Retry');
+    expect(titles(el)).to.deep.equal(['Clutch slips']);
+    expect($(el, '[part=error]')).to.equal(null);
+    await waitFor(() => el.shadowRoot!.activeElement === $(el, '[role=listbox]'), 'focus on the list, not lost with the button');
   });
 
   it("keeps its sizes in px whatever the page's root font size and hostile rules", async () => {

@@ -240,8 +240,9 @@ export class MotoreachInbox extends LitElement {
             ? html`<div part="empty" class="empty" role="status">${filtered ? s.noMatch : html`<slot name="empty">${s.empty}</slot>`}</div>`
             : nothing}
           ${list.failure
-            ? html`<div part="error" class="failed" role="alert">
-                ${s.loadFailed}<button class="retry" type="button" @click=${() => this.list.reload()}>${s.retry}</button>
+            ? html`<div part="error" class="failed">
+                <p role="alert">${s.loadFailed}</p>
+                <button class="retry" type="button" @click=${this.retry}>${s.retry}</button>
               </div>`
             : nothing}
           ${list.next && !list.loading
@@ -281,6 +282,13 @@ export class MotoreachInbox extends LitElement {
     const value = (e.target as HTMLInputElement).value;
     clearTimeout(this.searchTimer);
     this.searchTimer = setTimeout(() => (this.q = value), SEARCH_DELAY_MS);
+  };
+
+  // The button goes with the failure: focus moves on to the list rather than to the page.
+  private retry = async (): Promise<void> => {
+    await this.list.reload();
+    await this.updateComplete;
+    if (!this.list.failure) this.focus();
   };
 
   private toggleUnread = (): void => {
