@@ -99,6 +99,12 @@ export const inboxStyles = css`
     border: 1px solid var(--motoreach-border);
     border-radius: 0.5em;
   }
+  /* Under 16px, iOS Safari zooms the page when the box gets focus. */
+  @media (pointer: coarse) {
+    .search {
+      font-size: max(16px, 1em);
+    }
+  }
   .filter,
   .more,
   .retry {

@@ -101,8 +101,8 @@ export class MotoreachInbox extends LitElement {
   private moreObserver: IntersectionObserver | null = null;
   private observed: Element | null = null;
   private observedPage: string | null = null;
-  private keyed = false;
-  private connected = false;
+  /** The active row moved by a key: it scrolls into view once rendered. */
+  private movedByKey = false;
   // One's own messages reach no notifications socket of one's own: a chat on the page says when it sent one
   // (stored by then: it has its id and seq).
   private onSent = (e: CustomEvent<MessageSentDetail>) => this.list.arrived(e.detail.requestId, e.detail.message as Message);
@@ -135,7 +135,6 @@ export class MotoreachInbox extends LitElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
-    this.connected = true;
     document.addEventListener('motoreach-message-sent', this.onSent as EventListener);
     this.clock ??= setInterval(() => (this.now = new Date()), CLOCK_MS);
     this.requestUpdate();
@@ -143,7 +142,6 @@ export class MotoreachInbox extends LitElement {
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
-    this.connected = false;
     document.removeEventListener('motoreach-message-sent', this.onSent as EventListener);
     clearInterval(this.clock);
     this.clock = undefined;
@@ -176,7 +174,8 @@ export class MotoreachInbox extends LitElement {
   }
 
   protected override willUpdate(changed: PropertyValues): void {
-    if (!this.connected) return;
+    // Off the page (a property set after it left) it holds no client.
+    if (!this.isConnected) return;
     const client = this.holder.resolve(this.client, this.baseUrl, this.token, this.tokenUrl);
     if (changed.has('q') || changed.has('unreadOnly')) this.active = null;
     this.list.use(client, { q: this.q.trim(), unread: this.unreadOnly });
@@ -256,8 +255,8 @@ export class MotoreachInbox extends LitElement {
   }
 
   protected override updated(): void {
-    if (this.keyed) {
-      this.keyed = false;
+    if (this.movedByKey) {
+      this.movedByKey = false;
       this.renderRoot.querySelector('.row[data-active]')?.scrollIntoView({ block: 'nearest' });
     }
     this.watchMore();
@@ -330,7 +329,7 @@ export class MotoreachInbox extends LitElement {
     }
     e.preventDefault();
     this.active = rows[to]!.id;
-    this.keyed = true;
+    this.movedByKey = true;
   };
 
   private select(room: RoomSummary): void {
