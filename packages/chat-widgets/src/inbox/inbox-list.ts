@@ -136,9 +136,14 @@ export class InboxList {
     const row = this.rows.find((r) => r.id === requestId);
     // A room not shown: new, or further down than the loaded pages, or out of the filter until now.
     if (!row) return void this.reload();
-    if (row.last_message && row.last_message.seq >= message.seq) return;
-    const moved: RoomSummary = { ...row, last_message: message, last_seq: message.seq, unread: unread ?? row.unread };
-    this.rows = [moved, ...this.rows.filter((r) => r !== row)];
+    // Known already (a re-read brought it before its notification did): only the count is news.
+    if (row.last_message && row.last_message.seq >= message.seq) {
+      if (unread === undefined || unread === row.unread) return;
+      this.rows = this.rows.map((r) => (r === row ? { ...r, unread } : r));
+    } else {
+      const moved: RoomSummary = { ...row, last_message: message, last_seq: message.seq, unread: unread ?? row.unread };
+      this.rows = [moved, ...this.rows.filter((r) => r !== row)];
+    }
     this.host.requestUpdate();
   }
 

@@ -128,10 +128,26 @@ describe('<motoreach-inbox>', () => {
     chat.shadowRoot!.querySelector<HTMLButtonElement>('.send')!.click();
     await waitFor(() => rows(el)[0]?.[2] === 'You: Bring it Monday', 'own answer previewed');
 
+    // The owner's chat on the same page (a demo's two people): its message is the other side's, with its count
+    // (the admin's chat gone first, so that nobody reads it).
+    chat.remove();
+    const ownerChat = document.createElement('motoreach-chat') as MotoreachChat;
+    ownerChat.client = w.owner;
+    ownerChat.requestId = first;
+    el.before(ownerChat);
+    await waitFor(() => ownerChat.shadowRoot!.querySelector('textarea'), 'the owner\'s composer');
+    const ownerArea = ownerChat.shadowRoot!.querySelector('textarea')!;
+    ownerArea.value = 'Monday is fine';
+    ownerArea.dispatchEvent(new Event('input'));
+    await ownerChat.updateComplete;
+    ownerChat.shadowRoot!.querySelector<HTMLButtonElement>('.send')!.click();
+    await waitFor(() => rows(el)[0]?.[3] === '1', 'counted as the other side\'s');
+    expect(rows(el)[0]).to.deep.equal(['First', 'Ana', 'Monday is fine', '1']);
+    ownerChat.remove();
+
     await asService('PUT', `/api/service-requests/${second}/`, { user_id: w.ownerId, workshop_id: w.workshopId, title: 'Second, renamed', status: 'closed' }, 200);
     await waitFor(() => titles(el)[1] === 'Second, renamed', 'renamed live');
     expect(text($$(el, '[role=option]')[1]!.querySelector('[part=status]'))).to.equal('Closed');
-    chat.remove();
   });
 
   it('drops a room reassigned to another workshop and shows it in that workshop, live', async () => {

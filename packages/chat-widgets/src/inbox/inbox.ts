@@ -5,6 +5,7 @@ import type { ChatClient, ChatError, Message, RoomSummary } from '@motoreach/cha
 import { ClientHolder } from '../shared/client.js';
 import { emit, type MessageSentDetail } from '../shared/events.js';
 import { isFinal } from '../shared/failure.js';
+import { samePerson } from '../shared/person.js';
 import { defaultInboxStrings, type InboxStrings } from '../shared/strings.js';
 import { srOnly } from '../shared/styles.js';
 import { InboxList } from './inbox-list.js';
@@ -104,8 +105,10 @@ export class MotoreachInbox extends LitElement {
   /** The active row moved by a key: it scrolls into view once rendered. */
   private movedByKey = false;
   // One's own messages reach no notifications socket of one's own: a chat on the page says when it sent one
-  // (stored by then: it has its id and seq).
-  private onSent = (e: CustomEvent<MessageSentDetail>) => this.list.arrived(e.detail.requestId, e.detail.message as Message);
+  // (stored by then: it has its id and seq). Only this person's: a page may hold chats of several people.
+  private onSent = (e: CustomEvent<MessageSentDetail>) => {
+    if (samePerson(e.detail.message.sender, this.holder.client?.me)) this.list.arrived(e.detail.requestId, e.detail.message as Message);
+  };
 
   /** The rows shown, in order. */
   get rooms(): readonly RoomSummary[] {
