@@ -338,6 +338,19 @@ describe('<motoreach-inbox>', () => {
     }
   });
 
+  it('works from base-url and token alone, and shows nothing of the person once the token is removed', async () => {
+    const w = await workshop();
+    clients.push(w.admin, w.owner);
+    const id = await w.put('Headlight flickers', { user_name: 'Ana Sousa' });
+    await seed(w.baseUrl, w.ownerToken, id, 1, () => 'only at night');
+    const el = await fixture<MotoreachInbox>(html`<motoreach-inbox base-url=${w.baseUrl} token=${w.adminToken}></motoreach-inbox>`);
+    await waitFor(() => titles(el).length === 1, 'rows');
+    expect(rows(el)).to.deep.equal([['Headlight flickers', 'Ana Sousa', 'only at night', '1']]);
+    el.removeAttribute('token');
+    await waitFor(() => titles(el).length === 0, 'signed out');
+    expect(el.rooms).to.deep.equal([]);
+  });
+
   it('previews attachments, erased messages and rooms without messages as such', () => {
     const base: RoomSummary = {
       id: 'r1', user_id: 'u', workshop_id: 'w', title: 'T', created_at: new Date().toISOString(), status: 'open',

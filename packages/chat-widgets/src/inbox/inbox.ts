@@ -92,6 +92,8 @@ export class MotoreachInbox extends LitElement {
   @state() private now = new Date();
 
   private holder = new ClientHolder(this);
+  /** The client the inbox reads through (none without a token); null: to be resolved at the next update. */
+  private resolved: { client: ChatClient | null } | null = null;
   private list = new InboxList(
     this,
     () => Math.min(100, Math.max(1, this.pageSize)),
@@ -157,6 +159,7 @@ export class MotoreachInbox extends LitElement {
       if (!this.isConnected) {
         this.list.release();
         this.holder.release();
+        this.resolved = null;
       }
     });
   }
@@ -179,9 +182,11 @@ export class MotoreachInbox extends LitElement {
   protected override willUpdate(changed: PropertyValues): void {
     // Off the page (a property set after it left) it holds no client.
     if (!this.isConnected) return;
-    const client = this.holder.resolve(this.client, this.baseUrl, this.token, this.tokenUrl);
+    if (!this.resolved || changed.has('client') || changed.has('baseUrl') || changed.has('token') || changed.has('tokenUrl')) {
+      this.resolved = { client: this.holder.resolve(this.client, this.baseUrl, this.token, this.tokenUrl) };
+    }
     if (changed.has('q') || changed.has('unreadOnly')) this.active = null;
-    this.list.use(client, { q: this.q.trim(), unread: this.unreadOnly });
+    this.list.use(this.resolved.client, { q: this.q.trim(), unread: this.unreadOnly });
   }
 
   override render(): TemplateResult {
