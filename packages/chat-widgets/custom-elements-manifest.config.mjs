@@ -79,8 +79,8 @@ function withDetailTypes(plugin, fileName, after = () => {}) {
 const typesOptions = { outdir: 'dist/types', globalTypePath: '../index.js' };
 
 export default {
-  // Only the modules a consumer imports: the entry point and the two elements.
-  globs: ['src/index.ts', 'src/chat/chat.ts', 'src/badge/badge.ts'],
+  // Only the modules a consumer imports: the entry point and the elements.
+  globs: ['src/index.ts', 'src/chat/chat.ts', 'src/badge/badge.ts', 'src/inbox/inbox.ts'],
   outdir: '.',
   litelement: true,
   plugins: [

@@ -95,6 +95,14 @@ export class ChatClient {
     );
   }
 
+  /**
+   * Who the token in use names, read from its claims (the server verifies them); undefined for a token that is not a
+   * JWT, and before a token provider was first asked (after any request, `rooms()` say, it is known).
+   */
+  get me(): Me | undefined {
+    return claimsOf(this.#ctx.connection.tokens.current ?? '');
+  }
+
   createRoom(input: { workshop_id: string; title: string }): Promise<RoomInfo> {
     return this.#ctx.http.request<RoomInfo>('POST', '/api/service-requests/', input);
   }

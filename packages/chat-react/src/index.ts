@@ -4,6 +4,7 @@ import { createComponent, type EventName } from '@lit/react';
 import {
   MotoreachChat as MotoreachChatElement,
   MotoreachBadge as MotoreachBadgeElement,
+  MotoreachInbox as MotoreachInboxElement,
   type MessageSentDetail,
   type MessageReceivedDetail,
   type ReadDetail,
@@ -12,6 +13,7 @@ import {
   type ErrorDetail,
   type TokenErrorDetail,
   type UnreadChangeDetail,
+  type SelectDetail,
 } from '@motoreach/chat-widgets';
 
 /** `<motoreach-chat>`: The conversation of one service request: history, live messages, read state, typing, and a composer. */
@@ -46,6 +48,21 @@ export const MotoreachBadge = createComponent({
     /** The count changed. */
     onUnreadChange: 'motoreach-unread-change' as EventName<CustomEvent<UnreadChangeDetail>>,
     /** The notifications socket reported an error. */
+    onError: 'motoreach-error' as EventName<CustomEvent<ErrorDetail>>,
+    /** `token-url` gave no token (the widget tries again with backoff). */
+    onTokenError: 'motoreach-token-error' as EventName<CustomEvent<TokenErrorDetail>>,
+  },
+});
+
+/** `<motoreach-inbox>`: The signed-in person's service requests, most recent activity first, for either side. */
+export const MotoreachInbox = createComponent({
+  tagName: 'motoreach-inbox',
+  elementClass: MotoreachInboxElement,
+  react: React,
+  events: {
+    /** A request was picked (click, Enter or Space). */
+    onSelect: 'motoreach-select' as EventName<CustomEvent<SelectDetail>>,
+    /** Loading the list or the notifications socket failed; `final` tells a refusal from a fault that passes. */
     onError: 'motoreach-error' as EventName<CustomEvent<ErrorDetail>>,
     /** `token-url` gave no token (the widget tries again with backoff). */
     onTokenError: 'motoreach-token-error' as EventName<CustomEvent<TokenErrorDetail>>,

@@ -1,7 +1,8 @@
 // Regenerates docs/images/*.png from the demo: a short conversation, then the demo page at 1280 px
-// (both sides) and the owner's side at 360 px, each light and dark, and the owner's chat on a 390 px
-// phone with the keyboard open. Run after `npm run build:standalone`; name images (without .png) to
-// regenerate only those.
+// (both sides) and the owner's side at 360 px, each light and dark, the owner's chat on a 390 px
+// phone with the keyboard open, and the workshop's inbox at 1280 px (a few requests the host's backend
+// named). Run after `npm run build:standalone`; name images (without .png) to regenerate only those.
+import { createHmac, randomBytes } from 'node:crypto';
 import { mkdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -12,10 +13,11 @@ const only = process.argv.slice(2);
 const wanted = (name) => only.length === 0 || only.includes(name);
 mkdirSync(out, { recursive: true });
 
-const demo = await startDemo();
-const api = async (path, token, body) => {
+const jwtSecret = randomBytes(32).toString('hex');
+const demo = await startDemo({ jwtSecret });
+const api = async (path, token, body, method = 'POST') => {
   const res = await fetch(`${demo.url}${path}`, {
-    method: 'POST',
+    method,
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify(body),
   });
@@ -23,6 +25,13 @@ const api = async (path, token, body) => {
   return res.json();
 };
 const token = async (identity) => (await api('/api/dev/token', null, identity)).token;
+
+/** A token of the host's backend (role "service"), signed as it would sign one: HS256 with the server's JWT_SECRET. */
+function serviceToken() {
+  const part = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const unsigned = `${part({ alg: 'HS256', typ: 'JWT' })}.${part({ sub: 'host-backend', role: 'service', exp: Math.floor(Date.now() / 1000) + 300 })}`;
+  return `${unsigned}.${createHmac('sha256', jwtSecret).update(unsigned).digest('base64url')}`;
+}
 
 try {
   const ana = await token({ sub: 'u-ana', role: 'user', name: 'Ana' });
@@ -37,6 +46,24 @@ try {
   await say(bruno, 'Got it, see you tomorrow.');
   await say(ana, 'Perfect, see you then!');
 
+  // More of the workshop's requests, named by the host's backend, for the inbox.
+  const service = serviceToken();
+  const requests = [
+    { id: 'sr-1041', title: 'Winter storage and battery check', user: 'u-lena', user_name: 'Lena Vogel', status: 'closed', from: 'system', body: 'Picked up on 3 March. Thank you!' },
+    { id: 'sr-1042', title: '30,000 km service', user: 'u-rui', user_name: 'Rui Costa', from: 'workshop', body: 'The quote is €180, parts included.' },
+    { id: 'sr-1043', title: 'Chain slack and sprockets', user: 'u-marta', user_name: 'Marta Silva', from: 'owner', body: 'Is Thursday morning possible?' },
+    { id: 'sr-1044', title: 'Rear brake feels soft', user: 'u-joao', user_name: 'João Pereira', from: 'owner', body: 'The lever goes almost to the bar on my Tracer 7.' },
+    { id: 'sr-1045', title: 'Oil leak under the fork', user: 'u-sam', user_name: 'Sam Taylor', from: 'owner', body: 'It drips after a long ride. Photo attached soon.' },
+  ];
+  for (const r of requests) {
+    await api(`/api/service-requests/${r.id}/`, service, { user_id: r.user, workshop_id: 'w-1', title: r.title, user_name: r.user_name, workshop_name: 'MotoWerk Porto' }, 'PUT');
+    const owner = await token({ sub: r.user, role: 'user', name: r.user_name.split(' ')[0] });
+    const author = r.from === 'system' ? service : r.from === 'owner' ? owner : bruno;
+    await api(`/api/service-requests/${r.id}/messages/`, author, { body: r.body });
+    if (r.id === 'sr-1043') await api(`/api/service-requests/${r.id}/messages/`, owner, { body: 'Or Friday, any time.' });
+    if (r.status) await api(`/api/service-requests/${r.id}/`, service, { user_id: r.user, workshop_id: 'w-1', title: r.title, user_name: r.user_name, status: r.status }, 'PUT');
+  }
+
   const browser = await chromium.launch(chromiumOptions);
   try {
     // The whole page, as a visitor sees it: both sides at a desktop width (the workshop with the
@@ -48,7 +75,7 @@ try {
       await page.goto(`${demo.url}/${query}`);
       const workshop = page.locator('.side[data-side="workshop"]');
       if ((await workshop.count()) > 0) {
-        await workshop.locator('.rooms button').first().click();
+        await workshop.getByRole('option', { name: /Front brake squeals/ }).click();
         await workshop.locator('motoreach-chat .msg.other').last().waitFor();
         await page.locator('.side[data-side="owner"] motoreach-chat .msg.own[data-state="read"]').last().waitFor();
       } else {
@@ -85,6 +112,20 @@ try {
       const file = `${out}chat-390-keyboard.png`;
       await chat.screenshot({ path: file });
       console.log(`chat-390-keyboard.png ${(statSync(file).size / 1024).toFixed(0)} KB`);
+      await context.close();
+    }
+
+    // The workshop's side alone: the inbox beside the conversation picked in it.
+    if (wanted('inbox-1280-light')) {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 760 }, colorScheme: 'light', deviceScaleFactor: 1 });
+      const page = await context.newPage();
+      await page.goto(`${demo.url}/?side=workshop`);
+      await page.getByRole('option', { name: /Chain slack/ }).click();
+      await page.locator('motoreach-chat .msg.other').last().waitFor();
+      await page.locator('motoreach-inbox [role=option]').nth(5).waitFor();
+      const file = `${out}inbox-1280-light.png`;
+      await page.screenshot({ path: file });
+      console.log(`inbox-1280-light.png ${(statSync(file).size / 1024).toFixed(0)} KB`);
       await context.close();
     }
   } finally {

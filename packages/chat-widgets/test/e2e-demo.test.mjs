@@ -45,7 +45,8 @@ test('owner and workshop admin chat through the demo page, under a strict CSP', 
   for (const page of [owner, admin]) page.on('pageerror', (e) => errors.push(e.message));
   await owner.goto(`${demo.url}/?side=owner`);
   await admin.goto(`${demo.url}/?side=workshop`);
-  await admin.locator('.empty').waitFor({ state: 'visible' });
+  await admin.locator('motoreach-inbox [part=empty]').waitFor({ state: 'visible' });
+  assert.equal((await admin.locator('motoreach-inbox [slot=empty]').textContent()).trim(), 'No requests yet. They appear here when a customer writes.');
   assert.equal(await admin.locator('.pick').textContent(), 'Pick a request from the list to read and answer it.');
 
   await owner.getByLabel('New service request for workshop w-1').fill('Front brake squeals');
@@ -58,16 +59,18 @@ test('owner and workshop admin chat through the demo page, under a strict CSP', 
   await ownerBox.press('Enter');
   await owner.locator('motoreach-chat .msg.own[data-state="sent"]').waitFor();
 
-  const item = admin.locator('.rooms button', { hasText: 'Front brake squeals' });
+  const item = admin.getByRole('option', { name: /Front brake squeals/ });
   await item.waitFor();
-  await admin.waitForFunction(() => document.querySelector('.rooms motoreach-badge')?.unread === 1);
-  assert.equal(await item.locator('motoreach-badge').evaluate((b) => b.label), '1 unread message');
+  await item.locator('.count .sr-only', { hasText: '1 unread message' }).waitFor();
+  assert.equal(await item.locator('.preview').textContent(), 'Hello, the front brake squeals when cold.');
+  assert.equal(await item.locator('.peer').textContent(), 'Ana');
   assert.equal(await admin.locator('header motoreach-badge.total').evaluate((b) => b.unread), 1);
   await item.click();
   await admin.locator('.pick').waitFor({ state: 'hidden' });
   await admin.locator('motoreach-chat .msg.other .bubble', { hasText: 'front brake squeals when cold' }).waitFor();
   await admin.waitForFunction(() => document.querySelector('header motoreach-badge.total').unread === 0);
-  await admin.waitForFunction(() => document.querySelector('.rooms motoreach-badge').hidden === true);
+  await item.locator('.count').waitFor({ state: 'detached' });
+  assert.equal(await item.getAttribute('aria-selected'), 'true');
 
   const adminBox = admin.getByRole('textbox', { name: 'Write a message' });
   await adminBox.fill('Bring it in tomorrow at 9.');
@@ -96,15 +99,15 @@ test('the request list comes a page at a time, most recent activity first, with 
   }
   const admin = await strictPage();
   await admin.goto(`${demo.url}/?side=workshop`);
-  const items = admin.locator('.rooms button .title');
-  await admin.locator('.rooms button', { hasText: titles[21] }).waitFor();
+  const items = admin.locator('motoreach-inbox [role=option] .title');
+  await admin.getByRole('option', { name: titles[21] }).waitFor();
   // A page of 20, newest first: the two oldest paged requests (and the first test's) wait behind the button.
   assert.deepEqual((await items.allTextContents()).slice(0, 20), titles.slice(2).reverse());
   assert.equal(await items.count(), 20);
-  await admin.getByRole('button', { name: 'Older requests' }).click();
-  await admin.locator('.rooms button', { hasText: titles[0] }).waitFor();
+  await admin.getByRole('button', { name: 'Load more' }).click();
+  await admin.getByRole('option', { name: titles[0] }).waitFor();
   assert.deepEqual((await items.allTextContents()).slice(20, 22), [titles[1], titles[0]]);
-  assert.equal(await admin.getByRole('button', { name: 'Older requests' }).isHidden(), true);
+  await admin.getByRole('button', { name: 'Load more' }).waitFor({ state: 'detached' });
 });
 
 test('no request fails on load, and the favicon is served', async () => {
@@ -160,11 +163,11 @@ for (const width of [320, 360]) {
     const page = await context.newPage();
     await page.goto(`${demo.url}/`);
     await page.locator('.side[data-side="owner"] motoreach-chat .msg').first().waitFor();
-    await page.locator('.side[data-side="workshop"] .rooms button').first().click();
+    await page.locator('.side[data-side="workshop"] motoreach-inbox [role=option]').first().click();
     await page.locator('.side[data-side="workshop"] motoreach-chat .msg').first().waitFor();
     const wide = await page.evaluate(() => {
       const all = [...document.querySelectorAll('body *')];
-      for (const chat of document.querySelectorAll('motoreach-chat')) all.push(...chat.shadowRoot.querySelectorAll('*'));
+      for (const el of document.querySelectorAll('motoreach-chat, motoreach-inbox')) all.push(...el.shadowRoot.querySelectorAll('*'));
       return all
         .filter((e) => e.getBoundingClientRect().right > innerWidth + 0.5 || e.getBoundingClientRect().left < -0.5)
         .map((e) => `${e.tagName.toLowerCase()}.${e.className}`);
@@ -186,11 +189,11 @@ test('a request the host named shows the other side in each list: the workshop t
   const admin = await strictPage();
   await owner.goto(`${demo.url}/?side=owner`);
   await admin.goto(`${demo.url}/?side=workshop`);
-  const named = (page) => page.locator('.rooms button', { hasText: 'Named request' }).locator('.peer');
+  const named = (page) => page.getByRole('option', { name: /Named request/ }).locator('.peer');
   await named(owner).waitFor();
   await named(admin).waitFor();
   assert.equal(await named(owner).textContent(), 'MotoWerk Porto');
   assert.equal(await named(admin).textContent(), 'Ana Sousa');
-  // A request nobody named shows its title alone.
-  assert.equal(await owner.locator('.rooms button', { hasText: 'Front brake squeals' }).locator('.peer').count(), 0);
+  // A request nobody named shows the other side's last writer.
+  assert.equal(await owner.getByRole('option', { name: /Front brake squeals/ }).locator('.peer').textContent(), 'Bruno');
 });

@@ -11,9 +11,9 @@ const manifestPath = require.resolve('@motoreach/chat-widgets/custom-elements.js
 const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
 const root = dirname(manifestPath);
 
-test('the manifest is exported and lists exactly the two elements with public members only', () => {
+test('the manifest is exported and lists exactly the three elements with public members only', () => {
   const elements = manifest.modules.flatMap((m) => m.declarations.filter((d) => d.customElement));
-  assert.deepEqual(elements.map((e) => e.tagName), ['motoreach-chat', 'motoreach-badge']);
+  assert.deepEqual(elements.map((e) => e.tagName), ['motoreach-chat', 'motoreach-badge', 'motoreach-inbox']);
   const hidden = elements.flatMap((e) => e.members.filter((m) => (m.privacy ?? 'public') !== 'public' || /^[#_]/.test(m.name)).map((m) => `${e.name}.${m.name}`));
   assert.deepEqual(hidden, []);
   assert.deepEqual(elements[0].events.map((e) => [e.name, e.type.text]), [
@@ -46,4 +46,21 @@ test("the chat's header, avatars and new theme properties are in the manifest, f
   for (const property of ['--motoreach-log-bg', '--motoreach-online', '--motoreach-font-size']) assert.ok(properties.includes(property), property);
   assert.equal(chat.attributes.find((a) => a.name === 'heading')?.fieldName, 'heading');
   assert.equal(chat.members.find((m) => m.name === 'renderData')?.type?.text, 'DataRenderer | null');
+});
+
+test("the inbox's event, slot, parts and attributes are in the manifest, for the generated framework types", () => {
+  const inbox = manifest.modules.flatMap((m) => m.declarations).find((d) => d.tagName === 'motoreach-inbox');
+  assert.deepEqual(inbox.events.map((e) => [e.name, e.type.text]), [
+    ['motoreach-select', 'CustomEvent<SelectDetail>'],
+    ['motoreach-error', 'CustomEvent<ErrorDetail>'],
+    ['motoreach-token-error', 'CustomEvent<TokenErrorDetail>'],
+  ]);
+  assert.deepEqual(inbox.slots.map((s) => s.name), ['empty']);
+  const parts = inbox.cssParts.map((p) => p.name);
+  for (const part of ['list', 'row', 'title', 'peer', 'preview', 'time', 'count', 'search', 'filter-button', 'more-button', 'empty']) assert.ok(parts.includes(part), part);
+  assert.ok(inbox.cssProperties.some((p) => p.name === '--motoreach-font-size'));
+  assert.deepEqual(
+    inbox.attributes.map((a) => a.name),
+    ['base-url', 'token', 'token-url', 'selected', 'q', 'unread-only', 'page-size', 'theme', 'locale'],
+  );
 });

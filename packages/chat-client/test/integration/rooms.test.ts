@@ -171,3 +171,13 @@ test('notifications refused for good are replaced by the next notifications() ca
   await waitFor(() => fresh.status === 'open', 'the new notifications socket opens');
   assert.equal(c.notifications(), fresh);
 });
+
+test('client.me names the person of the token in use: at once for a string token, after the first request for a token function', { timeout: 10_000 }, async () => {
+  const named = open(mintToken(OWNER));
+  assert.deepEqual(named.me, { id: 'u-ana', role: 'user', name: 'Ana' });
+  const provided = open(async () => mintToken(ADMIN));
+  assert.equal(provided.me, undefined);
+  await provided.rooms({ limit: 1 });
+  assert.deepEqual(provided.me, { id: 'a-bo', role: 'workshop_admin', name: 'Bo' });
+  assert.equal(open('not-a-jwt').me, undefined);
+});

@@ -1,4 +1,4 @@
-import type { ChatError, ChatMessage, ConnectionStatus, ReadCursors, RoomInfo, Side } from '@motoreach/chat-client';
+import type { ChatError, ChatMessage, ConnectionStatus, ReadCursors, RoomInfo, RoomSummary, Side } from '@motoreach/chat-client';
 
 export interface MessageSentDetail {
   requestId: string;
@@ -54,6 +54,12 @@ export interface TokenErrorDetail {
   status: number | null;
 }
 
+export interface SelectDetail {
+  requestId: string;
+  /** The row as the inbox has it: the room, its unread count and its last message. */
+  room: RoomSummary;
+}
+
 export interface MotoreachEventMap {
   'motoreach-message-sent': CustomEvent<MessageSentDetail>;
   'motoreach-message-received': CustomEvent<MessageReceivedDetail>;
@@ -63,6 +69,7 @@ export interface MotoreachEventMap {
   'motoreach-error': CustomEvent<ErrorDetail>;
   'motoreach-unread-change': CustomEvent<UnreadChangeDetail>;
   'motoreach-token-error': CustomEvent<TokenErrorDetail>;
+  'motoreach-select': CustomEvent<SelectDetail>;
 }
 
 declare global {

@@ -122,3 +122,57 @@ export const defaultChatStrings: ChatStrings = {
 export const defaultBadgeStrings: BadgeStrings = {
   unread: (n, f) => `${f} unread ${n === 1 ? 'message' : 'messages'}`,
 };
+
+export interface InboxStrings {
+  /** The list's accessible name. */
+  listLabel: string;
+  searchLabel: string;
+  searchPlaceholder: string;
+  /** The filter button: only requests with unread messages. */
+  unreadFilter: string;
+  loadMore: string;
+  loading: string;
+  /** No requests at all (the `empty` slot replaces it). */
+  empty: string;
+  /** No request matches the search or the filter. */
+  noMatch: string;
+  /** The first page could not be loaded; `retry` tries again. */
+  loadFailed: string;
+  retry: string;
+  you: string;
+  /** Prefix of a preview of one's own message, e.g. "You: …". */
+  ownPreview: (you: string, body: string) => string;
+  /** A message whose only content is attachments (`count` of them, `images` of which are images). */
+  attachments: (count: number, images: number, formatted: string) => string;
+  /** In place of a message whose content was erased. */
+  messageRemoved: string;
+  /** A room without messages. */
+  noMessages: string;
+  /** Next to the title of a closed request. */
+  closed: string;
+  /** The accessible text of a row's count. */
+  unread: (count: number, formatted: string) => string;
+  /** Under a minute ago. */
+  justNow: string;
+}
+
+export const defaultInboxStrings: InboxStrings = {
+  listLabel: 'Service requests',
+  searchLabel: 'Search requests',
+  searchPlaceholder: 'Search',
+  unreadFilter: 'Unread',
+  loadMore: 'Load more',
+  loading: 'Loading requests…',
+  empty: 'No service requests yet.',
+  noMatch: 'No request matches.',
+  loadFailed: "The requests couldn't be loaded.",
+  retry: 'Retry',
+  you: 'You',
+  ownPreview: (you, body) => `${you}: ${body}`,
+  attachments: (n, images, f) => (n === 1 ? (images ? 'Photo' : 'File') : `${f} ${images === n ? 'photos' : 'files'}`),
+  messageRemoved: 'Message removed',
+  noMessages: 'No messages yet',
+  closed: 'Closed',
+  unread: (n, f) => `${f} unread ${n === 1 ? 'message' : 'messages'}`,
+  justNow: 'now',
+};

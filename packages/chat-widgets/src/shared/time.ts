@@ -44,3 +44,20 @@ export function formatDay(date: Date, locale?: string, now: Date = new Date()): 
   );
   return fmt.format(date);
 }
+
+/**
+ * How long ago, for a list row: "now" under a minute, then minutes and hours ("5 min. ago"), "yesterday", weekdays'
+ * distance up to a week ("3 days ago"), else the date (with the year only when it is not this year's).
+ */
+export function formatAgo(date: Date, justNow: string, locale?: string, now: Date = new Date()): string {
+  const seconds = (now.getTime() - date.getTime()) / 1000;
+  const rtf = cached(`a|${locale}`, () => new Intl.RelativeTimeFormat(locale, { numeric: 'auto', style: 'short' }));
+  if (seconds < 60) return justNow;
+  if (seconds < 3600) return rtf.format(-Math.floor(seconds / 60), 'minute');
+  if (seconds < 86_400) return rtf.format(-Math.floor(seconds / 3600), 'hour');
+  const startOf = (d: Date) => new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+  const days = Math.round((startOf(now) - startOf(date)) / 86_400_000);
+  if (days < 7) return rtf.format(-days, 'day');
+  const sameYear = date.getFullYear() === now.getFullYear();
+  return cached(`s|${locale}|${sameYear}`, () => new Intl.DateTimeFormat(locale, sameYear ? { day: 'numeric', month: 'short' } : { dateStyle: 'medium' })).format(date);
+}

@@ -1,0 +1,4 @@
+import { define } from '../shared/define.js';
+import { MotoreachInbox } from './inbox.js';
+
+define('motoreach-inbox', MotoreachInbox);
