@@ -153,6 +153,8 @@ export async function closedLoop(
   plan: Array<[ParticipantUrls, ParticipantUrls]>,
   messages: number,
   warmup: number,
+  /** Called when the measured part begins; what it returns, when it ends (bench/server-instructions.ts). */
+  measuring: () => () => void = () => () => {},
 ): Promise<LoopResult> {
   const reference = isReferenceServer(server.key);
   const readyOn: ReadyOn = reference ? 'first-frame' : 'open';
@@ -220,6 +222,7 @@ export async function closedLoop(
     });
 
   await phase(warmup);
+  const measured = measuring();
   const cpuBefore = server.cpuMs();
   const loadBefore = process.cpuUsage();
   const started = performance.now();
@@ -237,6 +240,8 @@ export async function closedLoop(
     while (missing() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     missingNotifications = missing();
   }
+  // After the notifications: the server's work for the last messages is done.
+  measured();
   await closeAll([...chats, ...sides]);
 
   const sorted = latencies.slice(0, samples).sort();

@@ -1,9 +1,9 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export type VariantKey = 'a' | 'b' | 'n' | 'c' | 'w' | 'r';
@@ -67,6 +67,11 @@ export interface ServerSettings {
   cpuProfDir: string | null;
   /** (r): the root of another checkout whose reference server runs in the same rounds, to measure a change. */
   compareWith: string | null;
+  /**
+   * When set, the server runs under valgrind's callgrind with counting off (bench/server-instructions.ts):
+   * `countInstructions` counts what runs between its start and end, written to this file.
+   */
+  callgrindOut?: string;
 }
 
 export interface HeapFigures {
@@ -84,6 +89,8 @@ export interface ServerUnderTest {
   rssKiB(): number;
   /** User plus system CPU time the child has used so far. */
   cpuMs(): number;
+  /** Under callgrind: counting starts at zero; `end` stops it and resolves with the instructions run meanwhile. */
+  countInstructions(): { end: () => number };
   output(): string;
   stop(): Promise<void>;
 }
@@ -106,8 +113,8 @@ function exited(child: ChildProcess): Promise<void> {
   });
 }
 
-async function waitUntilReady(url: string, child: ChildProcess, output: () => string): Promise<void> {
-  const deadline = Date.now() + 30_000;
+async function waitUntilReady(url: string, child: ChildProcess, output: () => string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${output()}`);
     try {
@@ -158,7 +165,12 @@ export async function startServerUnderTest(key: VariantKey, settings: ServerSett
   const webhooks = receiver
     ? { WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: `whsec_${randomBytes(32).toString('base64')}`, WEBHOOK_ALLOW_PRIVATE: '1' }
     : {};
-  const child = spawn(process.execPath, [...nodeArgs, ...args], {
+  // V8's compiler and GC threads run on the main thread under callgrind: when code is optimised
+  // then depends on the work done, not on how the machine schedules those threads.
+  const callgrind = settings.callgrindOut
+    ? ['--tool=callgrind', '--instr-atstart=no', '--smc-check=all-non-file', `--callgrind-out-file=${settings.callgrindOut}`, process.execPath, '--single-threaded']
+    : [];
+  const child = spawn(callgrind.length > 0 ? 'valgrind' : process.execPath, [...callgrind, ...nodeArgs, ...args], {
     cwd: REPO_ROOT,
     // Every load socket comes from 127.0.0.1, and a few users open thousands: the handshake limits
     // are off. As variables, which a reference server older than them (variant r) ignores.
@@ -176,7 +188,7 @@ export async function startServerUnderTest(key: VariantKey, settings: ServerSett
         gone.then(() => reject(new Error(`baseline server exited:\n${output}`)));
       });
     } else {
-      await waitUntilReady(`http://127.0.0.1:${port}`, child, () => output);
+      await waitUntilReady(`http://127.0.0.1:${port}`, child, () => output, callgrind.length > 0 ? 600_000 : 30_000);
     }
   } catch (error) {
     child.kill('SIGKILL');
@@ -212,6 +224,19 @@ export async function startServerUnderTest(key: VariantKey, settings: ServerSett
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
     },
+    countInstructions() {
+      const control = (...flags: string[]) => execFileSync('callgrind_control', [...flags, String(pid)], { stdio: 'pipe' });
+      if (!settings.callgrindOut) throw new Error('countInstructions needs callgrindOut');
+      control('-z');
+      control('-i', 'on');
+      return {
+        end() {
+          control('-d', 'measured');
+          control('-i', 'off');
+          return dumpedInstructions(settings.callgrindOut!);
+        },
+      };
+    },
     output: () => output,
     async stop() {
       child.kill('SIGTERM');
@@ -222,4 +247,16 @@ export async function startServerUnderTest(key: VariantKey, settings: ServerSett
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The instructions of callgrind's last dump of `out` (written as `<out>.<n>`): its `summary:` line. */
+function dumpedInstructions(out: string): number {
+  const dir = dirname(out);
+  const dumps = readdirSync(dir)
+    .filter((name) => name.startsWith(`${basename(out)}.`))
+    .map((name) => join(dir, name))
+    .sort((x, y) => statSync(y).mtimeMs - statSync(x).mtimeMs);
+  const summary = dumps.length > 0 ? readFileSync(dumps[0]!, 'utf8').match(/^summary: (\d+)/m) : null;
+  if (!summary) throw new Error(`no callgrind dump of ${out}`);
+  return Number(summary[1]);
 }
