@@ -38,6 +38,11 @@ export interface RunningServer {
   readonly port: number;
   readonly config: Config;
   readonly logger: Logger;
+  /**
+   * Turns `/readyz` to 503 while everything else keeps serving, so that a load balancer polling it
+   * sends no new clients before the stop: call, wait the balancer's interval, then close().
+   */
+  unready(): void;
   /** Stops accepting, closes sockets with 1001, finishes accepted writes, closes the store. */
   close(): Promise<void>;
 }
@@ -162,5 +167,8 @@ export async function startServer(options: Config | ServerOptions, extras: Start
     })();
     return closing;
   };
-  return { url, port, config, logger, close };
+  const unready = () => {
+    ready = false;
+  };
+  return { url, port, config, logger, unready, close };
 }

@@ -58,6 +58,8 @@ export function createApp(deps: HttpDeps): express.Express {
           req_id: req.id,
           method: req.method,
           path: pathOf(req.originalUrl),
+          // Who called (`user:<id>`, `workshop:<id>`, `service:<id>`), once the token was verified: never the token.
+          principal: req.identity && callerKey(req.identity),
           status: res.statusCode,
           ms: Math.round(performance.now() - started),
         },
