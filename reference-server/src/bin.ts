@@ -1,9 +1,14 @@
 #!/usr/bin/env node
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger, type Logger } from './logger.js';
+import { backupCommand } from './store/backup.js';
 import { type RunningServer, startServer } from './server.js';
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'backup') {
+    process.stdout.write(`motoreach-reference-server: ${await backupCommand(process.argv.slice(3), process.env)}\n`);
+    return;
+  }
   let config;
   try {
     config = loadConfig(process.argv.slice(2), process.env);

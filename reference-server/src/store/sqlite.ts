@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import type { Message, MessageData, MessageSide, Principal, Room, RoomStatus, RoomListing, RoomState, Sender, Side, UnreadSnapshot } from '../chat/types.js';
 import type { Logger } from '../logger.js';
 import { Checkpointer } from './checkpointer.js';
-import { DataDirLock, prepareDataDir } from './data-dir.js';
+import { DATABASE_FILE, DataDirLock, prepareDataDir } from './data-dir.js';
 import { isStoreUnavailable, NotHolderError, RoomClosedError, StoreUnavailableError } from './failures.js';
 import { newId } from '../ids.js';
 import { RecentClientIds } from './recent-client-ids.js';
@@ -480,7 +480,7 @@ export class SqliteStore implements ChatStore {
   constructor(options: SqliteStoreOptions) {
     prepareDataDir(options.dataDir);
     this.#lock = DataDirLock.acquire(options.dataDir);
-    const file = join(options.dataDir, 'motoreach-chat.sqlite3');
+    const file = join(options.dataDir, DATABASE_FILE);
     let shared = true;
     try {
       try {
