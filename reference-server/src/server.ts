@@ -14,7 +14,9 @@ import { openStore } from './store/open.js';
 import type { ChatStore } from './store/store.js';
 import { type SingleUse, MemorySingleUse } from './tickets/single-use.js';
 import { ticketKey, Tickets } from './tickets/tickets.js';
-import { attachWebSockets } from './ws/upgrade.js';
+import { Metrics } from './metrics/metrics.js';
+import { type MetricsListener, serveMetrics } from './metrics/listener.js';
+import { attachWebSockets, type WebSocketGateway } from './ws/upgrade.js';
 import { Presence } from './ws/presence.js';
 import { type DeliveryTuning, WebhookDelivery } from './webhooks/delivery.js';
 
@@ -36,6 +38,8 @@ export interface RunningServer {
   /** `http://host:port`, with the port actually bound. */
   readonly url: string;
   readonly port: number;
+  /** `http://host:port/metrics` with METRICS_PORT set, else null. */
+  readonly metricsUrl: string | null;
   readonly config: Config;
   readonly logger: Logger;
   /**
@@ -89,8 +93,27 @@ export async function startServer(options: Config | ServerOptions, extras: Start
     webhooks = new WebhookDelivery(config.webhook, store.outbox, logger, (principal) => presence.connected(principal), extras.webhookTuning);
   }
   const tickets = new Tickets(ticketKey(config.clusterSecret), singleUse);
-  const service = new ChatService(store, fanout, config.limits, (err, context) =>
-    logger.error({ err, context }, 'background work failed'),
+  // Assigned once the HTTP server exists (below); the metrics read it only when scraped, later.
+  let sockets: WebSocketGateway;
+  const outbox = webhooks ? store.outbox : null;
+  const metrics =
+    config.metricsPort === null
+      ? null
+      : new Metrics({
+          sockets: () => sockets.open,
+          ...(config.redisUrl !== null && { redisConnected: () => fanout.healthy() }),
+          ...(outbox && { webhookBacklog: () => outbox.backlog() }),
+        });
+  if (metrics) {
+    store.onCommit = metrics.committed;
+    fanout.onPublished = metrics.published;
+  }
+  const service = new ChatService(
+    store,
+    fanout,
+    config.limits,
+    (err, context) => logger.error({ err, context }, 'background work failed'),
+    metrics,
   );
   const verify = verifierFor(config);
   const clock = extras.clock ?? monotonicClock;
@@ -109,6 +132,7 @@ export async function startServer(options: Config | ServerOptions, extras: Start
     logger,
     isReady: () => ready,
     fanoutHealthy: () => fanout.healthy(),
+    metrics,
   });
   const drain = new HttpDrain();
   const { requestTimeoutMs } = config.limits;
@@ -121,7 +145,7 @@ export async function startServer(options: Config | ServerOptions, extras: Start
     },
     drain.listener(app),
   );
-  const sockets = attachWebSockets(server, config, verify, tickets, { service, fanout, logger, gapMs: config.limits.seqGapMs, presence }, clock);
+  sockets = attachWebSockets(server, config, verify, tickets, { service, fanout, logger, gapMs: config.limits.seqGapMs, presence, metrics }, clock);
 
   try {
     await new Promise<void>((resolve, reject) => {
@@ -140,6 +164,21 @@ export async function startServer(options: Config | ServerOptions, extras: Start
     await fanout.close();
     await store.close();
     throw error;
+  }
+  let metricsListener: MetricsListener | null = null;
+  if (metrics) {
+    try {
+      metricsListener = await serveMetrics(metrics, config.metricsPort as number, config.host, logger);
+    } catch (error) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await sockets.close();
+      rateLimiter.close();
+      roomLimiter.close();
+      await singleUse.close();
+      await fanout.close();
+      await store.close();
+      throw new ConfigError(`METRICS_PORT ${config.metricsPort} cannot be bound on ${config.host} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
   }
   ready = true;
   webhooks?.start();
@@ -163,6 +202,7 @@ export async function startServer(options: Config | ServerOptions, extras: Start
       await singleUse.close();
       await fanout.close();
       await store.close();
+      await metricsListener?.close();
       logger.info('stopped');
     })();
     return closing;
@@ -170,5 +210,5 @@ export async function startServer(options: Config | ServerOptions, extras: Start
   const unready = () => {
     ready = false;
   };
-  return { url, port, config, logger, unready, close };
+  return { url, port, metricsUrl: metricsListener?.url ?? null, config, logger, unready, close };
 }

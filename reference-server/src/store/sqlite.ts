@@ -476,6 +476,7 @@ export class SqliteStore implements ChatStore {
    */
   readonly #eventRooms = new Map<string, EventRoom>();
   #onRecorded: (() => void) | null = null;
+  onCommit: ((seconds: number, writes: number) => void) | null = null;
 
   constructor(options: SqliteStoreOptions) {
     prepareDataDir(options.dataDir);
@@ -1034,7 +1035,9 @@ export class SqliteStore implements ChatStore {
     if (batch.length === 0) return;
     let results: unknown[];
     try {
+      const started = this.onCommit === null ? 0 : performance.now();
       results = this.#committed(() => this.#runBatch(batch));
+      this.onCommit?.((performance.now() - started) / 1000, batch.length);
     } catch (error) {
       // The batch rolled back as a whole: nothing of it is stored, no seq is taken, no counter moved.
       if (isStoreUnavailable(error)) {
