@@ -47,3 +47,10 @@ test("the chat's header, avatars and new theme properties are in the manifest, f
   assert.equal(chat.attributes.find((a) => a.name === 'heading')?.fieldName, 'heading');
   assert.equal(chat.members.find((m) => m.name === 'renderData')?.type?.text, 'DataRenderer | null');
 });
+
+test('the standalone file resolves by its export from CommonJS and ESM, to copy it next to a page', () => {
+  const file = join(root, 'dist/motoreach-chat.min.js');
+  assert.equal(require.resolve('@motoreach/chat-widgets/standalone'), file);
+  assert.equal(import.meta.resolve('@motoreach/chat-widgets/standalone'), `file://${file}`);
+  assert.equal(existsSync(file), true);
+});
