@@ -214,7 +214,7 @@ const WRITE_TRANSACTION = {
 const ROOMS_PER_QUERY = 1000;
 
 /** How long connect() keeps trying a setup that a lost connection or a failover interrupted. */
-const SETUP_RETRY_MS = 30_000;
+export const SETUP_RETRY_MS = 30_000;
 
 const DUPLICATE_KEY = 11000;
 const COMMAND_NOT_FOUND = 59;
