@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
+import { Metrics } from '../src/metrics/metrics.js';
 import { admin, api, createRoom, eventually, manualClock, owner, startTestServer, TestSocket, token } from './helpers/harness.js';
 import { RedisServer, redisMissing } from './helpers/redis-server.js';
 import { testStoreKind } from './helpers/test-store.js';
@@ -174,5 +176,20 @@ describe('metrics (METRICS_PORT)', () => {
       await server.stop();
       await redis.stop();
     }
+  });
+
+  test('the Grafana dashboard in docs/ queries only metrics the server exports, and every one of ours', async () => {
+    const all = new Metrics({
+      sockets: () => ({ chat: 0, notifications: 0 }),
+      redisConnected: () => true,
+      webhookBacklog: async () => ({ count: 0, oldest: null }),
+    });
+    const exported = new Set((await all.registry.getMetricsAsJSON()).map((metric) => metric.name));
+    const dashboard = JSON.parse(readFileSync(new URL('../../docs/grafana-dashboard.json', import.meta.url), 'utf8'));
+    const exprs: string[] = dashboard.panels.flatMap((panel: { targets: Array<{ expr: string }> }) => panel.targets.map((t) => t.expr));
+    const queried = new Set(exprs.flatMap((expr) => expr.match(/motoreach_\w+/g) ?? []).map((name) => name.replace(/_(bucket|sum|count)$/, '')));
+    assert.deepEqual([...queried].filter((name) => !exported.has(name)), []);
+    const ours = [...exported].filter((name) => !/^motoreach_(process|nodejs)_/.test(name));
+    assert.deepEqual(ours.filter((name) => !queried.has(name)), []);
   });
 });
