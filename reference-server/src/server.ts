@@ -147,6 +147,7 @@ export async function startServer(options: Config | ServerOptions, extras: Start
   );
   sockets = attachWebSockets(server, config, verify, tickets, { service, fanout, logger, gapMs: config.limits.seqGapMs, presence, metrics }, clock);
 
+  let metricsListener: MetricsListener | null = null;
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -155,8 +156,10 @@ export async function startServer(options: Config | ServerOptions, extras: Start
         resolve();
       });
     });
+    if (metrics) metricsListener = await serveMetrics(metrics, config.metricsPort as number, config.host, logger);
   } catch (error) {
     // Releases DATA_DIR's lock too, so that the embedding program may try again.
+    if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
     await sockets.close();
     rateLimiter.close();
     roomLimiter.close();
@@ -164,21 +167,6 @@ export async function startServer(options: Config | ServerOptions, extras: Start
     await fanout.close();
     await store.close();
     throw error;
-  }
-  let metricsListener: MetricsListener | null = null;
-  if (metrics) {
-    try {
-      metricsListener = await serveMetrics(metrics, config.metricsPort as number, config.host, logger);
-    } catch (error) {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await sockets.close();
-      rateLimiter.close();
-      roomLimiter.close();
-      await singleUse.close();
-      await fanout.close();
-      await store.close();
-      throw new ConfigError(`METRICS_PORT ${config.metricsPort} cannot be bound on ${config.host} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-    }
   }
   ready = true;
   webhooks?.start();

@@ -15,6 +15,7 @@ describe('the drain a load balancer sees', () => {
     const drainMs = 1500;
     const server = await spawnServer(['--port', '0', '--host', '127.0.0.1', '--data-dir', dir, '--jwt-secret', SECRET], {
       SHUTDOWN_DRAIN_MS: String(drainMs),
+      METRICS_PORT: '0',
     });
     const ana = owner();
     const bo = admin();
@@ -48,6 +49,9 @@ describe('the drain a load balancer sees', () => {
     const late = TestSocket.chat(server, room.id, bo);
     assert.equal((await late.ready()).last_seq, 1);
     assert.deepEqual([(await fetch(`${server.url}/healthz`)).status, (await fetch(`${server.url}/readyz`)).status], [200, 503]);
+    // The metrics, on their own port (METRICS_PORT=0: a free one, logged), count both sockets still open.
+    const metricsUrl = JSON.parse(server.output().split('\n').find((line) => line.includes('"msg":"metrics"'))!).url as string;
+    assert.match(await (await fetch(metricsUrl)).text(), /^motoreach_sockets_open\{kind="chat"\} 2$/m);
 
     const closes = await Promise.all([chat.closed, late.closed]);
     assert.deepEqual(closes.map((c) => c.code), [1001, 1001]);

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
+import { createServer, type AddressInfo } from 'node:net';
+import { ConfigError } from '../src/config.js';
 import { Metrics } from '../src/metrics/metrics.js';
-import { admin, api, createRoom, eventually, manualClock, owner, startTestServer, TestSocket, token } from './helpers/harness.js';
+import { admin, api, createRoom, eventually, manualClock, owner, startTestServer, tempDir, TestSocket, token } from './helpers/harness.js';
 import { RedisServer, redisMissing } from './helpers/redis-server.js';
 import { testStoreKind } from './helpers/test-store.js';
 
@@ -35,6 +37,23 @@ describe('metrics (METRICS_PORT)', () => {
       assert.equal((await fetch(`${server.url}/metrics`)).status, 404);
     } finally {
       await server.stop();
+    }
+  });
+
+  test('a METRICS_PORT in use stops the start with its reason, and leaves DATA_DIR free for another try', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    const dataDir = tempDir();
+    try {
+      await assert.rejects(
+        startTestServer({ metricsPort: port, dataDir }),
+        new ConfigError(`METRICS_PORT ${port} cannot be bound on 127.0.0.1 (EADDRINUSE)`),
+      );
+      const again = await startTestServer({ metricsPort: 0, dataDir });
+      await again.stop();
+    } finally {
+      taken.close();
     }
   });
 
