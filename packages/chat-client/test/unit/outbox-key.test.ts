@@ -17,12 +17,15 @@ function fakeLocalStorage(): Storage {
   return store as unknown as Storage;
 }
 
-test("the localStorage key docs/sdk.md shows is the one the SDK writes", async () => {
+test("the localStorage key docs/sdk.md shows is the one the SDK writes, with Web Locks or without", async () => {
   const docs = readFileSync(new URL('../../../../docs/sdk.md', import.meta.url), 'utf8');
   const shown = /`(motoreach-outbox:https:\/\/chat\.example\.com\|user:u-42\|r_42)#(c_[0-9a-f]{24})`/.exec(docs);
   assert.ok(shown, 'docs/sdk.md shows an example key');
   const localStorage = fakeLocalStorage();
   Object.defineProperty(globalThis, 'localStorage', { value: localStorage, configurable: true });
+  // A browser without Web Locks (and Node 22): the page's id must not depend on them.
+  const navigator = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
+  Object.defineProperty(globalThis, 'navigator', { value: {}, configurable: true });
   try {
     const storage = localStorageOutbox();
     const key = personKey('https://chat.example.com', { id: 'u-42', role: 'user', name: 'Ana' }) + 'r_42';
@@ -34,5 +37,7 @@ test("the localStorage key docs/sdk.md shows is the one the SDK writes", async (
     assert.match(tab!, /^c_[0-9a-f]{24}$/);
   } finally {
     delete (globalThis as { localStorage?: Storage }).localStorage;
+    if (navigator) Object.defineProperty(globalThis, 'navigator', navigator);
+    else delete (globalThis as { navigator?: unknown }).navigator;
   }
 });
