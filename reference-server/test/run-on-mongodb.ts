@@ -13,7 +13,7 @@ import { MongoMemoryReplSet } from 'mongodb-memory-server-core';
 
 /**
  * The suites about the SQLite file itself (and a SQLite install without mongoose), and those whose servers do not
- * depend on the store (the drain, the proxy in front); every other test file runs on both stores, so a new suite is
+ * depend on the store (the drain, the proxy in front, a stop while Redis is away); every other test file runs on both stores, so a new suite is
  * covered on MongoDB without being listed here.
  */
 const SQLITE_ONLY = new Set([
@@ -25,6 +25,7 @@ const SQLITE_ONLY = new Set([
   'backup.test.ts',
   'drain.test.ts',
   'nginx.test.ts',
+  'redis-stop.test.ts',
 ]);
 
 function bothStoreFiles(): string[] {

@@ -183,6 +183,10 @@ export class RedisFanout implements Fanout {
     this.#groups.clear();
     clearTimeout(this.#droppedLog);
     await Promise.allSettled([this.#pub.quit(), this.#sub.quit()]);
+    // A QUIT cannot go out while Redis is away, and the client would go on reconnecting (keeping the
+    // process alive) after the server stopped.
+    this.#pub.disconnect();
+    this.#sub.disconnect();
   }
 
   #subscribeChannel(group: string): Promise<void> {
