@@ -12,9 +12,9 @@ import { readdirSync } from 'node:fs';
 import { MongoMemoryReplSet } from 'mongodb-memory-server-core';
 
 /**
- * The suites about the SQLite file itself (and a SQLite install without mongoose), and those whose servers do not
- * depend on the store (the drain, the proxy in front, a stop while Redis is away); every other test file runs on both stores, so a new suite is
- * covered on MongoDB without being listed here.
+ * The suites about the SQLite file itself (and a SQLite install without mongoose), and those whose subject does not
+ * depend on the store (the drain, the proxy in front, a stop while Redis is away); every other test file runs on both
+ * stores, so a new suite is covered on MongoDB without being listed here.
  */
 const SQLITE_ONLY = new Set([
   'store.test.ts',
