@@ -178,6 +178,7 @@ const SETTINGS = {
 type Setting = keyof typeof SETTINGS;
 
 export const USAGE = `Usage: motoreach-reference-server [--dev] [--port N] [--host H] [--data-dir DIR] ...
+       motoreach-reference-server backup <file> [--data-dir DIR]   (a copy of the SQLite database, while the server runs)
 
 Every flag has an environment variable (flags win):
 ${Object.entries(SETTINGS)
