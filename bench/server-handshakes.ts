@@ -48,7 +48,7 @@ function handshake(url: string, plain: boolean): Promise<number> {
 async function run(perIp: string, plain: boolean): Promise<{ statuses: Record<number, number>; cpu: number; seconds: number }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-handshakes-'));
   const args = ['--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--jwt-secret', 'bench-handshakes-secret-0123456789abcdef'];
-  const child = spawn(process.execPath, ['--import', 'tsx', BIN, ...args, '--ws-handshakes-per-ip', perIp, '--log-level', 'info'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', BIN, ...args, '--ws-handshakes-per-ip', perIp, '--log-level', 'info', '--shutdown-drain-ms', '0'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   try {

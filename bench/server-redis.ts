@@ -85,7 +85,7 @@ interface Node {
 async function startNode(mongoUri: string, redisUrl: string | null): Promise<Node> {
   const args = ['--import', 'tsx', BIN, '--port', '0', '--host', '127.0.0.1', '--jwt-secret', SECRET, '--mongodb-uri', mongoUri];
   args.push('--ws-rate-limit', '0', '--ws-user-rate-limit', '0', '--http-rate-limit', '0', '--log-level', 'info');
-  args.push('--ws-handshakes-per-ip', '0', '--ws-handshakes-per-user', '0');
+  args.push('--ws-handshakes-per-ip', '0', '--ws-handshakes-per-user', '0', '--shutdown-drain-ms', '0');
   if (redisUrl) args.push('--redis-url', redisUrl);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const url = await started(child, /"url":"(http:[^"]+)"[^\n]*"msg":"listening"/, 'reference server');

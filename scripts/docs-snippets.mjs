@@ -13,7 +13,7 @@ import { extname, join } from 'node:path';
 const root = join(import.meta.dirname, '..');
 const documents = ['README.md', 'docs/widgets.md', 'docs/sdk.md', 'docs/reference-server.md', 'docs/protocol.md'];
 const check = process.argv.includes('--check');
-const languages = { '.ts': 'ts', '.tsx': 'tsx', '.mjs': 'js', '.vue': 'vue', '.html': 'html' };
+const languages = { '.ts': 'ts', '.tsx': 'tsx', '.mjs': 'js', '.vue': 'vue', '.html': 'html', '.conf': 'nginx' };
 
 function region(file, name) {
   const lines = readFileSync(join(root, file), 'utf8').split('\n');

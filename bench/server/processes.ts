@@ -174,7 +174,8 @@ export async function startServerUnderTest(key: VariantKey, settings: ServerSett
     cwd: REPO_ROOT,
     // Every load socket comes from 127.0.0.1, and a few users open thousands: the handshake limits
     // are off. As variables, which a reference server older than them (variant r) ignores.
-    env: { ...process.env, WS_HANDSHAKES_PER_IP: '0', WS_HANDSHAKES_PER_USER: '0', ...webhooks },
+    // No drain on SIGTERM: the bench stops servers between rounds, with no balancer to tell.
+    env: { ...process.env, WS_HANDSHAKES_PER_IP: '0', WS_HANDSHAKES_PER_USER: '0', SHUTDOWN_DRAIN_MS: '0', ...webhooks },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   let output = '';

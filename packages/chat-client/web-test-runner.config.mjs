@@ -27,7 +27,7 @@ function start(dir, flags) {
   return new Promise((resolve, reject) => {
     const proc = spawn(
       process.execPath,
-      ['--import', 'tsx', join(root, 'reference-server/src/bin.ts'), '--port', '0', '--host', '127.0.0.1', '--data-dir', dir, '--jwt-secret', secret, ...flags],
+      ['--import', 'tsx', join(root, 'reference-server/src/bin.ts'), '--port', '0', '--host', '127.0.0.1', '--data-dir', dir, '--jwt-secret', secret, '--shutdown-drain-ms', '0', ...flags],
       { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let partial = '';

@@ -49,7 +49,7 @@ function startServer(port = 0, extraArgs = [], jwtSecret = secret, dir = dataDir
   return new Promise((resolve, reject) => {
     const proc = spawn(
       process.execPath,
-      ['--import', 'tsx', bin, '--port', String(port), '--host', '127.0.0.1', '--data-dir', dir, '--jwt-secret', jwtSecret, '--dev', '--http-rate-limit', '1000000', ...extraArgs],
+      ['--import', 'tsx', bin, '--port', String(port), '--host', '127.0.0.1', '--data-dir', dir, '--jwt-secret', jwtSecret, '--dev', '--http-rate-limit', '1000000', '--shutdown-drain-ms', '0', ...extraArgs],
       { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let buffer = '';

@@ -1,9 +1,14 @@
 #!/usr/bin/env node
 import { ConfigError, loadConfig } from './config.js';
-import { createLogger } from './logger.js';
-import { startServer } from './server.js';
+import { createLogger, type Logger } from './logger.js';
+import { backupCommand } from './store/backup.js';
+import { type RunningServer, startServer } from './server.js';
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'backup') {
+    process.stdout.write(`motoreach-reference-server: ${await backupCommand(process.argv.slice(3), process.env)}\n`);
+    return;
+  }
   let config;
   try {
     config = loadConfig(process.argv.slice(2), process.env);
@@ -23,25 +28,42 @@ async function main(): Promise<void> {
   }
 
   let stopping = false;
+  let drained: (() => void) | null = null;
   const stop = (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      // A second signal cuts the drain short (Ctrl-C twice).
+      drained?.();
+      return;
+    }
     stopping = true;
-    logger.info({ signal }, 'shutting down');
-    const force = setTimeout(() => {
-      logger.error('shutdown took too long; exiting');
-      process.exit(1);
-    }, config.shutdownTimeoutMs);
-    force.unref();
-    server.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    // The balancer sees /readyz turn 503 and stops sending new clients while the rest still serves.
+    server.unready();
+    logger.info({ signal, drain_ms: config.shutdownDrainMs }, 'shutting down: draining');
+    const draining = new Promise<void>((resolve) => {
+      drained = resolve;
+      if (config.shutdownDrainMs > 0) setTimeout(resolve, config.shutdownDrainMs);
+      else resolve();
+    });
+    void draining.then(() => closeAll(server, config.shutdownTimeoutMs, logger));
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** Stops the server (sockets 1001, accepted writes finished) and exits: 0, or 1 on a failure or after `timeoutMs`. */
+function closeAll(server: RunningServer, timeoutMs: number, logger: Logger): void {
+  const force = setTimeout(() => {
+    logger.error('shutdown took too long; exiting');
+    process.exit(1);
+  }, timeoutMs);
+  force.unref();
+  server.close().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      logger.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    },
+  );
 }
 
 main().catch((error: unknown) => {

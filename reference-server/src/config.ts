@@ -105,6 +105,10 @@ export interface Config {
   sqliteSynchronous: 'full' | 'normal';
   logLevel: string;
   shutdownTimeoutMs: number;
+  /** After SIGTERM, how long /readyz answers 503 while everything else keeps serving, before the stop begins. */
+  shutdownDrainMs: number;
+  /** Prometheus metrics on their own listener on `host`; null: off, and nothing is measured. */
+  metricsPort: number | null;
   limits: Limits;
   /** null: WEBHOOK_URL is not set, no event is recorded. */
   webhook: WebhookConfig | null;
@@ -167,11 +171,14 @@ const SETTINGS = {
   'webhook-secret-previous': 'WEBHOOK_SECRET_PREVIOUS',
   'webhook-allow-private': 'WEBHOOK_ALLOW_PRIVATE',
   'webhook-unread-after': 'WEBHOOK_UNREAD_AFTER',
+  'shutdown-drain-ms': 'SHUTDOWN_DRAIN_MS',
+  'metrics-port': 'METRICS_PORT',
 } as const;
 
 type Setting = keyof typeof SETTINGS;
 
 export const USAGE = `Usage: motoreach-reference-server [--dev] [--port N] [--host H] [--data-dir DIR] ...
+       motoreach-reference-server backup <file> [--data-dir DIR]   (a copy of the SQLite database, while the server runs)
 
 Every flag has an environment variable (flags win):
 ${Object.entries(SETTINGS)
@@ -297,6 +304,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     webhookSecretPrevious: value('webhook-secret-previous'),
     webhookAllowPrivate: allowPrivate === '1',
     webhookUnreadAfter: limit('webhook-unread-after', 60, 7 * 24 * 3600),
+    shutdownDrainMs: limit('shutdown-drain-ms', 0, 600_000),
+    metricsPort: limit('metrics-port', 0, 65535),
   });
 }
 
@@ -324,6 +333,10 @@ export interface ServerOptions {
   sqliteSynchronous?: 'full' | 'normal' | undefined;
   logLevel?: string | undefined;
   shutdownTimeoutMs?: number;
+  /** Default 5000; 0 starts the stop at once. */
+  shutdownDrainMs?: number | undefined;
+  /** Serve /metrics on this port (0: a free one); unset: metrics off. */
+  metricsPort?: number | undefined;
   limits?: Partial<Limits>;
   /** An http(s) URL; events are recorded and delivered only when it is set. */
   webhookUrl?: string | undefined;
@@ -467,6 +480,8 @@ export function resolveConfig(options: ServerOptions): Config {
     sqliteSynchronous: options.sqliteSynchronous ?? 'full',
     logLevel: options.logLevel ?? 'info',
     shutdownTimeoutMs: options.shutdownTimeoutMs ?? 10_000,
+    shutdownDrainMs: options.shutdownDrainMs ?? 5000,
+    metricsPort: options.metricsPort ?? null,
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     webhook: webhookConfig(options),
   };

@@ -14,7 +14,9 @@ import { openStore } from './store/open.js';
 import type { ChatStore } from './store/store.js';
 import { type SingleUse, MemorySingleUse } from './tickets/single-use.js';
 import { ticketKey, Tickets } from './tickets/tickets.js';
-import { attachWebSockets } from './ws/upgrade.js';
+import { Metrics } from './metrics/metrics.js';
+import { type MetricsListener, serveMetrics } from './metrics/listener.js';
+import { attachWebSockets, type WebSocketGateway } from './ws/upgrade.js';
 import { Presence } from './ws/presence.js';
 import { type DeliveryTuning, WebhookDelivery } from './webhooks/delivery.js';
 
@@ -36,8 +38,15 @@ export interface RunningServer {
   /** `http://host:port`, with the port actually bound. */
   readonly url: string;
   readonly port: number;
+  /** `http://host:port/metrics` with METRICS_PORT set, else null. */
+  readonly metricsUrl: string | null;
   readonly config: Config;
   readonly logger: Logger;
+  /**
+   * Turns `/readyz` to 503 while everything else keeps serving, so that a load balancer polling it
+   * sends no new clients before the stop: call, wait the balancer's interval, then close().
+   */
+  unready(): void;
   /** Stops accepting, closes sockets with 1001, finishes accepted writes, closes the store. */
   close(): Promise<void>;
 }
@@ -84,8 +93,27 @@ export async function startServer(options: Config | ServerOptions, extras: Start
     webhooks = new WebhookDelivery(config.webhook, store.outbox, logger, (principal) => presence.connected(principal), extras.webhookTuning);
   }
   const tickets = new Tickets(ticketKey(config.clusterSecret), singleUse);
-  const service = new ChatService(store, fanout, config.limits, (err, context) =>
-    logger.error({ err, context }, 'background work failed'),
+  // Assigned once the HTTP server exists (below); the metrics read it only when scraped, later.
+  let sockets: WebSocketGateway;
+  const outbox = webhooks ? store.outbox : null;
+  const metrics =
+    config.metricsPort === null
+      ? null
+      : new Metrics({
+          sockets: () => sockets.open,
+          ...(config.redisUrl !== null && { redisConnected: () => fanout.healthy() }),
+          ...(outbox && { webhookBacklog: () => outbox.backlog() }),
+        });
+  if (metrics) {
+    store.onCommit = metrics.committed;
+    fanout.onPublished = metrics.published;
+  }
+  const service = new ChatService(
+    store,
+    fanout,
+    config.limits,
+    (err, context) => logger.error({ err, context }, 'background work failed'),
+    metrics,
   );
   const verify = verifierFor(config);
   const clock = extras.clock ?? monotonicClock;
@@ -104,6 +132,7 @@ export async function startServer(options: Config | ServerOptions, extras: Start
     logger,
     isReady: () => ready,
     fanoutHealthy: () => fanout.healthy(),
+    metrics,
   });
   const drain = new HttpDrain();
   const { requestTimeoutMs } = config.limits;
@@ -116,8 +145,9 @@ export async function startServer(options: Config | ServerOptions, extras: Start
     },
     drain.listener(app),
   );
-  const sockets = attachWebSockets(server, config, verify, tickets, { service, fanout, logger, gapMs: config.limits.seqGapMs, presence }, clock);
+  sockets = attachWebSockets(server, config, verify, tickets, { service, fanout, logger, gapMs: config.limits.seqGapMs, presence, metrics }, clock);
 
+  let metricsListener: MetricsListener | null = null;
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -126,8 +156,10 @@ export async function startServer(options: Config | ServerOptions, extras: Start
         resolve();
       });
     });
+    if (metrics) metricsListener = await serveMetrics(metrics, config.metricsPort as number, config.host, logger);
   } catch (error) {
     // Releases DATA_DIR's lock too, so that the embedding program may try again.
+    if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
     await sockets.close();
     rateLimiter.close();
     roomLimiter.close();
@@ -158,9 +190,13 @@ export async function startServer(options: Config | ServerOptions, extras: Start
       await singleUse.close();
       await fanout.close();
       await store.close();
+      await metricsListener?.close();
       logger.info('stopped');
     })();
     return closing;
   };
-  return { url, port, config, logger, close };
+  const unready = () => {
+    ready = false;
+  };
+  return { url, port, metricsUrl: metricsListener?.url ?? null, config, logger, unready, close };
 }

@@ -188,6 +188,17 @@ describe('server process', () => {
       assert.equal(log.includes(secret), false, 'a token leaked into the log');
     }
     assert.equal(log.includes('token='), false);
+    // Level names, and the request lines say who called, once the token was verified (a forged one names nobody).
+    const requests = log.split('\n').filter((line) => line.includes('"msg":"http"')).map((line) => JSON.parse(line));
+    assert.deepEqual(
+      requests.map((r) => [r.level, r.method, r.status, r.principal]),
+      [
+        ['info', 'POST', 201, 'user:u-ana'],
+        ['info', 'GET', 200, 'user:u-ana'],
+        ['info', 'GET', 401, undefined],
+      ],
+    );
+    assert.equal(log.includes('"level":30'), false);
   });
 });
 

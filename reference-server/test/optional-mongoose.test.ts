@@ -15,7 +15,7 @@ function run(env: Record<string, string>): Promise<{ code: number | null; stdout
   const dataDir = mkdtempSync(join(tmpdir(), 'motoreach-optional-'));
   const proc = spawn(process.execPath, ['--import', 'tsx', '--import', withoutMongoose, 'src/bin.ts', '--dev'], {
     cwd: root,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info', SHUTDOWN_DRAIN_MS: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

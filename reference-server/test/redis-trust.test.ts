@@ -191,7 +191,7 @@ describe('Redis settings at start', { skip: redisMissing }, () => {
       const start = async (dir: string, redisUrl: string) => {
         const server = await spawnServer([...storeArgs(dir), '--port', '0', '--host', '127.0.0.1', '--jwt-secret', SECRET, '--redis-url', redisUrl]);
         servers.push(server);
-        return server.output().split('\n').filter((line) => line.includes('"level":40'));
+        return server.output().split('\n').filter((line) => line.includes('"level":"warn"'));
       };
       const warnings = await start(dirs[0]!, open.url);
       assert.equal(warnings.length, 1);

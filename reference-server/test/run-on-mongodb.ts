@@ -12,10 +12,21 @@ import { readdirSync } from 'node:fs';
 import { MongoMemoryReplSet } from 'mongodb-memory-server-core';
 
 /**
- * The suites about the SQLite file itself (and a SQLite install without mongoose); every other test file runs on both
+ * The suites about the SQLite file itself (and a SQLite install without mongoose), and those whose subject does not
+ * depend on the store (the drain, the proxy in front, a stop while Redis is away); every other test file runs on both
  * stores, so a new suite is covered on MongoDB without being listed here.
  */
-const SQLITE_ONLY = new Set(['store.test.ts', 'disk-full.test.ts', 'checkpointer.test.ts', 'data-dir.test.ts', 'optional-mongoose.test.ts']);
+const SQLITE_ONLY = new Set([
+  'store.test.ts',
+  'disk-full.test.ts',
+  'checkpointer.test.ts',
+  'data-dir.test.ts',
+  'optional-mongoose.test.ts',
+  'backup.test.ts',
+  'drain.test.ts',
+  'nginx.test.ts',
+  'redis-stop.test.ts',
+]);
 
 function bothStoreFiles(): string[] {
   return readdirSync(new URL('.', import.meta.url))

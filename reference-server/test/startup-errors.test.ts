@@ -6,7 +6,10 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { nodeOf } from '../src/store/open.js';
+import mongoose from 'mongoose';
+import { ConfigError } from '../src/config.js';
+import { SETUP_RETRY_MS } from '../src/store/mongo.js';
+import { mongoStartFailure, nodeOf } from '../src/store/open.js';
 import { SECRET, tempDir } from './helpers/harness.js';
 
 /** A start that fails names its cause, in one line: here a native module built for another Node, not DATA_DIR's lock. */
@@ -61,4 +64,22 @@ test('better-sqlite3 built for another Node: exit 2 with one line naming the mod
   );
   // Nothing was taken or written in DATA_DIR.
   assert.deepEqual(readdirSync(dataDir), []);
+});
+
+test('a MongoDB still unreachable after the retry window: one line naming it without its password, exit 2 (a ConfigError)', async () => {
+  const uri = 'mongodb://chat:s3cret@127.0.0.1:1/motoreach?replicaSet=rs0&serverSelectionTimeoutMS=100';
+  // The driver's own error for an address where nothing listens, as the last try of the window gets it.
+  const error = await mongoose.createConnection(uri).asPromise().then(
+    () => assert.fail('connected to port 1'),
+    (e: unknown) => e,
+  );
+  const failure = mongoStartFailure(uri, error, SETUP_RETRY_MS);
+  assert.ok(failure instanceof ConfigError);
+  assert.equal(
+    failure.message,
+    'cannot reach MongoDB at mongodb://chat:***@127.0.0.1:1/motoreach?replicaSet=rs0&serverSelectionTimeoutMS=100 (MONGODB_URI) within 30 s: connect ECONNREFUSED 127.0.0.1:1',
+  );
+  // Anything else (a standalone server, a bug) is not dressed up as unreachable.
+  const other = new Error('boom');
+  assert.equal(mongoStartFailure(uri, other, SETUP_RETRY_MS), other);
 });

@@ -39,7 +39,11 @@ export function memoryOutbox(): OutboxStorage {
  */
 export function localStorageOutbox(prefix = 'motoreach-outbox:'): OutboxStorage {
   const locks = globalThis.navigator?.locks;
-  if (!tab) void locks?.request((tab = randomId()), () => new Promise(noop));
+  if (!tab) {
+    // Its own statement: inside `locks?.request(...)` the id would not be made where Web Locks are missing.
+    tab = randomId();
+    void locks?.request(tab, () => new Promise(noop));
+  }
   const save = (key: string, entries: OutboxEntry[]): void => {
     const own = `${prefix}${key}#${tab}`;
     entries.length ? localStorage.setItem(own, JSON.stringify(entries)) : localStorage.removeItem(own);

@@ -62,7 +62,7 @@ export async function spawnServer(options: { dataDir?: string; port?: number; en
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'chat-client-test-'));
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', SERVER_BIN, '--port', String(options.port ?? 0), '--host', '127.0.0.1', '--data-dir', dataDir, '--jwt-secret', SECRET],
+    ['--import', 'tsx', SERVER_BIN, '--port', String(options.port ?? 0), '--host', '127.0.0.1', '--data-dir', dataDir, '--jwt-secret', SECRET, '--shutdown-drain-ms', '0'],
     { env: { ...process.env, LOG_LEVEL: 'info', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stderr = '';

@@ -14,7 +14,7 @@ export function startDemo({ jwtSecret } = {}) {
   const proc = spawn(
     process.execPath,
     ['--import', 'tsx', 'reference-server/src/bin.ts', '--dev', '--static-dir', 'examples/demo'],
-    { cwd: root, env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, ...(jwtSecret && { JWT_SECRET: jwtSecret }) }, stdio: ['ignore', 'pipe', 'inherit'] },
+    { cwd: root, env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, SHUTDOWN_DRAIN_MS: '0', ...(jwtSecret && { JWT_SECRET: jwtSecret }) }, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const stop = () =>
     new Promise((resolve) => {

@@ -64,3 +64,10 @@ test("the inbox's event, slot, parts and attributes are in the manifest, for the
     ['base-url', 'token', 'token-url', 'selected', 'q', 'unread-only', 'page-size', 'theme', 'locale'],
   );
 });
+
+test('the standalone file resolves by its export from CommonJS and ESM, to copy it next to a page', () => {
+  const file = join(root, 'dist/motoreach-chat.min.js');
+  assert.equal(require.resolve('@motoreach/chat-widgets/standalone'), file);
+  assert.equal(import.meta.resolve('@motoreach/chat-widgets/standalone'), `file://${file}`);
+  assert.equal(existsSync(file), true);
+});

@@ -27,6 +27,7 @@ import {
   sideOf,
 } from './types.js';
 import { UnreadSnapshots } from './unread-snapshots.js';
+import type { Metrics } from '../metrics/metrics.js';
 
 export interface ChatLimits {
   maxBodyChars: number;
@@ -101,6 +102,7 @@ export class ChatService {
     private readonly fanout: Fanout,
     private readonly limits: ChatLimits,
     private readonly onBackgroundError: (error: unknown, context: string) => void,
+    private readonly metrics: Metrics | null = null,
   ) {
     this.#snapshots = new UnreadSnapshots(
       store,
@@ -189,11 +191,26 @@ export class ChatService {
    * other side (a system message: both sides). A repeated `client_id` answers
    * the stored message and does neither again.
    */
-  sendMessage(identity: Identity, room: RoomRef, body: string, clientId: string | null, data?: MessageData): Promise<AppendResult> {
-    return this.#track(this.#send(identity, room, body, clientId, data));
+  sendMessage(
+    identity: Identity,
+    room: RoomRef,
+    body: string,
+    clientId: string | null,
+    data?: MessageData,
+    via: 'ws' | 'rest' = 'rest',
+  ): Promise<AppendResult> {
+    return this.#track(this.#send(identity, room, body, clientId, data, via));
   }
 
-  async #send(caller: Identity, room: RoomRef, body: string, clientId: string | null, data: MessageData | undefined): Promise<AppendResult> {
+  async #send(
+    caller: Identity,
+    room: RoomRef,
+    body: string,
+    clientId: string | null,
+    data: MessageData | undefined,
+    via: 'ws' | 'rest',
+  ): Promise<AppendResult> {
+    const started = this.metrics === null ? 0 : performance.now();
     // The host's backend writes system messages: they belong to neither side, so both are their recipients.
     const side: MessageSide = isParticipant(caller) ? sideOf(caller.role) : 'system';
     // A system message may be its data alone (a quote card, say); a side's message is always text.
@@ -223,10 +240,12 @@ export class ChatService {
       ownerTurn?.skip();
       return result;
     }
+    this.metrics?.stored(side === 'system' ? 'system' : via, started);
     this.fanout.publish(roomGroup(room.id), {
       frame: messageFrame(result.message),
       seq: result.message.seq,
     });
+    this.metrics?.broadcast(started);
     this.#notifyHolder(turn, room, recipient, result.recipient, result.message, result.recipient_unread);
     if (ownerTurn && result.owner_recipient) {
       const { recipient: owner, unread } = result.owner_recipient;

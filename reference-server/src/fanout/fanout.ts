@@ -43,6 +43,8 @@ export interface Fanout {
   publish(group: string, event: FanoutEvent): void;
   /** False while events published here may not reach the other servers. */
   healthy(): boolean;
+  /** Set to hear how long each event took to reach the other servers' link (Redis's answer to its PUBLISH), in seconds. */
+  onPublished?: ((seconds: number) => void) | null;
   close(): Promise<void>;
 }
 

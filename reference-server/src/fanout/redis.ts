@@ -9,6 +9,8 @@ const CHANNEL_PREFIX = 'motoreach:';
 /** Dropped events are logged at most once in this time, with how many there were: a flood of forgeries must not flood the log. */
 const DROPPED_LOG_MS = 1000;
 
+const ignore = () => undefined;
+
 interface Entry {
   listener: FanoutListener;
   onMissed: () => void;
@@ -85,6 +87,7 @@ export class RedisFanout implements Fanout {
   /** Events dropped since the last log line about them, and the timer of the next one. */
   #dropped = 0;
   #droppedLog: NodeJS.Timeout | undefined;
+  onPublished: ((seconds: number) => void) | null = null;
 
   private constructor(pub: Redis, sub: Redis, signer: EventSigner, logger: Logger) {
     this.#pub = pub;
@@ -162,7 +165,13 @@ export class RedisFanout implements Fanout {
     // Only a server with sockets in the group subscribes; an unhealthy link fails at once and is
     // made good by the resynchronisation after it comes back.
     const channel = CHANNEL_PREFIX + group;
-    this.#pub.publish(channel, this.#signer.sign(channel, encode(this.#origin, event))).catch(() => undefined);
+    const sent = this.#pub.publish(channel, this.#signer.sign(channel, encode(this.#origin, event)));
+    if (this.onPublished === null) {
+      sent.catch(ignore);
+      return;
+    }
+    const started = performance.now();
+    sent.then(() => this.onPublished?.((performance.now() - started) / 1000), ignore);
   }
 
   healthy(): boolean {
@@ -174,6 +183,10 @@ export class RedisFanout implements Fanout {
     this.#groups.clear();
     clearTimeout(this.#droppedLog);
     await Promise.allSettled([this.#pub.quit(), this.#sub.quit()]);
+    // A QUIT cannot go out while Redis is away, and the client would go on reconnecting (keeping the
+    // process alive) after the server stopped.
+    this.#pub.disconnect();
+    this.#sub.disconnect();
   }
 
   #subscribeChannel(group: string): Promise<void> {

@@ -9,6 +9,7 @@ import type { ChatService } from '../chat/service.js';
 import { callerKey, type Identity } from '../chat/types.js';
 import type { Config } from '../config.js';
 import { pathOf, type Logger } from '../logger.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { KeyedRateLimiter } from '../rate-limit.js';
 import type { Tickets } from '../tickets/tickets.js';
 import { corsFor } from './cors.js';
@@ -27,6 +28,8 @@ export interface HttpDeps {
   isReady: () => boolean;
   /** False while messages accepted here may not reach the other servers' sockets (Redis lost). */
   fanoutHealthy: () => boolean;
+  /** With METRICS_PORT: counts the requests refused (401, 429). */
+  metrics?: Metrics | null;
 }
 
 declare module 'express-serve-static-core' {
@@ -53,11 +56,15 @@ export function createApp(deps: HttpDeps): express.Express {
     res.setHeader('X-Request-Id', req.id);
     const started = performance.now();
     res.on('finish', () => {
+      if (res.statusCode === 401) deps.metrics?.refused('auth');
+      else if (res.statusCode === 429) deps.metrics?.refused('rate_limited');
       logger.info(
         {
           req_id: req.id,
           method: req.method,
           path: pathOf(req.originalUrl),
+          // Who called (`user:<id>`, `workshop:<id>`, `service:<id>`), once the token was verified: never the token.
+          principal: req.identity && callerKey(req.identity),
           status: res.statusCode,
           ms: Math.round(performance.now() - started),
         },

@@ -9,6 +9,8 @@ export class DataDirError extends ConfigError {
 }
 
 const LOCK_FILE = 'motoreach-chat.lock';
+/** The chat database in DATA_DIR. */
+export const DATABASE_FILE = 'motoreach-chat.sqlite3';
 
 function reason(error: unknown): string {
   return (error as { code?: string }).code ?? (error as Error).message;

@@ -216,7 +216,7 @@ const WRITE_TRANSACTION = {
 const ROOMS_PER_QUERY = 1000;
 
 /** How long connect() keeps trying a setup that a lost connection or a failover interrupted. */
-const SETUP_RETRY_MS = 30_000;
+export const SETUP_RETRY_MS = 30_000;
 
 const DUPLICATE_KEY = 11000;
 const COMMAND_NOT_FOUND = 59;
@@ -357,6 +357,7 @@ export class MongoStore implements ChatStore {
   readonly #tails = new Map<string, Promise<void>>();
   #closing: Promise<void> | null = null;
   readonly outbox: EventOutbox | null;
+  onCommit: ((seconds: number, writes: number) => void) | null = null;
   #onRecorded: (() => void) | null = null;
 
   private constructor(conn: Connection, events: boolean) {
@@ -752,7 +753,11 @@ export class MongoStore implements ChatStore {
   async #transaction<T>(body: (session: ClientSession) => Promise<T>): Promise<T> {
     const session = await this.#conn.startSession();
     try {
-      return await session.withTransaction(() => body(session), WRITE_TRANSACTION);
+      const started = this.onCommit === null ? 0 : performance.now();
+      const result = await session.withTransaction(() => body(session), WRITE_TRANSACTION);
+      // One write per transaction here: MongoDB's are not batched.
+      this.onCommit?.((performance.now() - started) / 1000, 1);
+      return result;
     } finally {
       await session.endSession();
     }

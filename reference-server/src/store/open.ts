@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { ConfigError, type Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { SqliteStore } from './sqlite.js';
+import { isStoreUnavailable } from './failures.js';
 import type { ChatStore } from './store.js';
 
 /** The SQLite driver's compiled part cannot be loaded: the install is at fault, not DATA_DIR. */
@@ -45,11 +46,30 @@ function loadSqliteDriver(): void {
 /** MongoDB when MONGODB_URI is set, else the embedded SQLite file in DATA_DIR. */
 export async function openStore(config: Config, logger: Logger): Promise<ChatStore> {
   if (config.mongodbUri) {
-    const { MongoStore } = await importMongoStore();
-    return MongoStore.connect(config.mongodbUri, { logger, events: config.webhook !== null });
+    const { MongoStore, SETUP_RETRY_MS } = await importMongoStore();
+    try {
+      return await MongoStore.connect(config.mongodbUri, { logger, events: config.webhook !== null });
+    } catch (error) {
+      throw mongoStartFailure(config.mongodbUri, error, SETUP_RETRY_MS);
+    }
   }
   loadSqliteDriver();
   return new SqliteStore({ dataDir: config.dataDir, synchronous: config.sqliteSynchronous, logger, events: config.webhook !== null });
+}
+
+/**
+ * A MongoDB still unreachable when the setup's retry window closes: one line naming it (its password
+ * hidden) and the driver's reason, a ConfigError (exit 2, as an unreachable REDIS_URL), not a stack.
+ */
+export function mongoStartFailure(uri: string, error: unknown, windowMs: number): unknown {
+  if (!isStoreUnavailable(error)) return error;
+  const reason = ((error as Error).message ?? String(error)).split('\n')[0];
+  return new ConfigError(`cannot reach MongoDB at ${redactedUri(uri)} (MONGODB_URI) within ${windowMs / 1000} s: ${reason}`);
+}
+
+function redactedUri(uri: string): string {
+  // Not `new URL`: a seed list (host1,host2) is not a URL's host.
+  return uri.replace(/^(mongodb(?:\+srv)?:\/\/)([^@/]*)@/, (_, scheme: string, auth: string) => `${scheme}${auth.includes(':') ? `${auth.split(':')[0]}:***` : auth}@`);
 }
 
 // mongoose is an optional peer dependency: a SQLite deployment does not install its ~10 MB.

@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import type { Message, MessageData, MessageSide, Principal, Room, RoomStatus, RoomListing, RoomState, Sender, Side, UnreadSnapshot } from '../chat/types.js';
 import type { Logger } from '../logger.js';
 import { Checkpointer } from './checkpointer.js';
-import { DataDirLock, prepareDataDir } from './data-dir.js';
+import { DATABASE_FILE, DataDirLock, prepareDataDir } from './data-dir.js';
 import { isStoreUnavailable, NotHolderError, RoomClosedError, StoreUnavailableError } from './failures.js';
 import { newId } from '../ids.js';
 import { RecentClientIds } from './recent-client-ids.js';
@@ -478,11 +478,12 @@ export class SqliteStore implements ChatStore {
    */
   readonly #eventRooms = new Map<string, EventRoom>();
   #onRecorded: (() => void) | null = null;
+  onCommit: ((seconds: number, writes: number) => void) | null = null;
 
   constructor(options: SqliteStoreOptions) {
     prepareDataDir(options.dataDir);
     this.#lock = DataDirLock.acquire(options.dataDir);
-    const file = join(options.dataDir, 'motoreach-chat.sqlite3');
+    const file = join(options.dataDir, DATABASE_FILE);
     let shared = true;
     try {
       try {
@@ -1041,7 +1042,9 @@ export class SqliteStore implements ChatStore {
     if (batch.length === 0) return;
     let results: unknown[];
     try {
+      const started = this.onCommit === null ? 0 : performance.now();
       results = this.#committed(() => this.#runBatch(batch));
+      this.onCommit?.((performance.now() - started) / 1000, batch.length);
     } catch (error) {
       // The batch rolled back as a whole: nothing of it is stored, no seq is taken, no counter moved.
       if (isStoreUnavailable(error)) {

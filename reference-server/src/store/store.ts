@@ -136,6 +136,8 @@ export interface ChatStore {
    * Absent or null: nothing is recorded, and a write costs nothing more.
    */
   readonly outbox?: EventOutbox | null;
+  /** Set to hear of each write transaction: its time in seconds and how many writes it committed together. */
+  onCommit?: ((seconds: number, writes: number) => void) | null;
   createRoom(input: NewRoom): Promise<Room>;
   /**
    * Creates the room with the caller's id, or updates its title, status and names, atomically:

@@ -8,6 +8,7 @@ import type { Logger } from '../logger.js';
 import { type Clock, BurstDetector, type KeyedRateLimiter, TokenBucket } from '../rate-limit.js';
 import { randomId } from '../ids.js';
 import { errorFrame } from '../chat/frames.js';
+import type { Metrics } from '../metrics/metrics.js';
 
 /** The close reason of a socket whose token expired: the client takes a fresh token and resumes. */
 export const TOKEN_EXPIRED = 'token expired';
@@ -72,6 +73,8 @@ export class ClientSocket {
     private readonly userLimiter: KeyedRateLimiter,
     private readonly logger: Logger,
     private readonly clock: Clock,
+    /** With METRICS_PORT: counts the frames refused and the floods closed. */
+    private readonly metrics: Metrics | null = null,
   ) {
     this.#bucket = limits.wsRateLimit > 0 ? new TokenBucket(limits.wsRateLimit, limits.wsRateLimit * 2, clock) : null;
     ws.on('pong', () => {
@@ -140,8 +143,12 @@ export class ClientSocket {
   /** Answers a refused frame and counts the refusal: a burst of them closes the socket. */
   #refuse(clientId: string | null, message: string): false {
     this.sendError('rate_limited', message, clientId);
+    this.metrics?.refused('rate_limited');
     this.#flood ??= new BurstDetector(this.limits.wsFloodStrikes, this.limits.wsFloodWindowMs, this.clock);
-    if (this.#flood.hit()) this.close(CLOSE.policy, 'rate limit exceeded');
+    if (this.#flood.hit()) {
+      this.metrics?.refused('1008');
+      this.close(CLOSE.policy, 'rate limit exceeded');
+    }
     return false;
   }
 

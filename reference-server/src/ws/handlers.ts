@@ -13,6 +13,7 @@ import { decodeFrame, type IncomingFrame, peekClientId } from './frames.js';
 import type { Presence } from './presence.js';
 import { type ReadyHistory, readyPageQuery } from './ready-history.js';
 import type { MessagePage } from '../store/store.js';
+import type { Metrics } from '../metrics/metrics.js';
 
 /** How a `room` frame starts (chat/frames.ts builds it so): the one frame a chat socket looks into. */
 const ROOM_FRAME = '{"type":"room",';
@@ -25,6 +26,8 @@ export interface SocketDeps {
   gapMs: number;
   /** Which principals have a socket open here (for webhooks' unread reminders). */
   presence?: Presence;
+  /** With METRICS_PORT: what the sockets count (refusals). */
+  metrics?: Metrics | null;
 }
 
 /**
@@ -173,7 +176,7 @@ export async function openChatSocket(socket: ClientSocket, requestId: string, de
     switch (frame.type) {
       case 'message': {
         const input = parse(messageInput, frame.data);
-        service.sendMessage(identity, room, input.body, input.client_id ?? null, input.data).then(
+        service.sendMessage(identity, room, input.body, input.client_id ?? null, input.data, 'ws').then(
           ({ message, created }) => {
             // A repeat is acknowledged to its sender alone: no second broadcast.
             if (!created) socket.send(messageFrame(message));

@@ -27,6 +27,8 @@ export interface WebSocketGateway {
   /** Closes every socket with 1001 and stops the heartbeat. */
   close(): Promise<void>;
   readonly connections: number;
+  /** Open sockets by path. */
+  readonly open: { readonly chat: number; readonly notifications: number };
 }
 
 function chatRoomOf(pathname: string): string | null {
@@ -59,6 +61,8 @@ export function attachWebSockets(
   clock: Clock = monotonicClock,
 ): WebSocketGateway {
   const { logger } = deps;
+  const metrics = deps.metrics ?? null;
+  const open = { chat: 0, notifications: 0 };
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.limits.maxPayloadBytes, perMessageDeflate: false });
   const sockets = new Set<ClientSocket>();
   const userLimiter = new KeyedRateLimiter(config.limits.wsUserRateLimit, config.limits.wsUserRateLimit * 2, clock);
@@ -77,6 +81,7 @@ export function attachWebSockets(
     const limited = handshakes.refuseAddress(req);
     if (limited) {
       logger.debug({ address: limited.address }, 'websocket handshake refused: too many from this address');
+      metrics?.refused('rate_limited');
       reject(socket, 429, 'Too Many Requests', `Retry-After: ${limited.retryAfterSeconds}\r\n`);
       return;
     }
@@ -124,6 +129,7 @@ export function attachWebSockets(
     // Frames that arrive before the socket is set up wait in the kernel, not in a lost event.
     ws.pause();
     if (!identity) {
+      metrics?.refused('auth');
       ws.resume();
       closeSocket(ws, CLOSE.unauthorized, 'invalid or expired token or ticket', closeTimeoutMs);
       return;
@@ -136,22 +142,27 @@ export function attachWebSockets(
     }
     if (!handshakes.admitUser(callerKey(identity))) {
       logger.warn({ request: requestId, user: identity.id, role: identity.role }, 'websocket refused: opened too often by this user');
+      metrics?.refused('4429');
       ws.resume();
       closeSocket(ws, CLOSE.tooMany, 'too many connections for this user; retry later', closeTimeoutMs);
       return;
     }
     if (!socketCap.acquire(callerKey(identity))) {
       logger.warn({ request: requestId, user: identity.id, role: identity.role }, 'websocket refused: too many sockets for this user');
+      metrics?.refused('4429');
       ws.resume();
       closeSocket(ws, CLOSE.tooMany, 'too many sockets for this user', closeTimeoutMs);
       return;
     }
-    const client = new ClientSocket(ws, transport, identity, config.limits, userLimiter, logger, clock);
+    const client = new ClientSocket(ws, transport, identity, config.limits, userLimiter, logger, clock, metrics);
     sockets.add(client);
+    const kind = requestId === null ? 'notifications' : 'chat';
+    open[kind] += 1;
     const principal = isParticipant(identity) ? principalOf(identity) : null;
     if (principal) deps.presence?.opened(principal);
     ws.on('close', (code: number) => {
       sockets.delete(client);
+      open[kind] -= 1;
       socketCap.release(callerKey(identity));
       if (principal) deps.presence?.closed(principal);
       logger.debug({ request: requestId, user: identity.id, code }, 'websocket closed');
@@ -184,6 +195,7 @@ export function attachWebSockets(
     get connections() {
       return sockets.size;
     },
+    open,
     async close() {
       closing = true;
       clearInterval(heartbeat);

@@ -13,7 +13,7 @@ import { openTestStore } from './test-store.js';
  * and then have their answer held until the test releases it.
  */
 
-export type StoreCall = Exclude<keyof ChatStore, 'close' | 'outbox'>;
+export type StoreCall = Exclude<keyof ChatStore, 'close' | 'outbox' | 'onCommit'>;
 
 /** What the SQLite driver throws when the disk is full; `code` picks another SQLite failure. */
 export function sqliteError(code = 'SQLITE_FULL', message = 'database or disk is full'): Error {

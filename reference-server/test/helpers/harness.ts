@@ -254,7 +254,8 @@ export interface ServerProcess {
 export async function spawnServer(args: string[], env: Record<string, string> = {}): Promise<ServerProcess> {
   const { MONGODB_URI: _inherited, ...inherited } = process.env;
   const child = spawn(process.execPath, ['--import', 'tsx', BIN, ...args], {
-    env: { ...inherited, ...env },
+    // No drain by default: a test that stops a server wants it stopped; drain tests set their own.
+    env: { ...inherited, SHUTDOWN_DRAIN_MS: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
