@@ -133,14 +133,20 @@ export class DiskAttachmentStore implements AttachmentStore {
 
   async #write(path: string, bytes: Buffer): Promise<void> {
     const temp = `${path}.tmp`;
-    const handle = await open(temp, 'w');
     try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
+      const handle = await open(temp, 'w');
+      try {
+        await handle.writeFile(bytes);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temp, path);
+    } catch (error) {
+      // A full disk leaves no part of the file behind: the space it took is free for the retry.
+      await rm(temp, { force: true });
+      throw error;
     }
-    await rename(temp, path);
   }
 
   async #removeFiles(id: string): Promise<void> {
