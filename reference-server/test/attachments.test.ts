@@ -231,6 +231,25 @@ describe('attachments: in messages (contract v1.2)', () => {
     assert.equal((await send(bo, { body: 'here', attachments: [bos.id] })).status, 201);
   });
 
+  test('a send refused because the room closed leaves its uploads free for the next send; a closed room takes no uploads', async () => {
+    const ownerId = unique('u');
+    const mine = owner(ownerId);
+    const shut = await createRoom(server.url, mine);
+    const a = (await upload(server.url, shut.id, mine, await png(9, 9))).body.attachment;
+    const put = (status: string) =>
+      api(server.url, 'PUT', `/api/service-requests/${shut.id}/`, service(), { user_id: ownerId, workshop_id: 'w-1', title: 'Brakes squeak', status });
+    assert.equal((await put('closed')).status, 200);
+    const path = `/api/service-requests/${shut.id}/messages/`;
+    const refused = await api(server.url, 'POST', path, mine, { body: 'late', client_id: 'c-late', attachments: [a.id] });
+    assert.deepEqual([refused.status, refused.body.error.code], [409, 'closed']);
+    const upload409 = await upload(server.url, shut.id, mine, await png(9, 9));
+    assert.deepEqual([upload409.status, upload409.body.error.code], [409, 'closed']);
+    assert.equal((await put('open')).status, 200);
+    const sent = await api(server.url, 'POST', path, mine, { body: 'again', client_id: 'c-again', attachments: [a.id] });
+    assert.equal(sent.status, 201);
+    assert.equal(sent.body.message.attachments[0].id, a.id);
+  });
+
   test('a service\'s system message carries its own upload', async () => {
     const pdf = (await upload(server.url, room.id, service(), PDF, { name: 'invoice.pdf' })).body.attachment;
     const res = await send(service(), { body: 'Your invoice', attachments: [pdf.id] });

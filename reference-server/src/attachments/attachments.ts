@@ -138,7 +138,7 @@ export class Attachments {
    * unused or claimed by this same send before (a retry with its client_id). Answers them as the
    * message carries them.
    */
-  async claim(identity: Identity, room: RoomRef, ids: string[], clientId: string | null): Promise<Attachment[]> {
+  async claim(identity: Identity, room: RoomRef, ids: string[], clientId: string | null): Promise<{ attachments: Attachment[]; release: () => Promise<void> }> {
     if (ids.length > MAX_ATTACHMENTS) throw new ChatError('invalid', `attachments: at most ${MAX_ATTACHMENTS} per message`);
     if (new Set(ids).size !== ids.length) throw new ChatError('invalid', 'attachments: an upload is named twice');
     const side = uploaderSide(identity);
@@ -155,7 +155,7 @@ export class Attachments {
     const claim = `${callerKey(identity)}\n${clientId ?? `once:${randomId()}`}`;
     const taken = await this.store.claim(ids, claim);
     if (taken.length > 0) throw new ChatError('conflict', `attachments: ${taken.join(', ')} already sent in another message; upload the file again`);
-    return records.map((record) => this.#presentRecord(record));
+    return { attachments: records.map((record) => this.#presentRecord(record)), release: () => this.store.release(ids, claim) };
   }
 
   /** The bytes behind a signed URL: 403 for a URL altered or expired, 404 for a file that is gone. */

@@ -89,6 +89,7 @@ export class DiskAttachmentStore implements AttachmentStore {
         'SELECT * FROM attachments WHERE request_id = ? AND uploader_side = ? AND uploader_id = ? AND client_id = ?',
       ),
       claim: db.prepare<[string, string], unknown>('UPDATE attachments SET claim = ? WHERE id = ? AND claim IS NULL'),
+      release: db.prepare<[string, string]>('UPDATE attachments SET claim = NULL WHERE id = ? AND claim = ?'),
       claimOf: db.prepare<[string], string | null>('SELECT claim FROM attachments WHERE id = ?').pluck(),
       bytesSince: db
         .prepare<[string, string, string], number>(
@@ -199,6 +200,10 @@ export class DiskAttachmentStore implements AttachmentStore {
       if (error instanceof ClaimedBefore) return error.taken;
       throw error;
     }
+  }
+
+  async release(ids: string[], claim: string): Promise<void> {
+    for (const id of ids) this.#stmt.release.run(id, claim);
   }
 
   async bytesSince(side: MessageSide, uploaderId: string, since: string): Promise<number> {

@@ -121,6 +121,10 @@ export class GridFsAttachmentStore implements AttachmentStore {
     return taken;
   }
 
+  async release(ids: string[], claim: string): Promise<void> {
+    await this.#records.updateMany({ _id: { $in: ids }, claim }, { $set: { claim: null } });
+  }
+
   async bytesSince(side: MessageSide, uploaderId: string, since: string): Promise<number> {
     const [sum] = await this.#records
       .aggregate<{ bytes: number }>([

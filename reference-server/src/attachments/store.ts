@@ -44,6 +44,8 @@ export interface AttachmentStore {
   open(id: string, variant: Variant): Promise<Readable | null>;
   /** Claims the uploads for one send; answers the ids another send claimed first (none claimed then). */
   claim(ids: string[], claim: string): Promise<string[]>;
+  /** Frees the uploads `claim` took: its message was refused for good (the room closed). */
+  release(ids: string[], claim: string): Promise<void>;
   /** Bytes the uploader stored since `since` (ISO time), for the daily budget. */
   bytesSince(side: MessageSide, uploaderId: string, since: string): Promise<number>;
   /** Removes the uploads no message claimed that were made before `before` (ISO time); answers how many. */
