@@ -269,7 +269,7 @@ describe('attachments: in messages (contract v1.2)', () => {
     assert.equal((await download(server.url, unsigned.toString())).status, 403);
     // Signed with the server's key, as it would have been two hours ago.
     const key = urlKey(SECRET);
-    const expired = new AttachmentUrls(key, 3600, '', () => Date.now() - 7200_000).sign(a.id, 'file');
+    const expired = new AttachmentUrls(key, 3600, () => Date.now() - 7200_000).sign(a.id, 'file');
     const res = await download(server.url, expired);
     assert.equal(res.status, 403);
     assert.match(JSON.parse(res.bytes.toString()).error.message, /expired/);

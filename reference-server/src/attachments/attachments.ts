@@ -51,7 +51,7 @@ export class Attachments {
   }
 
   /** The wire's form of a stored attachment, with fresh URLs. */
-  present(ref: AttachmentRef & { thumbnail?: boolean }): Attachment {
+  present(ref: AttachmentRef): Attachment {
     const { id, kind, name, content_type, size, width, height } = ref;
     return {
       id,

@@ -79,7 +79,6 @@ export async function processUpload(input: Buffer, rawName: string | undefined):
       return { kind: 'image', content_type: 'image/jpeg', name: withExtension(name, 'jpg'), ...(await reencode(jpeg, 'image/jpeg')) };
     }
   } catch (error) {
-    if (error instanceof ChatError) throw error;
     throw new ChatError('invalid', `the image cannot be decoded (${(error as Error).message.split('\n')[0]}); send a JPEG, PNG, WebP or HEIC photo`);
   }
   if (type === 'application/pdf') {
