@@ -206,6 +206,21 @@ describe('attachments: in messages (contract v1.2)', () => {
     assert.ok(row.last_message.attachments[0].url);
   });
 
+  test('a text sent right after a message with files, on one socket, is stored after it', async () => {
+    const a = await photo(ana);
+    const chat = sockets.track(TestSocket.chat(server, room.id, ana));
+    await chat.ready();
+    chat.send({ type: 'message', body: 'first, the photo', client_id: 'c-order-1', attachments: [a.id] });
+    chat.send({ type: 'message', body: 'then the words', client_id: 'c-order-2' });
+    const second = await chat.next('message', (f) => f.message.client_id === 'c-order-2');
+    const first = await chat.next('message', (f) => f.message.client_id === 'c-order-1');
+    assert.equal(second.message.seq, first.message.seq + 1);
+    assert.deepEqual(
+      chat.of('message').map((f) => f.message.client_id),
+      ['c-order-1', 'c-order-2'],
+    );
+  });
+
   test('over REST, with a retry of the same client_id: one message', async () => {
     const a = await photo(ana);
     const first = await send(ana, { body: 'the scratch', client_id: 'c-rest', attachments: [a.id] });
