@@ -6,7 +6,7 @@ import { randomId } from '../ids.js';
 import type { KeyedRateLimiter } from '../rate-limit.js';
 import { processUpload } from './content.js';
 import type { AttachmentRef } from './refs.js';
-import { AttachmentStorageUnavailable, type AttachmentStore, type StoredAttachment } from './store.js';
+import type { AttachmentStore, StoredAttachment } from './store.js';
 import type { AttachmentUrls, Variant } from './urls.js';
 
 /** A message names at most this many uploads (contract 1.2). */
@@ -28,10 +28,6 @@ function uploaderSide(identity: Identity): MessageSide {
 }
 
 
-
-function unavailable(): ChatError {
-  return new ChatError('unavailable', 'the chat server cannot store this file right now; retry shortly', 2);
-}
 
 /**
  * Files in conversations: uploads checked and stored, claimed by the message that names them, and
@@ -123,13 +119,8 @@ export class Attachments {
       created_at: new Date(this.now()).toISOString(),
       claim: null,
     };
-    let stored: StoredAttachment;
-    try {
-      stored = await this.store.put(record, processed.bytes, processed.thumbnail);
-    } catch (error) {
-      if (error instanceof AttachmentStorageUnavailable) throw unavailable();
-      throw error;
-    }
+    // A full disk or a lost database fails as StoreUnavailableError: answered 503, retried by the client.
+    const stored = await this.store.put(record, processed.bytes, processed.thumbnail);
     return { attachment: this.#presentRecord(stored), created: stored.id === record.id };
   }
 

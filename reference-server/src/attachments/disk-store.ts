@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import Database from 'better-sqlite3';
 import type { MessageSide } from '../chat/types.js';
-import { AttachmentStorageUnavailable, type AttachmentStore, type StoredAttachment } from './store.js';
+import { StoreUnavailableError } from '../store/failures.js';
+import type { AttachmentStore, StoredAttachment } from './store.js';
 import type { Variant } from './urls.js';
 
 interface Row extends Omit<StoredAttachment, 'thumbnail'> {
@@ -42,7 +43,7 @@ function isTransient(error: unknown): boolean {
 
 function transient<T>(work: () => Promise<T>): Promise<T> {
   return work().catch((error: unknown) => {
-    if (isTransient(error)) throw new AttachmentStorageUnavailable(`attachment storage: ${(error as Error).message}`, { cause: error });
+    if (isTransient(error)) throw new StoreUnavailableError(`attachment storage: ${(error as Error).message}`, { cause: error });
     throw error;
   });
 }

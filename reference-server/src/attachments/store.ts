@@ -26,14 +26,10 @@ export interface StoredAttachment {
   claim: string | null;
 }
 
-/** Storage said no for now (a full disk, a lost database): the client retries the same upload. */
-export class AttachmentStorageUnavailable extends Error {
-  override name = 'AttachmentStorageUnavailable';
-}
-
 /**
  * Where uploads live: files under DATA_DIR with SQLite, GridFS with MongoDB (so that every server of
- * a deployment serves every file). An upload is stored whole or not at all.
+ * a deployment serves every file). An upload is stored whole or not at all; storage that says no for
+ * now (a full disk, a lost database) fails with StoreUnavailableError: the client retries the upload.
  */
 export interface AttachmentStore {
   byClientId(requestId: string, side: MessageSide, uploaderId: string, clientId: string): Promise<StoredAttachment | null>;
