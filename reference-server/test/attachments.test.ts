@@ -92,6 +92,25 @@ describe('attachments: uploads (contract v1.2)', () => {
     assert.equal(await storedFileCount(server.dataDir), before);
   });
 
+  test('a big file of no accepted type is refused from its first bytes, before the rest is read', async () => {
+    const total = 9 * 1024 * 1024;
+    const up = rawUpload(server.url, `/api/service-requests/${room.id}/attachments/?name=page.jpg`, {
+      authorization: `Bearer ${ana}`,
+      'content-type': 'image/jpeg',
+      'content-length': String(total),
+    });
+    const page = Buffer.alloc(64 * 1024, ' ');
+    page.write('<!doctype html><html><body>');
+    // Each write waits for the socket to take it: once the server stops reading, they stall until it cuts the connection.
+    while (up.sent < total) {
+      if (!(await up.write(page))) break;
+    }
+    const res = await up.response;
+    assert.deepEqual([res.status, JSON.parse(res.body).error.code], [400, 'invalid']);
+    assert.ok(up.sent < total, `the client sent all ${total} bytes: the server read them`);
+    up.req.destroy();
+  });
+
   test('strangers are refused: another owner, another workshop, no token; the room\'s admin and the host\'s service may upload', async () => {
     const bytes = await png(8, 8);
     const stranger = await upload(server.url, room.id, owner(unique('u')), bytes);
@@ -127,7 +146,9 @@ describe('attachments: uploads (contract v1.2)', () => {
       'content-type': 'image/jpeg',
       'transfer-encoding': 'chunked',
     });
+    // A JPEG's first bytes, so that the type passes and the size is what is refused.
     const chunk = Buffer.alloc(256 * 1024, 0xab);
+    GPS_PHOTO.copy(chunk);
     let answeredAt: number | null = null;
     void up.response.then(
       () => (answeredAt = up.sent),

@@ -61,6 +61,19 @@ async function reencode(input: Buffer, type: ImageType): Promise<Pick<ProcessedF
   return { bytes: data, width: info.width, height: info.height, thumbnail };
 }
 
+/** How many first bytes tell a file's type: what file-type reads at most for those accepted here. */
+export const TYPE_HEAD_BYTES = 4100;
+
+function refusedType(type: string | undefined): ChatError {
+  return new ChatError('invalid', `this file type is not accepted${type ? ` (${type})` : ''}: send ${ACCEPTED}`);
+}
+
+/** Refuses an upload from its first bytes, before the rest is read, when they are of no accepted type. */
+export async function screenHead(head: Buffer): Promise<void> {
+  const type = (await fileTypeFromBuffer(head))?.mime as string | undefined;
+  if (type === undefined || !(type in IMAGE_FORMATS || HEIF_TYPES.has(type) || type === 'application/pdf')) throw refusedType(type);
+}
+
 /**
  * Decides what an upload is from its bytes (the declared Content-Type is not trusted: an HTML page
  * declared image/jpeg would otherwise be served to browsers) and makes it what is stored.
@@ -84,5 +97,5 @@ export async function processUpload(input: Buffer, rawName: string | undefined):
   if (type === 'application/pdf') {
     return { kind: 'file', content_type: type, name, bytes: input, width: null, height: null, thumbnail: null };
   }
-  throw new ChatError('invalid', `this file type is not accepted${type ? ` (${type})` : ''}: send ${ACCEPTED}`);
+  throw refusedType(type);
 }

@@ -6,6 +6,7 @@ import { ChatError } from '../chat/errors.js';
 import { parse } from '../chat/schemas.js';
 import type { ChatService } from '../chat/service.js';
 import type { Attachments } from './attachments.js';
+import { screenHead, TYPE_HEAD_BYTES } from './content.js';
 import type { Variant } from './urls.js';
 
 const uploadQuery = z.object({
@@ -35,25 +36,36 @@ function refuseRest(req: Request, res: Response): void {
   });
 }
 
-/** The raw body, refused as soon as it passes `max` bytes. */
-function readBody(req: Request, max: number, tooLarge: () => ChatError): Promise<Buffer> {
+/**
+ * The raw body, refused as soon as it passes `max` bytes, or as soon as its first bytes are of no
+ * accepted type (`screen`): a 10 MB page is refused after its first 4 KB.
+ */
+function readBody(req: Request, max: number, tooLarge: () => ChatError, screen: (head: Buffer) => Promise<void>): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let screened = false;
     const stop = () => {
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
     };
+    const refuse = (error: unknown) => {
+      stop();
+      req.pause();
+      reject(error);
+    };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > max) {
-        stop();
-        req.pause();
-        reject(tooLarge());
+        refuse(tooLarge());
         return;
       }
       chunks.push(chunk);
+      if (screened || size < TYPE_HEAD_BYTES) return;
+      screened = true;
+      req.pause();
+      screen(Buffer.concat(chunks, size)).then(() => req.resume(), refuse);
     };
     const onEnd = () => {
       stop();
@@ -101,7 +113,7 @@ export function uploadRoutes(service: ChatService, attachments: Attachments): Ro
         return;
       }
       await attachments.admit(identity, contentLength(req));
-      const bytes = await readBody(req, attachments.maxBytes, () => attachments.tooLarge());
+      const bytes = await readBody(req, attachments.maxBytes, () => attachments.tooLarge(), screenHead);
       if (bytes.length === 0) throw new ChatError('invalid', 'the upload is empty: send the file as the request body');
       const { attachment, created } = await attachments.upload(identity, room, bytes, query.name, clientId);
       res.status(created ? 201 : 200).json({ attachment } satisfies UploadedAttachment);
