@@ -1,6 +1,7 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { verifierFor } from './auth.js';
+import { openAttachments, type OpenedAttachments } from './attachments/open.js';
 import { ChatService } from './chat/service.js';
 import { type Config, ConfigError, resolveConfig, type ServerOptions } from './config.js';
 import type { Fanout } from './fanout/fanout.js';
@@ -93,6 +94,16 @@ export async function startServer(options: Config | ServerOptions, extras: Start
     webhooks = new WebhookDelivery(config.webhook, store.outbox, logger, (principal) => presence.connected(principal), extras.webhookTuning);
   }
   const tickets = new Tickets(ticketKey(config.clusterSecret), singleUse);
+  const clock = extras.clock ?? monotonicClock;
+  let attachments: OpenedAttachments;
+  try {
+    attachments = await openAttachments(config, logger, clock);
+  } catch (error) {
+    await singleUse.close();
+    await fanout.close();
+    await store.close();
+    throw error;
+  }
   // Assigned once the HTTP server exists (below); the metrics read it only when scraped, later.
   let sockets: WebSocketGateway;
   const outbox = webhooks ? store.outbox : null;
@@ -113,10 +124,10 @@ export async function startServer(options: Config | ServerOptions, extras: Start
     fanout,
     config.limits,
     (err, context) => logger.error({ err, context }, 'background work failed'),
+    attachments.attachments,
     metrics,
   );
   const verify = verifierFor(config);
-  const clock = extras.clock ?? monotonicClock;
   const rateLimiter = new KeyedRateLimiter(config.limits.httpRateLimit / 60, Math.max(1, config.limits.httpRateLimit), clock);
   const { roomsPerHour } = config.limits;
   const roomLimiter = new KeyedRateLimiter(roomsPerHour / 3600, Math.max(1, roomsPerHour), clock);
@@ -125,6 +136,7 @@ export async function startServer(options: Config | ServerOptions, extras: Start
   const app = createApp({
     config,
     service,
+    attachments: attachments.attachments,
     verify,
     tickets,
     rateLimiter,
@@ -163,6 +175,7 @@ export async function startServer(options: Config | ServerOptions, extras: Start
     await sockets.close();
     rateLimiter.close();
     roomLimiter.close();
+    await attachments.close();
     await singleUse.close();
     await fanout.close();
     await store.close();
@@ -187,6 +200,7 @@ export async function startServer(options: Config | ServerOptions, extras: Start
       await httpClosed;
       rateLimiter.close();
       roomLimiter.close();
+      await attachments.close();
       await singleUse.close();
       await fanout.close();
       await store.close();

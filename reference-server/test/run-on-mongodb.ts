@@ -19,6 +19,7 @@ import { MongoMemoryReplSet } from 'mongodb-memory-server-core';
 const SQLITE_ONLY = new Set([
   'store.test.ts',
   'disk-full.test.ts',
+  'attachments-disk-full.test.ts',
   'checkpointer.test.ts',
   'data-dir.test.ts',
   'optional-mongoose.test.ts',
