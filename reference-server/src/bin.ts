@@ -21,6 +21,12 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   if (config.dev) logger.warn('development mode: demo tokens at POST /api/dev/token for localhost pages, every origin allowed');
+  // Listening before `listening` is logged: a signal sent the moment a supervisor reads that line
+  // must not find the process still without a handler (and die of it, exit code lost).
+  let signalled: string | null = null;
+  let stop = (signal: string) => void (signalled = signal);
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
   const server = await startServer(config, { logger });
   if (config.dev) {
     // The log is JSON for machines; a person trying it out wants the address in plain words.
@@ -29,7 +35,7 @@ async function main(): Promise<void> {
 
   let stopping = false;
   let drained: (() => void) | null = null;
-  const stop = (signal: string) => {
+  stop = (signal: string) => {
     if (stopping) {
       // A second signal cuts the drain short (Ctrl-C twice).
       drained?.();
@@ -46,8 +52,7 @@ async function main(): Promise<void> {
     });
     void draining.then(() => closeAll(server, config.shutdownTimeoutMs, logger));
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  if (signalled) stop(signalled);
 }
 
 /** Stops the server (sockets 1001, accepted writes finished) and exits: 0, or 1 on a failure or after `timeoutMs`. */

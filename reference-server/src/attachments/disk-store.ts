@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import Database from 'better-sqlite3';
 import type { MessageSide } from '../chat/types.js';
-import { StoreUnavailableError } from '../store/failures.js';
+import { isOutOfSpace, StoreUnavailableError } from '../store/failures.js';
 import type { AttachmentStore, StoredAttachment } from './store.js';
 import type { Variant } from './urls.js';
 
@@ -60,6 +60,26 @@ function toRecord(row: Row): StoredAttachment {
 }
 
 /**
+ * In WAL mode; on a disk with no room for the WAL's shared-memory index (-shm, made anew at each start)
+ * the index is kept in this process's memory instead, as the chat's store does, so that a restart on
+ * a full disk still serves the files it has.
+ */
+function openWal(file: string): Database.Database {
+  const db = new Database(file);
+  try {
+    db.pragma('journal_mode = WAL');
+    return db;
+  } catch (error) {
+    db.close();
+    if (!isOutOfSpace(error)) throw error;
+  }
+  const exclusive = new Database(file);
+  exclusive.pragma('locking_mode = EXCLUSIVE');
+  exclusive.pragma('journal_mode = WAL');
+  return exclusive;
+}
+
+/**
  * Uploads as files under DATA_DIR/attachments (`<id>` and `<id>.thumb`) and their records in
  * DATA_DIR/attachments.sqlite3. A file is written to a temporary name, synced and renamed, and its
  * record inserted after: a crash leaves no half file under a stored record, and the leftovers of one
@@ -72,8 +92,7 @@ export class DiskAttachmentStore implements AttachmentStore {
 
   private constructor(dataDir: string) {
     this.#dir = join(dataDir, 'attachments');
-    this.#db = new Database(join(dataDir, 'attachments.sqlite3'));
-    this.#db.pragma('journal_mode = WAL');
+    this.#db = openWal(join(dataDir, 'attachments.sqlite3'));
     this.#db.pragma('synchronous = FULL');
     this.#db.pragma('secure_delete = ON');
     this.#db.pragma('busy_timeout = 5000');

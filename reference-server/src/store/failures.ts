@@ -73,3 +73,9 @@ export function isStoreUnavailable(error: unknown): boolean {
   if (typeof labelled === 'function' && MONGO_TRANSIENT_LABELS.some((label) => labelled.call(error, label))) return true;
   return typeof code === 'number' && MONGO_UNAVAILABLE_CODES.has(code);
 }
+
+/** A storage error of a full disk: SQLITE_FULL, or an I/O error (growing the -shm file fails as SQLITE_IOERR_SHMSIZE). */
+export function isOutOfSpace(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && (code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR'));
+}

@@ -6,7 +6,7 @@ import type { Message, MessageData, MessageSide, Principal, Room, RoomStatus, Ro
 import type { Logger } from '../logger.js';
 import { Checkpointer } from './checkpointer.js';
 import { DATABASE_FILE, DataDirLock, prepareDataDir } from './data-dir.js';
-import { isStoreUnavailable, NotHolderError, RoomClosedError, StoreUnavailableError } from './failures.js';
+import { isOutOfSpace, isStoreUnavailable, NotHolderError, RoomClosedError, StoreUnavailableError } from './failures.js';
 import { newId } from '../ids.js';
 import { RecentClientIds } from './recent-client-ids.js';
 import { foldForSearch, searchKeys } from './search-keys.js';
@@ -139,11 +139,6 @@ interface PendingWrite {
   reject: (error: unknown) => void;
 }
 
-/** A storage error of a full disk: SQLITE_FULL, or an I/O error (growing the -shm file fails as SQLITE_IOERR_SHMSIZE). */
-function isOutOfSpace(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' && (code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR'));
-}
 
 /** The schema version this server writes; each older version has a step in MIGRATIONS. */
 const SCHEMA_VERSION = 10;
