@@ -17,6 +17,7 @@ export interface ClientContext {
   ackTimeoutMs: number;
   outboxStorage: OutboxStorage;
   outboxMaxAgeMs: number;
+  maxFileBytes: number;
   // The rooms in use, one per id; a room removes itself when it closes.
   rooms: Map<string, Room>;
   // The person rooms learnt last (claims or `ready`), and every outbox key they opened: what
@@ -51,6 +52,7 @@ export class ChatClient {
       ackTimeoutMs: options.ackTimeoutMs ?? 5_000,
       outboxStorage: { load: (key) => this.#storage.load(key), save: (key, entries) => this.#storage.save(key, entries) },
       outboxMaxAgeMs: options.outboxMaxAgeMs ?? 7 * 864e5,
+      maxFileBytes: options.maxFileBytes ?? 10 * 1048576,
       rooms: new Map(),
       keys: new Set(),
     };

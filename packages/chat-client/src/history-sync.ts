@@ -1,8 +1,8 @@
 import { backoffDelay } from './backoff.js';
-import type { Clock } from './clock.js';
 import { isFinal, toChatError } from './errors.js';
 import { contiguousEnd } from './merge.js';
-import type { ChatMessage, ReconnectOptions } from './types.js';
+import type { Emitter, EventType } from 'mitt';
+import type { ChatMessage, ReconnectOptions, RoomEvents } from './types.js';
 import type { Message, MessagesPage } from './wire.js';
 
 const PAGE = 50;
@@ -10,7 +10,6 @@ const GAP_PAGE = 100;
 
 /** @internal What the history sync needs from its room. */
 export interface SyncHost {
-  clock: Clock;
   reconnect: Required<ReconnectOptions>;
   // A page of the room's stored messages (`?limit=...&before=...|after=...`).
   page(query: string): Promise<MessagesPage>;
@@ -18,13 +17,13 @@ export interface SyncHost {
   held(): readonly ChatMessage[];
   // Merges messages into the room; `live` ones are announced as new. Answers those not held before.
   insert(messages: readonly Message[], live: boolean): ChatMessage[];
-  // Messages that came after `after` were fetched to fill a gap.
-  resynced(after: number, fetched: number): void;
+  // The room's events: `resync` when messages that came after `after` were fetched to fill a gap,
+  // `error` for a fetch that failed and will be tried again.
+  emit: Emitter<RoomEvents & Record<EventType, unknown>>['emit'];
   // The history is whole again: the room's last step of a (re)connect.
   synced(): Promise<void>;
   // Refused for good: the room stops.
   fail(e: ReturnType<typeof toChatError>): void;
-  report(e: unknown): void;
 }
 
 /**
@@ -90,16 +89,16 @@ export class HistorySync {
           after = page.messages[page.messages.length - 1]?.seq ?? lastSeq;
           if (!page.has_more) break;
         }
-        if (after > from) host.resynced(from, fetched);
+        if (after > from) host.emit('resync', { after: from, fetched });
         return await host.synced();
       } catch (err) {
         if (epoch !== this.#epoch) return;
         const e = toChatError(err);
         if (isFinal(e)) return host.fail(e);
-        host.report(e);
+        host.emit('error', e);
         await new Promise<void>((wake) => {
-          const cancel = host.clock.after(backoffDelay(attempt++, host.reconnect), wake);
-          this.#wake = () => (cancel(), wake());
+          const timer = setTimeout(wake, backoffDelay(attempt++, host.reconnect));
+          this.#wake = () => (clearTimeout(timer), wake());
         });
       }
     }

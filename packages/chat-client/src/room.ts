@@ -1,7 +1,7 @@
 import { createEmitter } from './emitter.js';
-import { realClock } from './clock.js';
 import { Connection } from './connection.js';
 import { ChatError, codeForFrame, toChatError } from './errors.js';
+import { checkFiles, fileName } from './files.js';
 import { HistorySync } from './history-sync.js';
 import { OTHER_PERSON } from './http.js';
 import { mergeBySeq } from './merge.js';
@@ -68,31 +68,27 @@ export class Room {
     this.#ctx = ctx;
     const reconnect = ctx.connection.reconnect;
     this.#queue = new SendQueue({
-      clock: realClock,
-      storage: ctx.outboxStorage,
-      reconnect,
-      ackTimeoutMs: ctx.ackTimeoutMs,
-      maxAgeMs: ctx.outboxMaxAgeMs,
+      ctx,
       closed: () => this.#state === 'closed',
-      online: () => this.#state === 'live',
-      frame: (f) => !!this.#conn?.send(f),
-      post: ({ body, client_id, data }, author) =>
-        ctx.http.request<SentMessage>('POST', this.#path(), { body, client_id, data }, author).then((r) => r.message),
-      received: (m) => this.#insert([m], true),
+      frame: (f) => this.#state === 'live' && !!this.#conn?.send(f),
+      post: (wire, author) => ctx.http.request<SentMessage>('POST', this.#path(), wire, author).then((r) => this.#insert([r.message], true)),
+      upload: ({ name, client_id, blob }, author, progress) =>
+        ctx.http
+          .request<{ attachment: { id: string } }>('POST', `/api/service-requests/${encodeURIComponent(requestId)}/attachments/?name=${encodeURIComponent(name)}&client_id=${client_id}`, blob, author, progress)
+          .then((r) => r.attachment.id),
+      emit: this.#emitter.emit,
       drop: (e) => this.#conn?.drop(e),
-      check: () => this.#check(),
       identify: () => this.#identify(),
       changed: () => this.#changed(),
       report: this.#report,
       message: (e) => ({ id: null, request_id: requestId, seq: null, sender: this.#author ?? { id: '', role: 'user', name: null }, ...e, state: 'pending' }),
     });
     this.#history = new HistorySync({
-      clock: realClock,
       reconnect,
       page: (query) => this.#page(query),
       held: () => this.#stored,
       insert: (messages, live) => this.#insert(messages, live),
-      resynced: (after, fetched) => this.#emitter.emit('resync', { after, fetched }),
+      emit: this.#emitter.emit,
       synced: async () => {
         // The room may have changed while no socket told (closed, renamed). After the history, which
         // shows first; a `room` frame that comes while this is asked is newer than the answer.
@@ -103,7 +99,6 @@ export class Room {
         this.#joining?.resolve();
       },
       fail: (e) => this.#conn?.fail(e),
-      report: this.#report,
     });
     this.#identify();
   }
@@ -186,11 +181,28 @@ export class Room {
     return promise;
   }
 
-  /** `data`: the host's structured content (a JSON object), stored and returned with the message as given. */
-  send(text: string, data?: Record<string, unknown>): Promise<ChatMessage> {
+  /**
+   * `data`: the host's structured content (a JSON object), stored and returned with the message as given.
+   * `files` (at most 10 JPEG, PNG, WebP, HEIC or PDF, each within `maxFileBytes`) are uploaded first,
+   * in order, with `progress` events; the message waits in the outbox until they are, `body` may be "".
+   * A file the server would refuse is refused here at once (`invalid` or `too_large`, naming it).
+   */
+  send(message: string | { body?: string; files?: readonly Blob[]; data?: Record<string, unknown> }, data?: Record<string, unknown>): Promise<ChatMessage> {
     // Written by whom the token in use names now, even if an open socket was opened for someone else.
     this.#check();
-    return this.#queue.add({ client_id: randomId(), body: text.trim(), created_at: new Date().toISOString(), ...(data && { data }) });
+    const { body = '', files = [], data: content = data } = typeof message == 'string' ? { body: message } : message;
+    try {
+      checkFiles(files, this.#ctx.maxFileBytes);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#queue.add({
+      client_id: randomId(),
+      body: body.trim(),
+      created_at: new Date().toISOString(),
+      data: content,
+      files: files[0] && files.map((blob) => ({ client_id: randomId(), name: fileName(blob), size: blob.size, blob })),
+    });
   }
 
   retry(message: ChatMessage | string): Promise<ChatMessage> {

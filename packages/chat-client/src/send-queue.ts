@@ -1,11 +1,14 @@
 import { backoffDelay } from './backoff.js';
-import type { Clock } from './clock.js';
 import { NO_ANSWER } from './connection.js';
 import { ChatError, codeForFrame, isFinal } from './errors.js';
-import { Outbox, type OutboxEntry, type OutboxStorage } from './outbox.js';
+import type { OutboxFile } from './files.js';
+import type { ClientContext } from './client.js';
+import { Outbox, type OutboxEntry } from './outbox.js';
 import { PendingSend } from './sender.js';
-import type { ChatMessage, ReconnectOptions } from './types.js';
-import type { ErrorFrame, Me, Message } from './wire.js';
+import type { Emitter, EventType } from 'mitt';
+import { noop } from './noop.js';
+import type { ChatMessage, ReconnectOptions, RoomEvents } from './types.js';
+import type { ErrorFrame, Me } from './wire.js';
 
 // Unacked WebSocket sends allowed at once: keeps a burst from tripping the server's frame rate limit
 // and bounds how much has to go to the REST fallback if the socket dies.
@@ -20,24 +23,23 @@ const QUIET_MS = 2000;
 
 /** @internal What the queue needs from its room: the ways to the server, and who writes. */
 export interface SendHost {
-  clock: Clock;
-  storage: OutboxStorage;
-  reconnect: Required<ReconnectOptions>;
-  ackTimeoutMs: number;
-  maxAgeMs: number;
+  // The client's settings: `outboxStorage`, `ackTimeoutMs`, `outboxMaxAgeMs`, `connection.reconnect`.
+  ctx: Pick<ClientContext, 'outboxStorage' | 'ackTimeoutMs' | 'outboxMaxAgeMs'> & { connection: { reconnect: Required<ReconnectOptions> } };
   // Closed rooms send nothing.
   closed(): boolean;
-  // The room's socket is ready (`ready` came), and `frame` writes on it: false when it could not.
-  online(): boolean;
+  // Writes on the room's socket if it is ready (`ready` came): false when it is not, or could not.
+  // (While it is not, nothing is in flight on it: the room requeues all of that when it goes down.)
   frame(frame: object): boolean;
-  // The REST fallback: the stored message, or the refusal.
-  post(entry: OutboxEntry, author: Me): Promise<Message>;
-  // A message the REST answer brought: the room merges it (and acks it here through `stored()`).
-  received(m: Message): void;
+  // The REST fallback (`wire` as in a message frame, without `type`): the room merges the stored
+  // message it answers (and acks it here through `stored()`), or it rejects with the refusal.
+  post(wire: object, author: Me): Promise<unknown>;
+  // Uploads a file (idempotent by its client_id), telling the bytes sent so far: the attachment's id.
+  upload(file: OutboxFile, author: Me, progress: (sent: number) => void): Promise<string>;
+  // The room's events: `progress` of a message's uploads.
+  emit: Emitter<RoomEvents & Record<EventType, unknown>>['emit'];
   // No ack in time: the socket is probably half-open.
   drop(e: ChatError): void;
-  // The token in use may name someone else now (`check`); nobody known yet, ask the token provider (`identify`).
-  check(): void;
+  // Who writes: the token in use may name someone else now, or nobody is known yet (then the token provider is asked).
   identify(): void;
   // A pending message has a new state, or the list changed.
   changed(): void;
@@ -57,7 +59,7 @@ export class SendQueue {
   #outbox: Outbox | undefined;
   #author: Me | undefined;
   // Set while the queue waits (backoff after a refusal or a failed POST, or the rate-limit pause); the next `ready` ends it.
-  #wait: (() => void) | undefined;
+  #wait: ReturnType<typeof setTimeout> | undefined;
   #failures = 0;
   #limitedAt = -Infinity;
   // A message was refused while later ones may be in flight behind it.
@@ -91,8 +93,8 @@ export class SendQueue {
   // A failed one goes again, at the end of the queue, written anew (an expired one would expire again).
   resend(s: PendingSend): Promise<ChatMessage> {
     this.#sends.splice(this.#sends.indexOf(s), 1);
-    const { client_id, body, data } = s.message;
-    return this.add({ client_id: client_id!, body, created_at: new Date(this.#host.clock.now()).toISOString(), ...(data && { data }) });
+    const { client_id, body, data, files } = s.message;
+    return this.add({ client_id: client_id!, body, created_at: new Date().toISOString(), data, files });
   }
 
   // `author` is known (claims or `ready`): pending messages show them, and the outbox opens under
@@ -100,7 +102,7 @@ export class SendQueue {
   open(author: Me, key: string): void {
     this.#author = author;
     for (const s of this.#sends) s.message = { ...s.message, sender: author };
-    const outbox = (this.#outbox = new Outbox(this.#host.storage, () => this.entries(), this.#host.report));
+    const outbox = (this.#outbox = new Outbox(this.#host.ctx.outboxStorage, () => this.entries(), this.#host.report));
     outbox.open(key).then((saved) => {
       if (outbox !== this.#outbox) return;
       const restored = saved.filter((e) => !this.find(e.client_id)).map((e) => new PendingSend(this.#host.message(e)));
@@ -121,7 +123,7 @@ export class SendQueue {
   }
 
   entries(): OutboxEntry[] {
-    return this.#sends.filter((s) => s.pending).map(({ message: { client_id, body, created_at, data } }) => ({ client_id: client_id!, body, created_at, data }));
+    return this.#sends.filter((s) => s.pending).map(({ message: { client_id, body, created_at, data, files } }) => ({ client_id: client_id!, body, created_at, data, files }));
   }
 
   // The room closed: promises reject, the messages stay queued, with fresh promises for a retry() after a reconnect.
@@ -175,7 +177,7 @@ export class SendQueue {
     this.#fenced = true;
     if (e.code !== 'rate_limited') this.#backoff();
     else {
-      this.#limitedAt = this.#host.clock.now();
+      this.#limitedAt = Date.now();
       this.#later(RATE_PAUSE_MS);
     }
     return true;
@@ -184,14 +186,14 @@ export class SendQueue {
   pump(): void {
     const host = this.#host;
     if (host.closed()) return;
-    host.check();
+    host.identify();
     // Until the principal is known the outbox cannot be keyed, nor what an earlier page left be sent first.
-    if (!this.#outbox?.ready) return host.identify();
+    if (!this.#outbox?.ready) return;
     // The server refuses what was written behind a refused message too (docs/protocol.md): nothing
     // goes until all of it is answered, and then the refused one goes first, so order holds.
     if (this.#fenced && this.#sends.some((s) => s.phase === 'ws')) return;
     this.#fenced = false;
-    const now = host.clock.now();
+    const now = Date.now();
     const window = now - this.#limitedAt < QUIET_MS ? 1 : WINDOW;
     let inFlight = 0;
     for (const s of this.#sends) {
@@ -203,18 +205,19 @@ export class SendQueue {
       }
       // Waited too long (a device long offline, a draft left on a shared computer): no longer sent,
       // and shown as failed so that its writer knows.
-      if (Date.parse(s.message.created_at) < now - host.maxAgeMs) {
+      if (Date.parse(s.message.created_at) < now - host.ctx.outboxMaxAgeMs) {
         this.#fail(s, new ChatError('expired', 'Not sent in time'));
         continue;
       }
       if (this.#wait) return;
-      if (host.online()) {
-        if (inFlight >= window) return;
-        if (host.frame({ type: 'message', body: s.message.body, client_id: s.id, data: s.message.data })) {
-          inFlight++;
-          s.onSocket(host.clock.after(host.ackTimeoutMs, () => host.drop(new ChatError('timeout', NO_ANSWER, { clientId: s.id }))));
-          continue;
-        }
+      // Its files first, one at a time, in order; whatever was written after it waits, so order holds.
+      const file = s.message.files?.find((f) => !f.id);
+      if (file) return this.#upload(s, file);
+      if (inFlight >= window) return;
+      if (host.frame({ type: 'message', ...wire(s) })) {
+        inFlight++;
+        s.onSocket(setTimeout(() => host.drop(new ChatError('timeout', NO_ANSWER, { clientId: s.id })), host.ctx.ackTimeoutMs));
+        continue;
       }
       this.#post(s);
       return;
@@ -222,12 +225,26 @@ export class SendQueue {
   }
 
   #post(s: PendingSend): void {
+    this.#rest(s, this.#host.post(wire(s), this.#author!), noop);
+  }
+
+  #upload(s: PendingSend, file: OutboxFile): void {
+    // Kept in storage that could not keep the bytes (a page reload): never silently dropped, failed by name.
+    if (!(file.blob instanceof Blob)) return this.#fail(s, new ChatError('lost', `${file.name}: lost on reload`)), this.pump();
+    const progress = (sent: number): void => this.#host.emit('progress', { client_id: s.id, file, sent });
+    this.#rest(s, this.#host.upload(file, this.#author!, progress), (id) => {
+      file.id = id;
+      this.#outbox?.persist();
+    });
+  }
+
+  // One REST call for `s`, with everything behind it waiting.
+  #rest<T>(s: PendingSend, call: Promise<T>, done: (result: T) => void): void {
     s.phase = 'http';
-    const { client_id, body, created_at, data } = s.message;
-    this.#host.post({ client_id: client_id!, body, created_at, data }, this.#author!).then(
-      (m) => {
+    call.then(
+      (result) => {
         s.phase = undefined;
-        this.#host.received(m);
+        done(result);
         this.pump();
       },
       (e: ChatError) => {
@@ -244,7 +261,7 @@ export class SendQueue {
 
   // Offline, the token provider failing, or the server struggling: the queue waits, unless the socket comes back first.
   #backoff(): void {
-    this.#later(backoffDelay(this.#failures++, this.#host.reconnect));
+    this.#later(backoffDelay(this.#failures++, this.#host.ctx.connection.reconnect));
   }
 
   // Identity could not be had (the token provider failed): wait, then try again.
@@ -253,14 +270,14 @@ export class SendQueue {
   }
 
   #later(ms: number): void {
-    this.#wait ??= this.#host.clock.after(ms, () => {
+    this.#wait ??= setTimeout(() => {
       this.#wait = undefined;
       this.pump();
-    });
+    }, ms);
   }
 
   #stopWaiting(): void {
-    this.#wait?.();
+    clearTimeout(this.#wait);
     this.#wait = undefined;
   }
 
@@ -270,3 +287,6 @@ export class SendQueue {
     this.#host.changed();
   }
 }
+
+// What the server is sent for a message, over either path.
+const wire = ({ message: { body, client_id, data, files } }: PendingSend): object => ({ body, client_id, data, attachments: files?.map((f) => f.id) });

@@ -10,7 +10,7 @@ import { noop } from './noop.js';
  */
 export class PendingSend {
   phase: 'ws' | 'http' | undefined;
-  #ackTimer: (() => void) | undefined;
+  #ackTimer: ReturnType<typeof setTimeout> | undefined;
   #resolve!: (m: ChatMessage) => void;
   #reject!: (e: ChatError) => void;
   // What `send()` / `retry()` return: settles when the message is stored or refused for good.
@@ -28,15 +28,15 @@ export class PendingSend {
     return this.message.state === 'pending';
   }
 
-  // Written on the socket; `cancelAckTimer` stops the wait for its ack (none in time: the socket is probably half-open).
-  onSocket(cancelAckTimer: () => void): void {
+  // Written on the socket; `ackTimer` is the wait for its ack (none in time: the socket is probably half-open).
+  onSocket(ackTimer: ReturnType<typeof setTimeout>): void {
     this.phase = 'ws';
-    this.#ackTimer = cancelAckTimer;
+    this.#ackTimer = ackTimer;
   }
 
   // Not in flight any more (the socket went down, or the server could not store it): send it again.
   requeue(): void {
-    this.#ackTimer?.();
+    clearTimeout(this.#ackTimer);
     this.phase = undefined;
   }
 

@@ -1,15 +1,21 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 import { ChatError } from '../../src/errors.js';
 import { HistorySync, type SyncHost } from '../../src/history-sync.js';
 import { mergeBySeq } from '../../src/merge.js';
 import type { ChatMessage } from '../../src/types.js';
 import type { Message, MessagesPage } from '../../src/wire.js';
-import { waitFor } from '../helpers.js';
-import { FakeClock } from './fake-clock.js';
 
 const message = (seq: number): Message =>
   ({ id: `m${seq}`, request_id: 'r1', seq, sender: { id: 'u', role: 'user', name: null }, body: `b${seq}`, client_id: null, created_at: '' }) as Message;
+
+// setTimeout is the mocked one in some tests: wait by the event loop's turns instead.
+async function until(predicate: () => boolean): Promise<void> {
+  for (let turns = 0; !predicate(); turns++) {
+    if (turns > 1000) throw new Error('never happened');
+    await new Promise((r) => setImmediate(r));
+  }
+}
 
 /** A fake server's history (the unit under test is the sync): answers `limit`, `before` and `after` as the real one does. */
 class FakeHistory {
@@ -22,7 +28,6 @@ class FakeHistory {
   synced = 0;
   failed: ChatError[] = [];
   reported: unknown[] = [];
-  readonly clock = new FakeClock();
 
   constructor(count: number) {
     this.all = Array.from({ length: count }, (_, i) => message(i + 1));
@@ -43,7 +48,6 @@ class FakeHistory {
 
   host(): SyncHost {
     return {
-      clock: this.clock,
       reconnect: { minDelayMs: 100, maxDelayMs: 1000, factor: 2 },
       page: (q) => this.page(q),
       held: () => this.held,
@@ -52,10 +56,10 @@ class FakeHistory {
         if (live) this.live.push(...added.map((m) => m.seq!));
         return added;
       },
-      resynced: (after, fetched) => this.resyncs.push([after, fetched]),
+      emit: ((type: string, e: { after: number; fetched: number }) =>
+        type === 'resync' ? this.resyncs.push([e.after, e.fetched]) : this.reported.push(e)) as unknown as SyncHost["emit"],
       synced: async () => void this.synced++,
       fail: (e) => this.failed.push(e),
-      report: (e) => this.reported.push(e),
     };
   }
 }
@@ -92,12 +96,14 @@ test('older pages: before the first seq held, until there are none', async () =>
 test('a transient failure is retried after the backoff on the clock; a final one stops the room', async () => {
   const server = new FakeHistory(5);
   server.failures.push(new ChatError('rate_limited', 'slow', { status: 429 }));
+  mock.timers.enable({ apis: ['setTimeout'] });
   const sync = new HistorySync(server.host());
   const done = sync.resume(5);
-  await waitFor(() => server.clock.pending === 1, 'backoff timer');
+  await until(() => server.reported.length === 1);
   assert.deepEqual(server.reported.map((e) => (e as ChatError).code), ['rate_limited']);
   assert.equal(server.held.length, 0);
-  server.clock.advance(100);
+  mock.timers.tick(100);
+  mock.timers.reset();
   await done;
   assert.equal(server.held.length, 5);
 
@@ -111,12 +117,13 @@ test('a transient failure is retried after the backoff on the clock; a final one
 test('the socket going down ends the retries of the resume for it', async () => {
   const server = new FakeHistory(5);
   server.failures.push(new ChatError('network', 'offline'));
+  mock.timers.enable({ apis: ['setTimeout'] });
   const sync = new HistorySync(server.host());
   const done = sync.resume(5);
-  await waitFor(() => server.clock.pending === 1, 'backoff timer');
+  await until(() => server.reported.length === 1);
   sync.down();
   await done;
-  assert.equal(server.clock.pending, 0);
+  mock.timers.reset();
   assert.deepEqual(server.queries, ['limit=50']);
   assert.equal(server.synced, 0);
 });

@@ -1,14 +1,17 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { beforeEach, afterEach, mock, test } from 'node:test';
 import { ChatError } from '../../src/errors.js';
+import type { OutboxFile } from '../../src/files.js';
 import { memoryOutbox, type OutboxEntry } from '../../src/outbox.js';
 import { SendQueue, type SendHost } from '../../src/send-queue.js';
 import type { ChatMessage } from '../../src/types.js';
 import type { Me, Message } from '../../src/wire.js';
-import { FakeClock } from './fake-clock.js';
 
 const ME: Me = { id: 'u-ana', role: 'user', name: 'Ana' };
-const tick = () => new Promise((r) => setTimeout(r, 0));
+const tick = () => new Promise((r) => setImmediate(r));
+// Timers and Date.now() driven by hand (mock.timers.tick), starting at 0.
+beforeEach(() => mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 0 }));
+afterEach(() => mock.timers.reset());
 
 /**
  * A fake server for the queue alone (the unit under test): it stores each client_id once, as the
@@ -20,10 +23,19 @@ class FakeServer {
   frames: { client_id: string; body: string }[] = [];
   posts: { entry: OutboxEntry; answer: (error?: ChatError) => void }[] = [];
   drops: ChatError[] = [];
+  // Uploads by client_id, stored once each as the server does; the attachment ids made.
+  attachments = new Map<string, string>();
+  uploads: { file: OutboxFile; progress: (sent: number) => void; answer: (error?: ChatError) => void }[] = [];
+  progress: [string, string, number][] = [];
+  sentAttachments: (string[] | undefined)[] = [];
   changes = 0;
-  readonly clock = new FakeClock();
   readonly storage = memoryOutbox();
   queue!: SendQueue;
+
+  upload(file: OutboxFile): string {
+    if (!this.attachments.has(file.client_id)) this.attachments.set(file.client_id, `a${this.attachments.size + 1}`);
+    return this.attachments.get(file.client_id)!;
+  }
 
   store(clientId: string, body: string): Message {
     let m = this.stored.get(clientId);
@@ -43,21 +55,30 @@ class FakeServer {
 
   host(over: Partial<SendHost> = {}): SendHost {
     return {
-      clock: this.clock,
-      storage: this.storage,
-      reconnect: { minDelayMs: 100, maxDelayMs: 1000, factor: 2 },
-      ackTimeoutMs: 5000,
-      maxAgeMs: 7 * 864e5,
+      ctx: { outboxStorage: this.storage, ackTimeoutMs: 5000, outboxMaxAgeMs: 7 * 864e5, connection: { reconnect: { minDelayMs: 100, maxDelayMs: 1000, factor: 2 } } },
       closed: () => false,
-      online: () => this.online,
-      frame: (f) => (this.frames.push(f as { client_id: string; body: string }), true),
-      post: (entry) =>
-        new Promise<Message>((resolve, reject) =>
-          this.posts.push({ entry, answer: (error) => (error ? reject(error) : resolve(this.store(entry.client_id, entry.body))) }),
+      frame: (f) => this.online && (this.frames.push(f as { client_id: string; body: string }), true),
+      post: (wire) => {
+        const entry = wire as OutboxEntry;
+        return new Promise<unknown>((resolve, reject) =>
+          this.posts.push({
+            entry,
+            answer: (error) => {
+              if (error) return reject(error);
+              const m = this.store(entry.client_id, entry.body);
+              this.sentAttachments.push((wire as { attachments?: string[] }).attachments);
+              resolve(this.queue.stored([{ ...m, state: 'sent' }]));
+            },
+          }),
+        );
+      },
+      upload: (file, _author, progress) =>
+        new Promise<string>((resolve, reject) =>
+          this.uploads.push({ file, progress, answer: (error) => (error ? reject(error) : resolve(this.upload(file))) }),
         ),
-      received: (m) => this.queue.stored([{ ...m, state: 'sent' }]),
+      emit: ((type: string, e: { client_id: string; file: OutboxFile; sent: number }) =>
+        type === 'progress' ? this.progress.push([e.client_id, e.file.name, e.sent]) : assert.fail(type)) as unknown as SendHost["emit"],
       drop: (e) => this.drops.push(e),
-      check: () => {},
       identify: () => {},
       changed: () => this.changes++,
       report: (e) => assert.fail(String(e)),
@@ -121,8 +142,7 @@ test('a transient REST failure waits out the backoff on the clock; a final one f
   server.posts[0]!.answer(new ChatError('network', 'offline'));
   await tick();
   assert.equal(server.posts.length, 1, 'nothing before the backoff has passed');
-  assert.equal(server.clock.pending, 1);
-  server.clock.advance(100);
+  mock.timers.tick(100);
   assert.equal(server.posts.length, 2);
   assert.equal(server.posts[1]!.entry.client_id, 'c1', 'the same message again, same client_id');
   server.posts[1]!.answer(new ChatError('invalid', 'too long', { status: 400 }));
@@ -144,9 +164,9 @@ test('rate limited: the message goes again after a 1 s pause, then one frame at 
   assert.equal(queue.refused({ type: 'error', code: 'rate_limited', message: 'slow down', client_id: 'c2' }), true);
   queue.refused({ type: 'error', code: 'rate_limited', message: 'slow down', client_id: 'c3' });
   assert.equal(queue.refused({ type: 'error', code: 'rate_limited', message: 'x', client_id: 'nope' }), false);
-  server.clock.advance(999);
+  mock.timers.tick(999);
   assert.equal(server.frames.length, 3);
-  server.clock.advance(1);
+  mock.timers.tick(1);
   assert.deepEqual(server.frames.slice(3).map((f) => f.client_id), ['c2'], 'one at a time while limited');
   server.ack('c2');
   queue.pump();
@@ -160,16 +180,16 @@ test('no ack within ackTimeoutMs drops the socket; an ack in time cancels that',
   queue.add(entry(1));
   queue.add(entry(2));
   server.ack('c1');
-  server.clock.advance(4999);
+  mock.timers.tick(4999);
   assert.equal(server.drops.length, 0);
-  server.clock.advance(1);
+  mock.timers.tick(1);
   assert.deepEqual(server.drops.map((e) => [e.code, e.clientId]), [['timeout', 'c2']]);
 });
 
 test('a message older than maxAgeMs is not sent: it fails as expired', async () => {
   const server = new FakeServer();
-  server.clock.advance(10_000);
-  const queue = await server.start({ maxAgeMs: 5000 });
+    mock.timers.setTime(10_000);
+  const queue = await server.start({ ctx: { ...server.host().ctx, outboxMaxAgeMs: 5000 } });
   const old = queue.add(entry(1, new Date(4000).toISOString()));
   await assert.rejects(old, (e: ChatError) => e.code === 'expired');
   queue.add(entry(2, new Date(6000).toISOString()));
@@ -193,7 +213,74 @@ test('what an earlier page left in the outbox goes first; a closed queue sends n
   await assert.rejects(mine, (e: ChatError) => e.code === 'aborted');
   server.posts[0]!.answer(new ChatError('network', 'offline'));
   await tick();
-  assert.equal(server.clock.pending, 0, 'no backoff once closed');
+  mock.timers.tick(60_000);
+  assert.equal(server.posts.length, 1, 'no backoff, no retry once closed');
   assert.equal(queue.size, 2);
   assert.deepEqual((await server.storage.load('k')).map((e) => e.client_id), ['c7', 'c8']);
+});
+
+const photo = (name: string, size: number): OutboxFile => ({ client_id: `f-${name}`, name, size, blob: new Blob([new Uint8Array(size)], { type: 'image/jpeg' }) });
+
+test('files go first, one at a time, then the message names their attachments; a failed upload is retried with the same client_id', async () => {
+  const server = new FakeServer();
+  server.online = true;
+  const queue = await server.start();
+  const sent = queue.add({ ...entry(1), files: [photo('a.jpg', 10), photo('b.jpg', 20)] });
+  const after = queue.add(entry(2));
+  assert.deepEqual(server.uploads.map((u) => u.file.name), ['a.jpg']);
+  assert.equal(server.frames.length, 0, 'nothing written behind it goes first');
+  server.uploads[0]!.progress(4);
+  // The upload reached the server, but the answer was lost (a network fault): the same client_id again.
+  server.upload(server.uploads[0]!.file);
+  server.uploads[0]!.answer(new ChatError('network', 'reset'));
+  await tick();
+  mock.timers.tick(100);
+  assert.deepEqual(server.uploads.map((u) => u.file.client_id), ['f-a.jpg', 'f-a.jpg']);
+  server.uploads[1]!.answer();
+  await tick();
+  server.uploads[2]!.progress(20);
+  server.uploads[2]!.answer();
+  await tick();
+  assert.deepEqual(server.progress, [['c1', 'a.jpg', 4], ['c1', 'b.jpg', 20]]);
+  assert.deepEqual(server.frames, [{ type: 'message', body: 'b1', client_id: 'c1', data: undefined, attachments: ['a1', 'a2'] }, { type: 'message', body: 'b2', client_id: 'c2', data: undefined, attachments: undefined }]);
+  assert.equal(server.attachments.size, 2, 'one attachment per file');
+  server.ack('c1');
+  server.ack('c2');
+  assert.equal((await sent).seq, 1);
+  assert.equal((await after).seq, 2);
+});
+
+test('an uploaded file is not uploaded again: the socket dies after the upload, the message goes by REST with it', async () => {
+  const server = new FakeServer();
+  server.online = true;
+  const queue = await server.start();
+  const sent = queue.add({ ...entry(1), files: [photo('a.jpg', 10)] });
+  server.uploads[0]!.answer();
+  await tick();
+  assert.equal(server.frames.length, 1);
+  server.online = false;
+  queue.down();
+  server.posts[0]!.answer();
+  assert.equal((await sent).seq, 1);
+  assert.deepEqual(server.sentAttachments, [['a1']]);
+  assert.equal(server.uploads.length, 1);
+  await tick();
+  assert.deepEqual(await server.storage.load('k'), []);
+});
+
+test('a file whose bytes did not survive a page reload fails the message by its name; one already uploaded is still sent', async () => {
+  const server = new FakeServer();
+  // As localStorage gives them back (JSON): a Blob becomes {}.
+  await server.storage.save('k', JSON.parse(JSON.stringify([
+    { ...entry(1), files: [photo('kept.jpg', 5)] },
+    { ...entry(2), files: [{ ...photo('done.jpg', 5), id: 'a9' }] },
+  ])));
+  const queue = await server.start();
+  assert.deepEqual(queue.messages.map((m) => [m.state, m.error?.code, m.error?.message]), [
+    ['failed', 'lost', 'kept.jpg: lost on reload'],
+    ['pending', undefined, undefined],
+  ]);
+  assert.equal(server.uploads.length, 0);
+  server.posts[0]!.answer();
+  assert.deepEqual(server.sentAttachments, [['a9']]);
 });
