@@ -55,6 +55,14 @@ export interface Limits {
    * not one per read.
    */
   unreadSnapshotWindowMs: number;
+  /** An upload's most bytes; a bigger one is refused with 413 before its body is read. */
+  attachmentMaxBytes: number;
+  /** How long an attachment's signed URL works, in seconds. */
+  attachmentUrlTtlS: number;
+  /** Uploads per hour per caller (burst: as many); 0 turns the limit off. */
+  attachmentUploadsPerHour: number;
+  /** Bytes a caller may upload per 24 hours, counted from the stored uploads; 0 turns the budget off. */
+  attachmentBytesPerDay: number;
 }
 
 /** Where events go (webhooks/); the secrets are `whsec_` and base64. */
@@ -129,6 +137,10 @@ export const DEFAULT_LIMITS: Limits = {
   heartbeatMs: 30_000,
   seqGapMs: 3000,
   unreadSnapshotWindowMs: 100,
+  attachmentMaxBytes: 10 * 1024 * 1024,
+  attachmentUrlTtlS: 3600,
+  attachmentUploadsPerHour: 120,
+  attachmentBytesPerDay: 200 * 1024 * 1024,
 };
 
 export class ConfigError extends Error {
@@ -167,6 +179,10 @@ const SETTINGS = {
   'webhook-secret-previous': 'WEBHOOK_SECRET_PREVIOUS',
   'webhook-allow-private': 'WEBHOOK_ALLOW_PRIVATE',
   'webhook-unread-after': 'WEBHOOK_UNREAD_AFTER',
+  'attachment-max-bytes': 'ATTACHMENT_MAX_BYTES',
+  'attachment-url-ttl': 'ATTACHMENT_URL_TTL',
+  'attachment-uploads-per-hour': 'ATTACHMENT_UPLOADS_PER_HOUR',
+  'attachment-bytes-per-day': 'ATTACHMENT_BYTES_PER_DAY',
 } as const;
 
 type Setting = keyof typeof SETTINGS;
@@ -259,6 +275,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   setLimit('roomsPerHour', 'rooms-per-hour', 0, 10_000_000);
   setLimit('requestTimeoutMs', 'request-timeout-ms', 100, 600_000);
   setLimit('heartbeatMs', 'heartbeat-ms', 100, 3_600_000);
+  setLimit('attachmentMaxBytes', 'attachment-max-bytes', 1, 1024 * 1024 * 1024);
+  setLimit('attachmentUrlTtlS', 'attachment-url-ttl', 10, 7 * 24 * 3600);
+  setLimit('attachmentUploadsPerHour', 'attachment-uploads-per-hour', 0, 10_000_000);
+  setLimit('attachmentBytesPerDay', 'attachment-bytes-per-day', 0, Number.MAX_SAFE_INTEGER);
   const synchronous = value('sqlite-synchronous');
   if (synchronous !== undefined && synchronous !== 'full' && synchronous !== 'normal') {
     throw new ConfigError(`SQLITE_SYNCHRONOUS must be "full" or "normal", got "${synchronous}"`);

@@ -1,6 +1,7 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { verifierFor } from './auth.js';
+import { openAttachments, type OpenedAttachments } from './attachments/open.js';
 import { ChatService } from './chat/service.js';
 import { type Config, ConfigError, resolveConfig, type ServerOptions } from './config.js';
 import type { Fanout } from './fanout/fanout.js';
@@ -84,11 +85,24 @@ export async function startServer(options: Config | ServerOptions, extras: Start
     webhooks = new WebhookDelivery(config.webhook, store.outbox, logger, (principal) => presence.connected(principal), extras.webhookTuning);
   }
   const tickets = new Tickets(ticketKey(config.clusterSecret), singleUse);
-  const service = new ChatService(store, fanout, config.limits, (err, context) =>
-    logger.error({ err, context }, 'background work failed'),
+  const clock = extras.clock ?? monotonicClock;
+  let attachments: OpenedAttachments;
+  try {
+    attachments = await openAttachments(config, logger, clock);
+  } catch (error) {
+    await singleUse.close();
+    await fanout.close();
+    await store.close();
+    throw error;
+  }
+  const service = new ChatService(
+    store,
+    fanout,
+    config.limits,
+    (err, context) => logger.error({ err, context }, 'background work failed'),
+    attachments.attachments,
   );
   const verify = verifierFor(config);
-  const clock = extras.clock ?? monotonicClock;
   const rateLimiter = new KeyedRateLimiter(config.limits.httpRateLimit / 60, Math.max(1, config.limits.httpRateLimit), clock);
   const { roomsPerHour } = config.limits;
   const roomLimiter = new KeyedRateLimiter(roomsPerHour / 3600, Math.max(1, roomsPerHour), clock);
@@ -97,6 +111,7 @@ export async function startServer(options: Config | ServerOptions, extras: Start
   const app = createApp({
     config,
     service,
+    attachments: attachments.attachments,
     verify,
     tickets,
     rateLimiter,
@@ -131,6 +146,7 @@ export async function startServer(options: Config | ServerOptions, extras: Start
     await sockets.close();
     rateLimiter.close();
     roomLimiter.close();
+    await attachments.close();
     await singleUse.close();
     await fanout.close();
     await store.close();
@@ -155,6 +171,7 @@ export async function startServer(options: Config | ServerOptions, extras: Start
       await httpClosed;
       rateLimiter.close();
       roomLimiter.close();
+      await attachments.close();
       await singleUse.close();
       await fanout.close();
       await store.close();

@@ -53,7 +53,7 @@ describe('GET /api/users/{user_id}/export/ (contract v1.2)', () => {
     const body = (await res.json()) as UserExport;
 
     const detail = async (id: string, unread: number) => ({ ...(await call('GET', `/api/service-requests/${id}/`, service())).body, unread });
-    assert.deepEqual(Object.keys(body), ['user_id', 'rooms', 'messages']);
+    assert.deepEqual(Object.keys(body), ['user_id', 'rooms', 'messages', 'attachments']);
     assert.equal(body.user_id, ana);
     // Newest activity first, as her inbox orders them; her unread in each as stored.
     assert.deepEqual(body.rooms, [await detail(own.id, 0), await detail(hostId, 0)]);
@@ -74,7 +74,7 @@ describe('GET /api/users/{user_id}/export/ (contract v1.2)', () => {
     const nobody = unique('u');
     const res = await call('GET', `/api/users/${nobody}/export/`, service());
     assert.equal(res.status, 200);
-    assert.deepEqual(res.body, { user_id: nobody, rooms: [], messages: [] });
+    assert.deepEqual(res.body, { user_id: nobody, rooms: [], messages: [], attachments: [] });
   });
 
   test('participants are refused (403), even about themselves; an invalid id is 400 invalid', async () => {

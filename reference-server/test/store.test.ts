@@ -48,10 +48,10 @@ test('sqlite: a data dir written by a newer schema is refused, not misread', asy
   const first = new SqliteStore({ dataDir });
   await first.close();
   const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'));
-  assert.equal(db.pragma('user_version', { simple: true }), 9);
-  db.pragma('user_version = 10');
+  assert.equal(db.pragma('user_version', { simple: true }), 10);
+  db.pragma('user_version = 11');
   db.close();
-  assert.throws(() => new SqliteStore({ dataDir }), /was written by a newer server \(schema 10; this one knows 9\): upgrade the server/);
+  assert.throws(() => new SqliteStore({ dataDir }), /was written by a newer server \(schema 11; this one knows 10\): upgrade the server/);
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -96,7 +96,7 @@ test('sqlite: a version-1 file is migrated: last activity, unread totals, the in
   const store = new SqliteStore({ dataDir });
   try {
     const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'), { readonly: true });
-    assert.equal(db.pragma('user_version', { simple: true }), 9);
+    assert.equal(db.pragma('user_version', { simple: true }), 10);
     assert.deepEqual(
       db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'rooms' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all(),
       ['rooms_inbox_of_user', 'rooms_inbox_of_workshop', 'rooms_unread_inbox_of_user', 'rooms_unread_inbox_of_workshop', 'rooms_unread_since_user', 'rooms_unread_since_workshop'],
@@ -179,7 +179,7 @@ test('sqlite: a version-3 file is migrated: its client_ids copied into their tab
   const store = new SqliteStore({ dataDir });
   try {
     const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'), { readonly: true });
-    assert.equal(db.pragma('user_version', { simple: true }), 9);
+    assert.equal(db.pragma('user_version', { simple: true }), 10);
     assert.deepEqual(
       db.prepare('SELECT request_id, client_id, side, sender_id, seq FROM client_ids').raw().all(),
       [['r_a', 'c-1', 'user', 'u-ana', 1], ['r_a', 'c-1', 'workshop', 'a-bo', 2], ['r_a', 'c-2', 'user', 'u-ana', 4]],
@@ -241,7 +241,7 @@ test('sqlite: a version-4 file is migrated: its titles folded for q (non-ASCII t
   const store = new SqliteStore({ dataDir });
   try {
     const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'), { readonly: true });
-    assert.equal(db.pragma('user_version', { simple: true }), 9);
+    assert.equal(db.pragma('user_version', { simple: true }), 10);
     assert.deepEqual(db.prepare('SELECT id, user_search, workshop_search FROM rooms ORDER BY id').raw().all(), [
       ['r_a', 'škoda octavia brakes', 'škoda octavia brakes'],
       ['r_b', 'škoda fabia tyres', 'škoda fabia tyres'],
@@ -311,7 +311,7 @@ test('sqlite: a version-5 file is migrated: its rooms open, with no names, and p
     const put = await store.putRoom({ id: 'r_a', user_id: 'u-ana', workshop_id: 'w-1', title: 'A', status: 'closed', user_name: 'Ana' });
     assert.deepEqual(put, { outcome: 'updated', room: { ...migrated, status: 'closed', user_name: 'Ana' }, before: migrated });
     const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'), { readonly: true });
-    assert.equal(db.pragma('user_version', { simple: true }), 9);
+    assert.equal(db.pragma('user_version', { simple: true }), 10);
     assert.deepEqual(db.prepare('SELECT user_search, workshop_search FROM rooms').raw().get(), ['a', 'a\nana']);
     db.close();
   } finally {
@@ -514,7 +514,7 @@ test('sqlite: a version-6 file is migrated: its counters stand, its unread index
     const read = await store.advanceCursor(room.id, 'user', null);
     assert.deepEqual(read.reader_unread, { count: 0, total: 0 }, 'the owner read the workshop’s message and the system’s');
     const db = new Database(join(dataDir, 'motoreach-chat.sqlite3'), { readonly: true });
-    assert.equal(db.pragma('user_version', { simple: true }), 9);
+    assert.equal(db.pragma('user_version', { simple: true }), 10);
     assert.deepEqual(db.prepare('SELECT system_sent, user_seen, workshop_seen FROM rooms').raw().get(), [1, 2, 0]);
     db.close();
   } finally {

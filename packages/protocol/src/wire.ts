@@ -24,6 +24,29 @@ export interface Sender {
 /** Host-defined structured content a message may carry (contract 1.2): a JSON object of at most 4 KiB. */
 export type MessageData = Record<string, unknown>;
 
+/**
+ * v1.2: a file a message carries. `url` and `thumbnail_url` (images only) are signed and expire: take
+ * fresh ones from the message frames and history fetches. Without a host they are paths on the chat
+ * server, resolved against its base URL.
+ */
+export interface Attachment {
+  id: string;
+  kind: 'image' | 'file';
+  name: string;
+  content_type: string;
+  /** Bytes of the stored file (an image as re-encoded). */
+  size: number;
+  width?: number;
+  height?: number;
+  url: string;
+  thumbnail_url?: string;
+}
+
+/** v1.2, `POST /api/service-requests/{id}/attachments/`: the stored upload (201, or 200 for a repeated client_id). */
+export interface UploadedAttachment {
+  attachment: Attachment;
+}
+
 export interface ReadCursors {
   user: number;
   workshop: number;
@@ -39,6 +62,8 @@ export interface Message {
   data?: MessageData;
   client_id: string | null;
   created_at: string;
+  /** v1.2: the files it carries, at most 10; absent when none. */
+  attachments?: Attachment[];
   /** v1.2: the sender's messages were erased: `body` is "", `sender.name` null, no `data` or `attachments`. */
   redacted?: true;
 }
@@ -118,6 +143,15 @@ export interface UserExport {
   rooms: ExportedRoom[];
   /** Every message the person sent (`sender.id`), in any room and any role. */
   messages: Message[];
+  /** Every file the person uploaded, sent in a message (`used`) or not yet. */
+  attachments: ExportedAttachment[];
+}
+
+/** v1.2: an upload as the export lists it: where it was uploaded, when, and whether a message carries it. */
+export interface ExportedAttachment extends Attachment {
+  request_id: string;
+  created_at: string;
+  used: boolean;
 }
 
 /** v1.2, `DELETE /api/users/{user_id}/messages/`: how many messages this call redacted (0 when repeated). */

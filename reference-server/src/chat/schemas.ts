@@ -29,6 +29,8 @@ export const messageInput = z.object({
   body: text(),
   client_id: clientId.nullish(),
   data: messageData.optional(),
+  // Checked against the store by the attachments' claim: here only their shape, and at most 10.
+  attachments: z.array(z.string().min(1).max(64)).max(10, 'at most 10 per message').optional(),
 });
 
 export const readInput = z.object({

@@ -1,4 +1,5 @@
-import type { ExportedRoom, ReadResult } from '@motoreach/protocol';
+import type { Attachment, ExportedAttachment, ExportedRoom, ReadResult } from '@motoreach/protocol';
+import type { Attachments } from '../attachments/attachments.js';
 import type { Fanout } from '../fanout/fanout.js';
 import { principalGroup, roomGroup } from '../fanout/fanout.js';
 import type { AppendResult, ChatStore, CursorResult, InboxCursor, InboxPage, MessagePage, PageQuery, RoomPut, UnreadCounts } from '../store/store.js';
@@ -20,6 +21,7 @@ import {
   type RoomState,
   type Side,
   type UnreadSnapshot,
+  callerKey,
   isParticipant,
   otherSide,
   principalOf,
@@ -93,6 +95,8 @@ function preview(body: string): string {
  */
 export class ChatService {
   #inFlight = new Set<Promise<unknown>>();
+  /** Per room and sender, the send under way behind which the sender's next ones wait (see #inSenderOrder). */
+  readonly #senderTails = new Map<string, Promise<unknown>>();
   readonly #order = new PublishOrder();
   readonly #snapshots: UnreadSnapshots;
 
@@ -101,6 +105,8 @@ export class ChatService {
     private readonly fanout: Fanout,
     private readonly limits: ChatLimits,
     private readonly onBackgroundError: (error: unknown, context: string) => void,
+    /** Files in messages; null: a message naming attachments is refused. */
+    readonly attachments: Attachments | null = null,
   ) {
     this.#snapshots = new UnreadSnapshots(
       store,
@@ -152,7 +158,7 @@ export class ChatService {
    * One page of the caller's inbox, newest activity first; `after` null for the first page. `q` and
    * `unread` filter it; a page's `next` continues the filtered list when the same filters come with it.
    */
-  listRooms(
+  async listRooms(
     identity: Identity,
     query: { limit?: number; after: InboxCursor | null; q?: string; unread?: boolean },
   ): Promise<InboxPage> {
@@ -160,12 +166,19 @@ export class ChatService {
     if (limit === 0) throw new ChatError('invalid', 'limit must be at least 1');
     const q = query.q === undefined ? undefined : boundedText(query.q, 'q', MAX_QUERY_CHARS);
     const caller = participant(identity, 'a service has no inbox; it reads rooms by id');
-    return this.store.listRooms(principalOf(caller), {
+    const page = await this.store.listRooms(principalOf(caller), {
       limit,
       after: query.after,
       ...(q !== undefined && { q }),
       ...(query.unread && { unread: true }),
     });
+    if (!this.attachments) return page;
+    return { ...page, rooms: page.rooms.map((room) => ({ ...room, last_message: this.#withUrls(room.last_message) })) };
+  }
+
+  /** A stored message as it goes out: its attachments with fresh signed URLs. */
+  #withUrls<M extends Message | null>(message: M): M {
+    return this.attachments ? this.attachments.withUrls(message) : message;
   }
 
   /** The room, if it exists and the caller takes part in it. */
@@ -181,23 +194,65 @@ export class ChatService {
     if (query.before !== undefined) page.before = query.before;
     if (query.after !== undefined) page.after = query.after;
     if (page.limit === 0) throw new ChatError('invalid', 'limit must be at least 1');
-    return this.store.listMessages(room.id, page);
+    const stored = await this.store.listMessages(room.id, page);
+    return this.attachments ? { ...stored, messages: stored.messages.map((m) => this.#withUrls(m)) } : stored;
   }
 
   /**
    * Stores the message, then broadcasts it to the room, then notifies the
    * other side (a system message: both sides). A repeated `client_id` answers
-   * the stored message and does neither again.
+   * the stored message and does neither again. `attachmentIds` names the sender's own unused uploads
+   * in the room, which the message then carries.
    */
-  sendMessage(identity: Identity, room: RoomRef, body: string, clientId: string | null, data?: MessageData): Promise<AppendResult> {
-    return this.#track(this.#send(identity, room, body, clientId, data));
+  sendMessage(
+    identity: Identity,
+    room: RoomRef,
+    body: string,
+    clientId: string | null,
+    data?: MessageData,
+    attachmentIds: string[] = [],
+  ): Promise<AppendResult> {
+    return this.#track(
+      this.#inSenderOrder(identity, room, attachmentIds.length > 0, () => this.#send(identity, room, body, clientId, data, attachmentIds)),
+    );
   }
 
-  async #send(caller: Identity, room: RoomRef, body: string, clientId: string | null, data: MessageData | undefined): Promise<AppendResult> {
+  /**
+   * A send with attachments reads the store before it takes its place in the room's order: the
+   * sender's later sends in the room wait for it, so that what one sender sends one after another is
+   * stored in that order. Sends of a sender with none under way take no detour.
+   */
+  #inSenderOrder<T>(identity: Identity, room: RoomRef, withFiles: boolean, send: () => Promise<T>): Promise<T> {
+    const key = `${room.id}\n${callerKey(identity)}`;
+    const before = this.#senderTails.get(key);
+    if (!before && !withFiles) return send();
+    const work = before ? before.then(send, send) : send();
+    const tail = work.catch(() => undefined);
+    this.#senderTails.set(key, tail);
+    void tail.then(() => {
+      if (this.#senderTails.get(key) === tail) this.#senderTails.delete(key);
+    });
+    return work;
+  }
+
+  async #send(
+    caller: Identity,
+    room: RoomRef,
+    body: string,
+    clientId: string | null,
+    data: MessageData | undefined,
+    attachmentIds: string[],
+  ): Promise<AppendResult> {
     // The host's backend writes system messages: they belong to neither side, so both are their recipients.
     const side: MessageSide = isParticipant(caller) ? sideOf(caller.role) : 'system';
-    // A system message may be its data alone (a quote card, say); a side's message is always text.
-    const text = side === 'system' && data !== undefined && body.trim() === '' ? '' : boundedText(body, 'body', this.limits.maxBodyChars);
+    // A message may be its files alone, and a system message its data alone (a quote card, say); otherwise it is text.
+    const bare = attachmentIds.length > 0 || (side === 'system' && data !== undefined);
+    const text = bare && body.trim() === '' ? '' : boundedText(body, 'body', this.limits.maxBodyChars);
+    let attachments: Attachment[] | undefined;
+    if (attachmentIds.length > 0) {
+      if (!this.attachments) throw new ChatError('invalid', 'attachments: this server takes none');
+      attachments = await this.attachments.claim(caller, room, attachmentIds, clientId);
+    }
     // The recipients' publishing turns are taken now, in call order, before the store answers.
     const recipient: Side = side === 'system' ? 'workshop' : otherSide(side);
     const turn = this.#order.reserve(principalOfRoomSide(room, recipient));
@@ -210,6 +265,7 @@ export class ChatService {
         side,
         body: text,
         ...(data !== undefined && { data }),
+        ...(attachments && { attachments }),
         client_id: clientId,
         ...(isParticipant(caller) && { holder: holderOf(caller) }),
       });
@@ -221,7 +277,7 @@ export class ChatService {
     if (!result.created) {
       turn.skip();
       ownerTurn?.skip();
-      return result;
+      return { ...result, message: this.#withUrls(result.message) };
     }
     this.fanout.publish(roomGroup(room.id), {
       frame: messageFrame(result.message),
@@ -294,9 +350,21 @@ export class ChatService {
    * Everything stored about a person, for the host's backend, as pages read while the answer is
    * written: the rooms they own (with their unread), and every message they sent, in any role.
    */
-  exportUser(identity: Identity, userId: string): { rooms: AsyncIterable<ExportedRoom[]>; messages: AsyncIterable<Message[]> } {
+  exportUser(
+    identity: Identity,
+    userId: string,
+  ): { rooms: AsyncIterable<ExportedRoom[]>; messages: AsyncIterable<Message[]>; attachments: AsyncIterable<ExportedAttachment[]> } {
     if (isParticipant(identity)) throw new ChatError('forbidden', 'only the host\'s service can export a person\'s data');
-    return { rooms: this.#ownedRooms(userId), messages: this.store.exportMessages(userId) };
+    return { rooms: this.#ownedRooms(userId), messages: this.#exportedMessages(userId), attachments: this.#uploadsOf(userId) };
+  }
+
+  async *#exportedMessages(userId: string): AsyncIterable<Message[]> {
+    for await (const page of this.store.exportMessages(userId)) yield this.attachments ? page.map((m) => this.#withUrls(m)) : page;
+  }
+
+  async *#uploadsOf(userId: string): AsyncIterable<ExportedAttachment[]> {
+    const uploads = this.attachments ? await this.attachments.exportOf(userId) : [];
+    if (uploads.length > 0) yield uploads;
   }
 
   /** The owner's inbox, page after page, without each row's last message (which may be the other side's). */
@@ -316,11 +384,16 @@ export class ChatService {
    */
   eraseMessages(identity: Identity, userId: string): Promise<number> {
     if (isParticipant(identity)) return Promise.reject(new ChatError('forbidden', 'only the host\'s service can erase a person\'s messages'));
-    return this.#track(
-      this.store.redactMessagesOf(userId, (part) => {
-        for (const { request_id, seq } of part) this.fanout.publish(roomGroup(request_id), { frame: messageRedactedFrame(request_id, seq) });
-      }),
-    );
+    return this.#track(this.#erase(userId));
+  }
+
+  /** The messages first, then the files they carried (and the person's unsent uploads): no message is left naming a file being removed. */
+  async #erase(userId: string): Promise<number> {
+    const redacted = await this.store.redactMessagesOf(userId, (part) => {
+      for (const { request_id, seq } of part) this.fanout.publish(roomGroup(request_id), { frame: messageRedactedFrame(request_id, seq) });
+    });
+    await this.attachments?.eraseOf(userId);
+    return redacted;
   }
 
   unread(identity: Identity): Promise<UnreadSnapshot> {

@@ -3,6 +3,8 @@ import { ERROR_STATUS } from '@motoreach/protocol';
 import express, { type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import helmet from 'helmet';
 import { bearerToken, signDevToken, type TokenVerifier } from '../auth.js';
+import type { Attachments } from '../attachments/attachments.js';
+import { fileRoutes, uploadRoutes } from '../attachments/routes.js';
 import { answerFor, ChatError, errorBody } from '../chat/errors.js';
 import { devTokenInput, parse } from '../chat/schemas.js';
 import type { ChatService } from '../chat/service.js';
@@ -18,6 +20,7 @@ import { staticFiles } from './static.js';
 export interface HttpDeps {
   config: Config;
   service: ChatService;
+  attachments: Attachments;
   verify: TokenVerifier;
   tickets: Tickets;
   rateLimiter: KeyedRateLimiter;
@@ -93,8 +96,12 @@ export function createApp(deps: HttpDeps): express.Express {
     api.use('/dev/token', dev);
   }
   api.use(corsFor(config.allowedOrigins));
+  // Signed URLs, for an <img src>: the URL is the permission, no Authorization header comes with it.
+  api.use(fileRoutes(deps.attachments));
   // Before the body is read: an anonymous or limited caller is answered without the server buffering its body.
   api.use(authenticate(deps));
+  // Raw file bodies, read by the route itself: before the JSON parser, which would take them.
+  api.use(uploadRoutes(deps.service, deps.attachments));
   api.use(jsonBody);
   api.use(apiRoutes(deps.service, deps.tickets, { limiter: deps.roomLimiter, roomsPerHour: config.limits.roomsPerHour }));
   api.use((_req, _res, next) => next(new ChatError('not_found', 'no such route')));

@@ -80,7 +80,7 @@ export function apiRoutes(service: ChatService, tickets: Tickets, roomBudget: Ro
     const input = parse(messageInput, req.body ?? {});
     const identity = identityOf(req);
     const room = await service.authorize(identity, roomId(req));
-    const { message, created } = await service.sendMessage(identity, room, input.body, input.client_id ?? null, input.data);
+    const { message, created } = await service.sendMessage(identity, room, input.body, input.client_id ?? null, input.data, input.attachments);
     res.status(created ? 201 : 200).json({ message } satisfies SentMessage);
   });
 
@@ -94,12 +94,12 @@ export function apiRoutes(service: ChatService, tickets: Tickets, roomBudget: Ro
   router.get('/users/:id/export/', async (req, res) => {
     const identity = identityOf(req);
     const userId = parse(userIdParam, req.params.id);
-    const { rooms, messages } = service.exportUser(identity, userId);
+    const { rooms, messages, attachments } = service.exportUser(identity, userId);
     // A person's data: no cache on the way may keep a copy.
     res.setHeader('Cache-Control', 'no-store');
     // The UserExport shape, written as the store reads it (json-stream.ts).
     const head: Pick<UserExport, 'user_id'> = { user_id: userId };
-    await streamJson(res, head, { rooms, messages } satisfies Record<Exclude<keyof UserExport, 'user_id'>, AsyncIterable<unknown[]>>);
+    await streamJson(res, head, { rooms, messages, attachments } satisfies Record<Exclude<keyof UserExport, 'user_id'>, AsyncIterable<unknown[]>>);
   });
 
   router.delete('/users/:id/messages/', async (req, res) => {

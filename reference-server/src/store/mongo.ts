@@ -1,4 +1,6 @@
 import mongoose, { type ClientSession, type Connection, type Model, Schema } from 'mongoose';
+import type { Attachment } from '@motoreach/protocol';
+import { storedAttachments } from '../attachments/refs.js';
 import type { Message, MessageData, MessageSide, Principal, Room, RoomListing, RoomState, RoomStatus, Sender, Side, UnreadSnapshot } from '../chat/types.js';
 import { otherSide } from '../chat/types.js';
 import type { Logger } from '../logger.js';
@@ -95,6 +97,8 @@ interface MessageDoc {
    * keys (a `$` or `.` in a key, `__proto__`), and null or absent when the message carries none.
    */
   data?: string | null;
+  /** The attachments' JSON text, without their signed URLs (attachments/refs.ts); absent when none. */
+  attachments?: string;
   client_id: string | null;
   created_at: string;
   /** Set by an erasure; absent otherwise. */
@@ -164,6 +168,7 @@ const messageSchema = new Schema<MessageDoc>(
     sender: { id: String, role: String, name: { type: String, default: null } },
     body: String,
     data: { type: String, default: undefined },
+    attachments: { type: String, default: undefined },
     client_id: { type: String, default: null },
     created_at: String,
     redacted: Boolean,
@@ -262,6 +267,7 @@ function toMessage(doc: MessageDoc): Message {
     ...(typeof doc.data === 'string' && { data: JSON.parse(doc.data) as MessageData }),
     client_id: doc.client_id ?? null,
     created_at: doc.created_at,
+    ...(typeof doc.attachments === 'string' && { attachments: JSON.parse(doc.attachments) as Attachment[] }),
     ...(doc.redacted && { redacted: true as const }),
   };
 }
@@ -828,6 +834,7 @@ export class MongoStore implements ChatStore {
       ...(input.data !== undefined && { data: input.data }),
       client_id: input.client_id,
       created_at: now,
+      ...(input.attachments !== undefined && { attachments: input.attachments }),
     };
     // One after another: a session runs one operation at a time.
     await this.#messages.create(
@@ -840,6 +847,7 @@ export class MongoStore implements ChatStore {
           sender: message.sender,
           body: message.body,
           ...(input.data !== undefined && { data: JSON.stringify(input.data) }),
+          ...(input.attachments !== undefined && { attachments: storedAttachments(input.attachments) }),
           client_id: message.client_id,
           created_at: message.created_at,
         },

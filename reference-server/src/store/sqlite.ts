@@ -1,5 +1,7 @@
 import { join } from 'node:path';
+import type { Attachment } from '@motoreach/protocol';
 import Database from 'better-sqlite3';
+import { storedAttachments } from '../attachments/refs.js';
 import type { Message, MessageData, MessageSide, Principal, Room, RoomStatus, RoomListing, RoomState, Sender, Side, UnreadSnapshot } from '../chat/types.js';
 import type { Logger } from '../logger.js';
 import { Checkpointer } from './checkpointer.js';
@@ -85,6 +87,8 @@ interface MessageRow {
   client_id: string | null;
   created_at: string;
   redacted: 0 | 1;
+  /** JSON text of the attachments without their URLs; null when none. */
+  attachments: string | null;
 }
 
 interface InboxRow extends Omit<RoomRow, 'user_sent' | 'workshop_sent' | 'user_seen' | 'workshop_seen' | 'system_sent'> {
@@ -99,6 +103,7 @@ interface InboxRow extends Omit<RoomRow, 'user_sent' | 'workshop_sent' | 'user_s
   m_client_id: string | null;
   m_created_at: string;
   m_redacted: 0 | 1;
+  m_attachments: string | null;
 }
 
 interface CursorMove {
@@ -139,7 +144,7 @@ function isOutOfSpace(error: unknown): boolean {
 }
 
 /** The schema version this server writes; each older version has a step in MIGRATIONS. */
-const SCHEMA_VERSION = 9;
+const SCHEMA_VERSION = 10;
 
 /**
  * How many client_ids wait in memory before a batch's transaction copies them into the
@@ -333,11 +338,15 @@ ALTER TABLE rooms ADD COLUMN workshop_unread_since TEXT;
 CREATE INDEX rooms_unread_since_user ON rooms (user_unread_since) WHERE user_unread_since > '';
 CREATE INDEX rooms_unread_since_workshop ON rooms (workshop_unread_since) WHERE workshop_unread_since > '';
 `,
+  9: `
+-- Contract 1.2: the files a message carries (attachments/), as JSON text without their signed URLs; NULL when none.
+ALTER TABLE messages ADD COLUMN attachments TEXT;
+`,
 };
 
 const INBOX_COLUMNS = `r.id, r.user_id, r.workshop_id, r.title, r.created_at, r.status, r.user_name, r.workshop_name, r.last_seq, r.user_cursor, r.workshop_cursor,
   r.last_activity, m.id AS m_id, m.sender_id AS m_sender_id, m.sender_role AS m_sender_role,
-  m.sender_name AS m_sender_name, m.body AS m_body, m.data AS m_data, m.client_id AS m_client_id, m.created_at AS m_created_at, m.redacted AS m_redacted`;
+  m.sender_name AS m_sender_name, m.body AS m_body, m.data AS m_data, m.client_id AS m_client_id, m.created_at AS m_created_at, m.redacted AS m_redacted, m.attachments AS m_attachments`;
 
 /** Which variant of the inbox query a page needs; each is one prepared statement. */
 interface InboxShape {
@@ -377,7 +386,7 @@ function inboxKey({ side, after, q, unread }: InboxShape): string {
   return `${side}:${after}:${q}:${unread}`;
 }
 
-const MESSAGE_COLUMNS = 'id, request_id, seq, sender_id, sender_role, sender_name, body, data, client_id, created_at, redacted';
+const MESSAGE_COLUMNS = 'id, request_id, seq, sender_id, sender_role, sender_name, body, data, client_id, created_at, redacted, attachments';
 
 /**
  * Moves a side's cursor forward and adds to its `seen` count the messages the move covers that are
@@ -423,6 +432,7 @@ function toListing(row: InboxRow): RoomListing {
           ...(row.m_data !== null && { data: JSON.parse(row.m_data) as MessageData }),
           client_id: row.m_client_id,
           created_at: row.m_created_at,
+          ...(row.m_attachments !== null && { attachments: JSON.parse(row.m_attachments) as Attachment[] }),
           ...(row.m_redacted === 1 && { redacted: true as const }),
         };
   return { ...toRoomState(row), unread: row.unread, last_message };
@@ -438,6 +448,8 @@ function toMessage(row: MessageRow): Message {
     ...(row.data !== null && { data: JSON.parse(row.data) as MessageData }),
     client_id: row.client_id,
     created_at: row.created_at,
+    // Stored without their URLs: the service signs fresh ones for every answer.
+    ...(row.attachments !== null && { attachments: JSON.parse(row.attachments) as Attachment[] }),
     ...(row.redacted === 1 && { redacted: true as const }),
   };
 }
@@ -557,8 +569,8 @@ export class SqliteStore implements ChatStore {
          RETURNING last_seq, user_id, workshop_id, ${UNREAD.user} AS user_count, ${UNREAD.workshop} AS workshop_count`,
       ),
       insertMessage: db.prepare(
-        `INSERT INTO messages (request_id, seq, id, side, sender_id, sender_role, sender_name, body, data, client_id, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO messages (request_id, seq, id, side, sender_id, sender_role, sender_name, body, data, client_id, created_at, attachments)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       addToTotal: db.prepare<{ side: Side; principal: string; n: number }, { total: number }>(
         `INSERT INTO unread_totals (side, principal, total) VALUES (@side, @principal, @n)
@@ -580,7 +592,7 @@ export class SqliteStore implements ChatStore {
       ),
       // secure_delete (see #open) zeroes the bytes the old body leaves in its page, and any overflow page it frees.
       redactOfSender: db.prepare<{ from: number; to: number; sender: string }, RedactedMessage>(
-        `UPDATE messages SET body = '', data = NULL, sender_name = NULL, redacted = 1
+        `UPDATE messages SET body = '', data = NULL, attachments = NULL, sender_name = NULL, redacted = 1
          WHERE rowid > @from AND rowid <= @to AND sender_id = @sender AND redacted = 0 RETURNING request_id, seq`,
       ),
       unreadOfUser: db.prepare<[string], { id: string; n: number }>(
@@ -760,6 +772,7 @@ export class SqliteStore implements ChatStore {
       ...(input.data !== undefined && { data: input.data }),
       client_id: input.client_id,
       created_at,
+      ...(input.attachments !== undefined && { attachments: input.attachments }),
     };
     this.#stmt.insertMessage.run(
       message.request_id,
@@ -773,6 +786,7 @@ export class SqliteStore implements ChatStore {
       input.data === undefined ? null : JSON.stringify(input.data),
       message.client_id,
       message.created_at,
+      input.attachments === undefined ? null : storedAttachments(input.attachments),
     );
     if (input.client_id !== null) this.#recentClientIds.add(input.request_id, input.side, input.sender.id, input.client_id, message.seq);
     if (this.outbox) {

@@ -1,3 +1,4 @@
+import type { Attachment } from '@motoreach/protocol';
 import type { EventOutbox } from '../webhooks/events.js';
 import type { Message, MessageData, MessageSide, Principal, RoomStatus, ReadCursors, Room, RoomListing, RoomState, Sender, Side, UnreadSnapshot } from '../chat/types.js';
 
@@ -32,6 +33,11 @@ export interface NewMessage {
   body: string;
   /** Stored and returned as given; absent when the message carries none. */
   data?: MessageData;
+  /**
+   * The uploads the message carries, with URLs signed for now: the message the append returns (and
+   * its webhook event) carries them so; the store keeps them without `url` and `thumbnail_url`.
+   */
+  attachments?: Attachment[];
   client_id: string | null;
   /**
    * The principal the sender writes for (the owner's id, or the admin's workshop id): when given,

@@ -168,7 +168,7 @@ export async function openChatSocket(socket: ClientSocket, requestId: string, de
     switch (frame.type) {
       case 'message': {
         const input = parse(messageInput, frame.data);
-        service.sendMessage(identity, room, input.body, input.client_id ?? null, input.data).then(
+        service.sendMessage(identity, room, input.body, input.client_id ?? null, input.data, input.attachments).then(
           ({ message, created }) => {
             // A repeat is acknowledged to its sender alone: no second broadcast.
             if (!created) socket.send(messageFrame(message));
