@@ -12,7 +12,7 @@ import { SendQueue } from './send-queue.js';
 import { claimsOf } from './token.js';
 import type { ChatMessage, ConnectionStatus, RoomEvents, Side } from './types.js';
 import type { ClientContext } from './client.js';
-import type { ChatServerFrame, Me, Message, MessagesPage, ReadCursors, ReadResult, RoomDetail, RoomInfo, SentMessage } from './wire.js';
+import type { ChatServerFrame, Me, Message, MessagesPage, ReadCursors, ReadResult, RoomDetail, RoomInfo, SentMessage, UploadedAttachment } from './wire.js';
 import { noop } from './noop.js';
 
 const CLOSED = 'Room closed';
@@ -74,7 +74,7 @@ export class Room {
       post: (wire, author) => ctx.http.request<SentMessage>('POST', this.#path(), wire, author).then((r) => this.#insert([r.message], true)),
       upload: ({ name, client_id, blob }, author, progress) =>
         ctx.http
-          .request<{ attachment: { id: string } }>('POST', `/api/service-requests/${encodeURIComponent(requestId)}/attachments/?name=${encodeURIComponent(name)}&client_id=${client_id}`, blob, author, progress)
+          .request<UploadedAttachment>('POST', `/api/service-requests/${encodeURIComponent(requestId)}/attachments/?name=${encodeURIComponent(name)}&client_id=${client_id}`, blob, author, progress)
           .then((r) => r.attachment.id),
       emit: this.#emitter.emit,
       drop: (e) => this.#conn?.drop(e),
