@@ -27,13 +27,15 @@ export interface ClientContext {
 }
 
 export class ChatClient {
+  /** `baseUrl` without a trailing slash: attachments' URLs may be paths on it (`new URL(a.url, client.baseUrl)`). */
+  readonly baseUrl: string;
   readonly #ctx: ClientContext;
   #notifier: Notifications | undefined;
   // Where the outbox goes: the option's storage, until signOut() (then memory: nothing more reaches the device).
   #storage: OutboxStorage;
 
   constructor(options: ChatClientOptions) {
-    const base = options.baseUrl.replace(/\/+$/, '');
+    const base = (this.baseUrl = options.baseUrl.replace(/\/+$/, ''));
     const tokens = new TokenSource(options.token);
     const fetchFn = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     const http = new Http(base, tokens, fetchFn);

@@ -14,7 +14,7 @@ export interface OutboxFile {
 
 // What the reference server accepts (it decides by content; this is the early refusal, by declared
 // type or, when the browser declares none, as for some HEIC photos, by the name's extension).
-const TYPES = /^(image\/(jpeg|png|webp|hei[cf])|application\/pdf)$|\.(jpe?g|png|webp|hei[cf])$/i;
+const TYPES = /(image\/(jpeg|png|webp|hei[cf])|\/pdf|\.(jpe?g|png|webp|hei[cf]))$/i;
 
 /** Refuses at once a file the server would refuse: a type it does not take, or over `maxBytes`. */
 export function checkFiles(files: readonly Blob[], maxBytes: number): void {
