@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { ChatError, type ChatClient } from '../../src/index.js';
 import type { Message } from '../../src/wire.js';
 import { ADMIN, client, mintToken, OWNER, removeDir, spawnServer, storedMessages, TcpProxy, unhandled, waitFor, type ServerProcess } from '../helpers.js';
@@ -19,6 +19,10 @@ const open = (baseUrl: string, claims: typeof OWNER, extra = {}): ChatClient => 
   return c;
 };
 
+before(async () => {
+  server = await spawnServer({ env: ENV });
+});
+
 after(async () => {
   for (const c of clients) c.close();
   for (const p of proxies) await p.close();
@@ -33,7 +37,6 @@ const filesOnDisk = (): string[] => readdirSync(join(server.dataDir, 'attachment
 const attachmentsOf = (messages: Message[]) => messages.map((m) => (m.attachments ?? []).map((a) => [a.kind, a.name]));
 
 test('a photo with a caption: uploaded, then one message carries it; the other side gets it with a URL that serves the image', async () => {
-  server = await spawnServer({ env: ENV });
   const id = (await open(server.url, OWNER).createRoom({ workshop_id: 'w-1', title: 'Paint' })).id;
   const ana = open(server.url, OWNER).room(id);
   const bo = open(server.url, ADMIN).room(id);
@@ -71,6 +74,7 @@ test('a type or a size the server refuses is refused before any request, naming 
 test('the server is SIGKILLed mid-upload and restarted: one message, one file', async () => {
   const { port, dataDir } = server;
   const id = (await open(server.url, OWNER).createRoom({ workshop_id: 'w-1', title: 'Leak' })).id;
+  const filesBefore = existsSync(join(dataDir, 'attachments')) ? filesOnDisk().length : 0;
   let uploads = 0;
   let halfSent!: () => void;
   const midUpload = new Promise<void>((r) => (halfSent = r));
@@ -100,7 +104,7 @@ test('the server is SIGKILLed mid-upload and restarted: one message, one file', 
   assert.deepEqual(onServer.map((m) => [m.seq, m.client_id, m.body]), [[1, stored.client_id, 'Oil under the car']]);
   assert.deepEqual(attachmentsOf(onServer), [[['image', 'leak.jpg']]]);
   assert.equal(filesOnDisk().filter((f) => f === onServer[0]!.attachments![0]!.id).length, 1);
-  assert.equal(filesOnDisk().length, 2, 'the first test photo and this one, nothing else');
+  assert.equal(filesOnDisk().length, filesBefore + 1, 'this one, nothing else');
 });
 
 test('the socket dies between the message frame and its ack: the REST fallback sends the same message with the same attachment, stored once', async () => {
