@@ -13,6 +13,9 @@ import { formatNumber } from '../shared/time.js';
 import { chatStyles } from './chat.styles.js';
 import { renderHeader, type HeaderConnection } from './chat-header.js';
 import { Composer } from './composer.js';
+import { AttachmentPicker } from './attachments.js';
+import { attachmentStyles } from './attachments.styles.js';
+import { ImageDialog } from './image-dialog.js';
 import { ConnectionBanner } from './connection-banner.js';
 import { renderRow, type RowContext } from './message-row.js';
 import { MessageWindow, messageKey } from './message-window.js';
@@ -81,7 +84,7 @@ const TYPING_EXPIRE_MS = 6000;
  * @fires {CustomEvent<TokenErrorDetail>} motoreach-token-error - `token-url` gave no token (the widget tries again with backoff).
  */
 export class MotoreachChat extends LitElement {
-  static override styles = [srOnly, chatStyles];
+  static override styles = [srOnly, chatStyles, attachmentStyles];
 
   /** A ChatClient to share with the rest of the page. Takes precedence over base-url/token. */
   @property({ attribute: false }) client: ChatClient | null = null;
@@ -128,10 +131,16 @@ export class MotoreachChat extends LitElement {
     status: () => this.status,
     onError: (error) => this.onError(error),
   });
+  private attachments = new AttachmentPicker(this);
+  private imageDialog = new ImageDialog(this);
+  // Uploads under way, by message client_id; the base attachment paths resolve against.
+  private uploads = new Map<string, RoomEvents['progress']>();
+  private serverBase = '';
   private composer = new Composer(this, {
     room: () => this.room,
     refusal: () => this.refusal,
     send: (room, text) => this.send(room, text),
+    attachments: this.attachments,
   });
   private room: Room | null = null;
   private dataViews = new WeakMap<ChatMessage, [DataRenderer, unknown]>();
@@ -212,6 +221,9 @@ export class MotoreachChat extends LitElement {
       retry: (m) => this.retry(m),
       renderData: this.renderData,
       dataViews: this.dataViews,
+      progress: this.uploads,
+      url: (path) => new URL(path, this.serverBase || location.href).href,
+      open: (image, opener) => void this.imageDialog.open(image, row.url(image.url), opener),
     };
     return html`
       <div part="base" class="base">
@@ -244,6 +256,7 @@ export class MotoreachChat extends LitElement {
         <div part="typing" class="typing">${this.renderTyping()}</div>
         <div class="sr-only" role="status" aria-live="polite" aria-atomic="true">${this.announcement}</div>
         ${room?.info?.status === 'closed' ? html`<p part="closed" class="closed">${s.conversationClosed}</p>` : this.composer.render(s, lang)}
+        ${this.imageDialog.render(s)}
       </div>
     `;
   }
@@ -316,6 +329,7 @@ export class MotoreachChat extends LitElement {
     this.status = handle?.room.status ?? 'idle';
     this.banner.reset(this.status, handle?.room.statusReason);
     if (!handle || !client) return;
+    this.serverBase = client.baseUrl;
     const next = handle.room;
     const on = <K extends keyof RoomEvents>(type: K, handler: (e: RoomEvents[K]) => void) => this.unsubscribe.push(next.on(type, handler));
     on('change', (e) => {
@@ -323,6 +337,10 @@ export class MotoreachChat extends LitElement {
       this.messageWindow.setMessages(e.messages);
     });
     on('message', (e) => this.onMessage(e.message, e.own));
+    on('progress', (e) => {
+      this.uploads.set(e.client_id, e);
+      this.requestUpdate();
+    });
     on('read', (e) => {
       this.requestUpdate();
       emit(this, 'motoreach-read', {
@@ -446,9 +464,14 @@ export class MotoreachChat extends LitElement {
   private send(room: Room, text: string): void {
     this.dividerSeq = null;
     this.messageWindow.jumpToLatest();
-    room.send(text).then(
+    const files = this.attachments.take();
+    room.send(files.length ? { body: text, files } : text).then(
       (message) => emit(this, 'motoreach-message-sent', { requestId: room.requestId, message }),
-      (error: ChatError) => this.onError(error, room.requestId),
+      (error: ChatError) => {
+        // Refused before it was queued (a file the server would refuse; no message, so no client_id): the files come back, with why.
+        if (files.length && !error.clientId) this.attachments.restore(files, error.message);
+        else this.onError(error, room.requestId);
+      },
     );
   }
 

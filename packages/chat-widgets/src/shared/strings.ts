@@ -48,6 +48,16 @@ export interface ChatStrings {
   charactersUsed: (used: string, max: string) => string;
   tooLong: (over: number, formatted: string) => string;
   announceMessage: (sender: string, body: string) => string;
+  /** The attach button, the camera button (phones), the list of picked files and a chip's remove button. */
+  attach: string;
+  takePhoto: string;
+  filesToSend: string;
+  removeFile: (name: string) => string;
+  /** A pending message's upload progress bar. */
+  uploading: (name: string) => string;
+  /** An image in a message (opens it full size), and the full-size view's close button. */
+  openImage: (name: string) => string;
+  closeImage: string;
 }
 
 export interface BadgeStrings {
@@ -93,6 +103,13 @@ export const defaultChatStrings: ChatStrings = {
   charactersUsed: (used, max) => `${used} / ${max}`,
   tooLong: (n, f) => `${f} ${n === 1 ? 'character' : 'characters'} too many`,
   announceMessage: (sender, body) => `${sender}: ${body}`,
+  attach: 'Attach a photo or file',
+  takePhoto: 'Take a photo',
+  filesToSend: 'Files to send',
+  removeFile: (name) => `Remove ${name}`,
+  uploading: (name) => `Uploading ${name}`,
+  openImage: (name) => `Open ${name} full size`,
+  closeImage: 'Close',
 };
 
 export const defaultBadgeStrings: BadgeStrings = {
