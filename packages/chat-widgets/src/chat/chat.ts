@@ -53,6 +53,17 @@ const TYPING_EXPIRE_MS = 6000;
  * @csspart textarea - The text area.
  * @csspart counter - The character counter.
  * @csspart send-button - The send button.
+ * @csspart attach-button - The attach button (photos and PDFs).
+ * @csspart camera-button - The camera button, on touch screens.
+ * @csspart file-chips - The files picked for the next message; `file-chip` each, `remove-file-button` its remove control.
+ * @csspart file-chip - One picked file: name and size.
+ * @csspart remove-file-button - Removes a picked file.
+ * @csspart file-error - Why the picked files were not sent.
+ * @csspart file - A file in a message (a PDF: name and size, a link), or a pending message's file.
+ * @csspart upload-progress - A pending message's upload progress bar.
+ * @csspart image - An image in a message (a button opening it full size).
+ * @csspart image-dialog - The full-size view of an image.
+ * @csspart close-image-button - Closes the full-size view.
  * @cssprop --motoreach-chat-height - Height of the widget (default 30rem); or set `height` on the element.
  * @cssprop --motoreach-font - Font shorthand.
  * @cssprop --motoreach-radius - Bubble corner radius.

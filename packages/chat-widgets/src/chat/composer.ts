@@ -79,11 +79,13 @@ export class Composer {
     const used = codePoints(this.draft);
     const maxLength = this.host.maxLength;
     const over = used - maxLength;
+    // The attach buttons come last: the grid shows them before the text area, and the tab order
+    // reaches the text first (from the list), then sending, then attaching.
     const counter = over > 0 ? s.tooLong(over, formatNumber(over, lang)) : used >= maxLength * COUNTER_FROM ? s.charactersUsed(formatNumber(used, lang), formatNumber(maxLength, lang)) : '';
     return html`
       ${refused ? html`<p part="notice" class="notice" id="notice">${refusalText(this.options.refusal(), s)}</p>` : nothing}
       <form part="composer" class="composer" @submit=${this.onSubmit} @dragover=${files?.onDragOver} @drop=${files?.onDrop}>
-        ${files?.renderChips(s, lang) ?? nothing} ${files?.renderButtons(s, refused) ?? nothing}
+        ${files?.renderChips(s, lang) ?? nothing}
         <label class="sr-only" for="input">${s.composerLabel}</label>
         <textarea
           id="input"
@@ -105,6 +107,7 @@ export class Composer {
           ><span class="sr-only">${s.send}</span>
         </button>
         <span part="counter" class="counter ${over > 0 ? 'over' : ''}" id="counter">${counter}</span>
+        ${files?.renderButtons(s, refused) ?? nothing}
       </form>
     `;
   }
