@@ -93,6 +93,11 @@ export const attachmentStyles = css`
     color: var(--motoreach-danger);
     font-size: 0.8125rem;
   }
+  /* Inside a bubble, whose text keeps its line breaks: the markup's own white space must not show. */
+  .files,
+  .attachments {
+    white-space: normal;
+  }
   .files {
     display: grid;
     gap: 0.25rem;
@@ -113,10 +118,9 @@ export const attachmentStyles = css`
   }
   .image {
     display: block;
+    text-decoration: none;
     inline-size: 240px;
     max-inline-size: 100%;
-    padding: 0;
-    border: 0;
     border-radius: 0.75rem;
     overflow: hidden;
     background: var(--motoreach-border);

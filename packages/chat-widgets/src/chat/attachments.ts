@@ -127,8 +127,8 @@ export interface AttachmentContext {
 
 /**
  * A message's files, in its bubble: images at their final size from the start (the width and height
- * the server measured reserve the box, so nothing moves when they load), opening full size on
- * activation; other files as chips with name and size, linking to the file. A pending message shows
+ * the server measured reserve the box, so nothing moves when they load), links to the full-size
+ * image that open it in the dialog instead (a new tab with a modifier key, or without script); other files as chips with name and size, linking to the file. A pending message shows
  * its files by name with the upload's progress.
  */
 export function renderAttachments(m: ChatMessage, ctx: AttachmentContext): TemplateResult | typeof nothing {
@@ -149,17 +149,26 @@ export function renderAttachments(m: ChatMessage, ctx: AttachmentContext): Templ
   return html`<div class="attachments">
     ${m.attachments.map((a) =>
       a.kind === 'image' && a.width && a.height
-        ? html`<button part="image" class="image" type="button" aria-label=${s.openImage(a.name)} @click=${(e: Event) => ctx.open(a, e.currentTarget as HTMLElement)}>
+        ? html`<a
+            part="image"
+            class="image"
+            href=${ctx.url(a.url)}
+            aria-label=${s.openImage(a.name)}
+            @click=${(e: MouseEvent) => {
+              if (e.ctrlKey || e.metaKey || e.shiftKey) return;
+              e.preventDefault();
+              ctx.open(a, e.currentTarget as HTMLElement);
+            }}
+          >
             <img
               src=${ctx.url(a.thumbnail_url ?? a.url)}
               alt=${a.name}
               width=${IMAGE_WIDTH}
               height=${Math.round((IMAGE_WIDTH * a.height) / a.width)}
-              style="aspect-ratio:${a.width}/${a.height}"
               loading="lazy"
               decoding="async"
             />
-          </button>`
+          </a>`
         : html`<a part="file" class="file" href=${ctx.url(a.url)} target="_blank" rel="noopener noreferrer" download=${a.name}>
             <span class="name">${a.name}</span> <span class="size">${formatBytes(a.size, lang)}</span>
           </a>`,

@@ -140,7 +140,8 @@ describe('<motoreach-chat> attachments', () => {
     const { p, admin } = await chats();
     await p.owner.room(p.room.id).send({ files: [await photo('scratch.jpg')] });
     await waitFor(() => $(admin, '.msg img'), 'the photo');
-    const opener = $(admin, '.msg .image') as HTMLButtonElement;
+    const opener = $(admin, '.msg .image') as HTMLAnchorElement;
+    expect(opener.href, 'a link to the full-size image').to.match(/\/api\/attachments\/[^/]+\/\?expires=/);
     expect(opener.getAttribute('aria-label')).to.equal('Open scratch.jpg full size');
     opener.focus();
     opener.click();

@@ -61,7 +61,7 @@ const TYPING_EXPIRE_MS = 6000;
  * @csspart file-error - Why the picked files were not sent.
  * @csspart file - A file in a message (a PDF: name and size, a link), or a pending message's file.
  * @csspart upload-progress - A pending message's upload progress bar.
- * @csspart image - An image in a message (a button opening it full size).
+ * @csspart image - An image in a message (a link to it, opening it full size).
  * @csspart image-dialog - The full-size view of an image.
  * @csspart close-image-button - Closes the full-size view.
  * @cssprop --motoreach-chat-height - Height of the widget (default 30rem); or set `height` on the element.
