@@ -79,6 +79,11 @@ export const attachmentStyles = css`
     flex: none;
     color: var(--motoreach-muted);
   }
+  .chip .thumb {
+    flex: none;
+    border-radius: 0.25rem;
+    object-fit: cover;
+  }
   .chip button {
     min-inline-size: 1.5rem;
     min-block-size: 1.5rem;
@@ -117,6 +122,7 @@ export const attachmentStyles = css`
     text-decoration: none;
   }
   .image {
+    position: relative;
     display: block;
     text-decoration: none;
     inline-size: 240px;
@@ -125,6 +131,13 @@ export const attachmentStyles = css`
     overflow: hidden;
     background: var(--motoreach-border);
     cursor: zoom-in;
+  }
+  /* Over a photo being sent, so that the bubble keeps its size when it is stored. */
+  .image progress {
+    position: absolute;
+    inset-inline: 0.75rem;
+    inset-block-end: 0.75rem;
+    inline-size: auto;
   }
   .image img {
     display: block;

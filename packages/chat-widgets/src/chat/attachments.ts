@@ -6,6 +6,7 @@ import type { ChatStrings } from '../shared/strings.js';
 const ACCEPT = 'image/jpeg,image/png,image/webp,image/heic,image/heif,.heic,.heif,application/pdf';
 // An image bubble's width; its height follows the image's ratio, reserved before it loads.
 const IMAGE_WIDTH = 240;
+const imageHeight = (width: number, height: number): number => Math.round((IMAGE_WIDTH * height) / width);
 
 /** `1.2 MB`, `830 kB`, `12 B`, in the locale's digits. */
 export function formatBytes(bytes: number, lang: string | undefined): string {
@@ -23,11 +24,16 @@ export class AttachmentPicker {
   files: File[] = [];
   error = '';
 
-  constructor(private readonly host: ReactiveControllerHost & { readonly renderRoot: HTMLElement | DocumentFragment }) {}
+  constructor(
+    private readonly host: ReactiveControllerHost & { readonly renderRoot: HTMLElement | DocumentFragment },
+    private readonly previews?: Previews,
+  ) {}
 
   add(files: Iterable<File>): void {
     const added = [...files];
     if (!added.length) return;
+    // Decoded while the writer is still writing: the message shows its photos at once when sent.
+    for (const f of added) this.previews?.get(f);
     this.files = [...this.files, ...added];
     this.error = '';
     this.host.requestUpdate();
@@ -105,6 +111,7 @@ export class AttachmentPicker {
       <ul part="file-chips" class="chips" aria-label=${s.filesToSend}>
         ${this.files.map(
           (f) => html`<li part="file-chip" class="chip">
+            ${this.previews?.get(f) ? html`<img class="thumb" src=${this.previews.get(f)!.url} alt="" width="24" height="24" />` : nothing}
             <span class="name">${f.name}</span> <span class="size">${formatBytes(f.size, lang)}</span>
             <button part="remove-file-button" type="button" aria-label=${s.removeFile(f.name)} @click=${() => this.remove(f)}>×</button>
           </li>`,
@@ -112,6 +119,46 @@ export class AttachmentPicker {
       </ul>
       ${this.error ? html`<p part="file-error" class="file-error" role="alert">${this.error}</p>` : nothing}
     </div>`;
+  }
+}
+
+interface Preview {
+  url: string;
+  width: number;
+  height: number;
+}
+
+/**
+ * Pictures of photos still being sent, from their bytes: decoded once per file (when it is picked) to
+ * learn its size and draw a copy at twice the bubble's width, shown at the size the stored image will
+ * have, so that the bubble does not change when it is stored. A data URL, not an object URL: nothing
+ * to revoke, it goes with the file.
+ */
+export class Previews {
+  private readonly known = new WeakMap<Blob, Preview | null>();
+
+  constructor(private readonly host: ReactiveControllerHost) {}
+
+  get(blob: Blob | undefined): Preview | null {
+    // A file restored from storage that could not keep its bytes has none.
+    if (!(blob instanceof Blob) || !blob.type.startsWith('image/')) return null;
+    const known = this.known.get(blob);
+    if (known !== undefined) return known;
+    this.known.set(blob, null);
+    // HEIC, which Chromium cannot decode, stays a file chip until the server has made it a JPEG.
+    createImageBitmap(blob).then(
+      (bitmap) => {
+        const canvas = document.createElement('canvas');
+        canvas.width = IMAGE_WIDTH * 2;
+        canvas.height = imageHeight(bitmap.width, bitmap.height) * 2;
+        canvas.getContext('2d')?.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+        this.known.set(blob, { url: canvas.toDataURL('image/jpeg', 0.8), width: bitmap.width, height: bitmap.height });
+        bitmap.close();
+        this.host.requestUpdate();
+      },
+      () => {},
+    );
+    return null;
   }
 }
 
@@ -123,13 +170,15 @@ export interface AttachmentContext {
   /** An attachment's URL as the page can load it (the server may give paths on itself). */
   url: (path: string) => string;
   open: (image: Attachment, opener: HTMLElement) => void;
+  previews: Previews;
 }
 
 /**
  * A message's files, in its bubble: images at their final size from the start (the width and height
  * the server measured reserve the box, so nothing moves when they load), links to the full-size
- * image that open it in the dialog instead (a new tab with a modifier key, or without script); other files as chips with name and size, linking to the file. A pending message shows
- * its files by name with the upload's progress.
+ * image that open it in the dialog instead (a new tab with a modifier key, or without script); other
+ * files as chips with name and size, linking to the file. A pending message shows its photos from
+ * their bytes at the same size (`Previews`) and its other files by name, with the upload's progress.
  */
 export function renderAttachments(m: ChatMessage, ctx: AttachmentContext): TemplateResult | typeof nothing {
   const { strings: s, lang } = ctx;
@@ -138,10 +187,18 @@ export function renderAttachments(m: ChatMessage, ctx: AttachmentContext): Templ
     return html`<ul class="files">
       ${m.files.map((f) => {
         const sent = f.id ? f.size : now?.file.client_id === f.client_id ? now.sent : 0;
-        return html`<li part="file" class="file">
-          <span class="name">${f.name}</span> <span class="size">${formatBytes(f.size, lang)}</span>
-          ${m.state === 'pending' ? html`<progress part="upload-progress" max=${f.size} .value=${sent} aria-label=${s.uploading(f.name)}></progress>` : nothing}
-        </li>`;
+        const bar = m.state === 'pending' ? html`<progress part="upload-progress" max=${f.size} .value=${sent} aria-label=${s.uploading(f.name)}></progress>` : nothing;
+        const preview = ctx.previews.get(f.blob);
+        return preview
+          ? html`<li part="image" class="image">
+              <img
+                src=${preview.url}
+                alt=${f.name}
+                width=${IMAGE_WIDTH}
+                height=${imageHeight(preview.width, preview.height)}
+              />${bar}
+            </li>`
+          : html`<li part="file" class="file"><span class="name">${f.name}</span> <span class="size">${formatBytes(f.size, lang)}</span> ${bar}</li>`;
       })}
     </ul>`;
   }
@@ -164,7 +221,7 @@ export function renderAttachments(m: ChatMessage, ctx: AttachmentContext): Templ
               src=${ctx.url(a.thumbnail_url ?? a.url)}
               alt=${a.name}
               width=${IMAGE_WIDTH}
-              height=${Math.round((IMAGE_WIDTH * a.height) / a.width)}
+              height=${imageHeight(a.width, a.height)}
               loading="lazy"
               decoding="async"
             />

@@ -136,6 +136,30 @@ describe('<motoreach-chat> attachments', () => {
     expect(img.getBoundingClientRect().height).to.equal(height);
   });
 
+  it("on the sender's side the photo shows at once from its bytes, at the size it keeps once stored: no layout shift", async () => {
+    const p = await pair('Paint');
+    clients.push(p.owner, p.admin);
+    const owner = await fixture<MotoreachChat>(html`<motoreach-chat .client=${p.owner} request-id=${p.room.id} peer-name="Bruno" style="width:380px;height:480px"></motoreach-chat>`);
+    await connected(owner);
+    await pick(owner, await photo('scratch.jpg'));
+    // Decoded when picked: the chip shows it.
+    await waitFor(() => $(owner, '.chip img'), "the chip's picture");
+    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    const shifts = layoutShifts($(owner, '.log')!.getBoundingClientRect());
+    ($(owner, '.send') as HTMLButtonElement).click();
+    await owner.updateComplete;
+    const pending = $(owner, '.msg.pending .image img') as HTMLImageElement;
+    expect(pending.alt).to.equal('scratch.jpg');
+    expect($(owner, '.msg.pending .image progress')).to.exist;
+    const before = pending.getBoundingClientRect();
+    await waitFor(() => ($(owner, '.msg.sent .image img') as HTMLImageElement | null)?.complete, 'stored, its thumbnail loaded');
+    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    const after = $(owner, '.msg.sent .image img')!.getBoundingClientRect();
+    expect([after.width, after.height]).to.deep.equal([before.width, before.height]);
+    expect(shifts.total(), 'cumulative layout shift').to.equal(0);
+    shifts.stop();
+  });
+
   it('an image opens full size in a modal dialog: alt text from the file name, focus kept inside, Escape closes and focus goes back', async () => {
     const { p, admin } = await chats();
     await p.owner.room(p.room.id).send({ files: [await photo('scratch.jpg')] });

@@ -13,7 +13,7 @@ import { formatNumber } from '../shared/time.js';
 import { chatStyles } from './chat.styles.js';
 import { renderHeader, type HeaderConnection } from './chat-header.js';
 import { Composer } from './composer.js';
-import { AttachmentPicker } from './attachments.js';
+import { AttachmentPicker, Previews } from './attachments.js';
 import { attachmentStyles } from './attachments.styles.js';
 import { ImageDialog } from './image-dialog.js';
 import { ConnectionBanner } from './connection-banner.js';
@@ -142,7 +142,8 @@ export class MotoreachChat extends LitElement {
     status: () => this.status,
     onError: (error) => this.onError(error),
   });
-  private attachments = new AttachmentPicker(this);
+  private previews = new Previews(this);
+  private attachments = new AttachmentPicker(this, this.previews);
   private imageDialog = new ImageDialog(this);
   // Uploads under way, by message client_id; the base attachment paths resolve against.
   private uploads = new Map<string, RoomEvents['progress']>();
@@ -235,6 +236,7 @@ export class MotoreachChat extends LitElement {
       progress: this.uploads,
       url: (path) => new URL(path, this.serverBase || location.href).href,
       open: (image, opener) => void this.imageDialog.open(image, row.url(image.url), opener),
+      previews: this.previews,
     };
     return html`
       <div part="base" class="base">
