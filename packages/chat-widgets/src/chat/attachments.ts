@@ -111,7 +111,9 @@ export class AttachmentPicker {
       <ul part="file-chips" class="chips" aria-label=${s.filesToSend}>
         ${this.files.map(
           (f) => html`<li part="file-chip" class="chip">
-            ${this.previews?.get(f) ? html`<img class="thumb" src=${this.previews.get(f)!.url} alt="" width="24" height="24" />` : nothing}
+            ${this.previews?.get(f)
+              ? html`<img class="thumb" src=${this.previews.get(f)!.url} alt="" width="24" height="24" @error=${() => this.previews!.failed(f)} />`
+              : nothing}
             <span class="name">${f.name}</span> <span class="size">${formatBytes(f.size, lang)}</span>
             <button part="remove-file-button" type="button" aria-label=${s.removeFile(f.name)} @click=${() => this.remove(f)}>×</button>
           </li>`,
@@ -135,7 +137,8 @@ interface Preview {
  * to revoke, it goes with the file.
  */
 export class Previews {
-  private readonly known = new WeakMap<Blob, Preview | null>();
+  // null while decoding, false when there is none to show (not decodable, or refused by the page's CSP).
+  private readonly known = new WeakMap<Blob, Preview | null | false>();
 
   constructor(private readonly host: ReactiveControllerHost) {}
 
@@ -143,7 +146,7 @@ export class Previews {
     // A file restored from storage that could not keep its bytes has none.
     if (!(blob instanceof Blob) || !blob.type.startsWith('image/')) return null;
     const known = this.known.get(blob);
-    if (known !== undefined) return known;
+    if (known !== undefined) return known || null;
     this.known.set(blob, null);
     // HEIC, which Chromium cannot decode, stays a file chip until the server has made it a JPEG.
     createImageBitmap(blob).then(
@@ -156,10 +159,17 @@ export class Previews {
         bitmap.close();
         this.host.requestUpdate();
       },
-      () => {},
+      () => this.known.set(blob, false),
     );
     return null;
   }
+
+  /** The page would not show it (a Content-Security-Policy without `img-src data:`): the file's name instead. */
+  readonly failed = (blob: Blob | undefined): void => {
+    if (!blob) return;
+    this.known.set(blob, false);
+    this.host.requestUpdate();
+  };
 }
 
 export interface AttachmentContext {
@@ -196,6 +206,7 @@ export function renderAttachments(m: ChatMessage, ctx: AttachmentContext): Templ
                 alt=${f.name}
                 width=${IMAGE_WIDTH}
                 height=${imageHeight(preview.width, preview.height)}
+                @error=${() => ctx.previews.failed(f.blob)}
               />${bar}
             </li>`
           : html`<li part="file" class="file"><span class="name">${f.name}</span> <span class="size">${formatBytes(f.size, lang)}</span> ${bar}</li>`;
