@@ -3,7 +3,7 @@ import { sendKeys } from '@web/test-runner-commands';
 import type { ChatClient, RoomEvents } from '@motoreach/chat-client';
 import '../index.js';
 import type { MotoreachChat } from './chat.js';
-import { pair, waitFor } from '../../test/helpers.js';
+import { pair, token, uid, waitFor } from '../../test/helpers.js';
 import { $, $$, connected } from '../../test/dom.js';
 
 // A JPEG photo with EXIF orientation and GPS (the server's own fixture), served by the test runner.
@@ -200,5 +200,19 @@ describe('<motoreach-chat> attachments', () => {
     ($(owner, '.send') as HTMLButtonElement).click();
     await waitFor(() => $(owner, '.msg.failed .retry'), 'failed with Retry');
     expect($(owner, '.msg.failed .files .name')!.textContent).to.equal('evil.jpg');
+  });
+
+  it('another person signing in takes the files the previous one picked off the screen: they are never sent as the new person', async () => {
+    const p = await pair('Paint');
+    clients.push(p.owner, p.admin);
+    const cyToken = await token({ sub: uid('a-cy'), role: 'workshop_admin', workshop_id: p.workshop, name: 'Cy' });
+    const el = await fixture<MotoreachChat>(html`<motoreach-chat base-url=${p.baseUrl} token=${p.adminToken} request-id=${p.room.id}></motoreach-chat>`);
+    await connected(el);
+    await pick(el, await photo('private.jpg'));
+    expect(chips(el).map(([name]) => name)).to.deep.equal(['private.jpg']);
+    el.token = cyToken;
+    await el.updateComplete;
+    await waitFor(() => chips(el).length === 0, 'the chips gone');
+    expect(($(el, '.send') as HTMLButtonElement).disabled).to.equal(true);
   });
 });

@@ -134,8 +134,11 @@ export class MotoreachChat extends LitElement {
   @state() private announcement = '';
   @state() private dividerSeq: number | null = null;
 
-  // A person signed out takes their unsent draft along.
-  private holder = new ClientHolder(this, () => this.composer.clear());
+  // A person signed out takes their unsent draft along, and the files they picked.
+  private holder = new ClientHolder(this, () => {
+    this.composer.clear();
+    this.attachments.take();
+  });
   private banner = new ConnectionBanner(this);
   private messageWindow = new MessageWindow(this, {
     room: () => this.room,
