@@ -127,18 +127,23 @@ describe('attachments: uploads (contract v1.2)', () => {
       'content-type': 'image/jpeg',
       'transfer-encoding': 'chunked',
     });
-    let answered = false;
-    void up.response.then(() => (answered = true), () => (answered = true));
     const chunk = Buffer.alloc(256 * 1024, 0xab);
-    // Writes until the answer comes or the server stops taking bytes; each write waits for its flush, not a timer.
-    while (!answered && up.sent < total) {
+    let answeredAt: number | null = null;
+    void up.response.then(
+      () => (answeredAt = up.sent),
+      () => (answeredAt ??= up.sent),
+    );
+    // Writes on after the answer: each write waits for the socket to take it, so once the server stops
+    // reading, the writes stall until it cuts the connection, and the rest is never sent.
+    while (up.sent < total) {
       if (!(await up.write(chunk))) break;
     }
     const res = await up.response;
     assert.equal(res.status, 413);
     assert.equal(JSON.parse(res.body).error.code, 'too_large');
-    assert.ok(up.sent < total, `the client could send all ${total} bytes: the server read them`);
-    assert.ok(up.sent > 10 * 1024 * 1024, `refused after ${up.sent} bytes, before the limit`);
+    assert.ok(answeredAt !== null && answeredAt > 10 * 1024 * 1024, `answered after ${answeredAt} bytes, before the limit`);
+    // What socket buffers took after the answer, a few MB at most: far from the 64 MB.
+    assert.ok(up.sent < 32 * 1024 * 1024, `the client sent ${up.sent} of ${total} bytes: the server read on after refusing`);
     up.req.destroy();
   });
 
@@ -201,6 +206,21 @@ describe('attachments: in messages (contract v1.2)', () => {
     assert.ok(row.last_message.attachments[0].url);
   });
 
+  test('a text sent right after a message with files, on one socket, is stored after it', async () => {
+    const a = await photo(ana);
+    const chat = sockets.track(TestSocket.chat(server, room.id, ana));
+    await chat.ready();
+    chat.send({ type: 'message', body: 'first, the photo', client_id: 'c-order-1', attachments: [a.id] });
+    chat.send({ type: 'message', body: 'then the words', client_id: 'c-order-2' });
+    const second = await chat.next('message', (f) => f.message.client_id === 'c-order-2');
+    const first = await chat.next('message', (f) => f.message.client_id === 'c-order-1');
+    assert.equal(second.message.seq, first.message.seq + 1);
+    assert.deepEqual(
+      chat.of('message').map((f) => f.message.client_id),
+      ['c-order-1', 'c-order-2'],
+    );
+  });
+
   test('over REST, with a retry of the same client_id: one message', async () => {
     const a = await photo(ana);
     const first = await send(ana, { body: 'the scratch', client_id: 'c-rest', attachments: [a.id] });
@@ -226,6 +246,25 @@ describe('attachments: in messages (contract v1.2)', () => {
     assert.equal((await send(bo, { body: 'here', attachments: [bos.id] })).status, 201);
   });
 
+  test('a send refused because the room closed leaves its uploads free for the next send; a closed room takes no uploads', async () => {
+    const ownerId = unique('u');
+    const mine = owner(ownerId);
+    const shut = await createRoom(server.url, mine);
+    const a = (await upload(server.url, shut.id, mine, await png(9, 9))).body.attachment;
+    const put = (status: string) =>
+      api(server.url, 'PUT', `/api/service-requests/${shut.id}/`, service(), { user_id: ownerId, workshop_id: 'w-1', title: 'Brakes squeak', status });
+    assert.equal((await put('closed')).status, 200);
+    const path = `/api/service-requests/${shut.id}/messages/`;
+    const refused = await api(server.url, 'POST', path, mine, { body: 'late', client_id: 'c-late', attachments: [a.id] });
+    assert.deepEqual([refused.status, refused.body.error.code], [409, 'closed']);
+    const upload409 = await upload(server.url, shut.id, mine, await png(9, 9));
+    assert.deepEqual([upload409.status, upload409.body.error.code], [409, 'closed']);
+    assert.equal((await put('open')).status, 200);
+    const sent = await api(server.url, 'POST', path, mine, { body: 'again', client_id: 'c-again', attachments: [a.id] });
+    assert.equal(sent.status, 201);
+    assert.equal(sent.body.message.attachments[0].id, a.id);
+  });
+
   test('a service\'s system message carries its own upload', async () => {
     const pdf = (await upload(server.url, room.id, service(), PDF, { name: 'invoice.pdf' })).body.attachment;
     const res = await send(service(), { body: 'Your invoice', attachments: [pdf.id] });
@@ -245,7 +284,7 @@ describe('attachments: in messages (contract v1.2)', () => {
     assert.equal((await download(server.url, unsigned.toString())).status, 403);
     // Signed with the server's key, as it would have been two hours ago.
     const key = urlKey(SECRET);
-    const expired = new AttachmentUrls(key, 3600, '', () => Date.now() - 7200_000).sign(a.id, 'file');
+    const expired = new AttachmentUrls(key, 3600, () => Date.now() - 7200_000).sign(a.id, 'file');
     const res = await download(server.url, expired);
     assert.equal(res.status, 403);
     assert.match(JSON.parse(res.bytes.toString()).error.message, /expired/);

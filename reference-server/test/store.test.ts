@@ -285,6 +285,7 @@ DROP INDEX rooms_unread_inbox_of_workshop;
 ALTER TABLE rooms DROP COLUMN system_sent;
 ALTER TABLE messages DROP COLUMN data;
 ALTER TABLE messages DROP COLUMN redacted;
+ALTER TABLE messages DROP COLUMN attachments;
 CREATE INDEX rooms_unread_inbox_of_user ON rooms (user_id, last_activity, id) WHERE workshop_sent > user_seen;
 CREATE INDEX rooms_unread_inbox_of_workshop ON rooms (workshop_id, last_activity, id) WHERE user_sent > workshop_seen;
 PRAGMA user_version = 6;`;

@@ -6,7 +6,7 @@ import { randomId } from '../ids.js';
 import type { KeyedRateLimiter } from '../rate-limit.js';
 import { processUpload } from './content.js';
 import type { AttachmentRef } from './refs.js';
-import { AttachmentStorageUnavailable, type AttachmentStore, type StoredAttachment } from './store.js';
+import type { AttachmentStore, StoredAttachment } from './store.js';
 import type { AttachmentUrls, Variant } from './urls.js';
 
 /** A message names at most this many uploads (contract 1.2). */
@@ -29,10 +29,6 @@ function uploaderSide(identity: Identity): MessageSide {
 
 
 
-function unavailable(): ChatError {
-  return new ChatError('unavailable', 'the chat server cannot store this file right now; retry shortly', 2);
-}
-
 /**
  * Files in conversations: uploads checked and stored, claimed by the message that names them, and
  * handed out under signed, expiring URLs.
@@ -51,7 +47,7 @@ export class Attachments {
   }
 
   /** The wire's form of a stored attachment, with fresh URLs. */
-  present(ref: AttachmentRef & { thumbnail?: boolean }): Attachment {
+  present(ref: AttachmentRef): Attachment {
     const { id, kind, name, content_type, size, width, height } = ref;
     return {
       id,
@@ -123,13 +119,8 @@ export class Attachments {
       created_at: new Date(this.now()).toISOString(),
       claim: null,
     };
-    let stored: StoredAttachment;
-    try {
-      stored = await this.store.put(record, processed.bytes, processed.thumbnail);
-    } catch (error) {
-      if (error instanceof AttachmentStorageUnavailable) throw unavailable();
-      throw error;
-    }
+    // A full disk or a lost database fails as StoreUnavailableError: answered 503, retried by the client.
+    const stored = await this.store.put(record, processed.bytes, processed.thumbnail);
     return { attachment: this.#presentRecord(stored), created: stored.id === record.id };
   }
 
@@ -138,7 +129,7 @@ export class Attachments {
    * unused or claimed by this same send before (a retry with its client_id). Answers them as the
    * message carries them.
    */
-  async claim(identity: Identity, room: RoomRef, ids: string[], clientId: string | null): Promise<Attachment[]> {
+  async claim(identity: Identity, room: RoomRef, ids: string[], clientId: string | null): Promise<{ attachments: Attachment[]; release: () => Promise<void> }> {
     if (ids.length > MAX_ATTACHMENTS) throw new ChatError('invalid', `attachments: at most ${MAX_ATTACHMENTS} per message`);
     if (new Set(ids).size !== ids.length) throw new ChatError('invalid', 'attachments: an upload is named twice');
     const side = uploaderSide(identity);
@@ -155,7 +146,7 @@ export class Attachments {
     const claim = `${callerKey(identity)}\n${clientId ?? `once:${randomId()}`}`;
     const taken = await this.store.claim(ids, claim);
     if (taken.length > 0) throw new ChatError('conflict', `attachments: ${taken.join(', ')} already sent in another message; upload the file again`);
-    return records.map((record) => this.#presentRecord(record));
+    return { attachments: records.map((record) => this.#presentRecord(record)), release: () => this.store.release(ids, claim) };
   }
 
   /** The bytes behind a signed URL: 403 for a URL altered or expired, 404 for a file that is gone. */

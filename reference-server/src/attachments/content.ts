@@ -44,16 +44,20 @@ function withExtension(name: string, ext: string): string {
 
 async function reencode(input: Buffer, type: ImageType): Promise<Pick<ProcessedFile, 'bytes' | 'width' | 'height' | 'thumbnail'>> {
   const format = IMAGE_FORMATS[type];
+  const decode = () => sharp(input, { limitInputPixels: MAX_PIXELS, failOn: 'error' }).rotate();
   // rotate() without an angle turns the pixels as EXIF's orientation says; sharp writes no metadata
-  // unless asked, so EXIF (GPS with it), XMP and IPTC are left behind.
-  const { data, info } = await sharp(input, { limitInputPixels: MAX_PIXELS, failOn: 'error' })
-    .rotate()
-    .toFormat(format, format === 'png' ? {} : { quality: 85 })
-    .toBuffer({ resolveWithObject: true });
-  const thumbnail = await sharp(data)
-    .resize(THUMBNAIL_PX, THUMBNAIL_PX, { fit: 'inside', withoutEnlargement: true })
-    .toFormat(format, format === 'png' ? {} : { quality: 75 })
-    .toBuffer();
+  // unless asked, so EXIF (GPS with it), XMP and IPTC are left behind. The thumbnail is made from
+  // the upload too, side by side: a JPEG is then decoded at a fraction of its size (shrink-on-load),
+  // not read back whole from the re-encoded photo.
+  const [{ data, info }, thumbnail] = await Promise.all([
+    decode()
+      .toFormat(format, format === 'png' ? {} : { quality: 85 })
+      .toBuffer({ resolveWithObject: true }),
+    decode()
+      .resize(THUMBNAIL_PX, THUMBNAIL_PX, { fit: 'inside', withoutEnlargement: true })
+      .toFormat(format, format === 'png' ? {} : { quality: 75 })
+      .toBuffer(),
+  ]);
   return { bytes: data, width: info.width, height: info.height, thumbnail };
 }
 
@@ -75,7 +79,6 @@ export async function processUpload(input: Buffer, rawName: string | undefined):
       return { kind: 'image', content_type: 'image/jpeg', name: withExtension(name, 'jpg'), ...(await reencode(jpeg, 'image/jpeg')) };
     }
   } catch (error) {
-    if (error instanceof ChatError) throw error;
     throw new ChatError('invalid', `the image cannot be decoded (${(error as Error).message.split('\n')[0]}); send a JPEG, PNG, WebP or HEIC photo`);
   }
   if (type === 'application/pdf') {

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import Database from 'better-sqlite3';
 import type { MessageSide } from '../chat/types.js';
-import { AttachmentStorageUnavailable, type AttachmentStore, type StoredAttachment } from './store.js';
+import { StoreUnavailableError } from '../store/failures.js';
+import type { AttachmentStore, StoredAttachment } from './store.js';
 import type { Variant } from './urls.js';
 
 interface Row extends Omit<StoredAttachment, 'thumbnail'> {
@@ -42,7 +43,7 @@ function isTransient(error: unknown): boolean {
 
 function transient<T>(work: () => Promise<T>): Promise<T> {
   return work().catch((error: unknown) => {
-    if (isTransient(error)) throw new AttachmentStorageUnavailable(`attachment storage: ${(error as Error).message}`, { cause: error });
+    if (isTransient(error)) throw new StoreUnavailableError(`attachment storage: ${(error as Error).message}`, { cause: error });
     throw error;
   });
 }
@@ -89,6 +90,7 @@ export class DiskAttachmentStore implements AttachmentStore {
         'SELECT * FROM attachments WHERE request_id = ? AND uploader_side = ? AND uploader_id = ? AND client_id = ?',
       ),
       claim: db.prepare<[string, string], unknown>('UPDATE attachments SET claim = ? WHERE id = ? AND claim IS NULL'),
+      release: db.prepare<[string, string]>('UPDATE attachments SET claim = NULL WHERE id = ? AND claim = ?'),
       claimOf: db.prepare<[string], string | null>('SELECT claim FROM attachments WHERE id = ?').pluck(),
       bytesSince: db
         .prepare<[string, string, string], number>(
@@ -199,6 +201,10 @@ export class DiskAttachmentStore implements AttachmentStore {
       if (error instanceof ClaimedBefore) return error.taken;
       throw error;
     }
+  }
+
+  async release(ids: string[], claim: string): Promise<void> {
+    for (const id of ids) this.#stmt.release.run(id, claim);
   }
 
   async bytesSince(side: MessageSide, uploaderId: string, since: string): Promise<number> {

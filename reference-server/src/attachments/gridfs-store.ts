@@ -1,8 +1,8 @@
 import type { Readable } from 'node:stream';
 import mongoose, { type Connection } from 'mongoose';
 import type { MessageSide } from '../chat/types.js';
-import { isStoreUnavailable } from '../store/failures.js';
-import { AttachmentStorageUnavailable, type AttachmentStore, type StoredAttachment } from './store.js';
+import { isStoreUnavailable, StoreUnavailableError } from '../store/failures.js';
+import type { AttachmentStore, StoredAttachment } from './store.js';
 import type { Variant } from './urls.js';
 
 type Doc = Omit<StoredAttachment, 'id'> & { _id: string };
@@ -49,7 +49,7 @@ export class GridFsAttachmentStore implements AttachmentStore {
     try {
       return await work();
     } catch (error) {
-      if (isStoreUnavailable(error)) throw new AttachmentStorageUnavailable(`attachment storage: ${(error as Error).message}`, { cause: error });
+      if (isStoreUnavailable(error)) throw new StoreUnavailableError(`attachment storage: ${(error as Error).message}`, { cause: error });
       throw error;
     }
   }
@@ -119,6 +119,10 @@ export class GridFsAttachmentStore implements AttachmentStore {
       if (taken.length === 0) throw error;
     });
     return taken;
+  }
+
+  async release(ids: string[], claim: string): Promise<void> {
+    await this.#records.updateMany({ _id: { $in: ids }, claim }, { $set: { claim: null } });
   }
 
   async bytesSince(side: MessageSide, uploaderId: string, since: string): Promise<number> {

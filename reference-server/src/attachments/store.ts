@@ -26,14 +26,10 @@ export interface StoredAttachment {
   claim: string | null;
 }
 
-/** Storage said no for now (a full disk, a lost database): the client retries the same upload. */
-export class AttachmentStorageUnavailable extends Error {
-  override name = 'AttachmentStorageUnavailable';
-}
-
 /**
  * Where uploads live: files under DATA_DIR with SQLite, GridFS with MongoDB (so that every server of
- * a deployment serves every file). An upload is stored whole or not at all.
+ * a deployment serves every file). An upload is stored whole or not at all; storage that says no for
+ * now (a full disk, a lost database) fails with StoreUnavailableError: the client retries the upload.
  */
 export interface AttachmentStore {
   byClientId(requestId: string, side: MessageSide, uploaderId: string, clientId: string): Promise<StoredAttachment | null>;
@@ -44,6 +40,8 @@ export interface AttachmentStore {
   open(id: string, variant: Variant): Promise<Readable | null>;
   /** Claims the uploads for one send; answers the ids another send claimed first (none claimed then). */
   claim(ids: string[], claim: string): Promise<string[]>;
+  /** Frees the uploads `claim` took: its message was refused for good (the room closed). */
+  release(ids: string[], claim: string): Promise<void>;
   /** Bytes the uploader stored since `since` (ISO time), for the daily budget. */
   bytesSince(side: MessageSide, uploaderId: string, since: string): Promise<number>;
   /** Removes the uploads no message claimed that were made before `before` (ISO time); answers how many. */

@@ -11,14 +11,13 @@ export type UrlCheck = 'ok' | 'bad_signature' | 'expired';
 
 /**
  * Signed, expiring attachment URLs: they work without an Authorization header (an `<img src>`), so
- * the URL itself is the permission, for `ttlS` seconds. A path on this server; clients resolve it
- * against the server's base URL unless a public base is configured.
+ * the URL itself is the permission, for `ttlS` seconds. A path on this server: clients resolve it
+ * against the base URL they call the API at, which a proxy in front may make any.
  */
 export class AttachmentUrls {
   constructor(
     private readonly key: Buffer,
     private readonly ttlS: number,
-    private readonly base = '',
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -29,7 +28,7 @@ export class AttachmentUrls {
   sign(id: string, variant: Variant): string {
     const expires = Math.floor(this.now() / 1000) + this.ttlS;
     const path = variant === 'file' ? '' : 'thumbnail/';
-    return `${this.base}/api/attachments/${id}/${path}?expires=${expires}&signature=${this.#signature(id, variant, expires)}`;
+    return `/api/attachments/${id}/${path}?expires=${expires}&signature=${this.#signature(id, variant, expires)}`;
   }
 
   check(id: string, variant: Variant, expires: string | undefined, signature: string | undefined): UrlCheck {

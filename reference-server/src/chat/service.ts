@@ -249,9 +249,10 @@ export class ChatService {
     const bare = attachmentIds.length > 0 || (side === 'system' && data !== undefined);
     const text = bare && body.trim() === '' ? '' : boundedText(body, 'body', this.limits.maxBodyChars);
     let attachments: Attachment[] | undefined;
+    let release: (() => Promise<void>) | undefined;
     if (attachmentIds.length > 0) {
       if (!this.attachments) throw new ChatError('invalid', 'attachments: this server takes none');
-      attachments = await this.attachments.claim(caller, room, attachmentIds, clientId);
+      ({ attachments, release } = await this.attachments.claim(caller, room, attachmentIds, clientId));
     }
     // The recipients' publishing turns are taken now, in call order, before the store answers.
     const recipient: Side = side === 'system' ? 'workshop' : otherSide(side);
@@ -272,6 +273,11 @@ export class ChatService {
     } catch (error) {
       turn.skip();
       ownerTurn?.skip();
+      // Refused for good (closed, reassigned): the uploads are free again for another send. After a
+      // storage fault they stay claimed, for the retry with this client_id.
+      if (release && (error instanceof RoomClosedError || error instanceof NotHolderError)) {
+        await release().catch((err: unknown) => this.onBackgroundError(err, 'release attachments'));
+      }
       throw refusalOf(error);
     }
     if (!result.created) {
