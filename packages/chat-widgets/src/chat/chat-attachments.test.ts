@@ -3,7 +3,7 @@ import { sendKeys } from '@web/test-runner-commands';
 import type { ChatClient, RoomEvents } from '@motoreach/chat-client';
 import '../index.js';
 import type { MotoreachChat } from './chat.js';
-import { pair, token, uid, waitFor } from '../../test/helpers.js';
+import { pair, startServer, stopServer, storedBodies, token, uid, waitFor } from '../../test/helpers.js';
 import { $, $$, connected } from '../../test/dom.js';
 
 // A JPEG photo with EXIF orientation and GPS (the server's own fixture), served by the test runner.
@@ -214,5 +214,31 @@ describe('<motoreach-chat> attachments', () => {
     await el.updateComplete;
     await waitFor(() => chips(el).length === 0, 'the chips gone');
     expect(($(el, '.send') as HTMLButtonElement).disabled).to.equal(true);
+  });
+
+  it('a photo not yet uploaded when the page goes away is not lost silently: the next page shows it failed, by its name', async () => {
+    const p = await pair('Paint');
+    clients.push(p.owner, p.admin);
+    const page = await fixture<HTMLElement>(html`<div><motoreach-chat base-url=${p.baseUrl} token=${p.ownerToken} request-id=${p.room.id}></motoreach-chat></div>`);
+    const first = page.querySelector<MotoreachChat>('motoreach-chat')!;
+    await connected(first);
+    await stopServer();
+    try {
+      await waitFor(() => first.connectionStatus !== 'open', 'the server away');
+      await pick(first, await photo('leak.jpg'));
+      ($(first, '.send') as HTMLButtonElement).click();
+      const saved = () => Object.keys(localStorage).filter((k) => k.startsWith('motoreach-outbox:') && localStorage.getItem(k)!.includes('leak.jpg'));
+      await waitFor(() => saved().length === 1, 'the message in localStorage');
+      // The page goes away (its widget and client with it); localStorage keeps the message, not the photo's bytes.
+      first.remove();
+    } finally {
+      await startServer();
+    }
+    const next = await fixture<MotoreachChat>(html`<motoreach-chat base-url=${p.baseUrl} token=${p.ownerToken} request-id=${p.room.id}></motoreach-chat>`);
+    await connected(next);
+    await waitFor(() => $(next, '.msg.failed'), 'shown as not sent');
+    expect($(next, '.msg.failed .files .name')!.textContent).to.equal('leak.jpg');
+    expect($(next, '.msg.failed .retry')).to.exist;
+    expect(await storedBodies(p.baseUrl, p.ownerToken, p.room.id)).to.deep.equal([]);
   });
 });
