@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
-const BUDGET = 7210;
+const BUDGET = 8192;
 const pkgDir = fileURLToPath(new URL('../packages/chat-client/', import.meta.url));
 
 const SDK = '@motoreach/chat-client';

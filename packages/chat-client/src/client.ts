@@ -17,6 +17,7 @@ export interface ClientContext {
   ackTimeoutMs: number;
   outboxStorage: OutboxStorage;
   outboxMaxAgeMs: number;
+  maxFileBytes: number;
   // The rooms in use, one per id; a room removes itself when it closes.
   rooms: Map<string, Room>;
   // The person rooms learnt last (claims or `ready`), and every outbox key they opened: what
@@ -26,13 +27,15 @@ export interface ClientContext {
 }
 
 export class ChatClient {
+  /** `baseUrl` without a trailing slash: attachments' URLs may be paths on it (`new URL(a.url, client.baseUrl)`). */
+  readonly baseUrl: string;
   readonly #ctx: ClientContext;
   #notifier: Notifications | undefined;
   // Where the outbox goes: the option's storage, until signOut() (then memory: nothing more reaches the device).
   #storage: OutboxStorage;
 
   constructor(options: ChatClientOptions) {
-    const base = options.baseUrl.replace(/\/+$/, '');
+    const base = (this.baseUrl = options.baseUrl.replace(/\/+$/, ''));
     const tokens = new TokenSource(options.token);
     const fetchFn = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     const http = new Http(base, tokens, fetchFn);
@@ -51,6 +54,7 @@ export class ChatClient {
       ackTimeoutMs: options.ackTimeoutMs ?? 5_000,
       outboxStorage: { load: (key) => this.#storage.load(key), save: (key, entries) => this.#storage.save(key, entries) },
       outboxMaxAgeMs: options.outboxMaxAgeMs ?? 7 * 864e5,
+      maxFileBytes: options.maxFileBytes ?? 10 * 1048576,
       rooms: new Map(),
       keys: new Set(),
     };

@@ -3,9 +3,10 @@ import { CLOSE_ERRORS, ERROR_STATUS, FINAL_CODES, type FrameErrorCode } from '@m
 /**
  * The wire's codes (from the contract's one list) and the SDK's own for what never reached a server.
  * `aborted`: the SDK stopped waiting for the caller (close(), signOut(), another person signed in);
- * unlike the wire's `closed` (the host closed the room) it is not final.
+ * unlike the wire's `closed` (the host closed the room) it is not final. `lost`: a file to send did not
+ * survive a page reload (the outbox storage could not keep its bytes); the message names it.
  */
-export type ChatErrorCode = FrameErrorCode | 'network' | 'unreachable' | 'timeout' | 'aborted' | 'expired' | 'server';
+export type ChatErrorCode = FrameErrorCode | 'network' | 'unreachable' | 'timeout' | 'aborted' | 'expired' | 'lost' | 'server';
 
 export interface ChatErrorInit {
   status?: number;

@@ -23,11 +23,12 @@ export class Http {
   // `author`: the request carries their words and goes only with a token of theirs (one client's
   // token provider may start answering for someone else, here or on the refresh after a 401).
   // Otherwise it is not made: `aborted`, and the caller sees who the token names now.
-  async request<T>(method: 'GET' | 'POST', path: string, body?: unknown, author?: Me): Promise<T> {
+  // `body` a Blob: sent as it is, with its type (an upload), `progress` told the bytes sent so far.
+  async request<T>(method: 'GET' | 'POST', path: string, body?: unknown, author?: Me, progress?: (sent: number) => void): Promise<T> {
     for (let renewed = false; ; renewed = true) {
       const token = await this.#tokens.get();
       if (author && !samePerson(claimsOf(token) ?? author, author)) throw new ChatError('aborted', OTHER_PERSON);
-      const res = await this.#call(method, path, token, body);
+      const res = progress ? await this.#upload(path, token, body as Blob, progress) : await this.#call(method, path, token, body);
       if (res.status === 401 && !renewed) {
         await this.#tokens.refresh(token);
         continue;
@@ -48,18 +49,36 @@ export class Http {
     return `token=${encodeURIComponent(token)}`;
   }
 
+  // A Blob `body` goes as it is, with no timeout (a large upload on a slow line takes long).
   async #call(method: string, path: string, token: string, body?: unknown): Promise<Response> {
+    const raw = body instanceof Blob;
     try {
       return await this.#fetch(this.#base + path, {
         method,
-        headers: { authorization: `Bearer ${token}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+        headers: { authorization: `Bearer ${token}`, ...(body !== undefined && !raw && { 'content-type': 'application/json' }) },
         // undefined for a GET (JSON.stringify(undefined) is undefined): no body.
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        body: raw ? body : JSON.stringify(body),
+        signal: raw ? null : AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
     } catch (e) {
       throw new ChatError((e as Error)?.name == 'TimeoutError' ? 'timeout' : 'network', `${method} ${path}`, { cause: e });
     }
+  }
+
+  // In a browser by XMLHttpRequest, the one API that tells how much of a request body has gone (fetch
+  // streams uploads only over HTTP/2); elsewhere (Node) by fetch, without progress. Either way the
+  // Blob's type goes as the Content-Type.
+  #upload(path: string, token: string, blob: Blob, progress: (sent: number) => void): Promise<Response> {
+    if (typeof XMLHttpRequest != 'function') return this.#call('POST', path, token, blob);
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open('POST', this.#base + path);
+      xhr.setRequestHeader('authorization', `Bearer ${token}`);
+      xhr.upload.onprogress = (e) => progress(e.loaded);
+      xhr.onload = () => resolve(new Response(xhr.responseText, { status: xhr.status }));
+      xhr.onerror = () => reject(new ChatError('network', path));
+      xhr.send(blob);
+    });
   }
 
   async #json<T>(res: Response, method: string, path: string): Promise<T> {

@@ -6,6 +6,7 @@ export { ChatError, isFinal } from './errors.js';
 export type { ChatErrorCode } from './errors.js';
 export { localStorageOutbox, memoryOutbox } from './outbox.js';
 export type { OutboxEntry, OutboxStorage } from './outbox.js';
+export type { OutboxFile } from './files.js';
 export type {
   ChatClientOptions,
   ChatMessage,

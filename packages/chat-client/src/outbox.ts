@@ -1,3 +1,4 @@
+import type { OutboxFile } from './files.js';
 import { randomId } from './random.js';
 import { noop } from './noop.js';
 
@@ -7,6 +8,8 @@ export interface OutboxEntry {
   body: string;
   created_at: string;
   data?: Record<string, unknown>;
+  /** Files it carries, uploaded before it is sent. */
+  files?: OutboxFile[];
 }
 
 // Where unsent messages survive a page reload. `key` names the backend, the principal and the room:

@@ -28,10 +28,10 @@ export class PendingSend {
     return this.message.state === 'pending';
   }
 
-  // Written on the socket: no ack within `ms` means the socket is probably half-open.
-  onSocket(ms: number, noAck: () => void): void {
+  // Written on the socket; `ackTimer` is the wait for its ack (none in time: the socket is probably half-open).
+  onSocket(ackTimer: ReturnType<typeof setTimeout>): void {
     this.phase = 'ws';
-    this.#ackTimer = setTimeout(noAck, ms);
+    this.#ackTimer = ackTimer;
   }
 
   // Not in flight any more (the socket went down, or the server could not store it): send it again.

@@ -1,5 +1,6 @@
 import type { ChatError } from './errors.js';
 import type { Me, Message, NotificationFrame, ReadCursors, RoomInfo } from './wire.js';
+import type { OutboxFile } from './files.js';
 import type { OutboxStorage } from './outbox.js';
 
 // Just the part of the WebSocket API the SDK uses. The handlers take `any` so that both the browser's
@@ -30,6 +31,8 @@ export interface ChatClientOptions {
   ackTimeoutMs?: number;
   pingIntervalMs?: number;
   outboxStorage?: OutboxStorage;
+  /** Files bigger are refused by `send()` at once (`too_large`): the server's `ATTACHMENT_MAX_BYTES`. Default 10 MB. */
+  maxFileBytes?: number;
   /** Unsent messages older than this (by `created_at`) are not sent: they fail with `expired`. Default 7 days. */
   outboxMaxAgeMs?: number;
 }
@@ -44,6 +47,8 @@ export interface ChatMessage extends Omit<Message, 'id' | 'seq'> {
   seq: number | null;
   state: MessageState;
   error?: ChatError;
+  /** While pending: the files it carries, uploaded before it is sent (`id` set once uploaded). */
+  files?: OutboxFile[];
 }
 
 export interface RoomEvents {
@@ -54,6 +59,8 @@ export interface RoomEvents {
   /** `reason`: why the socket is not open (the last failure), absent while open or after a clean close. */
   status: { status: ConnectionStatus; reason?: ChatError };
   resync: { after: number; fetched: number };
+  /** One of a pending message's files is uploading (one at a time, in order): `sent` of its `file.size` bytes so far. */
+  progress: { client_id: string; file: OutboxFile; sent: number };
   /** The service request itself: fetched on every (re)connect, then live from `room` frames (status, title, names). */
   room: RoomInfo;
   /** A message held here was erased on the server: `message` is its redacted form, now in `messages`. */

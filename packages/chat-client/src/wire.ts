@@ -1,6 +1,7 @@
 // The wire contract's shapes and close codes, as the SDK exports them: taken from @motoreach/protocol,
 // the one place that both the SDK and the reference server build against.
 export type {
+  Attachment,
   ChatClientFrame,
   ChatServerFrame,
   ErrorFrame,
@@ -25,6 +26,7 @@ export type {
   TypingFrame,
   UnreadFrame,
   UnreadSnapshot,
+  UploadedAttachment,
   WireErrorBody,
   WsTicket,
 } from '@motoreach/protocol';

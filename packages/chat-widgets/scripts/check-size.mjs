@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 
-const BUDGET = 32 * 1024;
+const BUDGET = 36 * 1024;
 const file = new URL('../dist/motoreach-chat.min.js', import.meta.url);
 const raw = readFileSync(file);
 const gz = gzipSync(raw, { level: 9 }).length;

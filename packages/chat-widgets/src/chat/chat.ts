@@ -13,6 +13,9 @@ import { formatNumber } from '../shared/time.js';
 import { chatStyles } from './chat.styles.js';
 import { renderHeader, type HeaderConnection } from './chat-header.js';
 import { Composer } from './composer.js';
+import { AttachmentPicker, Previews } from './attachments.js';
+import { attachmentStyles } from './attachments.styles.js';
+import { ImageDialog } from './image-dialog.js';
 import { ConnectionBanner } from './connection-banner.js';
 import { renderRow, type RowContext } from './message-row.js';
 import { MessageWindow, messageKey } from './message-window.js';
@@ -55,6 +58,17 @@ const TYPING_EXPIRE_MS = 6000;
  * @csspart textarea - The text area.
  * @csspart counter - The character counter.
  * @csspart send-button - The send button.
+ * @csspart attach-button - The attach button (photos and PDFs).
+ * @csspart camera-button - The camera button, on touch screens.
+ * @csspart file-chips - The files picked for the next message; `file-chip` each, `remove-file-button` its remove control.
+ * @csspart file-chip - One picked file: name and size.
+ * @csspart remove-file-button - Removes a picked file.
+ * @csspart file-error - Why the picked files were not sent.
+ * @csspart file - A file in a message (a PDF: name and size, a link), or a pending message's file.
+ * @csspart upload-progress - A pending message's upload progress bar.
+ * @csspart image - An image in a message (a link to it, opening it full size).
+ * @csspart image-dialog - The full-size view of an image.
+ * @csspart close-image-button - Closes the full-size view.
  * @cssprop --motoreach-chat-height - Height of the widget (default 480px at the default font size, scaling with it); or set `height` on the element.
  * @cssprop --motoreach-font-size - Text size (default 15px), from which every size of the widget follows; never the page's root font size.
  * @cssprop --motoreach-font - Font shorthand (default: `var(--motoreach-font-size)/1.4 system-ui, …`).
@@ -87,7 +101,7 @@ const TYPING_EXPIRE_MS = 6000;
  * @fires {CustomEvent<TokenErrorDetail>} motoreach-token-error - `token-url` gave no token (the widget tries again with backoff).
  */
 export class MotoreachChat extends LitElement {
-  static override styles = [srOnly, chatStyles];
+  static override styles = [srOnly, chatStyles, attachmentStyles];
 
   /** A ChatClient to share with the rest of the page. Takes precedence over base-url/token. */
   @property({ attribute: false }) client: ChatClient | null = null;
@@ -129,18 +143,28 @@ export class MotoreachChat extends LitElement {
   @state() private loaded = false;
   @state() private unfolded = new Set<string>();
 
-  // A person signed out takes their unsent draft along.
-  private holder = new ClientHolder(this, () => this.composer.clear());
+  // A person signed out takes their unsent draft along, and the files they picked.
+  private holder = new ClientHolder(this, () => {
+    this.composer.clear();
+    this.attachments.take();
+  });
   private banner = new ConnectionBanner(this);
   private messageWindow = new MessageWindow(this, {
     room: () => this.room,
     status: () => this.status,
     onError: (error) => this.onError(error),
   });
+  private previews = new Previews(this);
+  private attachments = new AttachmentPicker(this, this.previews);
+  private imageDialog = new ImageDialog(this);
+  // Uploads under way, by message client_id; the base attachment paths resolve against.
+  private uploads = new Map<string, RoomEvents['progress']>();
+  private serverBase = '';
   private composer = new Composer(this, {
     room: () => this.room,
     refusal: () => this.refusal,
     send: (room, text) => this.send(room, text),
+    attachments: this.attachments,
   });
   private room: Room | null = null;
   private dataViews = new WeakMap<ChatMessage, [DataRenderer, unknown]>();
@@ -223,6 +247,10 @@ export class MotoreachChat extends LitElement {
       dataViews: this.dataViews,
       unfolded: this.unfolded,
       unfold: (m) => (this.unfolded = new Set(this.unfolded).add(messageKey(m))),
+      progress: this.uploads,
+      url: (path) => new URL(path, this.serverBase || location.href).href,
+      open: (image, opener) => void this.imageDialog.open(image, row.url(image.url), opener),
+      previews: this.previews,
     };
     const loading = !!room && !this.refusal && !this.loaded;
     return html`
@@ -257,6 +285,7 @@ export class MotoreachChat extends LitElement {
         <div part="typing" class="typing">${this.renderTyping()}</div>
         <div class="sr-only" role="status" aria-live="polite" aria-atomic="true">${this.announcement}</div>
         ${room?.info?.status === 'closed' ? html`<p part="closed" class="closed">${s.conversationClosed}</p>` : this.composer.render(s, lang)}
+        ${this.imageDialog.render(s)}
       </div>
     `;
   }
@@ -332,6 +361,7 @@ export class MotoreachChat extends LitElement {
     this.status = handle?.room.status ?? 'idle';
     this.banner.reset(this.status, handle?.room.statusReason);
     if (!handle || !client) return;
+    this.serverBase = client.baseUrl;
     const next = handle.room;
     const on = <K extends keyof RoomEvents>(type: K, handler: (e: RoomEvents[K]) => void) => this.unsubscribe.push(next.on(type, handler));
     on('change', (e) => {
@@ -341,6 +371,10 @@ export class MotoreachChat extends LitElement {
       this.messageWindow.setMessages(e.messages);
     });
     on('message', (e) => this.onMessage(e.message, e.own));
+    on('progress', (e) => {
+      this.uploads.set(e.client_id, e);
+      this.requestUpdate();
+    });
     on('read', (e) => {
       this.requestUpdate();
       emit(this, 'motoreach-read', {
@@ -465,9 +499,14 @@ export class MotoreachChat extends LitElement {
   private send(room: Room, text: string): void {
     this.dividerSeq = null;
     this.messageWindow.jumpToLatest();
-    room.send(text).then(
+    const files = this.attachments.take();
+    room.send(files.length ? { body: text, files } : text).then(
       (message) => emit(this, 'motoreach-message-sent', { requestId: room.requestId, message }),
-      (error: ChatError) => this.onError(error, room.requestId),
+      (error: ChatError) => {
+        // Refused before it was queued (a file the server would refuse; no message, so no client_id): the files come back, with why.
+        if (files.length && !error.clientId) this.attachments.restore(files, error.message);
+        else this.onError(error, room.requestId);
+      },
     );
   }
 

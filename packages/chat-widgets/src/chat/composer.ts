@@ -1,6 +1,7 @@
 import { html, nothing, type ReactiveControllerHost, type TemplateResult } from 'lit';
 import type { ChatError, Room } from '@motoreach/chat-client';
 import type { ChatStrings } from '../shared/strings.js';
+import type { AttachmentPicker } from './attachments.js';
 import { formatNumber } from '../shared/time.js';
 
 /** At most one `typing: true` per interval; `typing: false` after this much idle time. */
@@ -29,6 +30,8 @@ export interface ComposerOptions {
   refusal: () => ChatError | null;
   /** Hands over a trimmed message within the limit; the draft is already cleared. */
   send: (room: Room, text: string) => void;
+  /** Files to go with the message: with some, the text may be empty. */
+  attachments?: AttachmentPicker;
 }
 
 /**
@@ -72,13 +75,17 @@ export class Composer {
   /** The notice (when the room refuses messages) and the form; ids are shared with the element's shadow root. */
   render(s: ChatStrings, lang: string | undefined): TemplateResult {
     const refused = this.refused;
+    const files = this.options.attachments;
     const used = codePoints(this.draft);
     const maxLength = this.host.maxLength;
     const over = used - maxLength;
+    // The attach buttons come last: the grid shows them before the text area, and the tab order
+    // reaches the text first (from the list), then sending, then attaching.
     const counter = over > 0 ? s.tooLong(over, formatNumber(over, lang)) : used >= maxLength * COUNTER_FROM ? s.charactersUsed(formatNumber(used, lang), formatNumber(maxLength, lang)) : '';
     return html`
       ${refused ? html`<p part="notice" class="notice" id="notice">${refusalText(this.options.refusal(), s)}</p>` : nothing}
-      <form part="composer" class="composer" @submit=${this.onSubmit}>
+      <form part="composer" class="composer" @submit=${this.onSubmit} @dragover=${files?.onDragOver} @drop=${files?.onDrop}>
+        ${files?.renderChips(s, lang) ?? nothing}
         <label class="sr-only" for="input">${s.composerLabel}</label>
         <textarea
           id="input"
@@ -94,12 +101,14 @@ export class Composer {
           @keydown=${this.onKeyDown}
           @compositionstart=${this.onComposition}
           @compositionend=${this.onComposition}
+          @paste=${files?.onPaste}
         ></textarea>
-        <button part="send-button" class="send" type="submit" ?disabled=${refused || over > 0 || this.draft.trim() === ''}>
+        <button part="send-button" class="send" type="submit" ?disabled=${refused || over > 0 || (this.draft.trim() === '' && !files?.files.length)}>
           <svg viewBox="0 0 24 24" aria-hidden="true"><path d="M3.4 20.4 21 12 3.4 3.6 3.4 10l12.6 2-12.6 2z" /></svg
           ><span class="sr-only">${s.send}</span>
         </button>
         <span part="counter" class="counter ${over > 0 ? 'over' : ''}" id="counter">${counter}</span>
+        ${files?.renderButtons(s, refused) ?? nothing}
       </form>
     `;
   }
@@ -161,7 +170,7 @@ export class Composer {
   private send(): void {
     const room = this.options.room();
     const text = this.draft.trim();
-    if (!room || this.options.refusal() || text === '' || codePoints(text) > this.host.maxLength) return;
+    if (!room || this.options.refusal() || (text === '' && !this.options.attachments?.files.length) || codePoints(text) > this.host.maxLength) return;
     this.clear();
     this.stopTyping();
     this.options.send(room, text);

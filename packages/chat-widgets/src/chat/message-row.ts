@@ -8,11 +8,12 @@ import { samePerson } from '../shared/person.js';
 import { dayKey, formatDay, formatFull, formatTime } from '../shared/time.js';
 import { messageKey } from './message-window.js';
 import { foldedText } from './read-more.js';
+import { renderAttachments, type AttachmentContext } from './attachments.js';
 
 /** Consecutive messages of one sender within this time form one group. */
 const GROUP_MS = 5 * 60_000;
 
-export interface RowContext {
+export interface RowContext extends AttachmentContext {
   strings: ChatStrings;
   lang: string | undefined;
   room: Room | null;
@@ -102,7 +103,7 @@ export function renderRow(m: ChatMessage, prev: ChatMessage | undefined, next: C
       ${first && !own ? html`<div part="sender" class="sender" aria-hidden="true">${name}</div>` : nothing}
       <div class="content">
         ${last && !own ? renderAvatar(m.sender) : nothing}
-        <div part="bubble" class="bubble" dir="auto" data-key=${messageKey(m)} data-meta=${t.time}>${body}</div>
+        <div part="bubble" class="bubble" dir="auto" data-key=${messageKey(m)} data-meta=${t.time}>${body}${renderAttachments(m, ctx)}</div>
         <div part="meta" class="meta">
           <time datetime=${m.created_at} title=${t.full}>${t.time}</time>
           ${own ? renderState(state, s, m.error?.code) : nothing}

@@ -3,11 +3,6 @@ import type { Me, Message, RoomSummary } from '@motoreach/chat-client';
 import type { InboxStrings } from '../shared/strings.js';
 import { formatAgo, formatFull, formatNumber } from '../shared/time.js';
 
-/** An attachment as contract v1.2 puts it in a stored message; older servers send none. */
-interface Attachment {
-  kind: 'image' | 'file';
-}
-
 export interface RowContext {
   strings: InboxStrings;
   lang: string | undefined;
@@ -39,7 +34,7 @@ function peerName(room: RoomSummary, me: Me | null): string | null {
 function preview(message: Message | null, me: Me | null, s: InboxStrings, lang: string | undefined): string {
   if (!message) return s.noMessages;
   if (message.redacted) return s.messageRemoved;
-  const files = (message as Message & { attachments?: Attachment[] }).attachments ?? [];
+  const files = message.attachments ?? [];
   const images = files.filter((a) => a.kind === 'image').length;
   // Text first: a photo with a caption reads as its caption, with the clip in front.
   const attached = files.length ? s.attachments(files.length, images, formatNumber(files.length, lang)) : '';

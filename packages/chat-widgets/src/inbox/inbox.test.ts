@@ -359,8 +359,8 @@ describe('<motoreach-inbox>', () => {
     const message = (fields: Partial<Message> & Record<string, unknown>): Message => ({
       id: 'm', request_id: 'r1', seq: 1, sender: { id: 'u', role: 'user', name: 'Ana' }, body: '', client_id: null, created_at: base.created_at, ...fields,
     });
-    const image = { id: 'a1', kind: 'image', name: 'p.jpg', content_type: 'image/jpeg', size: 1, url: 'x' };
-    const file = { ...image, id: 'a2', kind: 'file', name: 'q.pdf' };
+    const image = { id: 'a1', kind: 'image' as const, name: 'p.jpg', content_type: 'image/jpeg', size: 1, url: 'x' };
+    const file = { ...image, id: 'a2', kind: 'file' as const, name: 'q.pdf' };
     const previewOf = (last: Message | null) => {
       const host = document.createElement('div');
       render(

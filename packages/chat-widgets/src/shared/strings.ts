@@ -58,6 +58,16 @@ export interface ChatStrings {
   empty: string;
   /** Unfolds a long message. */
   readMore: string;
+  /** The attach button, the camera button (phones), the list of picked files and a chip's remove button. */
+  attach: string;
+  takePhoto: string;
+  filesToSend: string;
+  removeFile: (name: string) => string;
+  /** A pending message's upload progress bar. */
+  uploading: (name: string) => string;
+  /** An image in a message (opens it full size), and the full-size view's close button. */
+  openImage: (name: string) => string;
+  closeImage: string;
 }
 
 export interface BadgeStrings {
@@ -117,6 +127,13 @@ export const defaultChatStrings: ChatStrings = {
   loadingMessages: 'Loading messages…',
   empty: 'No messages yet. Say hello!',
   readMore: 'Read more',
+  attach: 'Attach a photo or file',
+  takePhoto: 'Take a photo',
+  filesToSend: 'Files to send',
+  removeFile: (name) => `Remove ${name}`,
+  uploading: (name) => `Uploading ${name}`,
+  openImage: (name) => `Open ${name} full size`,
+  closeImage: 'Close',
 };
 
 export const defaultBadgeStrings: BadgeStrings = {
