@@ -81,7 +81,7 @@ export class InboxList {
       try {
         const page = await client.rooms({ limit, q: this.filter.q, unread: this.filter.unread });
         if (generation !== this.generation) return;
-        this.rows = page.service_requests;
+        this.rows = fresher(this.rows, page.service_requests);
         this.next = page.next_cursor;
         this.loading = false;
         this.failure = null;
@@ -179,4 +179,15 @@ export class InboxList {
     this.rows = this.rows.map((r) => (r === row ? { ...r, ...room } : r));
     this.host.requestUpdate();
   }
+}
+
+/**
+ * The rows as a re-read found them, except those that moved while it was on its way (a message sent
+ * from a chat on the page, or one that arrived): those stay as they are now, on top, not put back.
+ */
+function fresher(shown: RoomSummary[], read: RoomSummary[]): RoomSummary[] {
+  const readSeq = new Map(read.map((r) => [r.id, r.last_seq]));
+  const ahead = shown.filter((r) => r.last_seq > (readSeq.get(r.id) ?? Infinity));
+  const moved = new Set(ahead.map((r) => r.id));
+  return [...ahead, ...read.filter((r) => !moved.has(r.id))];
 }

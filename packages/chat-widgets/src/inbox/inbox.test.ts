@@ -2,7 +2,7 @@
 // notifications socket, search and the Unread filter, paging, the keyboard, states, axe.
 import { expect, fixture, html } from '@open-wc/testing';
 import { sendKeys } from '@web/test-runner-commands';
-import { render } from 'lit';
+import { render, type ReactiveControllerHost } from 'lit';
 import { ChatClient, type Message, type RoomSummary } from '@motoreach/chat-client';
 import '../index.js';
 import type { MotoreachInbox } from './inbox.js';
@@ -10,6 +10,7 @@ import type { MotoreachChat } from '../chat/chat.js';
 import type { SelectDetail } from '../shared/events.js';
 import { defaultInboxStrings } from '../shared/strings.js';
 import { renderRow } from './inbox-row.js';
+import { InboxList } from './inbox-list.js';
 import { formatAgo } from '../shared/time.js';
 import { asService, seed, serverUrl, token, uid, waitFor } from '../../test/helpers.js';
 import { $, $$ } from '../../test/dom.js';
@@ -148,6 +149,47 @@ describe('<motoreach-inbox>', () => {
     await asService('PUT', `/api/service-requests/${second}/`, { user_id: w.ownerId, workshop_id: w.workshopId, title: 'Second, renamed', status: 'closed' }, 200);
     await waitFor(() => titles(el)[1] === 'Second, renamed', 'renamed live');
     expect(text($$(el, '[role=option]')[1]!.querySelector('[part=status]'))).to.equal('Closed');
+  });
+
+  it('keeps a message sent while a re-read was on its way: the older answer does not put the row back', async () => {
+    const w = await workshop();
+    clients.push(w.admin, w.owner);
+    const first = await w.put('First');
+    const second = await w.put('Second');
+    await seed(w.baseUrl, w.ownerToken, first, 1);
+    await seed(w.baseUrl, w.ownerToken, second, 1);
+    const list = new InboxList({ requestUpdate: () => {} } as unknown as ReactiveControllerHost, () => 20, () => {});
+    list.use(w.admin, { q: '', unread: false });
+    await waitFor(() => !list.loading, 'the first page');
+    expect(list.rows.map((r) => r.id)).to.deep.equal([second, first]);
+
+    // A re-read the server answers now, whose answer reaches the list only after the admin's send.
+    const rooms = w.admin.rooms.bind(w.admin);
+    let answered!: () => void;
+    let release!: () => void;
+    const serverAnswered = new Promise<void>((resolve) => (answered = resolve));
+    const held = new Promise<void>((resolve) => (release = resolve));
+    w.admin.rooms = (query) => {
+      const answer = rooms(query);
+      void answer.then(answered);
+      return held.then(() => answer);
+    };
+    const reread = list.reload();
+    await serverAnswered;
+    const res = await fetch(`${w.baseUrl}/api/service-requests/${first}/messages/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${w.adminToken}` },
+      body: JSON.stringify({ body: 'Bring it Monday' }),
+    });
+    const sent = ((await res.json()) as { message: Message }).message;
+    list.arrived(first, sent);
+    release();
+    await reread;
+    expect(list.rows.map((r) => [r.id, r.last_message?.body, r.last_seq])).to.deep.equal([
+      [first, 'Bring it Monday', 2],
+      [second, 'message 1', 1],
+    ]);
+    list.release();
   });
 
   it('drops a room reassigned to another workshop and shows it in that workshop, live', async () => {
