@@ -632,7 +632,7 @@ export class SqliteStore implements ChatStore {
         'SELECT count(*) AS count, (SELECT created_at FROM webhook_events ORDER BY position LIMIT 1) AS oldest FROM webhook_events',
       ),
     };
-    this.outbox = options.events ? this.#eventOutbox() : null;
+    this.outbox = options.events ? this.#eventOutbox(shared ? file : null) : null;
     for (const side of ['user', 'workshop'] as const) {
       for (const after of [false, true]) {
         for (const q of [false, true]) {
@@ -884,11 +884,13 @@ export class SqliteStore implements ChatStore {
     this.#onRecorded?.();
   }
 
-  #eventOutbox(): EventOutbox {
+  /** `file`: where the delivery thread reads (null: exclusive locking mode, no second connection). */
+  #eventOutbox(file: string | null): EventOutbox {
     for (const { request_id, first, last } of this.#stmt.eventRooms.all()) {
       this.#eventRooms.set(request_id, { from: first, tail: last, dueAt: this.#stmt.eventDueAt.get(first) ?? 0 });
     }
     return {
+      sqliteFile: file,
       due: async (now, limit, busy) => {
         const stmt = this.#readable().headOf;
         const heads: PendingEvent[] = [];

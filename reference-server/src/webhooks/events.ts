@@ -22,11 +22,14 @@ export interface PendingEvent extends RecordedEvent {
   attempts: number;
 }
 
+/** Which event an outcome is about: enough for either store to find it. */
+export type EventPlace = Pick<PendingEvent, 'id' | 'request_id' | 'position'>;
+
 /**
  * What the delivery loop reads from the store. Events of one room come out in the order they were
  * recorded; an event leaves the outbox once delivered or given up (pruned, not kept).
  */
-export interface EventOutbox {
+export interface DeliverySource {
   /**
    * The oldest pending event of each room but the `busy` ones, when its time has come (`now`, ms
    * since the epoch), in recording order, at most `limit`. A room's later events wait behind it.
@@ -36,13 +39,22 @@ export interface EventOutbox {
    */
   due(now: number, limit: number, busy: ReadonlySet<string>, leaseUntil: number): Promise<PendingEvent[]>;
   /** Delivered or given up: the event is deleted. */
-  remove(event: PendingEvent): Promise<void>;
+  remove(event: EventPlace): Promise<void>;
   /** A failed attempt: the event waits until `dueAt` (ms since the epoch). */
-  retryAt(event: PendingEvent, attempts: number, dueAt: number): Promise<void>;
-  /** How many events wait, and when the oldest was recorded (null: none). */
-  backlog(): Promise<{ count: number; oldest: string | null }>;
+  retryAt(event: EventPlace, attempts: number, dueAt: number): Promise<void>;
   /** Called after a commit that recorded events, so that delivery starts without polling. */
   onRecorded(listener: () => void): void;
+}
+
+/** The store's outbox: what delivery reads, and what the server around it needs. */
+export interface EventOutbox extends DeliverySource {
+  /**
+   * SQLite: the database file, which the delivery thread reads over a connection of its own
+   * (store/sqlite-event-reader.ts); null: delivery runs on the main thread, through this outbox.
+   */
+  readonly sqliteFile: string | null;
+  /** How many events wait, and when the oldest was recorded (null: none). */
+  backlog(): Promise<{ count: number; oldest: string | null }>;
   /**
    * Records a `room.unread_reminder` for each room side whose unread began at or before `before`
    * (ISO time) and that has read nothing since, once per such episode (across servers too), each in

@@ -1,0 +1,122 @@
+import Database from 'better-sqlite3';
+import type { DeliverySource, EventPlace, PendingEvent } from '../webhooks/events.js';
+
+/** Where a room's pending events lie, as the delivery thread knows them. */
+interface ReaderRoom {
+  /** No pending event of the room is below it: the ones delivered are passed, deleted or not yet. */
+  from: number;
+  tail: number;
+  dueAt: number;
+  /** The head's failed attempts, known here before the store's copy is written. */
+  head: { position: number; attempts: number } | null;
+}
+
+/** What the delivery thread asks the store's writer to write, in the transaction of its next turn. */
+export interface OutboxChanges {
+  removed: EventPlace[];
+  retried: Array<EventPlace & { attempts: number; dueAt: number }>;
+}
+
+/**
+ * The SQLite outbox as the delivery thread reads it, over a read-only connection of its own (WAL:
+ * it reads while the server writes, without waiting for it). It writes nothing: a delivered event,
+ * or a failed attempt's next time, is handed to `write`, and the server's connection writes it in
+ * the transaction of its next turn, as it did when delivery ran on the main thread. Until then this
+ * reader's memory passes the event, so it is not sent twice; a crash before the write sends it
+ * again after the restart, under the same webhook-id (at least once).
+ */
+export class SqliteEventReader implements DeliverySource {
+  readonly #db: Database.Database;
+  readonly #rooms = new Map<string, ReaderRoom>();
+  readonly #write: (changes: OutboxChanges) => void;
+  #last = 0;
+  #changes: OutboxChanges | null = null;
+  #listener: (() => void) | null = null;
+  readonly #since;
+  readonly #headOf;
+
+  constructor(file: string, write: (changes: OutboxChanges) => void) {
+    this.#db = new Database(file, { readonly: true, fileMustExist: true });
+    this.#db.pragma('busy_timeout = 5000');
+    this.#write = write;
+    this.#since = this.#db.prepare<[number], { position: number; request_id: string; due_at: number }>(
+      'SELECT position, request_id, due_at FROM webhook_events WHERE position > ? ORDER BY position',
+    );
+    this.#headOf = this.#db.prepare<{ room: string; from: number; tail: number }, PendingEvent>(
+      `SELECT position, id, request_id, body, created_at, attempts FROM webhook_events
+       WHERE position >= @from AND position <= @tail AND request_id = @room ORDER BY position LIMIT 1`,
+    );
+    this.recorded();
+  }
+
+  /** The server committed events: the ones past what this reader knows join their rooms. */
+  recorded(): void {
+    for (const row of this.#since.iterate(this.#last)) {
+      const known = this.#rooms.get(row.request_id);
+      if (known) known.tail = row.position;
+      else this.#rooms.set(row.request_id, { from: row.position, tail: row.position, dueAt: row.due_at, head: null });
+      this.#last = row.position;
+    }
+    this.#listener?.();
+  }
+
+  onRecorded(listener: () => void): void {
+    this.#listener = listener;
+  }
+
+  async due(now: number, limit: number, busy: ReadonlySet<string>): Promise<PendingEvent[]> {
+    const heads: PendingEvent[] = [];
+    for (const [room, known] of this.#rooms) {
+      if (heads.length === limit) break;
+      if (known.dueAt > now || busy.has(room)) continue;
+      const head = this.#headOf.get({ room, from: known.from, tail: known.tail });
+      if (!head) {
+        this.#rooms.delete(room);
+        continue;
+      }
+      known.from = head.position;
+      if (known.head?.position === head.position) head.attempts = known.head.attempts;
+      heads.push(head);
+    }
+    return heads.sort((a, b) => a.position - b.position);
+  }
+
+  async remove(event: EventPlace): Promise<void> {
+    this.#pending().removed.push({ id: event.id, request_id: event.request_id, position: event.position });
+    const known = this.#rooms.get(event.request_id);
+    if (!known) return;
+    known.from = event.position + 1;
+    known.dueAt = 0;
+    known.head = null;
+    if (known.from > known.tail) this.#rooms.delete(event.request_id);
+  }
+
+  async retryAt(event: EventPlace, attempts: number, dueAt: number): Promise<void> {
+    this.#pending().retried.push({ id: event.id, request_id: event.request_id, position: event.position, attempts, dueAt });
+    const known = this.#rooms.get(event.request_id);
+    if (!known) return;
+    known.dueAt = dueAt;
+    known.head = { position: event.position, attempts };
+  }
+
+  /** The changes of one turn go to the writer together, at the turn's end. */
+  #pending(): OutboxChanges {
+    if (this.#changes) return this.#changes;
+    const changes: OutboxChanges = { removed: [], retried: [] };
+    this.#changes = changes;
+    setImmediate(() => this.flush());
+    return changes;
+  }
+
+  /** Hands the changes not yet handed over to the writer. */
+  flush(): void {
+    const changes = this.#changes;
+    this.#changes = null;
+    if (changes) this.#write(changes);
+  }
+
+  close(): void {
+    this.flush();
+    this.#db.close();
+  }
+}

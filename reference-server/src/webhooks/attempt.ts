@@ -1,0 +1,93 @@
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { checkedAddress, pinnedLookup } from './address.js';
+import { WebhookSigner } from './signing.js';
+
+/** The longest Retry-After honoured: the schedule's longest wait. */
+const MAX_RETRY_AFTER_MS = 36_000_000;
+
+/** What one attempt needs of the settings: plain data, so that it crosses to the delivery thread. */
+export interface AttemptSettings {
+  url: string;
+  secrets: string[];
+  allowPrivate: boolean;
+  /** One attempt, from the connection to the response's headers. */
+  timeoutMs: number;
+}
+
+/** One event to send: its `webhook-id` and the payload's JSON, as recorded. */
+export interface AttemptRequest {
+  id: string;
+  body: string;
+}
+
+export type Outcome = { kind: 'delivered' } | { kind: 'gone'; status: number } | { kind: 'failed'; reason: string; retryAfterMs: number | null };
+
+/** Retry-After as seconds or an HTTP date, in ms from now; null when absent or unreadable. */
+function retryAfterMs(header: string | undefined, now: number): number | null {
+  if (header === undefined) return null;
+  if (/^\d+$/.test(header.trim())) return Math.min(Number(header) * 1000, MAX_RETRY_AFTER_MS);
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? null : Math.min(Math.max(0, at - now), MAX_RETRY_AFTER_MS);
+}
+
+/**
+ * Sends events to the receiver, one request each, signed, over connections kept alive between
+ * attempts (each new connection still goes to an address checked for this attempt).
+ */
+export class Attempts {
+  readonly #settings: AttemptSettings;
+  readonly #url: URL;
+  readonly #signer: WebhookSigner;
+  readonly #agent: HttpAgent;
+  readonly #abort = new AbortController();
+
+  constructor(settings: AttemptSettings) {
+    this.#settings = settings;
+    this.#url = new URL(settings.url);
+    this.#signer = new WebhookSigner(settings.secrets);
+    this.#agent = this.#url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+  }
+
+  async send(event: AttemptRequest): Promise<Outcome> {
+    const url = this.#url;
+    let checked;
+    try {
+      checked = await checkedAddress(url.hostname, this.#settings.allowPrivate);
+    } catch (error) {
+      return { kind: 'failed', reason: (error as Error).message, retryAfterMs: null };
+    }
+    const headers = {
+      'content-type': 'application/json',
+      'user-agent': 'motoreach-reference-server',
+      ...this.#signer.headers(event.id, new Date(), event.body),
+    };
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const { timeoutMs } = this.#settings;
+    return new Promise<Outcome>((resolve) => {
+      const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(timeoutMs)]);
+      const req = send(url, { method: 'POST', headers, agent: this.#agent, lookup: pinnedLookup(checked), signal }, (res) => {
+        res.resume();
+        const status = res.statusCode ?? 0;
+        if (status >= 200 && status < 300) resolve({ kind: 'delivered' });
+        else if (status === 410) resolve({ kind: 'gone', status });
+        else {
+          const retryAfter = status === 429 || status === 503 ? retryAfterMs(res.headers['retry-after'], Date.now()) : null;
+          // A redirect is not followed: the configured URL is the only place events go.
+          resolve({ kind: 'failed', reason: `HTTP ${status}`, retryAfterMs: retryAfter });
+        }
+      });
+      req.on('error', (error) => {
+        const timedOut = error.name === 'AbortError' && !this.#abort.signal.aborted;
+        resolve({ kind: 'failed', reason: timedOut ? `no answer within ${timeoutMs} ms` : error.message, retryAfterMs: null });
+      });
+      req.end(event.body);
+    });
+  }
+
+  /** Abandons the attempts in flight (they resolve as failed) and closes the kept connections. */
+  close(): void {
+    this.#abort.abort();
+    this.#agent.destroy();
+  }
+}
