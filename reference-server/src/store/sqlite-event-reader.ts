@@ -1,6 +1,9 @@
 import Database from 'better-sqlite3';
 import type { DeliverySource, EventPlace, PendingEvent } from '../webhooks/events.js';
 
+/** Events held in memory, across rooms; past it a room's further events are read from the file. */
+const HELD_EVENTS = 10_000;
+
 /** Where a room's pending events lie, as the delivery thread knows them. */
 interface ReaderRoom {
   /** No pending event of the room is below it: the ones delivered are passed, deleted or not yet. */
@@ -9,6 +12,12 @@ interface ReaderRoom {
   dueAt: number;
   /** The head's failed attempts, known here before the store's copy is written. */
   head: { position: number; attempts: number } | null;
+  /**
+   * The room's pending events from its oldest on, as the server recorded them, while they all are
+   * (null: some are only in the file, from a start with a backlog or past HELD_EVENTS, and the
+   * room's events are read from there until it has none left).
+   */
+  held: PendingEvent[] | null;
 }
 
 /** What the delivery thread asks the store's writer to write, in the transaction of its next turn. */
@@ -18,8 +27,11 @@ export interface OutboxChanges {
 }
 
 /**
- * The SQLite outbox as the delivery thread reads it, over a read-only connection of its own (WAL:
- * it reads while the server writes, without waiting for it). It writes nothing: a delivered event,
+ * The SQLite outbox as the delivery thread sees it. The server hands over each commit's events as it
+ * recorded them, and they are sent from memory: a second connection reading all the time would keep
+ * the WAL from starting over (a checkpoint takes in only the frames no reader may still need), and
+ * the main thread would end up checkpointing. The read-only connection reads only what is not held:
+ * the backlog found at start, and the events past HELD_EVENTS. It writes nothing: a delivered event,
  * or a failed attempt's next time, is handed to `write`, and the server's connection writes it in
  * the transaction of its next turn, as it did when delivery ran on the main thread. Until then this
  * reader's memory passes the event, so it is not sent twice; a crash before the write sends it
@@ -30,6 +42,7 @@ export class SqliteEventReader implements DeliverySource {
   readonly #rooms = new Map<string, ReaderRoom>();
   readonly #write: (changes: OutboxChanges) => void;
   #last = 0;
+  #held = 0;
   #changes: OutboxChanges | null = null;
   #listener: (() => void) | null = null;
   readonly #since;
@@ -46,16 +59,34 @@ export class SqliteEventReader implements DeliverySource {
       `SELECT position, id, request_id, body, created_at, attempts FROM webhook_events
        WHERE position >= @from AND position <= @tail AND request_id = @room ORDER BY position LIMIT 1`,
     );
-    this.recorded();
-  }
-
-  /** The server committed events: the ones past what this reader knows join their rooms. */
-  recorded(): void {
-    for (const row of this.#since.iterate(this.#last)) {
+    // The backlog: where each room's events lie, read from the file when their turn comes.
+    for (const row of this.#since.iterate(0)) {
       const known = this.#rooms.get(row.request_id);
       if (known) known.tail = row.position;
-      else this.#rooms.set(row.request_id, { from: row.position, tail: row.position, dueAt: row.due_at, head: null });
+      else this.#rooms.set(row.request_id, { from: row.position, tail: row.position, dueAt: row.due_at, head: null, held: null });
       this.#last = row.position;
+    }
+  }
+
+  /** The events of a commit, in recording order; the ones the backlog read already are passed. */
+  recorded(events: PendingEvent[]): void {
+    for (const event of events) {
+      if (event.position <= this.#last) continue;
+      this.#last = event.position;
+      let known = this.#rooms.get(event.request_id);
+      if (!known) {
+        known = { from: event.position, tail: event.position, dueAt: 0, head: null, held: [] };
+        this.#rooms.set(event.request_id, known);
+      }
+      known.tail = event.position;
+      if (known.held && this.#held >= HELD_EVENTS) {
+        this.#held -= known.held.length;
+        known.held = null;
+      }
+      if (known.held) {
+        known.held.push(event);
+        this.#held++;
+      }
     }
     this.#listener?.();
   }
@@ -69,14 +100,13 @@ export class SqliteEventReader implements DeliverySource {
     for (const [room, known] of this.#rooms) {
       if (heads.length === limit) break;
       if (known.dueAt > now || busy.has(room)) continue;
-      const head = this.#headOf.get({ room, from: known.from, tail: known.tail });
+      const head = known.held ? known.held[0] : this.#headOf.get({ room, from: known.from, tail: known.tail });
       if (!head) {
         this.#rooms.delete(room);
         continue;
       }
       known.from = head.position;
-      if (known.head?.position === head.position) head.attempts = known.head.attempts;
-      heads.push(head);
+      heads.push(known.head?.position === head.position ? { ...head, attempts: known.head.attempts } : head);
     }
     return heads.sort((a, b) => a.position - b.position);
   }
@@ -88,6 +118,10 @@ export class SqliteEventReader implements DeliverySource {
     known.from = event.position + 1;
     known.dueAt = 0;
     known.head = null;
+    if (known.held?.[0]?.position === event.position) {
+      known.held.shift();
+      this.#held--;
+    }
     if (known.from > known.tail) this.#rooms.delete(event.request_id);
   }
 

@@ -118,6 +118,9 @@ function notCopiedSql(side: MessageSide): string {
   return `NOT EXISTS (SELECT 1 FROM client_ids WHERE request_id = @id AND client_id = @client_id AND side = '${side}' AND sender_id = @sender_id)`;
 }
 
+/** Rooms per side remembered as having an unread episode begun: past it the memory starts over. */
+const UNREAD_BEGUN_CAP = 100_000;
+
 /** Where a room's webhook events lie in webhook_events, by position. */
 interface EventRoom {
   from: number;
@@ -467,7 +470,7 @@ export class SqliteStore implements ChatStore {
   readonly #recentClientIds = new RecentClientIds();
   readonly outbox: EventOutbox | null;
   /** The webhook events the transaction under way recorded: its commit wakes the delivery loop. */
-  #recorded: Array<{ room: string; position: number }> = [];
+  #recorded: PendingEvent[] = [];
   /**
    * Each room holding webhook events: where its oldest lies (`from`: no event of the room is below
    * it), its newest, and when the oldest may be attempted (ms since the epoch). A room's oldest is a
@@ -476,6 +479,15 @@ export class SqliteStore implements ChatStore {
    */
   readonly #eventRooms = new Map<string, EventRoom>();
   #onRecorded: (() => void) | null = null;
+  #onRecordedEvents: ((events: PendingEvent[]) => void) | null = null;
+  /**
+   * Rooms whose side has an unread episode begun (its `<side>_unread_since` is not NULL, as
+   * committed): a message to it needs no UPDATE of the room row to begin one. Absent says nothing
+   * (after a start, or past the cap), and the UPDATE runs, changing nothing if one has begun.
+   */
+  readonly #unreadBegun = { user: new Set<string>(), workshop: new Set<string>() };
+  /** The episodes the transaction under way began: known once it commits. */
+  readonly #unreadBeginning = { user: new Set<string>(), workshop: new Set<string>() };
 
   constructor(options: SqliteStoreOptions) {
     prepareDataDir(options.dataDir);
@@ -778,11 +790,24 @@ export class SqliteStore implements ChatStore {
     if (this.outbox) {
       this.#record(messageCreated(message));
       // An unread episode begins for the recipients that had none.
-      const at = { id: message.request_id, now: message.created_at };
-      if (input.side !== 'user') this.#stmt.startUnread.user.run(at);
-      if (input.side !== 'workshop') this.#stmt.startUnread.workshop.run(at);
+      if (input.side !== 'user') this.#beginUnread('user', message);
+      if (input.side !== 'workshop') this.#beginUnread('workshop', message);
     }
     return message;
+  }
+
+  /** Part of an append's transaction: the side's unread episode begins, unless one has. */
+  #beginUnread(side: Side, message: Message): void {
+    if (this.#unreadBegun[side].has(message.request_id)) return;
+    this.#stmt.startUnread[side].run({ id: message.request_id, now: message.created_at });
+    this.#unreadBeginning[side].add(message.request_id);
+  }
+
+  /** Part of a transaction: the side's unread episode ends (it read, or has nothing unread). */
+  #endUnread(side: Side, requestId: string): void {
+    this.#stmt.endUnread[side].run(requestId);
+    this.#unreadBegun[side].delete(requestId);
+    this.#unreadBeginning[side].delete(requestId);
   }
 
   /** The answer to a retried send: the message stored under its client_id. */
@@ -810,7 +835,7 @@ export class SqliteStore implements ChatStore {
     const read_cursors = { user: after.user_cursor, workshop: after.workshop_cursor };
     if (this.outbox && after !== before) {
       this.#record(roomRead(requestId, side, read_cursors, count));
-      this.#stmt.endUnread[side].run(requestId);
+      this.#endUnread(side, requestId);
     }
     return {
       read_cursors,
@@ -869,18 +894,28 @@ export class SqliteStore implements ChatStore {
   /** Part of a write's transaction. */
   #record(event: RecordedEvent): void {
     const { lastInsertRowid } = this.#stmt.insertEvent.run(event.id, event.request_id, event.body, event.created_at);
-    this.#recorded.push({ room: event.request_id, position: Number(lastInsertRowid) });
+    this.#recorded.push({ ...event, position: Number(lastInsertRowid), attempts: 0 });
   }
 
   /** After a commit: the delivery loop hears of the events it recorded. */
   #afterCommit(): void {
+    for (const side of ['user', 'workshop'] as const) {
+      const beginning = this.#unreadBeginning[side];
+      if (beginning.size === 0) continue;
+      const begun = this.#unreadBegun[side];
+      if (begun.size + beginning.size > UNREAD_BEGUN_CAP) begun.clear();
+      for (const room of beginning) begun.add(room);
+      beginning.clear();
+    }
     if (this.#recorded.length === 0) return;
-    for (const { room, position } of this.#recorded) {
+    const recorded = this.#recorded;
+    this.#recorded = [];
+    for (const { request_id: room, position } of recorded) {
       const known = this.#eventRooms.get(room);
       if (known) known.tail = position;
       else this.#eventRooms.set(room, { from: position, tail: position, dueAt: 0 });
     }
-    this.#recorded = [];
+    this.#onRecordedEvents?.(recorded);
     this.#onRecorded?.();
   }
 
@@ -890,7 +925,15 @@ export class SqliteStore implements ChatStore {
       this.#eventRooms.set(request_id, { from: first, tail: last, dueAt: this.#stmt.eventDueAt.get(first) ?? 0 });
     }
     return {
-      sqliteFile: file,
+      thread:
+        file === null
+          ? null
+          : {
+              file,
+              onRecorded: (listener) => {
+                this.#onRecordedEvents = listener;
+              },
+            },
       due: async (now, limit, busy) => {
         const stmt = this.#readable().headOf;
         const heads: PendingEvent[] = [];
@@ -932,7 +975,7 @@ export class SqliteStore implements ChatStore {
             for (const row of this.#stmt.unreadSince[side].all(before)) {
               const unread = side === 'user' ? row.workshop_sent + row.system_sent - row.user_seen : row.user_sent + row.system_sent - row.workshop_seen;
               if (unread <= 0) {
-                this.#stmt.endUnread[side].run(row.id);
+                this.#endUnread(side, row.id);
                 continue;
               }
               this.#stmt.reminded[side].run(row.id);
@@ -1070,6 +1113,8 @@ export class SqliteStore implements ChatStore {
     } catch (error) {
       this.#recentClientIds.rollback();
       this.#recorded = [];
+      this.#unreadBeginning.user.clear();
+      this.#unreadBeginning.workshop.clear();
       throw error;
     }
   }

@@ -1,24 +1,23 @@
 /**
- * The delivery thread (SQLite): the delivery loop over a read-only connection of its own, so that
- * reading the due events, signing, the requests and their responses leave the event loop that
- * serves the sockets. What it must write (delivered events, failed attempts' next times) and what
+ * The delivery thread (SQLite): the delivery loop, fed each commit's events by the server, so that
+ * the signing, the requests and their responses leave the event loop that serves the sockets. What it must write (delivered events, failed attempts' next times) and what
  * it logs go to the main thread in one message per turn. See delivery.ts.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { type OutboxChanges, SqliteEventReader } from '../store/sqlite-event-reader.js';
 import type { AttemptSettings } from './attempt.js';
 import type { DeliveryTuning } from './delivery.js';
+import type { PendingEvent } from './events.js';
 import { DeliveryLoop, type DeliveryLog } from './delivery-loop.js';
 
 export interface DeliveryThreadData {
   file: string;
   settings: AttemptSettings;
   tuning: DeliveryTuning;
-  /** [0]: 1 while a 'recorded' message is on its way, so the server sends at most one at a time. */
-  signal: SharedArrayBuffer;
 }
 
-export type ToDeliveryThread = 'recorded' | 'close';
+/** A commit's events, as recorded; or the end. */
+export type ToDeliveryThread = PendingEvent[] | 'close';
 export type LogRecord = { level: 'warn' | 'error'; fields: Record<string, unknown>; message: string };
 export type FromDeliveryThread =
   | { kind: 'changes'; changes: OutboxChanges }
@@ -29,7 +28,6 @@ export type FromDeliveryThread =
 if (!parentPort) throw new Error('delivery-thread runs as a worker thread');
 const port = parentPort;
 const data = workerData as DeliveryThreadData;
-const signal = new Int32Array(data.signal);
 const post = (message: FromDeliveryThread) => port.postMessage(message);
 const log: DeliveryLog = {
   warn: (fields, message) => post({ kind: 'log', record: { level: 'warn', fields, message } }),
@@ -39,10 +37,8 @@ const reader = new SqliteEventReader(data.file, (changes) => post({ kind: 'chang
 const loop = new DeliveryLoop(reader, data.settings, log, data.tuning, () => post({ kind: 'disabled' }));
 
 port.on('message', (message: ToDeliveryThread) => {
-  if (message === 'recorded') {
-    // Cleared before reading: a commit after this point sends another message.
-    Atomics.store(signal, 0, 0);
-    reader.recorded();
+  if (message !== 'close') {
+    reader.recorded(message);
     return;
   }
   void loop.close().then(() => {

@@ -46,13 +46,21 @@ export interface DeliverySource {
   onRecorded(listener: () => void): void;
 }
 
+/**
+ * What the delivery thread needs of the SQLite store: the file, which it reads over a read-only
+ * connection of its own (store/sqlite-event-reader.ts), and each commit's events as they were
+ * recorded, so that it need not read them back.
+ */
+export interface OutboxForThread {
+  file: string;
+  /** After each commit that recorded events: them, in recording order (attempts 0). */
+  onRecorded(listener: (events: PendingEvent[]) => void): void;
+}
+
 /** The store's outbox: what delivery reads, and what the server around it needs. */
 export interface EventOutbox extends DeliverySource {
-  /**
-   * SQLite: the database file, which the delivery thread reads over a connection of its own
-   * (store/sqlite-event-reader.ts); null: delivery runs on the main thread, through this outbox.
-   */
-  readonly sqliteFile: string | null;
+  /** SQLite: delivery runs on a thread of its own (webhooks/delivery-thread.ts); null: on the main thread, through this outbox. */
+  readonly thread: OutboxForThread | null;
   /** How many events wait, and when the oldest was recorded (null: none). */
   backlog(): Promise<{ count: number; oldest: string | null }>;
   /**
