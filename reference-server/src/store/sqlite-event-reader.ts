@@ -47,8 +47,11 @@ export class SqliteEventReader implements DeliverySource {
   #listener: (() => void) | null = null;
   readonly #since;
   readonly #headOf;
+  readonly #heldAtMost: number;
 
-  constructor(file: string, write: (changes: OutboxChanges) => void) {
+  /** `heldAtMost`: events held in memory, across rooms (tests lower it). */
+  constructor(file: string, write: (changes: OutboxChanges) => void, heldAtMost = HELD_EVENTS) {
+    this.#heldAtMost = heldAtMost;
     this.#db = new Database(file, { readonly: true, fileMustExist: true });
     this.#db.pragma('busy_timeout = 5000');
     this.#write = write;
@@ -79,7 +82,7 @@ export class SqliteEventReader implements DeliverySource {
         this.#rooms.set(event.request_id, known);
       }
       known.tail = event.position;
-      if (known.held && this.#held >= HELD_EVENTS) {
+      if (known.held && this.#held >= this.#heldAtMost) {
         this.#held -= known.held.length;
         known.held = null;
       }
