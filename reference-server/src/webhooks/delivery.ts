@@ -7,7 +7,7 @@ import type { Logger } from '../logger.js';
 import type { AttemptSettings } from './attempt.js';
 import { DeliveryLoop } from './delivery-loop.js';
 import type { DeliveryThreadData, FromDeliveryThread, ToDeliveryThread } from './delivery-thread.js';
-import type { EventOutbox, OutboxForThread } from './events.js';
+import type { EventOutbox } from './events.js';
 
 /**
  * The wait before each retry, after a failed first attempt (Standard Webhooks' schedule: at once,
@@ -47,6 +47,9 @@ export const DEFAULT_TUNING: DeliveryTuning = {
   reminderScanMs: 5000,
   leaseMs: null,
 };
+
+/** The first wait before a delivery thread that failed is started again. */
+const THREAD_RESTART_MS = 1000;
 
 /** How long close() waits for the delivery thread to hand over its last changes. */
 const THREAD_CLOSE_MS = 5000;
@@ -104,13 +107,15 @@ export class WebhookDelivery {
       this.#loop = new DeliveryLoop(this.#outbox, settings, this.#logger, this.#tuning, () => (this.#disabled = true));
       this.#loop.start();
     } else {
-      this.#startThread(forThread, { file: forThread.file, settings, tuning: this.#tuning });
+      forThread.onRecorded((events) => this.#thread?.postMessage(events satisfies ToDeliveryThread));
+      this.#startThread({ file: forThread.file, settings, tuning: this.#tuning }, THREAD_RESTART_MS);
     }
     this.#backlogTimer = setInterval(() => void this.#logBacklog(), this.#tuning.backlogLogMs).unref();
     this.#reminderTimer = setInterval(() => void this.#remind(), this.#tuning.reminderScanMs).unref();
   }
 
-  #startThread(outbox: OutboxForThread, data: DeliveryThreadData): void {
+  /** `restartMs`: the wait before a thread that failed is started again (doubled each time, up to a minute). */
+  #startThread(data: DeliveryThreadData, restartMs: number): void {
     // delivery-thread.js next to this file once built; delivery-thread.ts under a TypeScript loader,
     // which the thread inherits with the process's flags.
     const entry = fileURLToPath(new URL(`./delivery-thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
@@ -132,12 +137,17 @@ export class WebhookDelivery {
       }
     });
     thread.on('error', (error) => {
-      // The outbox is as the thread's last changes left it: a restart resumes from there.
-      this.#logger.error({ err: error }, 'webhook delivery thread failed: delivery stops until the server restarts');
+      // The store holds every event not yet reported delivered: a new thread reads them from there
+      // (the ones delivered whose delete was still on its way are sent again: at least once).
+      this.#thread = null;
       closed();
+      if (this.#closed || this.#disabled) return;
+      this.#logger.error({ err: error, restart_in_ms: restartMs }, 'webhook delivery thread failed; it starts again');
+      setTimeout(() => {
+        if (!this.#closed) this.#startThread(data, Math.min(restartMs * 2, 60_000));
+      }, restartMs).unref();
     });
     thread.on('exit', () => closed());
-    outbox.onRecorded((events) => thread.postMessage(events satisfies ToDeliveryThread));
     this.#thread = thread;
   }
 
