@@ -32,6 +32,7 @@ export class DeliveryLoop {
   #disabled = false;
   #closed = false;
   #poll: NodeJS.Timeout | null = null;
+  #gathering: NodeJS.Timeout | null = null;
   readonly #onDisabled: () => void;
 
   constructor(outbox: DeliverySource, settings: AttemptSettings, log: DeliveryLog, tuning: DeliveryTuning, onDisabled: () => void) {
@@ -52,11 +53,26 @@ export class DeliveryLoop {
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#poll) clearTimeout(this.#poll);
+    if (this.#gathering) clearTimeout(this.#gathering);
     this.#attempts.close();
     await Promise.allSettled([...this.#inFlight.values()]);
   }
 
   wake(): void {
+    if (this.#closed || this.#disabled) return;
+    const { gatherMs } = this.#tuning;
+    if (gatherMs > 0) {
+      // The events and answers of the next few ms go out together: fewer wake-ups of the thread.
+      this.#gathering ??= setTimeout(() => {
+        this.#gathering = null;
+        this.#readNow();
+      }, gatherMs);
+      return;
+    }
+    this.#readNow();
+  }
+
+  #readNow(): void {
     if (this.#closed || this.#disabled) return;
     if (this.#reading) {
       this.#again = true;
