@@ -37,9 +37,12 @@ describe('webhook delivery', () => {
     const ana = owner(unique('u'));
     const stuck = await createRoom(server.url, ana);
     const free = await createRoom(server.url, ana);
+    // The stuck room's first message is refused twice at least, and until the free room's events are
+    // all in: on a slow store that can take longer than two Retry-Afters.
     let refusals = 0;
+    const refuse = () => refusals < 2 || receiver.acceptedFor(free.id).length < 4;
     receiver.answer = (d) =>
-      d.payload?.data.message?.request_id === stuck.id && refusals++ < 2 ? { status: 503, headers: { 'retry-after': '1' } } : { status: 200 };
+      d.payload?.data.message?.request_id === stuck.id && refuse() && ++refusals > 0 ? { status: 503, headers: { 'retry-after': '1' } } : { status: 200 };
     for (let i = 1; i <= 3; i++) {
       await api(server.url, 'POST', `/api/service-requests/${stuck.id}/messages/`, ana, { body: `s${i}` });
       await api(server.url, 'POST', `/api/service-requests/${free.id}/messages/`, ana, { body: `f${i}` });
@@ -57,11 +60,12 @@ describe('webhook delivery', () => {
     const tries = receiver.deliveries.filter((d) => d.payload?.data.message?.request_id === stuck.id && d.payload.data.message.seq === 1);
     assert.deepEqual(
       tries.map((d) => d.status),
-      [503, 503, 200],
+      [...Array.from({ length: refusals }, () => 503), 200],
     );
+    assert.ok(refusals >= 2);
     assert.equal(new Set(tries.map((d) => d.id)).size, 1, 'one webhook-id for every attempt');
     assert.equal(new Set(tries.map((d) => d.body)).size, 1, 'the same body on every attempt');
-    assert.ok(tries[1]!.at - tries[0]!.at >= 1000 && tries[2]!.at - tries[1]!.at >= 1000, 'Retry-After: 1 waited for');
+    assert.ok(tries.slice(1).every((d, i) => d.at - tries[i]!.at >= 1000), 'Retry-After: 1 waited for');
     assert.ok(receiver.deliveries.every((d) => d.payload !== null), 'every request verified');
   });
 
