@@ -10,6 +10,7 @@ import { RecentClientIds } from './recent-client-ids.js';
 import { foldForSearch, searchKeys } from './search-keys.js';
 import {
   type EventOutbox,
+  type EventPlace,
   type PendingEvent,
   type RecordedEvent,
   messageCreated,
@@ -639,6 +640,8 @@ export class SqliteStore implements ChatStore {
          WHERE position >= @from AND position <= @tail AND request_id = @room ORDER BY position LIMIT 1`,
       ),
       removeEvent: db.prepare<[number]>('DELETE FROM webhook_events WHERE position = ?'),
+      // The delivery thread's deletes of one of its turns, as one statement (a JSON array of positions).
+      removeEvents: db.prepare<[string]>('DELETE FROM webhook_events WHERE position IN (SELECT value FROM json_each(?))'),
       retryEvent: db.prepare<[number, number, number]>('UPDATE webhook_events SET attempts = ?, due_at = ? WHERE position = ?'),
       eventBacklog: db.prepare<[], { count: number; oldest: string | null }>(
         'SELECT count(*) AS count, (SELECT created_at FROM webhook_events ORDER BY position LIMIT 1) AS oldest FROM webhook_events',
@@ -919,6 +922,15 @@ export class SqliteStore implements ChatStore {
     this.#onRecorded?.();
   }
 
+  /** A removed event: its room's events now begin after it. */
+  #passed(event: EventPlace): void {
+    const known = this.#eventRooms.get(event.request_id);
+    if (!known) return;
+    known.from = event.position + 1;
+    known.dueAt = 0;
+    if (known.from > known.tail) this.#eventRooms.delete(event.request_id);
+  }
+
   /** `file`: where the delivery thread reads (null: exclusive locking mode, no second connection). */
   #eventOutbox(file: string | null): EventOutbox {
     for (const { request_id, first, last } of this.#stmt.eventRooms.all()) {
@@ -932,6 +944,10 @@ export class SqliteStore implements ChatStore {
               file,
               onRecorded: (listener) => {
                 this.#onRecordedEvents = listener;
+              },
+              removeAll: async (events) => {
+                await this.#enqueue(() => this.#stmt.removeEvents.run(JSON.stringify(events.map((event) => event.position))));
+                for (const event of events) this.#passed(event);
               },
             },
       due: async (now, limit, busy) => {
@@ -953,11 +969,7 @@ export class SqliteStore implements ChatStore {
       // In the transaction of the turn's appends: a delivered event costs no commit of its own.
       remove: async (event) => {
         await this.#enqueue(() => this.#stmt.removeEvent.run(event.position));
-        const known = this.#eventRooms.get(event.request_id);
-        if (!known) return;
-        known.from = event.position + 1;
-        known.dueAt = 0;
-        if (known.from > known.tail) this.#eventRooms.delete(event.request_id);
+        this.#passed(event);
       },
       retryAt: async (event, attempts, dueAt) => {
         await this.#enqueue(() => this.#stmt.retryEvent.run(attempts, dueAt, event.position));

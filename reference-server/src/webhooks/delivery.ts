@@ -7,7 +7,7 @@ import type { Logger } from '../logger.js';
 import type { AttemptSettings } from './attempt.js';
 import { DeliveryLoop } from './delivery-loop.js';
 import type { DeliveryThreadData, FromDeliveryThread, ToDeliveryThread } from './delivery-thread.js';
-import type { EventOutbox } from './events.js';
+import type { EventOutbox, OutboxForThread } from './events.js';
 
 /**
  * The wait before each retry, after a failed first attempt (Standard Webhooks' schedule: at once,
@@ -114,14 +114,14 @@ export class WebhookDelivery {
       this.#loop.start();
     } else {
       forThread.onRecorded((events) => this.#thread?.postMessage(events satisfies ToDeliveryThread));
-      this.#startThread({ file: forThread.file, settings, tuning: this.#tuning }, THREAD_RESTART_MS);
+      this.#startThread(forThread, { file: forThread.file, settings, tuning: this.#tuning }, THREAD_RESTART_MS);
     }
     this.#backlogTimer = setInterval(() => void this.#logBacklog(), this.#tuning.backlogLogMs).unref();
     this.#reminderTimer = setInterval(() => void this.#remind(), this.#tuning.reminderScanMs).unref();
   }
 
   /** `restartMs`: the wait before a thread that failed is started again (doubled each time, up to a minute). */
-  #startThread(data: DeliveryThreadData, restartMs: number): void {
+  #startThread(forThread: OutboxForThread, data: DeliveryThreadData, restartMs: number): void {
     // delivery-thread.js next to this file once built; delivery-thread.ts under a TypeScript loader,
     // which the thread inherits with the process's flags.
     const entry = fileURLToPath(new URL(`./delivery-thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
@@ -132,7 +132,7 @@ export class WebhookDelivery {
     thread.on('message', (message: FromDeliveryThread) => {
       if (message.kind === 'changes') {
         const { removed, retried } = message.changes;
-        for (const event of removed) void this.#write(this.#outbox.remove(event), event.id);
+        if (removed.length > 0) void this.#write(forThread.removeAll(removed), removed[0]!.id);
         for (const event of retried) void this.#write(this.#outbox.retryAt(event, event.attempts, event.dueAt), event.id);
       } else if (message.kind === 'log') {
         this.#logger[message.record.level](message.record.fields, message.record.message);
@@ -150,7 +150,7 @@ export class WebhookDelivery {
       if (this.#closed || this.#disabled) return;
       this.#logger.error({ err: error, restart_in_ms: restartMs }, 'webhook delivery thread failed; it starts again');
       setTimeout(() => {
-        if (!this.#closed) this.#startThread(data, Math.min(restartMs * 2, 60_000));
+        if (!this.#closed) this.#startThread(forThread, data, Math.min(restartMs * 2, 60_000));
       }, restartMs).unref();
     });
     thread.on('exit', () => closed());

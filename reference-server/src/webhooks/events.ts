@@ -55,6 +55,8 @@ export interface OutboxForThread {
   file: string;
   /** After each commit that recorded events: them, in recording order (attempts 0). */
   onRecorded(listener: (events: PendingEvent[]) => void): void;
+  /** Delivered or given up, many at once: deleted in one statement of the next turn's transaction. */
+  removeAll(events: EventPlace[]): Promise<void>;
 }
 
 /** The store's outbox: what delivery reads, and what the server around it needs. */
