@@ -15,7 +15,7 @@ import { MongoMemoryReplSet } from 'mongodb-memory-server-core';
  * The suites about the SQLite file itself (and a SQLite install without mongoose); every other test file runs on both
  * stores, so a new suite is covered on MongoDB without being listed here.
  */
-const SQLITE_ONLY = new Set(['store.test.ts', 'webhooks-event-reader.test.ts', 'disk-full.test.ts', 'checkpointer.test.ts', 'data-dir.test.ts', 'optional-mongoose.test.ts']);
+const SQLITE_ONLY = new Set(['store.test.ts', 'disk-full.test.ts', 'checkpointer.test.ts', 'data-dir.test.ts', 'optional-mongoose.test.ts']);
 
 function bothStoreFiles(): string[] {
   return readdirSync(new URL('.', import.meta.url))

@@ -516,7 +516,6 @@ export class MongoStore implements ChatStore {
 
   #eventOutbox(): EventOutbox {
     return {
-      thread: null,
       due: async (now, limit, busy, leaseUntil) => {
         const free = { $not: { $gt: now } };
         // Each room's first event (the index's order), if it is due and no server holds it, oldest first.

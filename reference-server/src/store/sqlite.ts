@@ -10,7 +10,6 @@ import { RecentClientIds } from './recent-client-ids.js';
 import { foldForSearch, searchKeys } from './search-keys.js';
 import {
   type EventOutbox,
-  type EventPlace,
   type PendingEvent,
   type RecordedEvent,
   messageCreated,
@@ -471,7 +470,7 @@ export class SqliteStore implements ChatStore {
   readonly #recentClientIds = new RecentClientIds();
   readonly outbox: EventOutbox | null;
   /** The webhook events the transaction under way recorded: its commit wakes the delivery loop. */
-  #recorded: PendingEvent[] = [];
+  #recorded: Array<{ room: string; position: number }> = [];
   /**
    * Each room holding webhook events: where its oldest lies (`from`: no event of the room is below
    * it), its newest, and when the oldest may be attempted (ms since the epoch). A room's oldest is a
@@ -480,7 +479,6 @@ export class SqliteStore implements ChatStore {
    */
   readonly #eventRooms = new Map<string, EventRoom>();
   #onRecorded: (() => void) | null = null;
-  #onRecordedEvents: ((events: PendingEvent[]) => void) | null = null;
   /**
    * Rooms whose side has an unread episode begun (its `<side>_unread_since` is not NULL, as
    * committed): a message to it needs no UPDATE of the room row to begin one. Absent says nothing
@@ -640,14 +638,12 @@ export class SqliteStore implements ChatStore {
          WHERE position >= @from AND position <= @tail AND request_id = @room ORDER BY position LIMIT 1`,
       ),
       removeEvent: db.prepare<[number]>('DELETE FROM webhook_events WHERE position = ?'),
-      // The delivery thread's deletes of one of its turns, as one statement (a JSON array of positions).
-      removeEvents: db.prepare<[string]>('DELETE FROM webhook_events WHERE position IN (SELECT value FROM json_each(?))'),
       retryEvent: db.prepare<[number, number, number]>('UPDATE webhook_events SET attempts = ?, due_at = ? WHERE position = ?'),
       eventBacklog: db.prepare<[], { count: number; oldest: string | null }>(
         'SELECT count(*) AS count, (SELECT created_at FROM webhook_events ORDER BY position LIMIT 1) AS oldest FROM webhook_events',
       ),
     };
-    this.outbox = options.events ? this.#eventOutbox(shared ? file : null) : null;
+    this.outbox = options.events ? this.#eventOutbox() : null;
     for (const side of ['user', 'workshop'] as const) {
       for (const after of [false, true]) {
         for (const q of [false, true]) {
@@ -897,7 +893,7 @@ export class SqliteStore implements ChatStore {
   /** Part of a write's transaction. */
   #record(event: RecordedEvent): void {
     const { lastInsertRowid } = this.#stmt.insertEvent.run(event.id, event.request_id, event.body, event.created_at);
-    this.#recorded.push({ ...event, position: Number(lastInsertRowid), attempts: 0 });
+    this.#recorded.push({ room: event.request_id, position: Number(lastInsertRowid) });
   }
 
   /** After a commit: the delivery loop hears of the events it recorded. */
@@ -911,45 +907,20 @@ export class SqliteStore implements ChatStore {
       beginning.clear();
     }
     if (this.#recorded.length === 0) return;
-    const recorded = this.#recorded;
-    this.#recorded = [];
-    for (const { request_id: room, position } of recorded) {
+    for (const { room, position } of this.#recorded) {
       const known = this.#eventRooms.get(room);
       if (known) known.tail = position;
       else this.#eventRooms.set(room, { from: position, tail: position, dueAt: 0 });
     }
-    this.#onRecordedEvents?.(recorded);
+    this.#recorded = [];
     this.#onRecorded?.();
   }
 
-  /** A removed event: its room's events now begin after it. */
-  #passed(event: EventPlace): void {
-    const known = this.#eventRooms.get(event.request_id);
-    if (!known) return;
-    known.from = event.position + 1;
-    known.dueAt = 0;
-    if (known.from > known.tail) this.#eventRooms.delete(event.request_id);
-  }
-
-  /** `file`: where the delivery thread reads (null: exclusive locking mode, no second connection). */
-  #eventOutbox(file: string | null): EventOutbox {
+  #eventOutbox(): EventOutbox {
     for (const { request_id, first, last } of this.#stmt.eventRooms.all()) {
       this.#eventRooms.set(request_id, { from: first, tail: last, dueAt: this.#stmt.eventDueAt.get(first) ?? 0 });
     }
     return {
-      thread:
-        file === null
-          ? null
-          : {
-              file,
-              onRecorded: (listener) => {
-                this.#onRecordedEvents = listener;
-              },
-              removeAll: async (events) => {
-                await this.#enqueue(() => this.#stmt.removeEvents.run(JSON.stringify(events.map((event) => event.position))));
-                for (const event of events) this.#passed(event);
-              },
-            },
       due: async (now, limit, busy) => {
         const stmt = this.#readable().headOf;
         const heads: PendingEvent[] = [];
@@ -969,7 +940,11 @@ export class SqliteStore implements ChatStore {
       // In the transaction of the turn's appends: a delivered event costs no commit of its own.
       remove: async (event) => {
         await this.#enqueue(() => this.#stmt.removeEvent.run(event.position));
-        this.#passed(event);
+        const known = this.#eventRooms.get(event.request_id);
+        if (!known) return;
+        known.from = event.position + 1;
+        known.dueAt = 0;
+        if (known.from > known.tail) this.#eventRooms.delete(event.request_id);
       },
       retryAt: async (event, attempts, dueAt) => {
         await this.#enqueue(() => this.#stmt.retryEvent.run(attempts, dueAt, event.position));

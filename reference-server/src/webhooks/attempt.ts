@@ -6,7 +6,7 @@ import { WebhookSigner } from './signing.js';
 /** The longest Retry-After honoured: the schedule's longest wait. */
 const MAX_RETRY_AFTER_MS = 36_000_000;
 
-/** What one attempt needs of the settings: plain data, so that it crosses to the delivery thread. */
+/** What one attempt needs of the settings. */
 export interface AttemptSettings {
   url: string;
   secrets: string[];

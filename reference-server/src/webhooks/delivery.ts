@@ -1,13 +1,8 @@
-import { extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import type { Principal } from '../chat/types.js';
 import type { WebhookConfig } from '../config.js';
 import type { Logger } from '../logger.js';
-import type { AttemptSettings } from './attempt.js';
-import { DeliveryLoop } from './delivery-loop.js';
-import type { DeliveryThreadData, FromDeliveryThread, ToDeliveryThread } from './delivery-thread.js';
-import type { EventOutbox, OutboxForThread } from './events.js';
+import { Attempts } from './attempt.js';
+import type { EventOutbox, PendingEvent } from './events.js';
 
 /**
  * The wait before each retry, after a failed first attempt (Standard Webhooks' schedule: at once,
@@ -35,11 +30,6 @@ export interface DeliveryTuning {
    * events to the others after that long.
    */
   leaseMs: number | null;
-  /**
-   * On the delivery thread: how long the loop gathers new events and answers before it sends what
-   * is due (0: at once). A thread woken for every single event spent more on waking than on it.
-   */
-  gatherMs: number;
 }
 
 export const DEFAULT_TUNING: DeliveryTuning = {
@@ -51,40 +41,36 @@ export const DEFAULT_TUNING: DeliveryTuning = {
   unreadAfterMs: null,
   reminderScanMs: 5000,
   leaseMs: null,
-  gatherMs: 2,
 };
 
-/** The first wait before a delivery thread that failed is started again. */
-const THREAD_RESTART_MS = 1000;
-
-/** How long close() waits for the delivery thread to hand over its last changes. */
-const THREAD_CLOSE_MS = 5000;
+/** ±10%, so that receivers recovering from an outage are not hit by every sender at the same instant. */
+function jittered(ms: number): number {
+  return Math.round(ms * (0.9 + Math.random() * 0.2));
+}
 
 /**
- * Delivers the outbox's events to WEBHOOK_URL, at least once each, never in a send's path (see
- * delivery-loop.ts for the order and the retries), and records the unread reminders that come due.
- * The state lives in the store (attempts, next attempt), so a restart, even after kill -9, resumes it.
- *
- * On SQLite the loop runs on a thread of its own (delivery-thread.ts), which the store hands each
- * commit's events: on the fan-out bench it took about 35 µs per message of the main thread's event
- * loop (the request and response, the signature, reading the event). The main thread keeps the writes: a
- * delivered event's delete and a failed attempt's next time join the transaction of its next turn.
- * On MongoDB the loop runs on the main thread, where its work is mostly waiting for the database.
+ * Delivers the outbox's events to WEBHOOK_URL, at least once each, never in a send's path. Within a
+ * room an event goes only after the earlier ones were delivered or given up: one event per room is
+ * in flight, and a room whose head waits for a retry waits whole, while the other rooms go on. The
+ * state lives in the store (attempts, next attempt), so a restart, even after kill -9, resumes it.
  */
 export class WebhookDelivery {
   readonly #config: WebhookConfig;
   readonly #outbox: EventOutbox;
   readonly #logger: Logger;
   readonly #tuning: DeliveryTuning;
-  readonly #connected: (principal: Principal) => boolean;
-  #loop: DeliveryLoop | null = null;
-  #thread: Worker | null = null;
-  #threadClosed: Promise<void> | null = null;
+  readonly #attempts: Attempts;
+  /** Rooms with an attempt in flight, and the attempt. */
+  readonly #inFlight = new Map<string, Promise<void>>();
+  #reading = false;
+  #again = false;
   #disabled = false;
   #closed = false;
+  #poll: NodeJS.Timeout | null = null;
   #backlogTimer: NodeJS.Timeout | null = null;
   #reminderTimer: NodeJS.Timeout | null = null;
   #scanning = false;
+  readonly #connected: (principal: Principal) => boolean;
 
   /** `connected`: whether a socket of the principal is open (for reminders). */
   constructor(
@@ -99,71 +85,19 @@ export class WebhookDelivery {
     this.#outbox = outbox;
     this.#logger = logger;
     this.#tuning = { ...DEFAULT_TUNING, ...tuning };
+    this.#attempts = new Attempts({
+      url: config.url.href,
+      secrets: [config.secret, ...(config.previousSecret === null ? [] : [config.previousSecret])],
+      allowPrivate: config.allowPrivate,
+      timeoutMs: this.#tuning.timeoutMs,
+    });
   }
 
   start(): void {
-    const settings: AttemptSettings = {
-      url: this.#config.url.href,
-      secrets: [this.#config.secret, ...(this.#config.previousSecret === null ? [] : [this.#config.previousSecret])],
-      allowPrivate: this.#config.allowPrivate,
-      timeoutMs: this.#tuning.timeoutMs,
-    };
-    const forThread = this.#outbox.thread;
-    if (forThread === null) {
-      this.#loop = new DeliveryLoop(this.#outbox, settings, this.#logger, { ...this.#tuning, gatherMs: 0 }, () => (this.#disabled = true));
-      this.#loop.start();
-    } else {
-      forThread.onRecorded((events) => this.#thread?.postMessage(events satisfies ToDeliveryThread));
-      this.#startThread(forThread, { file: forThread.file, settings, tuning: this.#tuning }, THREAD_RESTART_MS);
-    }
+    this.#outbox.onRecorded(() => this.#wake());
     this.#backlogTimer = setInterval(() => void this.#logBacklog(), this.#tuning.backlogLogMs).unref();
     this.#reminderTimer = setInterval(() => void this.#remind(), this.#tuning.reminderScanMs).unref();
-  }
-
-  /** `restartMs`: the wait before a thread that failed is started again (doubled each time, up to a minute). */
-  #startThread(forThread: OutboxForThread, data: DeliveryThreadData, restartMs: number): void {
-    // delivery-thread.js next to this file once built; delivery-thread.ts under a TypeScript loader,
-    // which the thread inherits with the process's flags.
-    const entry = fileURLToPath(new URL(`./delivery-thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
-    const thread = new Worker(entry, { workerData: data });
-    thread.unref();
-    let closed!: () => void;
-    this.#threadClosed = new Promise((resolve) => (closed = resolve));
-    thread.on('message', (message: FromDeliveryThread) => {
-      if (message.kind === 'changes') {
-        const { removed, retried } = message.changes;
-        if (removed.length > 0) void this.#write(forThread.removeAll(removed), removed[0]!.id);
-        for (const event of retried) void this.#write(this.#outbox.retryAt(event, event.attempts, event.dueAt), event.id);
-      } else if (message.kind === 'log') {
-        this.#logger[message.record.level](message.record.fields, message.record.message);
-      } else if (message.kind === 'disabled') {
-        this.#disabled = true;
-      } else {
-        closed();
-      }
-    });
-    thread.on('error', (error) => {
-      // The store holds every event not yet reported delivered: a new thread reads them from there
-      // (the ones delivered whose delete was still on its way are sent again: at least once).
-      this.#thread = null;
-      closed();
-      if (this.#closed || this.#disabled) return;
-      this.#logger.error({ err: error, restart_in_ms: restartMs }, 'webhook delivery thread failed; it starts again');
-      setTimeout(() => {
-        if (!this.#closed) this.#startThread(forThread, data, Math.min(restartMs * 2, 60_000));
-      }, restartMs).unref();
-    });
-    thread.on('exit', () => closed());
-    this.#thread = thread;
-  }
-
-  async #write(written: Promise<void>, webhookId: string): Promise<void> {
-    try {
-      await written;
-    } catch (error) {
-      // The event stays as it was in the store: after a restart it is attempted again.
-      if (!this.#closed) this.#logger.error({ err: error, webhook_id: webhookId }, 'webhook delivery could not record an attempt');
-    }
+    this.#wake();
   }
 
   /** Records the reminders that came due; they are delivered as any event, in their room's order. */
@@ -180,21 +114,90 @@ export class WebhookDelivery {
     }
   }
 
-  /**
-   * Stops delivering and abandons the attempts in flight: their events stay pending. The thread's
-   * last changes are written first (the store is still open).
-   */
+  /** Stops reading the outbox and abandons the attempts in flight: their events stay pending. */
   async close(): Promise<void> {
     this.#closed = true;
+    if (this.#poll) clearTimeout(this.#poll);
     if (this.#backlogTimer) clearInterval(this.#backlogTimer);
     if (this.#reminderTimer) clearInterval(this.#reminderTimer);
-    await this.#loop?.close();
-    const thread = this.#thread;
-    if (!thread) return;
-    thread.postMessage('close' satisfies ToDeliveryThread);
-    const timeout = new Promise<void>((resolve) => setTimeout(resolve, THREAD_CLOSE_MS).unref());
-    await Promise.race([this.#threadClosed, timeout]);
-    await thread.terminate();
+    this.#attempts.close();
+    await Promise.allSettled([...this.#inFlight.values()]);
+  }
+
+  #wake(): void {
+    if (this.#closed || this.#disabled) return;
+    if (this.#reading) {
+      this.#again = true;
+      return;
+    }
+    void this.#readDue();
+  }
+
+  async #readDue(): Promise<void> {
+    this.#reading = true;
+    if (this.#poll) clearTimeout(this.#poll);
+    try {
+      do {
+        this.#again = false;
+        const { concurrency } = this.#tuning;
+        if (this.#inFlight.size >= concurrency) break;
+        const now = Date.now();
+        const leaseUntil = now + (this.#tuning.leaseMs ?? this.#tuning.timeoutMs + 15_000);
+        const due = await this.#outbox.due(now, concurrency - this.#inFlight.size, new Set(this.#inFlight.keys()), leaseUntil);
+        for (const event of due) {
+          if (this.#closed || this.#disabled || this.#inFlight.size >= concurrency) break;
+          if (this.#inFlight.has(event.request_id)) continue;
+          const attempt = this.#deliver(event).finally(() => {
+            this.#inFlight.delete(event.request_id);
+            this.#wake();
+          });
+          this.#inFlight.set(event.request_id, attempt);
+        }
+      } while (this.#again && !this.#closed);
+    } catch (error) {
+      if (!this.#closed) this.#logger.error({ err: error }, 'webhook delivery could not read its outbox; it tries again');
+    } finally {
+      this.#reading = false;
+      if (!this.#closed && !this.#disabled) this.#poll = setTimeout(() => this.#wake(), this.#tuning.pollMs).unref();
+    }
+  }
+
+  async #deliver(event: PendingEvent): Promise<void> {
+    const outcome = await this.#attempts.send(event);
+    if (this.#closed) return;
+    try {
+      if (outcome.kind === 'delivered') {
+        await this.#outbox.remove(event);
+        return;
+      }
+      if (outcome.kind === 'gone') {
+        this.#disabled = true;
+        this.#logger.error(
+          { url: this.#config.url.origin, status: outcome.status, webhook_id: event.id },
+          'the webhook receiver answered 410 Gone: delivery is off, events keep being recorded, until the server restarts with another WEBHOOK_URL or WEBHOOK_SECRET',
+        );
+        return;
+      }
+      const attempts = event.attempts + 1;
+      const schedule = this.#tuning.retryScheduleMs;
+      if (attempts > schedule.length) {
+        await this.#outbox.remove(event);
+        this.#logger.error(
+          { webhook_id: event.id, request_id: event.request_id, attempts, reason: outcome.reason },
+          'webhook event given up after its last attempt',
+        );
+        return;
+      }
+      const wait = outcome.retryAfterMs ?? jittered(schedule[attempts - 1] as number);
+      await this.#outbox.retryAt(event, attempts, Date.now() + wait);
+      this.#logger.warn(
+        { webhook_id: event.id, request_id: event.request_id, attempts, reason: outcome.reason, retry_in_ms: wait },
+        'webhook attempt failed; it is retried',
+      );
+    } catch (error) {
+      // The outbox still holds the event as it was: it is attempted again.
+      if (!this.#closed) this.#logger.error({ err: error, webhook_id: event.id }, 'webhook delivery could not record an attempt');
+    }
   }
 
   async #logBacklog(): Promise<void> {

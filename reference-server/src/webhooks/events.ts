@@ -22,14 +22,11 @@ export interface PendingEvent extends RecordedEvent {
   attempts: number;
 }
 
-/** Which event an outcome is about: enough for either store to find it. */
-export type EventPlace = Pick<PendingEvent, 'id' | 'request_id' | 'position'>;
-
 /**
  * What the delivery loop reads from the store. Events of one room come out in the order they were
  * recorded; an event leaves the outbox once delivered or given up (pruned, not kept).
  */
-export interface DeliverySource {
+export interface EventOutbox {
   /**
    * The oldest pending event of each room but the `busy` ones, when its time has come (`now`, ms
    * since the epoch), in recording order, at most `limit`. A room's later events wait behind it.
@@ -39,32 +36,13 @@ export interface DeliverySource {
    */
   due(now: number, limit: number, busy: ReadonlySet<string>, leaseUntil: number): Promise<PendingEvent[]>;
   /** Delivered or given up: the event is deleted. */
-  remove(event: EventPlace): Promise<void>;
+  remove(event: PendingEvent): Promise<void>;
   /** A failed attempt: the event waits until `dueAt` (ms since the epoch). */
-  retryAt(event: EventPlace, attempts: number, dueAt: number): Promise<void>;
-  /** Called after a commit that recorded events, so that delivery starts without polling. */
-  onRecorded(listener: () => void): void;
-}
-
-/**
- * What the delivery thread needs of the SQLite store: the file, which it reads over a read-only
- * connection of its own (store/sqlite-event-reader.ts), and each commit's events as they were
- * recorded, so that it need not read them back.
- */
-export interface OutboxForThread {
-  file: string;
-  /** After each commit that recorded events: them, in recording order (attempts 0). */
-  onRecorded(listener: (events: PendingEvent[]) => void): void;
-  /** Delivered or given up, many at once: deleted in one statement of the next turn's transaction. */
-  removeAll(events: EventPlace[]): Promise<void>;
-}
-
-/** The store's outbox: what delivery reads, and what the server around it needs. */
-export interface EventOutbox extends DeliverySource {
-  /** SQLite: delivery runs on a thread of its own (webhooks/delivery-thread.ts); null: on the main thread, through this outbox. */
-  readonly thread: OutboxForThread | null;
+  retryAt(event: PendingEvent, attempts: number, dueAt: number): Promise<void>;
   /** How many events wait, and when the oldest was recorded (null: none). */
   backlog(): Promise<{ count: number; oldest: string | null }>;
+  /** Called after a commit that recorded events, so that delivery starts without polling. */
+  onRecorded(listener: () => void): void;
   /**
    * Records a `room.unread_reminder` for each room side whose unread began at or before `before`
    * (ISO time) and that has read nothing since, once per such episode (across servers too), each in
