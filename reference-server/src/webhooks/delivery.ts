@@ -85,12 +85,7 @@ export class WebhookDelivery {
     this.#outbox = outbox;
     this.#logger = logger;
     this.#tuning = { ...DEFAULT_TUNING, ...tuning };
-    this.#attempts = new Attempts({
-      url: config.url.href,
-      secrets: [config.secret, ...(config.previousSecret === null ? [] : [config.previousSecret])],
-      allowPrivate: config.allowPrivate,
-      timeoutMs: this.#tuning.timeoutMs,
-    });
+    this.#attempts = new Attempts(config, this.#tuning.timeoutMs);
   }
 
   start(): void {
