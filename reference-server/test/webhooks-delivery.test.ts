@@ -100,6 +100,39 @@ describe('webhook delivery', () => {
     assert.equal(await pendingEvents(server.dataDir), 2);
   });
 
+  test('after a 410 Gone, a restart with the same settings leaves delivery off; another secret turns it on, and every event recorded meanwhile goes', async () => {
+    const receiver = await WebhookReceiver.start();
+    cleanup.push(() => receiver.close());
+    receiver.answer = () => ({ status: 410 });
+    const first = await serverFor(receiver);
+    const ana = owner(unique('u'));
+    const room = await createRoom(first.server.url, ana);
+    await first.log.until((l) => l.status === 410, 'the 410');
+    await first.server.close();
+    const refused = receiver.deliveries.length;
+
+    // The receiver is back, but these settings were refused: nothing is sent to it.
+    receiver.answer = () => ({ status: 200 });
+    const second = await serverFor(receiver, { dataDir: first.server.dataDir });
+    await second.log.until((l) => l.msg?.startsWith('webhook delivery is off: the receiver answered 410 Gone') === true, 'delivery off at start');
+    await api(second.server.url, 'POST', `/api/service-requests/${room.id}/messages/`, ana, { body: 'while off' });
+    await second.log.until((l) => l.msg === 'webhook events waiting' && l.backlog === 2 && l.disabled === true, 'the backlog, not delivered');
+    await second.server.close();
+    assert.equal(receiver.deliveries.length, refused, 'no request while delivery was off');
+
+    // A rotation to another secret is another configuration: delivery starts again, from the oldest event.
+    const third = await serverFor(receiver, { dataDir: first.server.dataDir, webhookSecret: PREVIOUS_SECRET, webhookSecretPrevious: WEBHOOK_SECRET });
+    cleanup.push(() => third.server.stop());
+    await receiver.until(() => receiver.accepted().length === 2, 'both events');
+    assert.deepEqual(
+      receiver.accepted().map((d) => [d.payload?.type ?? null, d.payload?.data.message?.body ?? null]),
+      [
+        ['room.created', null],
+        ['message.created', 'while off'],
+      ],
+    );
+  });
+
   test('a redirect is not followed: a 3xx is a failed attempt, retried at the configured URL', async () => {
     const elsewhere = await WebhookReceiver.start();
     cleanup.push(() => elsewhere.close());

@@ -1,3 +1,4 @@
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Message, MessageData, MessageSide, Principal, Room, RoomStatus, RoomListing, RoomState, Sender, Side, UnreadSnapshot } from '../chat/types.js';
@@ -479,6 +480,8 @@ export class SqliteStore implements ChatStore {
    */
   readonly #eventRooms = new Map<string, EventRoom>();
   #onRecorded: (() => void) | null = null;
+  /** Holds the fingerprint of the webhook settings a receiver answered 410 Gone (absent: none). */
+  readonly #deliveryOffFile: string;
   /**
    * Rooms whose side has an unread episode begun (its `<side>_unread_since` is not NULL, as
    * committed): a message to it needs no UPDATE of the room row to begin one. Absent says nothing
@@ -492,6 +495,7 @@ export class SqliteStore implements ChatStore {
     prepareDataDir(options.dataDir);
     this.#lock = DataDirLock.acquire(options.dataDir);
     const file = join(options.dataDir, 'motoreach-chat.sqlite3');
+    this.#deliveryOffFile = join(options.dataDir, 'webhook-delivery-off');
     let shared = true;
     try {
       try {
@@ -952,6 +956,20 @@ export class SqliteStore implements ChatStore {
         if (known) known.dueAt = dueAt;
       },
       backlog: async () => this.#readable().eventBacklog.get() as { count: number; oldest: string | null },
+      // A file beside the database, not a table: a flag read once at start, and no migration for it.
+      deliveryOffFor: async () => {
+        try {
+          return readFileSync(this.#deliveryOffFile, 'utf8').trim() || null;
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+          throw error;
+        }
+      },
+      turnDeliveryOff: async (fingerprint) => {
+        const temporary = `${this.#deliveryOffFile}.tmp`;
+        writeFileSync(temporary, `${fingerprint}\n`);
+        renameSync(temporary, this.#deliveryOffFile);
+      },
       onRecorded: (listener) => {
         this.#onRecorded = listener;
       },

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Principal } from '../chat/types.js';
 import type { WebhookConfig } from '../config.js';
 import type { Logger } from '../logger.js';
@@ -60,6 +61,10 @@ export class WebhookDelivery {
   readonly #logger: Logger;
   readonly #tuning: DeliveryTuning;
   readonly #attempts: Attempts;
+  /** Names these settings (URL and secret) in the store's record of a 410 Gone, without the secret. */
+  readonly #fingerprint: string;
+  /** Set once the store said the receiver has not refused these settings before. */
+  #ready = false;
   /** Rooms with an attempt in flight, and the attempt. */
   readonly #inFlight = new Map<string, Promise<void>>();
   #reading = false;
@@ -86,12 +91,33 @@ export class WebhookDelivery {
     this.#logger = logger;
     this.#tuning = { ...DEFAULT_TUNING, ...tuning };
     this.#attempts = new Attempts(config, this.#tuning.timeoutMs);
+    this.#fingerprint = createHash('sha256').update(`${config.url.href}\n${config.secret}`).digest('base64url');
   }
 
   start(): void {
     this.#outbox.onRecorded(() => this.#wake());
     this.#backlogTimer = setInterval(() => void this.#logBacklog(), this.#tuning.backlogLogMs).unref();
     this.#reminderTimer = setInterval(() => void this.#remind(), this.#tuning.reminderScanMs).unref();
+    void this.#resume();
+  }
+
+  /** Delivery starts unless the receiver answered 410 Gone to these same settings before, even before a restart. */
+  async #resume(): Promise<void> {
+    let offFor: string | null = null;
+    try {
+      offFor = await this.#outbox.deliveryOffFor();
+    } catch (error) {
+      this.#logger.error({ err: error }, 'whether a 410 Gone turned webhook delivery off could not be read; delivery starts');
+    }
+    if (offFor === this.#fingerprint) {
+      this.#disabled = true;
+      this.#logger.error(
+        { url: this.#config.url.origin },
+        'webhook delivery is off: the receiver answered 410 Gone to these settings; events keep being recorded, until the server restarts with another WEBHOOK_URL or WEBHOOK_SECRET',
+      );
+      return;
+    }
+    this.#ready = true;
     this.#wake();
   }
 
@@ -120,7 +146,7 @@ export class WebhookDelivery {
   }
 
   #wake(): void {
-    if (this.#closed || this.#disabled) return;
+    if (this.#closed || this.#disabled || !this.#ready) return;
     if (this.#reading) {
       this.#again = true;
       return;
@@ -171,6 +197,8 @@ export class WebhookDelivery {
           { url: this.#config.url.origin, status: outcome.status, webhook_id: event.id },
           'the webhook receiver answered 410 Gone: delivery is off, events keep being recorded, until the server restarts with another WEBHOOK_URL or WEBHOOK_SECRET',
         );
+        // Kept in the store: a restart with the same settings leaves delivery off.
+        await this.#outbox.turnDeliveryOff(this.#fingerprint);
         return;
       }
       const attempts = event.attempts + 1;
