@@ -199,6 +199,9 @@ export class WebhookDelivery {
         );
         // Kept in the store: a restart with the same settings leaves delivery off.
         await this.#outbox.turnDeliveryOff(this.#fingerprint);
+        // Not a failed attempt, and the event is this server's no longer (MongoDB: its lease ends), so
+        // that a server with other settings sends it at once.
+        await this.#outbox.retryAt(event, event.attempts, Date.now());
         return;
       }
       const attempts = event.attempts + 1;
