@@ -104,7 +104,7 @@ for (let round = 1; round <= rounds; round++) {
       const r = await runLoop(key, sync);
       loops[sync][key].push(r);
       log(`  round ${round} ${sync.padEnd(6)} (${key}) ${VARIANTS[key].padEnd(24)} ${fmt(r.msgsPerSecond, 0).padStart(7)} msg/s  p50 ${fmt(r.p50Ms, 2)} ms  ` +
-        `p99 ${fmt(r.p99Ms, 2)} ms  server CPU ${fmt(r.serverCpu * 100, 0)}% (${fmt(r.serverCpuUsPerMessage, 0)} µs/msg)  load CPU ${fmt(r.loadCpu * 100, 0)}%` +
+        `p99 ${fmt(r.p99Ms, 2)} ms  server CPU ${fmt(r.serverCpu * 100, 0)}% (${fmt(r.serverCpuUsPerMessage, 0)} µs/msg, main thread ${fmt(r.serverMainThreadUsPerMessage, 0)})  load CPU ${fmt(r.loadCpu * 100, 0)}%` +
         (isReferenceServer(key) ? `  seq errors ${r.seqErrors}, missing notifications ${r.missingNotifications}` : ''));
     }
   }
@@ -146,6 +146,7 @@ interface VariantSummary {
   p99Ms: number;
   serverCpu: number;
   serverCpuUsPerMessage: number;
+  serverMainThreadUsPerMessage: number;
   loadCpu: number;
   seqErrors: number;
   missingNotifications: number;
@@ -166,6 +167,7 @@ const summary = Object.fromEntries(
             p99Ms: median(rs.map((r) => r.p99Ms)),
             serverCpu: median(rs.map((r) => r.serverCpu)),
             serverCpuUsPerMessage: median(rs.map((r) => r.serverCpuUsPerMessage)),
+            serverMainThreadUsPerMessage: median(rs.map((r) => r.serverMainThreadUsPerMessage)),
             loadCpu: median(rs.map((r) => r.loadCpu)),
             seqErrors: rs.reduce((sum, r) => sum + r.seqErrors, 0),
             missingNotifications: rs.reduce((sum, r) => sum + r.missingNotifications, 0),
@@ -213,18 +215,18 @@ if (memory.b && memory.c) {
 for (const sync of SETTINGS) {
   log('');
   log(`medians of ${rounds} rounds (synchronous=${sync})`);
-  log('| variant | msgs/s | p50 ms | p99 ms | KiB/conn | server CPU | server µs/msg | load-gen CPU |');
-  log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  log('| variant | msgs/s | p50 ms | p99 ms | KiB/conn | server CPU | server µs/msg | main thread µs/msg | load-gen CPU |');
+  log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const key of KEYS) {
     const s = summary[sync][key]!;
     const kib = memory[key]?.kibPerConnection;
     log(`| (${key}) ${s.variant} | ${fmt(s.msgsPerSecond, 0)} | ${fmt(s.p50Ms, 2)} | ${fmt(s.p99Ms, 2)} | ` +
-      `${kib === undefined ? '–' : fmt(kib, 2)} | ${fmt(s.serverCpu * 100, 0)}% | ${fmt(s.serverCpuUsPerMessage, 0)} | ${fmt(s.loadCpu * 100, 0)}% |`);
+      `${kib === undefined ? '–' : fmt(kib, 2)} | ${fmt(s.serverCpu * 100, 0)}% | ${fmt(s.serverCpuUsPerMessage, 0)} | ${fmt(s.serverMainThreadUsPerMessage, 0)} | ${fmt(s.loadCpu * 100, 0)}% |`);
   }
   const { c, r, w } = summary[sync];
   if (c && w) {
     log(`(w) / (c): throughput ${fmt(w.msgsPerSecond / c.msgsPerSecond, 2)}×, p99 ${fmt(w.p99Ms / c.p99Ms, 2)}×, ` +
-      `server µs/msg ${fmt(w.serverCpuUsPerMessage / c.serverCpuUsPerMessage, 2)}×`);
+      `server µs/msg ${fmt(w.serverCpuUsPerMessage / c.serverCpuUsPerMessage, 2)}×, main thread µs/msg ${fmt(w.serverMainThreadUsPerMessage / c.serverMainThreadUsPerMessage, 2)}×`);
   }
   if (c && r) {
     log(`(c) / (r): throughput ${fmt(c.msgsPerSecond / r.msgsPerSecond, 2)}×, p99 ${fmt(c.p99Ms / r.p99Ms, 2)}×, ` +

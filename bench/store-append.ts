@@ -10,7 +10,9 @@
  * ratio. client_ids are the fan-out bench's (`p<participant>-<n>`), or random
  * like the SDK's with `--random-client-ids`.
  *
- *   node --import tsx bench/store-append.ts [--synchronous normal|full] [--turns 200] [--root DIR] [--random-client-ids]
+ *   node --import tsx bench/store-append.ts [--synchronous normal|full] [--turns 200] [--root DIR] [--random-client-ids] [--events]
+ *
+ * `--events`: the store records webhook events (as with WEBHOOK_URL set), none delivered.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -28,6 +30,7 @@ const { values: opts } = parseArgs({
     turns: { type: 'string', default: '200' },
     root: { type: 'string' },
     'random-client-ids': { type: 'boolean', default: false },
+    events: { type: 'boolean', default: false },
   },
 });
 if (opts.synchronous !== 'full' && opts.synchronous !== 'normal') throw new Error('--synchronous is full or normal');
@@ -49,7 +52,7 @@ function bytesWritten(): number {
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), 'motoreach-bench-store-'));
-const store = new SqliteStore({ dataDir, synchronous: opts.synchronous });
+const store = new SqliteStore({ dataDir, synchronous: opts.synchronous, events: opts.events });
 try {
   const rooms: string[] = [];
   for (let i = 0; i < ROOMS; i++) rooms.push((await store.createRoom({ user_id: `u-${i}`, workshop_id: `w-${i}`, title: `Room ${i}` })).id);
@@ -69,7 +72,7 @@ try {
   const started = performance.now();
   for (let i = 0; i < turns; i++) await turn();
   const store_ = perAppend(process.cpuUsage(cpuBefore), performance.now() - started, bytesWritten() - writtenBefore, turns * ROOMS * 2);
-  report(`${root} store`, store_);
+  report(`${root} store${opts.events ? ' recording events' : ''}`, store_);
 
   // (b): the same messages, one autocommit INSERT each, in a data directory of its own.
   const insert = openBaselineInsert(join(dataDir, 'baseline'), opts.synchronous);

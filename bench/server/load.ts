@@ -107,6 +107,8 @@ export interface LoopResult {
   serverCpu: number;
   /** Server CPU time per delivered message: steadier than msgs/s when other processes share the machine. */
   serverCpuUsPerMessage: number;
+  /** The same, of the server's main thread alone: the event loop, which bounds throughput; worker threads run beside it. */
+  serverMainThreadUsPerMessage: number;
   loadCpu: number;
   /** (c) only: chat frames whose seq was not the previous one + 1, and notifications that never came. */
   seqErrors: number;
@@ -224,11 +226,13 @@ export async function closedLoop(
   await phase(warmup);
   const measured = measuring();
   const cpuBefore = server.cpuMs();
+  const mainThreadBefore = server.mainThreadCpuMs();
   const loadBefore = process.cpuUsage();
   const started = performance.now();
   await phase(perParticipant);
   const seconds = (lastDelivery - started) / 1000;
   const serverCpu = (server.cpuMs() - cpuBefore) / 1000 / seconds;
+  const mainThreadMs = server.mainThreadCpuMs() - mainThreadBefore;
   const load = process.cpuUsage(loadBefore);
   const loadCpu = (load.user + load.system) / 1e6 / seconds;
 
@@ -254,6 +258,7 @@ export async function closedLoop(
     maxMs: sorted[sorted.length - 1]!,
     serverCpu,
     serverCpuUsPerMessage: (serverCpu * seconds * 1e6) / samples,
+    serverMainThreadUsPerMessage: (mainThreadMs * 1000) / samples,
     loadCpu,
     seqErrors,
     missingNotifications,

@@ -89,6 +89,8 @@ export interface ServerUnderTest {
   rssKiB(): number;
   /** User plus system CPU time the child has used so far. */
   cpuMs(): number;
+  /** The same, of its main thread alone (the event loop that serves the sockets), without its worker threads. */
+  mainThreadCpuMs(): number;
   /** Under callgrind: counting starts at zero; `end` stops it and resolves with the instructions run meanwhile. */
   countInstructions(): { end: () => number };
   output(): string;
@@ -125,6 +127,14 @@ async function waitUntilReady(url: string, child: ChildProcess, output: () => st
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`server did not become ready:\n${output()}`);
+}
+
+/** utime + stime of a /proc stat file (a process's, or one thread's under task/). */
+function cpuMsOf(file: string): number {
+  // The command name may hold spaces; the fields after its closing parenthesis do not.
+  const stat = readFileSync(file, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
 }
 
 /**
@@ -219,12 +229,8 @@ export async function startServerUnderTest(key: VariantKey, settings: ServerSett
       if (!line) throw new Error('no VmRSS');
       return Number(line[1]);
     },
-    cpuMs() {
-      // The command name may hold spaces; the fields after its closing parenthesis do not.
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
-    },
+    cpuMs: () => cpuMsOf(`/proc/${pid}/stat`),
+    mainThreadCpuMs: () => cpuMsOf(`/proc/${pid}/task/${pid}/stat`),
     countInstructions() {
       const control = (...flags: string[]) => execFileSync('callgrind_control', [...flags, String(pid)], { stdio: 'pipe' });
       if (!settings.callgrindOut) throw new Error('countInstructions needs callgrindOut');

@@ -102,3 +102,50 @@ describe('room.unread_reminder', () => {
     );
   });
 });
+
+describe('room.unread_reminder across a restart', () => {
+  test('an episode begun before a restart is reminded once after it, and a read then new unread begins another', async () => {
+    const receiver = await WebhookReceiver.start();
+    const settings = { webhookUrl: receiver.url, webhookSecret: WEBHOOK_SECRET, webhookAllowPrivate: true };
+    // The first server never looks for due reminders: the episodes it begins are reminded by the second.
+    const first = await startTestServer(settings, { webhookTuning: { unreadAfterMs: UNREAD_AFTER_MS, reminderScanMs: 3_600_000, pollMs: 20 } });
+    let second: Awaited<ReturnType<typeof startTestServer>> | undefined;
+    try {
+      const id = unique('sr');
+      const user = unique('u');
+      const workshop = unique('w');
+      assert.equal((await api(first.url, 'PUT', `/api/service-requests/${id}/`, service(), { user_id: user, workshop_id: workshop, title: 'Brakes' })).status, 201);
+      const ana = owner(user, 'Ana');
+      const bo = admin(unique('a'), workshop, 'Bo');
+      const hello = (await api(first.url, 'POST', `/api/service-requests/${id}/messages/`, bo, { body: 'Hello' })).body.message;
+      await first.close();
+
+      second = await startTestServer(
+        { ...settings, dataDir: first.dataDir },
+        { webhookTuning: { unreadAfterMs: UNREAD_AFTER_MS, reminderScanMs: 50, pollMs: 20 } },
+      );
+      const url = second.url;
+      const post = (auth: string, body: string) => api(url, 'POST', `/api/service-requests/${id}/messages/`, auth, { body });
+      const reminders = () => receiver.acceptedFor(id).filter((e) => e.type === 'room.unread_reminder');
+      await receiver.until(() => reminders().length === 1, 'the reminder of the episode begun before the restart');
+      assert.deepEqual([reminders()[0]!.data.side, reminders()[0]!.data.unread, reminders()[0]!.data.unread_since], ['user', 1, hello.created_at]);
+
+      // More unread in the reminded episode: no second reminder, even though this server never saw the episode begin.
+      assert.equal((await post(bo, 'Still there?')).status, 201);
+      // Then the workshop's own episode begins and is reminded: had the owner's been begun again, its
+      // reminder would have come due first.
+      assert.equal((await post(ana, 'Yes')).status, 201);
+      await receiver.until(() => reminders().length === 2, "the workshop's reminder");
+      assert.deepEqual(reminders().map((e) => [e.data.side, e.data.unread]), [['user', 1], ['workshop', 1]]);
+
+      // The owner reads: the next unread is a new episode, reminded again.
+      assert.equal((await api(url, 'POST', `/api/service-requests/${id}/messages/read/`, ana, { last_read_seq: null })).status, 200);
+      const ready = (await post(bo, 'Ready now')).body.message;
+      await receiver.until(() => reminders().length === 3, "the owner's second episode");
+      assert.deepEqual([reminders()[2]!.data.side, reminders()[2]!.data.unread_since], ['user', ready.created_at]);
+    } finally {
+      await (second ?? first).stop();
+      await receiver.close();
+    }
+  });
+});

@@ -552,6 +552,15 @@ export class MongoStore implements ChatStore {
       retryAt: async (event, attempts, dueAt) => {
         await this.#events.updateOne({ _id: event.id }, { $set: { attempts, due_at: dueAt }, $unset: { lease_until: '' } });
       },
+      deliveryOffFor: async () => {
+        const state = await this.#events.db.collection<{ _id: string; fingerprint: string }>('webhook_state').findOne({ _id: 'delivery_off' });
+        return state?.fingerprint ?? null;
+      },
+      turnDeliveryOff: async (fingerprint) => {
+        await this.#events.db
+          .collection<{ _id: string; fingerprint: string }>('webhook_state')
+          .updateOne({ _id: 'delivery_off' }, { $set: { fingerprint } }, { upsert: true });
+      },
       backlog: async () => {
         const count = await this.#events.estimatedDocumentCount();
         const oldest = count === 0 ? null : await this.#events.findOne({}, { created_at: 1 }).sort({ created_at: 1 }).lean<Pick<EventDoc, 'created_at'>>();

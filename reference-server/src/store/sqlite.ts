@@ -1,3 +1,4 @@
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Attachment } from '@motoreach/protocol';
 import Database from 'better-sqlite3';
@@ -124,6 +125,9 @@ type NextSeqParams = { id: string; now: string; holder: string | null; client_id
 function notCopiedSql(side: MessageSide): string {
   return `NOT EXISTS (SELECT 1 FROM client_ids WHERE request_id = @id AND client_id = @client_id AND side = '${side}' AND sender_id = @sender_id)`;
 }
+
+/** Rooms per side remembered as having an unread episode begun: past it the memory starts over. */
+const UNREAD_BEGUN_CAP = 100_000;
 
 /** Where a room's webhook events lie in webhook_events, by position. */
 interface EventRoom {
@@ -486,11 +490,22 @@ export class SqliteStore implements ChatStore {
   readonly #eventRooms = new Map<string, EventRoom>();
   #onRecorded: (() => void) | null = null;
   onCommit: ((seconds: number, writes: number) => void) | null = null;
+  /** Holds the fingerprint of the webhook settings a receiver answered 410 Gone (absent: none). */
+  readonly #deliveryOffFile: string;
+  /**
+   * Rooms whose side has an unread episode begun (its `<side>_unread_since` is not NULL, as
+   * committed): a message to it needs no UPDATE of the room row to begin one. Absent says nothing
+   * (after a start, or past the cap), and the UPDATE runs, changing nothing if one has begun.
+   */
+  readonly #unreadBegun = { user: new Set<string>(), workshop: new Set<string>() };
+  /** The episodes the transaction under way began: known once it commits. */
+  readonly #unreadBeginning = { user: new Set<string>(), workshop: new Set<string>() };
 
   constructor(options: SqliteStoreOptions) {
     prepareDataDir(options.dataDir);
     this.#lock = DataDirLock.acquire(options.dataDir);
     const file = join(options.dataDir, DATABASE_FILE);
+    this.#deliveryOffFile = join(options.dataDir, 'webhook-delivery-off');
     let shared = true;
     try {
       try {
@@ -795,11 +810,24 @@ export class SqliteStore implements ChatStore {
     if (this.outbox) {
       this.#record(messageCreated(message));
       // An unread episode begins for the recipients that had none.
-      const at = { id: message.request_id, now: message.created_at };
-      if (input.side !== 'user') this.#stmt.startUnread.user.run(at);
-      if (input.side !== 'workshop') this.#stmt.startUnread.workshop.run(at);
+      if (input.side !== 'user') this.#beginUnread('user', message);
+      if (input.side !== 'workshop') this.#beginUnread('workshop', message);
     }
     return message;
+  }
+
+  /** Part of an append's transaction: the side's unread episode begins, unless one has. */
+  #beginUnread(side: Side, message: Message): void {
+    if (this.#unreadBegun[side].has(message.request_id)) return;
+    this.#stmt.startUnread[side].run({ id: message.request_id, now: message.created_at });
+    this.#unreadBeginning[side].add(message.request_id);
+  }
+
+  /** Part of a transaction: the side's unread episode ends (it read, or has nothing unread). */
+  #endUnread(side: Side, requestId: string): void {
+    this.#stmt.endUnread[side].run(requestId);
+    this.#unreadBegun[side].delete(requestId);
+    this.#unreadBeginning[side].delete(requestId);
   }
 
   /** The answer to a retried send: the message stored under its client_id. */
@@ -827,7 +855,7 @@ export class SqliteStore implements ChatStore {
     const read_cursors = { user: after.user_cursor, workshop: after.workshop_cursor };
     if (this.outbox && after !== before) {
       this.#record(roomRead(requestId, side, read_cursors, count));
-      this.#stmt.endUnread[side].run(requestId);
+      this.#endUnread(side, requestId);
     }
     return {
       read_cursors,
@@ -891,6 +919,14 @@ export class SqliteStore implements ChatStore {
 
   /** After a commit: the delivery loop hears of the events it recorded. */
   #afterCommit(): void {
+    for (const side of ['user', 'workshop'] as const) {
+      const beginning = this.#unreadBeginning[side];
+      if (beginning.size === 0) continue;
+      const begun = this.#unreadBegun[side];
+      if (begun.size + beginning.size > UNREAD_BEGUN_CAP) begun.clear();
+      for (const room of beginning) begun.add(room);
+      beginning.clear();
+    }
     if (this.#recorded.length === 0) return;
     for (const { room, position } of this.#recorded) {
       const known = this.#eventRooms.get(room);
@@ -937,6 +973,20 @@ export class SqliteStore implements ChatStore {
         if (known) known.dueAt = dueAt;
       },
       backlog: async () => this.#readable().eventBacklog.get() as { count: number; oldest: string | null },
+      // A file beside the database, not a table: a flag read once at start, and no migration for it.
+      deliveryOffFor: async () => {
+        try {
+          return readFileSync(this.#deliveryOffFile, 'utf8').trim() || null;
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+          throw error;
+        }
+      },
+      turnDeliveryOff: async (fingerprint) => {
+        const temporary = `${this.#deliveryOffFile}.tmp`;
+        writeFileSync(temporary, `${fingerprint}\n`);
+        renameSync(temporary, this.#deliveryOffFile);
+      },
       onRecorded: (listener) => {
         this.#onRecorded = listener;
       },
@@ -947,7 +997,7 @@ export class SqliteStore implements ChatStore {
             for (const row of this.#stmt.unreadSince[side].all(before)) {
               const unread = side === 'user' ? row.workshop_sent + row.system_sent - row.user_seen : row.user_sent + row.system_sent - row.workshop_seen;
               if (unread <= 0) {
-                this.#stmt.endUnread[side].run(row.id);
+                this.#endUnread(side, row.id);
                 continue;
               }
               this.#stmt.reminded[side].run(row.id);
@@ -1087,6 +1137,8 @@ export class SqliteStore implements ChatStore {
     } catch (error) {
       this.#recentClientIds.rollback();
       this.#recorded = [];
+      this.#unreadBeginning.user.clear();
+      this.#unreadBeginning.workshop.clear();
       throw error;
     }
   }

@@ -1,11 +1,9 @@
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { createHash } from 'node:crypto';
 import type { Principal } from '../chat/types.js';
 import type { WebhookConfig } from '../config.js';
 import type { Logger } from '../logger.js';
-import { checkedAddress, pinnedLookup } from './address.js';
+import { Attempts } from './attempt.js';
 import type { EventOutbox, PendingEvent } from './events.js';
-import { WebhookSigner } from './signing.js';
 
 /**
  * The wait before each retry, after a failed first attempt (Standard Webhooks' schedule: at once,
@@ -46,19 +44,6 @@ export const DEFAULT_TUNING: DeliveryTuning = {
   leaseMs: null,
 };
 
-/** The longest Retry-After honoured: the schedule's longest wait. */
-const MAX_RETRY_AFTER_MS = 36_000_000;
-
-type Outcome = { kind: 'delivered' } | { kind: 'gone'; status: number } | { kind: 'failed'; reason: string; retryAfterMs: number | null };
-
-/** Retry-After as seconds or an HTTP date, in ms from now; null when absent or unreadable. */
-function retryAfterMs(header: string | undefined, now: number): number | null {
-  if (header === undefined) return null;
-  if (/^\d+$/.test(header.trim())) return Math.min(Number(header) * 1000, MAX_RETRY_AFTER_MS);
-  const at = Date.parse(header);
-  return Number.isNaN(at) ? null : Math.min(Math.max(0, at - now), MAX_RETRY_AFTER_MS);
-}
-
 /** ±10%, so that receivers recovering from an outage are not hit by every sender at the same instant. */
 function jittered(ms: number): number {
   return Math.round(ms * (0.9 + Math.random() * 0.2));
@@ -75,10 +60,13 @@ export class WebhookDelivery {
   readonly #outbox: EventOutbox;
   readonly #logger: Logger;
   readonly #tuning: DeliveryTuning;
-  readonly #signer: WebhookSigner;
+  readonly #attempts: Attempts;
+  /** Names these settings (URL and secret) in the store's record of a 410 Gone, without the secret. */
+  readonly #fingerprint: string;
+  /** Set once the store said the receiver has not refused these settings before. */
+  #ready = false;
   /** Rooms with an attempt in flight, and the attempt. */
   readonly #inFlight = new Map<string, Promise<void>>();
-  readonly #abort = new AbortController();
   #reading = false;
   #again = false;
   #disabled = false;
@@ -102,13 +90,34 @@ export class WebhookDelivery {
     this.#outbox = outbox;
     this.#logger = logger;
     this.#tuning = { ...DEFAULT_TUNING, ...tuning };
-    this.#signer = new WebhookSigner([config.secret, ...(config.previousSecret === null ? [] : [config.previousSecret])]);
+    this.#attempts = new Attempts(config, this.#tuning.timeoutMs);
+    this.#fingerprint = createHash('sha256').update(`${config.url.href}\n${config.secret}`).digest('base64url');
   }
 
   start(): void {
     this.#outbox.onRecorded(() => this.#wake());
     this.#backlogTimer = setInterval(() => void this.#logBacklog(), this.#tuning.backlogLogMs).unref();
     this.#reminderTimer = setInterval(() => void this.#remind(), this.#tuning.reminderScanMs).unref();
+    void this.#resume();
+  }
+
+  /** Delivery starts unless the receiver answered 410 Gone to these same settings before, even before a restart. */
+  async #resume(): Promise<void> {
+    let offFor: string | null = null;
+    try {
+      offFor = await this.#outbox.deliveryOffFor();
+    } catch (error) {
+      this.#logger.error({ err: error }, 'whether a 410 Gone turned webhook delivery off could not be read; delivery starts');
+    }
+    if (offFor === this.#fingerprint) {
+      this.#disabled = true;
+      this.#logger.error(
+        { url: this.#config.url.origin },
+        'webhook delivery is off: the receiver answered 410 Gone to these settings; events keep being recorded, until the server restarts with another WEBHOOK_URL or WEBHOOK_SECRET',
+      );
+      return;
+    }
+    this.#ready = true;
     this.#wake();
   }
 
@@ -132,12 +141,12 @@ export class WebhookDelivery {
     if (this.#poll) clearTimeout(this.#poll);
     if (this.#backlogTimer) clearInterval(this.#backlogTimer);
     if (this.#reminderTimer) clearInterval(this.#reminderTimer);
-    this.#abort.abort();
+    this.#attempts.close();
     await Promise.allSettled([...this.#inFlight.values()]);
   }
 
   #wake(): void {
-    if (this.#closed || this.#disabled) return;
+    if (this.#closed || this.#disabled || !this.#ready) return;
     if (this.#reading) {
       this.#again = true;
       return;
@@ -175,7 +184,7 @@ export class WebhookDelivery {
   }
 
   async #deliver(event: PendingEvent): Promise<void> {
-    const outcome = await this.#attempt(event);
+    const outcome = await this.#attempts.send(event);
     if (this.#closed) return;
     try {
       if (outcome.kind === 'delivered') {
@@ -188,6 +197,11 @@ export class WebhookDelivery {
           { url: this.#config.url.origin, status: outcome.status, webhook_id: event.id },
           'the webhook receiver answered 410 Gone: delivery is off, events keep being recorded, until the server restarts with another WEBHOOK_URL or WEBHOOK_SECRET',
         );
+        // Kept in the store: a restart with the same settings leaves delivery off.
+        await this.#outbox.turnDeliveryOff(this.#fingerprint);
+        // Not a failed attempt, and the event is this server's no longer (MongoDB: its lease ends), so
+        // that a server with other settings sends it at once.
+        await this.#outbox.retryAt(event, event.attempts, Date.now());
         return;
       }
       const attempts = event.attempts + 1;
@@ -210,41 +224,6 @@ export class WebhookDelivery {
       // The outbox still holds the event as it was: it is attempted again.
       if (!this.#closed) this.#logger.error({ err: error, webhook_id: event.id }, 'webhook delivery could not record an attempt');
     }
-  }
-
-  async #attempt(event: PendingEvent): Promise<Outcome> {
-    const url = this.#config.url;
-    let checked;
-    try {
-      checked = await checkedAddress(url.hostname, this.#config.allowPrivate);
-    } catch (error) {
-      return { kind: 'failed', reason: (error as Error).message, retryAfterMs: null };
-    }
-    const headers = {
-      'content-type': 'application/json',
-      'user-agent': 'motoreach-reference-server',
-      ...this.#signer.headers(event.id, new Date(), event.body),
-    };
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    return new Promise<Outcome>((resolve) => {
-      const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#tuning.timeoutMs)]);
-      const req = send(url, { method: 'POST', headers, lookup: pinnedLookup(checked), signal }, (res) => {
-        res.resume();
-        const status = res.statusCode ?? 0;
-        if (status >= 200 && status < 300) resolve({ kind: 'delivered' });
-        else if (status === 410) resolve({ kind: 'gone', status });
-        else {
-          const retryAfter = status === 429 || status === 503 ? retryAfterMs(res.headers['retry-after'], Date.now()) : null;
-          // A redirect is not followed: the configured URL is the only place events go.
-          resolve({ kind: 'failed', reason: `HTTP ${status}`, retryAfterMs: retryAfter });
-        }
-      });
-      req.on('error', (error) => {
-        const timedOut = error.name === 'AbortError' && !this.#abort.signal.aborted;
-        resolve({ kind: 'failed', reason: timedOut ? `no answer within ${this.#tuning.timeoutMs} ms` : error.message, retryAfterMs: null });
-      });
-      req.end(event.body);
-    });
   }
 
   async #logBacklog(): Promise<void> {

@@ -39,6 +39,13 @@ export interface EventOutbox {
   remove(event: PendingEvent): Promise<void>;
   /** A failed attempt: the event waits until `dueAt` (ms since the epoch). */
   retryAt(event: PendingEvent, attempts: number, dueAt: number): Promise<void>;
+  /**
+   * After a 410 Gone: the fingerprint of the settings (URL and secret) the receiver refused, kept
+   * across restarts so that delivery stays off for them; null when none was refused.
+   */
+  deliveryOffFor(): Promise<string | null>;
+  /** Records that the receiver answered 410 Gone to the settings of `fingerprint`. */
+  turnDeliveryOff(fingerprint: string): Promise<void>;
   /** How many events wait, and when the oldest was recorded (null: none). */
   backlog(): Promise<{ count: number; oldest: string | null }>;
   /** Called after a commit that recorded events, so that delivery starts without polling. */
