@@ -1,5 +1,5 @@
 import { css } from 'lit';
-import { inheritedTextReset } from '../shared/styles.js';
+import { inheritedTextReset, themed } from '../shared/styles.js';
 
 const light = css`
   --motoreach-bg: #ffffff;
@@ -65,24 +65,7 @@ export const chatStyles = css`
     contain: content;
     color-scheme: light;
   }
-  @media (prefers-color-scheme: dark) {
-    :host(:not([theme='light'])) {
-      ${dark}
-      color-scheme: dark;
-    }
-  }
-  :host([theme='dark']) {
-    ${dark}
-    color-scheme: dark;
-  }
-  :host([hidden]) {
-    display: none;
-  }
-  *,
-  *::before,
-  *::after {
-    box-sizing: border-box;
-  }
+  ${themed(dark)}
   .base {
     position: relative;
     display: flex;

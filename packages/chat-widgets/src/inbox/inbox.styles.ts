@@ -1,5 +1,5 @@
 import { css } from 'lit';
-import { inheritedTextReset } from '../shared/styles.js';
+import { inheritedTextReset, themed } from '../shared/styles.js';
 
 const light = css`
   --motoreach-bg: #ffffff;
@@ -46,24 +46,7 @@ export const inboxStyles = css`
     color-scheme: light;
     contain: content;
   }
-  @media (prefers-color-scheme: dark) {
-    :host(:not([theme='light'])) {
-      ${dark}
-      color-scheme: dark;
-    }
-  }
-  :host([theme='dark']) {
-    ${dark}
-    color-scheme: dark;
-  }
-  :host([hidden]) {
-    display: none;
-  }
-  *,
-  *::before,
-  *::after {
-    box-sizing: border-box;
-  }
+  ${themed(dark)}
   .base {
     display: flex;
     flex-direction: column;

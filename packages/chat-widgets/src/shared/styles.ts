@@ -1,4 +1,4 @@
-import { css } from 'lit';
+import { css, type CSSResult } from 'lit';
 
 export const srOnly = css`
   .sr-only {
@@ -32,4 +32,29 @@ export const inheritedTextReset = css`
   overflow-wrap: normal;
   hyphens: manual;
   cursor: auto;
+`;
+
+/**
+ * An element's theme: light unless the page prefers dark (and `theme` is not "light"), or
+ * `theme="dark"`, each with its `dark` custom properties; `hidden` hides it; border-box inside.
+ */
+export const themed = (dark: CSSResult) => css`
+  @media (prefers-color-scheme: dark) {
+    :host(:not([theme='light'])) {
+      ${dark}
+      color-scheme: dark;
+    }
+  }
+  :host([theme='dark']) {
+    ${dark}
+    color-scheme: dark;
+  }
+  :host([hidden]) {
+    display: none;
+  }
+  *,
+  *::before,
+  *::after {
+    box-sizing: border-box;
+  }
 `;
