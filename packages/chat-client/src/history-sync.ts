@@ -1,7 +1,7 @@
 import { backoffDelay } from './backoff.js';
 import { isFinal, toChatError } from './errors.js';
 import { contiguousEnd } from './merge.js';
-import type { Emitter, EventType } from 'mitt';
+import type { Emitter } from './emitter.js';
 import type { ChatMessage, ReconnectOptions, RoomEvents } from './types.js';
 import type { Message, MessagesPage } from './wire.js';
 
@@ -19,7 +19,7 @@ export interface SyncHost {
   insert(messages: readonly Message[], live: boolean): ChatMessage[];
   // The room's events: `resync` when messages that came after `after` were fetched to fill a gap,
   // `error` for a fetch that failed and will be tried again.
-  emit: Emitter<RoomEvents & Record<EventType, unknown>>['emit'];
+  emit: Emitter<RoomEvents>['emit'];
   // The history is whole again: the room's last step of a (re)connect.
   synced(): Promise<void>;
   // Refused for good: the room stops.
