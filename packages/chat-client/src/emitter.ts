@@ -13,10 +13,9 @@ export const createEmitter = <Events extends object>(): Emitter<Events> => {
     on: (type, handler) => {
       handlers.set(type, [...(handlers.get(type) ?? []), handler]);
     },
+    // Every registration of `handler` for `type` goes, as with removeEventListener.
     off: (type, handler) => {
-      const list = [...(handlers.get(type) ?? [])];
-      list.splice(list.indexOf(handler) >>> 0, 1);
-      handlers.set(type, list);
+      handlers.set(type, (handlers.get(type) ?? []).filter((h) => h !== handler));
     },
     emit: (type, e) => {
       for (const handler of handlers.get(type) ?? []) (handler as (e: unknown) => void)(e);
