@@ -1,5 +1,5 @@
-// Typed events. Our own rather than mitt: the SDK uses only on/off/emit of it, and these few lines
-// are 44 bytes smaller min+gzip than mitt (its wildcard, `all` and off-everything), under a budget the SDK is at.
+// Typed events. Our own rather than mitt: the SDK used only on/off/emit of it, and these few lines
+// are about 50 bytes smaller min+gzip than mitt (its wildcard, `all` and off-everything), under a budget the SDK is at.
 export interface Emitter<Events> {
   on<K extends keyof Events>(type: K, handler: (e: Events[K]) => void): void;
   off<K extends keyof Events>(type: K, handler: (e: Events[K]) => void): void;
