@@ -14,6 +14,8 @@ export interface ConnectionOptions {
   WebSocket: WebSocketConstructorLike | undefined;
   reconnect: Required<ReconnectOptions>;
   pingIntervalMs: number;
+  // More of the socket URL's query, after the ticket (`&name=value`), asked at each attempt.
+  query?: () => string;
   onFrame: (frame: any) => void;
   // The owner's events: `status` on every change of state (with its reason), `error` when it stops
   // for good or when the server turns out unreachable (it keeps trying then).
@@ -154,7 +156,7 @@ export class Connection {
     if (!this.#o.WebSocket) {
       return this.fail(new ChatError('network', 'No WebSocket: pass options.WebSocket'));
     }
-    const ws = new this.#o.WebSocket(`${this.#o.base.replace(/^http/, 'ws')}${this.#o.path}?${auth}`);
+    const ws = new this.#o.WebSocket(`${this.#o.base.replace(/^http/, 'ws')}${this.#o.path}?${auth}${this.#o.query?.() ?? ''}`);
     this.#ws = ws;
     ws.onmessage = (ev: { data: unknown }) => this.#received(ws, ev.data);
     // An error ends the socket as a close with 1006 does: one follows it, except in Node 22's
@@ -203,7 +205,7 @@ export class Connection {
     this.#detach(false);
     this.#o.onDown?.();
     if (this.#status === 'closed') return;
-    const error = reason ?? new ChatError(codeForClose(code), CLOSE_MESSAGES[code] ?? `Connection closed (${code})`, { closeCode: code });
+    const error = reason ?? new ChatError(codeForClose(code), `Connection closed (${code})`, { closeCode: code });
     if (code === CLOSE_FORBIDDEN || code === CLOSE_NOT_FOUND) return this.fail(error);
     code === CLOSE_UNAUTHORIZED ? this.#refused(error) : this.#retry(error);
   }
@@ -261,11 +263,6 @@ export class Connection {
     if (changed) this.#o.emit('status', { status, reason });
   }
 }
-
-const CLOSE_MESSAGES: Record<number, string> = {
-  [CLOSE_FORBIDDEN]: 'Not a participant of this room (4403)',
-  [CLOSE_NOT_FOUND]: 'No such room (4404)',
-};
 
 function listen(handler: (ev: Event) => void, on: boolean): void {
   const method = on ? 'addEventListener' : 'removeEventListener';

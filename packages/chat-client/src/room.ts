@@ -89,15 +89,8 @@ export class Room {
       held: () => this.#stored,
       insert: (messages, live) => this.#insert(messages, live),
       emit: this.#emitter.emit,
-      synced: async () => {
-        // The room may have changed while no socket told (closed, renamed). After the history, which
-        // shows first; a `room` frame that comes while this is asked is newer than the answer.
-        const held = this.#info;
-        const { read_cursors, last_seq, ...info } = await ctx.http.request<RoomDetail>('GET', `/api/service-requests/${encodeURIComponent(requestId)}/`);
-        if (held === this.#info) this.#setInfo(info);
-        // Resolved here, not after the first page: a connect() after close() waits for the gap too.
-        this.#joining?.resolve();
-      },
+      // Resolved here, not after the first page: a connect() after close() waits for the gap too.
+      synced: () => this.#joining?.resolve(),
       fail: (e) => this.#conn?.fail(e),
     });
     this.#identify();
@@ -169,6 +162,7 @@ export class Room {
     this.#conn = new Connection({
       ...this.#ctx.connection,
       path: `/ws/service-chat/${encodeURIComponent(this.requestId)}/`,
+      query: () => this.#history.query(),
       onFrame: (f: ChatServerFrame) => this.#frame(f),
       emit: this.#emitter.emit,
       onDown: () => this.#down(),
@@ -349,8 +343,9 @@ export class Room {
         this.#me = f.me;
         this.#applyCursors(f.read_cursors);
         this.#to('live');
+        if (f.room) this.#setInfo(f.room);
         this.#queue.ready();
-        void this.#history.resume(f.last_seq);
+        void this.#history.resume(f);
         break;
       case 'message':
         this.#insert([f.message], true);
@@ -401,7 +396,8 @@ export class Room {
     return me ? samePerson(m.sender, me) : unknown;
   }
 
-  #setInfo(info: RoomInfo): void {
+  // From a `room` frame, or the room's detail (without its cursors and last seq, which the room follows otherwise).
+  #setInfo({ read_cursors, last_seq, ...info }: RoomInfo & Partial<RoomDetail>): void {
     this.#info = info;
     this.#emitter.emit('room', info);
   }

@@ -5,7 +5,7 @@ import type { OutboxFile } from './files.js';
 import type { ClientContext } from './client.js';
 import { Outbox, type OutboxEntry } from './outbox.js';
 import { PendingSend } from './sender.js';
-import type { Emitter, EventType } from 'mitt';
+import type { Emitter } from './emitter.js';
 import { noop } from './noop.js';
 import type { ChatMessage, ReconnectOptions, RoomEvents } from './types.js';
 import type { ErrorFrame, Me } from './wire.js';
@@ -36,7 +36,7 @@ export interface SendHost {
   // Uploads a file (idempotent by its client_id), telling the bytes sent so far: the attachment's id.
   upload(file: OutboxFile, author: Me, progress: (sent: number) => void): Promise<string>;
   // The room's events: `progress` of a message's uploads.
-  emit: Emitter<RoomEvents & Record<EventType, unknown>>['emit'];
+  emit: Emitter<RoomEvents>['emit'];
   // No ack in time: the socket is probably half-open.
   drop(e: ChatError): void;
   // Who writes: the token in use may name someone else now, or nobody is known yet (then the token provider is asked).
@@ -93,8 +93,7 @@ export class SendQueue {
   // A failed one goes again, at the end of the queue, written anew (an expired one would expire again).
   resend(s: PendingSend): Promise<ChatMessage> {
     this.#sends.splice(this.#sends.indexOf(s), 1);
-    const { client_id, body, data, files } = s.message;
-    return this.add({ client_id: client_id!, body, created_at: new Date().toISOString(), data, files });
+    return this.add({ ...entryOf(s), created_at: new Date().toISOString() });
   }
 
   // `author` is known (claims or `ready`): pending messages show them, and the outbox opens under
@@ -123,7 +122,7 @@ export class SendQueue {
   }
 
   entries(): OutboxEntry[] {
-    return this.#sends.filter((s) => s.pending).map(({ message: { client_id, body, created_at, data, files } }) => ({ client_id: client_id!, body, created_at, data, files }));
+    return this.#sends.filter((s) => s.pending).map(entryOf);
   }
 
   // The room closed: promises reject, the messages stay queued, with fresh promises for a retry() after a reconnect.
@@ -290,3 +289,6 @@ export class SendQueue {
 
 // What the server is sent for a message, over either path.
 const wire = ({ message: { body, client_id, data, files } }: PendingSend): object => ({ body, client_id, data, attachments: files?.map((f) => f.id) });
+
+// What the outbox keeps of a message: what is needed to send it again, same client_id.
+const entryOf = ({ message: { client_id, body, created_at, data, files } }: PendingSend): OutboxEntry => ({ client_id: client_id!, body, created_at, data, files });

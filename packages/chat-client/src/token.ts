@@ -21,9 +21,8 @@ export class TokenSource {
 
   // `stale` is the token that was refused; if a newer one arrived meanwhile, that one is the answer.
   refresh(stale: string): Promise<string> {
-    if (this.current !== undefined && this.current !== stale) return Promise.resolve(this.current);
-    this.current = undefined;
-    return this.#ask();
+    if (this.current === stale) this.current = undefined;
+    return this.get();
   }
 
   // A provider that throws is transient (a laptop waking before its Wi-Fi is up cannot reach the

@@ -31,9 +31,11 @@ async function putRoom(status: 'open' | 'closed', id?: string, names: Pick<RoomI
 
 const summary = (r: RoomInfo | null) => r && [r.status, r.title, r.user_name, r.workshop_name];
 
-test('room.info comes with connect() and follows the host: closed and named, then reopened, with a room event each time', { timeout: 10_000 }, async () => {
+test('room.info comes with connect() (in ready, no request for it) and follows the host: closed and named, then reopened, with a room event each time', { timeout: 10_000 }, async () => {
   const id = await putRoom('open');
-  const room = open(server.url, mintToken(OWNER)).room(id);
+  const requests: string[] = [];
+  const recording: typeof fetch = (url, init) => (requests.push(`${init?.method} ${new URL(String(url)).pathname}`), fetch(url, init));
+  const room = open(server.url, mintToken(OWNER), { fetch: recording }).room(id);
   const seen: unknown[] = [];
   room.on('room', (r) => seen.push(summary(r)));
   const before = room.info;
@@ -41,6 +43,7 @@ test('room.info comes with connect() and follows the host: closed and named, the
   assert.equal(before, null);
   assert.deepEqual([room.info?.id, room.info?.user_id, room.info?.workshop_id, summary(room.info)], [id, OWNER.sub, ADMIN.workshop_id, ['open', 'Brakes', null, null]]);
   assert.equal('read_cursors' in room.info!, false, 'the room alone, its cursors are readCursors');
+  assert.deepEqual(requests, ['POST /api/ws-tickets/']);
 
   await putRoom('closed', id, { user_name: 'Ana Silva', workshop_name: 'MotoWerk Porto' });
   await waitFor(() => seen.length === 2, 'the room frame');

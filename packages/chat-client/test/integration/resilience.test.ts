@@ -190,7 +190,7 @@ test('4403 (not a participant) and 4404 (no such room) stop with a clear typed e
   const errors: ChatError[] = [];
   room.on('error', (e) => errors.push(e));
   const seen = statuses(room);
-  await assert.rejects(room.connect(), { name: 'ChatError', code: 'forbidden', closeCode: 4403, message: 'Not a participant of this room (4403)' });
+  await assert.rejects(room.connect(), { name: 'ChatError', code: 'forbidden', closeCode: 4403, message: 'Connection closed (4403)' });
   assert.deepEqual(errors.map((e) => e.code), ['forbidden']);
   assert.deepEqual(seen, ['connecting', 'closed']);
   assert.equal(sockets, 1);
@@ -424,52 +424,58 @@ function flakyFetch(match: RegExp) {
   return { failures, fetchFn };
 }
 
-test('a history fetch refused with 502 and 429 is retried while the socket stays up, and connect() resolves', { timeout: 10_000 }, async () => {
-  const id = await newRoom();
-  const ana = open(server.url, mintToken(OWNER)).room(id);
-  await ana.connect();
-  await ana.send('one');
-  const { failures, fetchFn } = flakyFetch(/\/messages\/\?limit=/);
-  failures.push(502, 429);
-  const bo = open(server.url, mintToken(ADMIN), { fetch: fetchFn }).room(id);
-  const errors: unknown[] = [];
-  bo.on('error', (e) => errors.push([e.code, e.status]));
-  await bo.connect();
-  assert.deepEqual(bo.messages.map((m) => m.body), ['one']);
-  assert.deepEqual(errors, [['server', 502], ['rate_limited', 429]]);
-  assert.equal(bo.status, 'open');
-});
+// Written by the room's user straight to the server (not through any proxy), one after the other.
+let written = 0;
+async function writeMany(id: string, count: number): Promise<void> {
+  for (let i = 0; i < count; i++, written++) {
+    const res = await fetch(`${server.url}/api/service-requests/${id}/messages/`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${mintToken(OWNER)}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ body: `while away ${i}`, client_id: `c_away_${written}` }),
+    });
+    assert.equal(res.status, 201);
+  }
+}
 
-test('a gap fetch that fails after a reconnect is retried on the same socket until the gap is filled', { timeout: 15_000 }, async () => {
+// Bo (through a proxy, with `fetchFn`) is connected to a room with one message, then the proxy goes
+// away while `missed` more are written: ready carries at most 100 of them, the rest is fetched.
+async function awayFrom(fetchFn: typeof fetch, missed: number) {
   const id = await newRoom();
+  await writeMany(id, 1);
   const p = await proxy();
   const port = p.port;
-  const { failures, fetchFn } = flakyFetch(/\/messages\/\?after=/);
-  const ana = open(server.url, mintToken(OWNER)).room(id);
   const bo = open(p.url, mintToken(ADMIN), { fetch: fetchFn }).room(id);
-  await Promise.all([ana.connect(), bo.connect()]);
-  await ana.send('before');
-  await waitFor(() => bo.messages.length === 1, 'bo has the first');
+  await bo.connect();
   await p.close();
   proxies.splice(proxies.indexOf(p), 1);
   await waitFor(() => bo.status === 'reconnecting', 'bo is away');
-  for (let i = 0; i < 3; i++) await ana.send(`while away ${i}`);
+  await writeMany(id, missed);
+  return { bo, back: async () => void proxies.push(await new TcpProxy(server.port).listen(port)) };
+}
+
+test('a gap fetch that fails after a reconnect (502, 429, 503) is retried on the same socket until the gap is filled', { timeout: 20_000 }, async () => {
+  const { failures, fetchFn } = flakyFetch(/\/messages\/\?after=/);
+  const { bo, back } = await awayFrom(fetchFn, 103);
   failures.push(502, 429, 503);
   const resyncs: unknown[] = [];
+  const errors: unknown[] = [];
   bo.on('resync', (e) => resyncs.push(e));
-  proxies.push(await new TcpProxy(server.port).listen(port));
-  await waitFor(() => bo.messages.length === 4, 'the gap is filled');
+  bo.on('error', (e) => errors.push([e.code, e.status]));
+  await back();
+  await waitFor(() => bo.messages.length === 104, 'the gap is filled');
   assert.deepEqual(failures, []);
-  assert.deepEqual(resyncs, [{ after: 1, fetched: 3 }]);
-  assert.deepEqual(bo.messages.map((m) => m.seq), [1, 2, 3, 4]);
+  assert.deepEqual(errors, [['server', 502], ['rate_limited', 429], ['unavailable', 503]]);
+  assert.deepEqual(resyncs, [{ after: 1, fetched: 103 }]);
+  assert.deepEqual(bo.messages.map((m) => m.seq), Array.from({ length: 104 }, (_, i) => i + 1));
+  assert.equal(bo.status, 'open');
 });
 
-test('a history fetch refused for good (403) rejects connect() and stops the room with that reason', { timeout: 10_000 }, async () => {
-  const id = await newRoom();
-  const { failures, fetchFn } = flakyFetch(/\/messages\/\?limit=/);
+test('a gap fetch refused for good (403) stops the room with that reason', { timeout: 20_000 }, async () => {
+  const { failures, fetchFn } = flakyFetch(/\/messages\/\?after=/);
+  const { bo, back } = await awayFrom(fetchFn, 101);
   failures.push(403);
-  const room = open(server.url, mintToken(OWNER), { fetch: fetchFn }).room(id);
-  await assert.rejects(room.connect(), { name: 'ChatError', code: 'forbidden', status: 403 });
-  assert.equal(room.status, 'closed');
-  assert.equal(room.statusReason?.code, 'forbidden');
+  await back();
+  await waitFor(() => bo.status === 'closed', 'the room stopped');
+  assert.equal(bo.statusReason?.code, 'forbidden');
+  assert.equal(bo.messages.length, 101, 'what ready carried is kept');
 });

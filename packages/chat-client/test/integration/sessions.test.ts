@@ -41,7 +41,7 @@ test('a room and notifications connect with a single-use ticket: no token in any
   await waitFor(() => notes.status === 'open', 'notifications open');
   assert.equal(urls.length, 2);
   for (const url of urls) {
-    assert.match(url, /^ws:\/\/127\.0\.0\.1:\d+\/ws\/(service-chat\/[^/]+|notifications)\/\?ticket=[A-Za-z0-9_-]+$/);
+    assert.match(url, /^ws:\/\/127\.0\.0\.1:\d+\/ws\/(service-chat\/[^/]+\/\?ticket=[A-Za-z0-9_-]+&history=50|notifications\/\?ticket=[A-Za-z0-9_-]+)$/);
     assert.ok(!url.includes(token.split('.')[1]!), url);
   }
 });
@@ -60,7 +60,7 @@ test('against a server without the ticket route (a v1 backend, 404) it connects 
   await c.room(id).connect();
   const notes = c.notifications();
   await waitFor(() => notes.status === 'open', 'notifications open');
-  assert.deepEqual(urls.map((u) => new URL(u).search), [`?token=${token}`, `?token=${token}`]);
+  assert.deepEqual(urls.map((u) => new URL(u).search), [`?token=${token}&history=50`, `?token=${token}`]);
   assert.equal(asked.filter((u) => u.endsWith('/api/ws-tickets/')).length, 1);
 });
 

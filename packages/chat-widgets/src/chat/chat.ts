@@ -173,7 +173,6 @@ export class MotoreachChat extends LitElement {
   private roomHandle: RoomHandle | null = null;
   private unsubscribe: Array<() => void> = [];
   private dividerPlaced = false;
-  private openedCursor: number | null = null;
   private typerTimers = new Map<string, ReturnType<typeof setTimeout>>();
 
   override connectedCallback(): void {
@@ -352,7 +351,6 @@ export class MotoreachChat extends LitElement {
     this.refusal = null;
     this.dividerSeq = null;
     this.dividerPlaced = false;
-    this.openedCursor = null;
     this.typers = new Map();
     this.announcement = '';
     this.peerFrom = null;
@@ -367,7 +365,6 @@ export class MotoreachChat extends LitElement {
     on('change', (e) => {
       // An empty change says nothing: the SDK sends one when it learns who the reader is, before any history.
       if (e.messages.length > 0) this.loaded = true;
-      this.cursorAtOpening();
       this.messageWindow.setMessages(e.messages);
     });
     on('message', (e) => this.onMessage(e.message, e.own));
@@ -454,20 +451,15 @@ export class MotoreachChat extends LitElement {
   }
 
   /**
-   * The reader's cursor when the history first arrived: the view shows it and marks it read before
-   * `ready` resolves (which also waits for the room's detail), so the divider must not read it later.
+   * Once per room opening: above the first message of the other side that was unread then. The
+   * history comes with `ready` and `ready` resolves with no request after it, so the reader's cursor
+   * read here is still the one the history came with: marking it read moves it only a round trip later.
    */
-  private cursorAtOpening(): number | null {
-    const room = this.room;
-    if (this.openedCursor === null && room?.side && room.me) this.openedCursor = room.readCursors[room.side];
-    return this.openedCursor;
-  }
-
-  /** Once per room opening: above the first message of the other side that was unread then. */
   private placeUnreadDivider(): void {
     const room = this.room;
-    const cursor = this.cursorAtOpening();
-    if (this.dividerPlaced || cursor === null || !room?.me || room.messages.length === 0) return;
+    const side = room?.side;
+    if (this.dividerPlaced || !side || !room.me || room.messages.length === 0) return;
+    const cursor = room.readCursors[side];
     this.dividerPlaced = true;
     const firstUnread = room.messages.find((m) => m.seq !== null && m.seq > cursor && m.sender.role !== room.me?.role);
     this.dividerSeq = firstUnread?.seq ?? null;
