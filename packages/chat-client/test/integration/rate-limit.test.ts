@@ -9,9 +9,12 @@ const { server, clients } = serverForFile({ env: { WS_RATE_LIMIT: '5', WS_USER_R
 // The SDK's pause after a refusal, and its quiet period before the full window (room.ts RATE_PAUSE_MS, QUIET_MS).
 const RATE_PAUSE_MS = 1000;
 const QUIET_MS = 2000;
+/** The server's budget below refills from empty to its burst of 10 in 2 s. */
+const BUCKET_REFILL_MS = 2000;
 
 test('after rate-limit refusals one frame is in flight; after a quiet period a burst goes out with the full window again', { timeout: 20_000 }, async () => {
   let messageFrames = 0;
+  let lastFrame = 0;
   let refusals = 0;
   let lastRefusal = 0;
   // The socket as the SDK uses it, watched: message frames written, refusals read.
@@ -25,7 +28,10 @@ test('after rate-limit refusals one frame is in flight; after a quiet period a b
       });
     }
     override send(data: string): void {
-      if ((JSON.parse(data) as { type: string }).type === 'message') messageFrames++;
+      if ((JSON.parse(data) as { type: string }).type === 'message') {
+        messageFrames++;
+        lastFrame = Date.now();
+      }
       super.send(data);
     }
   }
@@ -40,7 +46,13 @@ test('after rate-limit refusals one frame is in flight; after a quiet period a b
   assert.ok(refusals > 0, 'the burst was refused at least once');
   assert.equal(room.status, 'open');
 
-  await waitFor(() => Date.now() - lastRefusal > QUIET_MS + 100, 'a quiet period since the last refusal', 10_000);
+  // The SDK's quiet period since the last refusal, and the server's bucket full again: the sends
+  // after the last refusal took tokens too (a full bucket is 10 at 5 a second, 2 s after the last frame).
+  await waitFor(
+    () => Date.now() - lastRefusal > QUIET_MS + 100 && Date.now() - lastFrame > BUCKET_REFILL_MS + 100,
+    'a quiet period since the last refusal, and a full bucket',
+    10_000,
+  );
   const refusedBefore = refusals;
   const before = messageFrames;
   const second = Array.from({ length: 8 }, (_, i) => room.send(`second ${i}`));
