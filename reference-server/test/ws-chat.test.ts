@@ -734,14 +734,16 @@ describe('chat socket heartbeat', () => {
 
   test('a client that stops answering pings is terminated; a live one stays open', async () => {
     const c = await cast(server);
-    const dead = await chat(c, c.ownerToken, { autoPong: false });
+    // Counted from the start: with pings every 200 ms, the first can come before the socket is ready.
+    const dead = track(TestSocket.chat(c.server, c.roomId, c.ownerToken, { autoPong: false }));
+    let deadPings = 0;
+    dead.ws.on('ping', () => deadPings++);
+    await dead.ready();
     const deadNotes = track(TestSocket.notifications(server, c.ownerToken, { autoPong: false }));
     await deadNotes.ready();
     const live = await chat(c, c.adminToken);
     const liveNotes = track(TestSocket.notifications(server, c.adminToken));
     await liveNotes.ready();
-    let deadPings = 0;
-    dead.ws.on('ping', () => deadPings++);
     let livePings = 0;
     const fivePings = new Promise<void>((resolve) =>
       live.ws.on('ping', () => {
