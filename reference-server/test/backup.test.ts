@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { ConfigError } from '../src/config.js';
 import { backupCommand } from '../src/store/backup.js';
+import { download, upload } from './helpers/attachments.js';
 import { api, createRoom, eventually, owner, SECRET, spawnServer, tempDir } from './helpers/harness.js';
 
 const BIN = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
@@ -79,6 +80,56 @@ describe('backup', () => {
       // The restored server takes new messages after the last one it holds.
       const next = await api(second.url, 'POST', `/api/service-requests/${room.id}/messages/`, ana, { body: 'after the restore' });
       assert.equal(next.body.message.seq, stored.length + 1);
+    } finally {
+      second.child.kill('SIGTERM');
+      await second.exited;
+    }
+  });
+
+  test('uploads go with it: records and files beside the copy, and the restored server serves them as before', async () => {
+    const dir = dataDir();
+    const args = (d: string) => ['--port', '0', '--host', '127.0.0.1', '--data-dir', d, '--jwt-secret', SECRET];
+    const server = await spawnServer(args(dir));
+    const ana = owner();
+    const room = await createRoom(server.url, ana);
+    const photo = await upload(server.url, room.id, ana, readFileSync(fileURLToPath(new URL('./fixtures/gps-rotated.jpg', import.meta.url))), {
+      type: 'image/jpeg',
+      name: 'scratch.jpg',
+    });
+    assert.equal(photo.status, 201);
+    const pdf = await upload(server.url, room.id, ana, Buffer.from('%PDF-1.4\n%%EOF\n'), { type: 'application/pdf', name: 'quote.pdf' });
+    assert.equal(pdf.status, 201);
+    const sent = await api(server.url, 'POST', `/api/service-requests/${room.id}/messages/`, ana, {
+      body: 'the scratch, and the quote',
+      attachments: [photo.body.attachment.id, pdf.body.attachment.id],
+    });
+    assert.equal(sent.status, 201);
+    const served = async (base: string) => {
+      const [message] = (await api(base, 'GET', `/api/service-requests/${room.id}/messages/`, ana)).body.messages;
+      return Promise.all(
+        message.attachments.flatMap((a: { url: string; thumbnail_url?: string }) => [a.url, ...(a.thumbnail_url ? [a.thumbnail_url] : [])]).map(async (url: string) => {
+          const { status, bytes } = await download(base, url);
+          return [status, bytes.toString('base64')];
+        }),
+      );
+    };
+    const before = await served(server.url);
+    assert.deepEqual(before.map(([status]) => status), [200, 200, 200], 'the photo, its thumbnail and the PDF');
+
+    const file = join(dataDir(), 'chat.backup.sqlite3');
+    const backup = await runBackup([file, '--data-dir', dir]);
+    server.child.kill('SIGTERM');
+    await server.exited;
+    assert.equal(backup.code, 0, backup.output);
+    assert.match(backup.output, /, and 2 attachments beside it \(.*chat\.backup\.sqlite3\.attachments\.sqlite3, .*chat\.backup\.sqlite3\.attachments\/\)\n$/);
+
+    const restored = dataDir();
+    copyFileSync(file, join(restored, 'motoreach-chat.sqlite3'));
+    copyFileSync(`${file}.attachments.sqlite3`, join(restored, 'attachments.sqlite3'));
+    cpSync(`${file}.attachments`, join(restored, 'attachments'), { recursive: true });
+    const second = await spawnServer(args(restored));
+    try {
+      assert.deepEqual(await served(second.url), before);
     } finally {
       second.child.kill('SIGTERM');
       await second.exited;

@@ -59,6 +59,15 @@ function toRecord(row: Row): StoredAttachment {
   return { ...row, thumbnail: row.thumbnail === 1 };
 }
 
+/** Where DATA_DIR keeps the uploads' records, and their files. */
+export const ATTACHMENTS_DATABASE = 'attachments.sqlite3';
+export const ATTACHMENTS_DIR = 'attachments';
+
+/** The files of an upload under ATTACHMENTS_DIR: `<id>`, and `<id>.thumb` when it has a thumbnail. */
+export function attachmentFiles(id: string, thumbnail: boolean): string[] {
+  return thumbnail ? [id, `${id}.thumb`] : [id];
+}
+
 /**
  * In WAL mode; on a disk with no room for the WAL's shared-memory index (-shm, made anew at each start)
  * the index is kept in this process's memory instead, as the chat's store does, so that a restart on
@@ -91,8 +100,8 @@ export class DiskAttachmentStore implements AttachmentStore {
   readonly #stmt;
 
   private constructor(dataDir: string) {
-    this.#dir = join(dataDir, 'attachments');
-    this.#db = openWal(join(dataDir, 'attachments.sqlite3'));
+    this.#dir = join(dataDir, ATTACHMENTS_DIR);
+    this.#db = openWal(join(dataDir, ATTACHMENTS_DATABASE));
     this.#db.pragma('synchronous = FULL');
     this.#db.pragma('secure_delete = ON');
     this.#db.pragma('busy_timeout = 5000');
@@ -149,7 +158,8 @@ export class DiskAttachmentStore implements AttachmentStore {
   }
 
   #path(id: string, variant: Variant): string {
-    return join(this.#dir, variant === 'file' ? id : `${id}.thumb`);
+    const [file, thumbnail] = attachmentFiles(id, true);
+    return join(this.#dir, variant === 'file' ? file! : thumbnail!);
   }
 
   async #write(path: string, bytes: Buffer): Promise<void> {
