@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import sharp from 'sharp';
 import { Attachments } from '../src/attachments/attachments.js';
 import { AttachmentUrls } from '../src/attachments/urls.js';
@@ -22,7 +22,7 @@ import {
 } from './helpers/harness.js';
 import { download, rawUpload, storedFileCount, upload } from './helpers/attachments.js';
 import { dbNameFor, dropTestDatabase, storeArgs, testMongoUri, testStoreKind } from './helpers/test-store.js';
-import { WebhookReceiver, WEBHOOK_SECRET } from './helpers/webhook-receiver.js';
+import { WebhookReceiver } from './helpers/webhook-receiver.js';
 
 const service = (id = 'host-backend') => token({ sub: id, role: 'service' });
 const png = (width: number, height: number, g = 120) =>
@@ -135,16 +135,7 @@ async function openAttachmentStore(dataDir: string): Promise<AttachmentStore> {
 }
 
 describe('attachments: webhooks', () => {
-  let receiver: WebhookReceiver;
-  let server: Awaited<ReturnType<typeof startTestServer>>;
-  before(async () => {
-    receiver = await WebhookReceiver.start();
-    server = await startTestServer({ webhookUrl: receiver.url, webhookSecret: WEBHOOK_SECRET, webhookAllowPrivate: true });
-  });
-  after(async () => {
-    await server.stop();
-    await receiver.close();
-  });
+  const { receiver, server } = WebhookReceiver.suite();
 
   test('message.created carries the attachments as history does, with working signed URLs', async () => {
     const ana = owner(unique('u'));

@@ -22,7 +22,7 @@ import {
 } from './helpers/harness.js';
 import { redisMissing, RedisServer } from './helpers/redis-server.js';
 import { pendingEventBodies } from './helpers/webhook-outbox.js';
-import { WebhookReceiver, WEBHOOK_SECRET } from './helpers/webhook-receiver.js';
+import { WebhookReceiver } from './helpers/webhook-receiver.js';
 import { dbNameFor, dropTestDatabase, openTestStore, testMongoUri, testStoreKind, unclosable } from './helpers/test-store.js';
 
 /** The host's backend: `role: "service"`, signed with the same key as the participants' tokens. */
@@ -275,21 +275,12 @@ describe('nothing of an erased message is left in the SQLite files', { skip: tes
 });
 
 describe('webhook events waiting for delivery lose the erased content too', () => {
-  let receiver: WebhookReceiver;
-  let server: Awaited<ReturnType<typeof startTestServer>>;
-  before(async () => {
-    // Down until the test says otherwise: every attempt fails and is retried soon, so the events wait.
-    receiver = await WebhookReceiver.start();
-    receiver.answer = () => ({ status: 503 });
-    server = await startTestServer(
-      { webhookUrl: receiver.url, webhookSecret: WEBHOOK_SECRET, webhookAllowPrivate: true },
-      { webhookTuning: { retryScheduleMs: Array(10_000).fill(50), pollMs: 20, unreadAfterMs: 100, reminderScanMs: 50 } },
-    );
-  });
-  after(async () => {
-    await server.stop();
-    await receiver.close();
-  });
+  const { receiver, server } = WebhookReceiver.suite(
+    {},
+    { webhookTuning: { retryScheduleMs: Array(10_000).fill(50), pollMs: 20, unreadAfterMs: 100, reminderScanMs: 50 } },
+  );
+  // Down until the test says otherwise: every attempt fails and is retried soon, so the events wait.
+  receiver.answer = () => ({ status: 503 });
 
   test("message.created and a reminder's oldest unread hold the text and data until the erasure, then go out redacted", async () => {
     const ana = unique('u');

@@ -1,22 +1,13 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { admin, api, createRoom, eventually, owner, startTestServer, TestSocket, token, unique } from './helpers/harness.js';
 import { pendingEvents } from './helpers/webhook-outbox.js';
-import { WebhookReceiver, WEBHOOK_SECRET } from './helpers/webhook-receiver.js';
+import { WebhookReceiver } from './helpers/webhook-receiver.js';
 
 const service = () => token({ sub: 'host-backend', role: 'service', name: 'MotoReach' });
 
 describe('webhook events: recorded with the change, delivered signed (Standard Webhooks)', () => {
-  let receiver: WebhookReceiver;
-  let server: Awaited<ReturnType<typeof startTestServer>>;
-  before(async () => {
-    receiver = await WebhookReceiver.start();
-    server = await startTestServer({ webhookUrl: receiver.url, webhookSecret: WEBHOOK_SECRET, webhookAllowPrivate: true });
-  });
-  after(async () => {
-    await server.stop();
-    await receiver.close();
-  });
+  const { receiver, server } = WebhookReceiver.suite();
 
   test('message.created from a WebSocket, a REST and a system send: data.message exactly as history returns it', async () => {
     const ana = owner(unique('u'));

@@ -8,19 +8,7 @@ const service = () => token({ sub: 'host-backend', role: 'service' });
 const UNREAD_AFTER_MS = 800;
 
 describe('room.unread_reminder', () => {
-  let receiver: WebhookReceiver;
-  let server: Awaited<ReturnType<typeof startTestServer>>;
-  before(async () => {
-    receiver = await WebhookReceiver.start();
-    server = await startTestServer(
-      { webhookUrl: receiver.url, webhookSecret: WEBHOOK_SECRET, webhookAllowPrivate: true },
-      { webhookTuning: { unreadAfterMs: UNREAD_AFTER_MS, reminderScanMs: 50, pollMs: 20 } },
-    );
-  });
-  after(async () => {
-    await server.stop();
-    await receiver.close();
-  });
+  const { receiver, server } = WebhookReceiver.suite({}, { webhookTuning: { unreadAfterMs: UNREAD_AFTER_MS, reminderScanMs: 50, pollMs: 20 } });
 
   async function hostRoom() {
     const id = unique('sr');

@@ -1,6 +1,10 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { after, before } from 'node:test';
 import { Webhook } from 'standardwebhooks';
+import type { ServerOptions } from '../../src/config.js';
+import type { StartOptions } from '../../src/server.js';
+import { startTestServer, type TestServer } from './harness.js';
 
 /** `whsec_` and base64 of 32 bytes, as an integrator's dashboard makes them. */
 export const WEBHOOK_SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
@@ -60,9 +64,32 @@ export class WebhookReceiver {
 
   static async start(secret = WEBHOOK_SECRET, port = 0): Promise<WebhookReceiver> {
     const receiver = new WebhookReceiver(secret);
-    await new Promise<void>((resolve) => receiver.#server.listen(port, '127.0.0.1', resolve));
-    receiver.url = `http://127.0.0.1:${(receiver.#server.address() as AddressInfo).port}/hooks`;
+    await receiver.#listen(port);
     return receiver;
+  }
+
+  /**
+   * For a describe block: a receiver, and a server delivering to it (private addresses allowed),
+   * both up before its tests and down after. The objects exist at once, so the block can set
+   * `receiver.answer` before the server starts.
+   */
+  static suite(options: ServerOptions = {}, extras: StartOptions = {}): { receiver: WebhookReceiver; server: TestServer } {
+    const receiver = new WebhookReceiver(WEBHOOK_SECRET);
+    const server = {} as TestServer;
+    before(async () => {
+      await receiver.#listen(0);
+      Object.assign(server, await startTestServer({ webhookUrl: receiver.url, webhookSecret: WEBHOOK_SECRET, webhookAllowPrivate: true, ...options }, extras));
+    });
+    after(async () => {
+      await server.stop();
+      await receiver.close();
+    });
+    return { receiver, server };
+  }
+
+  async #listen(port: number): Promise<void> {
+    await new Promise<void>((resolve) => this.#server.listen(port, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}/hooks`;
   }
 
   /** Deliveries answered 2xx, verified, in arrival order. */
