@@ -39,7 +39,8 @@ describe('<motoreach-chat> on a phone', () => {
     expect(getComputedStyle($(el, '.header')!).paddingTop).to.equal('47px');
   });
 
-  it('keeps a reader at the newest message there when the chat gets shorter (a keyboard opens) and taller again', async () => {
+  /** A 390 px wide chat of 40 messages in a box whose height the test changes, shown at the newest. */
+  async function phoneChat() {
     const p = await pair();
     clients.push(p.owner, p.admin);
     await seed(p.baseUrl, p.adminToken, p.room.id, 40);
@@ -50,6 +51,11 @@ describe('<motoreach-chat> on a phone', () => {
     await waitFor(() => $$(el, '.msg').length === 40, 'history');
     const log = $(el, '.log')!;
     await waitFor(() => fromBottom(log) <= 1, 'at the newest message');
+    return { box, el, log };
+  }
+
+  it('keeps a reader at the newest message there when the chat gets shorter (a keyboard opens) and taller again', async () => {
+    const { box, el, log } = await phoneChat();
     const tall = log.clientHeight;
     // A nudge within the bottom's margin as the keyboard opens: its scroll event comes in the next
     // frame, after the resize and before the ResizeObserver, and must not count as scrolling up.
@@ -66,16 +72,7 @@ describe('<motoreach-chat> on a phone', () => {
   });
 
   it('leaves a reader who scrolled up where they were when the chat gets shorter', async () => {
-    const p = await pair();
-    clients.push(p.owner, p.admin);
-    await seed(p.baseUrl, p.adminToken, p.room.id, 40);
-    const box = await fixture<HTMLElement>(html`<div style="height:640px;width:390px;display:flex;flex-direction:column">
-      <motoreach-chat .client=${p.owner} request-id=${p.room.id} style="flex:1;height:auto;min-height:0"></motoreach-chat>
-    </div>`);
-    const el = box.querySelector('motoreach-chat')!;
-    await waitFor(() => $$(el, '.msg').length === 40, 'history');
-    const log = $(el, '.log')!;
-    await waitFor(() => fromBottom(log) <= 1, 'at the newest message');
+    const { box, el, log } = await phoneChat();
     await connected(el);
     log.scrollTop = 200;
     log.dispatchEvent(new Event('scroll'));
