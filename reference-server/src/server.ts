@@ -8,6 +8,7 @@ import type { Fanout } from './fanout/fanout.js';
 import { LocalFanout } from './fanout/local.js';
 import { EventSigner, fanoutKey } from './fanout/signing.js';
 import { createApp } from './http/app.js';
+import { uploadAllowanceMs } from './http/body-deadline.js';
 import { HttpDrain } from './http/drain.js';
 import { createLogger, type Logger } from './logger.js';
 import { type Clock, KeyedRateLimiter, monotonicClock } from './rate-limit.js';
@@ -150,7 +151,8 @@ export async function startServer(options: Config | ServerOptions, extras: Start
   const { requestTimeoutMs } = config.limits;
   const server: Server = createHttpServer(
     {
-      requestTimeout: requestTimeoutMs,
+      // The longest an upload may take: BodyDeadlines holds every other request to REQUEST_TIMEOUT_MS.
+      requestTimeout: uploadAllowanceMs(requestTimeoutMs, config.limits.attachmentMaxBytes),
       headersTimeout: Math.min(10_000, requestTimeoutMs),
       // Node checks those timeouts at this interval (30 s by default), which would let a slow body run for up to twice as long.
       connectionsCheckingInterval: Math.min(1000, requestTimeoutMs / 4),

@@ -312,3 +312,52 @@ describe('attachments: in messages (contract v1.2)', () => {
     assert.equal((await download(server.url, new AttachmentUrls(key, 3600).sign('a_gone', 'file'))).status, 404);
   });
 });
+
+describe('attachments: slow uploads', () => {
+  // A JSON body gets 500 ms; an upload of n bytes gets 500 ms + n / 32 KiB/s.
+  const server = suiteServer({ limits: { requestTimeoutMs: 500 } });
+  const size = 48 * 1024;
+  const slowPdf = Buffer.concat([PDF, Buffer.alloc(size - PDF.length, 0x20)]);
+  let room: { id: string };
+  let ana: string;
+
+  before(async () => {
+    ana = owner(unique('u'));
+    room = await createRoom(server.url, ana);
+  });
+
+  const start = () =>
+    rawUpload(server.url, `/api/service-requests/${room.id}/attachments/?name=quote.pdf`, {
+      authorization: `Bearer ${ana}`,
+      'content-type': 'application/pdf',
+      'content-length': String(size),
+    });
+
+  test('an upload that takes longer than REQUEST_TIMEOUT_MS, at more than 32 KiB/s, is stored whole', async () => {
+    const up = start();
+    const started = performance.now();
+    // 12 pieces, 100 ms apart, as a slow uplink sends them: 1.1 s in all, within the 2 s this size is given.
+    for (let at = 0; at < size; at += size / 12) {
+      if (at > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.ok(await up.write(slowPdf.subarray(at, at + size / 12)), `the server cut the upload after ${at} bytes`);
+    }
+    up.req.end();
+    const res = await up.response;
+    assert.ok(performance.now() - started > 500, 'the upload took longer than REQUEST_TIMEOUT_MS');
+    assert.equal(res.status, 201);
+    const a = JSON.parse(res.body).attachment;
+    assert.deepEqual([a.kind, a.size], ['file', size]);
+    assert.deepEqual((await download(server.url, a.url)).bytes, slowPdf);
+  });
+
+  test('an upload that stalls is cut with 408 once its size\'s time is up, not before', async () => {
+    const up = start();
+    const started = performance.now();
+    await up.write(slowPdf.subarray(0, 8 * 1024));
+    const res = await up.response;
+    const ms = performance.now() - started;
+    assert.equal(res.status, 408);
+    // 500 ms + 48 KiB at 32 KiB/s = 2 s, checked every 125 ms.
+    assert.ok(ms >= 2000 && ms < 4000, `cut after ${Math.round(ms)} ms`);
+  });
+});

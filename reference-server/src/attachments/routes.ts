@@ -3,6 +3,7 @@ import { Router, type Request, type Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { ChatError } from '../chat/errors.js';
+import { bodyPending, type BodyDeadlines } from '../http/body-deadline.js';
 import { parse } from '../chat/schemas.js';
 import type { ChatService } from '../chat/service.js';
 import type { Attachments } from './attachments.js';
@@ -18,11 +19,6 @@ const signedQuery = z.object({ expires: z.string().max(20).optional(), signature
 
 /** How long a refused upload's connection may stay open once the refusal is sent, unread. */
 const REFUSED_LINGER_MS = 5000;
-
-function bodyPending(req: Request): boolean {
-  const declared = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
-  return declared && !req.complete;
-}
 
 /**
  * The rest of a refused body is not read: the answer goes out with `Connection: close`, then the
@@ -96,7 +92,7 @@ function disposition(kind: 'inline' | 'attachment', name: string): string {
  * `POST /api/service-requests/{id}/attachments/`: the raw file as the body. Mounted before the JSON
  * body parser, after authentication: a refused caller's body is never read.
  */
-export function uploadRoutes(service: ChatService, attachments: Attachments): Router {
+export function uploadRoutes(service: ChatService, attachments: Attachments, deadlines: BodyDeadlines): Router {
   const router = Router();
   router.post('/service-requests/:id/attachments/', async (req, res) => {
     try {
@@ -112,7 +108,9 @@ export function uploadRoutes(service: ChatService, attachments: Attachments): Ro
         res.status(200).json({ attachment: repeated } satisfies UploadedAttachment);
         return;
       }
-      await attachments.admit(identity, contentLength(req));
+      const declared = contentLength(req);
+      await attachments.admit(identity, declared);
+      deadlines.allowUpload(req, declared ?? attachments.maxBytes);
       const bytes = await readBody(req, attachments.maxBytes, () => attachments.tooLarge(), screenHead);
       if (bytes.length === 0) throw new ChatError('invalid', 'the upload is empty: send the file as the request body');
       const { attachment, created } = await attachments.upload(identity, room, bytes, query.name, clientId);

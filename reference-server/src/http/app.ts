@@ -14,6 +14,7 @@ import { pathOf, type Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { KeyedRateLimiter } from '../rate-limit.js';
 import type { Tickets } from '../tickets/tickets.js';
+import { BodyDeadlines } from './body-deadline.js';
 import { corsFor } from './cors.js';
 import { apiRoutes } from './routes.js';
 import { staticFiles } from './static.js';
@@ -76,6 +77,8 @@ export function createApp(deps: HttpDeps): express.Express {
     });
     next();
   });
+  const bodyDeadlines = new BodyDeadlines(config.limits.requestTimeoutMs);
+  app.use(bodyDeadlines.middleware);
   app.use(
     helmet({
       // The demo page's module script and its WebSocket stay on this origin.
@@ -108,7 +111,7 @@ export function createApp(deps: HttpDeps): express.Express {
   // Before the body is read: an anonymous or limited caller is answered without the server buffering its body.
   api.use(authenticate(deps));
   // Raw file bodies, read by the route itself: before the JSON parser, which would take them.
-  api.use(uploadRoutes(deps.service, deps.attachments));
+  api.use(uploadRoutes(deps.service, deps.attachments, bodyDeadlines));
   api.use(jsonBody);
   api.use(apiRoutes(deps.service, deps.tickets, { limiter: deps.roomLimiter, roomsPerHour: config.limits.roomsPerHour }));
   api.use((_req, _res, next) => next(new ChatError('not_found', 'no such route')));
