@@ -69,6 +69,35 @@ describe('attachments: uploads (contract v1.2)', () => {
     assert.equal((await sharp(photo.bytes).metadata()).format, 'jpeg');
   });
 
+  test('a 12 MP HEIC photo is decoded beside the event loop, which keeps running meanwhile', async () => {
+    // 7.8 KB of one colour, 4032×3024: heic-convert takes seconds over it, on the thread that calls it.
+    const heic = fixture('flat-12mp.heic');
+    let longestGap = 0;
+    let last = performance.now();
+    const ticking = setInterval(() => {
+      const now = performance.now();
+      longestGap = Math.max(longestGap, now - last);
+      last = now;
+    }, 10);
+    const started = performance.now();
+    const res = await upload(server.url, room.id, ana, heic, { type: 'image/heic', name: 'IMG_0002.HEIC' });
+    const took = performance.now() - started;
+    clearInterval(ticking);
+    assert.equal(res.status, 201);
+    assert.deepEqual([res.body.attachment.content_type, res.body.attachment.width, res.body.attachment.height], ['image/jpeg', 4032, 3024]);
+    // Decoded on this thread, the upload would be one long gap of this process's timers.
+    assert.ok(longestGap < took / 4, `the event loop stood still for ${Math.round(longestGap)} ms of the upload's ${Math.round(took)} ms`);
+  });
+
+  test('a HEIC declaring 72 megapixels is refused as invalid from its header, never decoded', async () => {
+    const before = await storedFileCount(server.dataDir);
+    const res = await upload(server.url, room.id, ana, fixture('flat-72mp.heic'), { type: 'image/heic', name: 'bomb.heic' });
+    assert.equal(res.status, 400);
+    assert.equal(res.body.error.code, 'invalid');
+    assert.match(res.body.error.message, /72000000 pixels, over the limit of 67108864/);
+    assert.equal(await storedFileCount(server.dataDir), before);
+  });
+
   test('a PDF is a file: served as a download, never sniffed', async () => {
     const res = await upload(server.url, room.id, bo, PDF, { type: 'application/pdf', name: 'Quote ünd 1.pdf' });
     assert.equal(res.status, 201);

@@ -1,7 +1,7 @@
 import { fileTypeFromBuffer } from 'file-type';
-import convertHeic from 'heic-convert';
 import sharp from 'sharp';
 import { ChatError } from '../chat/errors.js';
+import { heifPixels, heicToJpeg } from './heic.js';
 
 /** An upload as it is stored: an image re-encoded without its metadata, or a PDF as sent. */
 export interface ProcessedFile {
@@ -88,7 +88,9 @@ export async function processUpload(input: Buffer, rawName: string | undefined):
     }
     if (type !== undefined && HEIF_TYPES.has(type)) {
       // sharp's prebuilt libheif reads AVIF only (HEVC is left out for its patents): heic-convert decodes iPhone photos.
-      const jpeg = Buffer.from(await convertHeic({ buffer: input, format: 'JPEG', quality: 0.92 }));
+      const pixels = heifPixels(input);
+      if (pixels === null || pixels > MAX_PIXELS) throw new Error(pixels === null ? 'no image size in the file' : `${pixels} pixels, over the limit of ${MAX_PIXELS}`);
+      const jpeg = await heicToJpeg(input);
       return { kind: 'image', content_type: 'image/jpeg', name: withExtension(name, 'jpg'), ...(await reencode(jpeg, 'image/jpeg')) };
     }
   } catch (error) {
