@@ -389,4 +389,24 @@ describe('attachments: slow uploads', () => {
     // 500 ms + 48 KiB at 32 KiB/s = 2 s, checked every 125 ms.
     assert.ok(ms >= 2000 && ms < 4000, `cut after ${Math.round(ms)} ms`);
   });
+
+  test('a person has at most 4 uploads on their way at once: the fifth is 429, another person\'s goes through', async () => {
+    const ups = [1, 2, 3, 4, 5].map(() => start());
+    for (const up of ups) assert.ok(await up.write(slowPdf.subarray(0, 8 * 1024)));
+    // None can finish before its body has: the first answer is the refusal of whichever came fifth.
+    const refused = await Promise.race(ups.map((up, i) => up.response.then((res) => ({ i, res }))));
+    assert.equal(refused.res.status, 429);
+    const body = JSON.parse(refused.res.body);
+    assert.equal(body.error.code, 'rate_limited');
+    assert.match(body.error.message, /at most 4 uploads at once/);
+    const other = await upload(server.url, room.id, admin(), PDF, { type: 'application/pdf', name: 'other.pdf' });
+    assert.equal(other.status, 201);
+    const held = ups.filter((_, i) => i !== refused.i);
+    for (const up of held) {
+      await up.write(slowPdf.subarray(8 * 1024));
+      up.req.end();
+    }
+    assert.deepEqual((await Promise.all(held.map((up) => up.response))).map((res) => res.status), [201, 201, 201, 201]);
+    assert.equal((await upload(server.url, room.id, ana, PDF, { type: 'application/pdf', name: 'next.pdf' })).status, 201);
+  });
 });

@@ -5,6 +5,7 @@ import { callerKey, isParticipant, type Identity, type Message, type MessageSide
 import { randomId } from '../ids.js';
 import type { KeyedRateLimiter } from '../rate-limit.js';
 import { processUpload } from './content.js';
+import { FairQueue } from './fair-queue.js';
 import type { AttachmentRef } from './refs.js';
 import type { AttachmentStore, StoredAttachment } from './store.js';
 import type { AttachmentUrls, Variant } from './urls.js';
@@ -17,6 +18,16 @@ export const UNCLAIMED_TTL_MS = 24 * 3600 * 1000;
 
 const DAY_MS = 24 * 3600 * 1000;
 
+/** Uploads one person may have on their way at once, body and processing: the SDK sends one at a time per room. */
+export const OPEN_UPLOADS_PER_PERSON = 4;
+
+/**
+ * Images processed at once. sharp runs each on a thread of libuv's pool (4 unless UV_THREADPOOL_SIZE
+ * says otherwise), two per image (the photo and its thumbnail), and that pool also does this
+ * server's file I/O: half of it is left free for that.
+ */
+const IMAGES_AT_ONCE = Math.max(1, Math.floor((Number(process.env.UV_THREADPOOL_SIZE) || 4) / 4));
+
 export interface AttachmentLimits {
   attachmentMaxBytes: number;
   attachmentUploadsPerHour: number;
@@ -26,7 +37,6 @@ export interface AttachmentLimits {
 function uploaderSide(identity: Identity): MessageSide {
   return isParticipant(identity) ? sideOf(identity.role) : 'system';
 }
-
 
 
 /**
@@ -41,6 +51,11 @@ export class Attachments {
     private readonly uploadLimiter: KeyedRateLimiter | null,
     private readonly now: () => number = Date.now,
   ) {}
+
+  /** Each person's uploads on their way: see OPEN_UPLOADS_PER_PERSON. */
+  readonly #open = new Map<string, number>();
+  /** Image work, the people taking turns: one person's ten photos do not hold up everyone else's. */
+  readonly #processing = new FairQueue(IMAGES_AT_ONCE);
 
   get maxBytes(): number {
     return this.limits.attachmentMaxBytes;
@@ -96,13 +111,31 @@ export class Attachments {
     }
   }
 
+  /**
+   * Counts an upload as on its way until the returned function is called (once); refused (transient:
+   * the client retries) while its person has OPEN_UPLOADS_PER_PERSON others on their way.
+   */
+  begin(identity: Identity): () => void {
+    const key = callerKey(identity);
+    const open = this.#open.get(key) ?? 0;
+    if (open >= OPEN_UPLOADS_PER_PERSON) {
+      throw new ChatError('rate_limited', `at most ${OPEN_UPLOADS_PER_PERSON} uploads at once; send the next when one is done`, 1);
+    }
+    this.#open.set(key, open + 1);
+    return () => {
+      const left = this.#open.get(key)! - 1;
+      if (left === 0) this.#open.delete(key);
+      else this.#open.set(key, left);
+    };
+  }
+
   tooLarge(): ChatError {
     return new ChatError('too_large', `the file is over the limit of ${this.maxBytes} bytes`);
   }
 
   /** Checks, converts and stores an upload; `created` false when a racing upload with the same client_id won. */
   async upload(identity: Identity, room: RoomRef, bytes: Buffer, name: string | undefined, clientId: string | null): Promise<{ attachment: Attachment; created: boolean }> {
-    const processed = await processUpload(bytes, name);
+    const processed = await this.#processing.run(callerKey(identity), () => processUpload(bytes, name));
     const record: StoredAttachment = {
       id: `a_${randomId()}`,
       request_id: room.id,

@@ -108,6 +108,8 @@ export function uploadRoutes(service: ChatService, attachments: Attachments, dea
         res.status(200).json({ attachment: repeated } satisfies UploadedAttachment);
         return;
       }
+      // Until its answer is sent or its connection is gone: a body cut short (body-deadline.ts) ends no read.
+      res.once('close', attachments.begin(identity));
       const declared = contentLength(req);
       await attachments.admit(identity, declared);
       deadlines.allowUpload(req, declared ?? attachments.maxBytes);
