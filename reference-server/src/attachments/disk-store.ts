@@ -2,9 +2,10 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { MessageSide } from '../chat/types.js';
-import { isOutOfSpace, StoreUnavailableError } from '../store/failures.js';
+import { StoreUnavailableError } from '../store/failures.js';
+import { openWal } from '../store/wal.js';
 import type { AttachmentStore, StoredAttachment } from './store.js';
 import type { Variant } from './urls.js';
 
@@ -69,26 +70,6 @@ export function attachmentFiles(id: string, thumbnail: boolean): string[] {
 }
 
 /**
- * In WAL mode; on a disk with no room for the WAL's shared-memory index (-shm, made anew at each start)
- * the index is kept in this process's memory instead, as the chat's store does, so that a restart on
- * a full disk still serves the files it has.
- */
-function openWal(file: string): Database.Database {
-  const db = new Database(file);
-  try {
-    db.pragma('journal_mode = WAL');
-    return db;
-  } catch (error) {
-    db.close();
-    if (!isOutOfSpace(error)) throw error;
-  }
-  const exclusive = new Database(file);
-  exclusive.pragma('locking_mode = EXCLUSIVE');
-  exclusive.pragma('journal_mode = WAL');
-  return exclusive;
-}
-
-/**
  * Uploads as files under DATA_DIR/attachments (`<id>` and `<id>.thumb`) and their records in
  * DATA_DIR/attachments.sqlite3. A file is written to a temporary name, synced and renamed, and its
  * record inserted after: a crash leaves no half file under a stored record, and the leftovers of one
@@ -101,11 +82,13 @@ export class DiskAttachmentStore implements AttachmentStore {
 
   private constructor(dataDir: string) {
     this.#dir = join(dataDir, ATTACHMENTS_DIR);
-    this.#db = openWal(join(dataDir, ATTACHMENTS_DATABASE));
-    this.#db.pragma('synchronous = FULL');
-    this.#db.pragma('secure_delete = ON');
-    this.#db.pragma('busy_timeout = 5000');
-    this.#db.exec(SCHEMA);
+    // On a full disk it opens in exclusive mode, as the chat's store does, and still serves the files it has.
+    this.#db = openWal(join(dataDir, ATTACHMENTS_DATABASE), (db) => {
+      db.pragma('synchronous = FULL');
+      db.pragma('secure_delete = ON');
+      db.pragma('busy_timeout = 5000');
+      db.exec(SCHEMA);
+    }).db;
     const db = this.#db;
     this.#stmt = {
       insert: db.prepare(

@@ -1,16 +1,17 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Attachment } from '@motoreach/protocol';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { storedAttachments } from '../attachments/refs.js';
 import type { Message, MessageData, MessageSide, Principal, Room, RoomStatus, RoomListing, RoomState, Sender, Side, UnreadSnapshot } from '../chat/types.js';
 import type { Logger } from '../logger.js';
 import { Checkpointer } from './checkpointer.js';
 import { DATABASE_FILE, DataDirLock, prepareDataDir } from './data-dir.js';
-import { isOutOfSpace, isStoreUnavailable, NotHolderError, RoomClosedError, StoreUnavailableError } from './failures.js';
+import { isStoreUnavailable, NotHolderError, RoomClosedError, StoreUnavailableError } from './failures.js';
 import { newId } from '../ids.js';
 import { RecentClientIds } from './recent-client-ids.js';
 import { foldForSearch, searchKeys } from './search-keys.js';
+import { type OpenedWal, openWal } from './wal.js';
 import {
   type EventOutbox,
   type PendingEvent,
@@ -455,6 +456,38 @@ function toMessage(row: MessageRow): Message {
   };
 }
 
+/** The chat's pragmas, and its schema brought up to this server's version. */
+function prepareDatabase(db: Database.Database, file: string, synchronous: SqliteStoreOptions['synchronous']): void {
+  // Migration 4 folds the stored titles with it.
+  db.function('fold_for_search', { deterministic: true }, (text) => foldForSearch(String(text)));
+  db.pragma('wal_autocheckpoint = 0');
+  db.pragma(`synchronous = ${synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+  db.pragma('foreign_keys = ON');
+  // Erasure: what an update or delete frees on a page is overwritten with zeros, not left for a
+  // later write to cover. Only this connection changes rows; the checkpoint worker's copies pages.
+  db.pragma('secure_delete = ON');
+  db.pragma('busy_timeout = 5000');
+  // SQLite's default page cache is 2 MB: the hot pages of a few thousand rooms. Past it, every
+  // room lookup is a read from the OS; 32 MB holds those of tens of thousands, and is only used as filled.
+  db.pragma('cache_size = -32768');
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > SCHEMA_VERSION) {
+    throw new Error(`${file} was written by a newer server (schema ${version}; this one knows ${SCHEMA_VERSION}): upgrade the server`);
+  }
+  if (version === 0) {
+    db.transaction(() => {
+      db.exec(SCHEMA_V1);
+      db.pragma('user_version = 1');
+    }).immediate();
+  }
+  for (let from = Math.max(version, 1); from < SCHEMA_VERSION; from++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[from] as string);
+      db.pragma(`user_version = ${from + 1}`);
+    }).immediate();
+  }
+}
+
 /**
  * The embedded store. Appends and cursor moves that arrive in one event-loop
  * turn are committed together in one transaction, in the order they were
@@ -506,26 +539,22 @@ export class SqliteStore implements ChatStore {
     this.#lock = DataDirLock.acquire(options.dataDir);
     const file = join(options.dataDir, DATABASE_FILE);
     this.#deliveryOffFile = join(options.dataDir, 'webhook-delivery-off');
-    let shared = true;
+    let opened: OpenedWal;
     try {
-      try {
-        this.#db = this.#open(file, options.synchronous, 'normal');
-      } catch (error) {
-        if (!isOutOfSpace(error)) throw error;
-        // No room on the disk for the WAL's shared-memory index (-shm), which the checkpoint worker's
-        // connection would share: exclusive locking mode keeps that index in this process's memory, so
-        // reads are served now and writes once space is back. Until the next start, SQLite checkpoints
-        // on the main thread.
-        this.#db = this.#open(file, options.synchronous, 'exclusive');
-        shared = false;
-        options.logger?.warn(
-          { err: error },
-          'no space on the disk for the WAL index: the database is open in exclusive mode, without the checkpoint worker, until the next start',
-        );
-      }
+      opened = openWal(file, (db) => prepareDatabase(db, file, options.synchronous));
     } catch (error) {
       this.#lock.release();
       throw error;
+    }
+    this.#db = opened.db;
+    const { shared } = opened;
+    if (!shared) {
+      // No room on the disk for the WAL's shared-memory index, which the checkpoint worker's
+      // connection would share: until the next start, SQLite checkpoints on the main thread.
+      options.logger?.warn(
+        { err: opened.cause },
+        'no space on the disk for the WAL index: the database is open in exclusive mode, without the checkpoint worker, until the next start',
+      );
     }
     this.#checkpointer = new Checkpointer(this.#db, { logger: options.logger, ...(!shared && { spawn: null }) });
     const db = this.#db;
@@ -683,47 +712,6 @@ export class SqliteStore implements ChatStore {
       if (this.#recentClientIds.size >= COPY_CLIENT_IDS_AT) this.#copyClientIds();
       return results;
     });
-  }
-
-  #open(file: string, synchronous: SqliteStoreOptions['synchronous'], locking: 'normal' | 'exclusive'): Database.Database {
-    const db = new Database(file);
-    try {
-      // Before the first read: a connection that has used the shared-memory index keeps it.
-      if (locking === 'exclusive') db.pragma('locking_mode = EXCLUSIVE');
-      // Migration 4 folds the stored titles with it.
-      db.function('fold_for_search', { deterministic: true }, (text) => foldForSearch(String(text)));
-      db.pragma('journal_mode = WAL');
-      db.pragma('wal_autocheckpoint = 0');
-      db.pragma(`synchronous = ${synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
-      db.pragma('foreign_keys = ON');
-      // Erasure: what an update or delete frees on a page is overwritten with zeros, not left for a
-      // later write to cover. Only this connection changes rows; the checkpoint worker's copies pages.
-      db.pragma('secure_delete = ON');
-      db.pragma('busy_timeout = 5000');
-      // SQLite's default page cache is 2 MB: the hot pages of a few thousand rooms. Past it, every
-      // room lookup is a read from the OS; 32 MB holds those of tens of thousands, and is only used as filled.
-      db.pragma('cache_size = -32768');
-      const version = db.pragma('user_version', { simple: true }) as number;
-      if (version > SCHEMA_VERSION) {
-        throw new Error(`${file} was written by a newer server (schema ${version}; this one knows ${SCHEMA_VERSION}): upgrade the server`);
-      }
-      if (version === 0) {
-        db.transaction(() => {
-          db.exec(SCHEMA_V1);
-          db.pragma('user_version = 1');
-        }).immediate();
-      }
-      for (let from = Math.max(version, 1); from < SCHEMA_VERSION; from++) {
-        db.transaction(() => {
-          db.exec(MIGRATIONS[from] as string);
-          db.pragma(`user_version = ${from + 1}`);
-        }).immediate();
-      }
-      return db;
-    } catch (error) {
-      db.close();
-      throw error;
-    }
   }
 
   #append(input: NewMessage): AppendResult {
