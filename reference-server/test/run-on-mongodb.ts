@@ -20,6 +20,8 @@ const SQLITE_ONLY = new Set([
   'store.test.ts',
   'disk-full.test.ts',
   'attachments-disk-full.test.ts',
+  'attachments-disk-store.test.ts',
+  'fair-queue.test.ts',
   'checkpointer.test.ts',
   'data-dir.test.ts',
   'optional-mongoose.test.ts',

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type Database from 'better-sqlite3';
@@ -64,6 +64,12 @@ function toRecord(row: Row): StoredAttachment {
 export const ATTACHMENTS_DATABASE = 'attachments.sqlite3';
 export const ATTACHMENTS_DIR = 'attachments';
 
+/**
+ * Written under ATTACHMENTS_DIR at a close with no file on its way, and removed at the next start:
+ * only a start that finds none looks for a crash's leftovers, a listing of every file there.
+ */
+const CLOSED_CLEANLY = '.closed-cleanly';
+
 /** The files of an upload under ATTACHMENTS_DIR: `<id>`, and `<id>.thumb` when it has a thumbnail. */
 export function attachmentFiles(id: string, thumbnail: boolean): string[] {
   return thumbnail ? [id, `${id}.thumb`] : [id];
@@ -79,6 +85,8 @@ export class DiskAttachmentStore implements AttachmentStore {
   readonly #db: Database.Database;
   readonly #dir: string;
   readonly #stmt;
+  /** File writes and removals under way: a close during one leaves its leftovers to the next start. */
+  #busy = 0;
 
   private constructor(dataDir: string) {
     this.#dir = join(dataDir, ATTACHMENTS_DIR);
@@ -128,7 +136,9 @@ export class DiskAttachmentStore implements AttachmentStore {
   static async open(dataDir: string): Promise<DiskAttachmentStore> {
     const store = new DiskAttachmentStore(dataDir);
     await mkdir(store.#dir, { recursive: true });
-    await store.#removeLeftovers();
+    // Removed before anything is written, so that a crash from now on leaves it absent.
+    const closedCleanly = await rm(join(store.#dir, CLOSED_CLEANLY)).then(() => true, () => false);
+    if (!closedCleanly) await store.#removeLeftovers();
     return store;
   }
 
@@ -173,23 +183,35 @@ export class DiskAttachmentStore implements AttachmentStore {
     return row ? toRecord(row) : null;
   }
 
+  /** `work` counted as under way while it runs. */
+  async #busyWith<T>(work: () => Promise<T>): Promise<T> {
+    this.#busy++;
+    try {
+      return await work();
+    } finally {
+      this.#busy--;
+    }
+  }
+
   put(record: StoredAttachment, file: Buffer, thumbnail: Buffer | null): Promise<StoredAttachment> {
-    return transient(async () => {
-      try {
-        await this.#write(this.#path(record.id, 'file'), file);
-        if (thumbnail) await this.#write(this.#path(record.id, 'thumbnail'), thumbnail);
-        const { changes } = this.#stmt.insert.run({ ...record, thumbnail: record.thumbnail ? 1 : 0 });
-        if (changes === 1) return record;
-      } catch (error) {
-        await this.#removeFiles(record.id).catch(() => undefined);
-        throw error;
-      }
-      // Another upload with this client_id was stored first: it is the answer, and these files go.
-      await this.#removeFiles(record.id);
-      const first = this.#stmt.byClientId.get(record.request_id, record.uploader_side, record.uploader_id, record.client_id as string);
-      if (!first) throw new Error(`attachment ${record.id}: neither inserted nor found by its client_id`);
-      return toRecord(first);
-    });
+    return transient(() => this.#busyWith(() => this.#put(record, file, thumbnail)));
+  }
+
+  async #put(record: StoredAttachment, file: Buffer, thumbnail: Buffer | null): Promise<StoredAttachment> {
+    try {
+      await this.#write(this.#path(record.id, 'file'), file);
+      if (thumbnail) await this.#write(this.#path(record.id, 'thumbnail'), thumbnail);
+      const { changes } = this.#stmt.insert.run({ ...record, thumbnail: record.thumbnail ? 1 : 0 });
+      if (changes === 1) return record;
+    } catch (error) {
+      await this.#removeFiles(record.id).catch(() => undefined);
+      throw error;
+    }
+    // Another upload with this client_id was stored first: it is the answer, and these files go.
+    await this.#removeFiles(record.id);
+    const first = this.#stmt.byClientId.get(record.request_id, record.uploader_side, record.uploader_id, record.client_id as string);
+    if (!first) throw new Error(`attachment ${record.id}: neither inserted nor found by its client_id`);
+    return toRecord(first);
   }
 
   async get(id: string): Promise<StoredAttachment | null> {
@@ -240,12 +262,16 @@ export class DiskAttachmentStore implements AttachmentStore {
   }
 
   /** The record first: a file without one is a leftover, removed at the next start if not now. */
-  async #remove(id: string): Promise<void> {
-    this.#stmt.remove.run(id);
-    await this.#removeFiles(id);
+  #remove(id: string): Promise<void> {
+    return this.#busyWith(async () => {
+      this.#stmt.remove.run(id);
+      await this.#removeFiles(id);
+    });
   }
 
   async close(): Promise<void> {
     this.#db.close();
+    // On a full disk the mark is not written: the next start then looks, as after a crash.
+    if (this.#busy === 0) await writeFile(join(this.#dir, CLOSED_CLEANLY), '').catch(() => undefined);
   }
 }

@@ -59,7 +59,8 @@ export function hasGps(exif: Buffer | null): boolean {
 
 /** How many files the server's attachment storage holds (thumbnails count): on disk, or in GridFS. */
 export async function storedFileCount(dataDir: string): Promise<number> {
-  if (testStoreKind === 'sqlite') return readdirSync(join(dataDir, 'attachments')).length;
+  // Not the mark of a clean close (disk-store.ts).
+  if (testStoreKind === 'sqlite') return readdirSync(join(dataDir, 'attachments')).filter((name) => !name.startsWith('.')).length;
   const conn = await mongoose.createConnection(testMongoUri(), { dbName: dbNameFor(dataDir) }).asPromise();
   try {
     return await (conn.db as mongoose.mongo.Db).collection('attachment_files.files').countDocuments();
