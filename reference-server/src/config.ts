@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import proxyaddr from 'proxy-addr';
+import { MAX_DATA_BYTES } from './chat/schemas.js';
 
 export type JwtKey = { algorithm: 'HS256'; secret: string } | { algorithm: 'RS256'; publicKey: string };
 
@@ -453,6 +454,21 @@ function devSecret(jwtSecret: string | undefined): string {
   return key.toString('hex');
 }
 
+/**
+ * The largest frame or REST body a valid message may need: each character of its body escaped by
+ * JSON (a control character as `\u0001`: 6 bytes; no character takes more), its data, and 8 KiB
+ * for the rest (type, client_id, attachment ids). A MAX_BODY_CHARS above about 9,000 needs more
+ * than the 64 KiB default, which then grows to it: a message the server accepts by its length must
+ * never be cut as a frame too big (close 1009) on every retry.
+ */
+export function payloadBytesFor(maxBodyChars: number): number {
+  return maxBodyChars * 6 + MAX_DATA_BYTES + 8192;
+}
+
+function withRoomForBodies(limits: Limits): Limits {
+  return { ...limits, maxPayloadBytes: Math.max(limits.maxPayloadBytes, payloadBytesFor(limits.maxBodyChars)) };
+}
+
 export function resolveConfig(options: ServerOptions): Config {
   const dev = options.dev === true;
   const { jwtSecret: secret, jwtPublicKey: publicKey } = options;
@@ -502,7 +518,7 @@ export function resolveConfig(options: ServerOptions): Config {
     shutdownTimeoutMs: options.shutdownTimeoutMs ?? 10_000,
     shutdownDrainMs: options.shutdownDrainMs ?? 5000,
     metricsPort: options.metricsPort ?? null,
-    limits: { ...DEFAULT_LIMITS, ...options.limits },
+    limits: withRoomForBodies({ ...DEFAULT_LIMITS, ...options.limits }),
     webhook: webhookConfig(options),
   };
   refuseUnsafe(config);

@@ -308,3 +308,24 @@ describe('request bodies', () => {
     assert.deepEqual([created.status, created.body.title], [201, 'Chain']);
   });
 });
+
+describe('MAX_BODY_CHARS at its highest', () => {
+  test('a body of 16,000 control characters, 96,000 bytes as JSON, goes through as a frame and over REST', async () => {
+    const server = await startTestServer({ limits: { maxBodyChars: 16_000 } });
+    try {
+      const ana = owner(unique('u'));
+      const room = await createRoom(server.url, ana);
+      const body = `${'\u0001'.repeat(15_998)}ok`;
+      assert.equal(JSON.stringify({ type: 'message', body }).length > 96_000, true);
+      const socket = track(TestSocket.chat(server, room.id, ana));
+      await socket.ready();
+      socket.send({ type: 'message', body, client_id: 'long-ws', data: { note: 'x'.repeat(4000) } });
+      const echoed = await socket.next('message', (f) => f.message.client_id === 'long-ws');
+      assert.deepEqual([echoed.message.seq, echoed.message.body.length], [1, 16_000]);
+      const posted = await api(server.url, 'POST', `/api/service-requests/${room.id}/messages/`, ana, { body, client_id: 'long-rest' });
+      assert.deepEqual([posted.status, posted.body.message.seq], [201, 2]);
+    } finally {
+      await server.stop();
+    }
+  });
+});
