@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
 import mongoose from 'mongoose';
 import type { Message } from '../src/chat/types.js';
 import type { ChatStore } from '../src/store/store.js';
@@ -271,6 +272,32 @@ describe('nothing of an erased message is left in the SQLite files', { skip: tes
     // The others' messages are all there, unchanged.
     const kept = await api(server.url, 'GET', `/api/service-requests/${otherRoom.id}/messages/?before=151&limit=100`, other);
     assert.equal(kept.body.messages.at(-1).body, `filler 149 ${'x'.repeat(200)}`);
+  });
+
+  test('a reader holding the WAL (a backup tool, the sqlite3 shell) fails the erasure with 503 after the redaction; the repeat leaves no byte', async () => {
+    const ana = unique('u');
+    const room = await createRoom(server.url, owner(ana), 'w-1');
+    const secret = `held-${unique('marker')}`;
+    assert.equal((await api(server.url, 'POST', `/api/service-requests/${room.id}/messages/`, owner(ana), { body: secret })).status, 201);
+    const reader = new Database(files()[0]!, { readonly: true });
+    reader.exec('BEGIN');
+    reader.prepare('SELECT count(*) FROM messages').get();
+
+    const failed = await api(server.url, 'DELETE', `/api/users/${ana}/messages/`, service());
+    assert.equal(failed.status, 503);
+    assert.equal(failed.body.error.code, 'unavailable');
+    assert.equal(failed.body.error.message, 'the chat server cannot store this right now; retry shortly');
+    // Redacted already, as everyone reads it; only the WAL, held by the reader, still has the text.
+    const history = await api(server.url, 'GET', `/api/service-requests/${room.id}/messages/`, owner(ana));
+    assert.deepEqual(history.body.messages.map((m: Message) => [m.body, m.redacted]), [['', true]]);
+    assert.ok(holds(secret).length > 0, 'the old pages are still in the files while the reader holds them');
+
+    reader.exec('COMMIT');
+    reader.close();
+    const repeated = await api(server.url, 'DELETE', `/api/users/${ana}/messages/`, service());
+    assert.deepEqual([repeated.status, repeated.body], [200, { redacted: 0 }]);
+    assert.deepEqual(holds(secret), []);
+    assert.equal(bytes(files()[1]!).length, 0, 'the WAL is truncated');
   });
 });
 
