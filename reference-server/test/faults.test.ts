@@ -288,6 +288,28 @@ describe('ordering under a slow store', () => {
     assert.deepEqual(notes.frames.slice(1).map((f) => f.type), ['notification', 'unread', 'notification']);
     assert.equal(badge(notes.frames, c.roomId), 1);
   });
+
+  test('an erasure that commits between a message\'s commit and its publication is told after the message, never before', async () => {
+    const c = await cast(server);
+    const workshop = track(TestSocket.chat(server, c.roomId, c.adminToken));
+    await workshop.ready();
+    const committed = store.hold('appendMessage');
+    const sent = send(c, c.ownerToken, 'my door code is 4711');
+    await committed.reached;
+    const service = token({ sub: 'host-backend', role: 'service' });
+    const erased = await api(server.url, 'DELETE', `/api/users/${c.ownerId}/messages/`, service);
+    assert.deepEqual([erased.status, erased.body], [200, { redacted: 1 }]);
+    committed.release();
+    assert.equal((await sent).status, 201);
+    await workshop.next('message_redacted');
+    assert.deepEqual(
+      workshop.frames.filter((f) => f.type === 'message' || f.type === 'message_redacted').map((f) => [f.type, f.seq ?? f.message.seq]),
+      [
+        ['message', 1],
+        ['message_redacted', 1],
+      ],
+    );
+  });
 });
 
 describe('which storage failures are transient', () => {

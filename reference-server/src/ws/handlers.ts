@@ -15,8 +15,10 @@ import { type ReadyHistory, readyPageQuery } from './ready-history.js';
 import type { MessagePage } from '../store/store.js';
 import type { Metrics } from '../metrics/metrics.js';
 
-/** How a `room` frame starts (chat/frames.ts builds it so): the one frame a chat socket looks into. */
+/** How a `room` frame starts (chat/frames.ts builds it so): one of the two frames a chat socket looks into. */
 const ROOM_FRAME = '{"type":"room",';
+/** How a `message_redacted` frame starts (chat/frames.ts), the other. */
+const REDACTED_FRAME = '{"type":"message_redacted",';
 
 export interface SocketDeps {
   service: ChatService;
@@ -42,6 +44,11 @@ export interface SocketDeps {
  * open for `gapMs` (its publisher died between commit and publish) or frames
  * lost between servers close the socket with 1012: the client reconnects and
  * fetches what it lacks from the store.
+ *
+ * A `message_redacted` never goes out before its message: an erasure may commit
+ * between a message's commit and its publication (or beat it between servers),
+ * and a client told of a redaction before it holds the message would then show
+ * the erased text. It waits for the message, and follows it.
  */
 function subscribeHeld(socket: ClientSocket, deps: SocketDeps, group: string, screen: (event: FanoutEvent) => boolean = () => true) {
   let held: FanoutEvent[] | null = [];
@@ -49,12 +56,29 @@ function subscribeHeld(socket: ClientSocket, deps: SocketDeps, group: string, sc
   /** Made when a frame first arrives ahead of its turn: most sockets never see one. */
   let early: Map<number, FanoutEvent> | null = null;
   let gapTimer: NodeJS.Timeout | undefined;
+  /** Redactions of seqs not sent yet, by seq: made only when one comes first. */
+  let redactLater: Map<number, FanoutEvent> | null = null;
+  const sendMessage = (event: FanoutEvent, seq: number) => {
+    socket.send(frameBytes(event));
+    nextSeq = seq + 1;
+    const redaction = redactLater?.get(seq);
+    if (!redaction) return;
+    redactLater!.delete(seq);
+    socket.send(frameBytes(redaction));
+  };
   const resync = (why: string) => {
     deps.logger.info({ user: socket.identity.id, group, why }, 'closing a socket to resynchronise');
     socket.close(CLOSE.resync, 'missed frames: reconnect');
   };
   const deliver = (event: FanoutEvent) => {
     if (event.seq === undefined || nextSeq === 0) {
+      if (nextSeq !== 0 && event.frame.startsWith(REDACTED_FRAME)) {
+        const { seq } = JSON.parse(event.frame) as { seq: number };
+        if (seq >= nextSeq) {
+          (redactLater ??= new Map()).set(seq, event);
+          return;
+        }
+      }
       if (screen(event)) socket.send(frameBytes(event));
       return;
     }
@@ -64,13 +88,11 @@ function subscribeHeld(socket: ClientSocket, deps: SocketDeps, group: string, sc
       gapTimer ??= setTimeout(() => resync(`seq ${nextSeq} did not arrive`), deps.gapMs);
       return;
     }
-    socket.send(frameBytes(event));
-    nextSeq += 1;
+    sendMessage(event, event.seq);
     if (!early) return;
     for (let next = early.get(nextSeq); next; next = early.get(nextSeq)) {
       early.delete(nextSeq);
-      socket.send(frameBytes(next));
-      nextSeq += 1;
+      sendMessage(next, nextSeq);
     }
     if (early.size === 0) {
       early = null;
