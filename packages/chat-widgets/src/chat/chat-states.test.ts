@@ -94,6 +94,30 @@ describe('<motoreach-chat> states', () => {
     expect($(el, '.skeleton')).to.equal(null);
   });
 
+  it('asks for its socket ticket before it first renders, so that the request travels while it renders', async () => {
+    const p = await pair();
+    clients.push(p.owner, p.admin);
+    const el = document.createElement('motoreach-chat');
+    el.baseUrl = p.baseUrl;
+    el.token = p.ownerToken;
+    el.requestId = p.room.id;
+    const wrap = await fixture<HTMLElement>(html`<div></div>`);
+    const pageFetch = window.fetch;
+    let renderedAtTicket: boolean | null = null;
+    window.fetch = (input, init) => {
+      if (String(input).endsWith('/api/ws-tickets/')) renderedAtTicket ??= !!el.shadowRoot?.querySelector('.base');
+      return pageFetch(input, init);
+    };
+    try {
+      wrap.append(el);
+      await waitFor(() => renderedAtTicket !== null, 'the ticket request');
+    } finally {
+      window.fetch = pageFetch;
+    }
+    expect(renderedAtTicket).to.equal(false);
+    await waitFor(() => $(el, '.empty'), 'the empty state');
+  });
+
   it('shows offline as soon as the browser says so, and reconnects as soon as it is back', async () => {
     const p = await pair();
     clients.push(p.owner, p.admin);

@@ -176,6 +176,9 @@ export class MotoreachChat extends LitElement {
   private typerTimers = new Map<string, ReturnType<typeof setTimeout>>();
 
   override connectedCallback(): void {
+    // Opened before Lit's first update is queued: the SDK asks for the socket's ticket in the microtask
+    // before it, so the request travels while the widget renders (tens of milliseconds the first time).
+    if (!this.room) this.openRoom();
     super.connectedCallback();
     if (!this.room) this.requestUpdate();
   }
