@@ -369,6 +369,8 @@ export class MotoreachChat extends LitElement {
       // An empty change says nothing: the SDK sends one when it learns who the reader is, before any history.
       if (e.messages.length > 0) this.loaded = true;
       this.messageWindow.setMessages(e.messages);
+      // The history `ready` brought: its divider goes in the same render as its rows, not in one more after them.
+      if (this.status === 'open' && e.messages.some((m) => m.seq !== null)) this.placeUnreadDivider();
     });
     on('message', (e) => this.onMessage(e.message, e.own));
     on('progress', (e) => {
