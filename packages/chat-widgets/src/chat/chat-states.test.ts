@@ -118,6 +118,28 @@ describe('<motoreach-chat> states', () => {
     await waitFor(() => $(el, '.empty'), 'the empty state');
   });
 
+  it('builds its time formats while it connects, not once the history is there to show', async () => {
+    const p = await pair();
+    clients.push(p.owner, p.admin);
+    const PageDateTimeFormat = Intl.DateTimeFormat;
+    const built: string[] = [];
+    // A locale no other test uses, so that no formatter of it is cached yet.
+    Intl.DateTimeFormat = function (locale?: string | string[], options?: Intl.DateTimeFormatOptions) {
+      if (locale === 'en-AU') built.push(options?.dateStyle ?? options?.timeStyle ?? '');
+      return new PageDateTimeFormat(locale, options);
+    } as typeof Intl.DateTimeFormat;
+    try {
+      // A server that never answers: the widget waits for its history, and is otherwise idle.
+      const el = await fixture<MotoreachChat>(html`<motoreach-chat base-url="http://127.0.0.1:9" token=${p.ownerToken} request-id=${p.room.id} locale="en-AU"></motoreach-chat>`);
+      await waitFor(() => built.length === 2, 'the time formats');
+      expect(built).to.deep.equal(['short', 'full']);
+      expect($(el, '.skeleton')).to.not.equal(null);
+      el.remove();
+    } finally {
+      Intl.DateTimeFormat = PageDateTimeFormat;
+    }
+  });
+
   it('shows offline as soon as the browser says so, and reconnects as soon as it is back', async () => {
     const p = await pair();
     clients.push(p.owner, p.admin);

@@ -9,7 +9,7 @@ import { isFinal, isRoomRefusal, isSignedOut, isTransient } from '../shared/fail
 import { personKey, samePerson } from '../shared/person.js';
 import { defaultChatStrings, type ChatStrings } from '../shared/strings.js';
 import { srOnly } from '../shared/styles.js';
-import { formatNumber } from '../shared/time.js';
+import { formatNumber, prepareTimeFormats } from '../shared/time.js';
 import { chatStyles } from './chat.styles.js';
 import { renderHeader, type HeaderConnection } from './chat-header.js';
 import { Composer } from './composer.js';
@@ -362,6 +362,7 @@ export class MotoreachChat extends LitElement {
     this.status = handle?.room.status ?? 'idle';
     this.banner.reset(this.status, handle?.room.statusReason);
     if (!handle || !client) return;
+    if (!this.loaded) prepareTimeFormats(this.resolvedLocale);
     this.serverBase = client.baseUrl;
     const next = handle.room;
     const on = <K extends keyof RoomEvents>(type: K, handler: (e: RoomEvents[K]) => void) => this.unsubscribe.push(next.on(type, handler));
