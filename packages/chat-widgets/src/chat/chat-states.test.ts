@@ -140,6 +140,25 @@ describe('<motoreach-chat> states', () => {
     }
   });
 
+  it('says "Connecting…" without building a number format, whose first one in a page costs milliseconds', async () => {
+    const PageNumberFormat = Intl.NumberFormat;
+    const built: (string | string[] | undefined)[] = [];
+    Intl.NumberFormat = function (locale?: string | string[], options?: Intl.NumberFormatOptions) {
+      built.push(locale);
+      return new PageNumberFormat(locale, options);
+    } as typeof Intl.NumberFormat;
+    try {
+      // A server that never answers: the widget stays connecting.
+      const el = await fixture<MotoreachChat>(html`<motoreach-chat base-url="http://127.0.0.1:9" token="t" request-id="r" locale="en-NZ"></motoreach-chat>`);
+      await el.updateComplete;
+      expect($(el, '.banner')!.textContent!.trim()).to.equal('Connecting…');
+      expect(built).to.deep.equal([]);
+      el.remove();
+    } finally {
+      Intl.NumberFormat = PageNumberFormat;
+    }
+  });
+
   it('shows offline as soon as the browser says so, and reconnects as soon as it is back', async () => {
     const p = await pair();
     clients.push(p.owner, p.admin);
