@@ -154,7 +154,7 @@ export class Connection {
     }
     if (!this.#live()) return;
     if (!this.#o.WebSocket) {
-      return this.fail(new ChatError('network', 'No WebSocket: pass options.WebSocket'));
+      return this.fail(new ChatError('network', 'options.WebSocket needed'));
     }
     const ws = new this.#o.WebSocket(`${this.#o.base.replace(/^http/, 'ws')}${this.#o.path}?${auth}${this.#o.query?.() ?? ''}`);
     this.#ws = ws;

@@ -8,11 +8,10 @@ export class TokenSource {
   current: string | undefined;
   #pending: Promise<string> | undefined;
 
-  readonly #provider: string | (() => string | Promise<string>);
+  readonly #provider: () => string | Promise<string>;
 
   constructor(provider: string | (() => string | Promise<string>)) {
-    this.#provider = provider;
-    if (typeof provider === 'string') this.current = provider;
+    this.#provider = typeof provider === 'string' ? ((this.current = provider), () => provider) : provider;
   }
 
   get(): Promise<string> {
@@ -27,20 +26,22 @@ export class TokenSource {
 
   // A provider that throws is transient (a laptop waking before its Wi-Fi is up cannot reach the
   // login server either): the caller retries with backoff. Only the server refusing a token is final.
+  // One that answers at once (a string, not a promise) is taken at once: a socket then asks for its
+  // ticket in the same turn, before the page's other work (a widget's first render) runs.
   #ask(): Promise<string> {
-    const p = this.#provider;
-    return (this.#pending ??= Promise.resolve()
-      .then(() => (typeof p === 'string' ? p : p()))
-      .then(
-        (token) => {
-          this.#pending = undefined;
-          return (this.current = token);
-        },
-        (e: unknown) => {
-          this.#pending = undefined;
-          throw new ChatError('network', `The token provider failed: ${(e as Error)?.message ?? e}`, { cause: e });
-        },
-      ));
+    return (this.#pending ??= new Promise<string>((answer) => {
+      const token = this.#provider();
+      answer(typeof token == 'string' ? (this.current = token) : token);
+    }).then(
+      (token) => {
+        this.#pending = undefined;
+        return (this.current = token);
+      },
+      (e: unknown) => {
+        this.#pending = undefined;
+        throw new ChatError('network', `The token provider failed: ${(e as Error)?.message ?? e}`, { cause: e });
+      },
+    ));
   }
 }
 
@@ -50,8 +51,15 @@ export class TokenSource {
 export function claimsOf(token: string): Me | undefined {
   try {
     // base64url to base64, then the UTF-8 bytes atob() gives as Latin-1 back to text.
-    const c = JSON.parse(decodeURIComponent(escape(atob(token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/')))));
-    if (c.sub && c.role) return { id: c.sub, role: c.role, name: c.name ?? null };
+    const c = JSON.parse(
+      decodeURIComponent(
+        escape(
+          atob(token.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/")),
+        ),
+      ),
+    );
+    if (c.sub && c.role)
+      return { id: c.sub, role: c.role, name: c.name ?? null };
   } catch {
     // Not a JWT: wait for `ready`.
   }

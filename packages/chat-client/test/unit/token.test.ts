@@ -36,6 +36,32 @@ test('a failing provider is a transient network ChatError whose cause is its err
   assert.equal(await tokens.get(), 't2');
 });
 
+test('a provider that answers at once is taken at once: its token is current before the turn ends, a refresh asks it again', async () => {
+  let calls = 0;
+  const tokens = new TokenSource(() => `t${++calls}`);
+  assert.equal(tokens.current, undefined);
+  const first = tokens.get();
+  assert.equal(tokens.current, 't1');
+  assert.equal(await first, 't1');
+  const refreshed = tokens.refresh('t1');
+  assert.equal(tokens.current, 't2');
+  assert.equal(await refreshed, 't2');
+  assert.equal(calls, 2);
+});
+
+test('a provider that answers with a promise gives its token when it settles, and a string token is current from the start', async () => {
+  const later = new TokenSource(async () => 'a1');
+  const answer = later.get();
+  assert.equal(later.current, undefined);
+  assert.equal(await answer, 'a1');
+  assert.equal(later.current, 'a1');
+  const fixed = new TokenSource('s1');
+  assert.equal(fixed.current, 's1');
+  // Refused, a string token is the only answer there is: the same one again.
+  assert.equal(await fixed.refresh('s1'), 's1');
+  assert.equal(fixed.current, 's1');
+});
+
 const jwt = (claims: object) => `h.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.sig`;
 
 test('claimsOf reads who a JWT names, without verifying it; anything else is undefined', () => {

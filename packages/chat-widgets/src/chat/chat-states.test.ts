@@ -94,6 +94,71 @@ describe('<motoreach-chat> states', () => {
     expect($(el, '.skeleton')).to.equal(null);
   });
 
+  it('asks for its socket ticket before it first renders, so that the request travels while it renders', async () => {
+    const p = await pair();
+    clients.push(p.owner, p.admin);
+    const el = document.createElement('motoreach-chat');
+    el.baseUrl = p.baseUrl;
+    el.token = p.ownerToken;
+    el.requestId = p.room.id;
+    const wrap = await fixture<HTMLElement>(html`<div></div>`);
+    const pageFetch = window.fetch;
+    let renderedAtTicket: boolean | null = null;
+    window.fetch = (input, init) => {
+      if (String(input).endsWith('/api/ws-tickets/')) renderedAtTicket ??= !!el.shadowRoot?.querySelector('.base');
+      return pageFetch(input, init);
+    };
+    try {
+      wrap.append(el);
+      await waitFor(() => renderedAtTicket !== null, 'the ticket request');
+    } finally {
+      window.fetch = pageFetch;
+    }
+    expect(renderedAtTicket).to.equal(false);
+    await waitFor(() => $(el, '.empty'), 'the empty state');
+  });
+
+  it('builds its time formats while it connects, not once the history is there to show', async () => {
+    const p = await pair();
+    clients.push(p.owner, p.admin);
+    const PageDateTimeFormat = Intl.DateTimeFormat;
+    const built: string[] = [];
+    // A locale no other test uses, so that no formatter of it is cached yet.
+    Intl.DateTimeFormat = function (locale?: string | string[], options?: Intl.DateTimeFormatOptions) {
+      if (locale === 'en-AU') built.push(options?.dateStyle ?? options?.timeStyle ?? '');
+      return new PageDateTimeFormat(locale, options);
+    } as typeof Intl.DateTimeFormat;
+    try {
+      // A server that never answers: the widget waits for its history, and is otherwise idle.
+      const el = await fixture<MotoreachChat>(html`<motoreach-chat base-url="http://127.0.0.1:9" token=${p.ownerToken} request-id=${p.room.id} locale="en-AU"></motoreach-chat>`);
+      await waitFor(() => built.length === 2, 'the time formats');
+      expect(built).to.deep.equal(['short', 'full']);
+      expect($(el, '.skeleton')).to.not.equal(null);
+      el.remove();
+    } finally {
+      Intl.DateTimeFormat = PageDateTimeFormat;
+    }
+  });
+
+  it('says "Connecting…" without building a number format, whose first one in a page costs milliseconds', async () => {
+    const PageNumberFormat = Intl.NumberFormat;
+    const built: (string | string[] | undefined)[] = [];
+    Intl.NumberFormat = function (locale?: string | string[], options?: Intl.NumberFormatOptions) {
+      built.push(locale);
+      return new PageNumberFormat(locale, options);
+    } as typeof Intl.NumberFormat;
+    try {
+      // A server that never answers: the widget stays connecting.
+      const el = await fixture<MotoreachChat>(html`<motoreach-chat base-url="http://127.0.0.1:9" token="t" request-id="r" locale="en-NZ"></motoreach-chat>`);
+      await el.updateComplete;
+      expect($(el, '.banner')!.textContent!.trim()).to.equal('Connecting…');
+      expect(built).to.deep.equal([]);
+      el.remove();
+    } finally {
+      Intl.NumberFormat = PageNumberFormat;
+    }
+  });
+
   it('shows offline as soon as the browser says so, and reconnects as soon as it is back', async () => {
     const p = await pair();
     clients.push(p.owner, p.admin);

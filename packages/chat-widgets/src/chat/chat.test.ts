@@ -55,8 +55,20 @@ describe('<motoreach-chat>', () => {
       body: JSON.stringify({ last_read_seq: 2 }),
     });
     await seed(p.baseUrl, p.adminToken, p.room.id, 2, (i) => `unread ${i}`);
-    const el = await fixture<MotoreachChat>(html`<motoreach-chat .client=${p.owner} request-id=${p.room.id}></motoreach-chat>`);
+    const el = document.createElement('motoreach-chat');
+    el.client = p.owner;
+    el.requestId = p.room.id;
+    // What the first render with messages holds: the divider comes with the rows, not a render later.
+    let firstWithRows: string[] | null = null;
+    const watch = new MutationObserver(() => {
+      if ($$(el, '.msg').length) firstWithRows ??= [...el.shadowRoot!.querySelectorAll('.row > .unread, .msg')].map((e) => e.className.split(' ')[0]!);
+    });
+    const wrap = await fixture<HTMLElement>(html`<div></div>`);
+    wrap.append(el);
+    watch.observe(el.shadowRoot!, { childList: true, subtree: true });
     await waitFor(() => $$(el, '.msg').length === 4 && $(el, '.unread'), 'history with divider');
+    watch.disconnect();
+    expect(firstWithRows).to.deep.equal(['msg', 'msg', 'unread', 'msg', 'msg']);
     const row = $(el, '.unread')!.closest('.row')!;
     expect(row.querySelector('.bubble')!.textContent!.trim()).to.equal('unread 1');
     expect($(el, '.unread')!.textContent!.trim()).to.equal('Unread messages');

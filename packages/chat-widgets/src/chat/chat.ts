@@ -9,7 +9,7 @@ import { isFinal, isRoomRefusal, isSignedOut, isTransient } from '../shared/fail
 import { personKey, samePerson } from '../shared/person.js';
 import { defaultChatStrings, type ChatStrings } from '../shared/strings.js';
 import { srOnly } from '../shared/styles.js';
-import { formatNumber } from '../shared/time.js';
+import { formatNumber, prepareTimeFormats } from '../shared/time.js';
 import { chatStyles } from './chat.styles.js';
 import { renderHeader, type HeaderConnection } from './chat-header.js';
 import { Composer } from './composer.js';
@@ -176,6 +176,9 @@ export class MotoreachChat extends LitElement {
   private typerTimers = new Map<string, ReturnType<typeof setTimeout>>();
 
   override connectedCallback(): void {
+    // Opened before Lit's first update is queued: the SDK asks for the socket's ticket in the microtask
+    // before it, so the request travels while the widget renders (tens of milliseconds the first time).
+    if (!this.room) this.openRoom();
     super.connectedCallback();
     if (!this.room) this.requestUpdate();
   }
@@ -359,6 +362,7 @@ export class MotoreachChat extends LitElement {
     this.status = handle?.room.status ?? 'idle';
     this.banner.reset(this.status, handle?.room.statusReason);
     if (!handle || !client) return;
+    if (!this.loaded) prepareTimeFormats(this.resolvedLocale);
     this.serverBase = client.baseUrl;
     const next = handle.room;
     const on = <K extends keyof RoomEvents>(type: K, handler: (e: RoomEvents[K]) => void) => this.unsubscribe.push(next.on(type, handler));
@@ -366,6 +370,8 @@ export class MotoreachChat extends LitElement {
       // An empty change says nothing: the SDK sends one when it learns who the reader is, before any history.
       if (e.messages.length > 0) this.loaded = true;
       this.messageWindow.setMessages(e.messages);
+      // The history `ready` brought: its divider goes in the same render as its rows, not in one more after them.
+      if (this.status === 'open' && e.messages.some((m) => m.seq !== null)) this.placeUnreadDivider();
     });
     on('message', (e) => this.onMessage(e.message, e.own));
     on('progress', (e) => {

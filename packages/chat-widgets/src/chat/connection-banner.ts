@@ -56,7 +56,8 @@ export class ConnectionBanner {
   render(s: ChatStrings, waiting: number, lang: string | undefined): TemplateResult | typeof nothing {
     const state = this.state;
     if (state === 'hidden') return nothing;
-    const f = formatNumber(waiting, lang);
+    // Not for a first connection, which says no number: a first Intl.NumberFormat costs milliseconds.
+    const f = state === 'connecting' ? '' : formatNumber(waiting, lang);
     const text =
       state === 'unreachable'
         ? s.unreachable(waiting, f, this.reason?.baseUrl)

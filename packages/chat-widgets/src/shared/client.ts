@@ -87,10 +87,11 @@ function acquire(baseUrl: string, token: string, tokenUrl: string | null, holder
         baseUrl,
         // The newest token a widget was given; the same one asked for again means the server refused
         // it: then a fresh one from `token-url`, where there is one.
-        token: async () => {
-          if (made.token === made.answered && made.tokenUrl) made.token = await refresh(made, made.tokenUrl);
-          return (made.answered = made.token);
-        },
+        // At once when no refresh is needed: the SDK then asks for the socket's ticket before the widget first renders.
+        token: () =>
+          made.token === made.answered && made.tokenUrl
+            ? refresh(made, made.tokenUrl).then((token) => (made.answered = made.token = token))
+            : (made.answered = made.token),
         outboxStorage: principal ? browserOutbox(baseUrl, principal) : undefined,
       }),
       holders: new Set(),
