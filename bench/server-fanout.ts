@@ -105,7 +105,8 @@ for (let round = 1; round <= rounds; round++) {
       loops[sync][key].push(r);
       log(`  round ${round} ${sync.padEnd(6)} (${key}) ${VARIANTS[key].padEnd(24)} ${fmt(r.msgsPerSecond, 0).padStart(7)} msg/s  p50 ${fmt(r.p50Ms, 2)} ms  ` +
         `p99 ${fmt(r.p99Ms, 2)} ms  server CPU ${fmt(r.serverCpu * 100, 0)}% (${fmt(r.serverCpuUsPerMessage, 0)} µs/msg, main thread ${fmt(r.serverMainThreadUsPerMessage, 0)})  load CPU ${fmt(r.loadCpu * 100, 0)}%` +
-        (isReferenceServer(key) ? `  seq errors ${r.seqErrors}, missing notifications ${r.missingNotifications}` : ''));
+        (isReferenceServer(key) ? `  seq errors ${r.seqErrors}, missing notifications ${r.missingNotifications}` : '') +
+        (key === 'w' ? `, webhook events behind at the end ${r.webhookBacklog}` : ''));
     }
   }
 }

@@ -22,19 +22,35 @@ export function isReferenceServer(key: VariantKey): boolean {
   return key === 'c' || key === 'w' || key === 'r';
 }
 
+/** (w)'s webhook receiver, running: its URL, its CPU time, and how many deliveries it has answered. */
+export interface WebhookReceiverProcess {
+  url: string;
+  cpuMs(): number;
+  answered(): Promise<number>;
+  stop(): Promise<void>;
+}
+
 /**
  * (w)'s webhook receiver: a process of its own (not the load generator's CPU), answering every
- * delivery 204 at once, the way a receiver that queues the work does.
+ * delivery 204 at once, the way a receiver that queues the work does. It counts what it answered,
+ * told over IPC, so that a bench can wait until every event has arrived.
  */
-async function startWebhookReceiver(): Promise<{ url: string; stop: () => Promise<void> }> {
+export async function startWebhookReceiver(): Promise<WebhookReceiverProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, [
     '-e',
-    `require('node:http').createServer((req, res) => { req.resume(); req.on('end', () => { res.statusCode = 204; res.end(); }); }).listen(${port}, '127.0.0.1', () => process.send('ready'));`,
+    `let answered = 0; process.on('message', () => process.send({ answered }));
+    require('node:http').createServer((req, res) => { req.resume(); req.on('end', () => { answered++; res.statusCode = 204; res.end(); }); }).listen(${port}, '127.0.0.1', () => process.send('ready'));`,
   ], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   await new Promise((resolve) => child.once('message', resolve));
   return {
     url: `http://127.0.0.1:${port}/hooks`,
+    cpuMs: () => cpuMsOf(`/proc/${child.pid}/stat`),
+    answered: () =>
+      new Promise((resolve) => {
+        child.once('message', (m) => resolve((m as { answered: number }).answered));
+        child.send('count');
+      }),
     async stop() {
       child.kill('SIGKILL');
       await exited(child);
@@ -91,6 +107,8 @@ export interface ServerUnderTest {
   cpuMs(): number;
   /** The same, of its main thread alone (the event loop that serves the sockets), without its worker threads. */
   mainThreadCpuMs(): number;
+  /** (w): the webhook deliveries its receiver has answered so far; null for the other variants. */
+  webhooksAnswered: (() => Promise<number>) | null;
   /** Under callgrind: counting starts at zero; `end` stops it and resolves with the instructions run meanwhile. */
   countInstructions(): { end: () => number };
   output(): string;
@@ -231,6 +249,7 @@ export async function startServerUnderTest(key: VariantKey, settings: ServerSett
     },
     cpuMs: () => cpuMsOf(`/proc/${pid}/stat`),
     mainThreadCpuMs: () => cpuMsOf(`/proc/${pid}/task/${pid}/stat`),
+    webhooksAnswered: receiver && (() => receiver.answered()),
     countInstructions() {
       const control = (...flags: string[]) => execFileSync('callgrind_control', [...flags, String(pid)], { stdio: 'pipe' });
       if (!settings.callgrindOut) throw new Error('countInstructions needs callgrindOut');
