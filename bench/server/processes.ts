@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-export type VariantKey = 'a' | 'b' | 'n' | 'c' | 'w' | 'r';
+export type VariantKey = 'a' | 'b' | 'n' | 'c' | 'w' | 'r' | 'x';
 
 export const VARIANTS: Record<VariantKey, string> = {
   a: 'bare ws broadcast',
@@ -15,11 +15,12 @@ export const VARIANTS: Record<VariantKey, string> = {
   c: 'reference server',
   w: '(c) with webhooks on',
   r: 'reference server, other checkout',
+  x: '(r) with webhooks on',
 };
 
-/** (c), (w) and (r) run the reference server (authenticated rooms, the contract's frames); (a) and (b) the baselines. */
+/** (c), (w), (r) and (x) run the reference server (authenticated rooms, the contract's frames); (a) and (b) the baselines. */
 export function isReferenceServer(key: VariantKey): boolean {
-  return key === 'c' || key === 'w' || key === 'r';
+  return key === 'c' || key === 'w' || key === 'r' || key === 'x';
 }
 
 /** (w)'s webhook receiver, running: its URL, its CPU time, and how many deliveries it has answered. */
@@ -166,9 +167,10 @@ export async function startServerUnderTest(key: VariantKey, settings: ServerSett
   if (settings.cpuProfDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${join(settings.cpuProfDir, key)}`);
   if (isReferenceServer(key)) {
     port = await freePort();
-    if (key === 'r' && !settings.compareWith) throw new Error('variant r needs --compare-with DIR');
+    const other = key === 'r' || key === 'x';
+    if (other && !settings.compareWith) throw new Error(`variant ${key} needs --compare-with DIR`);
     args = [
-      buildReferenceServer(key === 'r' ? (settings.compareWith as string) : REPO_ROOT),
+      buildReferenceServer(other ? (settings.compareWith as string) : REPO_ROOT),
       '--port', String(port),
       '--host', '127.0.0.1',
       '--data-dir', dataDir,
@@ -189,7 +191,7 @@ export async function startServerUnderTest(key: VariantKey, settings: ServerSett
       ...(key === 'n' ? ['--notify'] : []),
     ];
   }
-  const receiver = key === 'w' ? await startWebhookReceiver() : null;
+  const receiver = key === 'w' || key === 'x' ? await startWebhookReceiver() : null;
   const webhooks = receiver
     ? { WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: `whsec_${randomBytes(32).toString('base64')}`, WEBHOOK_ALLOW_PRIVATE: '1' }
     : {};
