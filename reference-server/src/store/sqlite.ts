@@ -134,7 +134,18 @@ interface EventRoom {
   from: number;
   tail: number;
   dueAt: number;
+  /**
+   * Every pending event of the room, oldest first, as recorded (delivery reads them here, not from
+   * the table), or null when they are not all in memory: then the table is read.
+   */
+  queue: PendingEvent[] | null;
 }
+
+/**
+ * Webhook events kept in memory for delivery, across rooms: past it a room's events are read from
+ * the table (a receiver down, a backlog), so a backlog costs no memory beyond this.
+ */
+const EVENTS_IN_MEMORY = 5000;
 
 /** A write waiting for the commit of its event-loop turn; `run` is its part of the transaction. */
 interface PendingWrite {
@@ -480,7 +491,11 @@ export class SqliteStore implements ChatStore {
   readonly #recentClientIds = new RecentClientIds();
   readonly outbox: EventOutbox | null;
   /** The webhook events the transaction under way recorded: its commit wakes the delivery loop. */
-  #recorded: Array<{ room: string; position: number }> = [];
+  #recorded: PendingEvent[] = [];
+  /** The events in the rooms' queues (EventRoom.queue). */
+  #eventsInMemory = 0;
+  /** Delivered events whose delete waits for the transaction of this event-loop turn, and its commit. */
+  #removals: { events: PendingEvent[]; committed: Promise<void> } | null = null;
   /**
    * Each room holding webhook events: where its oldest lies (`from`: no event of the room is below
    * it), its newest, and when the oldest may be attempted (ms since the epoch). A room's oldest is a
@@ -914,7 +929,7 @@ export class SqliteStore implements ChatStore {
   /** Part of a write's transaction. */
   #record(event: RecordedEvent): void {
     const { lastInsertRowid } = this.#stmt.insertEvent.run(event.id, event.request_id, event.body, event.created_at);
-    this.#recorded.push({ room: event.request_id, position: Number(lastInsertRowid) });
+    this.#recorded.push({ ...event, position: Number(lastInsertRowid), attempts: 0 });
   }
 
   /** After a commit: the delivery loop hears of the events it recorded. */
@@ -928,18 +943,49 @@ export class SqliteStore implements ChatStore {
       beginning.clear();
     }
     if (this.#recorded.length === 0) return;
-    for (const { room, position } of this.#recorded) {
-      const known = this.#eventRooms.get(room);
-      if (known) known.tail = position;
-      else this.#eventRooms.set(room, { from: position, tail: position, dueAt: 0 });
+    for (const event of this.#recorded) {
+      const known = this.#eventRooms.get(event.request_id);
+      const kept = this.#eventsInMemory < EVENTS_IN_MEMORY;
+      if (kept) this.#eventsInMemory++;
+      if (!known) {
+        this.#eventRooms.set(event.request_id, { from: event.position, tail: event.position, dueAt: 0, queue: kept ? [event] : null });
+        continue;
+      }
+      known.tail = event.position;
+      if (known.queue && kept) known.queue.push(event);
+      else if (kept) this.#eventsInMemory--;
+      else this.#forgetQueue(known);
     }
     this.#recorded = [];
     this.#onRecorded?.();
   }
 
+  /** The room's events are read from the table from now on, until it has none. */
+  #forgetQueue(known: EventRoom): void {
+    if (!known.queue) return;
+    this.#eventsInMemory -= known.queue.length;
+    known.queue = null;
+  }
+
+  /** After the commit of its delete: the event has left its room. */
+  #removed(event: PendingEvent): void {
+    const known = this.#eventRooms.get(event.request_id);
+    if (!known) return;
+    if (known.queue?.[0]?.position === event.position) {
+      known.queue.shift();
+      this.#eventsInMemory--;
+    }
+    known.from = event.position + 1;
+    known.dueAt = 0;
+    if (known.from > known.tail) {
+      this.#forgetQueue(known);
+      this.#eventRooms.delete(event.request_id);
+    }
+  }
+
   #eventOutbox(): EventOutbox {
     for (const { request_id, first, last } of this.#stmt.eventRooms.all()) {
-      this.#eventRooms.set(request_id, { from: first, tail: last, dueAt: this.#stmt.eventDueAt.get(first) ?? 0 });
+      this.#eventRooms.set(request_id, { from: first, tail: last, dueAt: this.#stmt.eventDueAt.get(first) ?? 0, queue: null });
     }
     return {
       due: async (now, limit, busy) => {
@@ -948,7 +994,7 @@ export class SqliteStore implements ChatStore {
         for (const [room, known] of this.#eventRooms) {
           if (heads.length === limit) break;
           if (known.dueAt > now || busy.has(room)) continue;
-          const head = stmt.get({ room, from: known.from, tail: known.tail });
+          const head = known.queue?.[0] ?? stmt.get({ room, from: known.from, tail: known.tail });
           if (head) {
             known.from = head.position;
             heads.push(head);
@@ -958,19 +1004,30 @@ export class SqliteStore implements ChatStore {
         }
         return heads.sort((a, b) => a.position - b.position);
       },
-      // In the transaction of the turn's appends: a delivered event costs no commit of its own.
-      remove: async (event) => {
-        await this.#enqueue(() => this.#stmt.removeEvent.run(event.position));
-        const known = this.#eventRooms.get(event.request_id);
-        if (!known) return;
-        known.from = event.position + 1;
-        known.dueAt = 0;
-        if (known.from > known.tail) this.#eventRooms.delete(event.request_id);
+      // In the transaction of the turn's appends, the turn's deletes in one write of it: a delivered
+      // event costs no commit of its own.
+      remove: (event) => {
+        let removals = this.#removals;
+        if (!removals) {
+          const events: PendingEvent[] = [];
+          const committed = this.#enqueue(() => {
+            // Closed to later events once it runs; run again alone if its batch failed, deleting the same.
+            if (this.#removals?.events === events) this.#removals = null;
+            for (const { position } of events) this.#stmt.removeEvent.run(position);
+          }).then(() => {
+            for (const removed of events) this.#removed(removed);
+          });
+          removals = this.#removals = { events, committed };
+        }
+        removals.events.push(event);
+        return removals.committed;
       },
       retryAt: async (event, attempts, dueAt) => {
         await this.#enqueue(() => this.#stmt.retryEvent.run(attempts, dueAt, event.position));
         const known = this.#eventRooms.get(event.request_id);
-        if (known) known.dueAt = dueAt;
+        if (!known) return;
+        known.dueAt = dueAt;
+        if (known.queue?.[0]?.position === event.position) known.queue[0] = { ...known.queue[0], attempts };
       },
       backlog: async () => this.#readable().eventBacklog.get() as { count: number; oldest: string | null },
       // A file beside the database, not a table: a flag read once at start, and no migration for it.
@@ -1187,6 +1244,8 @@ export class SqliteStore implements ChatStore {
       onRedacted(part);
     }
     await this.#enqueue(() => {
+      // The events kept in memory may carry the old text: from now on they are read from the table.
+      for (const known of this.#eventRooms.values()) this.#forgetQueue(known);
       for (const { position, body } of this.#stmt.eventsMentioning.all(senderMention(senderId))) {
         const redacted = redactedEventBody(body, senderId);
         if (redacted !== null) this.#stmt.rewriteEvent.run(redacted, position);
