@@ -47,6 +47,8 @@ export interface SqliteStoreOptions {
   logger?: Logger;
   /** Record webhook events (WEBHOOK_URL is set): one more INSERT in each write's transaction. */
   events?: boolean;
+  /** How many recorded events delivery finds in memory rather than in the table (default EVENTS_IN_MEMORY). */
+  eventsInMemory?: number;
 }
 
 interface RoomRow {
@@ -145,7 +147,7 @@ interface EventRoom {
  * Webhook events kept in memory for delivery, across rooms: past it a room's events are read from
  * the table (a receiver down, a backlog), so a backlog costs no memory beyond this.
  */
-const EVENTS_IN_MEMORY = 5000;
+export const EVENTS_IN_MEMORY = 5000;
 
 /** A write waiting for the commit of its event-loop turn; `run` is its part of the transaction. */
 interface PendingWrite {
@@ -492,8 +494,9 @@ export class SqliteStore implements ChatStore {
   readonly outbox: EventOutbox | null;
   /** The webhook events the transaction under way recorded: its commit wakes the delivery loop. */
   #recorded: PendingEvent[] = [];
-  /** The events in the rooms' queues (EventRoom.queue). */
+  /** The events in the rooms' queues (EventRoom.queue), and how many may be. */
   #eventsInMemory = 0;
+  readonly #eventsInMemoryCap: number;
   /** Delivered events whose delete waits for the transaction of this event-loop turn, and its commit. */
   #removals: { events: PendingEvent[]; committed: Promise<void> } | null = null;
   /**
@@ -521,6 +524,7 @@ export class SqliteStore implements ChatStore {
     this.#lock = DataDirLock.acquire(options.dataDir);
     const file = join(options.dataDir, DATABASE_FILE);
     this.#deliveryOffFile = join(options.dataDir, 'webhook-delivery-off');
+    this.#eventsInMemoryCap = options.eventsInMemory ?? EVENTS_IN_MEMORY;
     let shared = true;
     try {
       try {
@@ -945,7 +949,7 @@ export class SqliteStore implements ChatStore {
     if (this.#recorded.length === 0) return;
     for (const event of this.#recorded) {
       const known = this.#eventRooms.get(event.request_id);
-      const kept = this.#eventsInMemory < EVENTS_IN_MEMORY;
+      const kept = this.#eventsInMemory < this.#eventsInMemoryCap;
       if (kept) this.#eventsInMemory++;
       if (!known) {
         this.#eventRooms.set(event.request_id, { from: event.position, tail: event.position, dueAt: 0, queue: kept ? [event] : null });
