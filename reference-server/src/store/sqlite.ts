@@ -149,6 +149,12 @@ interface EventRoom {
  */
 export const EVENTS_IN_MEMORY = 5000;
 
+/**
+ * How long a delivered event's delete may wait to join a transaction (the appends', during sends):
+ * the event has left its room in memory at once, and a kill -9 meanwhile sends it again (at least once).
+ */
+const DELETE_WITHIN_MS = 50;
+
 /** A write waiting for the commit of its event-loop turn; `run` is its part of the transaction. */
 interface PendingWrite {
   run: () => unknown;
@@ -497,8 +503,9 @@ export class SqliteStore implements ChatStore {
   /** The events in the rooms' queues (EventRoom.queue), and how many may be. */
   #eventsInMemory = 0;
   readonly #eventsInMemoryCap: number;
-  /** Delivered events whose delete waits for the transaction of this event-loop turn, and its commit. */
-  #removals: { events: PendingEvent[]; committed: Promise<void> } | null = null;
+  /** Delivered or given-up events whose delete waits (DELETE_WITHIN_MS), by position. */
+  #deletes: number[] = [];
+  #deleteTimer: NodeJS.Timeout | null = null;
   /**
    * Each room holding webhook events: where its oldest lies (`from`: no event of the room is below
    * it), its newest, and when the oldest may be attempted (ms since the epoch). A room's oldest is a
@@ -971,7 +978,23 @@ export class SqliteStore implements ChatStore {
     known.queue = null;
   }
 
-  /** After the commit of its delete: the event has left its room. */
+  /** The deletes gathered, in the transaction of this turn; should it fail, they are tried again. */
+  #writeDeletes(): void {
+    this.#deleteTimer = null;
+    const positions = this.#deletes;
+    this.#deletes = [];
+    if (positions.length === 0) return;
+    this.#enqueue(() => {
+      for (const position of positions) this.#stmt.removeEvent.run(position);
+    }).catch(() => {
+      if (this.#closed) return;
+      // Delivered already: until the delete succeeds the table keeps them, sent again only after a restart.
+      this.#deletes.push(...positions);
+      this.#deleteTimer ??= setTimeout(() => this.#writeDeletes(), DELETE_WITHIN_MS);
+    });
+  }
+
+  /** Delivered or given up: the event leaves its room (its delete follows). */
   #removed(event: PendingEvent): void {
     const known = this.#eventRooms.get(event.request_id);
     if (!known) return;
@@ -1008,23 +1031,13 @@ export class SqliteStore implements ChatStore {
         }
         return heads.sort((a, b) => a.position - b.position);
       },
-      // In the transaction of the turn's appends, the turn's deletes in one write of it: a delivered
-      // event costs no commit of its own.
-      remove: (event) => {
-        let removals = this.#removals;
-        if (!removals) {
-          const events: PendingEvent[] = [];
-          const committed = this.#enqueue(() => {
-            // Closed to later events once it runs; run again alone if its batch failed, deleting the same.
-            if (this.#removals?.events === events) this.#removals = null;
-            for (const { position } of events) this.#stmt.removeEvent.run(position);
-          }).then(() => {
-            for (const removed of events) this.#removed(removed);
-          });
-          removals = this.#removals = { events, committed };
-        }
-        removals.events.push(event);
-        return removals.committed;
+      // Gone from its room at once, so that the room's next event goes without waiting for a commit;
+      // deleted within DELETE_WITHIN_MS, the deletes gathered in one write of a transaction (the
+      // appends', while messages come): a delivered event costs no commit of its own.
+      remove: async (event) => {
+        this.#removed(event);
+        this.#deletes.push(event.position);
+        this.#deleteTimer ??= setTimeout(() => this.#writeDeletes(), DELETE_WITHIN_MS);
       },
       retryAt: async (event, attempts, dueAt) => {
         await this.#enqueue(() => this.#stmt.retryEvent.run(attempts, dueAt, event.position));
@@ -1284,6 +1297,8 @@ export class SqliteStore implements ChatStore {
 
   async close(): Promise<void> {
     if (this.#closed) return;
+    if (this.#deleteTimer) clearTimeout(this.#deleteTimer);
+    this.#writeDeletes();
     this.#closed = true;
     this.#flush();
     await this.#checkpointer.close();
