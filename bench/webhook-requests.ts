@@ -11,7 +11,9 @@
  * Clients: `http`: node:http with a keep-alive Agent, a timer per request (what the server did
  * before); `http-options`: the same given host, port and path rather than the URL; `undici-request`: undici's Client, `request()`, one request per connection at a time;
  * `undici-dispatch`: the same Client, `dispatch()` with a handler that reads only the status;
- * `undici-pipelined`: `dispatch()` with HTTP/1.1 pipelining, up to 16 requests on one connection.
+ * `undici-pipelined`: `dispatch()` on a Client allowing HTTP/1.1 pipelining (16), which undici uses
+ * only for idempotent requests: a POST still waits for the answer before the next; `undici-legacy`
+ * and `undici-legacy-pipelined`: the same with undici's older handler interface.
  */
 import { randomBytes } from 'node:crypto';
 import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from 'node:http';
