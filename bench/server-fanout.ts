@@ -7,7 +7,7 @@
  *
  *   node --import tsx bench/server-fanout.ts [--rounds 3] [--rooms 50] [--messages 200]
  *     [--warmup 20] [--idle 5000] [--synchronous full,normal] [--variants a,b,c] (n: (b) + notification frames;
- *     w: (c) with webhooks on, delivered to a receiver process)
+ *     w: (c) with webhooks on, delivered to a receiver process; x: the same of --compare-with DIR)
  *     [--compare-with DIR] [--cpu-prof] [--skip-memory]
  *
  * Every server runs in its own child process; this process is the load generator.
@@ -51,7 +51,7 @@ const KEYS = [...opts.variants.split(','), ...(compareWith ? ['r'] : [])].filter
   (k, i, all): k is VariantKey => k in VARIANTS && all.indexOf(k) === i,
 );
 if (KEYS.length === 0) throw new Error('--variants is a comma-separated subset of a,b,n,c,w');
-if (KEYS.includes('r') && !compareWith) throw new Error('variant r is the reference server of --compare-with DIR');
+if ((KEYS.includes('r') || KEYS.includes('x')) && !compareWith) throw new Error('variants r and x are the reference server of --compare-with DIR');
 const SETTINGS = opts.synchronous.split(',').filter((s): s is Synchronous => s === 'full' || s === 'normal');
 if (SETTINGS.length === 0) throw new Error('--synchronous is full, normal or full,normal');
 const resultsDir = join(REPO_ROOT, 'bench/results');
@@ -95,7 +95,7 @@ log(`fan-out bench: ${rooms} rooms × 2 participants × ${messages} messages (+$
   `synchronous=${SETTINGS.join(',')}, ${idle} idle connections; node ${process.version}, ${availableParallelism()} CPUs` +
   (compareWith ? `; (r) = ${compareWith}` : ''));
 
-const noLoops = (): Record<VariantKey, LoopResult[]> => ({ a: [], b: [], n: [], c: [], w: [], r: [] });
+const noLoops = (): Record<VariantKey, LoopResult[]> => ({ a: [], b: [], n: [], c: [], w: [], r: [], x: [] });
 const loops: Record<Synchronous, Record<VariantKey, LoopResult[]>> = { full: noLoops(), normal: noLoops() };
 for (let round = 1; round <= rounds; round++) {
   // Interleaved, so a noisy minute hurts every variant and setting rather than one.
@@ -105,7 +105,8 @@ for (let round = 1; round <= rounds; round++) {
       loops[sync][key].push(r);
       log(`  round ${round} ${sync.padEnd(6)} (${key}) ${VARIANTS[key].padEnd(24)} ${fmt(r.msgsPerSecond, 0).padStart(7)} msg/s  p50 ${fmt(r.p50Ms, 2)} ms  ` +
         `p99 ${fmt(r.p99Ms, 2)} ms  server CPU ${fmt(r.serverCpu * 100, 0)}% (${fmt(r.serverCpuUsPerMessage, 0)} µs/msg, main thread ${fmt(r.serverMainThreadUsPerMessage, 0)})  load CPU ${fmt(r.loadCpu * 100, 0)}%` +
-        (isReferenceServer(key) ? `  seq errors ${r.seqErrors}, missing notifications ${r.missingNotifications}` : ''));
+        (isReferenceServer(key) ? `  seq errors ${r.seqErrors}, missing notifications ${r.missingNotifications}` : '') +
+        (key === 'w' || key === 'x' ? `, webhook events behind at the end ${r.webhookBacklog}` : ''));
     }
   }
 }
@@ -223,7 +224,11 @@ for (const sync of SETTINGS) {
     log(`| (${key}) ${s.variant} | ${fmt(s.msgsPerSecond, 0)} | ${fmt(s.p50Ms, 2)} | ${fmt(s.p99Ms, 2)} | ` +
       `${kib === undefined ? '–' : fmt(kib, 2)} | ${fmt(s.serverCpu * 100, 0)}% | ${fmt(s.serverCpuUsPerMessage, 0)} | ${fmt(s.serverMainThreadUsPerMessage, 0)} | ${fmt(s.loadCpu * 100, 0)}% |`);
   }
-  const { c, r, w } = summary[sync];
+  const { c, r, w, x } = summary[sync];
+  if (r && x) {
+    log(`(x) / (r): throughput ${fmt(x.msgsPerSecond / r.msgsPerSecond, 2)}×, p99 ${fmt(x.p99Ms / r.p99Ms, 2)}×, ` +
+      `server µs/msg ${fmt(x.serverCpuUsPerMessage / r.serverCpuUsPerMessage, 2)}×, main thread µs/msg ${fmt(x.serverMainThreadUsPerMessage / r.serverMainThreadUsPerMessage, 2)}×`);
+  }
   if (c && w) {
     log(`(w) / (c): throughput ${fmt(w.msgsPerSecond / c.msgsPerSecond, 2)}×, p99 ${fmt(w.p99Ms / c.p99Ms, 2)}×, ` +
       `server µs/msg ${fmt(w.serverCpuUsPerMessage / c.serverCpuUsPerMessage, 2)}×, main thread µs/msg ${fmt(w.serverMainThreadUsPerMessage / c.serverMainThreadUsPerMessage, 2)}×`);

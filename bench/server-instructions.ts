@@ -5,7 +5,8 @@
  * (V8's compiler and GC helpers, the checkpoint worker), not the waits (fsync, the network).
  *
  *   node --import tsx bench/server-instructions.ts [--compare-with DIR] [--rounds 3] [--rooms 10]
- *     [--messages 100] [--warmup 50] [--synchronous normal] [--variants c]
+ *     [--messages 100] [--warmup 50] [--synchronous normal] [--variants c] (w: (c) with webhooks on;
+ *     x: (r) with webhooks on)
  *
  * Each server runs under callgrind with counting off until its warm-up is over; the closed loop of
  * bench/server-fanout.ts then runs with counting on, and the count is divided by the messages
@@ -31,7 +32,7 @@ const { values: opts } = parseArgs({
   },
 });
 const compareWith = opts['compare-with'] ? resolve(opts['compare-with']) : null;
-const keys = [...opts.variants.split(','), ...(compareWith ? ['r'] : [])] as VariantKey[];
+const keys = [...opts.variants.split(','), ...(compareWith ? ['r'] : [])].filter((k, i, all) => all.indexOf(k) === i) as VariantKey[];
 const synchronous = opts.synchronous === 'full' ? 'full' : 'normal';
 const jwtSecret = randomBytes(24).toString('hex');
 
@@ -62,7 +63,11 @@ for (let round = 1; round <= Number(opts.rounds); round++) {
 console.log(`\nmedians, synchronous=${synchronous}${compareWith ? `; (r) = ${compareWith}` : ''}:`);
 for (const key of keys) console.log(`  (${key}) ${Math.round(median(perMessage[key]!)).toLocaleString('en')} instructions per message`);
 if (compareWith) {
-  for (const key of keys.filter((k) => k !== 'r')) {
+  for (const key of keys.filter((k) => k !== 'r' && k !== 'x')) {
     console.log(`  (${key}) / (r): ${(median(perMessage[key]!) / median(perMessage.r!)).toFixed(3)}x`);
   }
+}
+// Webhooks on against off, in this checkout and in the other one; and this one's against the other's.
+for (const [on, off] of [['w', 'c'], ['x', 'r'], ['w', 'x']] as const) {
+  if (perMessage[on] && perMessage[off]) console.log(`  (${on}) / (${off}): ${(median(perMessage[on]!) / median(perMessage[off]!)).toFixed(3)}x`);
 }

@@ -110,6 +110,11 @@ export interface LoopResult {
   /** The same, of the server's main thread alone: the event loop, which bounds throughput; worker threads run beside it. */
   serverMainThreadUsPerMessage: number;
   loadCpu: number;
+  /**
+   * (w) only: the events (rooms created, messages) not yet delivered when the last message arrived;
+   * the CPU figures include their delivery, the loop waiting for the receiver to have them all.
+   */
+  webhookBacklog: number;
   /** (c) only: chat frames whose seq was not the previous one + 1, and notifications that never came. */
   seqErrors: number;
   missingNotifications: number;
@@ -231,6 +236,18 @@ export async function closedLoop(
   const started = performance.now();
   await phase(perParticipant);
   const seconds = (lastDelivery - started) / 1000;
+  let webhookBacklog = 0;
+  if (server.webhooksAnswered) {
+    // Every room's room.created and every message's message.created: the delivery of the events of
+    // the run is part of its cost, even when it lags behind the sends.
+    const events = plan.length + participants.length * perParticipant;
+    webhookBacklog = events - (await server.webhooksAnswered());
+    const deadline = Date.now() + 120_000;
+    while ((await server.webhooksAnswered()) < events) {
+      if (Date.now() > deadline) throw new Error(`webhook events not all delivered\n${server.output()}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
   const serverCpu = (server.cpuMs() - cpuBefore) / 1000 / seconds;
   const mainThreadMs = server.mainThreadCpuMs() - mainThreadBefore;
   const load = process.cpuUsage(loadBefore);
@@ -260,6 +277,7 @@ export async function closedLoop(
     serverCpuUsPerMessage: (serverCpu * seconds * 1e6) / samples,
     serverMainThreadUsPerMessage: (mainThreadMs * 1000) / samples,
     loadCpu,
+    webhookBacklog,
     seqErrors,
     missingNotifications,
   };

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-export type VariantKey = 'a' | 'b' | 'n' | 'c' | 'w' | 'r';
+export type VariantKey = 'a' | 'b' | 'n' | 'c' | 'w' | 'r' | 'x';
 
 export const VARIANTS: Record<VariantKey, string> = {
   a: 'bare ws broadcast',
@@ -15,26 +15,43 @@ export const VARIANTS: Record<VariantKey, string> = {
   c: 'reference server',
   w: '(c) with webhooks on',
   r: 'reference server, other checkout',
+  x: '(r) with webhooks on',
 };
 
-/** (c), (w) and (r) run the reference server (authenticated rooms, the contract's frames); (a) and (b) the baselines. */
+/** (c), (w), (r) and (x) run the reference server (authenticated rooms, the contract's frames); (a) and (b) the baselines. */
 export function isReferenceServer(key: VariantKey): boolean {
-  return key === 'c' || key === 'w' || key === 'r';
+  return key === 'c' || key === 'w' || key === 'r' || key === 'x';
+}
+
+/** (w)'s webhook receiver, running: its URL, its CPU time, and how many deliveries it has answered. */
+export interface WebhookReceiverProcess {
+  url: string;
+  cpuMs(): number;
+  answered(): Promise<number>;
+  stop(): Promise<void>;
 }
 
 /**
  * (w)'s webhook receiver: a process of its own (not the load generator's CPU), answering every
- * delivery 204 at once, the way a receiver that queues the work does.
+ * delivery 204 at once, the way a receiver that queues the work does. It counts what it answered,
+ * told over IPC, so that a bench can wait until every event has arrived.
  */
-async function startWebhookReceiver(): Promise<{ url: string; stop: () => Promise<void> }> {
+export async function startWebhookReceiver(): Promise<WebhookReceiverProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, [
     '-e',
-    `require('node:http').createServer((req, res) => { req.resume(); req.on('end', () => { res.statusCode = 204; res.end(); }); }).listen(${port}, '127.0.0.1', () => process.send('ready'));`,
+    `let answered = 0; process.on('message', () => process.send({ answered }));
+    require('node:http').createServer((req, res) => { req.resume(); req.on('end', () => { answered++; res.statusCode = 204; res.end(); }); }).listen(${port}, '127.0.0.1', () => process.send('ready'));`,
   ], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   await new Promise((resolve) => child.once('message', resolve));
   return {
     url: `http://127.0.0.1:${port}/hooks`,
+    cpuMs: () => cpuMsOf(`/proc/${child.pid}/stat`),
+    answered: () =>
+      new Promise((resolve) => {
+        child.once('message', (m) => resolve((m as { answered: number }).answered));
+        child.send('count');
+      }),
     async stop() {
       child.kill('SIGKILL');
       await exited(child);
@@ -91,6 +108,8 @@ export interface ServerUnderTest {
   cpuMs(): number;
   /** The same, of its main thread alone (the event loop that serves the sockets), without its worker threads. */
   mainThreadCpuMs(): number;
+  /** (w): the webhook deliveries its receiver has answered so far; null for the other variants. */
+  webhooksAnswered: (() => Promise<number>) | null;
   /** Under callgrind: counting starts at zero; `end` stops it and resolves with the instructions run meanwhile. */
   countInstructions(): { end: () => number };
   output(): string;
@@ -148,9 +167,10 @@ export async function startServerUnderTest(key: VariantKey, settings: ServerSett
   if (settings.cpuProfDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${join(settings.cpuProfDir, key)}`);
   if (isReferenceServer(key)) {
     port = await freePort();
-    if (key === 'r' && !settings.compareWith) throw new Error('variant r needs --compare-with DIR');
+    const other = key === 'r' || key === 'x';
+    if (other && !settings.compareWith) throw new Error(`variant ${key} needs --compare-with DIR`);
     args = [
-      buildReferenceServer(key === 'r' ? (settings.compareWith as string) : REPO_ROOT),
+      buildReferenceServer(other ? (settings.compareWith as string) : REPO_ROOT),
       '--port', String(port),
       '--host', '127.0.0.1',
       '--data-dir', dataDir,
@@ -171,7 +191,7 @@ export async function startServerUnderTest(key: VariantKey, settings: ServerSett
       ...(key === 'n' ? ['--notify'] : []),
     ];
   }
-  const receiver = key === 'w' ? await startWebhookReceiver() : null;
+  const receiver = key === 'w' || key === 'x' ? await startWebhookReceiver() : null;
   const webhooks = receiver
     ? { WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: `whsec_${randomBytes(32).toString('base64')}`, WEBHOOK_ALLOW_PRIVATE: '1' }
     : {};
@@ -231,6 +251,7 @@ export async function startServerUnderTest(key: VariantKey, settings: ServerSett
     },
     cpuMs: () => cpuMsOf(`/proc/${pid}/stat`),
     mainThreadCpuMs: () => cpuMsOf(`/proc/${pid}/task/${pid}/stat`),
+    webhooksAnswered: receiver && (() => receiver.answered()),
     countInstructions() {
       const control = (...flags: string[]) => execFileSync('callgrind_control', [...flags, String(pid)], { stdio: 'pipe' });
       if (!settings.callgrindOut) throw new Error('countInstructions needs callgrindOut');

@@ -29,6 +29,7 @@ const SQLITE_ONLY = new Set([
   'drain.test.ts',
   'nginx.test.ts',
   'redis-stop.test.ts',
+  'webhooks-sqlite-outbox.test.ts',
 ]);
 
 function bothStoreFiles(): string[] {

@@ -48,6 +48,8 @@ export interface SqliteStoreOptions {
   logger?: Logger;
   /** Record webhook events (WEBHOOK_URL is set): one more INSERT in each write's transaction. */
   events?: boolean;
+  /** How many recorded events delivery finds in memory rather than in the table (default EVENTS_IN_MEMORY). */
+  eventsInMemory?: number;
 }
 
 interface RoomRow {
@@ -135,7 +137,24 @@ interface EventRoom {
   from: number;
   tail: number;
   dueAt: number;
+  /**
+   * Every pending event of the room, oldest first, as recorded (delivery reads them here, not from
+   * the table), or null when they are not all in memory: then the table is read.
+   */
+  queue: PendingEvent[] | null;
 }
+
+/**
+ * Webhook events kept in memory for delivery, across rooms: past it a room's events are read from
+ * the table (a receiver down, a backlog), so a backlog costs no memory beyond this.
+ */
+export const EVENTS_IN_MEMORY = 5000;
+
+/**
+ * How long a delivered event's delete may wait to join a transaction (the appends', during sends):
+ * the event has left its room in memory at once, and a kill -9 meanwhile sends it again (at least once).
+ */
+const DELETE_WITHIN_MS = 50;
 
 /** A write waiting for the commit of its event-loop turn; `run` is its part of the transaction. */
 interface PendingWrite {
@@ -513,7 +532,13 @@ export class SqliteStore implements ChatStore {
   readonly #recentClientIds = new RecentClientIds();
   readonly outbox: EventOutbox | null;
   /** The webhook events the transaction under way recorded: its commit wakes the delivery loop. */
-  #recorded: Array<{ room: string; position: number }> = [];
+  #recorded: PendingEvent[] = [];
+  /** The events in the rooms' queues (EventRoom.queue), and how many may be. */
+  #eventsInMemory = 0;
+  readonly #eventsInMemoryCap: number;
+  /** Delivered or given-up events whose delete waits (DELETE_WITHIN_MS), by position. */
+  #deletes: number[] = [];
+  #deleteTimer: NodeJS.Timeout | null = null;
   /**
    * Each room holding webhook events: where its oldest lies (`from`: no event of the room is below
    * it), its newest, and when the oldest may be attempted (ms since the epoch). A room's oldest is a
@@ -539,6 +564,7 @@ export class SqliteStore implements ChatStore {
     this.#lock = DataDirLock.acquire(options.dataDir);
     const file = join(options.dataDir, DATABASE_FILE);
     this.#deliveryOffFile = join(options.dataDir, 'webhook-delivery-off');
+    this.#eventsInMemoryCap = options.eventsInMemory ?? EVENTS_IN_MEMORY;
     let opened: OpenedWal;
     try {
       opened = openWal(file, (db) => prepareDatabase(db, file, options.synchronous));
@@ -902,7 +928,7 @@ export class SqliteStore implements ChatStore {
   /** Part of a write's transaction. */
   #record(event: RecordedEvent): void {
     const { lastInsertRowid } = this.#stmt.insertEvent.run(event.id, event.request_id, event.body, event.created_at);
-    this.#recorded.push({ room: event.request_id, position: Number(lastInsertRowid) });
+    this.#recorded.push({ ...event, position: Number(lastInsertRowid), attempts: 0 });
   }
 
   /** After a commit: the delivery loop hears of the events it recorded. */
@@ -916,18 +942,65 @@ export class SqliteStore implements ChatStore {
       beginning.clear();
     }
     if (this.#recorded.length === 0) return;
-    for (const { room, position } of this.#recorded) {
-      const known = this.#eventRooms.get(room);
-      if (known) known.tail = position;
-      else this.#eventRooms.set(room, { from: position, tail: position, dueAt: 0 });
+    for (const event of this.#recorded) {
+      const known = this.#eventRooms.get(event.request_id);
+      const kept = this.#eventsInMemory < this.#eventsInMemoryCap;
+      if (kept) this.#eventsInMemory++;
+      if (!known) {
+        this.#eventRooms.set(event.request_id, { from: event.position, tail: event.position, dueAt: 0, queue: kept ? [event] : null });
+        continue;
+      }
+      known.tail = event.position;
+      if (known.queue && kept) known.queue.push(event);
+      else if (kept) this.#eventsInMemory--;
+      else this.#forgetQueue(known);
     }
     this.#recorded = [];
     this.#onRecorded?.();
   }
 
+  /** The room's events are read from the table from now on, until it has none. */
+  #forgetQueue(known: EventRoom): void {
+    if (!known.queue) return;
+    this.#eventsInMemory -= known.queue.length;
+    known.queue = null;
+  }
+
+  /** The deletes gathered, in the transaction of this turn; should it fail, they are tried again. */
+  #writeDeletes(): void {
+    this.#deleteTimer = null;
+    const positions = this.#deletes;
+    this.#deletes = [];
+    if (positions.length === 0) return;
+    this.#enqueue(() => {
+      for (const position of positions) this.#stmt.removeEvent.run(position);
+    }).catch(() => {
+      if (this.#closed) return;
+      // Delivered already: until the delete succeeds the table keeps them, sent again only after a restart.
+      this.#deletes.push(...positions);
+      this.#deleteTimer ??= setTimeout(() => this.#writeDeletes(), DELETE_WITHIN_MS);
+    });
+  }
+
+  /** Delivered or given up: the event leaves its room (its delete follows). */
+  #removed(event: PendingEvent): void {
+    const known = this.#eventRooms.get(event.request_id);
+    if (!known) return;
+    if (known.queue?.[0]?.position === event.position) {
+      known.queue.shift();
+      this.#eventsInMemory--;
+    }
+    known.from = event.position + 1;
+    known.dueAt = 0;
+    if (known.from > known.tail) {
+      this.#forgetQueue(known);
+      this.#eventRooms.delete(event.request_id);
+    }
+  }
+
   #eventOutbox(): EventOutbox {
     for (const { request_id, first, last } of this.#stmt.eventRooms.all()) {
-      this.#eventRooms.set(request_id, { from: first, tail: last, dueAt: this.#stmt.eventDueAt.get(first) ?? 0 });
+      this.#eventRooms.set(request_id, { from: first, tail: last, dueAt: this.#stmt.eventDueAt.get(first) ?? 0, queue: null });
     }
     return {
       due: async (now, limit, busy) => {
@@ -936,7 +1009,7 @@ export class SqliteStore implements ChatStore {
         for (const [room, known] of this.#eventRooms) {
           if (heads.length === limit) break;
           if (known.dueAt > now || busy.has(room)) continue;
-          const head = stmt.get({ room, from: known.from, tail: known.tail });
+          const head = known.queue?.[0] ?? stmt.get({ room, from: known.from, tail: known.tail });
           if (head) {
             known.from = head.position;
             heads.push(head);
@@ -946,19 +1019,20 @@ export class SqliteStore implements ChatStore {
         }
         return heads.sort((a, b) => a.position - b.position);
       },
-      // In the transaction of the turn's appends: a delivered event costs no commit of its own.
+      // Gone from its room at once, so that the room's next event goes without waiting for a commit;
+      // deleted within DELETE_WITHIN_MS, the deletes gathered in one write of a transaction (the
+      // appends', while messages come): a delivered event costs no commit of its own.
       remove: async (event) => {
-        await this.#enqueue(() => this.#stmt.removeEvent.run(event.position));
-        const known = this.#eventRooms.get(event.request_id);
-        if (!known) return;
-        known.from = event.position + 1;
-        known.dueAt = 0;
-        if (known.from > known.tail) this.#eventRooms.delete(event.request_id);
+        this.#removed(event);
+        this.#deletes.push(event.position);
+        this.#deleteTimer ??= setTimeout(() => this.#writeDeletes(), DELETE_WITHIN_MS);
       },
       retryAt: async (event, attempts, dueAt) => {
         await this.#enqueue(() => this.#stmt.retryEvent.run(attempts, dueAt, event.position));
         const known = this.#eventRooms.get(event.request_id);
-        if (known) known.dueAt = dueAt;
+        if (!known) return;
+        known.dueAt = dueAt;
+        if (known.queue?.[0]?.position === event.position) known.queue[0] = { ...known.queue[0], attempts };
       },
       backlog: async () => this.#readable().eventBacklog.get() as { count: number; oldest: string | null },
       // A file beside the database, not a table: a flag read once at start, and no migration for it.
@@ -1175,6 +1249,8 @@ export class SqliteStore implements ChatStore {
       onRedacted(part);
     }
     await this.#enqueue(() => {
+      // The events kept in memory may carry the old text: from now on they are read from the table.
+      for (const known of this.#eventRooms.values()) this.#forgetQueue(known);
       for (const { position, body } of this.#stmt.eventsMentioning.all(senderMention(senderId))) {
         const redacted = redactedEventBody(body, senderId);
         if (redacted !== null) this.#stmt.rewriteEvent.run(redacted, position);
@@ -1209,6 +1285,8 @@ export class SqliteStore implements ChatStore {
 
   async close(): Promise<void> {
     if (this.#closed) return;
+    if (this.#deleteTimer) clearTimeout(this.#deleteTimer);
+    this.#writeDeletes();
     this.#closed = true;
     this.#flush();
     await this.#checkpointer.close();

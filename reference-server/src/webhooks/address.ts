@@ -57,13 +57,8 @@ export interface CheckedAddress {
   family: 4 | 6;
 }
 
-/**
- * Resolves the receiver's host now, for this attempt, and checks every address it has: one private
- * address refuses them all (a name may answer a public and a private one, and the connection take either).
- */
-export async function checkedAddress(hostname: string, allowPrivate: boolean): Promise<CheckedAddress> {
-  const host = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
-  const addresses = await lookup(host, { all: true, verbatim: true });
+/** Refuses the addresses when one is private (unless allowed); else the first, where the connection goes. */
+function checkAll(host: string, addresses: Array<{ address: string; family: number }>, allowPrivate: boolean): CheckedAddress {
   if (addresses.length === 0) throw new Error(`${host} has no address`);
   if (!allowPrivate) {
     const refused = addresses.find((a) => isPrivateAddress(a.address));
@@ -75,6 +70,30 @@ export async function checkedAddress(hostname: string, allowPrivate: boolean): P
   }
   const first = addresses[0] as { address: string; family: number };
   return { address: first.address, family: first.family === 6 ? 6 : 4 };
+}
+
+/** The URL's host without the brackets of an IPv6 address. */
+function bare(hostname: string): string {
+  return hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
+}
+
+/**
+ * Resolves the receiver's host now, for this attempt, and checks every address it has: one private
+ * address refuses them all (a name may answer a public and a private one, and the connection take either).
+ */
+export async function checkedAddress(hostname: string, allowPrivate: boolean): Promise<CheckedAddress> {
+  const host = bare(hostname);
+  return checkAll(host, await lookup(host, { all: true, verbatim: true }), allowPrivate);
+}
+
+/**
+ * The check of a host that is an IP address, which no resolution can change: the same for every
+ * attempt, so made once. Null when the host is a name; throws as checkedAddress does.
+ */
+export function checkedLiteral(hostname: string, allowPrivate: boolean): CheckedAddress | null {
+  const host = bare(hostname);
+  const family = isIP(host);
+  return family === 0 ? null : checkAll(host, [{ address: host, family }], allowPrivate);
 }
 
 /** A `lookup` for http.request that answers the checked address: the connection goes where the check looked, with no second resolution. */

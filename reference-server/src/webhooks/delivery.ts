@@ -15,7 +15,7 @@ export interface DeliveryTuning {
   retryScheduleMs: number[];
   /** One attempt, from the connection to the response's headers. */
   timeoutMs: number;
-  /** How often the outbox is read for retries that came due (new events wake the loop at once). */
+  /** How often the outbox is read for retries that came due (new events and ended attempts wake the loop at once). */
   pollMs: number;
   /** How often the backlog's size and oldest age are logged while events wait. */
   backlogLogMs: number;
@@ -67,6 +67,8 @@ export class WebhookDelivery {
   #ready = false;
   /** Rooms with an attempt in flight, and the attempt. */
   readonly #inFlight = new Map<string, Promise<void>>();
+  /** The same rooms, as the outbox is asked to skip them. */
+  readonly #busy = new Set<string>();
   #reading = false;
   #again = false;
   #disabled = false;
@@ -90,12 +92,14 @@ export class WebhookDelivery {
     this.#outbox = outbox;
     this.#logger = logger;
     this.#tuning = { ...DEFAULT_TUNING, ...tuning };
-    this.#attempts = new Attempts(config, this.#tuning.timeoutMs);
+    this.#attempts = new Attempts(config, this.#tuning.timeoutMs, this.#tuning.concurrency);
     this.#fingerprint = createHash('sha256').update(`${config.url.href}\n${config.secret}`).digest('base64url');
   }
 
   start(): void {
     this.#outbox.onRecorded(() => this.#wake());
+    // One timer for the whole run, not one per read: new events and ended attempts wake the loop.
+    this.#poll = setInterval(() => this.#wake(), this.#tuning.pollMs).unref();
     this.#backlogTimer = setInterval(() => void this.#logBacklog(), this.#tuning.backlogLogMs).unref();
     this.#reminderTimer = setInterval(() => void this.#remind(), this.#tuning.reminderScanMs).unref();
     void this.#resume();
@@ -138,7 +142,7 @@ export class WebhookDelivery {
   /** Stops reading the outbox and abandons the attempts in flight: their events stay pending. */
   async close(): Promise<void> {
     this.#closed = true;
-    if (this.#poll) clearTimeout(this.#poll);
+    if (this.#poll) clearInterval(this.#poll);
     if (this.#backlogTimer) clearInterval(this.#backlogTimer);
     if (this.#reminderTimer) clearInterval(this.#reminderTimer);
     this.#attempts.close();
@@ -156,7 +160,6 @@ export class WebhookDelivery {
 
   async #readDue(): Promise<void> {
     this.#reading = true;
-    if (this.#poll) clearTimeout(this.#poll);
     try {
       do {
         this.#again = false;
@@ -164,22 +167,23 @@ export class WebhookDelivery {
         if (this.#inFlight.size >= concurrency) break;
         const now = Date.now();
         const leaseUntil = now + (this.#tuning.leaseMs ?? this.#tuning.timeoutMs + 15_000);
-        const due = await this.#outbox.due(now, concurrency - this.#inFlight.size, new Set(this.#inFlight.keys()), leaseUntil);
+        const due = await this.#outbox.due(now, concurrency - this.#inFlight.size, this.#busy, leaseUntil);
         for (const event of due) {
           if (this.#closed || this.#disabled || this.#inFlight.size >= concurrency) break;
           if (this.#inFlight.has(event.request_id)) continue;
           const attempt = this.#deliver(event).finally(() => {
             this.#inFlight.delete(event.request_id);
+            this.#busy.delete(event.request_id);
             this.#wake();
           });
           this.#inFlight.set(event.request_id, attempt);
+          this.#busy.add(event.request_id);
         }
       } while (this.#again && !this.#closed);
     } catch (error) {
       if (!this.#closed) this.#logger.error({ err: error }, 'webhook delivery could not read its outbox; it tries again');
     } finally {
       this.#reading = false;
-      if (!this.#closed && !this.#disabled) this.#poll = setTimeout(() => this.#wake(), this.#tuning.pollMs).unref();
     }
   }
 

@@ -17,8 +17,9 @@ export class WebhookSigner {
     this.#keys = secrets.map((secret) => Buffer.from(secret.slice('whsec_'.length), 'base64'));
   }
 
-  headers(id: string, at: Date, body: string): Record<string, string> {
-    const timestamp = String(Math.floor(at.getTime() / 1000));
+  /** `at`: the attempt's time, a Date or ms since the epoch. */
+  headers(id: string, at: Date | number, body: string): Record<string, string> {
+    const timestamp = String(Math.floor((typeof at === 'number' ? at : at.getTime()) / 1000));
     const signed = `${id}.${timestamp}.${body}`;
     return {
       'webhook-id': id,
