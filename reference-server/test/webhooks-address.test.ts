@@ -47,6 +47,34 @@ describe('webhook receiver address (SSRF)', () => {
     }
   });
 
+  test('a receiver given by its name: resolved and checked, and the delivery\'s connection goes to that address', async (t) => {
+    const checked = await checkedAddress('localhost', true);
+    if (checked.address !== '127.0.0.1') {
+      t.skip(`localhost resolves to ${checked.address} here; the receiver listens on 127.0.0.1`);
+      return;
+    }
+    const receiver = await WebhookReceiver.start();
+    const server = await startTestServer(
+      { webhookUrl: receiver.url.replace('127.0.0.1', 'localhost'), webhookSecret: WEBHOOK_SECRET, webhookAllowPrivate: true },
+      { webhookTuning: { pollMs: 20 } },
+    ).catch(async (error: unknown) => {
+      await receiver.close();
+      throw error;
+    });
+    try {
+      const ana = owner(unique('u'));
+      const room = await createRoom(server.url, ana);
+      await api(server.url, 'POST', `/api/service-requests/${room.id}/messages/`, ana, { body: 'Hi' });
+      const created = await receiver.until(() => receiver.deliveries.find((d) => d.payload?.type === 'message.created'), 'message.created');
+      assert.equal(created.status, 200);
+      assert.equal(created.headers.host, `localhost:${new URL(receiver.url).port}`);
+      assert.equal((created.payload?.data as { message: { body: string } }).message.body, 'Hi');
+    } finally {
+      await server.stop();
+      await receiver.close();
+    }
+  });
+
   test('a loopback receiver without WEBHOOK_ALLOW_PRIVATE gets nothing: the refusal is logged and the events stay pending', async () => {
     const receiver = await WebhookReceiver.start();
     const log = new LogCapture();
