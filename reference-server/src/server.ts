@@ -16,7 +16,7 @@ import { openStore } from './store/open.js';
 import type { ChatStore } from './store/store.js';
 import { type SingleUse, MemorySingleUse } from './tickets/single-use.js';
 import { ticketKey, Tickets } from './tickets/tickets.js';
-import { Metrics } from './metrics/metrics.js';
+import type { Metrics } from './metrics/metrics.js';
 import { type MetricsListener, serveMetrics } from './metrics/listener.js';
 import { attachWebSockets, type WebSocketGateway } from './ws/upgrade.js';
 import { Presence } from './ws/presence.js';
@@ -108,10 +108,11 @@ export async function startServer(options: Config | ServerOptions, extras: Start
   // Assigned once the HTTP server exists (below); the metrics read it only when scraped, later.
   let sockets: WebSocketGateway;
   const outbox = webhooks ? store.outbox : null;
+  // prom-client is loaded only with METRICS_PORT set: off by default, it would otherwise be loaded for nothing.
   const metrics =
     config.metricsPort === null
       ? null
-      : new Metrics({
+      : new (await import('./metrics/metrics.js')).Metrics({
           sockets: () => sockets.open,
           ...(config.redisUrl !== null && { redisConnected: () => fanout.healthy() }),
           ...(outbox && { webhookBacklog: () => outbox.backlog() }),

@@ -1,7 +1,13 @@
-import { fileTypeFromBuffer } from 'file-type';
-import sharp from 'sharp';
 import { ChatError } from '../chat/errors.js';
 import { heifPixels, heicToJpeg } from './heic.js';
+
+// Loaded on the first upload, not at start: sharp maps libvips (about 6 MB resident, more once it
+// has run), which a server that only relays messages never uses. heic-convert loads in its own
+// thread, at the first HEIC (heic.ts).
+let sharpModule: Promise<typeof import('sharp')> | null = null;
+const loadSharp = async () => (await (sharpModule ??= import('sharp'))).default;
+let fileTypeModule: Promise<typeof import('file-type')> | null = null;
+const fileTypeOf = async (bytes: Buffer) => (await (fileTypeModule ??= import('file-type'))).fileTypeFromBuffer(bytes);
 
 /** An upload as it is stored: an image re-encoded without its metadata, or a PDF as sent. */
 export interface ProcessedFile {
@@ -44,6 +50,7 @@ function withExtension(name: string, ext: string): string {
 
 async function reencode(input: Buffer, type: ImageType): Promise<Pick<ProcessedFile, 'bytes' | 'width' | 'height' | 'thumbnail'>> {
   const format = IMAGE_FORMATS[type];
+  const sharp = await loadSharp();
   const decode = () => sharp(input, { limitInputPixels: MAX_PIXELS, failOn: 'error' }).rotate();
   // rotate() without an angle turns the pixels as EXIF's orientation says; sharp writes no metadata
   // unless asked, so EXIF (GPS with it), XMP and IPTC are left behind. The thumbnail is made from
@@ -70,7 +77,7 @@ function refusedType(type: string | undefined): ChatError {
 
 /** Refuses an upload from its first bytes, before the rest is read, when they are of no accepted type. */
 export async function screenHead(head: Buffer): Promise<void> {
-  const type = (await fileTypeFromBuffer(head))?.mime as string | undefined;
+  const type = (await fileTypeOf(head))?.mime as string | undefined;
   if (type === undefined || !(type in IMAGE_FORMATS || HEIF_TYPES.has(type) || type === 'application/pdf')) throw refusedType(type);
 }
 
@@ -79,7 +86,7 @@ export async function screenHead(head: Buffer): Promise<void> {
  * declared image/jpeg would otherwise be served to browsers) and makes it what is stored.
  */
 export async function processUpload(input: Buffer, rawName: string | undefined): Promise<ProcessedFile> {
-  const detected = await fileTypeFromBuffer(input);
+  const detected = await fileTypeOf(input);
   const type = detected?.mime as string | undefined;
   const name = cleanName(rawName, detected ? `file.${detected.ext}` : 'file');
   try {

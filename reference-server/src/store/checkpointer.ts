@@ -57,6 +57,9 @@ interface CheckpointResult {
   checkpointed: number;
 }
 
+/** Frames in a WAL file of `bytes`: a 32-byte header, then each page with a 24-byte header of its own. */
+const framesIn = (bytes: number, pageSize: number) => Math.floor((bytes - 32) / (pageSize + 24));
+
 /** A worker busy longer than this at close is stopped: SQLite resumes an interrupted checkpoint later. */
 const CLOSE_TIMEOUT_MS = 10_000;
 
@@ -91,10 +94,13 @@ export interface CheckpointerOptions {
  * in every frame, and is then cut back to CHECKPOINT_BYTES (journal_size_limit;
  * without it, the file keeps its largest size for good). The worker's checkpoint
  * runs beside the writes, so under a stream of commits that never pauses, new
- * frames always arrive while it runs: the WAL would grow until the disk is
- * full. So when the worker answers and the WAL is still past CHECKPOINT_BYTES,
- * the main thread checkpoints what arrived meanwhile, between writes, where it
- * catches up. And past WAL_LIMIT_BYTES (commits outran the worker), the main
+ * frames may arrive while it runs, and the WAL would grow until the disk is
+ * full. So when the worker answers and frames arrived meanwhile, it goes again
+ * over what is left, a shorter run each time, until one ends with nothing new
+ * and the next write starts the WAL over. (The main thread did that catch-up
+ * once, between writes: a copy and two fsyncs on the event loop every 4 MiB,
+ * which made the fan-out's p99, docs/benchmarks.md.) And past WAL_LIMIT_BYTES
+ * (commits outran the worker), the main
  * thread checkpoints before the next write, first waiting for a worker's
  * checkpoint in progress (SQLite runs one at a time): the WAL file never holds
  * more than WAL_LIMIT_BYTES plus one commit. A write that failed on the storage
@@ -112,6 +118,7 @@ export class Checkpointer {
   readonly #logger: Logger | undefined;
   readonly #busy = new Int32Array(new SharedArrayBuffer(4));
   #worker: Worker | null = null;
+  readonly #pageSize: number;
   readonly #exited: Promise<void>;
   #running = false;
   #closing = false;
@@ -122,6 +129,7 @@ export class Checkpointer {
     this.#wal = `${db.name}-wal`;
     this.#logger = options.logger;
     db.pragma(`journal_size_limit = ${CHECKPOINT_BYTES}`);
+    this.#pageSize = db.pragma('page_size', { simple: true }) as number;
     const spawn = options.spawn === undefined ? spawnCheckpointWorker : options.spawn;
     if (spawn === null) {
       db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
@@ -131,9 +139,15 @@ export class Checkpointer {
     const worker = spawn(db.name, this.#busy.buffer as SharedArrayBuffer);
     this.#worker = worker;
     this.#exited = new Promise((resolve) => worker.once('exit', () => resolve()));
-    worker.on('message', () => {
+    worker.on('message', (result: CheckpointResult | null) => {
       this.#running = false;
-      if (this.#walBytes() > CHECKPOINT_BYTES) this.#checkpointHere();
+      // Frames committed while it ran are left behind: it goes again, not the event loop (a copy and
+      // two fsyncs there stalled every socket: issue 20's tail). A run that finds none new lets the
+      // next write start the WAL over.
+      if (result !== null && this.#walBytes() > CHECKPOINT_BYTES && framesIn(this.#walBytes(), this.#pageSize) > result.log) {
+        this.#running = true;
+        worker.postMessage('checkpoint');
+      }
     });
     worker.on('error', (error: Error) => this.#lost(error));
     worker.once('exit', (code: number) => {
