@@ -55,7 +55,7 @@ function subscribeHeld(socket: ClientSocket, deps: SocketDeps, group: string, sc
   };
   const deliver = (event: FanoutEvent) => {
     if (event.seq === undefined || nextSeq === 0) {
-      if (screen(event)) socket.send(frameBytes(event));
+      if (screen(event)) socket.sendEncoded(frameBytes(event));
       return;
     }
     if (event.seq < nextSeq) return;
@@ -64,12 +64,12 @@ function subscribeHeld(socket: ClientSocket, deps: SocketDeps, group: string, sc
       gapTimer ??= setTimeout(() => resync(`seq ${nextSeq} did not arrive`), deps.gapMs);
       return;
     }
-    socket.send(frameBytes(event));
+    socket.sendEncoded(frameBytes(event));
     nextSeq += 1;
     if (!early) return;
     for (let next = early.get(nextSeq); next; next = early.get(nextSeq)) {
       early.delete(nextSeq);
-      socket.send(frameBytes(next));
+      socket.sendEncoded(frameBytes(next));
       nextSeq += 1;
     }
     if (early.size === 0) {
