@@ -6,6 +6,7 @@ import { storedAttachments } from '../attachments/refs.js';
 import type { Message, MessageData, MessageSide, Principal, Room, RoomStatus, RoomListing, RoomState, Sender, Side, UnreadSnapshot } from '../chat/types.js';
 import type { Logger } from '../logger.js';
 import { Checkpointer } from './checkpointer.js';
+import { isoNow } from '../iso-now.js';
 import { DATABASE_FILE, DataDirLock, prepareDataDir } from './data-dir.js';
 import { isOutOfSpace, isStoreUnavailable, NotHolderError, RoomClosedError, StoreUnavailableError } from './failures.js';
 import { newId } from '../ids.js';
@@ -731,7 +732,7 @@ export class SqliteStore implements ChatStore {
       input.client_id === null ? undefined : this.#recentClientIds.seqOf(input.request_id, input.side, input.sender.id, input.client_id);
     const stored = recent === undefined ? undefined : this.#stored(input.request_id, recent);
     if (stored) return stored;
-    const created_at = new Date().toISOString();
+    const created_at = isoNow();
     if (input.side === 'system') return this.#appendSystem(input, created_at);
     const nextSeq = input.side === 'user' ? this.#stmt.nextSeqOfUser : this.#stmt.nextSeqOfWorkshop;
     const next = nextSeq.get({
