@@ -5,15 +5,16 @@
  * (V8's compiler and GC helpers, the checkpoint worker), not the waits (fsync, the network).
  *
  *   node --import tsx bench/server-instructions.ts [--compare-with DIR] [--rounds 3] [--rooms 10]
- *     [--messages 100] [--warmup 50] [--synchronous normal] [--variants c] (w: (c) with webhooks on;
- *     x: (r) with webhooks on)
+ *     [--messages 100] [--warmup 50] [--synchronous normal] [--variants c] [--keep-out DIR]
+ *     (variants: w: (c) with webhooks on; x: (r) with webhooks on)
  *
  * Each server runs under callgrind with counting off until its warm-up is over; the closed loop of
  * bench/server-fanout.ts then runs with counting on, and the count is divided by the messages
- * delivered. (r) is the reference server of --compare-with DIR, run in the same rounds.
+ * delivered. (r) is the reference server of --compare-with DIR, run in the same rounds. --keep-out DIR
+ * keeps each round's dump as DIR/<variant>-<round>.callgrind, for callgrind_annotate (per function).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -29,6 +30,7 @@ const { values: opts } = parseArgs({
     synchronous: { type: 'string', default: 'normal' },
     variants: { type: 'string', default: 'c' },
     'compare-with': { type: 'string' },
+    'keep-out': { type: 'string' },
   },
 });
 const compareWith = opts['compare-with'] ? resolve(opts['compare-with']) : null;
@@ -53,6 +55,11 @@ for (let round = 1; round <= Number(opts.rounds); round++) {
       const each = instructions / result.delivered;
       perMessage[key]!.push(each);
       console.log(`round ${round} (${key}): ${result.delivered} messages, ${Math.round(each).toLocaleString('en')} instructions each`);
+      if (opts['keep-out']) {
+        mkdirSync(opts['keep-out'], { recursive: true });
+        const dump = readdirSync(dir).find((name) => name.startsWith('callgrind.out.'));
+        if (dump) copyFileSync(join(dir, dump), join(opts['keep-out'], `${key}-${round}.callgrind`));
+      }
     } finally {
       await server.stop();
       rmSync(dir, { recursive: true, force: true });

@@ -71,15 +71,12 @@ export function notificationFrame(requestId: string, message: Message, body: str
     type: 'notification',
     kind: 'message',
     request_id: requestId,
-    // `data` whole, beside the preview: hosts render it (a quote) in their own notification UI.
-    message: {
-      id: message.id,
-      seq: message.seq,
-      sender: message.sender,
-      body,
-      ...(message.data !== undefined && { data: message.data }),
-      created_at: message.created_at,
-    },
+    // `data` whole, beside the preview: hosts render it (a quote) in their own notification UI. Two
+    // literals rather than a spread, which would make V8 define created_at in its runtime.
+    message:
+      message.data === undefined
+        ? { id: message.id, seq: message.seq, sender: message.sender, body, created_at: message.created_at }
+        : { id: message.id, seq: message.seq, sender: message.sender, body, data: message.data, created_at: message.created_at },
     unread: { count: unread.count, total: unread.total },
   } satisfies NotificationFrame);
 }

@@ -6,6 +6,7 @@ import { storedAttachments } from '../attachments/refs.js';
 import type { Message, MessageData, MessageSide, Principal, Room, RoomStatus, RoomListing, RoomState, Sender, Side, UnreadSnapshot } from '../chat/types.js';
 import type { Logger } from '../logger.js';
 import { Checkpointer } from './checkpointer.js';
+import { isoNow } from '../iso-now.js';
 import { DATABASE_FILE, DataDirLock, prepareDataDir } from './data-dir.js';
 import { isStoreUnavailable, NotHolderError, RoomClosedError, StoreUnavailableError } from './failures.js';
 import { newId } from '../ids.js';
@@ -119,14 +120,20 @@ interface CursorMove {
   holder: string | undefined;
 }
 
-type NextSeqParams = { id: string; now: string; holder: string | null; client_id: string | null; sender_id: string };
+/**
+ * The seq's update's parameters, in their order in its text: now, the room's id, the holder (null:
+ * any), the client_id and the sender's id. Positional, each once (the room's id and the holder as the
+ * row's own columns in the conditions): better-sqlite3 reads a named one from its object with two
+ * property lookups through V8's API, at every append.
+ */
+type NextSeqParams = [now: string, id: string, holder: string | null, clientId: string | null, senderId: string];
 
 /**
  * A condition of the seq's update: no copied client_id of the sender's is the append's (a null one
  * never is). In the update, the lookup costs a new message no statement of its own.
  */
 function notCopiedSql(side: MessageSide): string {
-  return `NOT EXISTS (SELECT 1 FROM client_ids WHERE request_id = @id AND client_id = @client_id AND side = '${side}' AND sender_id = @sender_id)`;
+  return `NOT EXISTS (SELECT 1 FROM client_ids WHERE request_id = rooms.id AND client_id = ? AND side = '${side}' AND sender_id = ?)`;
 }
 
 /** Rooms per side remembered as having an unread episode begun: past it the memory starts over. */
@@ -618,22 +625,22 @@ export class SqliteStore implements ChatStore {
       // RETURNING sees the row after the update: the recipient's count in the room includes this message.
       // A copied client_id of the sender's also leaves the room as it is: the append answers the stored message.
       nextSeqOfUser: db.prepare<NextSeqParams, { last_seq: number; recipient: string; count: number }>(
-        `UPDATE rooms SET last_seq = last_seq + 1, user_sent = user_sent + 1, last_activity = max(last_activity, @now)
-         WHERE id = @id AND status = 'open' AND (@holder IS NULL OR user_id = @holder) AND ${notCopiedSql('user')}
+        `UPDATE rooms SET last_seq = last_seq + 1, user_sent = user_sent + 1, last_activity = max(last_activity, ?)
+         WHERE id = ? AND status = 'open' AND user_id = coalesce(?, user_id) AND ${notCopiedSql('user')}
          RETURNING last_seq, workshop_id AS recipient, ${UNREAD.workshop} AS count`,
       ),
       nextSeqOfWorkshop: db.prepare<NextSeqParams, { last_seq: number; recipient: string; count: number }>(
-        `UPDATE rooms SET last_seq = last_seq + 1, workshop_sent = workshop_sent + 1, last_activity = max(last_activity, @now)
-         WHERE id = @id AND status = 'open' AND (@holder IS NULL OR workshop_id = @holder) AND ${notCopiedSql('workshop')}
+        `UPDATE rooms SET last_seq = last_seq + 1, workshop_sent = workshop_sent + 1, last_activity = max(last_activity, ?)
+         WHERE id = ? AND status = 'open' AND workshop_id = coalesce(?, workshop_id) AND ${notCopiedSql('workshop')}
          RETURNING last_seq, user_id AS recipient, ${UNREAD.user} AS count`,
       ),
       // A system message is unread for both sides: each one's count, and who holds it.
       nextSeqOfSystem: db.prepare<
-        Omit<NextSeqParams, 'holder'>,
+        [now: string, id: string, clientId: string | null, senderId: string],
         { last_seq: number; user_id: string; workshop_id: string; user_count: number; workshop_count: number }
       >(
-        `UPDATE rooms SET last_seq = last_seq + 1, system_sent = system_sent + 1, last_activity = max(last_activity, @now)
-         WHERE id = @id AND status = 'open' AND ${notCopiedSql('system')}
+        `UPDATE rooms SET last_seq = last_seq + 1, system_sent = system_sent + 1, last_activity = max(last_activity, ?)
+         WHERE id = ? AND status = 'open' AND ${notCopiedSql('system')}
          RETURNING last_seq, user_id, workshop_id, ${UNREAD.user} AS user_count, ${UNREAD.workshop} AS workshop_count`,
       ),
       insertMessage: db.prepare(
@@ -644,6 +651,13 @@ export class SqliteStore implements ChatStore {
         `INSERT INTO unread_totals (side, principal, total) VALUES (@side, @principal, @n)
          ON CONFLICT (side, principal) DO UPDATE SET total = total + @n RETURNING total`,
       ),
+      // An append's: one more unread for the recipient, positional and plucked (see NextSeqParams).
+      oneMoreUnread: db
+        .prepare<[Side, string], number>(
+          `INSERT INTO unread_totals (side, principal, total) VALUES (?, ?, 1)
+           ON CONFLICT (side, principal) DO UPDATE SET total = total + 1 RETURNING total`,
+        )
+        .pluck(),
       total: db.prepare<[Side, string], { total: number }>('SELECT total FROM unread_totals WHERE side = ? AND principal = ?'),
       pageAfter: db.prepare<[string, number, number, number], MessageRow>(
         `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE request_id = ? AND seq > ? AND seq < ? ORDER BY seq ASC LIMIT ?`,
@@ -745,36 +759,30 @@ export class SqliteStore implements ChatStore {
       input.client_id === null ? undefined : this.#recentClientIds.seqOf(input.request_id, input.side, input.sender.id, input.client_id);
     const stored = recent === undefined ? undefined : this.#stored(input.request_id, recent);
     if (stored) return stored;
-    const created_at = new Date().toISOString();
+    const created_at = isoNow();
     if (input.side === 'system') return this.#appendSystem(input, created_at);
     const nextSeq = input.side === 'user' ? this.#stmt.nextSeqOfUser : this.#stmt.nextSeqOfWorkshop;
-    const next = nextSeq.get({
-      id: input.request_id,
-      now: created_at,
-      holder: input.holder ?? null,
-      client_id: input.client_id,
-      sender_id: input.sender.id,
-    });
+    const next = nextSeq.get(created_at, input.request_id, input.holder ?? null, input.client_id, input.sender.id);
     if (!next) return this.#noSeq(input);
     const message = this.#insert(input, next.last_seq, created_at);
     const recipientSide: Side = input.side === 'user' ? 'workshop' : 'user';
-    const { total } = this.#stmt.addToTotal.get({ side: recipientSide, principal: next.recipient, n: 1 }) as { total: number };
+    const total = this.#stmt.oneMoreUnread.get(recipientSide, next.recipient) as number;
     return { message, created: true, recipient_unread: { count: next.count, total }, recipient: next.recipient };
   }
 
   /** A system message: one more unread for each side, in the room and in its holder's total. */
   #appendSystem(input: NewMessage, created_at: string): AppendResult {
-    const next = this.#stmt.nextSeqOfSystem.get({ id: input.request_id, now: created_at, client_id: input.client_id, sender_id: input.sender.id });
+    const next = this.#stmt.nextSeqOfSystem.get(created_at, input.request_id, input.client_id, input.sender.id);
     if (!next) return this.#noSeq(input);
     const message = this.#insert(input, next.last_seq, created_at);
-    const workshop = this.#stmt.addToTotal.get({ side: 'workshop', principal: next.workshop_id, n: 1 }) as { total: number };
-    const user = this.#stmt.addToTotal.get({ side: 'user', principal: next.user_id, n: 1 }) as { total: number };
+    const workshop = this.#stmt.oneMoreUnread.get('workshop', next.workshop_id) as number;
+    const user = this.#stmt.oneMoreUnread.get('user', next.user_id) as number;
     return {
       message,
       created: true,
-      recipient_unread: { count: next.workshop_count, total: workshop.total },
+      recipient_unread: { count: next.workshop_count, total: workshop },
       recipient: next.workshop_id,
-      owner_recipient: { unread: { count: next.user_count, total: user.total }, recipient: next.user_id },
+      owner_recipient: { unread: { count: next.user_count, total: user }, recipient: next.user_id },
     };
   }
 
@@ -795,17 +803,22 @@ export class SqliteStore implements ChatStore {
 
   /** Stores the message under the seq its room's update took; part of the append's transaction. */
   #insert(input: NewMessage, seq: number, created_at: string): Message {
-    const message: Message = {
-      id: newId('m'),
-      request_id: input.request_id,
-      seq,
-      sender: input.sender,
-      body: input.body,
-      ...(input.data !== undefined && { data: input.data }),
-      client_id: input.client_id,
-      created_at,
-      ...(input.attachments !== undefined && { attachments: input.attachments }),
-    };
+    // A plain literal for a message of text alone (nearly all): V8 defines a property that follows a
+    // spread in its runtime, at every append. The keys are in the wire's order either way.
+    const message: Message =
+      input.data === undefined && input.attachments === undefined
+        ? { id: newId('m'), request_id: input.request_id, seq, sender: input.sender, body: input.body, client_id: input.client_id, created_at }
+        : {
+            id: newId('m'),
+            request_id: input.request_id,
+            seq,
+            sender: input.sender,
+            body: input.body,
+            ...(input.data !== undefined && { data: input.data }),
+            client_id: input.client_id,
+            created_at,
+            ...(input.attachments !== undefined && { attachments: input.attachments }),
+          };
     this.#stmt.insertMessage.run(
       message.request_id,
       message.seq,

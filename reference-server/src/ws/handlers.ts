@@ -59,12 +59,12 @@ function subscribeHeld(socket: ClientSocket, deps: SocketDeps, group: string, sc
   /** Redactions of seqs not sent yet, by seq: made only when one comes first. */
   let redactLater: Map<number, FanoutEvent> | null = null;
   const sendMessage = (event: FanoutEvent, seq: number) => {
-    socket.send(frameBytes(event));
+    socket.sendEncoded(frameBytes(event));
     nextSeq = seq + 1;
     const redaction = redactLater?.get(seq);
     if (!redaction) return;
     redactLater!.delete(seq);
-    socket.send(frameBytes(redaction));
+    socket.sendEncoded(frameBytes(redaction));
   };
   const resync = (why: string) => {
     deps.logger.info({ user: socket.identity.id, group, why }, 'closing a socket to resynchronise');
@@ -79,7 +79,7 @@ function subscribeHeld(socket: ClientSocket, deps: SocketDeps, group: string, sc
           return;
         }
       }
-      if (screen(event)) socket.send(frameBytes(event));
+      if (screen(event)) socket.sendEncoded(frameBytes(event));
       return;
     }
     if (event.seq < nextSeq) return;
