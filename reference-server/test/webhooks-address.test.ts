@@ -3,10 +3,31 @@ import { describe, test } from 'node:test';
 import { loadConfig } from '../src/config.js';
 import { request } from 'node:http';
 import { checkedAddress, isPrivateAddress, pinnedLookup } from '../src/webhooks/address.js';
-import { api, createRoom, owner, SECRET, startTestServer, unique } from './helpers/harness.js';
+import type { ServerOptions } from '../src/config.js';
+import type { StartOptions } from '../src/server.js';
+import { api, createRoom, owner, SECRET, startTestServer, type TestServer, unique } from './helpers/harness.js';
 import { LogCapture } from './helpers/log-capture.js';
 import { pendingEvents } from './helpers/webhook-outbox.js';
 import { WebhookReceiver, WEBHOOK_SECRET } from './helpers/webhook-receiver.js';
+
+/** A receiver, and a server delivering to it with `settings(receiver's URL)`; the receiver closed if the server does not start. */
+async function serverWithReceiver(settings: (url: string) => ServerOptions, extras: StartOptions) {
+  const receiver = await WebhookReceiver.start();
+  try {
+    return { receiver, server: await startTestServer({ webhookSecret: WEBHOOK_SECRET, ...settings(receiver.url) }, extras) };
+  } catch (error) {
+    await receiver.close();
+    throw error;
+  }
+}
+
+/** A new owner's room, with their "Hi" in it. */
+async function sayHi(server: TestServer): Promise<{ id: string }> {
+  const ana = owner(unique('u'));
+  const room = await createRoom(server.url, ana);
+  await api(server.url, 'POST', `/api/service-requests/${room.id}/messages/`, ana, { body: 'Hi' });
+  return room;
+}
 
 describe('webhook receiver address (SSRF)', () => {
   test('loopback, private, link-local, multicast and unspecified addresses, v4, v6 and IPv4-mapped, are private; public ones are not', () => {
@@ -53,18 +74,12 @@ describe('webhook receiver address (SSRF)', () => {
       t.skip(`localhost resolves to ${checked.address} here; the receiver listens on 127.0.0.1`);
       return;
     }
-    const receiver = await WebhookReceiver.start();
-    const server = await startTestServer(
-      { webhookUrl: receiver.url.replace('127.0.0.1', 'localhost'), webhookSecret: WEBHOOK_SECRET, webhookAllowPrivate: true },
+    const { receiver, server } = await serverWithReceiver(
+      (url) => ({ webhookUrl: url.replace('127.0.0.1', 'localhost'), webhookAllowPrivate: true }),
       { webhookTuning: { pollMs: 20 } },
-    ).catch(async (error: unknown) => {
-      await receiver.close();
-      throw error;
-    });
+    );
     try {
-      const ana = owner(unique('u'));
-      const room = await createRoom(server.url, ana);
-      await api(server.url, 'POST', `/api/service-requests/${room.id}/messages/`, ana, { body: 'Hi' });
+      const room = await sayHi(server);
       const created = await receiver.until(() => receiver.deliveries.find((d) => d.payload?.type === 'message.created'), 'message.created');
       assert.equal(created.status, 200);
       assert.equal(created.headers.host, `localhost:${new URL(receiver.url).port}`);
@@ -76,19 +91,13 @@ describe('webhook receiver address (SSRF)', () => {
   });
 
   test('a loopback receiver without WEBHOOK_ALLOW_PRIVATE gets nothing: the refusal is logged and the events stay pending', async () => {
-    const receiver = await WebhookReceiver.start();
     const log = new LogCapture();
-    const server = await startTestServer(
-      { webhookUrl: receiver.url, webhookSecret: WEBHOOK_SECRET },
-      { logger: log.logger, webhookTuning: { retryScheduleMs: [20, 20, 20, 20, 20, 20], pollMs: 20 } },
-    ).catch(async (error: unknown) => {
-      await receiver.close();
-      throw error;
+    const { receiver, server } = await serverWithReceiver((url) => ({ webhookUrl: url }), {
+      logger: log.logger,
+      webhookTuning: { retryScheduleMs: [20, 20, 20, 20, 20, 20], pollMs: 20 },
     });
     try {
-      const ana = owner(unique('u'));
-      const room = await createRoom(server.url, ana);
-      await api(server.url, 'POST', `/api/service-requests/${room.id}/messages/`, ana, { body: 'Hi' });
+      const room = await sayHi(server);
       const line = await log.until((l) => l.msg === 'webhook attempt failed; it is retried' && l.attempts === 2, 'a second refused attempt');
       assert.equal(line.reason, '127.0.0.1 resolves to 127.0.0.1, a loopback, private or link-local address: refused (WEBHOOK_ALLOW_PRIVATE=1 allows it)');
       assert.equal(line.request_id, room.id);
